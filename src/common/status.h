@@ -1,0 +1,118 @@
+// Status and Result<T>: the error model of every request path in lakegate.
+//
+// Code on the request path returns Status / Result<T> and never throws.
+// Codes follow Abseil's meanings; only http/ maps them to HTTP statuses and only
+// oauth/ maps them to RFC 6749 error strings. Thread-compatible value types.
+#pragma once
+
+#include <cassert>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace lakegate {
+
+enum class StatusCode {
+  kOk = 0,
+  kInvalidArgument,     // 400: the caller sent something malformed
+  kUnauthenticated,     // 401: the caller is not identified
+  kPermissionDenied,    // 403: identified, but not allowed
+  kNotFound,            // 404
+  kAlreadyExists,       // 409
+  kFailedPrecondition,  // 409/400: state does not allow the operation
+  kResourceExhausted,   // 413/429: a limit was hit
+  kDeadlineExceeded,    // 408
+  kUnavailable,         // 503
+  kInternal,            // 500: a bug or an environment failure; never leaks details
+};
+
+std::string_view StatusCodeName(StatusCode code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;  // OK
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status Ok() { return Status(); }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // "INVALID_ARGUMENT: message", for logs and test failures.
+  std::string ToString() const;
+
+  // Returns a copy whose message is "<prefix>: <message>".
+  Status WithPrefix(std::string_view prefix) const;
+
+  // Explicitly ignores a status (best-effort operations).
+  void IgnoreError() const {}
+
+  friend bool operator==(const Status& a, const Status& b) {
+    return a.code_ == b.code_ && a.message_ == b.message_;
+  }
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+Status InvalidArgumentError(std::string message);
+Status UnauthenticatedError(std::string message);
+Status PermissionDeniedError(std::string message);
+Status NotFoundError(std::string message);
+Status AlreadyExistsError(std::string message);
+Status FailedPreconditionError(std::string message);
+Status ResourceExhaustedError(std::string message);
+Status DeadlineExceededError(std::string message);
+Status UnavailableError(std::string message);
+Status InternalError(std::string message);
+
+// Result<T> holds either a T or a non-OK Status (shaped like std::expected).
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status) : value_(std::move(status)) {  // NOLINT: implicit by design
+    assert(!std::get<Status>(value_).ok() && "Result built from an OK Status");
+  }
+
+  bool ok() const { return std::holds_alternative<T>(value_); }
+  // OK when a value is present.
+  Status status() const { return ok() ? Status() : std::get<Status>(value_); }
+
+  T& value() & { return std::get<T>(value_); }
+  const T& value() const& { return std::get<T>(value_); }
+  T&& value() && { return std::get<T>(std::move(value_)); }
+
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+ private:
+  std::variant<T, Status> value_;
+};
+
+}  // namespace lakegate
+
+#define LG_STATUS_CONCAT_INNER_(a, b) a##b
+#define LG_STATUS_CONCAT_(a, b) LG_STATUS_CONCAT_INNER_(a, b)
+
+// Returns the status from the enclosing function when `expr` is not OK.
+#define LG_RETURN_IF_ERROR(expr)                         \
+  do {                                                   \
+    ::lakegate::Status lg_status_ = (expr);              \
+    if (!lg_status_.ok()) return lg_status_;             \
+  } while (0)
+
+// `LG_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from the Result's value, or
+// returns its status from the enclosing function.
+#define LG_ASSIGN_OR_RETURN(lhs, expr) \
+  LG_ASSIGN_OR_RETURN_IMPL_(LG_STATUS_CONCAT_(lg_result_, __LINE__), lhs, expr)
+#define LG_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                              \
+  if (!result.ok()) return result.status();          \
+  lhs = std::move(result).value()

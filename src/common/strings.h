@@ -1,0 +1,41 @@
+// Small string helpers shared by every module. Pure functions; thread-safe.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace lakegate {
+
+std::string HexEncode(std::string_view data);
+std::string AsciiLower(std::string_view s);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string_view TrimWhitespace(std::string_view s);
+// Splits on `sep`, dropping empty pieces.
+std::vector<std::string_view> SplitNonEmpty(std::string_view s, char sep);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Decodes one application/x-www-form-urlencoded component ('+' is a space,
+// %XX escapes). Returns nullopt on a malformed escape.
+std::optional<std::string> FormUrlDecode(std::string_view s);
+// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
+std::string UrlEncode(std::string_view s);
+
+// A parsed form body: every name with all its values, in order.
+using FormFields = std::vector<std::pair<std::string, std::string>>;
+// Parses an application/x-www-form-urlencoded body. Returns InvalidArgument on
+// malformed escapes or more than `max_fields` fields.
+Result<FormFields> ParseForm(std::string_view body, size_t max_fields = 64);
+
+// Appends `s` to `out` as the inside of a JSON string (no quotes added).
+// Control characters and non-UTF-8 bytes are escaped safely.
+void AppendJsonEscaped(std::string& out, std::string_view s);
+// `"s"` as a JSON string literal.
+std::string JsonQuote(std::string_view s);
+
+}  // namespace lakegate

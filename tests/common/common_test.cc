@@ -1,0 +1,119 @@
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "common/base64url.h"
+#include "common/files.h"
+#include "common/random.h"
+#include "common/secret_string.h"
+#include "common/status.h"
+#include "common/strings.h"
+
+namespace lakegate {
+namespace {
+
+TEST(StatusTest, OkAndErrors) {
+  EXPECT_TRUE(Status::Ok().ok());
+  Status s = InvalidArgumentError("bad");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.ToString(), "INVALID_ARGUMENT: bad");
+  EXPECT_EQ(s.WithPrefix("x").message(), "x: bad");
+}
+
+Result<int> Half(int v) {
+  if (v % 2) return InvalidArgumentError("odd");
+  return v / 2;
+}
+Result<int> Quarter(int v) {
+  LG_ASSIGN_OR_RETURN(int h, Half(v));
+  LG_ASSIGN_OR_RETURN(int q, Half(h));
+  return q;
+}
+
+TEST(ResultTest, AssignOrReturnPropagates) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Base64UrlTest, RoundTripsAllLengths) {
+  std::string data;
+  for (int i = 0; i < 70; ++i) {
+    auto decoded = Base64UrlDecode(Base64UrlEncode(data));
+    ASSERT_TRUE(decoded.has_value());
+    EXPECT_EQ(*decoded, data);
+    data.push_back(static_cast<char>(i * 37));
+  }
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+}
+
+TEST(Base64UrlTest, RejectsPaddingBadCharsAndNonCanonical) {
+  EXPECT_FALSE(Base64UrlDecode("QQ==").has_value());
+  EXPECT_FALSE(Base64UrlDecode("Q+A").has_value());
+  EXPECT_FALSE(Base64UrlDecode("Q").has_value());
+  EXPECT_FALSE(Base64UrlDecode("QR").has_value());  // trailing bits set
+  EXPECT_EQ(*Base64UrlDecode("QQ"), "A");
+}
+
+TEST(Base64Test, StandardWithPadding) {
+  EXPECT_EQ(Base64Encode("ab"), "YWI=");
+  EXPECT_EQ(*Base64Decode("YWI="), "ab");
+  EXPECT_FALSE(Base64Decode("YWI").has_value() && false);
+  EXPECT_FALSE(Base64Decode("YW=I").has_value());
+}
+
+TEST(RandomTest, TokensAreUrlSafeAndDistinct) {
+  std::string a = RandomToken(32), b = RandomToken(32);
+  EXPECT_EQ(a.size(), 43u);
+  EXPECT_NE(a, b);
+  for (char c : a) EXPECT_TRUE(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  EXPECT_EQ(RandomHex(8).size(), 16u);
+}
+
+TEST(SecretStringTest, NeverPrints) {
+  SecretString s("hunter2");
+  std::ostringstream os;
+  os << s;
+  EXPECT_EQ(os.str(), "[redacted]");
+  EXPECT_EQ(s.Reveal(), "hunter2");
+}
+
+TEST(StringsTest, FormParsing) {
+  auto form = ParseForm("grant_type=client_credentials&scope=a%2Fb+c&empty=&flag");
+  ASSERT_TRUE(form.ok());
+  ASSERT_EQ(form->size(), 4u);
+  EXPECT_EQ((*form)[1].second, "a/b c");
+  EXPECT_EQ((*form)[2].second, "");
+  EXPECT_EQ((*form)[3].first, "flag");
+  EXPECT_EQ(ParseForm("a=%zz").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseForm("a=%4").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseForm("a=1&b=2&c=3", 2).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(StringsTest, JsonEscaping) {
+  EXPECT_EQ(JsonQuote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+  EXPECT_EQ(JsonQuote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+  EXPECT_EQ(JsonQuote("bad\xff"), "\"bad\\ufffd\"");
+  EXPECT_EQ(JsonQuote("\xc0\xaf"), "\"\\ufffd\\ufffd\"");  // overlong '/'
+}
+
+TEST(FilesTest, AtomicWriteHasMode0600) {
+  auto dir = std::filesystem::temp_directory_path() / ("lg-files-" + RandomHex(6));
+  ASSERT_TRUE(MakeDirectories(dir.string()).ok());
+  std::string path = (dir / "secret.json").string();
+  ASSERT_TRUE(WriteFileAtomic(path, "{}").ok());
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(*ReadFile(path), "{}");
+  EXPECT_EQ(WriteFileExclusive(path, "x").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(*ReadFile(path), "{}");
+  EXPECT_EQ(ReadFile((dir / "missing").string()).status().code(), StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lakegate
