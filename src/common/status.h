@@ -102,16 +102,18 @@ class [[nodiscard]] Result {
 #define LG_STATUS_CONCAT_(a, b) LG_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function when `expr` is not OK.
-#define LG_RETURN_IF_ERROR(expr)                         \
-  do {                                                   \
-    ::lakegate::Status lg_status_ = (expr);              \
-    if (!lg_status_.ok()) return lg_status_;             \
+#define LG_RETURN_IF_ERROR(expr) \
+  LG_RETURN_IF_ERROR_IMPL_(LG_STATUS_CONCAT_(lg_status_, __COUNTER__), expr)
+#define LG_RETURN_IF_ERROR_IMPL_(status, expr) \
+  do {                                         \
+    ::lakegate::Status status = (expr);        \
+    if (!status.ok()) return status;           \
   } while (0)
 
 // `LG_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from the Result's value, or
 // returns its status from the enclosing function.
 #define LG_ASSIGN_OR_RETURN(lhs, expr) \
-  LG_ASSIGN_OR_RETURN_IMPL_(LG_STATUS_CONCAT_(lg_result_, __LINE__), lhs, expr)
+  LG_ASSIGN_OR_RETURN_IMPL_(LG_STATUS_CONCAT_(lg_result_, __COUNTER__), lhs, expr)
 #define LG_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
   auto result = (expr);                              \
   if (!result.ok()) return result.status();          \

@@ -123,6 +123,38 @@ Result<FormFields> ParseForm(std::string_view body, size_t max_fields) {
   return fields;
 }
 
+Result<int64_t> ParseDurationSeconds(std::string_view text) {
+  std::string_view t = TrimWhitespace(text);
+  if (t.empty()) return InvalidArgumentError("empty duration; use e.g. 3600, 90s, 60m, 1h or 1d");
+  int64_t unit = 1;
+  switch (t.back()) {
+    case 's': unit = 1; t.remove_suffix(1); break;
+    case 'm': unit = 60; t.remove_suffix(1); break;
+    case 'h': unit = 3600; t.remove_suffix(1); break;
+    case 'd': unit = 86400; t.remove_suffix(1); break;
+    default: break;
+  }
+  if (t.empty() || t.size() > 12) {
+    return InvalidArgumentError("bad duration '" + std::string(text) + "'; use e.g. 3600, 90s, 60m, 1h or 1d");
+  }
+  int64_t value = 0;
+  for (char c : t) {
+    if (c < '0' || c > '9') {
+      return InvalidArgumentError("bad duration '" + std::string(text) +
+                                  "'; use e.g. 3600, 90s, 60m, 1h or 1d");
+    }
+    value = value * 10 + (c - '0');
+  }
+  return value * unit;
+}
+
+std::string FormatDuration(int64_t seconds) {
+  if (seconds != 0 && seconds % 86400 == 0) return std::to_string(seconds / 86400) + "d";
+  if (seconds != 0 && seconds % 3600 == 0) return std::to_string(seconds / 3600) + "h";
+  if (seconds != 0 && seconds % 60 == 0) return std::to_string(seconds / 60) + "m";
+  return std::to_string(seconds) + "s";
+}
+
 namespace {
 // Length of a valid UTF-8 sequence starting at s[i], or 0 when invalid.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {

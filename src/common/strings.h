@@ -1,6 +1,7 @@
 // Small string helpers shared by every module. Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +32,12 @@ using FormFields = std::vector<std::pair<std::string, std::string>>;
 // Parses an application/x-www-form-urlencoded body. Returns InvalidArgument on
 // malformed escapes or more than `max_fields` fields.
 Result<FormFields> ParseForm(std::string_view body, size_t max_fields = 64);
+
+// Parses a duration: a plain number of seconds ("3600") or a number with one
+// unit suffix s, m, h or d ("90s", "60m", "1h", "1d"). InvalidArgument otherwise.
+Result<int64_t> ParseDurationSeconds(std::string_view text);
+// The shortest exact form of `seconds` ("1h", "90m", "45s").
+std::string FormatDuration(int64_t seconds);
 
 // Appends `s` to `out` as the inside of a JSON string (no quotes added).
 // Control characters and non-UTF-8 bytes are escaped safely.

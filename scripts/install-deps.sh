@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what lakegate needs to build, test and benchmark on Debian 12, from
+# Debian's archive only. Installs nothing that is already there. Run as root.
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl jq
+  libssl-dev libsqlite3-dev libboost-dev libboost-system-dev libyaml-cpp-dev libcli11-dev
+  nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-jwt nodejs npm sqlite3
+)
+if [[ "${1:-}" == "--bench" ]]; then PACKAGES+=(wrk nginx-light); fi
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node.js may come from elsewhere than Debian (e.g. a preinstalled toolchain):
+# then the nodejs/npm packages are not needed.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+read -r -a missing <<<"${missing[*]}"
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then echo "run as root (or with sudo) to install packages" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

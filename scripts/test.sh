@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds lakegate and runs every test: unit,
+# integration (the real binary over HTTP), interop (PyJWT, openid-client, jose)
+# and the fuzz smoke tests. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+# The interop tests' npm packages, locked by package-lock.json.
+npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
+bash scripts/build.sh build
+ctest --test-dir build --output-on-failure -j 2 --timeout 600

@@ -1,0 +1,193 @@
+#include "app/apply.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "common/files.h"
+#include "common/strings.h"
+
+namespace lakegate::app {
+namespace {
+
+std::string ScopeList(const std::vector<std::string>& scopes) {
+  return scopes.empty() ? "(none)" : Join(scopes, " ");
+}
+
+bool SameScopes(const std::vector<store::ScopeRecord>& a, const std::vector<config::ScopeSpec>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].description != b[i].description) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string SecretsDir(const config::StackConfig& stack) {
+  std::filesystem::path dir = std::filesystem::path(stack.source_path).parent_path();
+  if (dir.empty()) dir = ".";
+  return (dir / "secrets").string();
+}
+
+Result<std::string> WriteSecretFile(const std::string& secrets_dir, const std::string& name,
+                                    const std::string& client_id, const SecretString& secret) {
+  LG_RETURN_IF_ERROR(MakeDirectories(secrets_dir, 0700));
+  std::string path = secrets_dir + "/" + name + ".json";
+  std::string body = "{\"client_id\": " + JsonQuote(client_id) +
+                     ", \"client_secret\": " + JsonQuote(secret.Reveal()) + "}\n";
+  LG_RETURN_IF_ERROR(WriteFileAtomic(path, body, 0600));
+  return path;
+}
+
+Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& store,
+                               const oauth::SecretHasher& hasher, const Clock& clock,
+                               const std::string& secrets_dir, bool dry_run) {
+  ApplyResult result;
+  struct NewSecret {
+    std::string name, client_id;
+    SecretString secret;
+  };
+  std::vector<NewSecret> new_secrets;
+  int64_t now = clock.NowSeconds();
+
+  auto plan = [&](store::Store& tx) -> Status {
+    // Resource servers: exactly what the file declares.
+    LG_ASSIGN_OR_RETURN(auto servers, tx.ListResourceServers());
+    std::map<std::string, store::ResourceServerRecord> existing_servers;
+    for (auto& s : servers) existing_servers.emplace(s.identifier, s);
+    for (const auto& spec : stack.resource_servers) {
+      auto it = existing_servers.find(spec.identifier);
+      store::ResourceServerRecord record{spec.identifier, spec.name, {}};
+      for (const auto& scope : spec.scopes) record.scopes.push_back({scope.name, scope.description});
+      if (it == existing_servers.end()) {
+        result.changes.push_back({Change::Kind::kCreate, "resource-server", spec.identifier,
+                                  std::to_string(spec.scopes.size()) + " scopes"});
+      } else if (it->second.name != spec.name || !SameScopes(it->second.scopes, spec.scopes)) {
+        result.changes.push_back({Change::Kind::kUpdate, "resource-server", spec.identifier,
+                                  "name or scopes changed"});
+      } else {
+        ++result.unchanged;
+        existing_servers.erase(it);
+        continue;
+      }
+      if (it != existing_servers.end()) existing_servers.erase(it);
+      if (!dry_run) LG_RETURN_IF_ERROR(tx.PutResourceServer(record));
+    }
+    for (const auto& [identifier, unused] : existing_servers) {
+      result.changes.push_back({Change::Kind::kDelete, "resource-server", identifier, ""});
+      if (!dry_run) LG_RETURN_IF_ERROR(tx.DeleteResourceServer(identifier));
+    }
+
+    // Clients, matched by name.
+    LG_ASSIGN_OR_RETURN(auto clients, tx.ListClients());
+    std::map<std::string, store::ClientRecord> by_name;
+    for (auto& c : clients) by_name.emplace(c.name, c);
+    std::set<std::string> declared;
+    for (const auto& spec : stack.clients) {
+      declared.insert(spec.name);
+      auto it = by_name.find(spec.name);
+      if (it == by_name.end()) {
+        store::ClientRecord record;
+        record.client_id = spec.client_id.value_or(dry_run ? "(generated)" : oauth::GenerateClientId());
+        record.name = spec.name;
+        record.scopes = spec.scopes;
+        record.token_ttl_seconds = spec.token_ttl_seconds;
+        record.enabled = spec.enabled;
+        record.created_at = record.updated_at = now;
+        record.managed = true;
+        result.changes.push_back({Change::Kind::kCreate, "client", spec.name,
+                                  "scopes: " + ScopeList(spec.scopes)});
+        if (!dry_run) {
+          SecretString secret = oauth::GenerateClientSecret();
+          record.secret_hash = hasher.Hash(secret.Reveal());
+          LG_RETURN_IF_ERROR(tx.InsertClient(record));
+          new_secrets.push_back({spec.name, record.client_id, std::move(secret)});
+        }
+        continue;
+      }
+      store::ClientRecord record = it->second;
+      if (spec.client_id && *spec.client_id != record.client_id) {
+        return InvalidArgumentError("client '" + spec.name + "' exists with client_id " +
+                                    record.client_id + " but " + stack.source_path +
+                                    " asks for " + *spec.client_id +
+                                    "; a client id cannot change: delete the client first");
+      }
+      std::vector<std::string> details;
+      if (record.scopes != spec.scopes) {
+        details.push_back("scopes: " + ScopeList(record.scopes) + " -> " + ScopeList(spec.scopes));
+      }
+      if (record.token_ttl_seconds != spec.token_ttl_seconds) {
+        details.push_back("token_ttl: " + std::to_string(record.token_ttl_seconds) + "s -> " +
+                          std::to_string(spec.token_ttl_seconds) + "s");
+      }
+      if (record.enabled != spec.enabled) {
+        details.push_back(std::string("enabled: ") + (record.enabled ? "true" : "false") + " -> " +
+                          (spec.enabled ? "true" : "false"));
+      }
+      if (!record.managed) details.push_back("now managed by " + stack.source_path);
+      if (details.empty()) {
+        ++result.unchanged;
+        continue;
+      }
+      result.changes.push_back({Change::Kind::kUpdate, "client", spec.name, Join(details, "; ")});
+      record.scopes = spec.scopes;
+      record.token_ttl_seconds = spec.token_ttl_seconds;
+      record.enabled = spec.enabled;
+      record.managed = true;
+      record.updated_at = now;
+      if (!dry_run) LG_RETURN_IF_ERROR(tx.UpdateClient(record));
+    }
+    for (const auto& [name, record] : by_name) {
+      if (!record.managed || declared.count(name)) continue;
+      result.changes.push_back({Change::Kind::kDelete, "client", name, "id " + record.client_id});
+      if (!dry_run) LG_RETURN_IF_ERROR(tx.DeleteClient(record.client_id));
+    }
+    return Status::Ok();
+  };
+
+  if (dry_run) {
+    LG_RETURN_IF_ERROR(plan(store));
+    return result;
+  }
+  LG_RETURN_IF_ERROR(store.RunInTransaction(plan));
+  // Secrets are written after the commit: a secret file always belongs to a
+  // client that exists.
+  for (const auto& s : new_secrets) {
+    auto path = WriteSecretFile(secrets_dir, s.name, s.client_id, s.secret);
+    if (!path.ok()) {
+      return path.status().WithPrefix(
+          "client '" + s.name + "' was created but its secret could not be saved; run "
+          "`lakegate client rotate-secret " + s.name + "` to issue a new one");
+    }
+    result.secret_files.push_back(*path);
+  }
+  return result;
+}
+
+std::string FormatChanges(const ApplyResult& result, bool dry_run) {
+  std::string out;
+  for (const auto& c : result.changes) {
+    const char* verb = c.kind == Change::Kind::kCreate   ? "+ create"
+                       : c.kind == Change::Kind::kUpdate ? "~ update"
+                                                         : "- delete";
+    out += verb;
+    out += "  ";
+    out += c.object;
+    out += std::string(16 - std::min<size_t>(15, c.object.size()), ' ');
+    out += c.name;
+    if (!c.detail.empty()) {
+      out += "  (";
+      out += c.detail;
+      out += ")";
+    }
+    out += '\n';
+  }
+  for (const auto& f : result.secret_files) out += "  secret written to " + f + " (mode 0600)\n";
+  out += std::to_string(result.changes.size()) + (dry_run ? " change(s) would be made, " : " change(s), ") +
+         std::to_string(result.unchanged) + " unchanged\n";
+  return out;
+}
+
+}  // namespace lakegate::app

@@ -1,0 +1,298 @@
+#include "app/server_app.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "app/apply.h"
+#include "audit/audit_log.h"
+#include "audit/metrics.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "common/thread_pool.h"
+#include "http/server.h"
+#include "oauth/authorization_server.h"
+#include "store/sqlite_store.h"
+#include "store/store.h"
+
+namespace lakegate::app {
+namespace {
+
+class HttpMetricsObserver final : public http::RequestObserver {
+ public:
+  explicit HttpMetricsObserver(audit::Metrics& metrics)
+      : requests_(metrics.AddCounter("lakegate_http_requests_total",
+                                     "HTTP requests by route and status", {"route", "status"})),
+        latency_(metrics.AddHistogram(
+            "lakegate_http_request_duration_seconds", "HTTP request latency by route", {"route"},
+            {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+             2.5, 5, 10, 30})) {}
+
+  void OnRequest(std::string_view route, int status, double latency_seconds) override {
+    char code[8];
+    std::snprintf(code, sizeof code, "%d", status);
+    requests_.Inc({route, code});
+    latency_.Observe({route}, latency_seconds);
+  }
+
+ private:
+  audit::Counter& requests_;
+  audit::Histogram& latency_;
+};
+
+http::Response ToHttp(oauth::EndpointResponse r) {
+  http::Response out;
+  out.status = r.status;
+  out.body = std::move(r.body);
+  out.headers.reserve(r.headers.size());
+  for (auto& [name, value] : r.headers) out.headers.push_back({std::move(name), std::move(value)});
+  return out;
+}
+
+oauth::EndpointRequest FromHttp(const http::Request& r) {
+  return oauth::EndpointRequest{r.GetHeader("content-type"), r.GetHeader("authorization"), r.body,
+                                r.remote_address};
+}
+
+http::Response JsonResponse(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+http::Response NotReady() {
+  http::Response r = JsonResponse(503, "{\"error\":\"temporarily_unavailable\","
+                                       "\"error_description\":\"the server is starting\"}");
+  r.headers.push_back({"Retry-After", "1"});
+  return r;
+}
+
+}  // namespace
+
+struct ServerApp::Impl {
+  ServeOptions options;
+  std::string state_dir;
+  std::string issuer;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<audit::AuditLog> audit;
+  audit::Metrics metrics;
+  std::unique_ptr<HttpMetricsObserver> observer;
+  std::unique_ptr<oauth::AuthorizationServer> auth_owner;
+  std::atomic<oauth::AuthorizationServer*> auth{nullptr};
+  std::unique_ptr<ThreadPool> workers;
+  std::unique_ptr<http::Server> server;
+  std::atomic<bool> store_healthy{true};
+
+  std::mutex reload_mutex;
+  std::condition_variable reload_cv;
+  bool stopping = false;  // GUARDED_BY(reload_mutex)
+  std::thread reloader;
+
+  http::Router BuildRouter();
+  void ReloadLoop();
+};
+
+http::Router ServerApp::Impl::BuildRouter() {
+  http::Router router;
+  constexpr size_t kOAuthBodyLimit = 16 * 1024;
+  auto endpoint = [this](oauth::EndpointResponse (oauth::AuthorizationServer::*method)(
+                      const oauth::EndpointRequest&)) {
+    return [this, method](std::shared_ptr<http::Exchange> ex) {
+      oauth::AuthorizationServer* a = auth.load(std::memory_order_acquire);
+      if (!a) return ex->Respond(NotReady());
+      ex->Respond(ToHttp((a->*method)(FromHttp(ex->request()))));
+    };
+  };
+  // Token issue and introspection are CPU only (snapshot reads + signing):
+  // they run on the network thread, which is the fastest path.
+  router.Add(http::Method::kPost, "/oauth2/token", endpoint(&oauth::AuthorizationServer::Token),
+             {kOAuthBodyLimit});
+  router.Add(http::Method::kPost, "/oauth2/introspect",
+             endpoint(&oauth::AuthorizationServer::Introspect), {kOAuthBodyLimit});
+  // Revocation writes to the store: a worker thread does it.
+  router.Add(
+      http::Method::kPost, "/oauth2/revoke",
+      [this](std::shared_ptr<http::Exchange> ex) {
+        oauth::AuthorizationServer* a = auth.load(std::memory_order_acquire);
+        if (!a) return ex->Respond(NotReady());
+        bool queued = workers->Submit([a, ex] { ex->Respond(ToHttp(a->Revoke(FromHttp(ex->request())))); });
+        if (!queued) {
+          http::Response busy = JsonResponse(
+              503, "{\"error\":\"temporarily_unavailable\",\"error_description\":\"server busy\"}");
+          busy.headers.push_back({"Retry-After", "1"});
+          ex->Respond(std::move(busy));
+        }
+      },
+      {kOAuthBodyLimit});
+
+  auto get_json = [this](std::string (oauth::AuthorizationServer::*method)() const,
+                         std::string cache_control) {
+    return [this, method, cache_control](std::shared_ptr<http::Exchange> ex) {
+      oauth::AuthorizationServer* a = auth.load(std::memory_order_acquire);
+      if (!a) return ex->Respond(NotReady());
+      http::Response r = JsonResponse(200, (a->*method)());
+      r.headers.push_back({"Cache-Control", cache_control});
+      ex->Respond(std::move(r));
+    };
+  };
+  // Short max-age: after a rotation, verifiers pick up the new key quickly
+  // (they also refetch on an unknown kid).
+  router.Add(http::Method::kGet, "/.well-known/jwks.json",
+             get_json(&oauth::AuthorizationServer::JwksJson, "public, max-age=60"));
+  router.Add(http::Method::kGet, "/.well-known/oauth-authorization-server",
+             get_json(&oauth::AuthorizationServer::MetadataJson, "public, max-age=300"));
+  router.Add(http::Method::kGet, "/.well-known/openid-configuration",
+             get_json(&oauth::AuthorizationServer::MetadataJson, "public, max-age=300"));
+
+  router.Add(http::Method::kGet, "/healthz", [](std::shared_ptr<http::Exchange> ex) {
+    ex->Respond(JsonResponse(200, "{\"status\":\"ok\"}"));
+  });
+  router.Add(http::Method::kGet, "/readyz", [this](std::shared_ptr<http::Exchange> ex) {
+    if (!auth.load(std::memory_order_acquire)) return ex->Respond(NotReady());
+    if (!store_healthy.load()) {
+      return ex->Respond(JsonResponse(503, "{\"status\":\"unavailable\",\"reason\":\"state store\"}"));
+    }
+    ex->Respond(JsonResponse(200, "{\"status\":\"ready\"}"));
+  });
+  router.Add(http::Method::kGet, "/metrics", [this](std::shared_ptr<http::Exchange> ex) {
+    http::Response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics.RenderPrometheus();
+    ex->Respond(std::move(r));
+  });
+  return router;
+}
+
+void ServerApp::Impl::ReloadLoop() {
+  uint64_t last = 0;
+  if (auto c = store->ChangeCounter(); c.ok()) last = *c;
+  int ticks = 0;
+  std::unique_lock<std::mutex> lock(reload_mutex);
+  while (!reload_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
+    lock.unlock();
+    auto counter = store->ChangeCounter();
+    store_healthy = counter.ok();
+    bool due = ++ticks % 60 == 0;  // once a minute: expire keys and revocations
+    if (counter.ok() && (*counter != last || due)) {
+      last = *counter;
+      if (due) store->PurgeExpiredRevocations(SystemClock::Get().NowSeconds()).IgnoreError();
+      Status s = auth.load()->Reload();
+      if (!s.ok()) log::Error("reload from the state store failed: " + s.ToString());
+    }
+    lock.lock();
+  }
+}
+
+ServerApp::ServerApp(ServeOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+}
+
+ServerApp::~ServerApp() { Stop(); }
+
+Status ServerApp::Start() {
+  Impl& d = *impl_;
+  const config::StackConfig& stack = d.options.stack;
+  d.state_dir = stack.state_dir;
+  LG_RETURN_IF_ERROR(MakeDirectories(d.state_dir, 0700));
+  LG_ASSIGN_OR_RETURN(d.store, store::OpenSqliteStore(d.state_dir + "/state.db"));
+  LG_ASSIGN_OR_RETURN(SecretString hash_key, oauth::LoadOrCreateHashKey(d.state_dir + "/hash.key"));
+  oauth::SecretHasher hasher(std::move(hash_key));
+
+  LG_ASSIGN_OR_RETURN(ApplyResult applied,
+                      ApplyStack(stack, *d.store, hasher, SystemClock::Get(),
+                                 SecretsDir(stack), false));
+  if (!d.options.quiet_apply && !applied.changes.empty()) {
+    std::cout << FormatChanges(applied, false) << std::flush;
+  }
+
+  std::string audit_path = stack.audit.path.empty() ? d.state_dir + "/audit.log" : stack.audit.path;
+  LG_ASSIGN_OR_RETURN(d.audit, audit::AuditLog::Open(audit_path));
+
+  http::ServerOptions http_options;
+  http_options.address = d.options.address_override.empty() ? stack.listen.address
+                                                            : d.options.address_override;
+  http_options.port = static_cast<uint16_t>(d.options.port_override >= 0 ? d.options.port_override
+                                                                         : stack.listen.port);
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  http_options.threads = stack.listen.threads > 0 ? stack.listen.threads : static_cast<int>(cores);
+  http_options.tls_cert_file = stack.listen.tls_cert;
+  http_options.tls_key_file = stack.listen.tls_key;
+
+  d.workers = std::make_unique<ThreadPool>(std::max(2u, cores), 4096);
+  d.observer = std::make_unique<HttpMetricsObserver>(d.metrics);
+  d.server = std::make_unique<http::Server>(http_options, d.BuildRouter(), d.observer.get());
+  LG_RETURN_IF_ERROR(d.server->Start());
+
+  if (!stack.issuer.empty()) {
+    d.issuer = stack.issuer;
+  } else {
+    std::string host = http_options.address;
+    if (host == "0.0.0.0" || host == "::" || host.empty()) host = "127.0.0.1";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    d.issuer = std::string(http_options.tls_cert_file.empty() ? "http://" : "https://") + host +
+               ":" + std::to_string(d.server->port());
+  }
+  while (!d.issuer.empty() && d.issuer.back() == '/') d.issuer.pop_back();
+
+  oauth::AuthServerOptions auth_options;
+  auth_options.issuer = d.issuer;
+  auto alg = crypto::ParseAlgorithm(stack.tokens.algorithm);
+  if (!alg) return InvalidArgumentError("unsupported token algorithm " + stack.tokens.algorithm);
+  auth_options.algorithm = *alg;
+  auth_options.audience = stack.tokens.audience;
+  auth_options.scope_omitted_grants_all = stack.tokens.scope_omitted_grants_all;
+  auth_options.failed_auth_per_minute_per_client = stack.limits.failed_auth_per_minute_per_client;
+  auth_options.failed_auth_per_minute_per_address = stack.limits.failed_auth_per_minute_per_address;
+  d.auth_owner = std::make_unique<oauth::AuthorizationServer>(
+      auth_options, *d.store, std::move(hasher), SystemClock::Get(), d.audit.get(), &d.metrics);
+  Status loaded = d.auth_owner->Reload();
+  if (!loaded.ok()) {
+    d.server->Stop(std::chrono::milliseconds(0));
+    return loaded;
+  }
+  d.auth.store(d.auth_owner.get(), std::memory_order_release);
+  d.reloader = std::thread([&d] { d.ReloadLoop(); });
+  return Status::Ok();
+}
+
+void ServerApp::Stop() {
+  Impl& d = *impl_;
+  if (d.server) d.server->Stop(std::chrono::milliseconds(5000));
+  {
+    std::lock_guard<std::mutex> lock(d.reload_mutex);
+    d.stopping = true;
+  }
+  d.reload_cv.notify_all();
+  if (d.reloader.joinable()) d.reloader.join();
+  d.workers.reset();  // runs what is queued, then joins
+  if (d.audit) d.audit->Flush();
+}
+
+uint16_t ServerApp::port() const { return impl_->server ? impl_->server->port() : 0; }
+const std::string& ServerApp::issuer() const { return impl_->issuer; }
+std::string ServerApp::base_url() const { return impl_->issuer; }
+
+void BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace lakegate::app

@@ -1,0 +1,52 @@
+// ServerApp: the composition root of `lakegate serve` and `lakegate demo`.
+// Builds the object graph from a stack file (store, audit log, metrics,
+// authorization server, HTTP server, worker pool), applies the stack file to
+// the store, serves, reloads snapshots when the store changes (another
+// process ran `lakegate client ...` or `lakegate key rotate`), and stops
+// gracefully. Start/Stop from one thread; the parts it owns are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "config/stack_config.h"
+
+namespace lakegate::app {
+
+struct ServeOptions {
+  config::StackConfig stack;
+  int port_override = -1;          // >= 0 replaces stack.listen.port (0 = ephemeral)
+  std::string address_override;    // non-empty replaces stack.listen.address
+  bool quiet_apply = false;        // do not print the change set
+};
+
+class ServerApp {
+ public:
+  explicit ServerApp(ServeOptions options);
+  ~ServerApp();
+
+  // Opens the store, applies the stack file, binds and starts serving.
+  // Returns an error that says what to do (port in use, unreadable state dir).
+  Status Start();
+  // Stops accepting, finishes in-flight requests (up to 5 s) and joins threads.
+  void Stop();
+  uint16_t port() const;
+  std::string base_url() const;
+  const std::string& issuer() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Blocks SIGINT/SIGTERM in the calling thread (call before starting any thread)
+// and returns a function that waits for one of them.
+void BlockTerminationSignals();
+int WaitForTerminationSignal();
+
+}  // namespace lakegate::app

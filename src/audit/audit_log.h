@@ -1,0 +1,62 @@
+// AuditLog: one JSON object per line, appended to a file (mode 0600) or
+// written to stdout. Record() never blocks on I/O: lines go to an in-memory
+// buffer that a background thread writes out every 50 ms or when 256 KiB are
+// pending. If the writer falls behind by more than `max_pending_bytes`, new
+// lines are dropped and counted (dropped()), so a slow disk can never stall
+// the request path. Thread-safe.
+//
+// Audit lines never contain a secret or a token (callers are responsible; the
+// builders in audit/events.h only take safe fields).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <memory>
+#include <thread>
+
+#include "common/status.h"
+
+namespace lakegate::audit {
+
+class AuditLog {
+ public:
+  // `path` "-" writes to stdout; "" disables the log (Record() is a no-op).
+  static Result<std::unique_ptr<AuditLog>> Open(const std::string& path,
+                                                size_t max_pending_bytes = 64u << 20);
+  ~AuditLog();  // flushes and joins the writer
+
+  // Appends `json_object` plus a newline.
+  void Record(std::string_view json_object);
+  // Blocks until everything recorded so far is written (tests, shutdown).
+  void Flush();
+  uint64_t dropped() const { return dropped_.load(); }
+  uint64_t written_lines() const { return written_lines_.load(); }
+
+ private:
+  AuditLog(int fd, bool owns_fd, size_t max_pending_bytes);
+  void WriterLoop();
+
+  const int fd_;
+  const bool owns_fd_;
+  const size_t max_pending_bytes_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable flushed_;
+  std::string pending_;           // GUARDED_BY(mutex_)
+  uint64_t pending_lines_ = 0;    // GUARDED_BY(mutex_)
+  uint64_t enqueued_seq_ = 0;     // GUARDED_BY(mutex_)
+  uint64_t written_seq_ = 0;      // GUARDED_BY(mutex_)
+  bool stopping_ = false;         // GUARDED_BY(mutex_)
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> written_lines_{0};
+  std::thread writer_;
+};
+
+// "2026-11-27T14:00:00.123Z" for a Unix time in milliseconds.
+std::string FormatTimestamp(int64_t unix_millis);
+
+}  // namespace lakegate::audit

@@ -1,0 +1,321 @@
+#include "cli/admin_commands.h"
+
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "app/apply.h"
+#include "cli/exit_codes.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "common/strings.h"
+#include "config/stack_config.h"
+#include "crypto/hash.h"
+#include "crypto/keys.h"
+#include "oauth/client_secret.h"
+#include "oauth/key_manager.h"
+#include "store/sqlite_store.h"
+#include "store/store.h"
+
+namespace lakegate::cli {
+namespace {
+
+// What every store-backed command needs: the stack file and its store.
+struct Context {
+  config::StackConfig stack;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<oauth::SecretHasher> hasher;
+};
+
+std::string DefaultConfigPath() {
+  if (const char* env = std::getenv("LAKEGATE_CONFIG"); env && *env) return env;
+  return "./lakegate-demo/stack.yaml";
+}
+
+void AddConfigOption(CLI::App* cmd, std::string& path) {
+  path = DefaultConfigPath();
+  cmd->add_option("--config,-c", path,
+                  "Stack file whose state store to use (default $LAKEGATE_CONFIG or "
+                  "./lakegate-demo/stack.yaml)");
+}
+
+Context OpenContext(const std::string& config_path) {
+  Context ctx;
+  auto stack = config::LoadStackFile(config_path);
+  if (!stack.ok()) {
+    if (stack.status().code() == StatusCode::kNotFound) {
+      Exit(Fail("no stack file at " + config_path +
+                "; pass --config FILE, set LAKEGATE_CONFIG, or run `lakegate demo` first"));
+    }
+    Exit(Fail(stack.status()));
+  }
+  ctx.stack = std::move(*stack);
+  if (Status s = MakeDirectories(ctx.stack.state_dir, 0700); !s.ok()) Exit(Fail(s));
+  auto store = store::OpenSqliteStore(ctx.stack.state_dir + "/state.db");
+  if (!store.ok()) Exit(Fail(store.status()));
+  ctx.store = std::move(*store);
+  auto key = oauth::LoadOrCreateHashKey(ctx.stack.state_dir + "/hash.key");
+  if (!key.ok()) Exit(Fail(key.status()));
+  ctx.hasher = std::make_unique<oauth::SecretHasher>(std::move(*key));
+  return ctx;
+}
+
+// Finds a client by id or by name.
+store::ClientRecord FindClientOrExit(store::Store& store, const std::string& id_or_name) {
+  auto by_id = store.FindClient(id_or_name);
+  if (!by_id.ok()) Exit(Fail(by_id.status()));
+  if (*by_id) return **by_id;
+  auto by_name = store.FindClientByName(id_or_name);
+  if (!by_name.ok()) Exit(Fail(by_name.status()));
+  if (*by_name) return **by_name;
+  Exit(Fail("no client with id or name '" + id_or_name + "'; `lakegate client list` shows them"));
+}
+
+std::string FormatTime(int64_t unix_seconds) {
+  if (unix_seconds == 0) return "-";
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void PrintClient(const store::ClientRecord& c) {
+  std::cout << "name:        " << c.name << "\n"
+            << "client_id:   " << c.client_id << "\n"
+            << "enabled:     " << (c.enabled ? "yes" : "no") << "\n"
+            << "scopes:      " << Join(c.scopes, " ") << "\n"
+            << "token_ttl:   " << FormatDuration(c.token_ttl_seconds) << "\n"
+            << "managed:     " << (c.managed ? "by the stack file" : "by hand (CLI)") << "\n"
+            << "created:     " << FormatTime(c.created_at) << "\n"
+            << "updated:     " << FormatTime(c.updated_at) << "\n";
+  if (!c.previous_secret_hash.empty()) {
+    std::cout << "old secret:  valid until " << FormatTime(c.previous_secret_expires_at) << "\n";
+  }
+}
+
+// Writes the new secret to the secrets file when one exists for this client
+// (the demo layout) or when `always` is set.
+void MaybeUpdateSecretFile(const Context& ctx, const store::ClientRecord& c,
+                           const SecretString& secret, bool always) {
+  std::string dir = app::SecretsDir(ctx.stack);
+  if (!always && !FileExists(dir + "/" + c.name + ".json")) return;
+  auto path = app::WriteSecretFile(dir, c.name, c.client_id, secret);
+  if (!path.ok()) Exit(Fail(path.status()));
+  std::cout << "secret written to " << *path << " (mode 0600)\n";
+}
+
+struct ClientFlags {
+  std::string config;
+  std::string target;
+  std::vector<std::string> scopes;
+  std::string ttl = "1h";
+  std::string grace = "24h";
+  bool write_secret_file = false;
+  bool yes = false;
+};
+
+}  // namespace
+
+void AddApplyCommand(CLI::App& app) {
+  struct Flags {
+    std::string path;
+    bool dry_run = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "apply", "Reconcile the state store with a stack file and print what changed");
+  cmd->add_option("file", flags->path, "Stack file (YAML)")->required();
+  cmd->add_flag("--dry-run", flags->dry_run, "Only print the change set; write nothing");
+  cmd->footer("Examples:\n  lakegate apply stack.yaml --dry-run\n  lakegate apply stack.yaml");
+  cmd->callback([flags] {
+    Context ctx = OpenContext(flags->path);
+    auto result = app::ApplyStack(ctx.stack, *ctx.store, *ctx.hasher, SystemClock::Get(),
+                                  app::SecretsDir(ctx.stack), flags->dry_run);
+    if (!result.ok()) Exit(Fail(result.status()));
+    std::cout << app::FormatChanges(*result, flags->dry_run);
+  });
+}
+
+void AddClientCommands(CLI::App& app) {
+  CLI::App* client = app.add_subcommand("client", "Manage OAuth clients in the state store");
+  client->require_subcommand(1);
+  auto flags = std::make_shared<ClientFlags>();
+
+  CLI::App* create = client->add_subcommand("create", "Create a client; prints its secret once");
+  create->add_option("name", flags->target, "Client name, e.g. billing-etl")->required();
+  create->add_option("--scope,-s", flags->scopes, "Allowed scope (repeatable), e.g. athena-api/query.read")
+      ->required();
+  create->add_option("--ttl", flags->ttl, "Token lifetime, 5m..1d")->capture_default_str();
+  create->add_flag("--write-secret-file", flags->write_secret_file,
+                   "Also write <stack dir>/secrets/<name>.json (mode 0600)");
+  AddConfigOption(create, flags->config);
+  create->footer("Example:\n  lakegate client create billing-etl --scope athena-api/query.read --ttl 15m");
+  create->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    auto ttl = ParseDurationSeconds(flags->ttl);
+    if (!ttl.ok()) Exit(Fail(ttl.status()));
+    if (*ttl < 300 || *ttl > 86400) Exit(Fail("--ttl must be between 5m and 1d"));
+    auto servers = ctx.store->ListResourceServers();
+    if (!servers.ok()) Exit(Fail(servers.status()));
+    std::vector<std::string> known;
+    for (const auto& rs : *servers)
+      for (const auto& s : rs.scopes) known.push_back(rs.identifier + "/" + s.name);
+    for (const auto& s : flags->scopes) {
+      if (std::find(known.begin(), known.end(), s) == known.end()) {
+        Exit(Fail("unknown scope '" + s + "'; declared scopes: " +
+                  (known.empty() ? std::string("(none; declare resource_servers in the stack file)")
+                                 : Join(known, " "))));
+      }
+    }
+    store::ClientRecord record;
+    record.client_id = oauth::GenerateClientId();
+    record.name = flags->target;
+    record.scopes = flags->scopes;
+    record.token_ttl_seconds = *ttl;
+    record.created_at = record.updated_at = SystemClock::Get().NowSeconds();
+    SecretString secret = oauth::GenerateClientSecret();
+    record.secret_hash = ctx.hasher->Hash(secret.Reveal());
+    if (Status s = ctx.store->InsertClient(record); !s.ok()) Exit(Fail(s));
+    PrintClient(record);
+    std::cout << "client_secret: " << secret.Reveal()
+              << "\n(shown once: store it now, e.g. in your secrets manager)\n";
+    MaybeUpdateSecretFile(ctx, record, secret, flags->write_secret_file);
+  });
+
+  CLI::App* list = client->add_subcommand("list", "List clients");
+  AddConfigOption(list, flags->config);
+  list->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    auto clients = ctx.store->ListClients();
+    if (!clients.ok()) Exit(Fail(clients.status()));
+    std::printf("%-24s %-28s %-8s %-6s %s\n", "NAME", "CLIENT_ID", "ENABLED", "TTL", "SCOPES");
+    for (const auto& c : *clients) {
+      std::printf("%-24s %-28s %-8s %-6s %s\n", c.name.c_str(), c.client_id.c_str(),
+                  c.enabled ? "yes" : "no", FormatDuration(c.token_ttl_seconds).c_str(),
+                  Join(c.scopes, " ").c_str());
+    }
+  });
+
+  CLI::App* show = client->add_subcommand("show", "Show one client (never its secret)");
+  show->add_option("client", flags->target, "Client id or name")->required();
+  AddConfigOption(show, flags->config);
+  show->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    PrintClient(FindClientOrExit(*ctx.store, flags->target));
+  });
+
+  CLI::App* rotate = client->add_subcommand(
+      "rotate-secret", "Issue a new secret; the old one keeps working for a grace period");
+  rotate->add_option("client", flags->target, "Client id or name")->required();
+  rotate->add_option("--grace", flags->grace, "How long the previous secret stays valid (0 = revoke it now)")
+      ->capture_default_str();
+  AddConfigOption(rotate, flags->config);
+  rotate->footer("Example:\n  lakegate client rotate-secret reporting-service --grace 1h");
+  rotate->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    auto grace = ParseDurationSeconds(flags->grace);
+    if (!grace.ok()) Exit(Fail(grace.status()));
+    store::ClientRecord c = FindClientOrExit(*ctx.store, flags->target);
+    int64_t now = SystemClock::Get().NowSeconds();
+    SecretString secret = oauth::GenerateClientSecret();
+    c.previous_secret_hash = *grace > 0 ? c.secret_hash : "";
+    c.previous_secret_expires_at = *grace > 0 ? now + *grace : 0;
+    c.secret_hash = ctx.hasher->Hash(secret.Reveal());
+    c.updated_at = now;
+    if (Status s = ctx.store->UpdateClient(c); !s.ok()) Exit(Fail(s));
+    std::cout << "client_id:     " << c.client_id << "\nclient_secret: " << secret.Reveal()
+              << "\n(shown once)\n";
+    if (*grace > 0) {
+      std::cout << "the previous secret stays valid until " << FormatTime(now + *grace) << "\n";
+    }
+    MaybeUpdateSecretFile(ctx, c, secret, false);
+  });
+
+  for (bool enable : {false, true}) {
+    CLI::App* cmd = client->add_subcommand(
+        enable ? "enable" : "disable",
+        enable ? "Enable a client" : "Disable a client: no new tokens, and its live tokens stop working");
+    cmd->add_option("client", flags->target, "Client id or name")->required();
+    AddConfigOption(cmd, flags->config);
+    cmd->callback([flags, enable] {
+      Context ctx = OpenContext(flags->config);
+      store::ClientRecord c = FindClientOrExit(*ctx.store, flags->target);
+      c.enabled = enable;
+      c.updated_at = SystemClock::Get().NowSeconds();
+      if (Status s = ctx.store->UpdateClient(c); !s.ok()) Exit(Fail(s));
+      std::cout << "client " << c.name << " " << (enable ? "enabled" : "disabled") << "\n";
+      if (c.managed) {
+        std::cout << "note: " << c.name << " is declared in " << ctx.stack.source_path
+                  << "; the next apply resets 'enabled' to what the file says\n";
+      }
+    });
+  }
+
+  CLI::App* del = client->add_subcommand("delete", "Delete a client and its secrets");
+  del->add_option("client", flags->target, "Client id or name")->required();
+  del->add_flag("--yes,-y", flags->yes, "Do not ask for confirmation");
+  AddConfigOption(del, flags->config);
+  del->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    store::ClientRecord c = FindClientOrExit(*ctx.store, flags->target);
+    if (!flags->yes) {
+      Exit(Fail("deleting client '" + c.name + "' (" + c.client_id +
+                ") cannot be undone; run again with --yes"));
+    }
+    if (Status s = ctx.store->DeleteClient(c.client_id); !s.ok()) Exit(Fail(s));
+    std::string file = app::SecretsDir(ctx.stack) + "/" + c.name + ".json";
+    if (FileExists(file)) std::filesystem::remove(file);
+    std::cout << "client " << c.name << " deleted\n";
+  });
+}
+
+void AddKeyCommands(CLI::App& app) {
+  CLI::App* key = app.add_subcommand("key", "Manage token signing keys");
+  key->require_subcommand(1);
+  struct Flags {
+    std::string config;
+    std::string alg;
+  };
+  auto flags = std::make_shared<Flags>();
+
+  CLI::App* rotate = key->add_subcommand(
+      "rotate", "Make a new signing key; the old one stays in the JWKS until its tokens expire");
+  rotate->add_option("--alg", flags->alg, "ES256 (default), EdDSA or RS256; default: the stack file's tokens.algorithm");
+  AddConfigOption(rotate, flags->config);
+  rotate->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    std::string name = flags->alg.empty() ? ctx.stack.tokens.algorithm : flags->alg;
+    auto alg = crypto::ParseAlgorithm(name);
+    if (!alg) Exit(Fail("unknown algorithm '" + name + "'; use ES256, EdDSA or RS256"));
+    auto clients = ctx.store->ListClients();
+    if (!clients.ok()) Exit(Fail(clients.status()));
+    int64_t max_ttl = 300;
+    for (const auto& c : *clients) max_ttl = std::max(max_ttl, c.token_ttl_seconds);
+    auto kid = oauth::KeyManager::Rotate(*ctx.store, SystemClock::Get(), *alg, max_ttl);
+    if (!kid.ok()) Exit(Fail(kid.status()));
+    std::cout << "new signing key " << *kid << " (" << name << ") signs from now on;\n"
+              << "the previous key stays in the JWKS for " << FormatDuration(max_ttl) << " + "
+              << oauth::kKeyPublishLeewaySeconds << "s, until the tokens it signed expire\n";
+  });
+
+  CLI::App* list = key->add_subcommand("list", "List signing keys (public information only)");
+  AddConfigOption(list, flags->config);
+  list->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    auto keys = ctx.store->ListSigningKeys();
+    if (!keys.ok()) Exit(Fail(keys.status()));
+    std::printf("%-45s %-6s %-21s %s\n", "KID", "ALG", "CREATED", "STATE");
+    for (const auto& k : *keys) {
+      std::string state = k.retired_at == 0 ? "signing"
+                                            : "published until " + FormatTime(k.publish_until);
+      std::printf("%-45s %-6s %-21s %s\n", k.kid.c_str(), k.algorithm.c_str(),
+                  FormatTime(k.created_at).c_str(), state.c_str());
+    }
+  });
+}
+
+}  // namespace lakegate::cli

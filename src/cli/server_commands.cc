@@ -1,0 +1,123 @@
+#include "cli/server_commands.h"
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "app/apply.h"
+#include "app/demo.h"
+#include "app/server_app.h"
+#include "cli/exit_codes.h"
+#include "common/files.h"
+#include "config/stack_config.h"
+
+namespace lakegate::cli {
+namespace {
+
+struct ServeFlags {
+  std::string config_path;
+  int port = -1;
+  std::string listen;
+};
+
+// Serves until SIGINT/SIGTERM. `banner` prints what to do once listening.
+int Serve(app::ServeOptions options, const std::function<void(const app::ServerApp&)>& banner) {
+  app::BlockTerminationSignals();  // before any thread starts
+  app::ServerApp server(std::move(options));
+  Status started = server.Start();
+  if (!started.ok()) return Fail(started);
+  banner(server);
+  int sig = app::WaitForTerminationSignal();
+  std::cerr << "lakegate: received " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+            << ", finishing in-flight requests\n";
+  server.Stop();
+  return kExitOk;
+}
+
+void PrintServeBanner(const app::ServerApp& server) {
+  std::cout << "lakegate listening on " << server.base_url() << "\n"
+            << "  token endpoint: " << server.base_url() << "/oauth2/token\n"
+            << "  JWKS:           " << server.base_url() << "/.well-known/jwks.json\n"
+            << std::flush;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Apply a stack file to the state store and serve it until SIGINT/SIGTERM");
+  cmd->add_option("--config,-c", flags->config_path, "Stack file (YAML)")->required();
+  cmd->add_option("--port,-p", flags->port, "Port to listen on (overrides listen.port; 0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--listen", flags->listen, "Address to listen on (overrides listen.address)");
+  cmd->footer("Example:\n  lakegate serve --config stack.yaml --port 8443");
+  cmd->callback([flags] {
+    auto stack = config::LoadStackFile(flags->config_path);
+    if (!stack.ok()) Exit(Fail(stack.status()));
+    app::ServeOptions options{std::move(*stack), flags->port, flags->listen, false};
+    int code = Serve(std::move(options), PrintServeBanner);
+    if (code != kExitOk) Exit(code);
+  });
+}
+
+void AddDemoCommand(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  flags->config_path = "./lakegate-demo";
+  flags->port = 8080;
+  CLI::App* cmd = app.add_subcommand(
+      "demo",
+      "Create (first run) or reuse the demo stack in DIR and serve it: clients etl-service, "
+      "reporting-service, monitoring-service with the seed's scopes");
+  cmd->add_option("--dir,-d", flags->config_path, "Demo directory")->capture_default_str();
+  cmd->add_option("--port,-p", flags->port, "Port (0 = any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--listen", flags->listen, "Address to listen on (default 127.0.0.1)");
+  cmd->footer("Example:\n  lakegate demo --dir /tmp/demo --port 9090");
+  cmd->callback([flags] {
+    std::string dir = std::filesystem::absolute(flags->config_path).lexically_normal().string();
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    auto path = app::PrepareDemoDir(dir, flags->port);
+    if (!path.ok()) Exit(Fail(path.status()));
+    auto stack = config::LoadStackFile(*path);
+    if (!stack.ok()) Exit(Fail(stack.status()));
+    std::string secrets = app::SecretsDir(*stack);
+    app::ServeOptions options{*stack, flags->port, flags->listen, false};
+    int code = Serve(std::move(options), [&](const app::ServerApp& server) {
+      std::string url = server.base_url();
+      std::cout << "\nlakegate demo is running at " << url << "\n\n"
+                << "Stack file:   " << *path << "\n"
+                << "Secrets:      " << secrets << "/<client>.json (mode 0600)\n"
+                << "Clients:\n";
+      for (const auto& c : stack->clients) {
+        auto text = ReadFile(secrets + "/" + c.name + ".json");
+        std::string id = "(secret file missing: run `lakegate client rotate-secret " + c.name +
+                         " --config " + *path + "`)";
+        if (text.ok()) {
+          auto pos = text->find("\"client_id\": \"");
+          if (pos != std::string::npos) {
+            pos += 14;
+            id = text->substr(pos, text->find('"', pos) - pos);
+          }
+        }
+        std::cout << "  " << c.name << std::string(20 - std::min<size_t>(19, c.name.size()), ' ')
+                  << "client_id " << id << "  scopes: ";
+        for (size_t i = 0; i < c.scopes.size(); ++i) std::cout << (i ? " " : "") << c.scopes[i];
+        std::cout << "\n";
+      }
+      std::string f = secrets + "/etl-service.json";
+      std::cout << "\nGet a token (needs curl and jq):\n"
+                << "  curl -s -u \"$(jq -r .client_id " << f << "):$(jq -r .client_secret " << f
+                << ")\" \\\n      -d grant_type=client_credentials " << url << "/oauth2/token\n\n"
+                << "Keys: " << url << "/.well-known/jwks.json   Discovery: " << url
+                << "/.well-known/openid-configuration\n"
+                << "Stop with Ctrl-C.\n"
+                << std::flush;
+    });
+    if (code != kExitOk) Exit(code);
+  });
+}
+
+}  // namespace lakegate::cli

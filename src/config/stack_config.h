@@ -1,0 +1,113 @@
+// The stack file: one YAML document that declares what a lakegate deployment
+// serves — the issuer, the listener, token settings, limits, the audit log,
+// resource servers with their scopes, and clients. `lakegate apply` and
+// `lakegate serve --config` read it through LoadStackFile.
+//
+// Example:
+//   version: 1                        # optional; the only version is 1
+//   issuer: https://auth.example.com  # optional
+//   state_dir: ./state                # relative to this file's directory
+//   listen: {address: 127.0.0.1, port: 8080, threads: 0}
+//   tokens: {algorithm: ES256, default_ttl: 1h}
+//   resource_servers:
+//     - identifier: athena-api
+//       name: Athena query API
+//       scopes:
+//         - {name: query.read, description: Run SELECT statements}
+//         - query.write               # shorthand for {name: query.write}
+//   clients:
+//     - name: etl-service
+//       scopes: [athena-api/query.read, athena-api/query.write]
+//       token_ttl: 1h
+//
+// The loader is strict: unknown keys (with a did-you-mean), wrong types,
+// duplicates, out-of-range values and undeclared scopes are errors. Every error
+// is kInvalidArgument with a message "<file>:<line>:<column>: <key path>: <what
+// is wrong>; <how to fix it>", e.g.
+//   stack.yaml:14:5: clients[1] ("reporting-service"): unknown key "scops"; did you mean "scopes"?
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace lakegate::config {
+
+struct ScopeSpec {
+  std::string name;  // short name, e.g. "query.read"
+  std::string description;
+};
+
+struct ResourceServerSpec {
+  std::string identifier;  // e.g. "athena-api"; scope full name = identifier + "/" + scope name
+  std::string name;        // display name; defaults to the identifier
+  std::vector<ScopeSpec> scopes;
+};
+
+struct ClientSpec {
+  std::string name;  // required, [a-z0-9][a-z0-9._-]{0,63}
+  // Optional fixed id (RFC 3986 unreserved characters); else generated at apply.
+  std::optional<std::string> client_id;
+  std::vector<std::string> scopes;  // full names, each declared by a resource server
+  // YAML key token_ttl: 3600, "3600s", "60m", "1h" or "1d"; 5m..1d. When absent:
+  // tokens.default_ttl.
+  int64_t token_ttl_seconds = 3600;
+  bool enabled = true;
+  std::string description;
+};
+
+struct TokenSpec {
+  std::string algorithm = "ES256";       // ES256 | EdDSA | RS256
+  std::vector<std::string> audience;     // optional "aud" values (a string or a list in YAML)
+  int64_t default_ttl_seconds = 3600;    // YAML key default_ttl; 5m..1d
+  bool scope_omitted_grants_all = true;  // Cognito behaviour when the request has no scope
+};
+
+struct ListenSpec {
+  std::string address = "127.0.0.1";
+  int port = 8080;       // 0..65535; 0 = any free port
+  int threads = 0;       // 0 = one per core
+  std::string tls_cert;  // both or neither; relative paths resolve like state_dir
+  std::string tls_key;
+};
+
+struct LimitsSpec {
+  // At least 10 each, so that a handful of honest mistakes never locks anyone out.
+  int failed_auth_per_minute_per_client = 20;
+  int failed_auth_per_minute_per_address = 60;
+};
+
+struct AuditSpec {
+  std::string path;  // "" = <state_dir>/audit.log; "-" = stdout; else resolved like state_dir
+};
+
+struct StackConfig {
+  std::string source_path;  // the file it came from
+  std::string issuer;       // optional; "" = derived from the listen URL by the server
+  std::string state_dir;    // absolute when loaded from a file; default "<file dir>/state"
+  ListenSpec listen;
+  TokenSpec tokens;
+  LimitsSpec limits;
+  AuditSpec audit;
+  std::vector<ResourceServerSpec> resource_servers;
+  std::vector<ClientSpec> clients;
+};
+
+// Reads and parses the stack file at `path`. Relative paths inside it resolve
+// against the file's directory (made absolute). Returns kInvalidArgument for
+// every problem in the file, kNotFound when it does not exist, and
+// kFailedPrecondition when it cannot be read or is larger than 4 MiB.
+Result<StackConfig> LoadStackFile(const std::string& path);
+
+// Parses stack YAML. `file_name` is used in messages only; relative paths in
+// the document resolve against `base_dir` ("" = the current directory).
+// Returns kInvalidArgument on any problem.
+Result<StackConfig> ParseStack(std::string_view yaml_text, std::string_view file_name,
+                               std::string_view base_dir);
+
+}  // namespace lakegate::config

@@ -1,0 +1,987 @@
+#include "engine/sqlite/sqlite_engine.h"
+
+#include <dirent.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "common/log.h"
+#include "common/strings.h"
+#include "engine/sqlite/governed_table.h"
+#include "engine/sqlite/guard.h"
+
+namespace lakegate::engine {
+namespace {
+
+using sqlite_internal::AuthAction;
+using sqlite_internal::ColumnDef;
+using sqlite_internal::GovernedModule;
+using sqlite_internal::Guard;
+using sqlite_internal::QuoteIdent;
+using sqlite_internal::TableDef;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kProgressOps = 1000;
+
+struct StmtCloser {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtCloser>;
+
+// ---------------------------------------------------------------------------
+// Connections
+
+void Harden(sqlite3* db) {
+  // Must-have 5: DEFENSIVE blocks writable_schema and friends; untrusted
+  // schemas may not call unsafe functions; no extensions; "email" is an
+  // identifier, never a string literal.
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+}
+
+Result<sqlite3*> OpenConnection(const std::string& path, int flags) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return InternalError("cannot open database: " + message);
+  }
+  Harden(db);
+  return db;
+}
+
+Status ExecTrusted(sqlite3* db, Guard& guard, const std::string& sql) {
+  guard.trusted = true;
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  guard.trusted = false;
+  if (rc != SQLITE_OK) {
+    std::string message = err != nullptr ? err : sqlite3_errmsg(db);
+    sqlite3_free(err);
+    return InternalError("engine setup failed: " + message);
+  }
+  return Status::Ok();
+}
+
+Status AttachTrusted(sqlite3* db, Guard& guard, const std::string& path, const std::string& name) {
+  guard.trusted = true;
+  sqlite3_stmt* raw = nullptr;
+  std::string sql = "ATTACH DATABASE ?1 AS " + QuoteIdent(name);
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr);
+  StmtPtr stmt(raw);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(raw, 1, path.c_str(), -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(raw);
+  }
+  guard.trusted = false;
+  if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+    return InternalError("cannot attach database " + name + ": " + sqlite3_errmsg(db));
+  }
+  return Status::Ok();
+}
+
+std::string DatabasePath(const std::string& lake_dir, const std::string& name) {
+  return lake_dir + "/" + name + ".db";
+}
+
+// ---------------------------------------------------------------------------
+// The lake, as one role sees it
+
+struct DatabaseView {
+  std::string name;
+  std::vector<TableDef> tables;
+};
+
+// Attaches every database `role` may see to `conn` (an empty connection of
+// ours) and reads their tables and columns, keeping only what the role may
+// see. `unrestricted` keeps everything.
+Result<std::vector<DatabaseView>> DescribeLake(sqlite3* conn, Guard& guard,
+                                               const std::string& lake_dir,
+                                               const std::vector<std::string>& databases,
+                                               const policy::Role& role, bool unrestricted) {
+  std::vector<std::string> visible;
+  for (const auto& name : databases) {
+    if (unrestricted || policy::DecideDatabase(role, name) != 0) visible.push_back(name);
+  }
+  int max_attached = sqlite3_limit(conn, SQLITE_LIMIT_ATTACHED, -1);
+  if (static_cast<int>(visible.size()) > max_attached) {
+    return FailedPreconditionError(
+        "role " + role.name + " can see " + std::to_string(visible.size()) +
+        " databases; the sqlite engine attaches at most " + std::to_string(max_attached) +
+        " per connection");
+  }
+  std::vector<DatabaseView> out;
+  for (const auto& name : visible) {
+    LG_RETURN_IF_ERROR(AttachTrusted(conn, guard, DatabasePath(lake_dir, name), name));
+    DatabaseView view;
+    view.name = name;
+    guard.trusted = true;
+    sqlite3_stmt* raw = nullptr;
+    std::string sql = "SELECT name FROM " + QuoteIdent(name) +
+                      ".sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE "
+                      "'sqlite\\_%' ESCAPE '\\' ORDER BY name";
+    sqlite3_prepare_v2(conn, sql.c_str(), -1, &raw, nullptr);
+    StmtPtr tables(raw);
+    std::vector<std::string> names;
+    while (tables != nullptr && sqlite3_step(tables.get()) == SQLITE_ROW) {
+      names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(tables.get(), 0)));
+    }
+    for (const auto& table : names) {
+      policy::TableAccess access;
+      if (unrestricted) {
+        access.permissions = policy::kAllPermissions;
+      } else {
+        access = policy::DecideTable(role, name, table);
+        if (!access.visible()) continue;
+      }
+      std::string pragma = "PRAGMA " + QuoteIdent(name) + ".table_info(" + QuoteIdent(table) + ")";
+      raw = nullptr;
+      sqlite3_prepare_v2(conn, pragma.c_str(), -1, &raw, nullptr);
+      StmtPtr info(raw);
+      std::vector<ColumnDef> all;
+      while (info != nullptr && sqlite3_step(info.get()) == SQLITE_ROW) {
+        ColumnDef c;
+        c.name = reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 1));
+        const unsigned char* type = sqlite3_column_text(info.get(), 2);
+        std::string declared = type != nullptr ? reinterpret_cast<const char*>(type) : "";
+        c.numeric = sqlite_internal::HasNumericAffinity(declared);
+        c.type = sqlite_internal::SafeDeclaredType(declared);
+        all.push_back(std::move(c));
+      }
+      if (all.empty()) continue;
+      std::vector<std::string> all_names;
+      for (const auto& c : all) all_names.push_back(c.name);
+      std::vector<std::string> selectable = policy::SelectableColumns(access, all_names);
+      TableDef def;
+      def.schema = name;
+      def.table = table;
+      def.selectable = !selectable.empty();
+      for (const auto& c : all) {
+        if (!def.selectable || std::find(selectable.begin(), selectable.end(), c.name) !=
+                                   selectable.end()) {
+          def.columns.push_back(c);
+        }
+      }
+      view.tables.push_back(std::move(def));
+    }
+    guard.trusted = false;
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Statement classification (from the authorizer's record, never SQL text)
+
+struct Classification {
+  StatementClass klass = StatementClass::kRead;
+  std::string type;
+  // The object the statement changes and the permission it needs there.
+  std::string db;
+  std::string table;  // "" for a database-level permission
+  policy::Permission needed = policy::Permission::kSelect;
+};
+
+bool IsSchemaTableName(std::string_view name) {
+  return EqualsIgnoreCase(name, "sqlite_master") || EqualsIgnoreCase(name, "sqlite_schema") ||
+         EqualsIgnoreCase(name, "sqlite_temp_master") ||
+         EqualsIgnoreCase(name, "sqlite_temp_schema");
+}
+
+// Returns true and fills `out` when `a` is a DDL action.
+bool ClassifyDdl(const AuthAction& a, Classification& out) {
+  using P = policy::Permission;
+  auto set = [&](StatementClass k, const char* type, std::string table, P needed) {
+    out.klass = k;
+    out.type = type;
+    out.db = a.db;
+    out.table = std::move(table);
+    out.needed = needed;
+    return true;
+  };
+  switch (a.code) {
+    case SQLITE_CREATE_TABLE:
+    case SQLITE_CREATE_TEMP_TABLE:
+      return set(StatementClass::kWrite, "CREATE TABLE", "", P::kCreateTable);
+    case SQLITE_CREATE_VIEW:
+    case SQLITE_CREATE_TEMP_VIEW:
+      return set(StatementClass::kAdmin, "CREATE VIEW", "", P::kCreateTable);
+    case SQLITE_CREATE_INDEX:
+    case SQLITE_CREATE_TEMP_INDEX:
+      return set(StatementClass::kAdmin, "CREATE INDEX", a.arg2, P::kAlter);
+    case SQLITE_CREATE_TRIGGER:
+    case SQLITE_CREATE_TEMP_TRIGGER:
+      return set(StatementClass::kAdmin, "CREATE TRIGGER", a.arg2, P::kAlter);
+    case SQLITE_DROP_TABLE:
+    case SQLITE_DROP_TEMP_TABLE:
+      return set(StatementClass::kAdmin, "DROP TABLE", a.arg1, P::kDrop);
+    case SQLITE_DROP_VIEW:
+    case SQLITE_DROP_TEMP_VIEW:
+      return set(StatementClass::kAdmin, "DROP VIEW", a.arg1, P::kDrop);
+    case SQLITE_DROP_INDEX:
+    case SQLITE_DROP_TEMP_INDEX:
+      return set(StatementClass::kAdmin, "DROP INDEX", a.arg2, P::kAlter);
+    case SQLITE_DROP_TRIGGER:
+    case SQLITE_DROP_TEMP_TRIGGER:
+      return set(StatementClass::kAdmin, "DROP TRIGGER", a.arg2, P::kAlter);
+    case SQLITE_ALTER_TABLE:
+      set(StatementClass::kAdmin, "ALTER TABLE", a.arg2, P::kAlter);
+      out.db = a.arg1;
+      return true;
+    case SQLITE_REINDEX:
+      return set(StatementClass::kAdmin, "REINDEX", a.arg1, P::kAlter);
+    case SQLITE_ANALYZE:
+      return set(StatementClass::kAdmin, "ANALYZE", a.arg1, P::kAlter);
+    case SQLITE_CREATE_VTABLE:
+      return set(StatementClass::kAdmin, "CREATE VIRTUAL TABLE", "", P::kCreateTable);
+    case SQLITE_DROP_VTABLE:
+      return set(StatementClass::kAdmin, "DROP TABLE", a.arg1, P::kDrop);
+    default:
+      return false;
+  }
+}
+
+Classification Classify(const std::vector<AuthAction>& actions, sqlite3_stmt* stmt) {
+  Classification out;
+  for (const auto& a : actions) {
+    if (ClassifyDdl(a, out)) return out;
+  }
+  for (const auto& a : actions) {
+    if (IsSchemaTableName(a.arg1)) continue;
+    policy::Permission needed;
+    const char* type;
+    if (a.code == SQLITE_INSERT) {
+      needed = policy::Permission::kInsert;
+      type = "INSERT";
+    } else if (a.code == SQLITE_UPDATE) {
+      needed = policy::Permission::kUpdate;
+      type = "UPDATE";
+    } else if (a.code == SQLITE_DELETE) {
+      needed = policy::Permission::kDelete;
+      type = "DELETE";
+    } else {
+      continue;
+    }
+    out.klass = StatementClass::kWrite;
+    out.type = type;
+    out.db = a.db;
+    out.table = a.arg1;
+    out.needed = needed;
+    return out;
+  }
+  if (stmt == nullptr) return out;
+  if (sqlite3_stmt_readonly(stmt) != 0) {
+    bool pragma = std::any_of(actions.begin(), actions.end(),
+                              [](const AuthAction& a) { return a.code == SQLITE_PRAGMA; });
+    out.type = sqlite3_stmt_isexplain(stmt) != 0 ? "EXPLAIN" : pragma ? "PRAGMA" : "SELECT";
+    return out;
+  }
+  // Not read-only and no recognised action (e.g. VACUUM): admin.
+  out.klass = StatementClass::kAdmin;
+  out.type = "OTHER";
+  return out;
+}
+
+Status ScopeError(StatementClass needed, StatementClass allowed) {
+  return PermissionDeniedError("statement needs the " + std::string(StatementClassName(needed)) +
+                               " scope; the token has only " +
+                               std::string(StatementClassName(allowed)));
+}
+
+// ---------------------------------------------------------------------------
+// Rows
+
+class StmtRow final : public RowView {
+ public:
+  explicit StmtRow(sqlite3_stmt* stmt) : stmt_(stmt), n_(static_cast<size_t>(sqlite3_column_count(stmt))) {}
+  size_t size() const override { return n_; }
+  ValueType type(size_t i) const override {
+    switch (sqlite3_column_type(stmt_, static_cast<int>(i))) {
+      case SQLITE_INTEGER:
+        return ValueType::kInteger;
+      case SQLITE_FLOAT:
+        return ValueType::kReal;
+      case SQLITE_TEXT:
+        return ValueType::kText;
+      case SQLITE_BLOB:
+        return ValueType::kBlob;
+      default:
+        return ValueType::kNull;
+    }
+  }
+  int64_t integer(size_t i) const override { return sqlite3_column_int64(stmt_, static_cast<int>(i)); }
+  double real(size_t i) const override { return sqlite3_column_double(stmt_, static_cast<int>(i)); }
+  std::string_view text(size_t i) const override {
+    const unsigned char* p = sqlite3_column_text(stmt_, static_cast<int>(i));
+    if (p == nullptr) return {};
+    return {reinterpret_cast<const char*>(p),
+            static_cast<size_t>(sqlite3_column_bytes(stmt_, static_cast<int>(i)))};
+  }
+  std::string_view blob(size_t i) const override {
+    const void* p = sqlite3_column_blob(stmt_, static_cast<int>(i));
+    if (p == nullptr) return {};
+    return {static_cast<const char*>(p),
+            static_cast<size_t>(sqlite3_column_bytes(stmt_, static_cast<int>(i)))};
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+  size_t n_;
+};
+
+// ---------------------------------------------------------------------------
+// Sessions
+
+struct RequestState {
+  Clock::time_point deadline;
+  std::chrono::milliseconds timeout{0};
+  const std::atomic<bool>* cancelled = nullptr;
+  bool timed_out = false;
+  bool was_cancelled = false;
+};
+
+// One pooled unit of work: the user connection and, for restricted roles,
+// its privileged connection. Used by one thread at a time.
+class Session {
+ public:
+  Session(uint64_t generation, bool governed) : generation_(generation), governed_(governed) {}
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  static Result<std::unique_ptr<Session>> OpenGoverned(
+      uint64_t generation, const std::string& lake_dir, const std::vector<std::string>& databases,
+      const policy::Role& role, const std::string& database);
+  static Result<std::unique_ptr<Session>> OpenDirect(uint64_t generation,
+                                                     const std::string& lake_dir,
+                                                     const std::vector<std::string>& databases,
+                                                     const std::string& database);
+
+  Result<QueryResult> Run(const policy::Role& role, const QueryRequest& request,
+                          ResultSink& sink);
+  uint64_t generation() const { return generation_; }
+  // False when a failure left a connection in a state we do not reuse.
+  bool reusable() const {
+    return !broken_ && sqlite3_get_autocommit(user_) != 0 &&
+           (priv_ == nullptr || sqlite3_get_autocommit(priv_) != 0);
+  }
+
+ private:
+  Status InstallCommon();
+  Status DeniedMessage(const policy::Role& role, const Classification& cls, int rc);
+  Status StepError(int rc);
+  sqlite3_stmt* PrintfStatement(int argc);
+
+  static int Progress(void* self);
+  static int Busy(void* self, int count);
+  static void GuardedPrintf(sqlite3_context* ctx, int argc, sqlite3_value** argv);
+
+  const uint64_t generation_;
+  const bool governed_;
+  bool broken_ = false;
+  sqlite3* user_ = nullptr;
+  sqlite3* priv_ = nullptr;    // governed only
+  sqlite3* helper_ = nullptr;  // evaluates the built-in printf, lazily opened
+  Guard user_guard_;
+  Guard priv_guard_;
+  std::unique_ptr<GovernedModule> module_;
+  std::map<int, sqlite3_stmt*> printf_stmts_;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* rollback_ = nullptr;
+  RequestState* state_ = nullptr;  // set for the duration of Run()
+};
+
+Session::~Session() {
+  for (auto& [argc, stmt] : printf_stmts_) sqlite3_finalize(stmt);
+  sqlite3_finalize(begin_);
+  sqlite3_finalize(commit_);
+  sqlite3_finalize(rollback_);
+  // The user connection first: disconnecting its vtabs finalizes their inner
+  // statements on the privileged connection.
+  sqlite3_close_v2(user_);
+  module_.reset();
+  sqlite3_close_v2(priv_);
+  sqlite3_close_v2(helper_);
+}
+
+int Session::Progress(void* self) {
+  auto* s = static_cast<Session*>(self);
+  RequestState* st = s->state_;
+  if (st == nullptr) return 0;
+  if (st->cancelled != nullptr && st->cancelled->load(std::memory_order_relaxed)) {
+    st->was_cancelled = true;
+    return 1;
+  }
+  if (Clock::now() >= st->deadline) {
+    st->timed_out = true;
+    return 1;
+  }
+  return 0;
+}
+
+int Session::Busy(void* self, int count) {
+  auto* s = static_cast<Session*>(self);
+  constexpr auto kNap = std::chrono::milliseconds(2);
+  if (s->state_ == nullptr) {
+    if (count > 2500) return 0;
+  } else if (Clock::now() + kNap >= s->state_->deadline) {
+    return 0;
+  }
+  std::this_thread::sleep_for(kNap);
+  return 1;
+}
+
+sqlite3_stmt* Session::PrintfStatement(int argc) {
+  auto it = printf_stmts_.find(argc);
+  if (it != printf_stmts_.end()) return it->second;
+  if (helper_ == nullptr) {
+    auto opened = OpenConnection(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (!opened.ok()) return nullptr;
+    helper_ = *opened;
+  }
+  sqlite3_limit(helper_, SQLITE_LIMIT_LENGTH, sqlite3_limit(user_, SQLITE_LIMIT_LENGTH, -1));
+  std::string sql = "SELECT printf(";
+  for (int i = 1; i <= argc; ++i) sql += (i > 1 ? ", ?" : "?") + std::to_string(i);
+  sql += ")";
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(helper_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return nullptr;
+  }
+  printf_stmts_[argc] = stmt;
+  return stmt;
+}
+
+// printf()/format() with every width and precision bounded by the length
+// limit, then evaluated by the built-in on the helper connection.
+void Session::GuardedPrintf(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  auto* s = static_cast<Session*>(sqlite3_user_data(ctx));
+  int64_t limit = sqlite3_limit(s->user_, SQLITE_LIMIT_LENGTH, -1);
+  if (!sqlite_internal::PrintfWithinLimit(argc, argv, limit)) {
+    sqlite3_result_error_toobig(ctx);
+    return;
+  }
+  sqlite3_stmt* stmt = s->PrintfStatement(argc);
+  if (stmt == nullptr) {
+    sqlite3_result_error(ctx, "printf() failed", -1);
+    return;
+  }
+  sqlite3_limit(s->helper_, SQLITE_LIMIT_LENGTH, static_cast<int>(limit));
+  for (int i = 0; i < argc; ++i) sqlite3_bind_value(stmt, i + 1, argv[i]);
+  int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    sqlite3_result_value(ctx, sqlite3_column_value(stmt, 0));
+  } else if (rc == SQLITE_TOOBIG) {
+    sqlite3_result_error_toobig(ctx);
+  } else {
+    sqlite3_result_error(ctx, "printf() failed", -1);
+  }
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+}
+
+Status Session::InstallCommon() {
+  sqlite3_set_authorizer(user_, sqlite_internal::Authorize, &user_guard_);
+  sqlite3_progress_handler(user_, kProgressOps, &Session::Progress, this);
+  sqlite3_busy_handler(user_, &Session::Busy, this);
+  for (const char* name : {"printf", "format"}) {
+    if (sqlite3_create_function_v2(user_, name, -1,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, this,
+                                   &Session::GuardedPrintf, nullptr, nullptr,
+                                   nullptr) != SQLITE_OK) {
+      return InternalError("cannot register printf guard");
+    }
+  }
+  // Nothing may be attached after setup (the authorizer denies ATTACH too).
+  sqlite3_limit(user_, SQLITE_LIMIT_ATTACHED, 0);
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Session>> Session::OpenGoverned(uint64_t generation,
+                                                       const std::string& lake_dir,
+                                                       const std::vector<std::string>& databases,
+                                                       const policy::Role& role,
+                                                       const std::string& database) {
+  auto s = std::make_unique<Session>(generation, /*governed=*/true);
+  constexpr int kMemFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  LG_ASSIGN_OR_RETURN(s->priv_, OpenConnection(":memory:", kMemFlags));
+  s->priv_guard_.mode = Guard::Mode::kPrivileged;
+  sqlite3_set_authorizer(s->priv_, sqlite_internal::Authorize, &s->priv_guard_);
+  sqlite3_progress_handler(s->priv_, kProgressOps, &Session::Progress, s.get());
+  sqlite3_busy_handler(s->priv_, &Session::Busy, s.get());
+
+  // The request's database is attached first so unqualified names resolve
+  // to it (SQLite searches attached schemas in attach order).
+  std::vector<std::string> ordered;
+  if (!database.empty()) ordered.push_back(database);
+  for (const auto& d : databases) {
+    if (d != database) ordered.push_back(d);
+  }
+  LG_ASSIGN_OR_RETURN(auto views, DescribeLake(s->priv_, s->priv_guard_, lake_dir, ordered, role,
+                                               /*unrestricted=*/false));
+  if (!database.empty() && (views.empty() || views.front().name != database)) {
+    return InvalidArgumentError("unknown database: " + database);
+  }
+  for (const char* sql : {"BEGIN", "COMMIT", "ROLLBACK"}) {
+    sqlite3_stmt* stmt = nullptr;
+    s->priv_guard_.trusted = true;
+    int rc = sqlite3_prepare_v3(s->priv_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    s->priv_guard_.trusted = false;
+    if (rc != SQLITE_OK) return InternalError("engine setup failed: cannot prepare " + std::string(sql));
+    (sql[0] == 'B' ? s->begin_ : sql[0] == 'C' ? s->commit_ : s->rollback_) = stmt;
+  }
+
+  s->module_ = std::make_unique<GovernedModule>(s->priv_);
+  for (auto& view : views) {
+    for (auto& def : view.tables) s->module_->AddTable(std::move(def));
+  }
+  LG_ASSIGN_OR_RETURN(s->user_, OpenConnection(":memory:", kMemFlags));
+  s->user_guard_.mode = Guard::Mode::kGoverned;
+  GovernedModule* module = s->module_.get();
+  s->user_guard_.governed_read = [module](std::string_view db, std::string_view table,
+                                          std::string_view column) {
+    return module->CanRead(db, table, column);
+  };
+  if (module->Register(s->user_) != SQLITE_OK) return InternalError("cannot register module");
+  module->set_creating(true);
+  s->user_guard_.trusted = true;
+  Status status;
+  for (const auto& view : views) {
+    status = ExecTrusted(s->user_, s->user_guard_,
+                         "ATTACH DATABASE ':memory:' AS " + QuoteIdent(view.name));
+    if (!status.ok()) break;
+  }
+  for (const auto& [key, def] : module->tables()) {
+    if (!status.ok()) break;
+    status = ExecTrusted(s->user_, s->user_guard_,
+                         "CREATE VIRTUAL TABLE " + QuoteIdent(def.schema) + "." +
+                             QuoteIdent(def.table) + " USING " + GovernedModule::kModuleName);
+  }
+  module->set_creating(false);
+  s->user_guard_.trusted = false;
+  LG_RETURN_IF_ERROR(status);
+  LG_RETURN_IF_ERROR(s->InstallCommon());
+  return s;
+}
+
+Result<std::unique_ptr<Session>> Session::OpenDirect(uint64_t generation,
+                                                     const std::string& lake_dir,
+                                                     const std::vector<std::string>& databases,
+                                                     const std::string& database) {
+  auto s = std::make_unique<Session>(generation, /*governed=*/false);
+  // `main` is the request's database, so unqualified DDL lands there; it is
+  // attached again under its own name so `analytics.members` resolves too.
+  if (database.empty()) {
+    LG_ASSIGN_OR_RETURN(s->user_,
+                        OpenConnection(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+    s->user_guard_.memory_main = true;
+  } else {
+    if (std::find(databases.begin(), databases.end(), database) == databases.end()) {
+      return InvalidArgumentError("unknown database: " + database);
+    }
+    LG_ASSIGN_OR_RETURN(s->user_,
+                        OpenConnection(DatabasePath(lake_dir, database), SQLITE_OPEN_READWRITE));
+  }
+  int max_attached = sqlite3_limit(s->user_, SQLITE_LIMIT_ATTACHED, -1);
+  if (static_cast<int>(databases.size()) > max_attached) {
+    return FailedPreconditionError("the lake has " + std::to_string(databases.size()) +
+                                   " databases; the sqlite engine attaches at most " +
+                                   std::to_string(max_attached) + " per connection");
+  }
+  s->user_guard_.mode = Guard::Mode::kDirect;
+  sqlite3_set_authorizer(s->user_, sqlite_internal::Authorize, &s->user_guard_);
+  std::vector<std::string> ordered;
+  if (!database.empty()) ordered.push_back(database);
+  for (const auto& d : databases) {
+    if (d != database) ordered.push_back(d);
+  }
+  for (const auto& d : ordered) {
+    LG_RETURN_IF_ERROR(AttachTrusted(s->user_, s->user_guard_, DatabasePath(lake_dir, d), d));
+  }
+  LG_RETURN_IF_ERROR(s->InstallCommon());
+  return s;
+}
+
+Status Session::StepError(int rc) {
+  if (state_ != nullptr && state_->was_cancelled) return DeadlineExceededError("query cancelled");
+  if (state_ != nullptr && state_->timed_out) {
+    return DeadlineExceededError("query exceeded the timeout of " +
+                                 std::to_string(state_->timeout.count()) + " ms");
+  }
+  switch (rc & 0xff) {
+    case SQLITE_ERROR:
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+    case SQLITE_READONLY:
+      return InvalidArgumentError(sqlite3_errmsg(user_));
+    case SQLITE_TOOBIG:
+      return ResourceExhaustedError("string or blob too big (limit " +
+                                    std::to_string(sqlite3_limit(user_, SQLITE_LIMIT_LENGTH, -1)) +
+                                    " bytes)");
+    case SQLITE_NOMEM:
+      return ResourceExhaustedError("out of memory");
+    case SQLITE_INTERRUPT:
+      return DeadlineExceededError("query interrupted");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return UnavailableError("database is busy; retry");
+    case SQLITE_AUTH:
+      return PermissionDeniedError(sqlite3_errmsg(user_));
+    default:
+      log::Warn("sqlite engine: unexpected result code " + std::to_string(rc) + ": " +
+                sqlite3_errmsg(user_));
+      return InternalError("engine error");
+  }
+}
+
+Status Session::DeniedMessage(const policy::Role& role, const Classification& cls, int rc) {
+  if (!user_guard_.denial.empty()) return PermissionDeniedError(user_guard_.denial);
+  if (cls.type.empty() || cls.klass == StatementClass::kRead) {
+    return PermissionDeniedError(rc == SQLITE_OK ? "not authorized" : sqlite3_errmsg(user_));
+  }
+  policy::PermissionSet have =
+      cls.table.empty() ? policy::DecideDatabase(role, cls.db)
+                        : policy::DecideTable(role, cls.db, cls.table).permissions;
+  std::string object = cls.table.empty() ? "database " + cls.db : cls.db + "." + cls.table;
+  if (!policy::Has(have, cls.needed)) {
+    return PermissionDeniedError("role " + role.name + " lacks " +
+                                 policy::PermissionNames(policy::Bit(cls.needed)) + " on " +
+                                 object);
+  }
+  return PermissionDeniedError(cls.type +
+                               " is not supported for roles with restricted access yet: writes "
+                               "and DDL through governed tables are not supported; use a role "
+                               "with unrestricted access (role " +
+                               role.name + ")");
+}
+
+Result<QueryResult> Session::Run(const policy::Role& role, const QueryRequest& request,
+                                 ResultSink& sink) {
+  RequestState state;
+  state.timeout = request.limits.timeout;
+  state.deadline = Clock::now() + request.limits.timeout;
+  state.cancelled = request.cancelled;
+  state_ = &state;
+  struct Reset {
+    Session* s;
+    ~Reset() { s->state_ = nullptr; }
+  } reset{this};
+
+  int max_len = static_cast<int>(std::clamp<int64_t>(request.limits.max_string_bytes, 1, 1000000000));
+  sqlite3_limit(user_, SQLITE_LIMIT_LENGTH, max_len);
+  if (request.sql.size() > static_cast<size_t>(INT_MAX)) {
+    return InvalidArgumentError("statement too long");
+  }
+  if (module_ != nullptr) module_->TrimPlans();
+
+  user_guard_.actions.clear();
+  user_guard_.denied = false;
+  user_guard_.denial.clear();
+  user_guard_.record = true;
+  sqlite3_stmt* raw = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v3(user_, request.sql.data(), static_cast<int>(request.sql.size()), 0,
+                              &raw, &tail);
+  user_guard_.record = false;
+  StmtPtr stmt(raw);
+  Classification cls = Classify(user_guard_.actions, stmt.get());
+  if (rc != SQLITE_OK) {
+    if (cls.klass > request.max_class) return ScopeError(cls.klass, request.max_class);
+    if (user_guard_.denied || (rc & 0xff) == SQLITE_AUTH) return DeniedMessage(role, cls, rc);
+    if ((rc & 0xff) == SQLITE_TOOBIG) return StepError(rc);
+    if ((rc & 0xff) == SQLITE_ERROR) return InvalidArgumentError(sqlite3_errmsg(user_));
+    return StepError(rc);
+  }
+  if (stmt == nullptr) return InvalidArgumentError("empty statement");
+  size_t used = static_cast<size_t>(tail - request.sql.data());
+  if (!sqlite_internal::IsBlankSql(std::string_view(request.sql).substr(used))) {
+    return InvalidArgumentError("one statement per request");
+  }
+  if (cls.klass > request.max_class) return ScopeError(cls.klass, request.max_class);
+  // The governed connection runs reads only: the authorizer let writes and
+  // DDL through prepare so they could be classified; they stop here. SQLite's
+  // own read-only verdict must agree with ours.
+  if (governed_ && (cls.klass != StatementClass::kRead || sqlite3_stmt_readonly(stmt.get()) == 0)) {
+    return DeniedMessage(role, cls, SQLITE_OK);
+  }
+
+  int expected = sqlite3_bind_parameter_count(stmt.get());
+  if (static_cast<size_t>(expected) != request.params.size()) {
+    return InvalidArgumentError("the statement has " + std::to_string(expected) +
+                                " parameters; the request gave " +
+                                std::to_string(request.params.size()));
+  }
+  for (size_t i = 0; i < request.params.size(); ++i) {
+    int index = static_cast<int>(i) + 1;
+    const Param& p = request.params[i];
+    int brc = SQLITE_OK;
+    if (std::holds_alternative<std::monostate>(p)) {
+      brc = sqlite3_bind_null(stmt.get(), index);
+    } else if (const auto* v = std::get_if<int64_t>(&p)) {
+      brc = sqlite3_bind_int64(stmt.get(), index, *v);
+    } else if (const auto* d = std::get_if<double>(&p)) {
+      brc = sqlite3_bind_double(stmt.get(), index, *d);
+    } else if (const auto* t = std::get_if<std::string>(&p)) {
+      brc = sqlite3_bind_text64(stmt.get(), index, t->data(), t->size(), SQLITE_TRANSIENT,
+                                SQLITE_UTF8);
+    } else if (const auto* b = std::get_if<Blob>(&p)) {
+      brc = sqlite3_bind_blob64(stmt.get(), index, b->bytes.data(), b->bytes.size(),
+                                SQLITE_TRANSIENT);
+    }
+    if (brc != SQLITE_OK) return StepError(brc);
+  }
+
+  QueryResult result;
+  result.statement_class = cls.klass;
+  result.statement_type = cls.type;
+
+  // Must-have 7: one read transaction on the privileged connection for the
+  // whole user statement, so a join sees one snapshot.
+  if (governed_) {
+    int brc = sqlite3_step(begin_);
+    sqlite3_reset(begin_);
+    if (brc != SQLITE_DONE) return UnavailableError("database is busy; retry");
+  }
+  std::vector<ColumnInfo> columns;
+  int ncol = sqlite3_column_count(stmt.get());
+  for (int i = 0; i < ncol; ++i) {
+    const char* decl = sqlite3_column_decltype(stmt.get(), i);
+    columns.push_back(ColumnInfo{sqlite3_column_name(stmt.get(), i), decl != nullptr ? decl : ""});
+  }
+  Status status = sink.Begin(columns);
+  if (status.ok()) {
+    StmtRow row(stmt.get());
+    while (true) {
+      int src = sqlite3_step(stmt.get());
+      if (src == SQLITE_ROW) {
+        if (result.rows >= request.limits.max_rows) {
+          result.truncated = true;
+          // A write runs to completion (RETURNING rows beyond the limit are
+          // dropped); a read stops producing.
+          if (cls.klass == StatementClass::kRead) break;
+          continue;
+        }
+        status = sink.Row(row);
+        if (!status.ok()) break;
+        ++result.rows;
+        continue;
+      }
+      if (src != SQLITE_DONE) status = StepError(src);
+      break;
+    }
+  }
+  if (status.ok() && cls.klass != StatementClass::kRead) result.changes = sqlite3_changes64(user_);
+  // Finalizing closes the cursors, which resets the inner statements.
+  stmt.reset();
+  if (governed_) {
+    int crc = sqlite3_step(commit_);
+    sqlite3_reset(commit_);
+    if (crc != SQLITE_DONE) {
+      sqlite3_step(rollback_);
+      sqlite3_reset(rollback_);
+    }
+  }
+  if (sqlite3_get_autocommit(user_) == 0) {
+    // A write interrupted midway: make sure nothing stays half applied.
+    sqlite3_exec(user_, "ROLLBACK", nullptr, nullptr, nullptr);
+    broken_ = true;
+  }
+  if (!status.ok()) return status;
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// The engine
+
+class SqliteEngine final : public Engine {
+ public:
+  explicit SqliteEngine(SqliteEngineOptions options) : options_(std::move(options)) {}
+
+  Result<QueryResult> Execute(const policy::PolicySnapshot& policy, const policy::Role& role,
+                              const QueryRequest& request, ResultSink& sink) override;
+  Result<std::vector<DatabaseInfo>> Catalog(const policy::PolicySnapshot& policy,
+                                            const policy::Role& role) override;
+
+ private:
+  using PoolKey = std::tuple<std::string, uint64_t, std::string, bool>;  // role, version, db, direct
+
+  // The database names in the lake (sorted); bumps generation_ when the set
+  // of files changed.
+  Result<std::vector<std::string>> Databases();
+  std::unique_ptr<Session> Checkout(const PoolKey& key);
+  void Return(const PoolKey& key, std::unique_ptr<Session> session);
+
+  const SqliteEngineOptions options_;
+  std::atomic<uint64_t> generation_{1};
+
+  std::mutex lake_mu_;
+  struct timespec lake_mtime_ {};       // guarded by lake_mu_
+  std::vector<std::string> lake_dbs_;  // guarded by lake_mu_
+  bool lake_listed_ = false;           // guarded by lake_mu_
+
+  std::mutex pool_mu_;
+  std::map<PoolKey, std::vector<std::unique_ptr<Session>>> idle_;  // guarded by pool_mu_
+};
+
+Result<std::vector<std::string>> SqliteEngine::Databases() {
+  struct stat st {};
+  if (::stat(options_.lake_dir.c_str(), &st) != 0) {
+    return InternalError("lake directory is not readable: " + options_.lake_dir);
+  }
+  std::lock_guard<std::mutex> lock(lake_mu_);
+  if (lake_listed_ && st.st_mtim.tv_sec == lake_mtime_.tv_sec &&
+      st.st_mtim.tv_nsec == lake_mtime_.tv_nsec) {
+    return lake_dbs_;
+  }
+  DIR* dir = ::opendir(options_.lake_dir.c_str());
+  if (dir == nullptr) return InternalError("lake directory is not readable: " + options_.lake_dir);
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(dir)) {
+    std::string_view file(e->d_name);
+    if (file.size() <= 3 || file.substr(file.size() - 3) != ".db") continue;
+    std::string name(file.substr(0, file.size() - 3));
+    if (IsValidDatabaseName(name)) names.push_back(std::move(name));
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  if (lake_listed_ && names != lake_dbs_) generation_.fetch_add(1);
+  lake_dbs_ = names;
+  lake_mtime_ = st.st_mtim;
+  lake_listed_ = true;
+  return names;
+}
+
+std::unique_ptr<Session> SqliteEngine::Checkout(const PoolKey& key) {
+  std::vector<std::unique_ptr<Session>> stale;  // destroyed outside the lock
+  std::unique_ptr<Session> found;
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    const uint64_t generation = generation_.load();
+    // Sessions of older policy versions of this role are never used again.
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      if (std::get<0>(it->first) == std::get<0>(key) && std::get<1>(it->first) < std::get<1>(key)) {
+        for (auto& s : it->second) stale.push_back(std::move(s));
+        it = idle_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto it = idle_.find(key);
+    if (it != idle_.end()) {
+      while (!it->second.empty() && found == nullptr) {
+        std::unique_ptr<Session> s = std::move(it->second.back());
+        it->second.pop_back();
+        if (s->generation() == generation) {
+          found = std::move(s);
+        } else {
+          stale.push_back(std::move(s));
+        }
+      }
+    }
+  }
+  return found;
+}
+
+void SqliteEngine::Return(const PoolKey& key, std::unique_ptr<Session> session) {
+  if (!session->reusable() || session->generation() != generation_.load()) return;
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  auto& list = idle_[key];
+  if (list.size() < options_.max_idle_connections_per_role) list.push_back(std::move(session));
+  // else: destroyed here, under the lock; closing is quick.
+}
+
+Result<QueryResult> SqliteEngine::Execute(const policy::PolicySnapshot& policy,
+                                          const policy::Role& role, const QueryRequest& request,
+                                          ResultSink& sink) {
+  if (!request.database.empty() && !IsValidDatabaseName(request.database)) {
+    return InvalidArgumentError("unknown database: " + request.database);
+  }
+  LG_ASSIGN_OR_RETURN(std::vector<std::string> databases, Databases());
+  const bool direct = policy::IsUnrestricted(role);
+  PoolKey key{role.name, policy.version, request.database, direct};
+  std::unique_ptr<Session> session = Checkout(key);
+  if (session == nullptr) {
+    const uint64_t generation = generation_.load();
+    if (direct) {
+      LG_ASSIGN_OR_RETURN(session, Session::OpenDirect(generation, options_.lake_dir, databases,
+                                                       request.database));
+    } else {
+      LG_ASSIGN_OR_RETURN(session, Session::OpenGoverned(generation, options_.lake_dir,
+                                                         databases, role, request.database));
+    }
+  }
+  Result<QueryResult> result = session->Run(role, request, sink);
+  if (result.ok() && direct && result->statement_class != StatementClass::kRead &&
+      result->statement_type != "INSERT" && result->statement_type != "UPDATE" &&
+      result->statement_type != "DELETE") {
+    // DDL changed a raw schema: governed sessions describe tables at
+    // creation, so every pooled session is rebuilt.
+    generation_.fetch_add(1);
+  }
+  Return(key, std::move(session));
+  return result;
+}
+
+Result<std::vector<DatabaseInfo>> SqliteEngine::Catalog(const policy::PolicySnapshot& /*policy*/,
+                                                        const policy::Role& role) {
+  LG_ASSIGN_OR_RETURN(std::vector<std::string> databases, Databases());
+  LG_ASSIGN_OR_RETURN(sqlite3 * conn,
+                      OpenConnection(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> owner(conn, sqlite3_close_v2);
+  Guard guard;
+  guard.mode = Guard::Mode::kPrivileged;
+  sqlite3_set_authorizer(conn, sqlite_internal::Authorize, &guard);
+  LG_ASSIGN_OR_RETURN(auto views, DescribeLake(conn, guard, options_.lake_dir, databases, role,
+                                               policy::IsUnrestricted(role)));
+  std::vector<DatabaseInfo> out;
+  for (auto& view : views) {
+    DatabaseInfo db;
+    db.name = view.name;
+    for (auto& def : view.tables) {
+      TableInfo t;
+      t.name = def.table;
+      for (auto& c : def.columns) t.columns.push_back(ColumnInfo{c.name, c.type});
+      db.tables.push_back(std::move(t));
+    }
+    out.push_back(std::move(db));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> OpenSqliteEngine(SqliteEngineOptions options) {
+  struct stat st {};
+  if (options.lake_dir.empty() || ::stat(options.lake_dir.c_str(), &st) != 0 ||
+      !S_ISDIR(st.st_mode)) {
+    return InvalidArgumentError("lake directory does not exist: " + options.lake_dir);
+  }
+  if (options.max_idle_connections_per_role == 0) options.max_idle_connections_per_role = 1;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // A malloc per TEXT value crosses the governed vtab; memory statistics
+    // cost 10-20% there. Fails harmlessly when SQLite is already initialized.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  });
+  return std::unique_ptr<Engine>(new SqliteEngine(std::move(options)));
+}
+
+}  // namespace lakegate::engine

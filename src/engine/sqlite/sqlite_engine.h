@@ -1,0 +1,50 @@
+// The embedded SQLite engine (the default engine).
+//
+// Each catalog database is one SQLite file, <lake_dir>/<name>.db. A role with
+// unrestricted access (policy::IsUnrestricted) runs on a direct connection to
+// the raw files. Every other role runs on a governed connection that holds no
+// raw data: one attached in-memory schema per visible database, holding one
+// virtual table per visible table whose declared columns are exactly the ones
+// the role may SELECT; their cursors read the raw table through a second,
+// privileged connection owned by the same session. An authorizer (deny by
+// default) is the second wall on both paths.
+//
+// Thread-safe: Execute() and Catalog() may run concurrently on many threads;
+// each call borrows one pooled session, pools are keyed by (role, policy
+// version, default database).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "engine/engine.h"
+
+namespace lakegate::engine {
+
+struct SqliteEngineOptions {
+  std::string lake_dir;  // each catalog database is <lake_dir>/<name>.db
+  size_t max_idle_connections_per_role = 4;
+};
+
+// Opens the engine over `options.lake_dir` (which must exist). Returns
+// InvalidArgument when it does not.
+Result<std::unique_ptr<Engine>> OpenSqliteEngine(SqliteEngineOptions options);
+
+// True when `name` is a valid catalog database name: [A-Za-z_][A-Za-z0-9_]{0,63}.
+bool IsValidDatabaseName(std::string_view name);
+
+// Admin helpers for the CLI and the demo (never used by user queries).
+//
+// Creates <lake_dir>/<name>.db (mode 0600, WAL journal) unless it exists; the
+// lake directory is created 0700 when missing. InvalidArgument for a bad name.
+Status CreateDatabaseIfMissing(const std::string& lake_dir, const std::string& name);
+// Creates analytics.members(member_id INTEGER, name TEXT, email TEXT, region
+// TEXT, tier TEXT, joined_on TEXT, lifetime_value REAL) with `rows`
+// deterministic rows (the same on every machine) when the table does not
+// exist; leaves an existing table alone.
+Status CreateDemoMembers(const std::string& lake_dir, int64_t rows = 1000);
+
+}  // namespace lakegate::engine

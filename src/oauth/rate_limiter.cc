@@ -1,0 +1,53 @@
+#include "oauth/rate_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace lakegate::oauth {
+
+FailureLimiter::FailureLimiter(int per_minute, size_t max_keys)
+    : capacity_(std::max(1, per_minute)),
+      refill_per_ms_(static_cast<double>(std::max(1, per_minute)) / 60000.0),
+      max_keys_(std::max<size_t>(1, max_keys)) {}
+
+double FailureLimiter::Refilled(const Bucket& b, int64_t now_ms) const {
+  double elapsed = static_cast<double>(std::max<int64_t>(0, now_ms - b.updated_ms));
+  return std::min(capacity_, b.tokens + elapsed * refill_per_ms_);
+}
+
+int64_t FailureLimiter::RetryAfter(std::string_view key, int64_t now_ms) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (buckets_.empty()) return 0;
+  auto it = buckets_.find(std::string(key));
+  if (it == buckets_.end()) return 0;
+  double tokens = Refilled(it->second, now_ms);
+  if (tokens >= 1.0) return 0;
+  double wait_ms = (1.0 - tokens) / refill_per_ms_;
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(wait_ms / 1000.0)));
+}
+
+void FailureLimiter::RecordFailure(std::string_view key, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string k(key);
+  auto it = buckets_.find(k);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= max_keys_) {
+      buckets_.erase(lru_.back());
+      lru_.pop_back();
+    }
+    lru_.push_front(k);
+    it = buckets_.emplace(std::move(k), Bucket{capacity_, now_ms, lru_.begin()}).first;
+  } else {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+  }
+  Bucket& b = it->second;
+  b.tokens = std::max(0.0, Refilled(b, now_ms) - 1.0);
+  b.updated_ms = now_ms;
+}
+
+size_t FailureLimiter::tracked_keys() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return buckets_.size();
+}
+
+}  // namespace lakegate::oauth

@@ -1,0 +1,141 @@
+// The state store of the authorization server: clients, signing keys, revoked
+// token ids, resource servers (with their scopes) and small settings.
+//
+// Store is an abstract interface so that a PostgreSQL implementation can sit
+// next to the SQLite one (sqlite_store.h). Every implementation is thread-safe,
+// makes every write call atomic (all or nothing) and durable once it returns
+// OK, and never throws. The hot path (token endpoint, bearer validation) does
+// not call the store per request: it keeps in-memory snapshots and reloads
+// them when ChangeCounter() moves.
+//
+// Failure codes common to every call:
+//   kUnavailable         the store is busy (locked longer than the busy timeout)
+//                        or an I/O error occurred; retrying may succeed.
+//   kResourceExhausted   the disk is full.
+//   kFailedPrecondition  the store is read-only, corrupt or otherwise unusable.
+//   kInternal            a bug (e.g. misuse of the API); the message says which.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/secret_string.h"
+#include "common/status.h"
+
+namespace lakegate::store {
+
+struct ClientRecord {
+  std::string client_id;            // unique, immutable
+  std::string name;                 // unique, e.g. "etl-service"
+  std::vector<std::string> scopes;  // allowed scopes, full names "athena-api/query.read"
+  int64_t token_ttl_seconds = 3600;
+  bool enabled = true;
+  std::string secret_hash;           // opaque string produced by the oauth module
+  std::string previous_secret_hash;  // valid until previous_secret_expires_at, "" = none
+  int64_t previous_secret_expires_at = 0;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  bool managed = false;  // declared by a stack file (apply may change/delete it)
+
+  friend bool operator==(const ClientRecord&, const ClientRecord&) = default;
+};
+
+struct SigningKeyRecord {
+  std::string kid;
+  std::string algorithm;     // "ES256" | "EdDSA" | "RS256"
+  SecretString private_pem;  // PKCS#8
+  int64_t created_at = 0;
+  int64_t retired_at = 0;     // 0 = the current signing key; else when it stopped signing
+  int64_t publish_until = 0;  // after retirement: stays in the JWKS until this time
+};
+
+struct ScopeRecord {
+  std::string name;  // short name, e.g. "query.read"
+  std::string description;
+
+  friend bool operator==(const ScopeRecord&, const ScopeRecord&) = default;
+};
+
+struct ResourceServerRecord {
+  std::string identifier;  // e.g. "athena-api"; scope full name = identifier + "/" + name
+  std::string name;
+  std::vector<ScopeRecord> scopes;  // in declaration order
+
+  friend bool operator==(const ResourceServerRecord&, const ResourceServerRecord&) = default;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // ---- clients ----
+  // All clients ordered by name.
+  virtual Result<std::vector<ClientRecord>> ListClients() = 0;
+  // nullopt when no client has that id / name.
+  virtual Result<std::optional<ClientRecord>> FindClient(std::string_view client_id) = 0;
+  virtual Result<std::optional<ClientRecord>> FindClientByName(std::string_view name) = 0;
+  // AlreadyExists (naming the duplicate id or name) when the id or the name is
+  // taken; InvalidArgument when the id or the name is empty.
+  virtual Status InsertClient(const ClientRecord& client) = 0;
+  // Replaces every field of the client with this client_id (scopes included).
+  // NotFound if absent; AlreadyExists if the new name belongs to another client.
+  virtual Status UpdateClient(const ClientRecord& client) = 0;
+  // NotFound if absent.
+  virtual Status DeleteClient(std::string_view client_id) = 0;
+
+  // ---- signing keys ----
+  // Newest first (by created_at, then by insertion order).
+  virtual Result<std::vector<SigningKeyRecord>> ListSigningKeys() = 0;
+  // AlreadyExists if the kid is taken; InvalidArgument if kid is empty.
+  virtual Status InsertSigningKey(const SigningKeyRecord& key) = 0;
+  // Replaces the key with this kid. NotFound if absent.
+  virtual Status UpdateSigningKey(const SigningKeyRecord& key) = 0;
+  // NotFound if absent.
+  virtual Status DeleteSigningKey(std::string_view kid) = 0;
+
+  // ---- revocations ----
+  // A revoked jti is remembered until the token would have expired. Idempotent:
+  // revoking again keeps the later of the two expiry times.
+  virtual Status AddRevocation(std::string_view jti, int64_t expires_at) = 0;
+  // (jti, expires_at) of every revocation with expires_at > now, ordered by jti.
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> ListRevocations(int64_t now) = 0;
+  // Forgets every revocation with expires_at <= now.
+  virtual Status PurgeExpiredRevocations(int64_t now) = 0;
+
+  // ---- resource servers and their scopes ----
+  // Ordered by identifier; scopes in the order they were put.
+  virtual Result<std::vector<ResourceServerRecord>> ListResourceServers() = 0;
+  // Inserts or replaces the resource server with this identifier, replacing its
+  // scopes. InvalidArgument on an empty identifier/scope name or a duplicate scope.
+  virtual Status PutResourceServer(const ResourceServerRecord& server) = 0;
+  // NotFound if absent.
+  virtual Status DeleteResourceServer(std::string_view identifier) = 0;
+
+  // ---- settings (small key/value strings, e.g. "issuer", "pepper_id") ----
+  virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;
+  // Inserts or replaces. InvalidArgument if key is empty.
+  virtual Status PutSetting(std::string_view key, std::string_view value) = 0;
+
+  // A number that changes after every committed write made by this or ANY
+  // OTHER PROCESS sharing the store, and does not change otherwise (reads and
+  // rolled-back transactions leave it alone). Values are only comparable with
+  // earlier values from the same Store object. Cheap: the server polls it.
+  virtual Result<uint64_t> ChangeCounter() = 0;
+
+  // Runs `body` in one transaction: every call made through the `Store&` it
+  // receives is atomic with the others and sees the others' writes. If body
+  // returns non-OK or throws, nothing is written and its status is returned (a
+  // throw becomes kInternal). The `Store&` is valid only during the call.
+  // Not re-entrant: calling RunInTransaction on the inner Store& returns
+  // kFailedPrecondition, and so does calling the outer store from the body's
+  // thread while the transaction is open (instead of deadlocking). A single
+  // call made through the inner Store& that fails leaves no partial effect.
+  virtual Status RunInTransaction(const std::function<Status(Store&)>& body) = 0;
+};
+
+}  // namespace lakegate::store

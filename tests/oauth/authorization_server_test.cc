@@ -1,0 +1,463 @@
+#include "oauth/authorization_server.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/base64url.h"
+#include "common/files.h"
+#include "common/random.h"
+#include "common/strings.h"
+#include "jose/claims.h"
+#include "jose/jwk.h"
+#include "jose/jws.h"
+#include "oauth/client_auth.h"
+#include "oauth/client_secret.h"
+#include "oauth/rate_limiter.h"
+#include "store/sqlite_store.h"
+
+namespace lakegate::oauth {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kIssuer[] = "https://auth.example.test";
+
+class AuthorizationServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = store::NewInMemoryStore();
+    ASSERT_TRUE(store_->PutResourceServer({"athena-api", "Athena",
+                                           {{"query.read", ""}, {"query.write", ""}}})
+                    .ok());
+    etl_secret_ = AddClient("etl-id", "etl-service",
+                            {"athena-api/query.read", "athena-api/query.write"}, 3600);
+    rep_secret_ = AddClient("rep-id", "reporting-service", {"athena-api/query.read"}, 900);
+    dir_ = std::filesystem::temp_directory_path() / ("lg-oauth-" + RandomHex(6));
+    std::filesystem::create_directories(dir_);
+    audit_ = std::move(*audit::AuditLog::Open((dir_ / "audit.log").string()));
+    MakeServer(AuthServerOptions{});
+  }
+  void TearDown() override {
+    server_.reset();
+    audit_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void MakeServer(AuthServerOptions options) {
+    options.issuer = kIssuer;
+    server_ = std::make_unique<AuthorizationServer>(options, *store_, SecretHasher(hash_key_),
+                                                    clock_, audit_.get(), &metrics_);
+    ASSERT_TRUE(server_->Reload().ok());
+  }
+
+  std::string AddClient(const std::string& id, const std::string& name,
+                        std::vector<std::string> scopes, int64_t ttl) {
+    SecretString secret = GenerateClientSecret();
+    store::ClientRecord r;
+    r.client_id = id;
+    r.name = name;
+    r.scopes = std::move(scopes);
+    r.token_ttl_seconds = ttl;
+    r.secret_hash = SecretHasher(hash_key_).Hash(secret.Reveal());
+    EXPECT_TRUE(store_->InsertClient(r).ok());
+    return std::string(secret.Reveal());
+  }
+
+  static std::string Basic(std::string_view id, std::string_view secret) {
+    return "Basic " + Base64Encode(UrlEncode(id) + ":" + UrlEncode(secret));
+  }
+
+  EndpointResponse TokenRequest(std::string body, std::string authorization,
+                                std::string remote = "10.0.0.1",
+                                std::string content_type = "application/x-www-form-urlencoded") {
+    body_ = std::move(body);
+    auth_ = std::move(authorization);
+    remote_ = std::move(remote);
+    ct_ = std::move(content_type);
+    return server_->Token({ct_, auth_, body_, remote_});
+  }
+  EndpointResponse EtlToken(std::string body = "grant_type=client_credentials") {
+    return TokenRequest(std::move(body), Basic("etl-id", etl_secret_));
+  }
+  static std::string Header(const EndpointResponse& r, std::string_view name) {
+    for (const auto& [k, v] : r.headers)
+      if (EqualsIgnoreCase(k, name)) return v;
+    return "";
+  }
+  static std::string ErrorOf(const EndpointResponse& r) {
+    return json::parse(r.body).value("error", "");
+  }
+  static std::string AccessToken(const EndpointResponse& r) {
+    return json::parse(r.body).at("access_token").get<std::string>();
+  }
+
+  Result<jose::VerifiedToken> VerifyWithJwks(const std::string& token) {
+    auto keys = jose::ParseJwks(server_->JwksJson());
+    EXPECT_TRUE(keys.ok());
+    jose::VerifyOptions options;
+    options.issuer = kIssuer;
+    options.require_at_jwt_typ = true;
+    options.token_use = "access";
+    return jose::Verify(token, jose::KeySet(*keys), options, clock_.NowSeconds());
+  }
+
+  FakeClock clock_;
+  SecretString hash_key_{RandomBytes(32)};
+  std::unique_ptr<store::Store> store_;
+  std::filesystem::path dir_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  audit::Metrics metrics_;
+  std::unique_ptr<AuthorizationServer> server_;
+  std::string etl_secret_, rep_secret_;
+  std::string body_, auth_, remote_, ct_;
+};
+
+TEST_F(AuthorizationServerTest, IssuesRfc9068TokenWithBasicAuth) {
+  EndpointResponse r = EtlToken();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Header(r, "Cache-Control"), "no-store");
+  json body = json::parse(r.body);
+  EXPECT_EQ(body["token_type"], "Bearer");
+  EXPECT_EQ(body["expires_in"], 3600);
+  EXPECT_EQ(body["scope"], "athena-api/query.read athena-api/query.write");
+
+  auto verified = VerifyWithJwks(body["access_token"]);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  const auto& c = verified->claims;
+  EXPECT_EQ(verified->typ, "at+jwt");
+  EXPECT_EQ(verified->algorithm, crypto::Algorithm::kES256);
+  EXPECT_EQ(c.iss, kIssuer);
+  EXPECT_EQ(c.sub, "etl-id");
+  EXPECT_EQ(c.client_id, "etl-id");
+  EXPECT_EQ(c.token_use, "access");
+  EXPECT_EQ(c.version, 2);
+  EXPECT_EQ(c.aud, std::vector<std::string>{"athena-api"});
+  EXPECT_EQ(c.exp - c.iat, 3600);
+  EXPECT_EQ(c.iat, clock_.NowSeconds());
+  EXPECT_GE(c.jti.size(), 20u);
+}
+
+TEST_F(AuthorizationServerTest, ClientSecretPostAndPerClientLifetime) {
+  EndpointResponse r = TokenRequest(
+      "grant_type=client_credentials&client_id=rep-id&client_secret=" + UrlEncode(rep_secret_), "");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["expires_in"], 900);
+}
+
+TEST_F(AuthorizationServerTest, BothAuthMethodsIsInvalidRequest) {
+  EndpointResponse r = TokenRequest(
+      "grant_type=client_credentials&client_id=etl-id&client_secret=" + UrlEncode(etl_secret_),
+      Basic("etl-id", etl_secret_));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorOf(r), "invalid_request");
+}
+
+TEST_F(AuthorizationServerTest, MissingCredentialsIsInvalidClientWithChallenge) {
+  EndpointResponse r = TokenRequest("grant_type=client_credentials", "");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(ErrorOf(r), "invalid_client");
+  EXPECT_NE(Header(r, "WWW-Authenticate").find("Basic"), std::string::npos);
+}
+
+TEST_F(AuthorizationServerTest, WrongSecretAndUnknownClientAreInvalidClient) {
+  EndpointResponse wrong = TokenRequest("grant_type=client_credentials", Basic("etl-id", rep_secret_));
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(ErrorOf(wrong), "invalid_client");
+  EndpointResponse unknown = TokenRequest("grant_type=client_credentials", Basic("nobody", etl_secret_));
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(ErrorOf(unknown), "invalid_client");
+  // The same description: nothing tells whether the id exists.
+  EXPECT_EQ(json::parse(wrong.body)["error_description"], json::parse(unknown.body)["error_description"]);
+}
+
+TEST_F(AuthorizationServerTest, NonFormBodyIsInvalidRequest) {
+  EndpointResponse r = TokenRequest("{\"grant_type\":\"client_credentials\"}",
+                                    Basic("etl-id", etl_secret_), "10.0.0.1", "application/json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorOf(r), "invalid_request");
+}
+
+TEST_F(AuthorizationServerTest, RepeatedParameterIsInvalidRequest) {
+  EndpointResponse r = EtlToken("grant_type=client_credentials&grant_type=client_credentials");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorOf(r), "invalid_request");
+}
+
+TEST_F(AuthorizationServerTest, MissingAndUnsupportedGrantType) {
+  EndpointResponse missing = EtlToken("scope=athena-api/query.read");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(ErrorOf(missing), "invalid_request");
+  EndpointResponse password = EtlToken("grant_type=password&username=a&password=b");
+  EXPECT_EQ(password.status, 400);
+  EXPECT_EQ(ErrorOf(password), "unsupported_grant_type");
+}
+
+TEST_F(AuthorizationServerTest, ScopeNarrowingAndInvalidScope) {
+  EndpointResponse narrowed = EtlToken("grant_type=client_credentials&scope=athena-api%2Fquery.read");
+  ASSERT_EQ(narrowed.status, 200);
+  EXPECT_EQ(json::parse(narrowed.body)["scope"], "athena-api/query.read");
+  auto verified = VerifyWithJwks(AccessToken(narrowed));
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(verified->claims.scope, "athena-api/query.read");
+
+  EndpointResponse r = TokenRequest(
+      "grant_type=client_credentials&scope=athena-api/query.read athena-api/query.write",
+      Basic("rep-id", rep_secret_));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorOf(r), "invalid_scope");
+  EXPECT_NE(r.body.find("athena-api/query.write"), std::string::npos);
+}
+
+TEST_F(AuthorizationServerTest, ScopeRequiredWhenConfigured) {
+  AuthServerOptions options;
+  options.scope_omitted_grants_all = false;
+  MakeServer(options);
+  EndpointResponse r = EtlToken();
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorOf(r), "invalid_scope");
+}
+
+TEST_F(AuthorizationServerTest, DisabledClientIsUnauthorizedAndItsTokensStop) {
+  std::string token = AccessToken(EtlToken());
+  ASSERT_TRUE(server_->VerifyOwnToken(token).ok());
+  auto record = **store_->FindClient("etl-id");
+  record.enabled = false;
+  ASSERT_TRUE(store_->UpdateClient(record).ok());
+  ASSERT_TRUE(server_->Reload().ok());
+  EndpointResponse r = EtlToken();
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorOf(r), "unauthorized_client");
+  auto verified = server_->VerifyOwnToken(token);
+  EXPECT_EQ(verified.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(verified.status().message(), "client disabled");
+}
+
+TEST_F(AuthorizationServerTest, FailedAuthIsRateLimitedPerClientThenRecovers) {
+  AuthServerOptions options;
+  options.failed_auth_per_minute_per_client = 10;
+  options.failed_auth_per_minute_per_address = 1000;
+  MakeServer(options);
+  for (int i = 0; i < 10; ++i) {
+    EndpointResponse r = TokenRequest("grant_type=client_credentials", Basic("etl-id", "wrong"),
+                                      "10.0.0." + std::to_string(i));
+    ASSERT_EQ(r.status, 401) << i;
+  }
+  // Even the right secret is refused while the client is locked out.
+  EndpointResponse locked = EtlToken();
+  EXPECT_EQ(locked.status, 429);
+  EXPECT_EQ(ErrorOf(locked), "temporarily_unavailable");
+  EXPECT_GE(std::stoi(Header(locked, "Retry-After")), 1);
+  // Another client is unaffected.
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("rep-id", rep_secret_)).status, 200);
+  clock_.Advance(std::chrono::seconds(7));
+  EXPECT_EQ(EtlToken().status, 200);
+}
+
+TEST_F(AuthorizationServerTest, FailedAuthIsRateLimitedPerAddress) {
+  AuthServerOptions options;
+  options.failed_auth_per_minute_per_client = 1000;
+  options.failed_auth_per_minute_per_address = 5;
+  MakeServer(options);
+  for (int i = 0; i < 5; ++i) {
+    TokenRequest("grant_type=client_credentials", Basic("id" + std::to_string(i), "x"), "192.0.2.7");
+  }
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", etl_secret_), "192.0.2.7").status, 429);
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", etl_secret_), "192.0.2.8").status, 200);
+}
+
+TEST_F(AuthorizationServerTest, RotatedSecretKeepsOldOneForGracePeriod) {
+  SecretHasher hasher(hash_key_);
+  auto record = **store_->FindClient("etl-id");
+  std::string new_secret(GenerateClientSecret().Reveal());
+  record.previous_secret_hash = record.secret_hash;
+  record.previous_secret_expires_at = clock_.NowSeconds() + 3600;
+  record.secret_hash = hasher.Hash(new_secret);
+  ASSERT_TRUE(store_->UpdateClient(record).ok());
+  ASSERT_TRUE(server_->Reload().ok());
+  EXPECT_EQ(EtlToken().status, 200);  // old secret, inside the grace period
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", new_secret)).status, 200);
+  clock_.Advance(std::chrono::seconds(3601));
+  EXPECT_EQ(EtlToken().status, 401);
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", new_secret)).status, 200);
+}
+
+TEST_F(AuthorizationServerTest, IntrospectionShowsOnlyTheCallersActiveTokens) {
+  std::string token = AccessToken(EtlToken());
+  std::string body = "token=" + token;
+  std::string own_auth = Basic("etl-id", etl_secret_);
+  EndpointRequest own{"application/x-www-form-urlencoded", own_auth, body, "10.0.0.1"};
+  EndpointResponse r = server_->Introspect(own);
+  ASSERT_EQ(r.status, 200);
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["active"], true);
+  EXPECT_EQ(j["client_id"], "etl-id");
+  EXPECT_EQ(j["token_type"], "Bearer");
+  EXPECT_EQ(j["scope"], "athena-api/query.read athena-api/query.write");
+
+  std::string other_auth = Basic("rep-id", rep_secret_);
+  EndpointResponse other = server_->Introspect({"application/x-www-form-urlencoded", other_auth, body, "10.0.0.1"});
+  EXPECT_EQ(other.body, "{\"active\":false}");
+
+  std::string garbage = "token=abc.def.ghi";
+  EXPECT_EQ(server_->Introspect({"application/x-www-form-urlencoded", own_auth, garbage, "x"}).body,
+            "{\"active\":false}");
+  EndpointResponse unauthenticated = server_->Introspect({"application/x-www-form-urlencoded", "", body, "x"});
+  EXPECT_EQ(unauthenticated.status, 401);
+  EndpointResponse missing = server_->Introspect({"application/x-www-form-urlencoded", own_auth, "", "x"});
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(ErrorOf(missing), "invalid_request");
+
+  clock_.Advance(std::chrono::seconds(3600 + 61));
+  EXPECT_EQ(server_->Introspect(own).body, "{\"active\":false}");
+}
+
+TEST_F(AuthorizationServerTest, RevocationIsRememberedAndOnlyForTheOwner) {
+  std::string token = AccessToken(EtlToken());
+  std::string body = "token=" + token + "&token_type_hint=access_token";
+  std::string rep_auth = Basic("rep-id", rep_secret_);
+  EndpointResponse foreign = server_->Revoke({"application/x-www-form-urlencoded", rep_auth, body, "x"});
+  EXPECT_EQ(foreign.status, 400);
+  EXPECT_EQ(ErrorOf(foreign), "unauthorized_client");
+  ASSERT_TRUE(server_->VerifyOwnToken(token).ok());
+
+  std::string etl_auth = Basic("etl-id", etl_secret_);
+  EndpointResponse r = server_->Revoke({"application/x-www-form-urlencoded", etl_auth, body, "x"});
+  EXPECT_EQ(r.status, 200);
+  auto verified = server_->VerifyOwnToken(token);
+  EXPECT_EQ(verified.status().message(), "token revoked");
+  // A fresh server (restart) still knows: the revocation is in the store.
+  MakeServer(AuthServerOptions{});
+  EXPECT_EQ(server_->VerifyOwnToken(token).status().message(), "token revoked");
+  // Unknown tokens: 200 as RFC 7009 §2.2 says.
+  std::string junk = "token=not-a-token";
+  EXPECT_EQ(server_->Revoke({"application/x-www-form-urlencoded", etl_auth, junk, "x"}).status, 200);
+}
+
+TEST_F(AuthorizationServerTest, KeyRotationKeepsOldTokensVerifiableUntilTheyExpire) {
+  std::string old_token = AccessToken(EtlToken());
+  std::string old_kid = *jose::PeekKid(old_token);
+  auto kid = KeyManager::Rotate(*store_, clock_, crypto::Algorithm::kES256, 3600);
+  ASSERT_TRUE(kid.ok());
+  ASSERT_TRUE(server_->Reload().ok());
+  std::string new_token = AccessToken(EtlToken());
+  EXPECT_EQ(*jose::PeekKid(new_token), *kid);
+  EXPECT_NE(*kid, old_kid);
+  EXPECT_TRUE(VerifyWithJwks(old_token).ok());
+  EXPECT_TRUE(VerifyWithJwks(new_token).ok());
+  EXPECT_NE(server_->JwksJson().find(old_kid), std::string::npos);
+
+  clock_.Advance(std::chrono::seconds(3600 + kKeyPublishLeewaySeconds + 1));
+  ASSERT_TRUE(server_->Reload().ok());
+  EXPECT_EQ(server_->JwksJson().find(old_kid), std::string::npos);
+  EXPECT_NE(server_->JwksJson().find(*kid), std::string::npos);
+}
+
+TEST_F(AuthorizationServerTest, AlgorithmsAreSelectable) {
+  for (auto alg : {crypto::Algorithm::kEdDSA, crypto::Algorithm::kRS256}) {
+    AuthServerOptions options;
+    options.algorithm = alg;
+    MakeServer(options);
+    auto verified = VerifyWithJwks(AccessToken(EtlToken()));
+    ASSERT_TRUE(verified.ok()) << crypto::AlgorithmName(alg);
+    EXPECT_EQ(verified->algorithm, alg);
+  }
+}
+
+TEST_F(AuthorizationServerTest, AuditHasOneLinePerRequestAndNoSecrets) {
+  std::string token = AccessToken(EtlToken());
+  TokenRequest("grant_type=client_credentials", Basic("etl-id", "wrong-secret-value"));
+  audit_->Flush();
+  std::string log = *ReadFile((dir_ / "audit.log").string());
+  std::vector<std::string_view> lines = SplitNonEmpty(log, '\n');
+  ASSERT_EQ(lines.size(), 2u);
+  json issued = json::parse(lines[0]);
+  EXPECT_EQ(issued["event"], "token");
+  EXPECT_EQ(issued["client_id"], "etl-id");
+  EXPECT_EQ(issued["outcome"], "issued");
+  EXPECT_EQ(issued["granted_scope"], "athena-api/query.read athena-api/query.write");
+  EXPECT_EQ(issued["remote"], "10.0.0.1");
+  json failed = json::parse(lines[1]);
+  EXPECT_EQ(failed["outcome"], "invalid_client");
+  EXPECT_EQ(log.find(etl_secret_), std::string::npos);
+  EXPECT_EQ(log.find("wrong-secret-value"), std::string::npos);
+  EXPECT_EQ(log.find(token), std::string::npos);
+  EXPECT_NE(metrics_.RenderPrometheus().find("outcome=\"issued\""), std::string::npos);
+}
+
+TEST_F(AuthorizationServerTest, MetadataNamesEndpointsAndScopes) {
+  json m = json::parse(server_->MetadataJson());
+  EXPECT_EQ(m["issuer"], kIssuer);
+  EXPECT_EQ(m["token_endpoint"], std::string(kIssuer) + "/oauth2/token");
+  EXPECT_EQ(m["jwks_uri"], std::string(kIssuer) + "/.well-known/jwks.json");
+  EXPECT_EQ(m["introspection_endpoint"], std::string(kIssuer) + "/oauth2/introspect");
+  EXPECT_EQ(m["revocation_endpoint"], std::string(kIssuer) + "/oauth2/revoke");
+  EXPECT_EQ(m["grant_types_supported"], json::array({"client_credentials"}));
+  EXPECT_EQ(m["scopes_supported"].size(), 2u);
+}
+
+TEST(ClientAuthTest, BasicCredentialsAreFormDecoded) {
+  FormFields form;
+  auto creds = ExtractClientCredentials("Basic " + Base64Encode("my%3Aid:s%2Bcret"), form);
+  ASSERT_TRUE(creds.ok());
+  EXPECT_EQ(creds->method, AuthMethod::kClientSecretBasic);
+  EXPECT_EQ(creds->client_id, "my:id");
+  EXPECT_EQ(creds->secret.Reveal(), "s+cret");
+}
+
+TEST(ClientAuthTest, MalformedBasicIsInvalidArgument) {
+  FormFields form;
+  EXPECT_EQ(ExtractClientCredentials("Basic !!!", form).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ExtractClientCredentials("Basic " + Base64Encode("nocolon"), form).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ExtractClientCredentials("Bearer abc", form).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ClientAuthTest, MismatchedBodyClientIdIsInvalidArgument) {
+  FormFields form = {{"client_id", "other"}};
+  EXPECT_EQ(ExtractClientCredentials("Basic " + Base64Encode("id:secret"), form).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(SecretHasherTest, VerifiesOnlyTheRightSecretWithTheRightKey) {
+  SecretHasher hasher(SecretString(RandomBytes(32)));
+  std::string hash = hasher.Hash("s3cret");
+  EXPECT_TRUE(hasher.Verify("s3cret", hash));
+  EXPECT_FALSE(hasher.Verify("s3creT", hash));
+  EXPECT_FALSE(hasher.Verify("s3cret", ""));
+  EXPECT_FALSE(hasher.Verify("s3cret", "hs256$garbage"));
+  EXPECT_NE(hasher.Hash("s3cret"), hash);  // salted
+  SecretHasher other(SecretString(RandomBytes(32)));
+  EXPECT_FALSE(other.Verify("s3cret", hash));
+  EXPECT_EQ(GenerateClientSecret().size(), 43u);
+  EXPECT_EQ(GenerateClientId().size(), 26u);
+}
+
+TEST(SecretHasherTest, HashKeyFileIsCreatedOnceWithMode0600) {
+  auto dir = std::filesystem::temp_directory_path() / ("lg-key-" + RandomHex(6));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "hash.key").string();
+  auto a = LoadOrCreateHashKey(path);
+  auto b = LoadOrCreateHashKey(path);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->Reveal(), b->Reveal());
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  ASSERT_TRUE(WriteFileAtomic(path, "short").ok());
+  EXPECT_EQ(LoadOrCreateHashKey(path).status().code(), StatusCode::kInvalidArgument);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FailureLimiterTest, BoundedMemoryEvictsLeastRecentlyUsed) {
+  FailureLimiter limiter(2, 3);
+  for (int i = 0; i < 10; ++i) limiter.RecordFailure("k" + std::to_string(i), 0);
+  EXPECT_EQ(limiter.tracked_keys(), 3u);
+  limiter.RecordFailure("k9", 0);
+  EXPECT_GT(limiter.RetryAfter("k9", 0), 0);
+  EXPECT_EQ(limiter.RetryAfter("k0", 0), 0);  // evicted
+  EXPECT_EQ(limiter.RetryAfter("k9", 30'000), 0);  // refilled one token in 30 s
+}
+
+}  // namespace
+}  // namespace lakegate::oauth
