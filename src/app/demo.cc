@@ -1,6 +1,7 @@
 #include "app/demo.h"
 
 #include "common/files.h"
+#include "engine/sqlite/sqlite_engine.h"
 
 namespace lakegate::app {
 
@@ -38,6 +39,39 @@ clients:
     description: Monitoring probes (read-only)
     scopes: [athena-api/query.read]
     token_ttl: 1h
+
+# The query API over the lake (one SQLite file per database in ./lake).
+query:
+  default_database: analytics
+  timeout: 30s
+  max_rows: 10000
+
+# Lake Formation-style roles: the seed's LF super user and LF dev roles.
+roles:
+  - name: lf-super-user-role
+    description: Everything
+    grants:
+      - {database: "*", table: "*", permissions: [ALL]}
+  - name: lf-dev-role
+    description: Read-only; analytics.members without the email column
+    grants:
+      - {database: analytics, permissions: [DESCRIBE]}
+      - database: analytics
+        table: members
+        permissions: [SELECT, DESCRIBE]
+        columns: {exclude: [email]}
+
+# The seed's "Client to Role Mapping": client rules first, then scope rules
+# (first match wins), else 403.
+role_rules:
+  clients:
+    - {client: etl-service, role: lf-super-user-role}
+    - {client: reporting-service, role: lf-dev-role}
+    - {client: monitoring-service, role: lf-dev-role}
+  scopes:
+    - {scope: athena-api/query.admin, role: lf-super-user-role}
+    - {scope: athena-api/query.write, role: lf-super-user-role}
+    - {scope: athena-api/query.read, role: lf-dev-role}
 )";
 }
 
@@ -46,6 +80,11 @@ Result<std::string> PrepareDemoDir(const std::string& dir, int port) {
   std::string path = dir + "/stack.yaml";
   if (!FileExists(path)) LG_RETURN_IF_ERROR(WriteFileAtomic(path, DemoStackYaml(port), 0644));
   return path;
+}
+
+Status PrepareDemoData(const std::string& lake_dir) {
+  LG_RETURN_IF_ERROR(MakeDirectories(lake_dir, 0700));
+  return engine::CreateDemoMembers(lake_dir, kDemoMembers);
 }
 
 }  // namespace lakegate::app

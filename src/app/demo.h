@@ -3,6 +3,7 @@
 // monitoring-service) as a stack file that `lakegate demo` writes on first run.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/status.h"
@@ -15,5 +16,11 @@ std::string DemoStackYaml(int port);
 // Creates DIR and DIR/stack.yaml on first run (an existing stack.yaml is kept,
 // so later runs reuse the stack). Returns the stack file's path.
 Result<std::string> PrepareDemoDir(const std::string& dir, int port);
+
+inline constexpr int64_t kDemoMembers = 1000;
+
+// Creates analytics.members with 1,000 deterministic rows in `lake_dir` when
+// it does not exist yet.
+Status PrepareDemoData(const std::string& lake_dir);
 
 }  // namespace lakegate::app

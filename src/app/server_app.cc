@@ -13,6 +13,10 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
+#include "engine/sqlite/sqlite_engine.h"
+#include "gateway/bearer_authenticator.h"
+#include "gateway/jwks_fetcher.h"
+#include "gateway/query_service.h"
 #include "http/server.h"
 #include "oauth/authorization_server.h"
 #include "store/sqlite_store.h"
@@ -71,6 +75,44 @@ http::Response NotReady() {
   return r;
 }
 
+// The gateway's settings from the stack file.
+gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
+  gateway::GatewayOptions o;
+  for (const auto& spec : stack.trusted_issuers) {
+    gateway::TrustedIssuer issuer;
+    issuer.issuer = spec.issuer;
+    issuer.jwks_uri = spec.jwks_uri;
+    issuer.audience = spec.audience;
+    issuer.token_use = spec.token_use;
+    issuer.require_at_jwt_typ = spec.require_at_jwt_typ;
+    issuer.require_client_id = spec.require_client_id;
+    issuer.refresh_min_interval = std::chrono::seconds(spec.refresh_min_interval_seconds);
+    o.trusted_issuers.push_back(std::move(issuer));
+  }
+  const config::QuerySpec& q = stack.query;
+  o.scopes.read = q.read_scope;
+  o.scopes.write = q.write_scope;
+  o.scopes.admin = q.admin_scope;
+  for (const auto& rule : stack.client_rules) {
+    o.client_rules.push_back({rule.client_id, rule.client_name, rule.role});
+  }
+  for (const auto& rule : stack.scope_rules) o.scope_rules.push_back({rule.scope, rule.role});
+  o.default_database = q.default_database;
+  o.query_timeout = std::chrono::seconds(q.timeout_seconds);
+  o.max_rows = q.max_rows;
+  o.max_result_bytes = q.max_result_bytes;
+  o.max_concurrent_per_client = static_cast<int>(q.max_concurrent_per_client);
+  o.audit_sql = q.audit_sql;
+  return o;
+}
+
+std::shared_ptr<const policy::PolicySnapshot> PolicyFrom(const config::StackConfig& stack) {
+  auto snapshot = std::make_shared<policy::PolicySnapshot>();
+  snapshot->version = 1;
+  for (const auto& role : stack.roles) snapshot->roles.emplace(role.name, role);
+  return snapshot;
+}
+
 }  // namespace
 
 struct ServerApp::Impl {
@@ -84,6 +126,14 @@ struct ServerApp::Impl {
   std::unique_ptr<oauth::AuthorizationServer> auth_owner;
   std::atomic<oauth::AuthorizationServer*> auth{nullptr};
   std::unique_ptr<ThreadPool> workers;
+  // The query API. Built once the issuer is known; the routes reach it
+  // through `query`, which stays null until then (503).
+  std::unique_ptr<engine::Engine> engine;
+  std::shared_ptr<const policy::PolicySnapshot> policy;
+  std::unique_ptr<gateway::JwksFetcher> fetcher;
+  std::unique_ptr<gateway::BearerAuthenticator> authenticator;
+  std::unique_ptr<gateway::QueryService> query_owner;
+  std::atomic<gateway::QueryService*> query{nullptr};
   std::unique_ptr<http::Server> server;
   std::atomic<bool> store_healthy{true};
 
@@ -147,6 +197,20 @@ http::Router ServerApp::Impl::BuildRouter() {
              get_json(&oauth::AuthorizationServer::MetadataJson, "public, max-age=300"));
   router.Add(http::Method::kGet, "/.well-known/openid-configuration",
              get_json(&oauth::AuthorizationServer::MetadataJson, "public, max-age=300"));
+
+  // The query API: the service registers its routes; until it exists
+  // (the first milliseconds after binding) they answer 503.
+  constexpr size_t kQueryBodyLimit = 1 << 20;
+  auto query_route = [this](bool catalog) {
+    return [this, catalog](std::shared_ptr<http::Exchange> ex) {
+      gateway::QueryService* q = query.load(std::memory_order_acquire);
+      if (!q) return ex->Respond(NotReady());
+      catalog ? q->HandleCatalog(std::move(ex)) : q->Handle(std::move(ex));
+    };
+  };
+  router.Add(http::Method::kPost, "/query-client-creds", query_route(false), {kQueryBodyLimit});
+  router.Add(http::Method::kPost, "/v1/query", query_route(false), {kQueryBodyLimit});
+  router.Add(http::Method::kGet, "/v1/catalog", query_route(true));
 
   router.Add(http::Method::kGet, "/healthz", [](std::shared_ptr<http::Exchange> ex) {
     ex->Respond(JsonResponse(200, "{\"status\":\"ok\"}"));
@@ -222,7 +286,10 @@ Status ServerApp::Start() {
   http_options.tls_cert_file = stack.listen.tls_cert;
   http_options.tls_key_file = stack.listen.tls_key;
 
-  d.workers = std::make_unique<ThreadPool>(std::max(2u, cores), 4096);
+  // Queries block on SQLite for up to their timeout, so the pool is larger
+  // than the core count: one client's slow queries (capped per client) must
+  // not stall everybody else's.
+  d.workers = std::make_unique<ThreadPool>(std::max(16u, 4 * cores), 4096);
   d.observer = std::make_unique<HttpMetricsObserver>(d.metrics);
   d.server = std::make_unique<http::Server>(http_options, d.BuildRouter(), d.observer.get());
   LG_RETURN_IF_ERROR(d.server->Start());
@@ -255,6 +322,26 @@ Status ServerApp::Start() {
     return loaded;
   }
   d.auth.store(d.auth_owner.get(), std::memory_order_release);
+
+  // The query API over the lake.
+  LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
+  LG_ASSIGN_OR_RETURN(d.engine, engine::OpenSqliteEngine({stack.query.lake_dir}));
+  d.policy = PolicyFrom(stack);
+  gateway::GatewayOptions gateway_options = GatewayOptionsFrom(stack);
+  LG_RETURN_IF_ERROR(gateway::ValidateGatewayOptions(gateway_options));
+  d.fetcher = gateway::MakeCurlJwksFetcher({});
+  oauth::AuthorizationServer* auth_server = d.auth_owner.get();
+  d.authenticator = std::make_unique<gateway::BearerAuthenticator>(
+      gateway_options, d.issuer,
+      [auth_server](std::string_view token) { return auth_server->VerifyOwnToken(token); },
+      [auth_server](std::string_view jti) { return auth_server->IsRevoked(jti); }, *d.fetcher,
+      SystemClock::Get());
+  audit::AuditLog* audit_log = d.audit.get();
+  d.query_owner = std::make_unique<gateway::QueryService>(
+      gateway_options, *d.authenticator, *d.engine, [&d] { return std::atomic_load(&d.policy); },
+      *d.workers, SystemClock::Get(),
+      [audit_log](std::string_view line) { audit_log->Record(line); }, &d.metrics);
+  d.query.store(d.query_owner.get(), std::memory_order_release);
   d.reloader = std::thread([&d] { d.ReloadLoop(); });
   return Status::Ok();
 }

@@ -2,7 +2,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/admin_commands.h"
+#include "cli/client_commands.h"
 #include "cli/exit_codes.h"
+#include "cli/load_command.h"
 #include "cli/server_commands.h"
 
 int main(int argc, char** argv) {
@@ -16,6 +18,9 @@ int main(int argc, char** argv) {
   lakegate::cli::AddApplyCommand(app);
   lakegate::cli::AddClientCommands(app);
   lakegate::cli::AddKeyCommands(app);
+  lakegate::cli::AddTokenCommand(app);
+  lakegate::cli::AddQueryCommand(app);
+  lakegate::cli::AddLoadCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -83,6 +83,7 @@ void AddDemoCommand(CLI::App& app) {
     if (!path.ok()) Exit(Fail(path.status()));
     auto stack = config::LoadStackFile(*path);
     if (!stack.ok()) Exit(Fail(stack.status()));
+    if (Status s = app::PrepareDemoData(stack->query.lake_dir); !s.ok()) Exit(Fail(s));
     std::string secrets = app::SecretsDir(*stack);
     app::ServeOptions options{*stack, flags->port, flags->listen, false};
     int code = Serve(std::move(options), [&](const app::ServerApp& server) {
@@ -107,10 +108,16 @@ void AddDemoCommand(CLI::App& app) {
         for (size_t i = 0; i < c.scopes.size(); ++i) std::cout << (i ? " " : "") << c.scopes[i];
         std::cout << "\n";
       }
-      std::string f = secrets + "/etl-service.json";
-      std::cout << "\nGet a token (needs curl and jq):\n"
-                << "  curl -s -u \"$(jq -r .client_id " << f << "):$(jq -r .client_secret " << f
-                << ")\" \\\n      -d grant_type=client_credentials " << url << "/oauth2/token\n\n"
+      std::string f = secrets + "/reporting-service.json";
+      std::cout << "\nGet a token, then query (needs curl and jq):\n"
+                << "  TOKEN=$(curl -s -u \"$(jq -r .client_id " << f << "):$(jq -r .client_secret "
+                << f << ")\" \\\n      -d grant_type=client_credentials " << url
+                << "/oauth2/token | jq -r .access_token)\n"
+                << "  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+                   "\\\n      -d '{\"query\": \"SELECT * FROM members LIMIT 10\"}' "
+                << url << "/query-client-creds\n\n"
+                << "Or with the CLI:  LAKEGATE_ENDPOINT=" << url << " LAKEGATE_SECRETS_FILE=" << f
+                << " lakegate query 'SELECT region, count(*) FROM members GROUP BY region'\n\n"
                 << "Keys: " << url << "/.well-known/jwks.json   Discovery: " << url
                 << "/.well-known/openid-configuration\n"
                 << "Stop with Ctrl-C.\n"

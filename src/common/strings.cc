@@ -1,6 +1,7 @@
 #include "common/strings.h"
 
 #include <cstdint>
+#include <limits>
 
 namespace lakegate {
 
@@ -134,7 +135,7 @@ Result<int64_t> ParseDurationSeconds(std::string_view text) {
     case 'd': unit = 86400; t.remove_suffix(1); break;
     default: break;
   }
-  if (t.empty() || t.size() > 12) {
+  if (t.empty() || t.size() > 18) {
     return InvalidArgumentError("bad duration '" + std::string(text) + "'; use e.g. 3600, 90s, 60m, 1h or 1d");
   }
   int64_t value = 0;
@@ -145,6 +146,8 @@ Result<int64_t> ParseDurationSeconds(std::string_view text) {
     }
     value = value * 10 + (c - '0');
   }
+  // Saturate instead of overflowing: callers range-check the result.
+  if (value > std::numeric_limits<int64_t>::max() / unit) return std::numeric_limits<int64_t>::max();
   return value * unit;
 }
 

@@ -174,6 +174,10 @@ class Parser {
         {"audit", &Parser::ParseAudit, false},
         {"resource_servers", &Parser::ParseResourceServers, true},
         {"clients", &Parser::ParseClients, true},
+        {"query", &Parser::ParseQuery, false},
+        {"roles", &Parser::ParseRoles, true},
+        {"role_rules", &Parser::ParseRoleRules, false},
+        {"trusted_issuers", &Parser::ParseTrustedIssuers, true},
     };
     return sections;
   }
@@ -201,6 +205,7 @@ class Parser {
     StackConfig config;
     config.source_path = file_;
     config.state_dir = ResolvePath("state");
+    config.query.lake_dir = ResolvePath("lake");
 
     std::vector<Field> fields;
     for (const Section& section : Sections()) {
@@ -215,6 +220,7 @@ class Parser {
     }
     LG_RETURN_IF_ERROR(ParseMap(root, "", "", fields));
     LG_RETURN_IF_ERROR(CheckScopeReferences(config));
+    LG_RETURN_IF_ERROR(CheckRoleReferences(config));
     return config;
   }
 
@@ -372,51 +378,32 @@ class Parser {
     return Error(node, path, "expected true or false, got " + got);
   }
 
-  // Seconds as 3600, "3600s", "60m", "1h" or "1d", within [300, 86400].
-  Result<int64_t> ReadTtl(const YAML::Node& node, const std::string& path) {
+  // A duration: seconds (3600) or a number with s, m, h or d ("60m", "1h"),
+  // within [min, max]; `range` names the range in messages ("5m..1d").
+  Result<int64_t> ReadDuration(const YAML::Node& node, const std::string& path, int64_t min,
+                               int64_t max, std::string_view range) {
     if (!node.IsScalar()) {
       return Error(node, path,
                    "expected a duration such as 3600, \"60m\", \"1h\" or \"1d\", got " +
                        std::string(KindOf(node)));
     }
     const std::string& text = node.Scalar();
-    std::string_view digits = text;
-    int64_t unit = 1;
-    if (!digits.empty()) {
-      switch (digits.back()) {
-        case 's':
-          unit = 1;
-          digits.remove_suffix(1);
-          break;
-        case 'm':
-          unit = 60;
-          digits.remove_suffix(1);
-          break;
-        case 'h':
-          unit = 3600;
-          digits.remove_suffix(1);
-          break;
-        case 'd':
-          unit = 86400;
-          digits.remove_suffix(1);
-          break;
-        default:
-          break;
-      }
-    }
-    std::optional<int64_t> count = ParseDecimal(digits);
-    if (!count || *count < 0) {
+    auto seconds = ParseDurationSeconds(text);
+    if (!seconds.ok()) {
       return Error(node, path,
                    Quoted(text) +
                        " is not a duration; use seconds (3600) or a number "
                        "with s, m, h or d (\"60m\", \"1h\", \"1d\")");
     }
-    // ParseDecimal caps at 18 digits, so only a huge count with a unit can overflow.
-    if (*count > kMaxTtlSeconds || *count * unit < kMinTtlSeconds ||
-        *count * unit > kMaxTtlSeconds) {
-      return Error(node, path, Quoted(text) + " is out of range; use 5m..1d");
+    if (*seconds < min || *seconds > max) {
+      return Error(node, path, Quoted(text) + " is out of range; use " + std::string(range));
     }
-    return *count * unit;
+    return *seconds;
+  }
+
+  // A token lifetime: 5 minutes to 1 day (Cognito's range).
+  Result<int64_t> ReadTtl(const YAML::Node& node, const std::string& path) {
+    return ReadDuration(node, path, kMinTtlSeconds, kMaxTtlSeconds, "5m..1d");
   }
 
   // Decimal digits with an optional leading '-', at most 18 digits.
@@ -795,6 +782,252 @@ class Parser {
         });
   }
 
+
+  // ---- the query API: query, roles, role_rules, trusted_issuers ----
+
+  // A setter for a string field, for the common case.
+  Handler SetString(std::string& target, bool non_empty = true) {
+    return [this, &target, non_empty](const YAML::Node& v, const std::string& p) -> Status {
+      LG_ASSIGN_OR_RETURN(target, non_empty ? ReadNonEmptyString(v, p) : ReadString(v, p));
+      return Status::Ok();
+    };
+  }
+  Handler SetInt(int64_t& target, int64_t min, int64_t max) {
+    return [this, &target, min, max](const YAML::Node& v, const std::string& p) -> Status {
+      LG_ASSIGN_OR_RETURN(target, ReadInt(v, p, min, max));
+      return Status::Ok();
+    };
+  }
+  Handler SetBool(bool& target) {
+    return [this, &target](const YAML::Node& v, const std::string& p) -> Status {
+      LG_ASSIGN_OR_RETURN(target, ReadBool(v, p));
+      return Status::Ok();
+    };
+  }
+
+  Status ParseQuery(const YAML::Node& node, const std::string& path, StackConfig& out) {
+    QuerySpec& q = out.query;
+    return ParseMap(
+        node, path, path,
+        {
+            {"lake_dir",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               LG_ASSIGN_OR_RETURN(std::string dir, ReadNonEmptyString(v, p));
+               q.lake_dir = ResolvePath(dir);
+               return Status::Ok();
+             }},
+            {"default_database", SetString(q.default_database)},
+            {"scopes",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               for (std::string* scope : {&q.read_scope, &q.write_scope, &q.admin_scope}) {
+                 scope->clear();
+               }
+               LG_RETURN_IF_ERROR(ParseMap(v, p, p,
+                                           {{"read", SetString(q.read_scope)},
+                                            {"write", SetString(q.write_scope)},
+                                            {"admin", SetString(q.admin_scope)}}));
+               for (std::string* scope : {&q.read_scope, &q.write_scope, &q.admin_scope}) {
+                 if (!scope->empty()) scope_references_.push_back({*scope, v.Mark(), p});
+               }
+               return Status::Ok();
+             }},
+            {"timeout",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               LG_ASSIGN_OR_RETURN(q.timeout_seconds, ReadDuration(v, p, 1, 3600, "1s..1h"));
+               return Status::Ok();
+             }},
+            {"max_rows", SetInt(q.max_rows, 1, 10'000'000)},
+            {"max_result_bytes", SetInt(q.max_result_bytes, 1024, 4ll << 30)},
+            {"max_concurrent_per_client", SetInt(q.max_concurrent_per_client, 1, 1000)},
+            {"audit_sql", SetBool(q.audit_sql)},
+        });
+  }
+
+  Result<policy::PermissionSet> ReadPermissions(const YAML::Node& node, const std::string& path) {
+    policy::PermissionSet set = 0;
+    LG_RETURN_IF_ERROR(ParseList(
+        node, path, [&](const YAML::Node& item, size_t, const std::string& item_path) -> Status {
+          LG_ASSIGN_OR_RETURN(std::string name, ReadNonEmptyString(item, item_path));
+          auto bits = policy::ParsePermission(name);
+          if (!bits) {
+            return Error(item, item_path,
+                         "unknown permission " + Quoted(name) +
+                             "; use DESCRIBE, SELECT, INSERT, UPDATE, DELETE, ALTER, DROP, "
+                             "CREATE_TABLE or ALL");
+          }
+          set |= *bits;
+          return Status::Ok();
+        }));
+    if (set == 0) return Error(node, path, "lists no permission");
+    return set;
+  }
+
+  Status ParseGrant(const YAML::Node& node, const std::string& path, policy::Grant& grant) {
+    bool has_columns = false;
+    LG_RETURN_IF_ERROR(ParseMap(
+        node, path, path,
+        {
+            {"database", SetString(grant.database), /*required=*/true},
+            {"table", SetString(grant.table)},
+            {"permissions",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               LG_ASSIGN_OR_RETURN(grant.permissions, ReadPermissions(v, p));
+               return Status::Ok();
+             },
+             /*required=*/true},
+            {"columns",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               has_columns = true;
+               bool include = false, exclude = false;
+               LG_RETURN_IF_ERROR(ParseMap(
+                   v, p, p,
+                   {{"include",
+                     [&](const YAML::Node& l, const std::string& lp) -> Status {
+                       include = true;
+                       LG_ASSIGN_OR_RETURN(grant.columns.columns, ReadStringList(l, lp));
+                       grant.columns.kind = policy::ColumnSpec::Kind::kInclude;
+                       return Status::Ok();
+                     }},
+                    {"exclude",
+                     [&](const YAML::Node& l, const std::string& lp) -> Status {
+                       exclude = true;
+                       LG_ASSIGN_OR_RETURN(grant.columns.columns, ReadStringList(l, lp));
+                       grant.columns.kind = policy::ColumnSpec::Kind::kExclude;
+                       return Status::Ok();
+                     }}}));
+               if (include == exclude) {
+                 return Error(v, p, "give exactly one of include or exclude");
+               }
+               return Status::Ok();
+             }},
+        }));
+    if (has_columns && (grant.table.empty() || grant.table == "*")) {
+      return Error(node, path,
+                   "columns need a single table; name it with table: or drop columns:");
+    }
+    return Status::Ok();
+  }
+
+  Status ParseRoles(const YAML::Node& node, const std::string& path, StackConfig& out) {
+    std::map<std::string, int> names;
+    return ParseList(
+        node, path, [&](const YAML::Node& item, size_t, const std::string& item_path) -> Status {
+          policy::Role role;
+          LG_RETURN_IF_ERROR(ParseMap(
+              item, item_path + NameSuffix(item, "name"), item_path,
+              {
+                  {"name",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     LG_ASSIGN_OR_RETURN(role.name, ReadNonEmptyString(v, p));
+                     auto [previous, inserted] = names.emplace(role.name, Line(v));
+                     if (!inserted) {
+                       return Error(v, p,
+                                    "duplicate role " + Quoted(role.name) +
+                                        " (first declared at line " +
+                                        std::to_string(previous->second) + ")");
+                     }
+                     return Status::Ok();
+                   },
+                   /*required=*/true},
+                  {"description", SetString(role.description, false)},
+                  {"grants",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     return ParseList(v, p,
+                                      [&](const YAML::Node& g, size_t, const std::string& gp) {
+                                        policy::Grant grant;
+                                        LG_RETURN_IF_ERROR(ParseGrant(g, gp, grant));
+                                        role.grants.push_back(std::move(grant));
+                                        return Status::Ok();
+                                      });
+                   },
+                   /*required=*/false, /*allow_null=*/true},
+              }));
+          out.roles.push_back(std::move(role));
+          return Status::Ok();
+        });
+  }
+
+  Status ParseRoleRules(const YAML::Node& node, const std::string& path, StackConfig& out) {
+    auto rule_list = [&](std::vector<RoleRuleSpec>& rules, bool by_client) -> Handler {
+      return [&, by_client](const YAML::Node& v, const std::string& p) -> Status {
+        return ParseList(
+            v, p, [&](const YAML::Node& item, size_t, const std::string& ip) -> Status {
+              RoleRuleSpec rule;
+              std::vector<Field> fields = {{"role", SetString(rule.role), /*required=*/true}};
+              if (by_client) {
+                fields.push_back({"client", SetString(rule.client_name)});
+                fields.push_back({"client_id", SetString(rule.client_id)});
+              } else {
+                fields.push_back({"scope", SetString(rule.scope), /*required=*/true});
+              }
+              LG_RETURN_IF_ERROR(ParseMap(item, ip, ip, fields));
+              if (by_client && rule.client_name.empty() == rule.client_id.empty()) {
+                return Error(item, ip,
+                             "give exactly one of client (a client name) or client_id");
+              }
+              role_references_.push_back({rule.role, item.Mark(), ip});
+              rules.push_back(std::move(rule));
+              return Status::Ok();
+            });
+      };
+    };
+    return ParseMap(node, path, path,
+                    {{"clients", rule_list(out.client_rules, true), false, true},
+                     {"scopes", rule_list(out.scope_rules, false), false, true}});
+  }
+
+  Status ParseTrustedIssuers(const YAML::Node& node, const std::string& path, StackConfig& out) {
+    return ParseList(
+        node, path, [&](const YAML::Node& item, size_t, const std::string& ip) -> Status {
+          TrustedIssuerSpec spec;
+          LG_RETURN_IF_ERROR(ParseMap(
+              item, ip + NameSuffix(item, "issuer"), ip,
+              {
+                  {"issuer", SetString(spec.issuer), /*required=*/true},
+                  {"jwks_uri", SetString(spec.jwks_uri), /*required=*/true},
+                  {"audience",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     LG_ASSIGN_OR_RETURN(spec.audience, ReadNonEmptyString(v, p));
+                     return Status::Ok();
+                   }},
+                  {"token_use",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     LG_ASSIGN_OR_RETURN(spec.token_use, ReadNonEmptyString(v, p));
+                     return Status::Ok();
+                   }},
+                  {"require_at_jwt_typ", SetBool(spec.require_at_jwt_typ)},
+                  {"require_client_id", SetBool(spec.require_client_id)},
+                  {"refresh_min_interval",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     LG_ASSIGN_OR_RETURN(spec.refresh_min_interval_seconds,
+                                         ReadDuration(v, p, 1, 86400, "1s..1d"));
+                     return Status::Ok();
+                   }},
+              }));
+          for (const char* scheme : {"https://", "http://"}) {
+            if (spec.jwks_uri.rfind(scheme, 0) == 0) {
+              out.trusted_issuers.push_back(std::move(spec));
+              return Status::Ok();
+            }
+          }
+          return Error(item, ip + ".jwks_uri", "must be an https:// (or loopback http://) URL");
+        });
+  }
+
+  Status CheckRoleReferences(const StackConfig& config) {
+    std::vector<std::string> declared;
+    for (const auto& role : config.roles) declared.push_back(role.name);
+    for (const ScopeReference& ref : role_references_) {
+      if (std::find(declared.begin(), declared.end(), ref.scope) != declared.end()) continue;
+      std::string message = "role " + Quoted(ref.scope) + " is not declared under roles";
+      if (auto match = ClosestMatch(ref.scope, declared)) {
+        message += "; did you mean " + Quoted(*match) + "?";
+      }
+      return ErrorAt(ref.mark, ref.path, message);
+    }
+    return Status::Ok();
+  }
+
   Status CheckScopeReferences(StackConfig& config) {
     // Clients without token_ttl take tokens.default_ttl, whichever section came first.
     for (size_t i : unset_ttl_clients_) {
@@ -863,6 +1096,7 @@ class Parser {
   std::string base_dir_;
   std::string_view text_;  // the document being parsed, for MarkOfEmptyItem
   std::vector<ScopeReference> scope_references_;
+  std::vector<ScopeReference> role_references_;  // role names used by role_rules
   std::vector<size_t> unset_ttl_clients_;
 };
 

@@ -19,6 +19,18 @@
 //     - name: etl-service
 //       scopes: [athena-api/query.read, athena-api/query.write]
 //       token_ttl: 1h
+//   query: {lake_dir: ./lake, default_database: analytics, timeout: 30s, max_rows: 10000}
+//   roles:
+//     - name: lf-dev-role
+//       grants:
+//         - {database: analytics, permissions: [DESCRIBE]}
+//         - {database: analytics, table: members, permissions: [SELECT],
+//            columns: {exclude: [email]}}
+//   role_rules:
+//     clients: [{client: etl-service, role: lf-super-user-role}]
+//     scopes: [{scope: athena-api/query.read, role: lf-dev-role}]
+//   trusted_issuers:
+//     - {issuer: https://idp.example.com, jwks_uri: https://idp.example.com/jwks.json}
 //
 // The loader is strict: unknown keys (with a did-you-mean), wrong types,
 // duplicates, out-of-range values and undeclared scopes are errors. Every error
@@ -35,6 +47,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "policy/policy.h"
 
 namespace lakegate::config {
 
@@ -86,6 +99,41 @@ struct AuditSpec {
   std::string path;  // "" = <state_dir>/audit.log; "-" = stdout; else resolved like state_dir
 };
 
+// The query API (the seed's API Gateway + Lambda + Athena path).
+struct QuerySpec {
+  std::string lake_dir;                  // default "<file dir>/lake": one SQLite file per database
+  std::string default_database = "analytics";
+  std::string read_scope = "athena-api/query.read";    // scope -> statement class
+  std::string write_scope = "athena-api/query.write";
+  std::string admin_scope = "athena-api/query.admin";
+  int64_t timeout_seconds = 30;
+  int64_t max_rows = 10000;
+  int64_t max_result_bytes = 64ll << 20;
+  int64_t max_concurrent_per_client = 4;
+  bool audit_sql = true;
+};
+
+// Maps a client (by our client name or by client_id, e.g. of an external
+// issuer) or a scope to a role. Client rules are tried first, then scope rules,
+// in file order; the first match wins.
+struct RoleRuleSpec {
+  std::string client_name;
+  std::string client_id;
+  std::string scope;
+  std::string role;
+};
+
+// An external issuer whose access tokens the query API accepts.
+struct TrustedIssuerSpec {
+  std::string issuer;
+  std::string jwks_uri;
+  std::optional<std::string> audience;
+  std::optional<std::string> token_use;   // Cognito access tokens: "access"
+  bool require_at_jwt_typ = false;
+  bool require_client_id = true;
+  int64_t refresh_min_interval_seconds = 60;
+};
+
 struct StackConfig {
   std::string source_path;  // the file it came from
   std::string issuer;       // optional; "" = derived from the listen URL by the server
@@ -96,6 +144,11 @@ struct StackConfig {
   AuditSpec audit;
   std::vector<ResourceServerSpec> resource_servers;
   std::vector<ClientSpec> clients;
+  QuerySpec query;
+  std::vector<policy::Role> roles;
+  std::vector<RoleRuleSpec> client_rules;
+  std::vector<RoleRuleSpec> scope_rules;
+  std::vector<TrustedIssuerSpec> trusted_issuers;
 };
 
 // Reads and parses the stack file at `path`. Relative paths inside it resolve

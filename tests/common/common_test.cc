@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -91,6 +92,22 @@ TEST(StringsTest, FormParsing) {
   EXPECT_EQ(ParseForm("a=%zz").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseForm("a=%4").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseForm("a=1&b=2&c=3", 2).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(StringsTest, Durations) {
+  EXPECT_EQ(*ParseDurationSeconds("3600"), 3600);
+  EXPECT_EQ(*ParseDurationSeconds("90s"), 90);
+  EXPECT_EQ(*ParseDurationSeconds("60m"), 3600);
+  EXPECT_EQ(*ParseDurationSeconds(" 1h "), 3600);
+  EXPECT_EQ(*ParseDurationSeconds("1d"), 86400);
+  EXPECT_EQ(*ParseDurationSeconds("999999999999999999d"), std::numeric_limits<int64_t>::max());
+  for (const char* bad : {"", "h", "1w", "-5m", "1.5h", "1 h", "0x10"}) {
+    EXPECT_EQ(ParseDurationSeconds(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(FormatDuration(3600), "1h");
+  EXPECT_EQ(FormatDuration(5400), "90m");
+  EXPECT_EQ(FormatDuration(86400), "1d");
+  EXPECT_EQ(FormatDuration(61), "61s");
 }
 
 TEST(StringsTest, JsonEscaping) {

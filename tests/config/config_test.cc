@@ -199,6 +199,92 @@ TEST(ParseStackTest, TtlForms) {
 
 // ---- errors: every message names file:line:column, the key path and the fix ----
 
+TEST(ParseStackTest, QueryRolesRulesAndIssuers) {
+  auto config = Parse(WithServers(R"(query:
+  lake_dir: data/lake
+  default_database: sales
+  scopes: {read: athena-api/query.read, write: athena-api/query.write}
+  timeout: 2m
+  max_rows: 500
+  max_concurrent_per_client: 8
+  audit_sql: false
+roles:
+  - name: super
+    grants: [{database: "*", table: "*", permissions: [ALL]}]
+  - name: dev
+    description: read-only
+    grants:
+      - {database: sales, permissions: [DESCRIBE]}
+      - database: sales
+        table: members
+        permissions: [SELECT, describe]
+        columns: {exclude: [email]}
+role_rules:
+  clients:
+    - {client: etl-service, role: super}
+    - {client_id: abc123, role: dev}
+  scopes:
+    - {scope: athena-api/query.read, role: dev}
+trusted_issuers:
+  - issuer: https://cognito-idp.us-east-1.amazonaws.com/pool
+    jwks_uri: https://cognito-idp.us-east-1.amazonaws.com/pool/.well-known/jwks.json
+    token_use: access
+    require_client_id: true
+    refresh_min_interval: 5m
+)"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->query.lake_dir, "/srv/lakegate/data/lake");
+  EXPECT_EQ(config->query.default_database, "sales");
+  EXPECT_EQ(config->query.admin_scope, "");
+  EXPECT_EQ(config->query.timeout_seconds, 120);
+  EXPECT_EQ(config->query.max_rows, 500);
+  EXPECT_FALSE(config->query.audit_sql);
+  ASSERT_EQ(config->roles.size(), 2u);
+  EXPECT_TRUE(policy::IsUnrestricted(config->roles[0]));
+  const policy::Role& dev = config->roles[1];
+  ASSERT_EQ(dev.grants.size(), 2u);
+  EXPECT_EQ(dev.grants[0].table, "");
+  EXPECT_EQ(dev.grants[1].columns.kind, policy::ColumnSpec::Kind::kExclude);
+  EXPECT_EQ(dev.grants[1].permissions,
+            policy::Bit(policy::Permission::kSelect) | policy::Bit(policy::Permission::kDescribe));
+  ASSERT_EQ(config->client_rules.size(), 2u);
+  EXPECT_EQ(config->client_rules[0].client_name, "etl-service");
+  EXPECT_EQ(config->client_rules[1].client_id, "abc123");
+  ASSERT_EQ(config->scope_rules.size(), 1u);
+  ASSERT_EQ(config->trusted_issuers.size(), 1u);
+  EXPECT_EQ(config->trusted_issuers[0].token_use, "access");
+  EXPECT_EQ(config->trusted_issuers[0].refresh_min_interval_seconds, 300);
+}
+
+TEST(ParseStackTest, DefaultLakeDirIsNextToTheFile) {
+  auto config = Parse(kServers);
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->query.lake_dir, "/srv/lakegate/lake");
+  EXPECT_EQ(config->query.read_scope, "athena-api/query.read");
+}
+
+TEST(ParseStackErrorTest, RolesAndRules) {
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, permissions: [READ]}]\n")),
+              HasSubstr("stack.yaml:6:42: roles[0].grants[0].permissions[0]: unknown permission \"READ\""));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, permissions: []}]\n")),
+              HasSubstr("lists no permission"));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, permissions: [ALL], columns: {include: [x]}}]\n")),
+              HasSubstr("columns need a single table"));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, table: t, permissions: [SELECT], columns: {include: [x], exclude: [y]}}]\n")),
+              HasSubstr("give exactly one of include or exclude"));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n  - name: r\n")), HasSubstr("duplicate role \"r\""));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: dev\nrole_rules:\n  scopes: [{scope: athena-api/query.read, role: deb}]\n")),
+              HasSubstr("role \"deb\" is not declared under roles; did you mean \"dev\"?"));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: dev\nrole_rules:\n  clients: [{client: a, client_id: b, role: dev}]\n")),
+              HasSubstr("give exactly one of client (a client name) or client_id"));
+  EXPECT_THAT(ErrorOf(WithServers("query:\n  scopes: {read: athena-api/query.nope}\n")),
+              HasSubstr("scope \"athena-api/query.nope\" is not declared"));
+  EXPECT_THAT(ErrorOf(WithServers("query:\n  timeout: 2h\n")), HasSubstr("out of range; use 1s..1h"));
+  EXPECT_THAT(ErrorOf(WithServers("trusted_issuers:\n  - {issuer: x, jwks_uri: ftp://x}\n")),
+              HasSubstr("must be an https:// (or loopback http://) URL"));
+  EXPECT_THAT(ErrorOf(WithServers("trusted_issuers:\n  - {issuer: x}\n")), HasSubstr("missing required key \"jwks_uri\""));
+}
+
 TEST(ParseStackErrorTest, UnknownKeyWithSuggestion) {
   EXPECT_EQ(ErrorOf(WithServers(R"(clients:
   - name: etl-service
@@ -215,7 +301,8 @@ TEST(ParseStackErrorTest, UnknownTopLevelKey) {
             "stack.yaml:1:1: unknown key \"client\"; did you mean \"clients\"?");
   EXPECT_EQ(ErrorOf("clients: []\nfrobnicate: 1\n"),
             "stack.yaml:2:1: unknown key \"frobnicate\"; valid keys are version, issuer, "
-            "state_dir, listen, tokens, limits, audit, resource_servers, clients");
+            "state_dir, listen, tokens, limits, audit, resource_servers, clients, query, roles, "
+            "role_rules, trusted_issuers");
 }
 
 TEST(ParseStackErrorTest, UnknownNestedKeys) {

@@ -1,0 +1,609 @@
+// BearerAuthenticator tests: header parsing, own tokens through an injected
+// verifier (with the verified-token cache), and external issuers whose JWKS a
+// loopback http::Server serves to the real libcurl fetcher.
+#include "gateway/bearer_authenticator.h"
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/random.h"
+#include "fakes.h"
+#include "gateway/jwks_fetcher.h"
+#include "http/server.h"
+#include "jose/jwk.h"
+
+namespace lakegate::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Claims;
+using testing::TestIssuerKey;
+
+constexpr char kOwnIssuer[] = "https://lakegate.test";
+
+// ---------------------------------------------------------------------------
+// Header parsing and the challenge.
+
+TEST(ExtractBearerTokenTest, AcceptsBearerCaseInsensitively) {
+  auto t = ExtractBearerToken("bearer abc.def.ghi");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(*t, "abc.def.ghi");
+  auto padded = ExtractBearerToken("Bearer  abc+/~_-.==  ");
+  ASSERT_TRUE(padded.ok());
+  EXPECT_EQ(*padded, "abc+/~_-.==");
+}
+
+TEST(ExtractBearerTokenTest, MissingOrOtherSchemeIsNoCredentials) {
+  for (std::string_view header : {"", "   ", "Basic dXNlcjpwYXNz", "Token abc", "Bearerabc"}) {
+    auto t = ExtractBearerToken(header);
+    ASSERT_FALSE(t.ok()) << header;
+    EXPECT_EQ(t.status().code(), StatusCode::kUnauthenticated);
+    EXPECT_EQ(t.status().message(), kNoBearerCredentials) << header;
+  }
+}
+
+TEST(ExtractBearerTokenTest, MalformedTokenIsRejected) {
+  for (std::string_view header : {"Bearer", "Bearer ", "Bearer a b", "Bearer ab=c", "Bearer =abc",
+                                  "Bearer a\"b", "Bearer a,b"}) {
+    auto t = ExtractBearerToken(header);
+    ASSERT_FALSE(t.ok()) << header;
+    EXPECT_EQ(t.status().message(), "malformed bearer credentials") << header;
+  }
+}
+
+TEST(BearerChallengeTest, RealmOnlyWithoutCredentials) {
+  EXPECT_EQ(BearerChallenge(UnauthenticatedError(std::string(kNoBearerCredentials))),
+            "Bearer realm=\"lakegate\"");
+}
+
+TEST(BearerChallengeTest, ExpiredAndInvalidAreDistinguishedButNothingMore) {
+  EXPECT_EQ(BearerChallenge(UnauthenticatedError("token expired")),
+            "Bearer realm=\"lakegate\", error=\"invalid_token\", "
+            "error_description=\"The access token expired\"");
+  EXPECT_EQ(BearerChallenge(UnauthenticatedError("bad signature")),
+            "Bearer realm=\"lakegate\", error=\"invalid_token\", "
+            "error_description=\"The access token is invalid\"");
+}
+
+TEST(JwksUrlTest, HttpsOrLoopbackHttpOnly) {
+  EXPECT_TRUE(CheckJwksUrl("https://cognito-idp.us-east-1.amazonaws.com/pool/.well-known/jwks.json",
+                           false)
+                  .ok());
+  EXPECT_TRUE(CheckJwksUrl("http://127.0.0.1:8080/.well-known/jwks.json", false).ok());
+  EXPECT_TRUE(CheckJwksUrl("http://localhost:1/jwks", false).ok());
+  EXPECT_TRUE(CheckJwksUrl("http://[::1]:1/jwks", false).ok());
+  Status plain = CheckJwksUrl("http://issuer.example/jwks", false);
+  EXPECT_EQ(plain.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(plain.message(), "JWKS URI must use https (http only to a loopback address)");
+  EXPECT_TRUE(CheckJwksUrl("http://issuer.example/jwks", true).ok());
+  EXPECT_EQ(CheckJwksUrl("ftp://127.0.0.1/jwks", true).message(), "JWKS URI must use https");
+  EXPECT_EQ(CheckJwksUrl("not a url", false).code(), StatusCode::kInvalidArgument);
+  // A host that merely starts with "127." is not loopback.
+  EXPECT_FALSE(CheckJwksUrl("http://127.0.0.1.evil.example/jwks", false).ok());
+}
+
+TEST(CacheControlTest, MaxAge) {
+  EXPECT_EQ(ParseCacheControlMaxAge("public, max-age=3600"), 3600);
+  EXPECT_EQ(ParseCacheControlMaxAge("MAX-AGE=\"5\""), 5);
+  EXPECT_EQ(ParseCacheControlMaxAge("no-store"), 0);
+  EXPECT_EQ(ParseCacheControlMaxAge("max-age=100, no-cache"), 0);
+  EXPECT_EQ(ParseCacheControlMaxAge("public"), std::nullopt);
+  EXPECT_EQ(ParseCacheControlMaxAge("max-age=-1"), std::nullopt);
+  EXPECT_EQ(ParseCacheControlMaxAge("max-age=99999999999999999999999"), INT64_MAX);
+}
+
+// ---------------------------------------------------------------------------
+// Own tokens.
+
+class OwnTokenTest : public ::testing::Test {
+ protected:
+  OwnTokenTest()
+      : key_(TestIssuerKey::Make("own-1")), keys_(std::vector<jose::Jwk>{key_.Jwk()}) {
+    options_.own_token_recheck = 1000ms;
+  }
+
+  BearerAuthenticator Make(BearerAuthenticator::RevocationCheck is_revoked = nullptr) {
+    return BearerAuthenticator(
+        options_, kOwnIssuer,
+        [this](std::string_view token) -> Result<oauth::TokenIdentity> {
+          verifier_calls_.fetch_add(1);
+          if (reject_.load()) return UnauthenticatedError("token revoked");
+          jose::VerifyOptions vo;
+          vo.issuer = kOwnIssuer;
+          LG_ASSIGN_OR_RETURN(jose::VerifiedToken v, jose::Verify(token, keys_, vo, clock_.NowSeconds()));
+          return oauth::TokenIdentity{v.claims, "etl-service"};
+        },
+        std::move(is_revoked), *fetcher_, clock_);
+  }
+
+  std::string Token(int64_t lifetime = 3600) {
+    return "Bearer " + key_.Sign(Claims(kOwnIssuer, "cid-etl", "athena-api/query.read athena-api/query.write",
+                                        clock_.NowSeconds(), lifetime));
+  }
+
+  FakeClock clock_;
+  GatewayOptions options_;
+  TestIssuerKey key_;
+  jose::KeySet keys_;
+  std::unique_ptr<JwksFetcher> fetcher_ = MakeCurlJwksFetcher({});
+  std::atomic<int> verifier_calls_{0};
+  std::atomic<bool> reject_{false};
+};
+
+TEST_F(OwnTokenTest, AcceptsAndDescribesTheCaller) {
+  BearerAuthenticator auth = Make();
+  auto id = auth.Authenticate(Token());
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_TRUE((*id)->own);
+  EXPECT_EQ((*id)->issuer, kOwnIssuer);
+  EXPECT_EQ((*id)->client_id, "cid-etl");
+  EXPECT_EQ((*id)->client_name, "etl-service");
+  EXPECT_EQ((*id)->scopes,
+            (std::vector<std::string>{"athena-api/query.read", "athena-api/query.write"}));
+  EXPECT_TRUE((*id)->HasScope("athena-api/query.write"));
+  EXPECT_FALSE((*id)->HasScope("athena-api/query.admin"));
+}
+
+TEST_F(OwnTokenTest, RepeatedTokenIsServedFromTheCache) {
+  BearerAuthenticator auth = Make();
+  std::string token = Token();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(auth.Authenticate(token).ok());
+  EXPECT_EQ(verifier_calls_.load(), 1);
+  EXPECT_EQ(auth.signature_verifications(), 1u);
+  EXPECT_EQ(auth.cached_tokens(), 1u);
+}
+
+TEST_F(OwnTokenTest, CachedOwnTokenIsRecheckedAfterTheInterval) {
+  BearerAuthenticator auth = Make();
+  std::string token = Token();
+  ASSERT_TRUE(auth.Authenticate(token).ok());
+  clock_.Advance(500ms);
+  ASSERT_TRUE(auth.Authenticate(token).ok());
+  EXPECT_EQ(verifier_calls_.load(), 1);
+  clock_.Advance(600ms);
+  reject_ = true;  // e.g. revoked, or the client was disabled, meanwhile
+  auto id = auth.Authenticate(token);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(id.status().message(), "token revoked");
+  EXPECT_EQ(verifier_calls_.load(), 2);
+  EXPECT_EQ(auth.cached_tokens(), 0u);
+}
+
+TEST_F(OwnTokenTest, RevocationCheckRunsOnEveryCacheHit) {
+  std::atomic<bool> revoked{false};
+  BearerAuthenticator auth = Make([&](std::string_view) { return revoked.load(); });
+  std::string token = Token();
+  ASSERT_TRUE(auth.Authenticate(token).ok());
+  revoked = true;
+  auto id = auth.Authenticate(token);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "token revoked");
+  EXPECT_EQ(verifier_calls_.load(), 1);
+}
+
+TEST_F(OwnTokenTest, CacheEntryEndsAtExpiry) {
+  BearerAuthenticator auth = Make();
+  std::string token = Token(/*lifetime=*/2);
+  ASSERT_TRUE(auth.Authenticate(token).ok());
+  clock_.Advance(2500ms);  // past exp, within the 60 s leeway: a fresh verification accepts it
+  ASSERT_TRUE(auth.Authenticate(token).ok());
+  EXPECT_EQ(verifier_calls_.load(), 2);
+  clock_.Advance(61s);
+  auto id = auth.Authenticate(token);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "token expired");
+}
+
+TEST_F(OwnTokenTest, CacheIsBounded) {
+  options_.token_cache_entries = 3;
+  BearerAuthenticator auth = Make();
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(1s);  // a distinct iat makes a distinct token
+    ASSERT_TRUE(auth.Authenticate(Token()).ok());
+  }
+  EXPECT_EQ(auth.cached_tokens(), 3u);
+}
+
+TEST_F(OwnTokenTest, TooLargeTokenIsRejectedBeforeAnyWork) {
+  BearerAuthenticator auth = Make();
+  auto id = auth.Authenticate("Bearer " + std::string(9000, 'a'));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "token too large");
+  EXPECT_EQ(verifier_calls_.load(), 0);
+}
+
+TEST_F(OwnTokenTest, GarbageTokenIsMalformed) {
+  BearerAuthenticator auth = Make();
+  for (std::string_view bad : {"Bearer abc", "Bearer a.b.c", "Bearer a.b.c.d"}) {
+    auto id = auth.Authenticate(bad);
+    ASSERT_FALSE(id.ok()) << bad;
+    EXPECT_EQ(id.status().message(), "malformed token") << bad;
+  }
+  // A payload that is JSON but names no issuer.
+  std::string no_iss = Base64UrlEncode("{\"alg\":\"ES256\",\"kid\":\"x\"}") + "." +
+                       Base64UrlEncode("{\"sub\":\"x\"}") + ".c2ln";
+  EXPECT_EQ(auth.Authenticate("Bearer " + no_iss).status().message(), "missing claim: iss");
+}
+
+TEST_F(OwnTokenTest, ForgedOwnTokenIsRejectedByTheVerifier) {
+  BearerAuthenticator auth = Make();
+  TestIssuerKey forger = TestIssuerKey::Make("own-1");  // same kid, other key
+  auto id = auth.Authenticate(
+      "Bearer " + forger.Sign(Claims(kOwnIssuer, "cid-etl", "athena-api/query.admin", clock_.NowSeconds())));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "bad signature");
+}
+
+TEST_F(OwnTokenTest, UnknownIssuerIsRejected) {
+  BearerAuthenticator auth = Make();
+  auto id = auth.Authenticate(
+      "Bearer " + key_.Sign(Claims("https://elsewhere.test", "cid", "athena-api/query.read", clock_.NowSeconds())));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "unknown issuer");
+  EXPECT_EQ(verifier_calls_.load(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// External issuers, with a JWKS served over loopback HTTP.
+
+class JwksServer {
+ public:
+  JwksServer() {
+    http::Router router;
+    router.Add(http::Method::kGet, "/jwks.json", [this](std::shared_ptr<http::Exchange> ex) {
+      fetches_.fetch_add(1);
+      std::this_thread::sleep_for(delay_.load());
+      http::Response r;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        r.status = status_;
+        r.body = body_;
+        if (!cache_control_.empty()) r.headers.push_back({"Cache-Control", cache_control_});
+      }
+      ex->Respond(std::move(r));
+    });
+    http::ServerOptions options;
+    options.threads = 1;
+    server_ = std::make_unique<http::Server>(options, std::move(router), nullptr);
+    Status s = server_->Start();
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+  ~JwksServer() { server_->Stop(0ms); }
+
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + "/jwks.json";
+  }
+  void Serve(const std::vector<jose::Jwk>& keys) {
+    std::lock_guard<std::mutex> lock(mu_);
+    body_ = jose::JwksToJson(keys);
+  }
+  void SetBody(std::string body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    body_ = std::move(body);
+  }
+  void SetStatus(int status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = status;
+  }
+  void SetCacheControl(std::string value) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cache_control_ = std::move(value);
+  }
+  void SetDelay(std::chrono::milliseconds d) { delay_ = d; }
+  int fetches() const { return fetches_.load(); }
+
+ private:
+  std::unique_ptr<http::Server> server_;
+  std::mutex mu_;
+  std::string body_ = "{\"keys\":[]}";
+  int status_ = 200;
+  std::string cache_control_;
+  std::atomic<int> fetches_{0};
+  std::atomic<std::chrono::milliseconds> delay_{0ms};
+};
+
+constexpr char kCognito[] = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TEST";
+
+class ExternalIssuerTest : public ::testing::Test {
+ protected:
+  ExternalIssuerTest() : key_(TestIssuerKey::Make("kid-1")) {
+    server_.Serve({key_.Jwk()});
+    TrustedIssuer cognito;
+    cognito.issuer = kCognito;
+    cognito.jwks_uri = server_.url();
+    cognito.token_use = "access";
+    cognito.refresh_min_interval = 60s;
+    options_.trusted_issuers.push_back(cognito);
+  }
+
+  std::unique_ptr<BearerAuthenticator> Make() {
+    return std::make_unique<BearerAuthenticator>(options_, kOwnIssuer, nullptr, nullptr, *fetcher_,
+                                                 clock_);
+  }
+  jose::AccessTokenClaims CognitoClaims() {
+    // Cognito access tokens: no aud, token_use "access", client_id, typ not at+jwt.
+    jose::AccessTokenClaims c = Claims(kCognito, "5abc123def456", "athena-api/query.read", clock_.NowSeconds());
+    c.aud.clear();
+    return c;
+  }
+
+  FakeClock clock_;
+  JwksServer server_;
+  GatewayOptions options_;
+  TestIssuerKey key_;
+  std::unique_ptr<JwksFetcher> fetcher_ = MakeCurlJwksFetcher({});
+};
+
+TEST_F(ExternalIssuerTest, AcceptsCognitoStyleTokenWithoutAudience) {
+  auto auth = Make();
+  auto id = auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), ""));
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_FALSE((*id)->own);
+  EXPECT_EQ((*id)->issuer, kCognito);
+  EXPECT_EQ((*id)->client_id, "5abc123def456");
+  EXPECT_EQ((*id)->client_name, "");
+  EXPECT_EQ((*id)->scopes, std::vector<std::string>{"athena-api/query.read"});
+  EXPECT_EQ(server_.fetches(), 1);
+  EXPECT_EQ(auth->jwks_fetches(), 1u);
+}
+
+TEST_F(ExternalIssuerTest, RepeatedTokenCostsNoVerificationOrFetch) {
+  auto auth = Make();
+  std::string token = "Bearer " + key_.Sign(CognitoClaims(), "");
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(auth->Authenticate(token).ok());
+  EXPECT_EQ(auth->signature_verifications(), 1u);
+  EXPECT_EQ(server_.fetches(), 1);
+}
+
+TEST_F(ExternalIssuerTest, IssuerNotConfiguredIsRejectedWithoutFetching) {
+  options_.trusted_issuers.clear();
+  auto auth = Make();
+  auto id = auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), ""));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "unknown issuer");
+  EXPECT_EQ(server_.fetches(), 0);
+}
+
+TEST_F(ExternalIssuerTest, TokenUseIsChecked) {
+  auto auth = Make();
+  jose::AccessTokenClaims c = CognitoClaims();
+  c.token_use = "id";
+  auto id = auth->Authenticate("Bearer " + key_.Sign(c, ""));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "token_use mismatch");
+}
+
+TEST_F(ExternalIssuerTest, AudienceIsCheckedWhenConfigured) {
+  options_.trusted_issuers[0].audience = "lakegate-api";
+  auto auth = Make();
+  auto id = auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), ""));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "audience mismatch");
+  jose::AccessTokenClaims c = CognitoClaims();
+  c.aud = {"lakegate-api"};
+  EXPECT_TRUE(auth->Authenticate("Bearer " + key_.Sign(c, "")).ok());
+}
+
+TEST_F(ExternalIssuerTest, RequiredTypIsChecked) {
+  options_.trusted_issuers[0].require_at_jwt_typ = true;
+  auto auth = Make();
+  auto id = auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), "JWT"));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "wrong token type");
+  EXPECT_TRUE(auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), "at+jwt")).ok());
+}
+
+TEST_F(ExternalIssuerTest, ClientIdMayComeFromSubWhenNotRequired) {
+  jose::AccessTokenClaims c = CognitoClaims();
+  c.client_id.clear();
+  c.sub = "service-account-7";
+  {
+    auto auth = Make();
+    EXPECT_EQ(auth->Authenticate("Bearer " + key_.Sign(c, "")).status().message(),
+              "missing client_id");
+  }
+  options_.trusted_issuers[0].require_client_id = false;
+  auto auth = Make();
+  auto id = auth->Authenticate("Bearer " + key_.Sign(c, ""));
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ((*id)->client_id, "service-account-7");
+}
+
+TEST_F(ExternalIssuerTest, ExpiredTokenIsRejected) {
+  auto auth = Make();
+  jose::AccessTokenClaims c = CognitoClaims();
+  c.iat = clock_.NowSeconds() - 7200;
+  c.exp = clock_.NowSeconds() - 3600;
+  auto id = auth->Authenticate("Bearer " + key_.Sign(c, ""));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "token expired");
+  EXPECT_NE(BearerChallenge(id.status()).find("The access token expired"), std::string::npos);
+}
+
+TEST_F(ExternalIssuerTest, ForgedTokenIsRejected) {
+  auto auth = Make();
+  TestIssuerKey forger = TestIssuerKey::Make("kid-1");
+  auto id = auth->Authenticate("Bearer " + forger.Sign(CognitoClaims(), ""));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "bad signature");
+  // A tampered payload under a genuine signature.
+  std::string genuine = key_.Sign(CognitoClaims(), "");
+  size_t dot1 = genuine.find('.'), dot2 = genuine.rfind('.');
+  jose::AccessTokenClaims admin = CognitoClaims();
+  admin.scope = "athena-api/query.admin";
+  std::string tampered = genuine.substr(0, dot1 + 1) +
+                         Base64UrlEncode(jose::EncodeAccessTokenClaims(admin)) +
+                         genuine.substr(dot2);
+  EXPECT_EQ(auth->Authenticate("Bearer " + tampered).status().message(), "bad signature");
+}
+
+TEST_F(ExternalIssuerTest, KeyRolloverTriggersOneRefresh) {
+  auto auth = Make();
+  ASSERT_TRUE(auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), "")).ok());
+  EXPECT_EQ(server_.fetches(), 1);
+
+  TestIssuerKey next = TestIssuerKey::Make("kid-2");
+  server_.Serve({key_.Jwk(), next.Jwk()});
+  clock_.Advance(61s);  // the refresh interval has passed since the first fetch
+  auto id = auth->Authenticate("Bearer " + next.Sign(CognitoClaims(), ""));
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(server_.fetches(), 2);
+  // Both keys now verify without another fetch.
+  ASSERT_TRUE(auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), "")).ok());
+  ASSERT_TRUE(auth->Authenticate("Bearer " + next.Sign(CognitoClaims(), "")).ok());
+  EXPECT_EQ(server_.fetches(), 2);
+}
+
+TEST_F(ExternalIssuerTest, FloodOfRandomKidsFetchesAtMostOncePerInterval) {
+  auto auth = Make();
+  ASSERT_TRUE(auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), "")).ok());
+  ASSERT_EQ(server_.fetches(), 1);
+  auto flood = [&] {
+    for (int i = 0; i < 50; ++i) {
+      TestIssuerKey random = TestIssuerKey::Make(RandomHex(8));
+      auto id = auth->Authenticate("Bearer " + random.Sign(CognitoClaims(), ""));
+      ASSERT_FALSE(id.ok());
+      EXPECT_EQ(id.status().message(), "unknown key id");
+      clock_.Advance(100ms);  // 5 s in all: well inside one interval
+    }
+  };
+  flood();
+  EXPECT_EQ(server_.fetches(), 1);  // the first fetch was under a minute ago
+  clock_.Advance(60s);
+  flood();
+  EXPECT_EQ(server_.fetches(), 2);  // exactly one more
+  EXPECT_EQ(auth->jwks_fetches(), 2u);
+}
+
+TEST_F(ExternalIssuerTest, ConcurrentRefreshesCoalesce) {
+  server_.SetDelay(200ms);
+  auto auth = Make();
+  std::string token = "Bearer " + key_.Sign(CognitoClaims(), "");
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      // Distinct tokens, so the token cache does not hide the key cache.
+      jose::AccessTokenClaims c = CognitoClaims();
+      c.jti = "jti-" + std::to_string(i);
+      if (auth->Authenticate("Bearer " + key_.Sign(c, "")).ok()) ok.fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(server_.fetches(), 1);
+}
+
+TEST_F(ExternalIssuerTest, KeysAreRefetchedAfterMaxAgeBoundedBelowBy60s) {
+  server_.SetCacheControl("max-age=5");  // raised to the 60 s floor
+  auto auth = Make();
+  auto fresh_token = [&](int i) {
+    jose::AccessTokenClaims c = CognitoClaims();
+    c.jti = "jti-" + std::to_string(i);
+    return "Bearer " + key_.Sign(c, "");
+  };
+  ASSERT_TRUE(auth->Authenticate(fresh_token(1)).ok());
+  clock_.Advance(30s);
+  ASSERT_TRUE(auth->Authenticate(fresh_token(2)).ok());
+  EXPECT_EQ(server_.fetches(), 1);
+  clock_.Advance(31s);
+  ASSERT_TRUE(auth->Authenticate(fresh_token(3)).ok());
+  EXPECT_EQ(server_.fetches(), 2);
+}
+
+TEST_F(ExternalIssuerTest, MaxAgeIsHonoured) {
+  server_.SetCacheControl("public, max-age=600");
+  auto auth = Make();
+  auto token_at = [&](int i) {
+    jose::AccessTokenClaims c = CognitoClaims();
+    c.jti = "jti-" + std::to_string(i);
+    return "Bearer " + key_.Sign(c, "");
+  };
+  ASSERT_TRUE(auth->Authenticate(token_at(1)).ok());
+  clock_.Advance(500s);
+  ASSERT_TRUE(auth->Authenticate(token_at(2)).ok());
+  EXPECT_EQ(server_.fetches(), 1);
+  clock_.Advance(101s);
+  ASSERT_TRUE(auth->Authenticate(token_at(3)).ok());
+  EXPECT_EQ(server_.fetches(), 2);
+}
+
+TEST_F(ExternalIssuerTest, UnreachableKeysAreUnavailableAndRetriedOnlyPerInterval) {
+  server_.SetStatus(500);
+  auto auth = Make();
+  std::string token = "Bearer " + key_.Sign(CognitoClaims(), "");
+  auto id = auth->Authenticate(token);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(id.status().message(), "issuer keys unavailable: JWKS fetch answered HTTP 500");
+  EXPECT_FALSE(auth->Authenticate(token).ok());
+  EXPECT_EQ(server_.fetches(), 1);
+  server_.SetStatus(200);
+  clock_.Advance(60s);
+  EXPECT_TRUE(auth->Authenticate(token).ok());
+  EXPECT_EQ(server_.fetches(), 2);
+}
+
+TEST_F(ExternalIssuerTest, StaleKeysAreKeptWhenARefreshFails) {
+  auto auth = Make();
+  ASSERT_TRUE(auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), "")).ok());
+  server_.SetStatus(503);
+  clock_.Advance(400s);  // past the default 300 s freshness
+  jose::AccessTokenClaims c = CognitoClaims();
+  c.jti = "another";
+  EXPECT_TRUE(auth->Authenticate("Bearer " + key_.Sign(c, "")).ok());
+  EXPECT_EQ(server_.fetches(), 2);
+}
+
+TEST_F(ExternalIssuerTest, OversizedJwksIsRefused) {
+  server_.SetBody("{\"keys\":[],\"pad\":\"" + std::string(300 * 1024, 'x') + "\"}");
+  auto auth = Make();
+  auto id = auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), ""));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "issuer keys unavailable: JWKS document larger than 262144 bytes");
+}
+
+TEST_F(ExternalIssuerTest, NonLoopbackHttpJwksIsNeverFetched) {
+  options_.trusted_issuers[0].jwks_uri = "http://issuer.invalid/jwks.json";
+  auto auth = Make();
+  auto id = auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), ""));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(),
+            "issuer keys unavailable: JWKS URI must use https (http only to a loopback address)");
+}
+
+TEST_F(ExternalIssuerTest, OwnAndExternalIssuersCoexist) {
+  TestIssuerKey own = TestIssuerKey::Make("own");
+  jose::KeySet own_keys(std::vector<jose::Jwk>{own.Jwk()});
+  BearerAuthenticator auth(
+      options_, kOwnIssuer,
+      [&](std::string_view token) -> Result<oauth::TokenIdentity> {
+        jose::VerifyOptions vo;
+        vo.issuer = kOwnIssuer;
+        LG_ASSIGN_OR_RETURN(jose::VerifiedToken v, jose::Verify(token, own_keys, vo, clock_.NowSeconds()));
+        return oauth::TokenIdentity{v.claims, "reporting-service"};
+      },
+      nullptr, *fetcher_, clock_);
+  auto mine = auth.Authenticate(
+      "Bearer " + own.Sign(Claims(kOwnIssuer, "cid-r", "athena-api/query.read", clock_.NowSeconds())));
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  EXPECT_TRUE((*mine)->own);
+  auto theirs = auth.Authenticate("Bearer " + key_.Sign(CognitoClaims(), ""));
+  ASSERT_TRUE(theirs.ok()) << theirs.status().ToString();
+  EXPECT_FALSE((*theirs)->own);
+  // A token claiming our issuer but signed by the external key is ours to verify: rejected.
+  auto spoof = auth.Authenticate(
+      "Bearer " + key_.Sign(Claims(kOwnIssuer, "cid-r", "athena-api/query.admin", clock_.NowSeconds())));
+  ASSERT_FALSE(spoof.ok());
+  EXPECT_EQ(spoof.status().message(), "unknown key id");
+}
+
+}  // namespace
+}  // namespace lakegate::gateway

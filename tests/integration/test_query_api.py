@@ -1,0 +1,235 @@
+"""Integration tests of the query API: the real binary, the demo stack and a
+custom stack with short limits, over HTTP on loopback."""
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import Server, get_json, request
+
+QUERY_STACK = """\
+listen: {port: 0}
+resource_servers:
+  - identifier: athena-api
+    name: Athena
+    scopes: [query.read, query.write, query.admin]
+clients:
+  - name: writer
+    scopes: [athena-api/query.read, athena-api/query.write]
+  - name: reader
+    scopes: [athena-api/query.read]
+  - name: nobody
+    scopes: [athena-api/query.admin]
+query:
+  timeout: 1s
+  max_rows: 50
+  max_concurrent_per_client: 2
+roles:
+  - name: super
+    grants: [{database: "*", table: "*", permissions: [ALL]}]
+  - name: dev
+    grants:
+      - {database: analytics, permissions: [DESCRIBE]}
+      - {database: analytics, table: members, permissions: [SELECT], columns: {exclude: [email]}}
+role_rules:
+  clients: [{client: writer, role: super}]
+  scopes: [{scope: athena-api/query.read, role: dev}]
+"""
+
+
+def run_query(server, token, sql, **extra):
+    body = json.dumps({"query": sql, **extra}).encode()
+    status, data, headers = request(server.url + "/v1/query", "POST", body,
+                                    {"Authorization": "Bearer " + token,
+                                     "Content-Type": "application/json"}, timeout=30)
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        parsed = data.decode()
+    return status, parsed, headers
+
+
+class DemoQueryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server().start()
+        cls.etl = cls.server.access_token("etl-service")
+        cls.rep = cls.server.access_token("reporting-service")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_seed_response_shape_and_typed_values(self):
+        status, body, headers = run_query(self.server, self.etl, "SELECT * FROM members ORDER BY member_id LIMIT 3")
+        self.assertEqual(status, 200, body)
+        for key in ("success", "authMethod", "clientId", "scopes", "lfRole", "database", "queryId",
+                    "columns", "rowCount", "truncated", "data"):
+            self.assertIn(key, body)
+        self.assertEqual(body["authMethod"], "CLIENT_CREDENTIALS")
+        self.assertEqual(body["lfRole"], "lf-super-user-role")
+        self.assertEqual(body["database"], "analytics")
+        self.assertEqual(body["rowCount"], 3)
+        self.assertEqual(headers.get("x-query-id"), body["queryId"])
+        row = body["data"][0]
+        self.assertIsInstance(row["member_id"], int)
+        self.assertIsInstance(row["lifetime_value"], float)
+        self.assertIsInstance(row["email"], str)
+        self.assertEqual([c["name"] for c in body["columns"]][:3], ["member_id", "name", "email"])
+
+    def test_alias_path_qualified_names_and_parameters(self):
+        status, body, _ = request(self.server.url + "/query-client-creds", "POST",
+                                  json.dumps({"query": "SELECT count(*) AS n FROM analytics.members WHERE member_id <= ?",
+                                              "parameters": [100]}).encode(),
+                                  {"Authorization": "Bearer " + self.rep, "Content-Type": "application/json"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["data"], [{"n": 100}])
+
+    def test_dev_role_never_sees_email(self):
+        status, body, _ = run_query(self.server, self.rep, "SELECT * FROM members LIMIT 5")
+        self.assertEqual(status, 200)
+        self.assertEqual(body["lfRole"], "lf-dev-role")
+        self.assertNotIn("email", [c["name"] for c in body["columns"]])
+        for sql in ("SELECT email FROM members",
+                    'SELECT "email" FROM members',
+                    "SELECT (SELECT email FROM members LIMIT 1)",
+                    "WITH m AS (SELECT * FROM analytics.members) SELECT email FROM m",
+                    "SELECT count(*) FROM members WHERE email LIKE 'member0%'",
+                    "SELECT name FROM members ORDER BY email LIMIT 1",
+                    "SELECT group_concat(email) FROM members"):
+            status, body, _ = run_query(self.server, self.rep, sql)
+            self.assertEqual(status, 400, sql)
+            self.assertIn("email", body["error"]["message"], sql)
+            self.assertNotIn("@example.com", json.dumps(body), sql)
+        status, body, _ = run_query(self.server, self.rep, "SELECT * FROM pragma_table_info('members')")
+        self.assertEqual(status, 200, body)
+        self.assertNotIn("email", [r["name"] for r in body["data"]])
+
+    def test_read_scope_cannot_write_and_attach_is_denied(self):
+        for sql in ("DELETE FROM members", "INSERT INTO members(member_id) VALUES (99999)",
+                    "CREATE TABLE t AS SELECT 1 AS x", "DROP TABLE members"):
+            status, body, _ = run_query(self.server, self.rep, sql)
+            self.assertEqual(status, 403, (sql, body))
+            self.assertEqual(body["success"], False)
+        for token in (self.rep, self.etl):
+            status, body, _ = run_query(self.server, token, f"ATTACH '{self.server.dir}/lake/analytics.db' AS raw")
+            self.assertIn(status, (400, 403), body)
+            status, body, _ = run_query(self.server, token, "VACUUM INTO '/tmp/lakegate-stolen.db'")
+            self.assertIn(status, (400, 403), body)
+        self.assertFalse(os.path.exists("/tmp/lakegate-stolen.db"))
+
+    def test_write_scope_writes_through_the_super_role(self):
+        status, body, _ = run_query(self.server, self.etl, "CREATE TABLE analytics.scratch AS SELECT 1 AS x")
+        self.assertEqual(status, 200, body)
+        status, body, _ = run_query(self.server, self.etl, "INSERT INTO scratch VALUES (2), (3)")
+        self.assertEqual(status, 200, body)
+        status, body, _ = run_query(self.server, self.etl, "SELECT sum(x) AS s FROM scratch")
+        self.assertEqual(body["data"], [{"s": 6}])
+        # The dev role has no grant on it: it does not exist as far as it can tell.
+        status, body, _ = run_query(self.server, self.rep, "SELECT * FROM scratch")
+        self.assertEqual(status, 400)
+        self.assertIn("no such table", body["error"]["message"])
+
+    def test_formats_truncation_and_errors(self):
+        status, data, headers = request(self.server.url + "/v1/query", "POST",
+                                        json.dumps({"query": "SELECT member_id, name FROM members ORDER BY 1 LIMIT 3",
+                                                    "format": "csv"}).encode(),
+                                        {"Authorization": "Bearer " + self.rep, "Content-Type": "application/json"})
+        self.assertEqual(status, 200)
+        lines = data.decode().strip().splitlines()
+        self.assertEqual(lines[0], "member_id,name")
+        self.assertEqual(len(lines), 4)
+        status, data, _ = request(self.server.url + "/v1/query", "POST",
+                                  json.dumps({"query": "SELECT member_id FROM members LIMIT 3",
+                                              "format": "ndjson"}).encode(),
+                                  {"Authorization": "Bearer " + self.rep, "Content-Type": "application/json"})
+        self.assertEqual(status, 200)
+        self.assertEqual(len([json.loads(l) for l in data.decode().splitlines() if l.strip()]), 3)
+        status, body, _ = run_query(self.server, self.rep, "SELECT * FROM members", maxRows=7)
+        self.assertEqual((status, body["rowCount"], body["truncated"]), (200, 7, True))
+        status, body, _ = run_query(self.server, self.rep, "SELEC 1")
+        self.assertEqual(status, 400)
+        self.assertEqual(body["success"], False)
+        self.assertIn("queryId", body)
+        status, body, _ = run_query(self.server, self.rep, "SELECT 1; SELECT 2")
+        self.assertEqual(status, 400)
+        status, body, _ = run_query(self.server, self.rep, "SELECT 1", bogus=1)
+        self.assertEqual(status, 400)
+        self.assertIn("bogus", body["error"]["message"])
+        status, _, headers = request(self.server.url + "/v1/query", "POST", b'{"query":"SELECT 1"}',
+                                     {"Content-Type": "application/json"})
+        self.assertEqual(status, 401)
+        self.assertIn("Bearer", headers.get("www-authenticate", ""))
+        status, _, _ = request(self.server.url + "/v1/query", "POST", b"x" * (2 << 20),
+                               {"Authorization": "Bearer " + self.rep, "Content-Type": "application/json"})
+        self.assertEqual(status, 413)
+
+    def test_catalog_lists_only_visible_columns(self):
+        status, data, _ = request(self.server.url + "/v1/catalog", headers={"Authorization": "Bearer " + self.rep})
+        self.assertEqual(status, 200, data)
+        text = data.decode()
+        self.assertIn("members", text)
+        self.assertNotIn("email", text)
+
+    def test_audit_has_one_line_per_query(self):
+        status, body, _ = run_query(self.server, self.rep, "SELECT 42 AS answer")
+        self.assertEqual(status, 200)
+        time.sleep(0.3)
+        with open(os.path.join(self.server.dir, "state", "audit.log")) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        mine = [l for l in lines if l.get("queryId") == body["queryId"] or l.get("query_id") == body["queryId"]]
+        self.assertEqual(len(mine), 1, lines[-3:])
+        text = json.dumps(mine[0])
+        self.assertIn("lf-dev-role", text)
+        self.assertIn("SELECT 42", text)
+        self.assertNotIn(self.rep, text)
+
+
+class LimitsTest(unittest.TestCase):
+    def test_timeout_concurrency_and_unmapped_client(self):
+        d = tempfile.mkdtemp(prefix="lakegate-q-")
+        path = os.path.join(d, "stack.yaml")
+        with open(path, "w") as f:
+            f.write(QUERY_STACK)
+        os.makedirs(os.path.join(d, "lake"), exist_ok=True)
+        with sqlite3.connect(os.path.join(d, "lake", "analytics.db")) as db:
+            db.execute("CREATE TABLE members(member_id INTEGER, name TEXT, email TEXT)")
+            db.execute("INSERT INTO members VALUES (1, 'a', 'x@y')")
+        with Server(["serve", "--config", path, "--port", "0"], directory=d) as server:
+            writer = server.access_token("writer")
+            runaway = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r"
+            started = time.time()
+            status, body, _ = run_query(server, writer, runaway)
+            self.assertEqual(status, 408, body)
+            self.assertLess(time.time() - started, 10)
+            self.assertEqual(request(server.url + "/healthz")[0], 200)
+            status, body, _ = run_query(server, writer, "SELECT * FROM members")
+            self.assertEqual(status, 200)
+            # max_rows caps maxRows.
+            status, body, _ = run_query(server, writer, "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r LIMIT 500) SELECT i FROM r", maxRows=1000)
+            self.assertEqual((status, body["rowCount"], body["truncated"]), (200, 50, True))
+            # Per-client concurrency: 2 slots; a third concurrent query gets 429.
+            results = []
+            def slow():
+                results.append(run_query(server, writer, runaway)[0])
+            threads = [threading.Thread(target=slow) for _ in range(5)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertIn(429, results)
+            self.assertIn(408, results)
+            # The reader maps to dev through the scope rule.
+            status, body, _ = run_query(server, server.access_token("reader"), "SELECT name FROM members")
+            self.assertEqual((status, body["lfRole"]), (200, "dev"))
+            # No client rule and no scope rule matches: 403 naming the client.
+            status, body, _ = run_query(server, server.access_token("nobody"), "SELECT 1")
+            self.assertEqual(status, 403)
+            self.assertIn("nobody", body["error"]["message"])
+
+
+if __name__ == "__main__":
+    unittest.main()
