@@ -87,12 +87,12 @@ kill -TERM "$PID"; wait "$PID" || true
 
 # --- streaming: 100,000 and 1,000,000 rows as JSON ------------------------------
 echo
-echo "| rows streamed (JSON, super role) | seconds | rows/s | response bytes | server peak RSS |"
-echo "|---:|---:|---:|---:|---:|"
+echo "| rows streamed (JSON, super role) | seconds | rows/s | response bytes | rowCount in body | server peak RSS |"
+echo "|---:|---:|---:|---:|---:|---:|"
 for rows in 100000 1000000; do
   d=$WORK/stream-$rows
   "$LAKEGATE" demo --dir "$d" --port 0 >/dev/null 2>&1 & p=$!; sleep 1; kill -TERM $p; wait $p || true
-  sed -i 's/max_rows: 10000/max_rows: 2000000/' "$d/stack.yaml"
+  sed -i 's/max_rows: 10000/max_rows: 2000000\n  max_result_bytes: 1073741824/' "$d/stack.yaml"
   python3 - "$d/lake/analytics.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -103,13 +103,14 @@ PY
   start_demo "$d"
   TOKEN=$(token_for "$d" etl-service)
   t0=$(date +%s.%N)
-  bytes=$(curl -fsS -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $TOKEN" \
+  bytes=$(curl -fsS -o "$d/body.json" -w '%{size_download}' -H "Authorization: Bearer $TOKEN" \
     -H 'Content-Type: application/json' -d "{\"query\": \"SELECT * FROM big LIMIT $rows\", \"maxRows\": $rows}" "$URL/v1/query")
   t1=$(date +%s.%N)
   rss=$(awk '/VmHWM/ {print $2 " " $3}' /proc/$PID/status)
   kill -TERM "$PID"; wait "$PID" || true
-  printf '| %s | %.2f | %.0f | %s | %s |\n' "$rows" "$(echo "$t1 - $t0" | awk '{print $1 - $3}')" \
-    "$(awk -v r="$rows" -v a="$t0" -v b="$t1" 'BEGIN { print r / (b - a) }')" "$bytes" "$rss"
+  count=$(tail -c 200 "$d/body.json" | sed -n 's/.*"rowCount":\([0-9]*\).*/\1/p')
+  printf '| %s | %.2f | %.0f | %s | %s | %s |\n' "$rows" "$(echo "$t1 - $t0" | awk '{print $1 - $3}')" \
+    "$(awk -v r="$rows" -v a="$t0" -v b="$t1" 'BEGIN { print r / (b - a) }')" "$bytes" "$count" "$rss"
 done
 
 # --- the engine's floor, in-process ---------------------------------------------

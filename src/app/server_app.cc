@@ -102,6 +102,7 @@ gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   o.max_rows = q.max_rows;
   o.max_result_bytes = q.max_result_bytes;
   o.max_concurrent_per_client = static_cast<int>(q.max_concurrent_per_client);
+  o.max_queued_per_client = static_cast<int>(q.max_queued_per_client);
   o.audit_sql = q.audit_sql;
   return o;
 }

@@ -839,6 +839,7 @@ class Parser {
             {"max_rows", SetInt(q.max_rows, 1, 10'000'000)},
             {"max_result_bytes", SetInt(q.max_result_bytes, 1024, 4ll << 30)},
             {"max_concurrent_per_client", SetInt(q.max_concurrent_per_client, 1, 1000)},
+            {"max_queued_per_client", SetInt(q.max_queued_per_client, 0, 100000)},
             {"audit_sql", SetBool(q.audit_sql)},
         });
   }

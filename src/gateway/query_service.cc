@@ -304,6 +304,8 @@ struct QueryService::Call {
   int64_t rows = 0;
   int64_t bytes = 0;
   std::string outcome = "ok";
+  QueryBody body;     // parsed request (queries only)
+  std::string slot;   // the per-client concurrency key
 
   std::vector<http::Header> BaseHeaders() const {
     return {{"X-Query-Id", query_id}, {"Cache-Control", "no-store"}};
@@ -388,8 +390,8 @@ void QueryService::HandleOnNetworkThread(std::shared_ptr<http::Exchange> exchang
   bool queued = pool_.Submit([this, call] {
     if (call->catalog) {
       RunCatalog(*call);
-    } else {
-      RunQuery(*call);
+    } else if (!RunQuery(call)) {
+      return;  // parked: finished by the query that passes it a slot
     }
     Finish(*call);
     call->exchange.reset();  // an abandoned stream is cut off now, not later
@@ -439,34 +441,43 @@ bool QueryService::Admit(Call& call) {
   return true;
 }
 
-void QueryService::RunQuery(Call& call) {
-  if (!Admit(call)) return;
+bool QueryService::RunQuery(const std::shared_ptr<Call>& call_ptr) {
+  Call& call = *call_ptr;
+  if (!Admit(call)) return true;
   const http::Request& request = call.exchange->request();
   Result<QueryBody> parsed = ParseQueryBody(request.body, options_);
   if (!parsed.ok()) {
     bool too_large = parsed.status().code() == StatusCode::kResourceExhausted;
     call.SendError(too_large ? 413 : 400, too_large ? "query_too_large" : "invalid_request",
                    parsed.status().message());
-    return;
+    return true;
   }
-  QueryBody& body = *parsed;
-  call.sql = body.sql;
-  call.database = body.database;
+  call.body = std::move(*parsed);
+  call.sql = call.body.sql;
+  call.database = call.body.database;
+  call.slot = call.identity->issuer + "\n" + call.identity->client_id;
 
-  const std::string slot = call.identity->issuer + "\n" + call.identity->client_id;
-  if (!AcquireSlot(slot)) {
-    call.SendError(429, "too_many_queries",
-                   "client '" + call.identity->client_id + "' already runs " +
-                       std::to_string(options_.max_concurrent_per_client) +
-                       " queries; retry later",
-                   {{"Retry-After", "1"}});
-    return;
+  switch (AcquireOrPark(call_ptr)) {
+    case SlotOutcome::kRefused:
+      call.SendError(429, "too_many_queries",
+                     "client '" + call.identity->client_id + "' already runs " +
+                         std::to_string(options_.max_concurrent_per_client) + " queries and has " +
+                         std::to_string(options_.max_queued_per_client) +
+                         " waiting; retry later",
+                     {{"Retry-After", "1"}});
+      return true;
+    case SlotOutcome::kParked:
+      return false;
+    case SlotOutcome::kAcquired:
+      break;
   }
-  struct SlotRelease {
-    QueryService* service;
-    const std::string& key;
-    ~SlotRelease() { service->ReleaseSlot(key); }
-  } release{this, slot};
+  ExecuteQuery(call);
+  PassOnSlot(call.slot);
+  return true;
+}
+
+void QueryService::ExecuteQuery(Call& call) {
+  QueryBody& body = call.body;
 
   std::shared_ptr<const policy::PolicySnapshot> snapshot = policy_ ? policy_() : nullptr;
   const policy::Role* role = nullptr;
@@ -602,22 +613,54 @@ void QueryService::RunCatalog(Call& call) {
   call.exchange->Respond(std::move(response));
 }
 
-bool QueryService::AcquireSlot(const std::string& key) {
+// A client runs at most max_concurrent_per_client queries at once, so its slow
+// queries cannot take every worker; further calls wait in its own queue
+// without holding a worker (like Athena's queued state), and only a full
+// queue is 429.
+QueryService::SlotOutcome QueryService::AcquireOrPark(const std::shared_ptr<Call>& call) {
   std::lock_guard<std::mutex> lock(slots_mutex_);
-  int& active = active_by_client_[key];
-  if (active >= options_.max_concurrent_per_client) {
-    if (active == 0) active_by_client_.erase(key);
-    return false;
+  int& active = active_by_client_[call->slot];
+  if (active < options_.max_concurrent_per_client) {
+    ++active;
+    return SlotOutcome::kAcquired;
   }
-  ++active;
-  return true;
+  auto& queue = waiting_[call->slot];
+  if (queue.size() >= static_cast<size_t>(options_.max_queued_per_client)) {
+    if (queue.empty()) waiting_.erase(call->slot);
+    return SlotOutcome::kRefused;
+  }
+  queue.push_back(call);
+  return SlotOutcome::kParked;
 }
 
-void QueryService::ReleaseSlot(const std::string& key) {
-  std::lock_guard<std::mutex> lock(slots_mutex_);
-  auto it = active_by_client_.find(key);
-  if (it == active_by_client_.end()) return;
-  if (--it->second <= 0) active_by_client_.erase(it);
+void QueryService::PassOnSlot(const std::string& key) {
+  while (true) {
+    std::shared_ptr<Call> next;
+    {
+      std::lock_guard<std::mutex> lock(slots_mutex_);
+      auto it = waiting_.find(key);
+      if (it == waiting_.end() || it->second.empty()) {
+        if (it != waiting_.end()) waiting_.erase(it);
+        auto active = active_by_client_.find(key);
+        if (active != active_by_client_.end() && --active->second <= 0) {
+          active_by_client_.erase(active);
+        }
+        return;
+      }
+      next = std::move(it->second.front());  // the slot passes to it
+      it->second.pop_front();
+    }
+    bool queued = pool_.Submit([this, next] {
+      ExecuteQuery(*next);
+      PassOnSlot(next->slot);
+      Finish(*next);
+      next->exchange.reset();
+    });
+    if (queued) return;
+    next->SendError(503, "unavailable", "the server is busy; retry later", {{"Retry-After", "1"}});
+    Finish(*next);
+    // Its slot goes to the one after it, or is freed.
+  }
 }
 
 int QueryService::ActiveQueries(std::string_view client_id) const {
@@ -626,6 +669,18 @@ int QueryService::ActiveQueries(std::string_view client_id) const {
   for (const auto& [key, count] : active_by_client_) {
     size_t nl = key.find('\n');
     if (nl != std::string::npos && std::string_view(key).substr(nl + 1) == client_id) total += count;
+  }
+  return total;
+}
+
+int QueryService::WaitingQueries(std::string_view client_id) const {
+  std::lock_guard<std::mutex> lock(slots_mutex_);
+  int total = 0;
+  for (const auto& [key, queue] : waiting_) {
+    size_t nl = key.find('\n');
+    if (nl != std::string::npos && std::string_view(key).substr(nl + 1) == client_id) {
+      total += static_cast<int>(queue.size());
+    }
   }
   return total;
 }

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -85,17 +86,27 @@ class QueryService {
 
   // Queries running for a client right now (tests, metrics).
   int ActiveQueries(std::string_view client_id) const;
+  // Queries of a client waiting for one of its slots right now.
+  int WaitingQueries(std::string_view client_id) const;
 
  private:
   struct Call;  // the state of one request on the worker
 
   void HandleOnNetworkThread(std::shared_ptr<http::Exchange> exchange, bool catalog);
-  void RunQuery(Call& call);
+  // Admits and parses; then runs the query now (returns true) or parks the
+  // call behind the client's running queries (returns false: the call is
+  // finished later, by the query that hands it its slot).
+  bool RunQuery(const std::shared_ptr<Call>& call);
+  // Runs an admitted, parsed query that holds one of its client's slots.
+  void ExecuteQuery(Call& call);
+  // Gives the slot of a finished query to the client's next parked call (on
+  // the pool), or frees it.
+  void PassOnSlot(const std::string& key);
   void RunCatalog(Call& call);
   // Authenticates and resolves the role; answers the error itself when it fails.
   bool Admit(Call& call);
-  bool AcquireSlot(const std::string& key);
-  void ReleaseSlot(const std::string& key);
+  enum class SlotOutcome { kAcquired, kParked, kRefused };
+  SlotOutcome AcquireOrPark(const std::shared_ptr<Call>& call);
   void Finish(Call& call);
 
   const GatewayOptions options_;
@@ -111,6 +122,8 @@ class QueryService {
 
   mutable std::mutex slots_mutex_;
   std::unordered_map<std::string, int> active_by_client_;  // GUARDED_BY(slots_mutex_)
+  // Calls waiting for a slot, per client, in arrival order.
+  std::unordered_map<std::string, std::deque<std::shared_ptr<Call>>> waiting_;  // GUARDED_BY(slots_mutex_)
 };
 
 }  // namespace lakegate::gateway

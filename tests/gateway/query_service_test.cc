@@ -12,6 +12,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "audit/metrics.h"
@@ -464,6 +466,7 @@ TEST_F(QueryServiceTest, FullWorkerQueueIs503) {
 
 TEST_F(QueryServiceTest, PerClientConcurrencyLimitIs429) {
   options_.max_concurrent_per_client = 2;
+  options_.max_queued_per_client = 0;
   engine_.hold = true;
   QueryService& service = Service();
   std::vector<std::shared_ptr<FakeExchange>> running;
@@ -476,7 +479,7 @@ TEST_F(QueryServiceTest, PerClientConcurrencyLimitIs429) {
 
   auto refused = Query(R"({"query":"SELECT 1"})", EtlToken());
   ExpectError(*refused, 429, "too_many_queries",
-              "client 'cid-etl' already runs 2 queries; retry later");
+              "client 'cid-etl' already runs 2 queries and has 0 waiting; retry later");
   EXPECT_EQ(refused->header("Retry-After"), "1");
 
   // Another client is not affected.
@@ -489,6 +492,42 @@ TEST_F(QueryServiceTest, PerClientConcurrencyLimitIs429) {
   for (auto& ex : running) EXPECT_EQ(ex->status(), 200);
   EXPECT_EQ(other->status(), 200);
   EXPECT_EQ(service.ActiveQueries("cid-etl"), 0);
+}
+
+TEST_F(QueryServiceTest, QueriesBeyondTheRunningLimitWaitWithoutHoldingWorkers) {
+  options_.max_concurrent_per_client = 1;
+  options_.max_queued_per_client = 2;
+  engine_.hold = true;
+  QueryService& service = Service();
+  std::vector<std::shared_ptr<FakeExchange>> calls;
+  for (int i = 0; i < 3; ++i) {
+    calls.push_back(std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken())));
+    service.Handle(calls.back());
+  }
+  ASSERT_EQ(engine_.WaitForRunning(1), 1);
+  EXPECT_EQ(service.ActiveQueries("cid-etl"), 1);
+  for (int i = 0; i < 1000 && service.WaitingQueries("cid-etl") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(service.WaitingQueries("cid-etl"), 2);
+  // The queue (2) is full now: the fourth is refused.
+  auto refused = Query(R"({"query":"SELECT 1"})", EtlToken());
+  ExpectError(*refused, 429, "too_many_queries",
+              "client 'cid-etl' already runs 1 queries and has 2 waiting; retry later");
+  // Parked calls hold no worker: another client still runs at once.
+  auto other = std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", ReportingToken()));
+  service.Handle(other);
+  ASSERT_EQ(engine_.WaitForRunning(2), 2);
+  engine_.Release();
+  // Each finished query hands its slot to the next waiting one.
+  for (int i = 0; i < 1000 && calls.back()->status() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  pool_.reset();
+  for (auto& ex : calls) EXPECT_EQ(ex->status(), 200);
+  EXPECT_EQ(other->status(), 200);
+  EXPECT_EQ(service.ActiveQueries("cid-etl"), 0);
+  EXPECT_EQ(service.WaitingQueries("cid-etl"), 0);
 }
 
 // ---------------------------------------------------------------------------

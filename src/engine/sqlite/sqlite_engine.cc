@@ -405,9 +405,41 @@ class Session {
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* rollback_ = nullptr;
   RequestState* state_ = nullptr;  // set for the duration of Run()
+
+  // Prepared read statements by SQL text, most recently used first, so that
+  // a repeated query skips parsing and planning. Only statements that passed
+  // every check at prepare time are kept; the per-request checks (scope,
+  // parameters) run again on every use. The session is rebuilt when the
+  // policy version or the lake's schema generation changes.
+  struct CachedStatement {
+    std::string sql;
+    StmtPtr stmt;
+    Classification cls;
+  };
+  static constexpr size_t kStatementCacheSize = 32;
+  std::vector<CachedStatement> statement_cache_;
+  bool TakeCached(const std::string& sql, StmtPtr& stmt, Classification& cls);
+  void PutCached(const std::string& sql, StmtPtr stmt, const Classification& cls);
 };
 
+bool Session::TakeCached(const std::string& sql, StmtPtr& stmt, Classification& cls) {
+  for (auto it = statement_cache_.begin(); it != statement_cache_.end(); ++it) {
+    if (it->sql != sql) continue;
+    stmt = std::move(it->stmt);
+    cls = std::move(it->cls);
+    statement_cache_.erase(it);
+    return true;
+  }
+  return false;
+}
+
+void Session::PutCached(const std::string& sql, StmtPtr stmt, const Classification& cls) {
+  if (statement_cache_.size() >= kStatementCacheSize) statement_cache_.pop_back();
+  statement_cache_.insert(statement_cache_.begin(), CachedStatement{sql, std::move(stmt), cls});
+}
+
 Session::~Session() {
+  statement_cache_.clear();  // finalize before the connections close
   for (auto& [argc, stmt] : printf_stmts_) sqlite3_finalize(stmt);
   sqlite3_finalize(begin_);
   sqlite3_finalize(commit_);
@@ -692,28 +724,32 @@ Result<QueryResult> Session::Run(const policy::Role& role, const QueryRequest& r
   }
   if (module_ != nullptr) module_->TrimPlans();
 
-  user_guard_.actions.clear();
-  user_guard_.denied = false;
-  user_guard_.denial.clear();
-  user_guard_.record = true;
-  sqlite3_stmt* raw = nullptr;
-  const char* tail = nullptr;
-  int rc = sqlite3_prepare_v3(user_, request.sql.data(), static_cast<int>(request.sql.size()), 0,
-                              &raw, &tail);
-  user_guard_.record = false;
-  StmtPtr stmt(raw);
-  Classification cls = Classify(user_guard_.actions, stmt.get());
-  if (rc != SQLITE_OK) {
-    if (cls.klass > request.max_class) return ScopeError(cls.klass, request.max_class);
-    if (user_guard_.denied || (rc & 0xff) == SQLITE_AUTH) return DeniedMessage(role, cls, rc);
-    if ((rc & 0xff) == SQLITE_TOOBIG) return StepError(rc);
-    if ((rc & 0xff) == SQLITE_ERROR) return InvalidArgumentError(sqlite3_errmsg(user_));
-    return StepError(rc);
-  }
-  if (stmt == nullptr) return InvalidArgumentError("empty statement");
-  size_t used = static_cast<size_t>(tail - request.sql.data());
-  if (!sqlite_internal::IsBlankSql(std::string_view(request.sql).substr(used))) {
-    return InvalidArgumentError("one statement per request");
+  StmtPtr stmt;
+  Classification cls;
+  if (!TakeCached(request.sql, stmt, cls)) {
+    user_guard_.actions.clear();
+    user_guard_.denied = false;
+    user_guard_.denial.clear();
+    user_guard_.record = true;
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v3(user_, request.sql.data(), static_cast<int>(request.sql.size()),
+                                0, &raw, &tail);
+    user_guard_.record = false;
+    stmt.reset(raw);
+    cls = Classify(user_guard_.actions, stmt.get());
+    if (rc != SQLITE_OK) {
+      if (cls.klass > request.max_class) return ScopeError(cls.klass, request.max_class);
+      if (user_guard_.denied || (rc & 0xff) == SQLITE_AUTH) return DeniedMessage(role, cls, rc);
+      if ((rc & 0xff) == SQLITE_TOOBIG) return StepError(rc);
+      if ((rc & 0xff) == SQLITE_ERROR) return InvalidArgumentError(sqlite3_errmsg(user_));
+      return StepError(rc);
+    }
+    if (stmt == nullptr) return InvalidArgumentError("empty statement");
+    size_t used = static_cast<size_t>(tail - request.sql.data());
+    if (!sqlite_internal::IsBlankSql(std::string_view(request.sql).substr(used))) {
+      return InvalidArgumentError("one statement per request");
+    }
   }
   if (cls.klass > request.max_class) return ScopeError(cls.klass, request.max_class);
   // The governed connection runs reads only: the authorizer let writes and
@@ -789,8 +825,15 @@ Result<QueryResult> Session::Run(const policy::Role& role, const QueryRequest& r
     }
   }
   if (status.ok() && cls.klass != StatementClass::kRead) result.changes = sqlite3_changes64(user_);
-  // Finalizing closes the cursors, which resets the inner statements.
-  stmt.reset();
+  // Resetting (or finalizing) closes the cursors, which resets the inner
+  // statements. A read that ran cleanly is kept for the next request.
+  if (status.ok() && cls.klass == StatementClass::kRead && sqlite3_stmt_readonly(stmt.get())) {
+    sqlite3_reset(stmt.get());
+    sqlite3_clear_bindings(stmt.get());
+    PutCached(request.sql, std::move(stmt), cls);
+  } else {
+    stmt.reset();
+  }
   if (governed_) {
     int crc = sqlite3_step(commit_);
     sqlite3_reset(commit_);
