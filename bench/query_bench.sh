@@ -16,24 +16,12 @@ CONNECTIONS=${CONNECTIONS:-50}
 LAKEGATE=${LAKEGATE:-$ROOT/build/src/cli/lakegate}
 NGINX_PORT=${NGINX_PORT:-18080}
 mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/lakegate-qbench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<<"$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+source "$ROOT/bench/lib.sh"
 
 start_demo() {   # start_demo DIR [extra stack yaml appended]: sets URL and PID
   "$LAKEGATE" demo --dir "$1" --port 0 >"$1.out" 2>"$1.err" &
-  PID=$!; PIDS+=("$PID"); URL=
-  for _ in $(seq 150); do
-    URL=$(sed -n 's/.*running at \(http[^ ]*\).*/\1/p' "$1.out" | head -1)
-    [[ -n $URL ]] && break; sleep 0.1
-  done
+  PID=$!; PIDS+=("$PID")
+  URL=$(wait_for_url "$1.out" "running at")
   [[ -n $URL ]] || { cat "$1.err" >&2; exit 1; }
 }
 token_for() {
@@ -43,24 +31,7 @@ token_for() {
 }
 
 # --- nginx ceiling -------------------------------------------------------------
-prefix=$WORK/nginx; mkdir -p "$prefix/logs"
-cat >"$prefix/nginx.conf" <<NGINX
-worker_processes 1;
-pid $prefix/nginx.pid;
-error_log $prefix/logs/error.log warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$NGINX_PORT; default_type application/json;
-           location / { return 200 '{"ok":true}'; } } }
-NGINX
-nginx -p "$prefix" -c "$prefix/nginx.conf"
-for _ in $(seq 50); do [[ -s $prefix/nginx.pid ]] && break; sleep 0.1; done
-npid=$(cat "$prefix/nginx.pid")
-wrk -t1 -c10 -d2s "http://127.0.0.1:$NGINX_PORT/" >/dev/null
-wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$ROOT/bench/wrk/get.lua" \
-  "http://127.0.0.1:$NGINX_PORT/" >"$OUT/nginx.txt"
-kill -QUIT "$npid"; sleep 0.5
-n=$(grep ^RESULT "$OUT/nginx.txt"); nrps=$(field "$n" rps)
+n=$(nginx_ceiling "$OUT/nginx.txt"); nrps=$(field "$n" rps)
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name:\s*//p'); wrk -t1 -c$CONNECTIONS -d$DURATION --latency"
 echo

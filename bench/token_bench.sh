@@ -17,47 +17,8 @@ ALGS=${ALGS:-"ES256 EdDSA RS256"}
 LAKEGATE=${LAKEGATE:-$ROOT/build/src/cli/lakegate}
 NGINX_PORT=${NGINX_PORT:-18080}
 mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/lakegate-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
+source "$ROOT/bench/lib.sh"
 result() { grep '^RESULT' "$1" | sed 's/^RESULT //'; }
-field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<<"$1"; }
-
-nginx_ceiling() {   # prints the RESULT line of one nginx run
-  local prefix=$WORK/nginx
-  mkdir -p "$prefix/logs"
-  cat >"$prefix/nginx.conf" <<NGINX
-worker_processes 1;
-pid $prefix/nginx.pid;
-error_log $prefix/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    default_type application/json;
-    location / { return 200 '{"ok":true}'; }
-  }
-}
-NGINX
-  nginx -p "$prefix" -c "$prefix/nginx.conf"
-  for _ in $(seq 50); do [[ -s $prefix/nginx.pid ]] && break; sleep 0.1; done
-  local pid; pid=$(cat "$prefix/nginx.pid")
-  wrk -t1 -c10 -d2s "http://127.0.0.1:$NGINX_PORT/" >/dev/null
-  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$ROOT/bench/wrk/get.lua" \
-    "http://127.0.0.1:$NGINX_PORT/" >"$OUT/nginx-$1.txt"
-  kill -QUIT "$pid"
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  rm -f "$prefix/nginx.pid"
-  result "$OUT/nginx-$1.txt"
-}
 
 lakegate_run() {   # lakegate_run ALG ROUND: prints the RESULT line
   local alg=$1 dir=$WORK/lg-$1
@@ -76,11 +37,7 @@ clients:
 YAML
   "$LAKEGATE" serve --config "$dir/stack.yaml" >"$dir/stdout" 2>"$dir/stderr" &
   local pid=$!; PIDS+=("$pid")
-  local url=
-  for _ in $(seq 100); do
-    url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$dir/stdout" | head -1)
-    [[ -n $url ]] && break; sleep 0.1
-  done
+  local url; url=$(wait_for_url "$dir/stdout" "listening on")
   [[ -n $url ]] || { cat "$dir/stderr" >&2; exit 1; }
   local id secret
   id=$(jq -r .client_id "$dir/secrets/bench.json"); secret=$(jq -r .client_secret "$dir/secrets/bench.json")
@@ -101,13 +58,13 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name:\s*//
 printf '| round | server | tokens/s | ratio to nginx | p50 | p90 | p99 | non-2xx | socket errors | server CPU |\n'
 printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for r in $(seq "$ROUNDS"); do
-  n=$(nginx_ceiling "$r"); nrps=$(field "$n" rps)
+  n=$(nginx_ceiling "$OUT/nginx-$r.txt"); nrps=$(field "$n" rps)
   printf '| %s | nginx return 200 | %s | 1.00 | %s µs | %s µs | %s µs | %s | %s | - |\n' "$r" "$nrps" \
     "$(field "$n" p50_us)" "$(field "$n" p90_us)" "$(field "$n" p99_us)" "$(field "$n" non2xx)" "$(field "$n" sock_err)"
   for alg in $ALGS; do
     l=$(lakegate_run "$alg" "$r"); lrps=$(field "$l" rps)
     printf '| %s | lakegate %s | %s | %s | %s µs | %s µs | %s µs | %s | %s | %s%% |\n' "$r" "$alg" "$lrps" \
-      "$(awk -v a="$lrps" -v b="$nrps" 'BEGIN { printf "%.2f", a / b }')" "$(field "$l" p50_us)" "$(field "$l" p90_us)" "$(field "$l" p99_us)" \
+      "$(ratio "$lrps" "$nrps")" "$(field "$l" p50_us)" "$(field "$l" p90_us)" "$(field "$l" p99_us)" \
       "$(field "$l" non2xx)" "$(field "$l" sock_err)" "$(field "$l" srv_cpu_pct)"
   done
 done

@@ -344,25 +344,34 @@ Result<TokenIdentity> AuthorizationServer::VerifyOwnToken(std::string_view token
   return TokenIdentity{std::move(verified.claims), it->second.record.name};
 }
 
-EndpointResponse AuthorizationServer::Introspect(const EndpointRequest& request) {
+std::optional<EndpointResponse> AuthorizationServer::ParseTokenRequest(
+    const EndpointRequest& request, std::string& token, std::string& caller_client_id) {
   if (!IsFormContentType(request.content_type)) {
     return Error(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
   }
   auto form = ParseForm(request.body);
   if (!form.ok()) return Error(400, "invalid_request", form.status().message());
-  auto token = SingleFormValue(*form, "token");
-  if (!token.ok()) return Error(400, "invalid_request", token.status().message());
+  auto value = SingleFormValue(*form, "token");
+  if (!value.ok()) return Error(400, "invalid_request", value.status().message());
   std::string client_id;
   int64_t retry_after = 0;
   auto auth = AuthenticateClient(request, *form, client_id, retry_after);
   if (!auth.ok()) return ClientAuthError(auth.status(), retry_after);
-  if (token->empty()) return Error(400, "invalid_request", "missing token parameter");
+  if (value->empty()) return Error(400, "invalid_request", "missing token parameter");
+  token = std::move(*value);
+  caller_client_id = auth->client->record.client_id;
+  return std::nullopt;
+}
+
+EndpointResponse AuthorizationServer::Introspect(const EndpointRequest& request) {
+  std::string token, caller;
+  if (auto error = ParseTokenRequest(request, token, caller)) return *error;
 
   EndpointResponse r;
   AddNoStore(r);
-  auto identity = VerifyOwnToken(*token);
+  auto identity = VerifyOwnToken(token);
   // RFC 7662 §2.2: anything not active (or not the caller's) is just inactive.
-  if (!identity.ok() || identity->claims.client_id != auth->client->record.client_id) {
+  if (!identity.ok() || identity->claims.client_id != caller) {
     r.body = "{\"active\":false}";
     return r;
   }
@@ -385,26 +394,16 @@ EndpointResponse AuthorizationServer::Introspect(const EndpointRequest& request)
 }
 
 EndpointResponse AuthorizationServer::Revoke(const EndpointRequest& request) {
-  if (!IsFormContentType(request.content_type)) {
-    return Error(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
-  }
-  auto form = ParseForm(request.body);
-  if (!form.ok()) return Error(400, "invalid_request", form.status().message());
-  auto token = SingleFormValue(*form, "token");
-  if (!token.ok()) return Error(400, "invalid_request", token.status().message());
-  std::string client_id;
-  int64_t retry_after = 0;
-  auto auth = AuthenticateClient(request, *form, client_id, retry_after);
-  if (!auth.ok()) return ClientAuthError(auth.status(), retry_after);
-  if (token->empty()) return Error(400, "invalid_request", "missing token parameter");
+  std::string token, caller;
+  if (auto error = ParseTokenRequest(request, token, caller)) return *error;
 
   EndpointResponse ok;
   AddNoStore(ok);
   ok.body = "{}";
-  auto identity = VerifyOwnToken(*token);
+  auto identity = VerifyOwnToken(token);
   // RFC 7009 §2.2: invalid, expired or already revoked tokens also get 200.
   if (!identity.ok()) return ok;
-  if (identity->claims.client_id != auth->client->record.client_id) {
+  if (identity->claims.client_id != caller) {
     return Error(400, "unauthorized_client", "the token was not issued to this client");
   }
   Status stored = store_.AddRevocation(identity->claims.jti, identity->claims.exp);

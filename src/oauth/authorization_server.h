@@ -15,6 +15,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -111,6 +112,12 @@ class AuthorizationServer {
   Result<Authenticated> AuthenticateClient(const EndpointRequest& request,
                                            const FormFields& form, std::string& client_id_out,
                                            int64_t& retry_after);
+  // The shared start of introspection and revocation: a form body with a
+  // `token`, from an authenticated client. Sets `token` and the caller's
+  // client id, or returns the error response to send.
+  std::optional<EndpointResponse> ParseTokenRequest(const EndpointRequest& request,
+                                                    std::string& token,
+                                                    std::string& caller_client_id);
   EndpointResponse Error(int status, std::string_view error, std::string_view description) const;
   EndpointResponse ClientAuthError(const Status& status, int64_t retry_after) const;
   void AuditToken(std::string_view client_id, std::string_view client_name,
