@@ -5,8 +5,10 @@
 #include <map>
 #include <set>
 
+#include "app/policy_admin.h"
 #include "common/files.h"
 #include "common/strings.h"
+#include "policy/policy_json.h"
 
 namespace lakegate::app {
 namespace {
@@ -21,6 +23,65 @@ bool SameScopes(const std::vector<store::ScopeRecord>& a, const std::vector<conf
     if (a[i].name != b[i].name || a[i].description != b[i].description) return false;
   }
   return true;
+}
+
+// The governance part of apply: merges the file's roles, filters and tags
+// into the latest policy and saves a new version when the result differs.
+Status PlanPolicy(const config::StackConfig& stack, store::Store& tx, bool dry_run,
+                  ApplyResult& result) {
+  LG_ASSIGN_OR_RETURN(auto latest, tx.LatestPolicy());
+  auto current = std::make_shared<const policy::PolicySnapshot>();
+  bool unreadable = false;
+  if (latest) {
+    auto loaded = LoadLatestPolicy(tx);
+    if (loaded.ok()) {
+      current = *loaded;
+    } else if (loaded.status().code() == StatusCode::kInvalidArgument) {
+      // A damaged document must not block the way to repair it.
+      unreadable = true;
+      auto empty = std::make_shared<policy::PolicySnapshot>();
+      empty->version = latest->first;
+      current = std::move(empty);
+    } else {
+      return loaded.status();
+    }
+  }
+  LG_ASSIGN_OR_RETURN(auto setting, tx.GetSetting(kManagedPolicySetting));
+  std::vector<std::string> old_managed;
+  if (setting) {
+    for (std::string_view line : SplitNonEmpty(*setting, '\n')) old_managed.emplace_back(line);
+  }
+  policy::PolicySnapshot next = MergeStackPolicy(*current, old_managed, stack);
+  if (Status s = policy::ValidatePolicy(next); !s.ok()) {
+    return InvalidArgumentError(
+        s.message() + " (after merging " + stack.source_path +
+        " with the policy changes made with the CLI; fix the file or the CLI-made object)");
+  }
+  std::string json = policy::PolicyToJson(next);
+  if (latest && !unreadable && json == latest->second) {
+    ++result.unchanged;
+  } else {
+    std::vector<std::string> changes = policy::DescribePolicyChanges(*current, next);
+    if (unreadable) changes.insert(changes.begin(), "replaces an unreadable version");
+    uint64_t from = current->version;
+    std::string versions = latest ? "version " + std::to_string(from) + " -> " +
+                                        std::to_string(from + 1)
+                                  : "version 1";
+    result.changes.push_back({latest ? Change::Kind::kUpdate : Change::Kind::kCreate, "policy",
+                              versions, changes.empty() ? "" : Join(changes, ", ")});
+    if (!dry_run) {
+      LG_ASSIGN_OR_RETURN(uint64_t saved, tx.SavePolicy(json, "apply " + stack.source_path));
+      // Versions count up from the newest ever saved; name the real number.
+      result.changes.back().name =
+          latest ? "version " + std::to_string(from) + " -> " + std::to_string(saved)
+                 : "version " + std::to_string(saved);
+    }
+  }
+  std::string managed = Join(ManagedPolicyNames(stack), "\n");
+  if (!dry_run && (!setting || *setting != managed)) {
+    LG_RETURN_IF_ERROR(tx.PutSetting(kManagedPolicySetting, managed));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -144,7 +205,7 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
       result.changes.push_back({Change::Kind::kDelete, "client", name, "id " + record.client_id});
       if (!dry_run) LG_RETURN_IF_ERROR(tx.DeleteClient(record.client_id));
     }
-    return Status::Ok();
+    return PlanPolicy(stack, tx, dry_run, result);
   };
 
   if (dry_run) {

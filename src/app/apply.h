@@ -4,8 +4,11 @@
 // 0600, to <secrets_dir>/<name>.json), changed ones updated, and clients that
 // an earlier apply created but the file no longer lists are deleted. Clients
 // created by hand with `lakegate client create` are left alone unless the file
-// names them. All store writes happen in one transaction; running it twice
-// changes nothing the second time.
+// names them. The governance sections (roles, filters, tags) are merged into
+// the latest policy version (app/policy_admin.h: objects the file declares
+// replace those of the same name; objects made with the CLI stay) and saved
+// as a new version when the result differs. All store writes happen in one
+// transaction; running it twice changes nothing the second time.
 #pragma once
 
 #include <string>
@@ -22,7 +25,7 @@ namespace lakegate::app {
 struct Change {
   enum class Kind { kCreate, kUpdate, kDelete };
   Kind kind;
-  std::string object;  // "resource-server" | "client"
+  std::string object;  // "resource-server" | "client" | "policy"
   std::string name;
   std::string detail;  // human-readable: what changes
 };

@@ -12,7 +12,7 @@ std::string DemoStackYaml(int port) {
 # machine clients.
 listen:
   address: 127.0.0.1
-  port: )" + std::to_string(port) + R"(
+  port: )" + std::to_string(port) + R"yaml(
 tokens:
   algorithm: ES256
   default_ttl: 1h
@@ -39,6 +39,10 @@ clients:
     description: Monitoring probes (read-only)
     scopes: [athena-api/query.read]
     token_ttl: 1h
+  - name: analytics-service
+    description: EU analytics (row filter, mask and tag grant; see lf-analyst-role)
+    scopes: [athena-api/query.read]
+    token_ttl: 1h
 
 # The query API over the lake (one SQLite file per database in ./lake).
 query:
@@ -46,7 +50,9 @@ query:
   timeout: 30s
   max_rows: 10000
 
-# Lake Formation-style roles: the seed's LF super user and LF dev roles.
+# Lake Formation-style roles: the seed's LF super user and LF dev roles, and an
+# analyst role that shows the governance beyond the seed (see README.md,
+# "Governance"): a data-cell filter, a column mask and an LF-tag grant.
 roles:
   - name: lf-super-user-role
     description: Everything
@@ -60,6 +66,36 @@ roles:
         table: members
         permissions: [SELECT, DESCRIBE]
         columns: {exclude: [email]}
+  - name: lf-analyst-role
+    description: Public columns of every member (tag grant); name and lifetime_value of EU
+      members only (filter eu-members), names masked to their last 3 characters; never email
+    filters: [eu-members]
+    masks:
+      - {database: analytics, table: members, column: name, mask: show_last_n, n: 3}
+    tag_grants:
+      - expression: {domain: [sales], sensitivity: [public]}
+        permissions: [SELECT, DESCRIBE]
+
+# LF-tags: keys with allowed values, assigned to databases, tables and columns.
+# A column inherits its table's tags, a table its database's; the nearest wins.
+tags:
+  keys:
+    - {key: domain, values: [sales, hr]}
+    - {key: sensitivity, values: [public, internal, pii]}
+  assign:
+    - {database: analytics, key: domain, value: sales}
+    - {database: analytics, table: members, key: sensitivity, value: public}
+    - {database: analytics, table: members, column: name, key: sensitivity, value: internal}
+    - {database: analytics, table: members, column: lifetime_value, key: sensitivity, value: internal}
+    - {database: analytics, table: members, column: email, key: sensitivity, value: pii}
+
+# Data-cell filters: rows and columns of one table, granted to roles by name.
+filters:
+  - name: eu-members
+    database: analytics
+    table: members
+    rows: "region IN ('eu-west', 'eu-central')"
+    columns: {exclude: [email]}
 
 # The seed's "Client to Role Mapping": client rules first, then scope rules
 # (first match wins), else 403.
@@ -68,11 +104,12 @@ role_rules:
     - {client: etl-service, role: lf-super-user-role}
     - {client: reporting-service, role: lf-dev-role}
     - {client: monitoring-service, role: lf-dev-role}
+    - {client: analytics-service, role: lf-analyst-role}
   scopes:
     - {scope: athena-api/query.admin, role: lf-super-user-role}
     - {scope: athena-api/query.write, role: lf-super-user-role}
     - {scope: athena-api/query.read, role: lf-dev-role}
-)";
+)yaml";
 }
 
 Result<std::string> PrepareDemoDir(const std::string& dir, int port) {

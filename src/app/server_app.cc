@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/apply.h"
+#include "app/policy_admin.h"
 #include "audit/audit_log.h"
 #include "audit/metrics.h"
 #include "common/clock.h"
@@ -14,6 +15,7 @@
 #include "common/log.h"
 #include "common/thread_pool.h"
 #include "engine/sqlite/sqlite_engine.h"
+#include "gateway/admin_api.h"
 #include "gateway/bearer_authenticator.h"
 #include "gateway/jwks_fetcher.h"
 #include "gateway/query_service.h"
@@ -107,13 +109,6 @@ gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   return o;
 }
 
-std::shared_ptr<const policy::PolicySnapshot> PolicyFrom(const config::StackConfig& stack) {
-  auto snapshot = std::make_shared<policy::PolicySnapshot>();
-  snapshot->version = 1;
-  for (const auto& role : stack.roles) snapshot->roles.emplace(role.name, role);
-  return snapshot;
-}
-
 }  // namespace
 
 struct ServerApp::Impl {
@@ -130,11 +125,16 @@ struct ServerApp::Impl {
   // The query API. Built once the issuer is known; the routes reach it
   // through `query`, which stays null until then (503).
   std::unique_ptr<engine::Engine> engine;
+  // The policy version new queries use: the latest one in the store, swapped
+  // with std::atomic_store by the reload loop. Running queries hold the
+  // snapshot they started with.
   std::shared_ptr<const policy::PolicySnapshot> policy;
   std::unique_ptr<gateway::JwksFetcher> fetcher;
   std::unique_ptr<gateway::BearerAuthenticator> authenticator;
   std::unique_ptr<gateway::QueryService> query_owner;
   std::atomic<gateway::QueryService*> query{nullptr};
+  std::unique_ptr<gateway::AdminApi> admin_owner;
+  std::atomic<gateway::AdminApi*> admin{nullptr};
   std::unique_ptr<http::Server> server;
   std::atomic<bool> store_healthy{true};
 
@@ -145,6 +145,8 @@ struct ServerApp::Impl {
 
   http::Router BuildRouter();
   void ReloadLoop();
+  // Loads the latest policy version when it is newer than the one in use.
+  void ReloadPolicy();
 };
 
 http::Router ServerApp::Impl::BuildRouter() {
@@ -212,6 +214,20 @@ http::Router ServerApp::Impl::BuildRouter() {
   router.Add(http::Method::kPost, "/query-client-creds", query_route(false), {kQueryBodyLimit});
   router.Add(http::Method::kPost, "/v1/query", query_route(false), {kQueryBodyLimit});
   router.Add(http::Method::kGet, "/v1/catalog", query_route(true));
+  // The admin API (policy catalog, admin scope only).
+  const std::pair<const char*, gateway::AdminApi::Resource> admin_routes[] = {
+      {"/v1/admin/policy", gateway::AdminApi::Resource::kPolicy},
+      {"/v1/admin/roles", gateway::AdminApi::Resource::kRoles},
+      {"/v1/admin/filters", gateway::AdminApi::Resource::kFilters},
+      {"/v1/admin/tags", gateway::AdminApi::Resource::kTags},
+  };
+  for (const auto& [path, resource] : admin_routes) {
+    router.Add(http::Method::kGet, path, [this, r = resource](std::shared_ptr<http::Exchange> ex) {
+      gateway::AdminApi* a = admin.load(std::memory_order_acquire);
+      if (!a) return ex->Respond(NotReady());
+      a->Handle(r, std::move(ex));
+    });
+  }
 
   router.Add(http::Method::kGet, "/healthz", [](std::shared_ptr<http::Exchange> ex) {
     ex->Respond(JsonResponse(200, "{\"status\":\"ok\"}"));
@@ -235,6 +251,9 @@ http::Router ServerApp::Impl::BuildRouter() {
 void ServerApp::Impl::ReloadLoop() {
   uint64_t last = 0;
   if (auto c = store->ChangeCounter(); c.ok()) last = *c;
+  // A policy saved between Start() loading it and the counter read above
+  // would otherwise wait for the next store change.
+  ReloadPolicy();
   int ticks = 0;
   std::unique_lock<std::mutex> lock(reload_mutex);
   while (!reload_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
@@ -247,9 +266,30 @@ void ServerApp::Impl::ReloadLoop() {
       if (due) store->PurgeExpiredRevocations(SystemClock::Get().NowSeconds()).IgnoreError();
       Status s = auth.load()->Reload();
       if (!s.ok()) log::Error("reload from the state store failed: " + s.ToString());
+      ReloadPolicy();
     }
     lock.lock();
   }
+}
+
+void ServerApp::Impl::ReloadPolicy() {
+  std::shared_ptr<const policy::PolicySnapshot> current = std::atomic_load(&policy);
+  auto latest = store->LatestPolicy();
+  if (!latest.ok()) {
+    log::Error("cannot read the policy from the state store: " + latest.status().ToString());
+    return;
+  }
+  if (!*latest || (current && (*latest)->first == current->version)) return;
+  auto loaded = LoadLatestPolicy(*store);
+  if (!loaded.ok()) {
+    // Keep serving the last good version rather than none.
+    log::Error("policy not reloaded, still using version " +
+               std::to_string(current ? current->version : 0) + ": " +
+               loaded.status().ToString());
+    return;
+  }
+  std::atomic_store(&policy, *loaded);
+  log::Info("policy version " + std::to_string((*loaded)->version) + " in effect for new queries");
 }
 
 ServerApp::ServerApp(ServeOptions options) : impl_(std::make_unique<Impl>()) {
@@ -326,8 +366,14 @@ Status ServerApp::Start() {
 
   // The query API over the lake.
   LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
-  LG_ASSIGN_OR_RETURN(d.engine, engine::OpenSqliteEngine({stack.query.lake_dir}));
-  d.policy = PolicyFrom(stack);
+  // The key of the keyed-hash column mask lives beside the secret hash key, so
+  // masked values stay the same across restarts (joins on them keep working).
+  LG_ASSIGN_OR_RETURN(SecretString mask_key, oauth::LoadOrCreateHashKey(d.state_dir + "/mask.key"));
+  engine::SqliteEngineOptions engine_options;
+  engine_options.lake_dir = stack.query.lake_dir;
+  engine_options.mask_hash_key = std::string(mask_key.Reveal());
+  LG_ASSIGN_OR_RETURN(d.engine, engine::OpenSqliteEngine(std::move(engine_options)));
+  LG_ASSIGN_OR_RETURN(d.policy, LoadLatestPolicy(*d.store));
   gateway::GatewayOptions gateway_options = GatewayOptionsFrom(stack);
   LG_RETURN_IF_ERROR(gateway::ValidateGatewayOptions(gateway_options));
   d.fetcher = gateway::MakeCurlJwksFetcher({});
@@ -343,6 +389,10 @@ Status ServerApp::Start() {
       *d.workers, SystemClock::Get(),
       [audit_log](std::string_view line) { audit_log->Record(line); }, &d.metrics);
   d.query.store(d.query_owner.get(), std::memory_order_release);
+  d.admin_owner = std::make_unique<gateway::AdminApi>(
+      gateway_options, *d.authenticator, [&d] { return std::atomic_load(&d.policy); },
+      *d.workers);
+  d.admin.store(d.admin_owner.get(), std::memory_order_release);
   d.reloader = std::thread([&d] { d.ReloadLoop(); });
   return Status::Ok();
 }

@@ -2,7 +2,9 @@
 // Builds the object graph from a stack file (store, audit log, metrics,
 // authorization server, HTTP server, worker pool), applies the stack file to
 // the store, serves, reloads snapshots when the store changes (another
-// process ran `lakegate client ...` or `lakegate key rotate`), and stops
+// process ran `lakegate client ...`, `lakegate key rotate`, or changed the
+// policy with `lakegate grant`/`filter`/`tag`: a new policy version is swapped
+// in for new queries, running ones keep theirs), and stops
 // gracefully. Start/Stop from one thread; the parts it owns are thread-safe.
 #pragma once
 

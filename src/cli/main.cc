@@ -5,6 +5,7 @@
 #include "cli/client_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/load_command.h"
+#include "cli/policy_commands.h"
 #include "cli/server_commands.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   lakegate::cli::AddTokenCommand(app);
   lakegate::cli::AddQueryCommand(app);
   lakegate::cli::AddLoadCommand(app);
+  lakegate::cli::AddPolicyCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -16,6 +16,7 @@
 
 #include "common/files.h"
 #include "common/strings.h"
+#include "policy/policy_json.h"
 
 namespace lakegate::config {
 namespace {
@@ -178,6 +179,8 @@ class Parser {
         {"roles", &Parser::ParseRoles, true},
         {"role_rules", &Parser::ParseRoleRules, false},
         {"trusted_issuers", &Parser::ParseTrustedIssuers, true},
+        {"tags", &Parser::ParseTags, false},
+        {"filters", &Parser::ParseFilters, true},
     };
     return sections;
   }
@@ -221,6 +224,7 @@ class Parser {
     LG_RETURN_IF_ERROR(ParseMap(root, "", "", fields));
     LG_RETURN_IF_ERROR(CheckScopeReferences(config));
     LG_RETURN_IF_ERROR(CheckRoleReferences(config));
+    LG_RETURN_IF_ERROR(CheckGovernanceReferences(config));
     return config;
   }
 
@@ -863,6 +867,30 @@ class Parser {
     return set;
   }
 
+  // {include: [a, b]} or {exclude: [c]}.
+  Result<policy::ColumnSpec> ReadColumnSpec(const YAML::Node& v, const std::string& p) {
+    policy::ColumnSpec spec;
+    bool include = false, exclude = false;
+    LG_RETURN_IF_ERROR(ParseMap(
+        v, p, p,
+        {{"include",
+          [&](const YAML::Node& l, const std::string& lp) -> Status {
+            include = true;
+            LG_ASSIGN_OR_RETURN(spec.columns, ReadStringList(l, lp));
+            spec.kind = policy::ColumnSpec::Kind::kInclude;
+            return Status::Ok();
+          }},
+         {"exclude",
+          [&](const YAML::Node& l, const std::string& lp) -> Status {
+            exclude = true;
+            LG_ASSIGN_OR_RETURN(spec.columns, ReadStringList(l, lp));
+            spec.kind = policy::ColumnSpec::Kind::kExclude;
+            return Status::Ok();
+          }}}));
+    if (include == exclude) return Error(v, p, "give exactly one of include or exclude");
+    return spec;
+  }
+
   Status ParseGrant(const YAML::Node& node, const std::string& path, policy::Grant& grant) {
     bool has_columns = false;
     LG_RETURN_IF_ERROR(ParseMap(
@@ -879,26 +907,7 @@ class Parser {
             {"columns",
              [&](const YAML::Node& v, const std::string& p) -> Status {
                has_columns = true;
-               bool include = false, exclude = false;
-               LG_RETURN_IF_ERROR(ParseMap(
-                   v, p, p,
-                   {{"include",
-                     [&](const YAML::Node& l, const std::string& lp) -> Status {
-                       include = true;
-                       LG_ASSIGN_OR_RETURN(grant.columns.columns, ReadStringList(l, lp));
-                       grant.columns.kind = policy::ColumnSpec::Kind::kInclude;
-                       return Status::Ok();
-                     }},
-                    {"exclude",
-                     [&](const YAML::Node& l, const std::string& lp) -> Status {
-                       exclude = true;
-                       LG_ASSIGN_OR_RETURN(grant.columns.columns, ReadStringList(l, lp));
-                       grant.columns.kind = policy::ColumnSpec::Kind::kExclude;
-                       return Status::Ok();
-                     }}}));
-               if (include == exclude) {
-                 return Error(v, p, "give exactly one of include or exclude");
-               }
+               LG_ASSIGN_OR_RETURN(grant.columns, ReadColumnSpec(v, p));
                return Status::Ok();
              }},
         }));
@@ -940,6 +949,67 @@ class Parser {
                                         role.grants.push_back(std::move(grant));
                                         return Status::Ok();
                                       });
+                   },
+                   /*required=*/false, /*allow_null=*/true},
+                  {"filters",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     return ParseList(
+                         v, p, [&](const YAML::Node& f, size_t, const std::string& fp) -> Status {
+                           LG_ASSIGN_OR_RETURN(std::string name, ReadNonEmptyString(f, fp));
+                           if (std::find(role.filters.begin(), role.filters.end(), name) !=
+                               role.filters.end()) {
+                             return Error(f, fp,
+                                          "filter " + Quoted(name) + " is listed twice; remove one");
+                           }
+                           filter_references_.push_back({name, f.Mark(), fp});
+                           role.filters.push_back(std::move(name));
+                           return Status::Ok();
+                         });
+                   },
+                   /*required=*/false, /*allow_null=*/true},
+                  {"masks",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     return ParseList(
+                         v, p, [&](const YAML::Node& m, size_t, const std::string& mp) -> Status {
+                           LG_ASSIGN_OR_RETURN(policy::ColumnMask mask, ReadMask(m, mp));
+                           for (const policy::ColumnMask& other : role.masks) {
+                             if (EqualsIgnoreCase(policy::ResourceName(other.database, other.table,
+                                                                       other.column),
+                                                  policy::ResourceName(mask.database, mask.table,
+                                                                       mask.column))) {
+                               return Error(m, mp,
+                                            policy::ResourceName(mask.database, mask.table,
+                                                                 mask.column) +
+                                                " is masked twice; keep one mask per column");
+                             }
+                           }
+                           role.masks.push_back(std::move(mask));
+                           return Status::Ok();
+                         });
+                   },
+                   /*required=*/false, /*allow_null=*/true},
+                  {"tag_grants",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     return ParseList(
+                         v, p, [&](const YAML::Node& t, size_t, const std::string& tp) -> Status {
+                           policy::TagGrant grant;
+                           LG_RETURN_IF_ERROR(ParseMap(
+                               t, tp, tp,
+                               {{"expression",
+                                 [&](const YAML::Node& e, const std::string& ep) -> Status {
+                                   LG_ASSIGN_OR_RETURN(grant.expression, ReadTagExpression(e, ep));
+                                   return Status::Ok();
+                                 },
+                                 /*required=*/true},
+                                {"permissions",
+                                 [&](const YAML::Node& e, const std::string& ep) -> Status {
+                                   LG_ASSIGN_OR_RETURN(grant.permissions, ReadPermissions(e, ep));
+                                   return Status::Ok();
+                                 },
+                                 /*required=*/true}}));
+                           role.tag_grants.push_back(std::move(grant));
+                           return Status::Ok();
+                         });
                    },
                    /*required=*/false, /*allow_null=*/true},
               }));
@@ -1013,6 +1083,266 @@ class Parser {
           }
           return Error(item, ip + ".jwks_uri", "must be an https:// (or loopback http://) URL");
         });
+  }
+
+  // ---- governance: masks, tag expressions, tags and filters ----
+
+  Result<policy::ColumnMask> ReadMask(const YAML::Node& node, const std::string& path) {
+    policy::ColumnMask mask;
+    bool has_n = false, has_expression = false;
+    YAML::Mark kind_mark = node.Mark();
+    LG_RETURN_IF_ERROR(ParseMap(
+        node, path, path,
+        {
+            {"database", SetString(mask.database), /*required=*/true},
+            {"table", SetString(mask.table), /*required=*/true},
+            {"column", SetString(mask.column), /*required=*/true},
+            {"mask",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               LG_ASSIGN_OR_RETURN(std::string kind, ReadNonEmptyString(v, p));
+               auto parsed = policy::ParseMaskKind(kind);
+               if (!parsed) {
+                 return Error(v, p,
+                              "unknown mask " + Quoted(kind) +
+                                  "; use null, redact, hash, show_last_n, year_only or expression");
+               }
+               mask.kind = *parsed;
+               kind_mark = v.Mark();
+               return Status::Ok();
+             },
+             /*required=*/true},
+            {"n",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               has_n = true;
+               LG_ASSIGN_OR_RETURN(mask.n, ReadInt(v, p, 0, 1000));
+               return Status::Ok();
+             }},
+            {"expression",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               has_expression = true;
+               LG_ASSIGN_OR_RETURN(mask.expression, ReadNonEmptyString(v, p));
+               return Status::Ok();
+             }},
+        }));
+    if (has_n && mask.kind != policy::MaskKind::kShowLastN) {
+      return ErrorAt(kind_mark, path, "n applies to mask: show_last_n only; remove n");
+    }
+    if (has_expression != (mask.kind == policy::MaskKind::kExpression)) {
+      return ErrorAt(kind_mark, path,
+                     has_expression ? "expression applies to mask: expression only"
+                                    : "mask: expression needs an expression: key");
+    }
+    if (Status s = policy::ValidateColumnMask(mask); !s.ok()) {
+      return ErrorAt(kind_mark, path, s.message());
+    }
+    return mask;
+  }
+
+  // {key: [v1, v2], key2: v3}: AND across keys, OR across one key's values.
+  Result<policy::TagExpression> ReadTagExpression(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap() || node.size() == 0) {
+      return Error(node, path,
+                   "expected a mapping of tag key to values, e.g. {domain: [sales]}");
+    }
+    policy::TagExpression expression;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node key_node = it->first;
+      const YAML::Node value = it->second;
+      LG_ASSIGN_OR_RETURN(std::string key, ReadNonEmptyString(key_node, path));
+      std::string key_path = Child(path, key);
+      if (expression.clauses.count(key) != 0) {
+        return Error(key_node, path, "duplicate tag key " + Quoted(key));
+      }
+      std::vector<std::string> values;
+      if (value.IsScalar()) {
+        LG_ASSIGN_OR_RETURN(std::string single, ReadNonEmptyString(value, key_path));
+        values.push_back(std::move(single));
+      } else {
+        LG_ASSIGN_OR_RETURN(values, ReadStringList(value, key_path));
+        if (values.empty()) return Error(value, key_path, "lists no value");
+      }
+      for (const std::string& v : values) tag_references_.push_back({key, v, value.Mark(), key_path});
+      expression.clauses[key] = std::move(values);
+    }
+    return expression;
+  }
+
+  Status ParseTags(const YAML::Node& node, const std::string& path, StackConfig& out) {
+    return ParseMap(
+        node, path, path,
+        {
+            {"keys",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               std::map<std::string, int> lines;
+               return ParseList(
+                   v, p, [&](const YAML::Node& item, size_t, const std::string& ip) -> Status {
+                     policy::TagKey key;
+                     bool has_values = false;
+                     LG_RETURN_IF_ERROR(ParseMap(
+                         item, ip + NameSuffix(item, "key"), ip,
+                         {{"key",
+                           [&](const YAML::Node& k, const std::string& kp) -> Status {
+                             LG_ASSIGN_OR_RETURN(key.key, ReadNonEmptyString(k, kp));
+                             auto [previous, inserted] = lines.emplace(key.key, Line(k));
+                             if (!inserted) {
+                               return Error(k, kp,
+                                            "duplicate tag key " + Quoted(key.key) +
+                                                " (first declared at line " +
+                                                std::to_string(previous->second) + ")");
+                             }
+                             return Status::Ok();
+                           },
+                           /*required=*/true},
+                          {"values",
+                           [&](const YAML::Node& l, const std::string& lp) -> Status {
+                             has_values = true;
+                             LG_ASSIGN_OR_RETURN(key.values, ReadStringList(l, lp));
+                             std::set<std::string> seen;
+                             for (size_t i = 0; i < key.values.size(); ++i) {
+                               if (!seen.insert(key.values[i]).second) {
+                                 return Error(l[i], Index(lp, i),
+                                              "value " + Quoted(key.values[i]) +
+                                                  " is listed twice");
+                               }
+                             }
+                             if (key.values.empty()) return Error(l, lp, "lists no value");
+                             return Status::Ok();
+                           },
+                           /*required=*/true}}));
+                     out.tag_keys.push_back(std::move(key));
+                     return Status::Ok();
+                   });
+             },
+             /*required=*/false, /*allow_null=*/true},
+            {"assign",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               std::map<std::string, int> lines;  // resource + key -> line
+               return ParseList(
+                   v, p, [&](const YAML::Node& item, size_t, const std::string& ip) -> Status {
+                     policy::TagAssignment a;
+                     YAML::Mark value_mark = item.Mark();
+                     LG_RETURN_IF_ERROR(ParseMap(
+                         item, ip, ip,
+                         {{"database", SetString(a.database), /*required=*/true},
+                          {"table", SetString(a.table)},
+                          {"column", SetString(a.column)},
+                          {"key", SetString(a.key), /*required=*/true},
+                          {"value",
+                           [&](const YAML::Node& x, const std::string& xp) -> Status {
+                             value_mark = x.Mark();
+                             LG_ASSIGN_OR_RETURN(a.value, ReadNonEmptyString(x, xp));
+                             return Status::Ok();
+                           },
+                           /*required=*/true}}));
+                     if (!a.column.empty() && a.table.empty()) {
+                       return Error(item, ip, "a column needs its table; add table:");
+                     }
+                     std::string resource = policy::ResourceName(a.database, a.table, a.column);
+                     auto [previous, inserted] =
+                         lines.emplace(AsciiLower(resource) + '\0' + a.key, Line(item));
+                     if (!inserted) {
+                       return Error(item, ip,
+                                    resource + " already has a value for tag key " +
+                                        Quoted(a.key) + " (line " +
+                                        std::to_string(previous->second) +
+                                        "); a resource carries one value per key");
+                     }
+                     tag_references_.push_back({a.key, a.value, value_mark, ip});
+                     out.tag_assignments.push_back(std::move(a));
+                     return Status::Ok();
+                   });
+             },
+             /*required=*/false, /*allow_null=*/true},
+        });
+  }
+
+  Status ParseFilters(const YAML::Node& node, const std::string& path, StackConfig& out) {
+    std::map<std::string, int> names;
+    return ParseList(
+        node, path, [&](const YAML::Node& item, size_t, const std::string& ip) -> Status {
+          policy::DataCellFilter filter;
+          LG_RETURN_IF_ERROR(ParseMap(
+              item, ip + NameSuffix(item, "name"), ip,
+              {
+                  {"name",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     LG_ASSIGN_OR_RETURN(filter.name, ReadNonEmptyString(v, p));
+                     auto [previous, inserted] = names.emplace(filter.name, Line(v));
+                     if (!inserted) {
+                       return Error(v, p,
+                                    "duplicate filter " + Quoted(filter.name) +
+                                        " (first declared at line " +
+                                        std::to_string(previous->second) + ")");
+                     }
+                     return Status::Ok();
+                   },
+                   /*required=*/true},
+                  {"database", SetString(filter.database), /*required=*/true},
+                  {"table", SetString(filter.table), /*required=*/true},
+                  {"rows",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     LG_ASSIGN_OR_RETURN(std::string text, ReadString(v, p));
+                     if (TrimWhitespace(text).empty()) return Status::Ok();  // all rows
+                     Result<policy::RowFilter> rows = policy::ParseRowFilter(text);
+                     if (!rows.ok()) {
+                       return Error(v, p,
+                                    "invalid row filter: " + rows.status().message() +
+                                        "; e.g. \"region IN ('eu-west', 'eu-central')\"");
+                     }
+                     filter.rows = std::move(*rows);
+                     return Status::Ok();
+                   }},
+                  {"columns",
+                   [&](const YAML::Node& v, const std::string& p) -> Status {
+                     LG_ASSIGN_OR_RETURN(filter.columns, ReadColumnSpec(v, p));
+                     return Status::Ok();
+                   }},
+              }));
+          if (filter.table == "*" || filter.database == "*") {
+            return Error(item, ip, "a filter applies to one table; name it without \"*\"");
+          }
+          out.filters.push_back(std::move(filter));
+          return Status::Ok();
+        });
+  }
+
+  Status CheckGovernanceReferences(const StackConfig& config) {
+    std::vector<std::string> filters;
+    for (const auto& f : config.filters) filters.push_back(f.name);
+    for (const ScopeReference& ref : filter_references_) {
+      if (std::find(filters.begin(), filters.end(), ref.scope) != filters.end()) continue;
+      std::string message = "filter " + Quoted(ref.scope) + " is not declared under filters";
+      if (auto match = ClosestMatch(ref.scope, filters)) {
+        message += "; did you mean " + Quoted(*match) + "?";
+      }
+      return ErrorAt(ref.mark, ref.path, message);
+    }
+    std::vector<std::string> keys;
+    for (const auto& k : config.tag_keys) keys.push_back(k.key);
+    for (const TagReference& ref : tag_references_) {
+      auto key = std::find_if(config.tag_keys.begin(), config.tag_keys.end(),
+                              [&](const policy::TagKey& k) { return k.key == ref.key; });
+      if (key == config.tag_keys.end()) {
+        std::string message = "tag key " + Quoted(ref.key) + " is not declared under tags.keys";
+        if (auto match = ClosestMatch(ref.key, keys)) {
+          message += "; did you mean " + Quoted(*match) + "?";
+        }
+        return ErrorAt(ref.mark, ref.path, message);
+      }
+      if (std::find(key->values.begin(), key->values.end(), ref.value) == key->values.end()) {
+        std::string message = Quoted(ref.value) + " is not a value of tag key " + Quoted(ref.key);
+        if (auto match = ClosestMatch(ref.value, key->values)) {
+          message += "; did you mean " + Quoted(*match) + "?";
+        }
+        message += " Allowed: " + Join(key->values, ", ");
+        return ErrorAt(ref.mark, ref.path, message);
+      }
+    }
+    // A last net for anything the checks above do not cover.
+    if (Status s = policy::ValidatePolicy(PolicyOf(config)); !s.ok()) {
+      return InvalidArgumentError(file_ + ": " + s.message());
+    }
+    return Status::Ok();
   }
 
   Status CheckRoleReferences(const StackConfig& config) {
@@ -1098,10 +1428,26 @@ class Parser {
   std::string_view text_;  // the document being parsed, for MarkOfEmptyItem
   std::vector<ScopeReference> scope_references_;
   std::vector<ScopeReference> role_references_;  // role names used by role_rules
+  std::vector<ScopeReference> filter_references_;  // filter names used by roles
+  struct TagReference {
+    std::string key, value;
+    YAML::Mark mark;
+    std::string path;
+  };
+  std::vector<TagReference> tag_references_;  // by assignments and tag grants
   std::vector<size_t> unset_ttl_clients_;
 };
 
 }  // namespace
+
+policy::PolicySnapshot PolicyOf(const StackConfig& stack) {
+  policy::PolicySnapshot snapshot;
+  for (const auto& role : stack.roles) snapshot.roles.emplace(role.name, role);
+  for (const auto& filter : stack.filters) snapshot.filters.emplace(filter.name, filter);
+  snapshot.tag_keys = stack.tag_keys;
+  snapshot.tag_assignments = stack.tag_assignments;
+  return snapshot;
+}
 
 Result<StackConfig> ParseStack(std::string_view yaml_text, std::string_view file_name,
                                std::string_view base_dir) {

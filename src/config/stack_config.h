@@ -26,6 +26,19 @@
 //         - {database: analytics, permissions: [DESCRIBE]}
 //         - {database: analytics, table: members, permissions: [SELECT],
 //            columns: {exclude: [email]}}
+//     - name: lf-analyst-role
+//       filters: [eu-members]           # data-cell filters the role reads through
+//       masks: [{database: analytics, table: members, column: name, mask: show_last_n, n: 3}]
+//       tag_grants:
+//         - {expression: {domain: [sales], sensitivity: [public]}, permissions: [SELECT, DESCRIBE]}
+//   tags:                               # LF-tags: keys, then assignments (inherited downwards)
+//     keys: [{key: domain, values: [sales, hr]}, {key: sensitivity, values: [public, pii]}]
+//     assign:
+//       - {database: analytics, key: domain, value: sales}
+//       - {database: analytics, table: members, column: email, key: sensitivity, value: pii}
+//   filters:                            # data-cell filters (rows: policy.h's row-filter grammar)
+//     - {name: eu-members, database: analytics, table: members,
+//        rows: "region IN ('eu-west', 'eu-central')", columns: {exclude: [email]}}
 //   role_rules:
 //     clients: [{client: etl-service, role: lf-super-user-role}]
 //     scopes: [{scope: athena-api/query.read, role: lf-dev-role}]
@@ -147,10 +160,19 @@ struct StackConfig {
   std::vector<ClientSpec> clients;
   QuerySpec query;
   std::vector<policy::Role> roles;
+  // Governance (issue 4): data-cell filters, LF-tag keys and assignments.
+  // Every reference is checked at load: roles name existing filters, tags use
+  // declared keys and values, row filters parse.
+  std::vector<policy::DataCellFilter> filters;
+  std::vector<policy::TagKey> tag_keys;
+  std::vector<policy::TagAssignment> tag_assignments;
   std::vector<RoleRuleSpec> client_rules;
   std::vector<RoleRuleSpec> scope_rules;
   std::vector<TrustedIssuerSpec> trusted_issuers;
 };
+
+// The policy catalog the stack file declares (roles, filters, tags), version 0.
+policy::PolicySnapshot PolicyOf(const StackConfig& stack);
 
 // Reads and parses the stack file at `path`. Relative paths inside it resolve
 // against the file's directory (made absolute). Returns kInvalidArgument for

@@ -154,6 +154,9 @@ std::vector<std::string> SelectableColumns(const TableAccess& access,
 }
 
 bool IsUnrestricted(const Role& role) {
+  // Masks and filters narrow what a role reads, so such a role never takes
+  // the direct path (which applies neither).
+  if (!role.masks.empty() || !role.filters.empty()) return false;
   return std::any_of(role.grants.begin(), role.grants.end(), [](const Grant& g) {
     return g.database == "*" && g.table == "*" && g.permissions == kAllPermissions &&
            g.columns.kind == ColumnSpec::Kind::kAll;
@@ -167,6 +170,200 @@ const Role* PolicySnapshot::FindRole(std::string_view name) const {
     if (EqualsIgnoreCase(key, name)) return &role;
   }
   return nullptr;
+}
+
+Status ValidateColumnMask(const ColumnMask& mask) {
+  std::string where = mask.database + "." + mask.table + "." + mask.column;
+  switch (mask.kind) {
+    case MaskKind::kNull:
+    case MaskKind::kRedact:
+    case MaskKind::kHash:
+    case MaskKind::kYearOnly:
+      return Status::Ok();
+    case MaskKind::kShowLastN:
+      if (mask.n < 0 || mask.n > 1000) {
+        return InvalidArgumentError("mask on " + where +
+                                    ": show_last_n needs n between 0 and 1000");
+      }
+      return Status::Ok();
+    case MaskKind::kExpression:
+      return InvalidArgumentError("mask on " + where +
+                                  ": expression masks are not supported yet; use null, redact, "
+                                  "hash, show_last_n or year_only");
+  }
+  return InvalidArgumentError("mask on " + where + ": unknown kind");
+}
+
+std::map<std::string, std::string> EffectiveTags(const PolicySnapshot& policy,
+                                                 std::string_view database, std::string_view table,
+                                                 std::string_view column) {
+  // Three passes, farthest first, so the nearest assignment overwrites.
+  std::map<std::string, std::string> tags;
+  auto apply = [&](bool want_table, bool want_column) {
+    for (const TagAssignment& a : policy.tag_assignments) {
+      if (!EqualsIgnoreCase(a.database, database)) continue;
+      if (a.table.empty() == want_table) continue;
+      if (want_table && !EqualsIgnoreCase(a.table, table)) continue;
+      if (a.column.empty() == want_column) continue;
+      if (want_column && !EqualsIgnoreCase(a.column, column)) continue;
+      tags[a.key] = a.value;
+    }
+  };
+  apply(false, false);
+  if (!table.empty()) {
+    apply(true, false);
+    if (!column.empty()) apply(true, true);
+  }
+  return tags;
+}
+
+bool TagExpressionMatches(const TagExpression& expression,
+                          const std::map<std::string, std::string>& tags) {
+  if (expression.clauses.empty()) return false;  // fail closed: an empty expression grants nothing
+  for (const auto& [key, values] : expression.clauses) {
+    auto it = tags.find(key);
+    if (it == tags.end()) return false;
+    if (std::find(values.begin(), values.end(), it->second) == values.end()) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// The data-cell filters granted to `role` on `database`.`table` (by name,
+// existing in the snapshot), in the role's order, without duplicates.
+std::vector<const DataCellFilter*> RoleFilters(const PolicySnapshot& policy, const Role& role,
+                                               std::string_view database,
+                                               std::string_view table) {
+  std::vector<const DataCellFilter*> out;
+  for (const std::string& name : role.filters) {
+    auto it = policy.filters.find(name);
+    if (it == policy.filters.end()) continue;
+    const DataCellFilter* f = &it->second;
+    if (!EqualsIgnoreCase(f->database, database)) continue;
+    if (!table.empty() && !EqualsIgnoreCase(f->table, table)) continue;
+    if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+  }
+  return out;
+}
+
+bool HasAllColumns(const std::vector<std::string>& all_columns,
+                   const std::vector<std::string>& wanted) {
+  return std::all_of(wanted.begin(), wanted.end(), [&](const std::string& c) {
+    return ContainsIgnoreCase(all_columns, c);
+  });
+}
+
+}  // namespace
+
+PermissionSet DecideDatabase(const PolicySnapshot& policy, const Role& role,
+                             std::string_view database) {
+  PermissionSet set = DecideDatabase(role, database);
+  if (!RoleFilters(policy, role, database, "").empty()) set |= Bit(Permission::kDescribe);
+  if (!role.tag_grants.empty()) {
+    // A table matches through its own tags or, without them, its database's;
+    // tables without any assignment of their own share the database's.
+    std::vector<std::string> tables = {""};
+    for (const TagAssignment& a : policy.tag_assignments) {
+      if (EqualsIgnoreCase(a.database, database) && !a.table.empty()) AddUnique(tables, a.table);
+    }
+    for (const std::string& t : tables) {
+      auto tags = EffectiveTags(policy, database, t, "");
+      for (const TagGrant& g : role.tag_grants) {
+        if (g.permissions != 0 && TagExpressionMatches(g.expression, tags)) {
+          set |= Bit(Permission::kDescribe);
+        }
+      }
+    }
+  }
+  return set;
+}
+
+TableView DecideView(const PolicySnapshot& policy, const Role& role, std::string_view database,
+                     std::string_view table, const std::vector<std::string>& all_columns) {
+  TableView view;
+  view.all_rows = false;  // until a source covers every row
+  const size_t n = all_columns.size();
+  // Per column: covered on all rows? by which filters?
+  std::vector<bool> all_rows(n, false);
+  std::vector<std::vector<const RowFilter*>> filters(n);
+
+  // Plain grants: all rows, their columns.
+  TableAccess plain = DecideTable(role, database, table);
+  view.permissions = plain.permissions;
+  if (Has(plain.permissions, Permission::kSelect)) {
+    for (size_t i = 0; i < n; ++i) {
+      if (ColumnAllowed(plain.select_columns, all_columns[i])) all_rows[i] = true;
+    }
+  }
+  // Tag grants: all rows, the columns whose own effective tags match.
+  auto table_tags = EffectiveTags(policy, database, table, "");
+  for (const TagGrant& g : role.tag_grants) {
+    if (g.permissions == 0 || !TagExpressionMatches(g.expression, table_tags)) continue;
+    view.permissions |= g.permissions | Bit(Permission::kDescribe);
+    if (!Has(g.permissions, Permission::kSelect)) continue;
+    for (size_t i = 0; i < n; ++i) {
+      if (!all_rows[i] &&
+          TagExpressionMatches(g.expression, EffectiveTags(policy, database, table, all_columns[i]))) {
+        all_rows[i] = true;
+      }
+    }
+  }
+  // Data-cell filters: their rows, their columns. A filter naming a column
+  // the table lacks covers nothing (fail closed).
+  for (const DataCellFilter* f : RoleFilters(policy, role, database, table)) {
+    if (!HasAllColumns(all_columns, f->rows.Columns())) continue;
+    bool covers_any = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (!ColumnAllowed(f->columns, all_columns[i])) continue;
+      covers_any = true;
+      if (f->rows.all_rows()) {
+        all_rows[i] = true;
+      } else if (!all_rows[i]) {
+        filters[i].push_back(&f->rows);
+      }
+    }
+    if (!covers_any) continue;
+    view.permissions |= Bit(Permission::kSelect) | Bit(Permission::kDescribe);
+    if (f->rows.all_rows()) {
+      view.all_rows = true;
+    } else {
+      view.row_filters.push_back(&f->rows);
+    }
+  }
+
+  const bool select = Has(view.permissions, Permission::kSelect);
+  bool any_all_rows_column = false;
+  for (size_t i = 0; select && i < n; ++i) {
+    if (!all_rows[i] && filters[i].empty()) continue;
+    ViewColumn c;
+    c.name = all_columns[i];
+    c.all_rows = all_rows[i];
+    if (!c.all_rows) c.row_filters = std::move(filters[i]);
+    any_all_rows_column = any_all_rows_column || c.all_rows;
+    for (const ColumnMask& m : role.masks) {
+      if (NameMatches(m.database, database) && NameMatches(m.table, table) &&
+          EqualsIgnoreCase(m.column, c.name)) {
+        c.mask = &m;
+        break;
+      }
+    }
+    view.columns.push_back(std::move(c));
+  }
+  // Rows: every row when some all-rows source covers a column (a plain or
+  // tag grant, or a filter without a row condition); else the filters' rows.
+  view.all_rows = view.all_rows || any_all_rows_column;
+  if (view.all_rows) view.row_filters.clear();
+  if (view.columns.empty()) {
+    view.all_rows = false;  // nothing readable
+    view.row_filters.clear();
+  }
+  if (view.permissions != 0) view.permissions |= Bit(Permission::kDescribe);
+  view.whole_table = view.all_rows && view.columns.size() == n;
+  for (const ViewColumn& c : view.columns) {
+    if (!c.all_rows || c.mask != nullptr) view.whole_table = false;
+  }
+  return view;
 }
 
 }  // namespace lakegate::policy

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,10 +55,119 @@ struct Grant {
   ColumnSpec columns;    // table grants only; applies to SELECT
 };
 
+// ---- Lake Formation governance beyond table/column grants (issue 4) ----
+
+// A row filter: Lake Formation's PartiQL subset, parsed into an AST so that
+// it is compiled to SQL by our code (never pasted as text into a privileged
+// statement). Grammar (case-insensitive keywords, case-sensitive strings):
+//   expr    := or ; or := and (OR and)* ; and := not (AND not)* ;
+//   not     := NOT not | primary ;
+//   primary := '(' expr ')' | TRUE | column cmp literal | column [NOT] IN '(' literal, ... ')'
+//            | column [NOT] BETWEEN literal AND literal | column [NOT] LIKE string
+//            | column IS [NOT] NULL
+//   cmp     := = | <> | != | < | <= | > | >=
+//   literal := integer | decimal | 'string' (with '' for a quote) | TRUE | FALSE | NULL
+//   column  := identifier | "quoted identifier"
+// At most 2048 characters and 64 levels of nesting.
+struct RowFilterNode;
+struct RowFilter {
+  std::shared_ptr<const RowFilterNode> root;  // null = all rows
+  std::string text;                           // as written
+  bool all_rows() const { return root == nullptr; }
+  // Column names the filter references (as written; compare case-insensitively).
+  std::vector<std::string> Columns() const;
+  // SQL for SQLite with every column reference replaced by
+  // `(+<column_sql(name)> COLLATE BINARY)` and literals rendered safely
+  // (integers and reals re-rendered from their parsed values, strings quoted
+  // with '' escaping); "1" for all rows. `column_sql` must return a safe SQL
+  // expression (a quoted identifier).
+  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql) const;
+  // Evaluates the filter on one row (the reference evaluator of the tests and
+  // of `policy explain`): `value(name)` gives the cell; SQL three-valued logic.
+  // Comparisons are SQLite's without type affinity and with BINARY collation
+  // (ToSql() compiles them so): NULL compares unknown; numbers compare
+  // numerically (integer with real too) and sort before text; text compares
+  // bytewise, so `id = '5'` is false for the integer 5. LIKE is SQLite's
+  // default (ASCII case-insensitive, '%' and '_', numbers as their text).
+  struct Value {
+    enum class Type { kNull, kInteger, kReal, kText } type = Type::kNull;
+    int64_t i = 0;
+    double r = 0;
+    std::string t;
+  };
+  bool Matches(const std::function<Value(std::string_view column)>& value) const;
+};
+// InvalidArgument "row filter: <what was expected, what was found> at
+// position N" (N 1-based). Empty or blank text, and plain TRUE, give all rows.
+Result<RowFilter> ParseRowFilter(std::string_view text);
+
+// A data-cell filter (Lake Formation DataCellsFilter): rows and columns of one
+// table. Roles are granted SELECT on filters by name.
+struct DataCellFilter {
+  std::string name;
+  std::string database;
+  std::string table;
+  RowFilter rows;      // all rows when empty
+  ColumnSpec columns;  // kAll = every column
+};
+
+// A column mask (beyond Lake Formation: Ranger, Unity Catalog, Trino).
+enum class MaskKind {
+  kNull,        // NULL
+  kRedact,      // text -> same length of 'x' (numbers -> 0)
+  kHash,        // hex HMAC-SHA256 of the value's text under a per-server key (joins still work)
+  kShowLastN,   // all but the last n characters replaced by 'x'
+  kYearOnly,    // a date/time text -> its year as text ('2019'); other values NULL
+  kExpression,  // not supported yet: ValidateColumnMask() rejects it; engines read NULL
+};
+struct ColumnMask {
+  std::string database, table, column;
+  MaskKind kind = MaskKind::kNull;
+  int64_t n = 4;            // kShowLastN
+  std::string expression;   // kExpression
+};
+
+// InvalidArgument for a mask the engines cannot apply: kExpression (not
+// supported yet), or kShowLastN with n outside [0, 1000]. Loaders call it so
+// that such a policy is refused at load, not silently masked to NULL.
+Status ValidateColumnMask(const ColumnMask& mask);
+
+// LF-tags. A key has a set of allowed values; resources carry at most one
+// value per key; a column inherits from its table, a table from its
+// database, and the nearest assignment wins.
+struct TagKey {
+  std::string key;
+  std::vector<std::string> values;
+};
+struct TagAssignment {
+  std::string database;
+  std::string table;   // "" = the database itself
+  std::string column;  // "" = the table (or database) itself
+  std::string key;
+  std::string value;
+};
+// AND across keys, OR across the values of one key. Keys and values compare
+// exactly (case-sensitive). An empty expression matches nothing.
+struct TagExpression {
+  std::map<std::string, std::vector<std::string>> clauses;
+};
+// Permissions on every table (and its columns) whose effective tags match.
+// Column-level tags narrow the columns: a column whose own effective tags do
+// not match is not granted through this grant.
+struct TagGrant {
+  TagExpression expression;
+  PermissionSet permissions = 0;
+};
+
 struct Role {
   std::string name;
   std::string description;
   std::vector<Grant> grants;
+  // (Default member initializers let older aggregate initializations of Role
+  // that stop at `grants` compile without -Wmissing-field-initializers.)
+  std::vector<std::string> filters = {};   // names of DataCellFilters the role may SELECT through
+  std::vector<ColumnMask> masks = {};      // applied to what the role reads
+  std::vector<TagGrant> tag_grants = {};   // evaluated against the current tags
 };
 
 // What a role may do with one table.
@@ -69,7 +179,8 @@ struct TableAccess {
   bool visible() const { return permissions != 0; }  // any permission implies DESCRIBE
 };
 
-// The access of `role` to `database`.`table`. Pure.
+// The access of `role` to `database`.`table` through its plain grants only
+// (DecideView() is the complete decision, with filters, tags and masks). Pure.
 TableAccess DecideTable(const Role& role, std::string_view database, std::string_view table);
 // Database-level permissions (CREATE_TABLE, ALTER, DROP, DESCRIBE) of `role`
 // on `database`: from grants with table "", plus all of them from a grant of
@@ -80,18 +191,71 @@ PermissionSet DecideDatabase(const Role& role, std::string_view database);
 std::vector<std::string> SelectableColumns(const TableAccess& access,
                                            const std::vector<std::string>& all_columns);
 // True when the role has a grant of ALL on database "*", table "*" with no
-// column limits: every permission on every table of every database (it may
-// use the engine's direct fast path).
+// column limits and has no masks and no data-cell filters: every permission
+// on every table of every database (it may use the engine's direct fast path).
 bool IsUnrestricted(const Role& role);
 
-// An immutable, versioned set of roles. A policy change makes a new snapshot
-// with a higher version; queries hold the snapshot they started with.
+// An immutable, versioned policy catalog. A policy change makes a new
+// snapshot with a higher version; queries hold the snapshot they started with.
 struct PolicySnapshot {
   uint64_t version = 0;
   std::map<std::string, Role, std::less<>> roles;
+  std::map<std::string, DataCellFilter, std::less<>> filters = {};  // by name
+  std::vector<TagKey> tag_keys = {};
+  std::vector<TagAssignment> tag_assignments = {};
   // The role named `name` (exact match first, then case-insensitive), or
   // nullptr.
   const Role* FindRole(std::string_view name) const;
 };
+
+// The effective tags of a database, table or column (inheritance, nearest
+// assignment wins): key -> value.
+std::map<std::string, std::string> EffectiveTags(const PolicySnapshot& policy,
+                                                 std::string_view database, std::string_view table,
+                                                 std::string_view column);
+bool TagExpressionMatches(const TagExpression& expression,
+                          const std::map<std::string, std::string>& tags);
+
+// DecideDatabase() plus DESCRIBE when a table in `database` is reachable
+// through a data-cell filter of the role or through a tag grant (matching the
+// database's tags or a table's own tags). Tag grants give no database-level
+// permission beyond DESCRIBE.
+PermissionSet DecideDatabase(const PolicySnapshot& policy, const Role& role,
+                             std::string_view database);
+
+// What one role sees of one table: the complete decision the engine compiles
+// into its governed view. Cell semantics (Lake Formation): a cell is visible
+// when some granted source covers both its row and its column; a source is a
+// plain grant (all rows, its columns), a tag grant (all rows, the matching
+// columns) or a data-cell filter (its rows, its columns). A row is visible
+// when some source covers it; in a visible row, a column cell covered by no
+// source covering that row reads NULL.
+struct ViewColumn {
+  std::string name;
+  // The cell is visible when `all_rows` or when one of `row_filters` holds.
+  bool all_rows = false;
+  std::vector<const RowFilter*> row_filters;  // point into the snapshot
+  const ColumnMask* mask = nullptr;           // applied after visibility
+};
+struct TableView {
+  PermissionSet permissions = 0;  // plain + tag grants (+ SELECT and DESCRIBE through filters)
+  std::vector<ViewColumn> columns;  // the columns the role may SELECT, in table order
+  // Rows: all when `all_rows`, else those where one of `row_filters` holds.
+  bool all_rows = true;
+  std::vector<const RowFilter*> row_filters;
+  bool visible() const { return permissions != 0; }
+  // INSERT/UPDATE/DELETE apply only to whole tables: no filters, no masks,
+  // every column selectable.
+  bool whole_table = true;
+};
+// Pure; `all_columns` is the table's columns in order. The returned pointers
+// stay valid while `policy` (filters) and `role` (masks) live. A data-cell
+// filter whose row condition names a column the table lacks covers nothing
+// (fail closed); a source that covers no column exposes no row. A mask
+// applies when its database and table match (exactly, case-insensitively,
+// or "*") and its column matches exactly (case-insensitively); the first
+// match wins. SELECT through a tag grant or a filter also gives DESCRIBE.
+TableView DecideView(const PolicySnapshot& policy, const Role& role, std::string_view database,
+                     std::string_view table, const std::vector<std::string>& all_columns);
 
 }  // namespace lakegate::policy

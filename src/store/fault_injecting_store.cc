@@ -118,6 +118,12 @@ Result<std::optional<std::string>> FaultInjectingStore::GetSetting(std::string_v
 Status FaultInjectingStore::PutSetting(std::string_view key, std::string_view value) {
   LG_FAULT_WRITE(PutSetting(key, value));
 }
+Result<uint64_t> FaultInjectingStore::SavePolicy(std::string_view json, std::string_view author) {
+  LG_FAULT_WRITE(SavePolicy(json, author));
+}
+Result<std::optional<std::pair<uint64_t, std::string>>> FaultInjectingStore::LatestPolicy() {
+  LG_FAULT_READ(LatestPolicy());
+}
 Result<uint64_t> FaultInjectingStore::ChangeCounter() { LG_FAULT_READ(ChangeCounter()); }
 
 #undef LG_FAULT_READ

@@ -47,6 +47,8 @@ class FaultInjectingStore final : public Store {
   Status DeleteResourceServer(std::string_view identifier) override;
   Result<std::optional<std::string>> GetSetting(std::string_view key) override;
   Status PutSetting(std::string_view key, std::string_view value) override;
+  Result<uint64_t> SavePolicy(std::string_view json, std::string_view author) override;
+  Result<std::optional<std::pair<uint64_t, std::string>>> LatestPolicy() override;
   Result<uint64_t> ChangeCounter() override;
   Status RunInTransaction(const std::function<Status(Store&)>& body) override;
 

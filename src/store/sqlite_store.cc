@@ -81,6 +81,15 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 ) STRICT;
 )sql"},
+    // The versioned policy catalog (issue 4): one JSON document per version.
+    {2, R"sql(
+CREATE TABLE policy_versions (
+  version INTEGER PRIMARY KEY NOT NULL CHECK (version > 0),
+  json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  author TEXT NOT NULL
+) STRICT;
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -601,6 +610,43 @@ class Ops {
     return stmt.Text(key).Text(value).Run();
   }
 
+  // ---- policy versions ----
+  Result<uint64_t> SavePolicy(std::string_view json, std::string_view author) {
+    if (json.empty()) return InvalidArgumentError("the policy document is empty");
+    int64_t version = 0;
+    {
+      LG_ASSIGN_OR_RETURN(Stmt stmt,
+                          conn_->Prepare("SELECT coalesce(max(version), 0) FROM policy_versions"));
+      LG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return InternalError("state store " + conn_->path() + ": no max(version)");
+      version = stmt.ColumnInt(0) + 1;
+    }
+    {
+      LG_ASSIGN_OR_RETURN(Stmt stmt, conn_->Prepare("INSERT INTO policy_versions (version, json, "
+                                                    "created_at, author) VALUES (?, ?, ?, ?)"));
+      LG_RETURN_IF_ERROR(stmt.Int(version)
+                             .Text(json)
+                             .Int(static_cast<int64_t>(std::time(nullptr)))
+                             .Text(author)
+                             .Run());
+    }
+    {
+      LG_ASSIGN_OR_RETURN(Stmt stmt,
+                          conn_->Prepare("DELETE FROM policy_versions WHERE version <= ?"));
+      LG_RETURN_IF_ERROR(stmt.Int(version - kPolicyVersionsKept).Run());
+    }
+    return static_cast<uint64_t>(version);
+  }
+
+  Result<std::optional<std::pair<uint64_t, std::string>>> LatestPolicy() {
+    using Latest = std::optional<std::pair<uint64_t, std::string>>;
+    LG_ASSIGN_OR_RETURN(Stmt stmt, conn_->Prepare("SELECT version, json FROM policy_versions "
+                                                  "ORDER BY version DESC LIMIT 1"));
+    LG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return Latest();
+    return Latest(std::make_pair(static_cast<uint64_t>(stmt.ColumnInt(0)), stmt.ColumnText(1)));
+  }
+
  private:
   static Status ValidateClient(const ClientRecord& c) {
     if (c.client_id.empty()) return InvalidArgumentError("client id is empty");
@@ -700,6 +746,17 @@ class OpsStore : public Store {
   }
   Status PutSetting(std::string_view key, std::string_view value) override {
     return self().Write([&](Ops& ops) { return ops.PutSetting(key, value); });
+  }
+  Result<uint64_t> SavePolicy(std::string_view json, std::string_view author) override {
+    uint64_t version = 0;
+    LG_RETURN_IF_ERROR(self().Write([&](Ops& ops) -> Status {
+      LG_ASSIGN_OR_RETURN(version, ops.SavePolicy(json, author));
+      return Status::Ok();
+    }));
+    return version;
+  }
+  Result<std::optional<std::pair<uint64_t, std::string>>> LatestPolicy() override {
+    return self().Read([](Ops& ops) { return ops.LatestPolicy(); });
   }
 
  private:

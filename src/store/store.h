@@ -1,5 +1,6 @@
 // The state store of the authorization server: clients, signing keys, revoked
-// token ids, resource servers (with their scopes) and small settings.
+// token ids, resource servers (with their scopes), small settings, and the
+// versioned policy catalog (one JSON document per version).
 //
 // Store is an abstract interface so that a PostgreSQL implementation can sit
 // next to the SQLite one (sqlite_store.h). Every implementation is thread-safe,
@@ -69,6 +70,9 @@ struct ResourceServerRecord {
   friend bool operator==(const ResourceServerRecord&, const ResourceServerRecord&) = default;
 };
 
+// How many policy versions the store keeps (older ones are deleted on save).
+inline constexpr int kPolicyVersionsKept = 50;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -120,6 +124,15 @@ class Store {
   virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;
   // Inserts or replaces. InvalidArgument if key is empty.
   virtual Status PutSetting(std::string_view key, std::string_view value) = 0;
+
+  // ---- the policy catalog (versioned; the JSON is opaque to the store) ----
+  // Stores `json` as a new version numbered max(existing) + 1 (1 for the
+  // first) and returns that number; forgets all but the newest
+  // kPolicyVersionsKept versions. `author` says who made it ("apply
+  // stack.yaml", "cli grant", ...). InvalidArgument when `json` is empty.
+  virtual Result<uint64_t> SavePolicy(std::string_view json, std::string_view author) = 0;
+  // The newest version and its JSON, or nullopt when none was ever saved.
+  virtual Result<std::optional<std::pair<uint64_t, std::string>>> LatestPolicy() = 0;
 
   // A number that changes after every committed write made by this or ANY
   // OTHER PROCESS sharing the store, and does not change otherwise (reads and

@@ -302,7 +302,7 @@ TEST(ParseStackErrorTest, UnknownTopLevelKey) {
   EXPECT_EQ(ErrorOf("clients: []\nfrobnicate: 1\n"),
             "stack.yaml:2:1: unknown key \"frobnicate\"; valid keys are version, issuer, "
             "state_dir, listen, tokens, limits, audit, resource_servers, clients, query, roles, "
-            "role_rules, trusted_issuers");
+            "role_rules, trusted_issuers, tags, filters");
 }
 
 TEST(ParseStackErrorTest, UnknownNestedKeys) {

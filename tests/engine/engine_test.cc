@@ -401,13 +401,51 @@ TEST_F(EngineTest, RestrictedRolesCannotWrite) {
   EXPECT_EQ(d.status.message(), "role lf-dev-role lacks DROP on analytics.orders");
   auto c = lake_.RunAs(DevRole(), "CREATE TABLE analytics.t(x)", StatementClass::kAdmin);
   EXPECT_EQ(c.status.message(), "role lf-dev-role lacks CREATE_TABLE on database analytics");
-  // A restricted role that holds INSERT still cannot write (not supported yet).
+  // A restricted role writes whole tables only, reading only whole tables.
   policy::Role writer = DevRole();
   writer.name = "writer";
   writer.grants.push_back(policy::Grant{"analytics", "orders", policy::kAllPermissions, {}});
-  auto w = lake_.RunAs(writer, "INSERT INTO orders(order_id) VALUES (99)", StatementClass::kWrite);
-  EXPECT_EQ(w.status.code(), StatusCode::kPermissionDenied);
-  EXPECT_NE(w.status.message().find("not supported"), std::string::npos) << w.status.message();
+  writer.grants.push_back(policy::Grant{"analytics", "members", policy::kAllPermissions,
+                                        {policy::ColumnSpec::Kind::kExclude, {"email"}}});
+  const std::string refused =
+      ": a restricted role writes only whole tables (no row filters, masks or column limits) "
+      "and may read only such tables in the statement";
+  for (const char* sql : {"INSERT INTO members(member_id) VALUES (1)",
+                          "DELETE FROM members WHERE member_id = 1",
+                          "INSERT INTO orders(order_id, member_id) SELECT 99, member_id FROM members "
+                          "LIMIT 1",
+                          "DELETE FROM orders WHERE member_id IN (SELECT member_id FROM members)",
+                          "UPDATE orders SET note = (SELECT name FROM members LIMIT 1)"}) {
+    auto w = lake_.RunAs(writer, sql, StatementClass::kWrite);
+    EXPECT_EQ(w.status.code(), StatusCode::kPermissionDenied) << sql;
+    std::string type = std::string(sql).substr(0, 6);
+    EXPECT_EQ(w.status.message(), "role writer may not run this " + type + refused) << sql;
+  }
+  for (const char* sql : {"INSERT INTO orders SELECT * FROM secret_table",
+                          "INSERT INTO orders(order_id) SELECT count(*) FROM hr.salaries"}) {
+    auto w = lake_.RunAs(writer, sql, StatementClass::kWrite);
+    EXPECT_EQ(w.status.code(), StatusCode::kInvalidArgument) << sql;
+    EXPECT_NE(w.status.message().find("no such table"), std::string::npos) << w.status.message();
+  }
+  EXPECT_EQ(std::get<int64_t>(Super("SELECT count(*) FROM orders").rows[0][0]), 3);
+  auto ok = lake_.RunAs(writer, "INSERT INTO orders(order_id, member_id) VALUES (99, 1)",
+                        StatementClass::kWrite);
+  ASSERT_TRUE(ok.status.ok()) << ok.status.ToString();
+  EXPECT_EQ(ok.result.changes, 1);
+  EXPECT_EQ(ok.result.statement_type, "INSERT");
+  auto copy = lake_.RunAs(writer, "INSERT INTO analytics.orders(order_id, amount) SELECT "
+                                  "order_id + 100, amount FROM orders WHERE order_id < 3",
+                          StatementClass::kWrite, "");
+  ASSERT_TRUE(copy.status.ok()) << copy.status.ToString();
+  EXPECT_EQ(copy.result.changes, 2);
+  auto del = lake_.RunAs(writer, "DELETE FROM orders WHERE order_id >= 99", StatementClass::kWrite);
+  ASSERT_TRUE(del.status.ok()) << del.status.ToString();
+  EXPECT_EQ(del.result.changes, 3);
+  // Read scope still stops it; DDL stays refused.
+  EXPECT_EQ(lake_.RunAs(writer, "DELETE FROM orders").status.message(),
+            "statement needs the write scope; the token has only read");
+  EXPECT_EQ(lake_.RunAs(writer, "DROP TABLE orders", StatementClass::kAdmin).status.code(),
+            StatusCode::kPermissionDenied);
   EXPECT_EQ(std::get<int64_t>(Super("SELECT count(*) FROM orders").rows[0][0]), 3);
 }
 

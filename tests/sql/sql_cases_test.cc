@@ -16,13 +16,37 @@
 //   ----
 //   <one line per row, cells joined by '|', NULL for null>
 // Defaults: role=dev scope=read db=analytics.
+//
+// Roles: "dev" (lf-dev-role) and "super" (lf-super-user-role) always exist;
+// a policy block adds roles, filters, masks and tags to the snapshot (blocks
+// accumulate; each one makes a new policy version):
+//   policy
+//   role NAME                                  declares an empty role
+//   grant ROLE DB TABLE PERMS [COLUMNS]        PERMS: SELECT,DESCRIBE,INSERT,... or ALL
+//   filter NAME DB TABLE COLUMNS [ROW FILTER]  the rest of the line is the row filter
+//                                              (empty = all rows)
+//   grant-filter ROLE FILTER                   SELECT through a data-cell filter
+//   mask ROLE DB TABLE COLUMN KIND [N]         KIND: null redact hash show_last_n
+//                                              year_only expression
+//   tag-key KEY V1,V2,...
+//   tag DB[.TABLE[.COLUMN]] KEY VALUE          an LF-tag assignment
+//   tag-grant ROLE PERMS KEY=V1,V2 [KEY=V...]  AND across keys, OR across values
+//   (blank line)
+// COLUMNS is "all", "include:a,b" or "exclude:a,b". Grants use "*" for every
+// database or table. `query role=NAME` and `statement ... role=NAME` then run
+// as that role.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+// engine_test_util.h builds SqliteEngineOptions without its newest field.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include "engine_test_util.h"
+#pragma GCC diagnostic pop
 
 namespace lakegate::engine {
 namespace {
@@ -31,7 +55,7 @@ using testing::Lake;
 
 struct Case {
   int line = 0;
-  std::string kind;  // "ok", "error", "query"
+  std::string kind;  // "ok", "error", "query", "policy"
   std::string role = "dev";
   StatementClass scope = StatementClass::kRead;
   std::string db = "analytics";
@@ -54,6 +78,15 @@ std::vector<Case> Parse(const std::string& path) {
     c.line = number;
     if (word == "statement") {
       header >> c.kind;
+    } else if (word == "policy") {
+      c.kind = "policy";
+      while (std::getline(in, line)) {
+        ++number;
+        if (line.empty()) break;
+        c.expected.push_back(line);
+      }
+      cases.push_back(std::move(c));
+      continue;
     } else if (word == "query") {
       c.kind = "query";
     } else {
@@ -85,6 +118,127 @@ std::vector<Case> Parse(const std::string& path) {
   return cases;
 }
 
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+policy::ColumnSpec ParseColumns(const std::string& s) {
+  policy::ColumnSpec spec;
+  if (s.rfind("include:", 0) == 0) {
+    spec.kind = policy::ColumnSpec::Kind::kInclude;
+    spec.columns = SplitList(s.substr(8));
+  } else if (s.rfind("exclude:", 0) == 0) {
+    spec.kind = policy::ColumnSpec::Kind::kExclude;
+    spec.columns = SplitList(s.substr(8));
+  } else if (s != "all") {
+    ADD_FAILURE() << "bad column spec " << s;
+  }
+  return spec;
+}
+
+policy::PermissionSet ParsePermissions(const std::string& s) {
+  policy::PermissionSet set = 0;
+  for (const auto& p : SplitList(s)) {
+    auto bit = policy::ParsePermission(p);
+    if (!bit) ADD_FAILURE() << "bad permission " << p;
+    set |= bit.value_or(0);
+  }
+  return set;
+}
+
+// Applies one policy block to `snapshot`; a malformed line fails the test.
+void ApplyPolicy(const Case& c, policy::PolicySnapshot& snapshot) {
+  snapshot.version++;
+  for (const std::string& line : c.expected) {
+    SCOPED_TRACE(line);
+    std::istringstream in(line);
+    std::string verb;
+    in >> verb;
+    auto role = [&](const std::string& name) -> policy::Role& {
+      auto it = snapshot.roles.find(name);
+      if (it == snapshot.roles.end()) ADD_FAILURE() << "undeclared role " << name;
+      return snapshot.roles[name];
+    };
+    if (verb == "role") {
+      std::string name;
+      in >> name;
+      snapshot.roles[name] = policy::Role{name, "", {}};
+    } else if (verb == "grant") {
+      std::string r, db, table, perms, cols = "all";
+      in >> r >> db >> table >> perms >> cols;
+      role(r).grants.push_back({db, table, ParsePermissions(perms), ParseColumns(cols)});
+    } else if (verb == "filter") {
+      policy::DataCellFilter f;
+      std::string cols, rest;
+      in >> f.name >> f.database >> f.table >> cols;
+      std::getline(in, rest);
+      f.columns = ParseColumns(cols);
+      auto rows = policy::ParseRowFilter(rest);
+      ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+      f.rows = *rows;
+      snapshot.filters[f.name] = f;
+    } else if (verb == "grant-filter") {
+      std::string r, f;
+      in >> r >> f;
+      role(r).filters.push_back(f);
+    } else if (verb == "mask") {
+      policy::ColumnMask m;
+      std::string r, kind;
+      in >> r >> m.database >> m.table >> m.column >> kind;
+      static const std::map<std::string, policy::MaskKind> kinds = {
+          {"null", policy::MaskKind::kNull},
+          {"redact", policy::MaskKind::kRedact},
+          {"hash", policy::MaskKind::kHash},
+          {"show_last_n", policy::MaskKind::kShowLastN},
+          {"year_only", policy::MaskKind::kYearOnly},
+          {"expression", policy::MaskKind::kExpression}};
+      ASSERT_TRUE(kinds.count(kind)) << "bad mask kind " << kind;
+      m.kind = kinds.at(kind);
+      int64_t n;
+      if (in >> n) m.n = n;
+      role(r).masks.push_back(m);
+    } else if (verb == "tag-key") {
+      policy::TagKey k;
+      std::string values;
+      in >> k.key >> values;
+      k.values = SplitList(values);
+      snapshot.tag_keys.push_back(k);
+    } else if (verb == "tag") {
+      std::string path;
+      policy::TagAssignment a;
+      in >> path >> a.key >> a.value;
+      std::vector<std::string> parts;
+      std::stringstream ps(path);
+      std::string part;
+      while (std::getline(ps, part, '.')) parts.push_back(part);
+      ASSERT_TRUE(!parts.empty() && parts.size() <= 3) << "bad tag path " << path;
+      a.database = parts[0];
+      if (parts.size() > 1) a.table = parts[1];
+      if (parts.size() > 2) a.column = parts[2];
+      snapshot.tag_assignments.push_back(a);
+    } else if (verb == "tag-grant") {
+      std::string r, perms, clause;
+      in >> r >> perms;
+      policy::TagGrant g;
+      g.permissions = ParsePermissions(perms);
+      while (in >> clause) {
+        size_t eq = clause.find('=');
+        ASSERT_NE(eq, std::string::npos) << "bad tag clause " << clause;
+        g.expression.clauses[clause.substr(0, eq)] = SplitList(clause.substr(eq + 1));
+      }
+      role(r).tag_grants.push_back(g);
+    } else {
+      ADD_FAILURE() << "unknown policy line";
+    }
+  }
+}
+
 class SqlCasesTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SqlCasesTest, Run) {
@@ -94,7 +248,16 @@ TEST_P(SqlCasesTest, Run) {
   ASSERT_FALSE(cases.empty()) << GetParam();
   for (const Case& c : cases) {
     SCOPED_TRACE(GetParam() + ":" + std::to_string(c.line) + ": " + c.sql);
-    policy::Role role = c.role == "super" ? testing::SuperRole() : testing::DevRole();
+    if (c.kind == "policy") {
+      ApplyPolicy(c, lake.policy());
+      continue;
+    }
+    std::string name = c.role == "super" ? "lf-super-user-role"
+                       : c.role == "dev" ? "lf-dev-role"
+                                         : c.role;
+    const policy::Role* found = lake.policy().FindRole(name);
+    ASSERT_NE(found, nullptr) << "unknown role " << c.role;
+    policy::Role role = *found;
     auto o = lake.RunAs(role, c.sql, c.scope, c.db);
     if (c.kind == "ok") {
       EXPECT_TRUE(o.status.ok()) << o.status.ToString();
@@ -129,7 +292,8 @@ std::vector<std::string> CaseFiles() {
 
 INSTANTIATE_TEST_SUITE_P(Files, SqlCasesTest, ::testing::ValuesIn(CaseFiles()),
                          [](const ::testing::TestParamInfo<std::string>& param_info) {
-                           std::string name = std::filesystem::path(param_info.param).stem().string();
+                           std::string name =
+                               std::filesystem::path(param_info.param).stem().string();
                            for (char& ch : name) {
                              if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            }

@@ -1,12 +1,14 @@
 #include "engine/sqlite/governed_table.h"
 
 #include <algorithm>
+#include <cstring>
 #include <list>
 #include <memory>
 #include <utility>
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "crypto/hash.h"
 #include "engine/sqlite/guard.h"
 
 namespace lakegate::engine::sqlite_internal {
@@ -30,6 +32,7 @@ struct Plan {
   bool limit = false;
   std::string sql;                             // the inner SELECT
   std::vector<int> result_index;               // vtab column -> inner result column or -1
+  int rowid_index = -1;                        // inner result column of the raw rowid
 };
 
 const char* OperatorSql(int op) {
@@ -76,23 +79,44 @@ struct GovernedVtab {
     if (it != plan_index.end()) return it->second;
 
     const TableDef& t = *def;
+    // What the role sees of column i: the compiled expression (mask, cell
+    // visibility), or the raw column when there is nothing to apply.
+    auto column_sql = [&t](int i) {
+      const ColumnDef& c = t.columns[static_cast<size_t>(i)];
+      return c.expr.empty() ? QuoteIdent(c.name) : "(" + c.expr + ")";
+    };
     std::string sql = "SELECT ";
     plan.result_index.assign(t.columns.size(), -1);
     for (size_t i = 0; i < plan.columns.size(); ++i) {
       if (i > 0) sql += ", ";
-      sql += QuoteIdent(t.columns[static_cast<size_t>(plan.columns[i])].name);
+      sql += column_sql(plan.columns[i]);
       plan.result_index[static_cast<size_t>(plan.columns[i])] = static_cast<int>(i);
     }
     if (plan.columns.empty()) sql += "1";
+    // Only plans with pushed constraints can be the arms of SQLite's OR
+    // union (the one consumer of vtab rowids here: reading rowid itself is
+    // denied), so full scans skip the extra column.
+    if (!t.rowid_sql.empty() && !plan.constraints.empty()) {
+      sql += ", " + t.rowid_sql;
+      plan.rowid_index = static_cast<int>(std::max<size_t>(plan.columns.size(), 1));
+    }
     sql += " FROM " + QuoteIdent(t.schema) + "." + QuoteIdent(t.table);
     int arg = 1;
+    bool where = false;
+    if (!t.row_filter.empty()) {
+      sql += " WHERE (" + t.row_filter + ")";
+      where = true;
+    }
     for (size_t i = 0; i < plan.constraints.size(); ++i) {
-      sql += i == 0 ? " WHERE " : " AND ";
+      sql += where ? " AND " : " WHERE ";
+      where = true;
       auto [c, op] = plan.constraints[i];
+      // The pushed comparison is on the same expression the role sees
+      // (masked, NULL where hidden), never on the raw value behind it.
       // COLLATE BINARY: xBestIndex pushes only BINARY comparisons, and the
       // raw column may declare another collation.
-      sql += QuoteIdent(t.columns[static_cast<size_t>(c)].name) + " " + OperatorSql(op) + " ?" +
-             std::to_string(arg++) + " COLLATE BINARY";
+      sql += column_sql(c) + " " + OperatorSql(op) + " ?" + std::to_string(arg++) +
+             " COLLATE BINARY";
     }
     if (plan.limit) sql += " LIMIT ?" + std::to_string(arg++);
     plan.sql = std::move(sql);
@@ -228,14 +252,32 @@ int XBestIndex(sqlite3_vtab* v, sqlite3_index_info* info) {
       all_omitted = false;
       continue;
     }
-    // With numeric column affinity both sides convert the right operand the
-    // same way whatever its own affinity. With TEXT/BLOB affinity the outer
-    // comparison depends on the right operand's affinity, which is known to
-    // be "none" only for a constant.
-    bool exact = t.columns[static_cast<size_t>(c.iColumn)].numeric;
-    if (!exact) {
+    const ColumnDef& col = t.columns[static_cast<size_t>(c.iColumn)];
+    bool exact;
+    if (col.expr.empty()) {
+      // Raw column. With numeric column affinity both sides convert the
+      // right operand the same way whatever its own affinity. With TEXT/BLOB
+      // affinity the outer comparison depends on the right operand's
+      // affinity, which is known to be "none" only for a constant.
+      exact = col.numeric;
+      if (!exact) {
+        sqlite3_value* rhs = nullptr;
+        exact = sqlite3_vtab_rhs_value(info, i, &rhs) == SQLITE_OK && rhs != nullptr;
+      }
+    } else {
+      // A compiled expression has no affinity inside, while the outer side
+      // applies the declared column's affinity to the right operand: push
+      // only a constant whose storage class that affinity leaves alone.
       sqlite3_value* rhs = nullptr;
       exact = sqlite3_vtab_rhs_value(info, i, &rhs) == SQLITE_OK && rhs != nullptr;
+      if (exact) {
+        int type = sqlite3_value_type(rhs);
+        if (col.numeric) {
+          exact = type == SQLITE_INTEGER || type == SQLITE_FLOAT || type == SQLITE_NULL;
+        } else if (col.text) {
+          exact = type == SQLITE_TEXT || type == SQLITE_BLOB || type == SQLITE_NULL;
+        }
+      }
     }
     if (!exact) {
       all_omitted = false;
@@ -366,10 +408,50 @@ int XUpdate(sqlite3_vtab* v, int /*argc*/, sqlite3_value** /*argv*/, sqlite3_int
   return SQLITE_AUTH;
 }
 
-// A synthetic rowid: the raw rowid may alias a column the role may not read
-// (an INTEGER PRIMARY KEY), so it never crosses.
+// A keyed hash of the raw rowid: unique per row, so SQLite's OR
+// optimisation (a union of scans by rowid) keeps every row, while the raw
+// rowid, which may alias a column the role may not read (an INTEGER PRIMARY
+// KEY), never crosses. Collisions need ~2^31 rows in one table.
 int XRowid(sqlite3_vtab_cursor* c, sqlite3_int64* rowid) {
-  *rowid = AsCursor(c)->row_number;
+  GovernedCursor* cur = AsCursor(c);
+  GovernedVtab* vt = AsVtab(c->pVtab);
+  const Plan& plan = vt->plans[static_cast<size_t>(cur->plan)];
+  if (plan.rowid_index < 0 || cur->stmt == nullptr) {
+    // WITHOUT ROWID: the row number (unique within one scan only).
+    *rowid = cur->row_number;
+    return SQLITE_OK;
+  }
+  std::string input = vt->def->schema;
+  input += '\0';
+  input += vt->def->table;
+  input += '\0';
+  auto append64 = [&input](uint64_t v) {
+    for (int i = 0; i < 8; ++i) input += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  // A typed, length-prefixed encoding of the identifying values.
+  for (int k = 0; k < std::max(vt->def->rowid_columns, 1); ++k) {
+    sqlite3_value* v = sqlite3_column_value(cur->stmt, plan.rowid_index + k);
+    int type = sqlite3_value_type(v);
+    input += static_cast<char>(type);
+    if (type == SQLITE_INTEGER) {
+      append64(static_cast<uint64_t>(sqlite3_value_int64(v)));
+    } else if (type == SQLITE_FLOAT) {
+      double d = sqlite3_value_double(v);
+      uint64_t bits = 0;
+      std::memcpy(&bits, &d, sizeof bits);
+      append64(bits);
+    } else if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
+      const void* p = type == SQLITE_TEXT ? static_cast<const void*>(sqlite3_value_text(v))
+                                          : sqlite3_value_blob(v);
+      int n = sqlite3_value_bytes(v);
+      append64(static_cast<uint64_t>(n));
+      if (p != nullptr) input.append(static_cast<const char*>(p), static_cast<size_t>(n));
+    }
+  }
+  std::string mac = crypto::HmacSha256(vt->module->rowid_key(), input);
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(mac[static_cast<size_t>(i)]);
+  *rowid = static_cast<sqlite3_int64>(v >> 1);  // non-negative
   return SQLITE_OK;
 }
 

@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace lakegate::engine::sqlite_internal {
@@ -23,6 +24,13 @@ struct ColumnDef {
   std::string name;
   std::string type;       // declared type, safe to paste into a CREATE TABLE
   bool numeric = false;   // INTEGER/REAL/NUMERIC affinity
+  bool text = false;      // TEXT affinity
+  int pk = 0;             // 1-based position in the raw primary key, 0 = not in it
+  // The inner SELECT expression over the raw row that gives what the role
+  // sees (mask applied, NULL in rows where no granted source covers the
+  // cell); "" = the raw column itself. Built only from quoted identifiers,
+  // re-rendered literals and allow-listed functions.
+  std::string expr;
 };
 
 struct TableDef {
@@ -33,6 +41,22 @@ struct TableDef {
   // is denied by the authorizer and by the cursor).
   std::vector<ColumnDef> columns;
   bool selectable = false;
+  // Every column, every row, no mask (policy::TableView::whole_table), and
+  // the role's permissions on the table: writes need both.
+  bool whole_table = false;
+  uint32_t permissions = 0;  // a policy::PermissionSet
+  // The inner WHERE condition that keeps only the rows the role may see
+  // (its row filters OR'ed); "" = every row.
+  std::string row_filter;
+  // What identifies a raw row: its rowid alias ("rowid", "_rowid_" or "oid"
+  // unless a column shadows it), or for a WITHOUT ROWID table its primary
+  // key columns (quoted, comma-separated, `rowid_columns` of them). The
+  // vtab's rowid is a keyed hash of it: unique per row (SQLite's OR
+  // optimisation unions scans by rowid) without revealing a raw value (the
+  // rowid may alias an INTEGER PRIMARY KEY the role may not read). "" = none
+  // known: the row number within the scan.
+  std::string rowid_sql;
+  int rowid_columns = 0;
 };
 
 struct GovernedVtab;
@@ -41,7 +65,9 @@ class GovernedModule {
  public:
   static constexpr const char* kModuleName = "lakegate_governed";
 
-  explicit GovernedModule(sqlite3* privileged) : privileged_(privileged) {}
+  // `rowid_key` keys the hash that turns raw rowids into the vtabs' rowids.
+  GovernedModule(sqlite3* privileged, std::string rowid_key)
+      : privileged_(privileged), rowid_key_(std::move(rowid_key)) {}
   GovernedModule(const GovernedModule&) = delete;
   GovernedModule& operator=(const GovernedModule&) = delete;
 
@@ -59,6 +85,7 @@ class GovernedModule {
   void set_creating(bool creating) { creating_ = creating; }
   bool creating() const { return creating_; }
   sqlite3* privileged() const { return privileged_; }
+  const std::string& rowid_key() const { return rowid_key_; }
 
   // Called between statements: bounds the plan tables of every vtab.
   void TrimPlans();
@@ -69,6 +96,7 @@ class GovernedModule {
 
  private:
   sqlite3* privileged_;
+  const std::string rowid_key_;
   bool creating_ = false;
   std::map<std::string, TableDef> tables_;  // key: lower(schema) '\0' lower(table)
   std::vector<GovernedVtab*> vtabs_;

@@ -35,6 +35,11 @@ struct Guard {
   bool trusted = false;
   // kDirect: `main` is an empty in-memory database, so DDL/DML must name one.
   bool memory_main = false;
+  // kDirect for a restricted role's whole-table writes: when set, every table
+  // read (SQLITE_READ) or changed (SQLITE_INSERT/UPDATE/DELETE) must pass it
+  // with its schema named, and everything else but SELECT and allowed
+  // functions is denied (no DDL, PRAGMA, schema or eponymous tables).
+  std::function<bool(int code, std::string_view db, std::string_view table)> whole_table_only;
   // kGoverned: true when (schema, table, column) may be read; column "" is
   // count(*)-style access to the table.
   std::function<bool(std::string_view db, std::string_view table, std::string_view column)>
@@ -46,6 +51,10 @@ struct Guard {
   bool denied = false;  // some callback returned SQLITE_DENY
   std::string denial;   // why the first DENY happened (safe to show), or ""
 };
+
+// The keyed hash of hash masks, registered on privileged connections only
+// (the user connection neither has it nor allows it).
+inline constexpr const char* kMaskHashFunction = "lakegate_mask_hash";
 
 // The sqlite3_set_authorizer callback; `user_data` is a Guard*.
 int Authorize(void* user_data, int code, const char* a3, const char* a4, const char* db,
@@ -68,6 +77,8 @@ std::string QuoteIdent(std::string_view name);
 // SQLite's column affinity rules (§3.1 of the datatype page) applied to a
 // declared type: true for INTEGER, REAL and NUMERIC affinity.
 bool HasNumericAffinity(std::string_view declared_type);
+// True for TEXT affinity (CHAR, CLOB or TEXT and no INT).
+bool HasTextAffinity(std::string_view declared_type);
 // The declared type made safe to paste into a CREATE TABLE: kept when it has
 // only [A-Za-z0-9_ ], else replaced by a type name of the same affinity.
 std::string SafeDeclaredType(std::string_view declared_type);

@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/random.h"
 #include "common/strings.h"
+#include "crypto/hash.h"
 #include "engine/sqlite/governed_table.h"
 #include "engine/sqlite/guard.h"
 
@@ -107,16 +109,86 @@ struct DatabaseView {
   std::vector<TableDef> tables;
 };
 
+// The SQL of `mask` applied to the raw column `c` (a quoted identifier).
+// Unsupported or invalid masks read NULL (fail closed).
+std::string MaskSql(const policy::ColumnMask& mask, const std::string& c) {
+  // `n` x's for a non-negative integer expression n.
+  auto xs = [](const std::string& n) { return "replace(hex(zeroblob(" + n + ")), '00', 'x')"; };
+  switch (mask.kind) {
+    case policy::MaskKind::kNull:
+      return "NULL";
+    case policy::MaskKind::kRedact:
+      return "CASE WHEN typeof(" + c + ") IN ('integer', 'real') THEN 0 WHEN " + c +
+             " IS NULL THEN NULL ELSE " + xs("length(" + c + ")") + " END";
+    case policy::MaskKind::kHash:
+      return std::string(sqlite_internal::kMaskHashFunction) + "(" + c + ")";
+    case policy::MaskKind::kShowLastN: {
+      if (!policy::ValidateColumnMask(mask).ok()) return "NULL";
+      if (mask.n == 0) return "CASE WHEN " + c + " IS NULL THEN NULL ELSE " + xs("length(" + c + ")") + " END";
+      std::string n = std::to_string(mask.n);
+      return "CASE WHEN " + c + " IS NULL THEN NULL ELSE " +
+             xs("max(length(" + c + ") - " + n + ", 0)") + " || substr(" + c + ", -" + n + ") END";
+    }
+    case policy::MaskKind::kYearOnly:
+      return "CASE WHEN typeof(" + c + ") = 'text' AND " + c +
+             " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' THEN substr(" + c + ", 1, 4) END";
+    case policy::MaskKind::kExpression:
+      return "NULL";
+  }
+  return "NULL";
+}
+
+// Compiles one role's view of a table into `def`: the declared columns, each
+// column's expression and the row condition. `all` is every raw column.
+void CompileView(const policy::TableView& view, const std::vector<ColumnDef>& all, TableDef& def) {
+  auto actual = [&all](std::string_view name) -> std::string {
+    for (const auto& c : all) {
+      if (EqualsIgnoreCase(c.name, name)) return QuoteIdent(c.name);
+    }
+    return "NULL";  // unreachable: DecideView drops filters on unknown columns
+  };
+  auto any_of = [&actual](const std::vector<const policy::RowFilter*>& filters) {
+    std::string sql;
+    for (const policy::RowFilter* f : filters) {
+      if (!sql.empty()) sql += " OR ";
+      sql += f->ToSql(actual);
+    }
+    return sql;
+  };
+  if (!view.all_rows) def.row_filter = view.row_filters.empty() ? "0" : any_of(view.row_filters);
+  for (const policy::ViewColumn& vc : view.columns) {
+    auto raw = std::find_if(all.begin(), all.end(),
+                            [&](const ColumnDef& c) { return EqualsIgnoreCase(c.name, vc.name); });
+    if (raw == all.end()) continue;
+    ColumnDef c = *raw;
+    std::string value = QuoteIdent(c.name);
+    if (vc.mask != nullptr) {
+      value = MaskSql(*vc.mask, value);
+      using K = policy::MaskKind;
+      if (vc.mask->kind == K::kHash || vc.mask->kind == K::kShowLastN ||
+          vc.mask->kind == K::kYearOnly) {
+        c.type = "TEXT";  // these masks always give text (or NULL)
+        c.numeric = false;
+        c.text = true;
+      }
+    }
+    if (!vc.all_rows) value = "CASE WHEN " + any_of(vc.row_filters) + " THEN " + value + " END";
+    if (vc.mask != nullptr || !vc.all_rows) c.expr = std::move(value);
+    def.columns.push_back(std::move(c));
+  }
+}
+
 // Attaches every database `role` may see to `conn` (an empty connection of
 // ours) and reads their tables and columns, keeping only what the role may
-// see. `unrestricted` keeps everything.
+// see, compiled for the governed tables. `unrestricted` keeps everything.
 Result<std::vector<DatabaseView>> DescribeLake(sqlite3* conn, Guard& guard,
                                                const std::string& lake_dir,
                                                const std::vector<std::string>& databases,
+                                               const policy::PolicySnapshot& policy,
                                                const policy::Role& role, bool unrestricted) {
   std::vector<std::string> visible;
   for (const auto& name : databases) {
-    if (unrestricted || policy::DecideDatabase(role, name) != 0) visible.push_back(name);
+    if (unrestricted || policy::DecideDatabase(policy, role, name) != 0) visible.push_back(name);
   }
   int max_attached = sqlite3_limit(conn, SQLITE_LIMIT_ATTACHED, -1);
   if (static_cast<int>(visible.size()) > max_attached) {
@@ -142,13 +214,6 @@ Result<std::vector<DatabaseView>> DescribeLake(sqlite3* conn, Guard& guard,
       names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(tables.get(), 0)));
     }
     for (const auto& table : names) {
-      policy::TableAccess access;
-      if (unrestricted) {
-        access.permissions = policy::kAllPermissions;
-      } else {
-        access = policy::DecideTable(role, name, table);
-        if (!access.visible()) continue;
-      }
       std::string pragma = "PRAGMA " + QuoteIdent(name) + ".table_info(" + QuoteIdent(table) + ")";
       raw = nullptr;
       sqlite3_prepare_v2(conn, pragma.c_str(), -1, &raw, nullptr);
@@ -160,21 +225,61 @@ Result<std::vector<DatabaseView>> DescribeLake(sqlite3* conn, Guard& guard,
         const unsigned char* type = sqlite3_column_text(info.get(), 2);
         std::string declared = type != nullptr ? reinterpret_cast<const char*>(type) : "";
         c.numeric = sqlite_internal::HasNumericAffinity(declared);
+        c.text = sqlite_internal::HasTextAffinity(declared);
+        c.pk = sqlite3_column_int(info.get(), 5);
         c.type = sqlite_internal::SafeDeclaredType(declared);
         all.push_back(std::move(c));
       }
       if (all.empty()) continue;
-      std::vector<std::string> all_names;
-      for (const auto& c : all) all_names.push_back(c.name);
-      std::vector<std::string> selectable = policy::SelectableColumns(access, all_names);
       TableDef def;
       def.schema = name;
       def.table = table;
-      def.selectable = !selectable.empty();
-      for (const auto& c : all) {
-        if (!def.selectable || std::find(selectable.begin(), selectable.end(), c.name) !=
-                                   selectable.end()) {
-          def.columns.push_back(c);
+      bool without_rowid = false;
+      std::string list =
+          "PRAGMA " + QuoteIdent(name) + ".table_list(" + QuoteIdent(table) + ")";
+      raw = nullptr;
+      sqlite3_prepare_v2(conn, list.c_str(), -1, &raw, nullptr);
+      StmtPtr table_list(raw);
+      if (table_list != nullptr && sqlite3_step(table_list.get()) == SQLITE_ROW) {
+        without_rowid = sqlite3_column_int(table_list.get(), 4) != 0;
+      }
+      for (const char* alias : {"rowid", "_rowid_", "oid"}) {
+        if (without_rowid || !def.rowid_sql.empty()) break;
+        if (std::none_of(all.begin(), all.end(),
+                         [&](const ColumnDef& c) { return EqualsIgnoreCase(c.name, alias); })) {
+          def.rowid_sql = alias;
+          def.rowid_columns = 1;
+        }
+      }
+      if (without_rowid) {
+        // The primary key identifies a row of a WITHOUT ROWID table.
+        std::vector<std::pair<int, std::string>> key;
+        for (size_t i = 0; i < all.size(); ++i) {
+          if (all[i].pk > 0) key.emplace_back(all[i].pk, QuoteIdent(all[i].name));
+        }
+        std::sort(key.begin(), key.end());
+        for (const auto& [order, column] : key) {
+          def.rowid_sql += (def.rowid_sql.empty() ? "" : ", ") + column;
+        }
+        def.rowid_columns = static_cast<int>(key.size());
+      }
+      if (unrestricted) {
+        def.selectable = true;
+        def.columns = all;
+      } else {
+        std::vector<std::string> all_names;
+        for (const auto& c : all) all_names.push_back(c.name);
+        policy::TableView table_view = policy::DecideView(policy, role, name, table, all_names);
+        if (!table_view.visible()) continue;
+        def.selectable =
+            policy::Has(table_view.permissions, policy::Permission::kSelect) &&
+            !table_view.columns.empty();
+        def.whole_table = table_view.whole_table;
+        def.permissions = table_view.permissions;
+        if (def.selectable) {
+          CompileView(table_view, all, def);
+        } else {
+          def.columns = all;  // DESCRIBE only: the names and types, no data
         }
       }
       view.tables.push_back(std::move(def));
@@ -297,6 +402,13 @@ Classification Classify(const std::vector<AuthAction>& actions, sqlite3_stmt* st
   return out;
 }
 
+Status WholeTableWriteError(const policy::Role& role, const Classification& cls) {
+  return PermissionDeniedError("role " + role.name + " may not run this " + cls.type +
+                               ": a restricted role writes only whole tables (no row filters, "
+                               "masks or column limits) and may read only such tables in the "
+                               "statement");
+}
+
 Status ScopeError(StatementClass needed, StatementClass allowed) {
   return PermissionDeniedError("statement needs the " + std::string(StatementClassName(needed)) +
                                " scope; the token has only " +
@@ -366,30 +478,34 @@ class Session {
 
   static Result<std::unique_ptr<Session>> OpenGoverned(
       uint64_t generation, const std::string& lake_dir, const std::vector<std::string>& databases,
-      const policy::Role& role, const std::string& database);
+      const policy::PolicySnapshot& policy, const policy::Role& role, const std::string& database,
+      const std::string& mask_hash_key);
   static Result<std::unique_ptr<Session>> OpenDirect(uint64_t generation,
                                                      const std::string& lake_dir,
                                                      const std::vector<std::string>& databases,
                                                      const std::string& database);
 
-  Result<QueryResult> Run(const policy::Role& role, const QueryRequest& request,
-                          ResultSink& sink);
+  Result<QueryResult> Run(const policy::PolicySnapshot& policy, const policy::Role& role,
+                          const QueryRequest& request, ResultSink& sink);
   uint64_t generation() const { return generation_; }
   // False when a failure left a connection in a state we do not reuse.
   bool reusable() const {
     return !broken_ && sqlite3_get_autocommit(user_) != 0 &&
-           (priv_ == nullptr || sqlite3_get_autocommit(priv_) != 0);
+           (priv_ == nullptr || sqlite3_get_autocommit(priv_) != 0) &&
+           (writer_ == nullptr || writer_->reusable());
   }
 
  private:
   Status InstallCommon();
-  Status DeniedMessage(const policy::Role& role, const Classification& cls, int rc);
+  Status DeniedMessage(const policy::PolicySnapshot& policy, const policy::Role& role,
+                       const Classification& cls, int rc);
   Status StepError(int rc);
   sqlite3_stmt* PrintfStatement(int argc);
 
   static int Progress(void* self);
   static int Busy(void* self, int count);
   static void GuardedPrintf(sqlite3_context* ctx, int argc, sqlite3_value** argv);
+  static void MaskHash(sqlite3_context* ctx, int argc, sqlite3_value** argv);
 
   const uint64_t generation_;
   const bool governed_;
@@ -405,6 +521,14 @@ class Session {
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* rollback_ = nullptr;
   RequestState* state_ = nullptr;  // set for the duration of Run()
+  std::string mask_hash_key_;      // the key of hash masks (governed only)
+  // Governed only: what OpenDirect needs for whole-table writes, and the
+  // direct session they run on (opened on first use).
+  std::string lake_dir_;
+  std::vector<std::string> databases_;
+  std::string database_;
+  std::unique_ptr<Session> writer_;
+  bool WholeTableWrite(const Classification& cls) const;
 
   // Prepared read statements by SQL text, most recently used first, so that
   // a repeated query skips parsing and planning. Only statements that passed
@@ -439,6 +563,7 @@ void Session::PutCached(const std::string& sql, StmtPtr stmt, const Classificati
 }
 
 Session::~Session() {
+  writer_.reset();
   statement_cache_.clear();  // finalize before the connections close
   for (auto& [argc, stmt] : printf_stmts_) sqlite3_finalize(stmt);
   sqlite3_finalize(begin_);
@@ -529,6 +654,25 @@ void Session::GuardedPrintf(sqlite3_context* ctx, int argc, sqlite3_value** argv
   sqlite3_clear_bindings(stmt);
 }
 
+// lakegate_mask_hash(v): hex HMAC-SHA256 of v's text under the engine's
+// mask key; NULL stays NULL. Registered on the privileged connection only.
+void Session::MaskHash(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  auto* s = static_cast<Session*>(sqlite3_user_data(ctx));
+  if (argc != 1 || sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  const unsigned char* text = sqlite3_value_text(argv[0]);
+  if (text == nullptr) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  std::string_view value(reinterpret_cast<const char*>(text),
+                         static_cast<size_t>(sqlite3_value_bytes(argv[0])));
+  std::string hex = HexEncode(crypto::HmacSha256(s->mask_hash_key_, value));
+  sqlite3_result_text(ctx, hex.data(), static_cast<int>(hex.size()), SQLITE_TRANSIENT);
+}
+
 Status Session::InstallCommon() {
   sqlite3_set_authorizer(user_, sqlite_internal::Authorize, &user_guard_);
   sqlite3_progress_handler(user_, kProgressOps, &Session::Progress, this);
@@ -546,14 +690,22 @@ Status Session::InstallCommon() {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Session>> Session::OpenGoverned(uint64_t generation,
-                                                       const std::string& lake_dir,
-                                                       const std::vector<std::string>& databases,
-                                                       const policy::Role& role,
-                                                       const std::string& database) {
+Result<std::unique_ptr<Session>> Session::OpenGoverned(
+    uint64_t generation, const std::string& lake_dir, const std::vector<std::string>& databases,
+    const policy::PolicySnapshot& policy, const policy::Role& role, const std::string& database,
+    const std::string& mask_hash_key) {
   auto s = std::make_unique<Session>(generation, /*governed=*/true);
+  s->mask_hash_key_ = mask_hash_key;
+  s->lake_dir_ = lake_dir;
+  s->databases_ = databases;
+  s->database_ = database;
   constexpr int kMemFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   LG_ASSIGN_OR_RETURN(s->priv_, OpenConnection(":memory:", kMemFlags));
+  if (sqlite3_create_function_v2(s->priv_, sqlite_internal::kMaskHashFunction, 1,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, s.get(),
+                                 &Session::MaskHash, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return InternalError("cannot register the hash mask");
+  }
   s->priv_guard_.mode = Guard::Mode::kPrivileged;
   sqlite3_set_authorizer(s->priv_, sqlite_internal::Authorize, &s->priv_guard_);
   sqlite3_progress_handler(s->priv_, kProgressOps, &Session::Progress, s.get());
@@ -566,8 +718,8 @@ Result<std::unique_ptr<Session>> Session::OpenGoverned(uint64_t generation,
   for (const auto& d : databases) {
     if (d != database) ordered.push_back(d);
   }
-  LG_ASSIGN_OR_RETURN(auto views, DescribeLake(s->priv_, s->priv_guard_, lake_dir, ordered, role,
-                                               /*unrestricted=*/false));
+  LG_ASSIGN_OR_RETURN(auto views, DescribeLake(s->priv_, s->priv_guard_, lake_dir, ordered,
+                                               policy, role, /*unrestricted=*/false));
   if (!database.empty() && (views.empty() || views.front().name != database)) {
     return InvalidArgumentError("unknown database: " + database);
   }
@@ -580,7 +732,7 @@ Result<std::unique_ptr<Session>> Session::OpenGoverned(uint64_t generation,
     (sql[0] == 'B' ? s->begin_ : sql[0] == 'C' ? s->commit_ : s->rollback_) = stmt;
   }
 
-  s->module_ = std::make_unique<GovernedModule>(s->priv_);
+  s->module_ = std::make_unique<GovernedModule>(s->priv_, crypto::HmacSha256(mask_hash_key, "lakegate rowid"));
   for (auto& view : views) {
     for (auto& def : view.tables) s->module_->AddTable(std::move(def));
   }
@@ -651,6 +803,31 @@ Result<std::unique_ptr<Session>> Session::OpenDirect(uint64_t generation,
   return s;
 }
 
+// True when `cls` (from the governed prepare just recorded in user_guard_)
+// is an INSERT/UPDATE/DELETE whose target and every table it reads are whole
+// tables of the role with the needed permissions.
+bool Session::WholeTableWrite(const Classification& cls) const {
+  if (cls.klass != StatementClass::kWrite || cls.table.empty() ||
+      (cls.type != "INSERT" && cls.type != "UPDATE" && cls.type != "DELETE")) {
+    return false;
+  }
+  const TableDef* target = module_->Find(cls.db, cls.table);
+  if (target == nullptr || !target->whole_table || !policy::Has(target->permissions, cls.needed)) {
+    return false;
+  }
+  for (const AuthAction& a : user_guard_.actions) {
+    Classification ddl;
+    if (ClassifyDdl(a, ddl)) return false;
+    if (a.code != SQLITE_READ) continue;
+    if (IsSchemaTableName(a.arg1)) return false;
+    const TableDef* def = a.db.empty() ? nullptr : module_->Find(a.db, a.arg1);
+    if (def == nullptr || !def->whole_table || !policy::Has(def->permissions, policy::Permission::kSelect)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Status Session::StepError(int rc) {
   if (state_ != nullptr && state_->was_cancelled) return DeadlineExceededError("query cancelled");
   if (state_ != nullptr && state_->timed_out) {
@@ -684,19 +861,23 @@ Status Session::StepError(int rc) {
   }
 }
 
-Status Session::DeniedMessage(const policy::Role& role, const Classification& cls, int rc) {
+Status Session::DeniedMessage(const policy::PolicySnapshot& policy, const policy::Role& role,
+                              const Classification& cls, int rc) {
   if (!user_guard_.denial.empty()) return PermissionDeniedError(user_guard_.denial);
   if (cls.type.empty() || cls.klass == StatementClass::kRead) {
     return PermissionDeniedError(rc == SQLITE_OK ? "not authorized" : sqlite3_errmsg(user_));
   }
   policy::PermissionSet have =
-      cls.table.empty() ? policy::DecideDatabase(role, cls.db)
-                        : policy::DecideTable(role, cls.db, cls.table).permissions;
+      cls.table.empty() ? policy::DecideDatabase(policy, role, cls.db)
+                        : policy::DecideView(policy, role, cls.db, cls.table, {}).permissions;
   std::string object = cls.table.empty() ? "database " + cls.db : cls.db + "." + cls.table;
   if (!policy::Has(have, cls.needed)) {
     return PermissionDeniedError("role " + role.name + " lacks " +
                                  policy::PermissionNames(policy::Bit(cls.needed)) + " on " +
                                  object);
+  }
+  if (cls.type == "INSERT" || cls.type == "UPDATE" || cls.type == "DELETE") {
+    return WholeTableWriteError(role, cls);
   }
   return PermissionDeniedError(cls.type +
                                " is not supported for roles with restricted access yet: writes "
@@ -705,8 +886,8 @@ Status Session::DeniedMessage(const policy::Role& role, const Classification& cl
                                role.name + ")");
 }
 
-Result<QueryResult> Session::Run(const policy::Role& role, const QueryRequest& request,
-                                 ResultSink& sink) {
+Result<QueryResult> Session::Run(const policy::PolicySnapshot& policy, const policy::Role& role,
+                                 const QueryRequest& request, ResultSink& sink) {
   RequestState state;
   state.timeout = request.limits.timeout;
   state.deadline = Clock::now() + request.limits.timeout;
@@ -740,7 +921,7 @@ Result<QueryResult> Session::Run(const policy::Role& role, const QueryRequest& r
     cls = Classify(user_guard_.actions, stmt.get());
     if (rc != SQLITE_OK) {
       if (cls.klass > request.max_class) return ScopeError(cls.klass, request.max_class);
-      if (user_guard_.denied || (rc & 0xff) == SQLITE_AUTH) return DeniedMessage(role, cls, rc);
+      if (user_guard_.denied || (rc & 0xff) == SQLITE_AUTH) return DeniedMessage(policy, role, cls, rc);
       if ((rc & 0xff) == SQLITE_TOOBIG) return StepError(rc);
       if ((rc & 0xff) == SQLITE_ERROR) return InvalidArgumentError(sqlite3_errmsg(user_));
       return StepError(rc);
@@ -756,7 +937,32 @@ Result<QueryResult> Session::Run(const policy::Role& role, const QueryRequest& r
   // DDL through prepare so they could be classified; they stop here. SQLite's
   // own read-only verdict must agree with ours.
   if (governed_ && (cls.klass != StatementClass::kRead || sqlite3_stmt_readonly(stmt.get()) == 0)) {
-    return DeniedMessage(role, cls, SQLITE_OK);
+    if (!WholeTableWrite(cls)) return DeniedMessage(policy, role, cls, SQLITE_OK);
+    // INSERT/UPDATE/DELETE of a whole table, reading only whole tables: run
+    // it on a direct connection whose authorizer admits exactly those.
+    stmt.reset();
+    if (writer_ == nullptr) {
+      LG_ASSIGN_OR_RETURN(writer_, OpenDirect(generation_, lake_dir_, databases_, database_));
+      const GovernedModule* module = module_.get();
+      // The direct connection's `main` is the request's database.
+      writer_->user_guard_.whole_table_only = [module, main = database_](
+                                                  int code, std::string_view db,
+                                                  std::string_view table) {
+        if (EqualsIgnoreCase(db, "main")) db = main;
+        const TableDef* def = module->Find(db, table);
+        if (def == nullptr || !def->whole_table) return false;
+        policy::Permission needed = code == SQLITE_INSERT   ? policy::Permission::kInsert
+                                    : code == SQLITE_UPDATE ? policy::Permission::kUpdate
+                                    : code == SQLITE_DELETE ? policy::Permission::kDelete
+                                                            : policy::Permission::kSelect;
+        return policy::Has(def->permissions, needed);
+      };
+    }
+    Result<QueryResult> written = writer_->Run(policy, role, request, sink);
+    if (!written.ok() && written.status().code() == StatusCode::kPermissionDenied) {
+      return WholeTableWriteError(role, cls);  // never the direct connection's detail
+    }
+    return written;
   }
 
   int expected = sqlite3_bind_parameter_count(stmt.get());
@@ -856,7 +1062,10 @@ Result<QueryResult> Session::Run(const policy::Role& role, const QueryRequest& r
 
 class SqliteEngine final : public Engine {
  public:
-  explicit SqliteEngine(SqliteEngineOptions options) : options_(std::move(options)) {}
+  explicit SqliteEngine(SqliteEngineOptions options)
+      : options_(std::move(options)),
+        mask_hash_key_(options_.mask_hash_key.empty() ? RandomBytes(32)
+                                                      : options_.mask_hash_key) {}
 
   Result<QueryResult> Execute(const policy::PolicySnapshot& policy, const policy::Role& role,
                               const QueryRequest& request, ResultSink& sink) override;
@@ -873,6 +1082,7 @@ class SqliteEngine final : public Engine {
   void Return(const PoolKey& key, std::unique_ptr<Session> session);
 
   const SqliteEngineOptions options_;
+  const std::string mask_hash_key_;  // options_.mask_hash_key, or random per engine
   std::atomic<uint64_t> generation_{1};
 
   std::mutex lake_mu_;
@@ -967,11 +1177,12 @@ Result<QueryResult> SqliteEngine::Execute(const policy::PolicySnapshot& policy,
       LG_ASSIGN_OR_RETURN(session, Session::OpenDirect(generation, options_.lake_dir, databases,
                                                        request.database));
     } else {
-      LG_ASSIGN_OR_RETURN(session, Session::OpenGoverned(generation, options_.lake_dir,
-                                                         databases, role, request.database));
+      LG_ASSIGN_OR_RETURN(session, Session::OpenGoverned(generation, options_.lake_dir, databases,
+                                                         policy, role, request.database,
+                                                         mask_hash_key_));
     }
   }
-  Result<QueryResult> result = session->Run(role, request, sink);
+  Result<QueryResult> result = session->Run(policy, role, request, sink);
   if (result.ok() && direct && result->statement_class != StatementClass::kRead &&
       result->statement_type != "INSERT" && result->statement_type != "UPDATE" &&
       result->statement_type != "DELETE") {
@@ -983,7 +1194,7 @@ Result<QueryResult> SqliteEngine::Execute(const policy::PolicySnapshot& policy,
   return result;
 }
 
-Result<std::vector<DatabaseInfo>> SqliteEngine::Catalog(const policy::PolicySnapshot& /*policy*/,
+Result<std::vector<DatabaseInfo>> SqliteEngine::Catalog(const policy::PolicySnapshot& policy,
                                                         const policy::Role& role) {
   LG_ASSIGN_OR_RETURN(std::vector<std::string> databases, Databases());
   LG_ASSIGN_OR_RETURN(sqlite3 * conn,
@@ -992,7 +1203,8 @@ Result<std::vector<DatabaseInfo>> SqliteEngine::Catalog(const policy::PolicySnap
   Guard guard;
   guard.mode = Guard::Mode::kPrivileged;
   sqlite3_set_authorizer(conn, sqlite_internal::Authorize, &guard);
-  LG_ASSIGN_OR_RETURN(auto views, DescribeLake(conn, guard, options_.lake_dir, databases, role,
+  LG_ASSIGN_OR_RETURN(auto views, DescribeLake(conn, guard, options_.lake_dir, databases, policy,
+                                               role,
                                                policy::IsUnrestricted(role)));
   std::vector<DatabaseInfo> out;
   for (auto& view : views) {

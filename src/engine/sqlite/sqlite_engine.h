@@ -27,6 +27,10 @@ namespace lakegate::engine {
 struct SqliteEngineOptions {
   std::string lake_dir;  // each catalog database is <lake_dir>/<name>.db
   size_t max_idle_connections_per_role = 4;
+  // The key of hash masks (MaskKind::kHash: hex HMAC-SHA256 of the value).
+  // Empty = 32 random bytes per engine, so hashes are stable for the life of
+  // the process only; set it to keep them stable across restarts.
+  std::string mask_hash_key = {};
 };
 
 // Opens the engine over `options.lake_dir` (which must exist). Returns

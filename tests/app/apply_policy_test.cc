@@ -1,0 +1,232 @@
+// apply and the policy catalog: versions are saved only on change, the file's
+// objects replace their namesakes while CLI-made ones stay, dry runs write
+// nothing, and UpdatePolicy is atomic.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "app/apply.h"
+#include "app/policy_admin.h"
+#include "common/clock.h"
+#include "config/stack_config.h"
+#include "policy/policy_json.h"
+#include "store/fault_injecting_store.h"
+#include "store/sqlite_store.h"
+
+namespace lakegate::app {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr std::string_view kStack = R"yaml(resource_servers:
+  - identifier: athena-api
+    scopes: [query.read]
+tags:
+  keys: [{key: domain, values: [sales, hr]}]
+  assign: [{database: analytics, key: domain, value: sales}]
+filters:
+  - {name: eu-members, database: analytics, table: members, rows: "region = 'eu'"}
+roles:
+  - name: lf-dev-role
+    grants: [{database: analytics, table: members, permissions: [SELECT]}]
+    filters: [eu-members]
+    tag_grants: [{expression: {domain: [sales]}, permissions: [DESCRIBE]}]
+)yaml";
+
+config::StackConfig Stack(std::string_view yaml) {
+  auto stack = config::ParseStack(yaml, "/srv/stack.yaml", "/srv");
+  EXPECT_TRUE(stack.ok()) << stack.status().ToString();
+  return stack.ok() ? *stack : config::StackConfig{};
+}
+
+class ApplyPolicyTest : public ::testing::Test {
+ protected:
+  Result<ApplyResult> Apply(const config::StackConfig& stack, bool dry_run = false) {
+    return ApplyStack(stack, *store_, hasher_, clock_, "/nonexistent-secrets", dry_run);
+  }
+  std::shared_ptr<const policy::PolicySnapshot> Latest() {
+    auto p = LoadLatestPolicy(*store_);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() ? *p : nullptr;
+  }
+  const Change* PolicyChange(const ApplyResult& r) {
+    for (const Change& c : r.changes) {
+      if (c.object == "policy") return &c;
+    }
+    return nullptr;
+  }
+
+  std::unique_ptr<store::Store> store_ = store::NewInMemoryStore();
+  oauth::SecretHasher hasher_{SecretString(std::string(32, 'k'))};
+  FakeClock clock_;
+};
+
+TEST_F(ApplyPolicyTest, FirstApplyCreatesVersionOneThenNothingChanges) {
+  config::StackConfig stack = Stack(kStack);
+  auto first = Apply(stack);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const Change* c = PolicyChange(*first);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->kind, Change::Kind::kCreate);
+  EXPECT_EQ(c->name, "version 1");
+  EXPECT_EQ(c->detail, "role lf-dev-role added, filter eu-members added, tag key domain added, "
+                       "tag assignments");
+  EXPECT_THAT(FormatChanges(*first, false),
+              HasSubstr("+ create  policy          version 1  (role lf-dev-role added"));
+  auto policy = Latest();
+  ASSERT_NE(policy, nullptr);
+  EXPECT_EQ(policy->version, 1u);
+  EXPECT_EQ(policy->roles.at("lf-dev-role").filters, std::vector<std::string>{"eu-members"});
+
+  auto second = Apply(stack);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(PolicyChange(*second), nullptr);
+  EXPECT_EQ((*store_->LatestPolicy())->first, 1u);
+}
+
+TEST_F(ApplyPolicyTest, ChangedFileMakesANewVersionWithAChangeSet) {
+  ASSERT_TRUE(Apply(Stack(kStack)).ok());
+  std::string changed(kStack);
+  changed.replace(changed.find("permissions: [SELECT]"), 21, "permissions: [SELECT, DESCRIBE]");
+  changed.replace(changed.find("region = 'eu'"), 13, "region = 'us'");
+  auto result = Apply(Stack(changed));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  const Change* c = PolicyChange(*result);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->kind, Change::Kind::kUpdate);
+  EXPECT_EQ(c->name, "version 1 -> 2");
+  EXPECT_EQ(c->detail, "role lf-dev-role grants, filter eu-members changed");
+  EXPECT_EQ(Latest()->filters.at("eu-members").rows.text, "region = 'us'");
+}
+
+TEST_F(ApplyPolicyTest, DryRunWritesNothing) {
+  auto result = Apply(Stack(kStack), /*dry_run=*/true);
+  ASSERT_TRUE(result.ok());
+  ASSERT_NE(PolicyChange(*result), nullptr);
+  EXPECT_EQ(PolicyChange(*result)->name, "version 1");
+  EXPECT_FALSE((*store_->LatestPolicy()).has_value());
+  EXPECT_FALSE((*store_->GetSetting(kManagedPolicySetting)).has_value());
+}
+
+TEST_F(ApplyPolicyTest, CliObjectsSurviveApplyAndFileObjectsAreRestored) {
+  ASSERT_TRUE(Apply(Stack(kStack)).ok());
+  // With the CLI: a new role, a new filter, and a change to a file-owned role.
+  auto update = UpdatePolicy(*store_, "test", [](policy::PolicySnapshot& p) -> Status {
+    policy::Role analyst;
+    analyst.name = "cli-role";
+    analyst.grants.push_back({"analytics", "", policy::Bit(policy::Permission::kDescribe), {}});
+    p.roles.emplace(analyst.name, analyst);
+    policy::DataCellFilter f;
+    f.name = "cli-filter";
+    f.database = "analytics";
+    f.table = "members";
+    p.filters.emplace(f.name, f);
+    p.roles.at("lf-dev-role").grants.clear();
+    return Status::Ok();
+  });
+  ASSERT_TRUE(update.ok()) << update.status().ToString();
+  EXPECT_EQ(update->old_version, 1u);
+  EXPECT_EQ(update->new_version, 2u);
+  EXPECT_THAT(update->changes, ElementsAre("role cli-role added", "role lf-dev-role grants",
+                                           "filter cli-filter added"));
+
+  auto result = Apply(Stack(kStack));
+  ASSERT_TRUE(result.ok());
+  ASSERT_NE(PolicyChange(*result), nullptr);
+  EXPECT_EQ(PolicyChange(*result)->detail, "role lf-dev-role grants");
+  auto policy = Latest();
+  EXPECT_EQ(policy->version, 3u);
+  EXPECT_EQ(policy->roles.at("lf-dev-role").grants.size(), 1u);
+  EXPECT_EQ(policy->roles.count("cli-role"), 1u);
+  EXPECT_EQ(policy->filters.count("cli-filter"), 1u);
+}
+
+TEST_F(ApplyPolicyTest, ObjectsRemovedFromTheFileAreRemoved) {
+  ASSERT_TRUE(Apply(Stack(kStack)).ok());
+  auto result = Apply(Stack("resource_servers:\n  - identifier: athena-api\n    scopes: [query.read]\n"));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_NE(PolicyChange(*result), nullptr);
+  EXPECT_EQ(PolicyChange(*result)->detail,
+            "role lf-dev-role removed, filter eu-members removed, tag key domain removed, "
+            "tag assignments");
+  auto policy = Latest();
+  EXPECT_TRUE(policy->roles.empty());
+  EXPECT_TRUE(policy->filters.empty());
+  EXPECT_TRUE(policy->tag_keys.empty());
+  EXPECT_TRUE(policy->tag_assignments.empty());
+}
+
+TEST_F(ApplyPolicyTest, ConflictWithACliObjectIsReported) {
+  ASSERT_TRUE(Apply(Stack(kStack)).ok());
+  // A CLI-made role uses the file's filter; then the file drops the filter.
+  ASSERT_TRUE(UpdatePolicy(*store_, "test", [](policy::PolicySnapshot& p) -> Status {
+                policy::Role r;
+                r.name = "cli-role";
+                r.filters = {"eu-members"};
+                p.roles.emplace(r.name, r);
+                return Status::Ok();
+              }).ok());
+  auto result = Apply(Stack("resource_servers:\n  - identifier: athena-api\n    scopes: [query.read]\n"));
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("role \"cli-role\": filter \"eu-members\" does not exist (after merging "
+                        "/srv/stack.yaml with the policy changes made with the CLI"));
+  EXPECT_EQ(Latest()->version, 2u);  // nothing written
+}
+
+TEST_F(ApplyPolicyTest, UnreadableStoredPolicyIsReplacedByApply) {
+  ASSERT_TRUE(store_->SavePolicy("{not json", "test").ok());
+  EXPECT_EQ(LoadLatestPolicy(*store_).status().code(), StatusCode::kInvalidArgument);
+  auto result = Apply(Stack(kStack));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_NE(PolicyChange(*result), nullptr);
+  EXPECT_EQ(PolicyChange(*result)->name, "version 1 -> 2");
+  EXPECT_THAT(PolicyChange(*result)->detail, HasSubstr("replaces an unreadable version"));
+  EXPECT_EQ(Latest()->version, 2u);
+}
+
+TEST_F(ApplyPolicyTest, UpdatePolicyRejectsInvalidResultAndWritesNothing) {
+  ASSERT_TRUE(Apply(Stack(kStack)).ok());
+  auto update = UpdatePolicy(*store_, "test", [](policy::PolicySnapshot& p) -> Status {
+    p.roles.at("lf-dev-role").filters.push_back("missing");
+    return Status::Ok();
+  });
+  EXPECT_EQ(update.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(update.status().message(), "role \"lf-dev-role\": filter \"missing\" does not exist");
+  auto failed = UpdatePolicy(*store_, "test", [](policy::PolicySnapshot&) -> Status {
+    return NotFoundError("no such thing");
+  });
+  EXPECT_EQ(failed.status().code(), StatusCode::kNotFound);
+  auto same = UpdatePolicy(*store_, "test", [](policy::PolicySnapshot&) { return Status::Ok(); });
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(same->changed());
+  EXPECT_EQ(same->new_version, 1u);
+  EXPECT_EQ((*store_->LatestPolicy())->first, 1u);
+}
+
+TEST_F(ApplyPolicyTest, StoreFailureDuringApplyLeavesNoPartialPolicy) {
+  auto faulty = std::make_unique<store::FaultInjectingStore>(store::NewInMemoryStore());
+  store::FaultInjectingStore* f = faulty.get();
+  store_ = std::move(faulty);
+  // Resource server and setting writes pass; the policy save fails.
+  f->FailWrites(1, /*after=*/1);
+  auto result = Apply(Stack(kStack));
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+  f->FailWrites(0);
+  EXPECT_FALSE((*store_->LatestPolicy()).has_value());
+  EXPECT_TRUE((*store_->ListResourceServers()).empty());
+}
+
+TEST(ManagedNoteTest, OnlyForFileObjects) {
+  std::vector<std::string> managed = {"role\tlf-dev-role", "filter\teu"};
+  EXPECT_THAT(ManagedNote(managed, "role", "lf-dev-role"),
+              HasSubstr("note: role lf-dev-role is declared in the stack file; the next "
+                        "`lakegate apply` puts it back"));
+  EXPECT_EQ(ManagedNote(managed, "role", "other"), "");
+  EXPECT_EQ(ManagedNote(managed, "filter", "lf-dev-role"), "");
+}
+
+}  // namespace
+}  // namespace lakegate::app
