@@ -26,6 +26,7 @@ function(lakegate_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)  # testing/*.h helpers
   lakegate_warnings(${name})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)

@@ -61,11 +61,7 @@ void AdminApi::Handle(Resource resource, std::shared_ptr<http::Exchange> exchang
 
 void AdminApi::Run(Resource resource, http::Exchange& exchange) {
   const http::Request& request = exchange.request();
-  Result<std::shared_ptr<const Identity>> identity =
-      request.CountHeader("authorization") > 1
-          ? Result<std::shared_ptr<const Identity>>(
-                UnauthenticatedError("more than one Authorization header"))
-          : authenticator_.Authenticate(request.GetHeader("authorization"));
+  Result<std::shared_ptr<const Identity>> identity = authenticator_.Authenticate(request);
   if (!identity.ok()) {
     const Status& s = identity.status();
     log::Info("admin API request from " + request.remote_address +

@@ -133,6 +133,14 @@ size_t BearerAuthenticator::cached_tokens() const {
 }
 
 Result<std::shared_ptr<const Identity>> BearerAuthenticator::Authenticate(
+    const http::Request& request) {
+  if (request.CountHeader("authorization") > 1) {
+    return UnauthenticatedError("more than one Authorization header");
+  }
+  return Authenticate(request.GetHeader("authorization"));
+}
+
+Result<std::shared_ptr<const Identity>> BearerAuthenticator::Authenticate(
     std::string_view authorization) {
   LG_ASSIGN_OR_RETURN(std::string_view token, ExtractBearerToken(authorization));
   if (token.size() > options_.max_token_bytes) return UnauthenticatedError("token too large");

@@ -32,6 +32,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "http/message.h"
 #include "gateway/gateway_options.h"
 #include "gateway/jwks_fetcher.h"
 #include "jose/jwk.h"
@@ -88,6 +89,9 @@ class BearerAuthenticator {
   // "malformed token", "unknown issuer", "issuer keys unavailable: ...", or a
   // jose::Verify / own-verifier message.
   Result<std::shared_ptr<const Identity>> Authenticate(std::string_view authorization);
+  // The same for a whole request: more than one Authorization header is
+  // refused (which one would we trust?).
+  Result<std::shared_ptr<const Identity>> Authenticate(const http::Request& request);
 
   // Test and metrics hooks.
   uint64_t jwks_fetches() const;

@@ -405,11 +405,7 @@ void QueryService::HandleOnNetworkThread(std::shared_ptr<http::Exchange> exchang
 
 bool QueryService::Admit(Call& call) {
   const http::Request& request = call.exchange->request();
-  Result<std::shared_ptr<const Identity>> identity =
-      request.CountHeader("authorization") > 1
-          ? Result<std::shared_ptr<const Identity>>(
-                UnauthenticatedError("more than one Authorization header"))
-          : authenticator_.Authenticate(request.GetHeader("authorization"));
+  Result<std::shared_ptr<const Identity>> identity = authenticator_.Authenticate(request);
   if (!identity.ok()) {
     const Status& s = identity.status();
     log::Info("query " + call.query_id + " from " + request.remote_address +

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/files.h"
+#include "testing/status_matchers.h"
 #include "config/stack_config.h"
 
 namespace lakegate::config {
@@ -14,18 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-::testing::AssertionResult HasStatus(const Status& status, StatusCode code,
-                                     std::string_view substring) {
-  if (status.code() != code) {
-    return ::testing::AssertionFailure()
-           << "expected code " << StatusCodeName(code) << ", got " << status.ToString();
-  }
-  if (status.message().find(substring) == std::string::npos) {
-    return ::testing::AssertionFailure()
-           << "message \"" << status.message() << "\" lacks \"" << substring << "\"";
-  }
-  return ::testing::AssertionSuccess();
-}
+using ::lakegate::testing::HasStatus;
 
 Result<StackConfig> Parse(std::string_view yaml) {
   return ParseStack(yaml, "stack.yaml", "/srv/lakegate");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "testing/status_matchers.h"
 #include "store/fault_injecting_store.h"
 #include "store/sqlite_store.h"
 
@@ -23,18 +24,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-::testing::AssertionResult HasStatus(const Status& status, StatusCode code,
-                                     std::string_view substring) {
-  if (status.code() != code) {
-    return ::testing::AssertionFailure()
-           << "expected code " << StatusCodeName(code) << ", got " << status.ToString();
-  }
-  if (status.message().find(substring) == std::string::npos) {
-    return ::testing::AssertionFailure()
-           << "message \"" << status.message() << "\" lacks \"" << substring << "\"";
-  }
-  return ::testing::AssertionSuccess();
-}
+using ::lakegate::testing::HasStatus;
 
 ::testing::AssertionResult IsOk(const Status& status) {
   if (status.ok()) return ::testing::AssertionSuccess();
