@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "engine/sqlite/sqlite_engine.h"
@@ -595,6 +596,8 @@ TEST_F(EngineTest, SinkErrorStopsTheQuery) {
 
 TEST_F(EngineTest, ConcurrentRolesDoNotCrossTalk) {
   std::atomic<int> failures{0};
+  std::mutex mu;
+  std::string first_failure;
   auto worker = [&](bool dev) {
     for (int i = 0; i < 40; ++i) {
       auto o = dev ? lake_.RunAs(DevRole(), "SELECT * FROM members WHERE member_id = " +
@@ -602,7 +605,14 @@ TEST_F(EngineTest, ConcurrentRolesDoNotCrossTalk) {
                    : lake_.RunAs(SuperRole(), "SELECT * FROM members WHERE member_id = " +
                                                   std::to_string(i + 1));
       bool has_email = o.dump.find("@example.com") != std::string::npos;
-      if (!o.status.ok() || o.rows.size() != 1 || has_email == dev) failures++;
+      if (!o.status.ok() || o.rows.size() != 1 || has_email == dev) {
+        failures++;
+        std::lock_guard<std::mutex> lock(mu);
+        if (first_failure.empty()) {
+          first_failure = (dev ? "dev: " : "super: ") + o.status.ToString() + " rows=" +
+                          std::to_string(o.rows.size()) + " " + o.dump.substr(0, 200);
+        }
+      }
     }
   };
   std::thread a(worker, true), b(worker, false), c(worker, true), d(worker, false);
@@ -610,7 +620,7 @@ TEST_F(EngineTest, ConcurrentRolesDoNotCrossTalk) {
   b.join();
   c.join();
   d.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(failures.load(), 0) << first_failure;
 }
 
 TEST_F(EngineTest, PolicyVersionChangeTakesEffect) {

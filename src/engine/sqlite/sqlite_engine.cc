@@ -64,6 +64,10 @@ Result<sqlite3*> OpenConnection(const std::string& path, int flags) {
     return InternalError("cannot open database: " + message);
   }
   Harden(db);
+  // Opening and attaching a WAL file can meet another connection's recovery
+  // or checkpoint ("database is locked"); wait for it. Sessions install their
+  // own deadline-aware busy handler once set up.
+  sqlite3_busy_timeout(db, 5000);
   return db;
 }
 
