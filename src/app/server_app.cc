@@ -138,6 +138,9 @@ struct ServerApp::Impl {
   std::unique_ptr<http::Server> server;
   std::atomic<bool> store_healthy{true};
 
+  // Serializes ReloadPolicy() between the reload loop and admin API writes,
+  // so an older version never replaces a newer one.
+  std::mutex policy_reload_mutex;
   std::mutex reload_mutex;
   std::condition_variable reload_cv;
   bool stopping = false;  // GUARDED_BY(reload_mutex)
@@ -228,6 +231,22 @@ http::Router ServerApp::Impl::BuildRouter() {
       a->Handle(r, std::move(ex));
     });
   }
+  // Grants and revocations: the admin scope, or delegation by grant option.
+  constexpr size_t kAdminBodyLimit = 64 * 1024;
+  const std::pair<const char*, gateway::AdminApi::Action> write_routes[] = {
+      {"/v1/admin/grant", gateway::AdminApi::Action::kGrant},
+      {"/v1/admin/revoke", gateway::AdminApi::Action::kRevoke},
+  };
+  for (const auto& [path, action] : write_routes) {
+    router.Add(
+        http::Method::kPost, path,
+        [this, act = action](std::shared_ptr<http::Exchange> ex) {
+          gateway::AdminApi* a = admin.load(std::memory_order_acquire);
+          if (!a) return ex->Respond(NotReady());
+          a->HandleWrite(act, std::move(ex));
+        },
+        {kAdminBodyLimit});
+  }
 
   router.Add(http::Method::kGet, "/healthz", [](std::shared_ptr<http::Exchange> ex) {
     ex->Respond(JsonResponse(200, "{\"status\":\"ok\"}"));
@@ -273,6 +292,7 @@ void ServerApp::Impl::ReloadLoop() {
 }
 
 void ServerApp::Impl::ReloadPolicy() {
+  std::lock_guard<std::mutex> lock(policy_reload_mutex);
   std::shared_ptr<const policy::PolicySnapshot> current = std::atomic_load(&policy);
   auto latest = store->LatestPolicy();
   if (!latest.ok()) {
@@ -389,9 +409,17 @@ Status ServerApp::Start() {
       *d.workers, SystemClock::Get(),
       [audit_log](std::string_view line) { audit_log->Record(line); }, &d.metrics);
   d.query.store(d.query_owner.get(), std::memory_order_release);
+  auto write_policy = [&d](const std::string& author,
+                           const std::function<Status(policy::PolicySnapshot&)>& change)
+      -> Result<gateway::AdminApi::PolicyWrite> {
+    LG_ASSIGN_OR_RETURN(PolicyUpdate update, UpdatePolicy(*d.store, author, change));
+    if (update.changed()) d.ReloadPolicy();  // in effect before the response
+    return gateway::AdminApi::PolicyWrite{update.old_version, update.new_version,
+                                          std::move(update.changes)};
+  };
   d.admin_owner = std::make_unique<gateway::AdminApi>(
       gateway_options, *d.authenticator, [&d] { return std::atomic_load(&d.policy); },
-      *d.workers);
+      *d.workers, write_policy, [audit_log](std::string_view line) { audit_log->Record(line); });
   d.admin.store(d.admin_owner.get(), std::memory_order_release);
   d.reloader = std::thread([&d] { d.ReloadLoop(); });
   return Status::Ok();

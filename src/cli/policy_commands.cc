@@ -1,6 +1,7 @@
 #include "cli/policy_commands.h"
 
 #include <algorithm>
+#include <charconv>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -78,14 +79,6 @@ policy::ColumnSpec ColumnsOrExit(const std::string& include, const std::string& 
     spec.columns = SplitList(exclude);
   }
   return spec;
-}
-
-bool SameColumns(const policy::ColumnSpec& a, const policy::ColumnSpec& b) {
-  if (a.kind != b.kind || a.columns.size() != b.columns.size()) return false;
-  for (size_t i = 0; i < a.columns.size(); ++i) {
-    if (!EqualsIgnoreCase(a.columns[i], b.columns[i])) return false;
-  }
-  return true;
 }
 
 std::string DescribeColumns(const policy::ColumnSpec& spec) {
@@ -207,6 +200,7 @@ std::string FilterNames(const PolicySnapshot& p, const std::vector<const policy:
 std::string DescribeMask(const policy::ColumnMask& m) {
   std::string out(policy::MaskKindName(m.kind));
   if (m.kind == policy::MaskKind::kShowLastN) out += " " + std::to_string(m.n);
+  if (m.kind == policy::MaskKind::kExpression) out += " " + m.expression;
   return out;
 }
 
@@ -264,6 +258,16 @@ void ShowRole(const Context& ctx, const PolicySnapshot& p, const policy::Role& r
   std::cout << "role " << role.name << " (policy version " << p.version << ")\n";
   if (policy::IsUnrestricted(role)) {
     std::cout << "unrestricted: every permission on every database, table, column and row\n";
+  }
+  for (const policy::Grant& g : role.grants) {
+    if (g.grant_option == 0) continue;
+    std::cout << "may grant to other roles: " << policy::PermissionNames(g.grant_option) << " on "
+              << policy::ResourceName(g.database, g.table, "")
+              << (g.table.empty() ? " (the database)" : "")
+              << (g.columns.kind == policy::ColumnSpec::Kind::kAll
+                      ? std::string()
+                      : " (" + DescribeColumns(g.columns) + ")")
+              << "\n";
   }
   size_t visible = 0;
   for (const engine::DatabaseInfo& db : LakeCatalogOrExit(ctx, p)) {
@@ -335,7 +339,11 @@ void ExplainTable(const Context& ctx, const PolicySnapshot& p, const policy::Rol
     }
     std::cout << "  grant #" << i + 1 << " on " << g.database << "." << g.table << ": "
               << policy::PermissionNames(g.permissions) << " (" << DescribeColumns(g.columns)
-              << ")\n";
+              << ")";
+    if (g.grant_option != 0) {
+      std::cout << ", with grant option for " << policy::PermissionNames(g.grant_option);
+    }
+    std::cout << "\n";
   }
   auto table_tags = policy::EffectiveTags(p, db_name, table_name, "");
   for (size_t i = 0; i < role.tag_grants.size(); ++i) {
@@ -420,6 +428,7 @@ void AddPolicyCommands(CLI::App& app) {
     std::string config, role, permissions, on, columns, exclude_columns, filter, name, rows;
     std::string values, assignment, expression, key;
     bool force = false;
+    bool grant_option = false;
   };
   auto flags = std::make_shared<Flags>();
   const std::string kReload =
@@ -443,15 +452,24 @@ void AddPolicyCommands(CLI::App& app) {
     cmd->add_option("--exclude-columns", flags->exclude_columns,
                     "Every column except these (comma-separated)");
     cmd->add_option("--filter", flags->filter, "A data-cell filter (SELECT only) instead of --on");
+    cmd->add_flag(grant ? "--with-grant-option" : "--grant-option-only", flags->grant_option,
+                  grant ? "The role may also grant these permissions (on this resource, or "
+                          "part of it) to other roles: Lake Formation's grant option"
+                        : "Revoke only the grant option of these permissions, keep the "
+                          "permissions");
     AddConfigOption(cmd, flags->config);
     cmd->footer(std::string(grant ? "Examples:\n"
                                     "  lakegate grant lf-dev-role SELECT,DESCRIBE --on analytics.members "
                                     "--exclude-columns email\n"
                                     "  lakegate grant lf-dev-role DESCRIBE --on analytics\n"
-                                    "  lakegate grant lf-analyst-role SELECT --filter eu-members"
+                                    "  lakegate grant lf-analyst-role SELECT --filter eu-members\n"
+                                    "  lakegate grant data-steward SELECT,DESCRIBE --on analytics.* "
+                                    "--with-grant-option"
                                   : "Examples:\n"
                                     "  lakegate revoke lf-dev-role SELECT --on analytics.members\n"
-                                    "  lakegate revoke lf-analyst-role SELECT --filter eu-members") +
+                                    "  lakegate revoke lf-analyst-role SELECT --filter eu-members\n"
+                                    "  lakegate revoke data-steward SELECT --on analytics.* "
+                                    "--grant-option-only") +
                 kReload);
     cmd->callback([flags, grant] {
       Context ctx = OpenContext(flags->config);
@@ -462,6 +480,10 @@ void AddPolicyCommands(CLI::App& app) {
       std::string author = std::string(grant ? "cli grant " : "cli revoke ") + flags->role;
       std::string note = app::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
       if (!flags->filter.empty()) {
+        if (flags->grant_option) {
+          Exit(Fail("data-cell filters are granted without the grant option; grant SELECT on the "
+                    "table with --with-grant-option to delegate"));
+        }
         if (permissions != policy::Bit(policy::Permission::kSelect)) {
           Exit(Fail("a data-cell filter is granted with SELECT only"));
         }
@@ -500,38 +522,11 @@ void AddPolicyCommands(CLI::App& app) {
       if (column_flags && (wanted.table.empty() || wanted.table == "*")) {
         Exit(Fail("--columns and --exclude-columns need --on DATABASE.TABLE"));
       }
+      if (grant && flags->grant_option) wanted.grant_option = permissions;
+      if (Status valid = policy::ValidateGrant(wanted); !valid.ok()) Exit(Fail(valid));
       Update(ctx, author, [&](PolicySnapshot& p) -> Status {
-        auto same_target = [&](const policy::Grant& g) {
-          return EqualsIgnoreCase(g.database, wanted.database) &&
-                 EqualsIgnoreCase(g.table, wanted.table);
-        };
-        if (grant) {
-          policy::Role& role = RoleFor(p, flags->role);
-          for (policy::Grant& g : role.grants) {
-            if (same_target(g) && SameColumns(g.columns, wanted.columns)) {
-              g.permissions |= permissions;
-              return Status::Ok();
-            }
-          }
-          role.grants.push_back(wanted);
-          return Status::Ok();
-        }
-        auto it = p.roles.find(flags->role);
-        if (it == p.roles.end()) return RoleMissing(p, flags->role);
-        bool matched = false;
-        auto& grants = it->second.grants;
-        for (policy::Grant& g : grants) {
-          if (!same_target(g) || (column_flags && !SameColumns(g.columns, wanted.columns))) continue;
-          if ((g.permissions & permissions) == 0) continue;
-          matched = true;
-          g.permissions &= ~permissions;
-        }
-        if (!matched) {
-          return NotFoundError("role " + flags->role + " has no grant of " +
-                               policy::PermissionNames(permissions) + " on " + flags->on);
-        }
-        std::erase_if(grants, [](const policy::Grant& g) { return g.permissions == 0; });
-        return Status::Ok();
+        return grant ? policy::AddGrant(p, flags->role, wanted)
+                     : policy::RevokeGrant(p, flags->role, wanted, flags->grant_option);
       }, note);
     });
   }
@@ -746,6 +741,94 @@ void AddPolicyCommands(CLI::App& app) {
              }, note);
     });
   }
+
+  // ---- mask ----
+  CLI::App* mask = app.add_subcommand("mask", "Manage a role's column masks");
+  mask->require_subcommand(1);
+  CLI::App* mask_set = mask->add_subcommand("set", "Mask a column for a role (replaces its mask)");
+  mask_set->add_option("role", flags->role, "Role name (created when missing)")->required();
+  mask_set->add_option("column", flags->on, "DATABASE.TABLE.COLUMN (\"*\" for any database or table)")
+      ->required();
+  mask_set->add_option("--kind", flags->name,
+                       "null, redact, hash, show_last_n, year_only or expression")
+      ->required();
+  mask_set->add_option("--n", flags->values, "show_last_n: characters left visible (0..1000)");
+  mask_set->add_option("--expression", flags->expression,
+                       "expression: a SQL value expression over the row's columns");
+  AddConfigOption(mask_set, flags->config);
+  mask_set->footer(
+      "Examples:\n"
+      "  lakegate mask set lf-dev-role analytics.members.name --kind show_last_n --n 3\n"
+      "  lakegate mask set lf-dev-role analytics.members.email --kind expression \\\n"
+      "      --expression \"'***@' || substr(email, instr(email, '@') + 1)\"\n"
+      "Expressions: literals, columns, || + - * / %, CASE WHEN, comparisons, IN, BETWEEN, LIKE, "
+      "IS NULL, AND/OR/NOT and lower, upper, length, substr, replace, trim, ltrim, rtrim, "
+      "coalesce, ifnull, nullif, instr. Masks apply inside the engine, so predicates, joins and "
+      "aggregates see only the masked value." + kReload);
+  mask_set->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    std::vector<std::string> on = ResourceOrExit(flags->on, 3, 3);
+    policy::ColumnMask m;
+    m.database = on[0];
+    m.table = on[1];
+    m.column = on[2];
+    auto kind = policy::ParseMaskKind(flags->name);
+    if (!kind) {
+      Exit(Fail("unknown mask kind '" + flags->name +
+                "'; use null, redact, hash, show_last_n, year_only or expression"));
+    }
+    m.kind = *kind;
+    if (!flags->values.empty() != (m.kind == policy::MaskKind::kShowLastN)) {
+      Exit(Fail(m.kind == policy::MaskKind::kShowLastN ? "show_last_n needs --n N"
+                                                       : "--n applies to --kind show_last_n only"));
+    }
+    if (!flags->expression.empty() != (m.kind == policy::MaskKind::kExpression)) {
+      Exit(Fail(m.kind == policy::MaskKind::kExpression
+                    ? "--kind expression needs --expression EXPR"
+                    : "--expression applies to --kind expression only"));
+    }
+    if (m.kind == policy::MaskKind::kShowLastN) {
+      const std::string& text = flags->values;
+      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), m.n);
+      if (error != std::errc() || end != text.data() + text.size()) {
+        Exit(Fail("--n '" + text + "': expected a whole number 0..1000"));
+      }
+    }
+    m.expression = flags->expression;
+    if (Status valid = policy::ValidateColumnMask(m); !valid.ok()) Exit(Fail(valid));
+    std::string note = app::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
+    Update(ctx, "cli mask set " + flags->role, [&](PolicySnapshot& p) -> Status {
+      policy::Role& role = RoleFor(p, flags->role);
+      std::erase_if(role.masks, [&](const policy::ColumnMask& e) {
+        return EqualsIgnoreCase(e.database, m.database) && EqualsIgnoreCase(e.table, m.table) &&
+               EqualsIgnoreCase(e.column, m.column);
+      });
+      role.masks.push_back(m);
+      return Status::Ok();
+    }, note);
+  });
+  CLI::App* mask_unset = mask->add_subcommand("unset", "Remove a role's mask on a column");
+  mask_unset->add_option("role", flags->role, "Role name")->required();
+  mask_unset->add_option("column", flags->on, "DATABASE.TABLE.COLUMN")->required();
+  AddConfigOption(mask_unset, flags->config);
+  mask_unset->footer("Example:\n  lakegate mask unset lf-dev-role analytics.members.name" + kReload);
+  mask_unset->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    std::vector<std::string> on = ResourceOrExit(flags->on, 3, 3);
+    std::string note = app::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
+    Update(ctx, "cli mask unset " + flags->role, [&](PolicySnapshot& p) -> Status {
+      auto it = p.roles.find(flags->role);
+      if (it == p.roles.end()) return RoleMissing(p, flags->role);
+      size_t removed = std::erase_if(it->second.masks, [&](const policy::ColumnMask& e) {
+        return EqualsIgnoreCase(e.database, on[0]) && EqualsIgnoreCase(e.table, on[1]) &&
+               EqualsIgnoreCase(e.column, on[2]);
+      });
+      if (removed == 0) {
+        return NotFoundError("role " + flags->role + " has no mask on " + flags->on);
+      }
+      return Status::Ok();
+    }, note);
+  });
 
   // ---- policy ----
   CLI::App* pol = app.add_subcommand("policy", "Inspect the policy catalog");

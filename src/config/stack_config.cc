@@ -910,11 +910,17 @@ class Parser {
                LG_ASSIGN_OR_RETURN(grant.columns, ReadColumnSpec(v, p));
                return Status::Ok();
              }},
+            {"grant_option",
+             [&](const YAML::Node& v, const std::string& p) -> Status {
+               LG_ASSIGN_OR_RETURN(grant.grant_option, ReadPermissions(v, p));
+               return Status::Ok();
+             }},
         }));
     if (has_columns && (grant.table.empty() || grant.table == "*")) {
       return Error(node, path,
                    "columns need a single table; name it with table: or drop columns:");
     }
+    if (Status s = policy::ValidateGrant(grant); !s.ok()) return Error(node, path, s.message());
     return Status::Ok();
   }
 

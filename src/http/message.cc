@@ -95,4 +95,9 @@ std::string JsonError(std::string_view error, std::string_view description) {
   return out;
 }
 
+bool IsJsonContentType(std::string_view content_type) {
+  std::string_view media = TrimWhitespace(content_type.substr(0, content_type.find(';')));
+  return EqualsIgnoreCase(media, "application/json");
+}
+
 }  // namespace lakegate::http

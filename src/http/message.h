@@ -56,6 +56,10 @@ struct Response {
 // Standard reason phrase for a status code ("OK", "Not Found"); "Unknown" otherwise.
 std::string_view StatusReason(int status);
 
+// True when a Content-Type header value names application/json (parameters
+// such as "; charset=utf-8" allowed; case-insensitive).
+bool IsJsonContentType(std::string_view content_type);
+
 // `{"error":"<error>","error_description":"<description>"}` with JSON escaping;
 // the description is left out when empty.
 std::string JsonError(std::string_view error, std::string_view description = {});

@@ -53,7 +53,43 @@ struct Grant {
   std::string table;     // "" = a grant on the database itself; "*" = every table in it
   PermissionSet permissions = 0;
   ColumnSpec columns;    // table grants only; applies to SELECT
+  // The permissions the role may grant on to other roles (Lake Formation's
+  // PermissionsWithGrantOption): a subset of `permissions`. A column-limited
+  // grant with the grant option needs an include list (Lake Formation's
+  // rule). It decides who may administer, never what a query reads.
+  PermissionSet grant_option = 0;
 };
+
+// Why `grant` is malformed as a grant: grant_option not a subset of
+// permissions, or the grant option on an exclude column list. OK otherwise.
+Status ValidateGrant(const Grant& grant);
+
+struct Role;
+struct PolicySnapshot;
+
+// Delegated administration (Lake Formation's grant option). OK when
+// `grantor` may grant or revoke `wanted` (its permissions and its
+// grant_option) because it holds each of them with the grant option through
+// one of its plain grants on a resource that covers wanted's: the same
+// database (or "*"), the database itself for a database-level grant, "*" or
+// the same table for a table grant, "*" for "*"; for SELECT limited to
+// columns, the grantor's grant must cover those columns (an include list
+// within its include list, or any list when it has every column). Tag grants
+// and data-cell filters never carry the grant option. PermissionDenied
+// naming the first permission the grantor cannot pass on otherwise.
+Status CheckGrantOption(const Role& grantor, const Grant& wanted);
+
+// Adds `wanted` to the role named `role` (created when missing): merged into
+// its grant on the same resource with the same column spec, else appended.
+// InvalidArgument when ValidateGrant fails.
+Status AddGrant(PolicySnapshot& policy, const std::string& role, const Grant& wanted);
+// Revokes `wanted.permissions` from the role's grants on wanted's resource
+// (only those with the same column spec when wanted has one; with them their
+// grant option), or with `grant_option_only` just the grant option of those
+// permissions (SQL's REVOKE GRANT OPTION FOR). Grants left with no permission
+// are removed. NotFound naming the role and resource when nothing matched.
+Status RevokeGrant(PolicySnapshot& policy, const std::string& role, const Grant& wanted,
+                   bool grant_option_only);
 
 // ---- Lake Formation governance beyond table/column grants (issue 4) ----
 
@@ -111,6 +147,44 @@ struct DataCellFilter {
   ColumnSpec columns;  // kAll = every column
 };
 
+// A mask expression (MaskKind::kExpression): a SQL value expression over the
+// raw columns of the masked row, parsed into an AST and compiled to SQL by our
+// code (never pasted as text into a privileged statement), as Trino's and
+// Ranger's custom column masks are. Grammar (case-insensitive keywords):
+//   expr     := or ; or := and (OR and)* ; and := not (AND not)* ;
+//   not      := NOT not | cmp ;
+//   cmp      := concat [ cmpop concat | IS [NOT] NULL | [NOT] IN '(' expr, ... ')'
+//                       | [NOT] BETWEEN concat AND concat | [NOT] LIKE concat ]
+//   cmpop    := = | <> | != | < | <= | > | >=
+//   concat   := additive ('||' additive)* ;
+//   additive := multiplicative (('+' | '-') multiplicative)* ;
+//   multiplicative := unary (('*' | '/' | '%') unary)* ;
+//   unary    := '-' unary | primary
+//   primary  := literal | column | function '(' [expr (',' expr)*] ')' | '(' expr ')'
+//             | CASE (WHEN expr THEN expr)+ [ELSE expr] END
+//   function := lower | upper | length | substr | replace | trim | ltrim | rtrim
+//             | coalesce | ifnull | nullif | instr  (with SQLite's arities)
+//   literal and column as for row filters.
+// Semantics are SQLite's; column references read the raw value without
+// affinity and compare with BINARY collation, like row filters. At most 2048
+// characters and 64 levels of nesting.
+struct MaskExpressionNode;
+struct MaskExpression {
+  std::shared_ptr<const MaskExpressionNode> root;  // never null once parsed
+  std::string text;                                // as written
+  // Column names the expression references (as written; compare
+  // case-insensitively), without duplicates, in first-use order.
+  std::vector<std::string> Columns() const;
+  // SQL for SQLite with every column reference replaced by
+  // `(+<column_sql(name)> COLLATE BINARY)`, literals rendered safely and
+  // every operator parenthesized; `column_sql` must return a safe SQL
+  // expression (a quoted identifier or a bound parameter).
+  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql) const;
+};
+// InvalidArgument "mask expression: <what was expected, what was found> at
+// position N" (N 1-based); empty text is an error.
+Result<MaskExpression> ParseMaskExpression(std::string_view text);
+
 // A column mask (beyond Lake Formation: Ranger, Unity Catalog, Trino).
 enum class MaskKind {
   kNull,        // NULL
@@ -118,7 +192,7 @@ enum class MaskKind {
   kHash,        // hex HMAC-SHA256 of the value's text under a per-server key (joins still work)
   kShowLastN,   // all but the last n characters replaced by 'x'
   kYearOnly,    // a date/time text -> its year as text ('2019'); other values NULL
-  kExpression,  // not supported yet: ValidateColumnMask() rejects it; engines read NULL
+  kExpression,  // `expression` (a MaskExpression) evaluated on the raw row
 };
 struct ColumnMask {
   std::string database, table, column;
@@ -127,9 +201,10 @@ struct ColumnMask {
   std::string expression;   // kExpression
 };
 
-// InvalidArgument for a mask the engines cannot apply: kExpression (not
-// supported yet), or kShowLastN with n outside [0, 1000]. Loaders call it so
-// that such a policy is refused at load, not silently masked to NULL.
+// InvalidArgument for a mask the engines cannot apply: kExpression whose
+// expression does not parse, or kShowLastN with n outside [0, 1000]. Loaders
+// call it so that such a policy is refused at load, not silently masked to
+// NULL (engines still read NULL for an invalid mask: fail closed).
 Status ValidateColumnMask(const ColumnMask& mask);
 
 // LF-tags. A key has a set of allowed values; resources carry at most one

@@ -46,6 +46,7 @@ json GrantToJson(const Grant& g) {
   json out = {{"database", g.database}, {"permissions", PermissionList(g.permissions)}};
   if (!g.table.empty()) out["table"] = g.table;
   if (g.columns.kind != ColumnSpec::Kind::kAll) out["columns"] = ColumnsToJson(g.columns);
+  if (g.grant_option != 0) out["grant_option"] = PermissionList(g.grant_option);
   return out;
 }
 
@@ -210,12 +211,15 @@ Result<RowFilter> ReadRows(std::string_view text, const std::string& path) {
 
 Result<Grant> ReadGrant(const json& j, const std::string& path) {
   ObjectReader r(j, path);
-  LG_RETURN_IF_ERROR(r.Check({"database", "table", "permissions", "columns"}));
+  LG_RETURN_IF_ERROR(r.Check({"database", "table", "permissions", "columns", "grant_option"}));
   Grant g;
   LG_ASSIGN_OR_RETURN(g.database, r.String("database", true, true));
   LG_ASSIGN_OR_RETURN(g.table, r.String("table", false, false));
   LG_ASSIGN_OR_RETURN(g.permissions, ReadPermissions(r, "permissions"));
   LG_ASSIGN_OR_RETURN(g.columns, ReadColumns(r, "columns"));
+  if (r.Has("grant_option")) {
+    LG_ASSIGN_OR_RETURN(g.grant_option, ReadPermissions(r, "grant_option"));
+  }
   if (g.columns.kind != ColumnSpec::Kind::kAll && (g.table.empty() || g.table == "*")) {
     return r.Fail("columns need a single table");
   }
@@ -459,6 +463,42 @@ Result<PolicySnapshot> PolicyFromJson(std::string_view text) {
   }
 }
 
+Result<GrantRequest> GrantRequestFromJson(std::string_view text, bool revoke) {
+  if (text.size() > 64 * 1024) return InvalidArgumentError("the request is larger than 64 KiB");
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::exception& e) {
+    return InvalidArgumentError(std::string("the request is not valid JSON: ") + e.what());
+  }
+  try {
+    ObjectReader r(root, "");
+    if (revoke) {
+      LG_RETURN_IF_ERROR(r.Check({"role", "database", "table", "permissions", "columns",
+                                  "grant_option_only"}));
+    } else {
+      LG_RETURN_IF_ERROR(
+          r.Check({"role", "database", "table", "permissions", "columns", "grant_option"}));
+    }
+    GrantRequest request;
+    LG_ASSIGN_OR_RETURN(request.role, r.String("role", true, true));
+    if (r.Has("grant_option_only")) {
+      if (!r.Get("grant_option_only").is_boolean()) {
+        return InvalidArgumentError("grant_option_only: expected true or false");
+      }
+      request.grant_option_only = r.Get("grant_option_only").get<bool>();
+    }
+    json grant = root;
+    grant.erase("role");
+    grant.erase("grant_option_only");
+    LG_ASSIGN_OR_RETURN(request.grant, ReadGrant(grant, ""));
+    LG_RETURN_IF_ERROR(ValidateGrant(request.grant));
+    return request;
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("cannot read the request: ") + e.what());
+  }
+}
+
 Status ValidatePolicy(const PolicySnapshot& policy) {
   std::map<std::string, const TagKey*> keys;
   for (const TagKey& k : policy.tag_keys) {
@@ -517,6 +557,7 @@ Status ValidatePolicy(const PolicySnapshot& policy) {
     for (const Grant& g : role.grants) {
       if (g.database.empty()) return InvalidArgumentError(where + ": a grant has no database");
       if (g.permissions == 0) return InvalidArgumentError(where + ": a grant lists no permission");
+      if (Status s = ValidateGrant(g); !s.ok()) return s.WithPrefix(where);
     }
     for (const std::string& f : role.filters) {
       if (policy.filters.find(f) == policy.filters.end()) {

@@ -10,7 +10,8 @@
 //               "grants": [{"database": "analytics",           (required)
 //                           "table": "members",                ("" or absent = the database)
 //                           "permissions": ["SELECT"],          (required, non-empty)
-//                           "columns": {"include": [..]} | {"exclude": [..]}}],
+//                           "columns": {"include": [..]} | {"exclude": [..]},
+//                           "grant_option": ["SELECT"]}],       (a subset of permissions)
 //               "filters": ["eu-members"],
 //               "masks": [{"database", "table", "column", "mask": "show_last_n",
 //                          "n": 3, "expression": "..."}],
@@ -50,6 +51,20 @@ std::string PolicyToJson(const PolicySnapshot& policy);
 //   roles[0].grants[1]: unknown member "tabel"
 // The returned snapshot has version 0; the caller sets it.
 Result<PolicySnapshot> PolicyFromJson(std::string_view json);
+
+// A grant or revoke request of the admin API (Lake Formation's
+// GrantPermissions / RevokePermissions for one principal and resource):
+//   {"role": "r", "database": "analytics", "table": "members",
+//    "permissions": ["SELECT"], "columns": {"include": [..]},
+//    "grant_option": ["SELECT"]}                  (grant only)
+//    "grant_option_only": true                    (revoke only)
+// InvalidArgument naming the member that is wrong; ValidateGrant() holds.
+struct GrantRequest {
+  std::string role;
+  Grant grant;
+  bool grant_option_only = false;
+};
+Result<GrantRequest> GrantRequestFromJson(std::string_view json, bool revoke);
 
 // Checks the references and values inside a snapshot: every filter a role
 // names exists; masks have a known kind and n >= 0; tag grants and

@@ -1,14 +1,11 @@
 // Row filters: a strict recursive-descent parser for the PartiQL subset of
 // policy.h, the SQL compiler and the reference evaluator. Pure; a parsed
 // RowFilter is immutable and may be shared between threads.
-#include <cerrno>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <utility>
 
 #include "common/strings.h"
+#include "policy/expression_lexer.h"
 #include "policy/policy.h"
 
 namespace lakegate::policy {
@@ -26,131 +23,18 @@ struct RowFilterNode {
 
 namespace {
 
-constexpr size_t kMaxFilterLength = 2048;
-constexpr int kMaxDepth = 64;
+using internal::kMaxDepth;
+using internal::LiteralSql;
+using internal::Token;
 
 using Node = RowFilterNode;
 using NodePtr = std::shared_ptr<const RowFilterNode>;
 using Value = RowFilter::Value;
 
-// ---------------------------------------------------------------------------
-// Lexer
-
-struct Token {
-  enum class Type { kEnd, kWord, kQuotedIdent, kString, kNumber, kSymbol };
-  Type type = Type::kEnd;
-  std::string text;  // word / identifier / string contents (unescaped) / number / symbol
-  size_t pos = 0;    // 1-based character position in the filter
-};
-
-bool IsIdentStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9') || c == '$'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 Status ErrorAt(size_t pos, const std::string& what) {
-  return InvalidArgumentError("row filter: " + what + " at position " + std::to_string(pos));
+  return internal::kRowFilterDialect.ErrorAt(pos, what);
 }
-
-std::string Describe(const Token& t) {
-  switch (t.type) {
-    case Token::Type::kEnd:
-      return "the end of the filter";
-    case Token::Type::kString:
-      return "a string";
-    case Token::Type::kQuotedIdent:
-      return "\"" + t.text + "\"";
-    default:
-      return "'" + t.text + "'";
-  }
-}
-
-Result<std::vector<Token>> Lex(std::string_view s) {
-  std::vector<Token> out;
-  size_t i = 0;
-  while (true) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
-    Token t;
-    t.pos = i + 1;
-    if (i >= s.size()) {
-      out.push_back(t);
-      return out;
-    }
-    char c = s[i];
-    if (IsIdentStart(c)) {
-      size_t start = i;
-      while (i < s.size() && IsIdentChar(s[i])) ++i;
-      t.type = Token::Type::kWord;
-      t.text = std::string(s.substr(start, i - start));
-    } else if (c == '"' || c == '\'') {
-      const char quote = c;
-      ++i;
-      bool closed = false;
-      while (i < s.size()) {
-        if (s[i] == quote) {
-          if (i + 1 < s.size() && s[i + 1] == quote) {
-            t.text += quote;
-            i += 2;
-            continue;
-          }
-          ++i;
-          closed = true;
-          break;
-        }
-        t.text += s[i++];
-      }
-      if (!closed) {
-        return ErrorAt(t.pos, quote == '"' ? "unterminated quoted identifier"
-                                           : "unterminated string literal");
-      }
-      if (quote == '"' && t.text.empty()) return ErrorAt(t.pos, "empty quoted identifier");
-      t.type = quote == '"' ? Token::Type::kQuotedIdent : Token::Type::kString;
-    } else if (IsDigit(c) || ((c == '-' || c == '+' || c == '.') && i + 1 < s.size() &&
-                              (IsDigit(s[i + 1]) || (s[i + 1] == '.' && c != '.')))) {
-      size_t start = i;
-      if (c == '-' || c == '+') ++i;
-      bool digits = false;
-      while (i < s.size() && IsDigit(s[i])) digits = true, ++i;
-      if (i < s.size() && s[i] == '.') {
-        ++i;
-        while (i < s.size() && IsDigit(s[i])) digits = true, ++i;
-      }
-      if (digits && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-        ++i;
-        if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-        if (i >= s.size() || !IsDigit(s[i])) return ErrorAt(t.pos, "invalid number");
-        while (i < s.size() && IsDigit(s[i])) ++i;
-      }
-      if (!digits || (i < s.size() && (IsIdentChar(s[i]) || s[i] == '.'))) {
-        return ErrorAt(t.pos, "invalid number");
-      }
-      t.type = Token::Type::kNumber;
-      t.text = std::string(s.substr(start, i - start));
-    } else if (c == '(' || c == ')' || c == ',' || c == '=') {
-      t.type = Token::Type::kSymbol;
-      t.text = std::string(1, c);
-      ++i;
-    } else if (c == '<' || c == '>' || c == '!') {
-      t.type = Token::Type::kSymbol;
-      if (i + 1 < s.size() && (s[i + 1] == '=' || (c == '<' && s[i + 1] == '>'))) {
-        t.text = std::string(s.substr(i, 2));
-        i += 2;
-      } else if (c == '!') {
-        return ErrorAt(t.pos, "unexpected character '!'");
-      } else {
-        t.text = std::string(1, c);
-        ++i;
-      }
-    } else {
-      std::string shown = static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f
-                              ? std::string(1, c)
-                              : "\\x" + HexEncode(std::string_view(&s[i], 1));
-      return ErrorAt(t.pos, "unexpected character '" + shown + "'");
-    }
-    out.push_back(std::move(t));
-  }
-}
+std::string Describe(const Token& t) { return internal::kRowFilterDialect.Describe(t); }
 
 // ---------------------------------------------------------------------------
 // Parser
@@ -159,6 +43,13 @@ bool IsKeyword(std::string_view word) {
   for (std::string_view k : {"AND", "OR", "NOT", "IN", "BETWEEN", "LIKE", "IS", "NULL", "TRUE",
                              "FALSE"}) {
     if (EqualsIgnoreCase(word, k)) return true;
+  }
+  return false;
+}
+
+bool IsComparison(std::string_view symbol) {
+  for (std::string_view op : {"=", "<>", "!=", "<", "<=", ">", ">="}) {
+    if (symbol == op) return true;
   }
   return false;
 }
@@ -254,7 +145,7 @@ class Parser {
 
   Result<NodePtr> ParsePredicate(std::shared_ptr<Node> n) {
     const Token& t = Peek();
-    if (t.type == Token::Type::kSymbol && t.text != "(" && t.text != ")" && t.text != ",") {
+    if (t.type == Token::Type::kSymbol && IsComparison(t.text)) {
       n->kind = Node::Kind::kCompare;
       n->op = t.text == "!=" ? "<>" : t.text;
       Take();
@@ -337,26 +228,7 @@ class Parser {
       return v;
     }
     if (t.type == Token::Type::kNumber) {
-      const std::string& text = t.text;
-      bool decimal = text.find_first_of(".eE") != std::string::npos;
-      errno = 0;
-      if (!decimal) {
-        char* end = nullptr;
-        long long i = std::strtoll(text.c_str(), &end, 10);
-        if (errno == ERANGE || end != text.c_str() + text.size()) {
-          return ErrorAt(t.pos, "integer out of range");
-        }
-        v.type = Value::Type::kInteger;
-        v.i = i;
-      } else {
-        char* end = nullptr;
-        double d = std::strtod(text.c_str(), &end);
-        if (end != text.c_str() + text.size() || !std::isfinite(d)) {
-          return ErrorAt(t.pos, "decimal out of range");
-        }
-        v.type = Value::Type::kReal;
-        v.r = d;
-      }
+      LG_ASSIGN_OR_RETURN(v, internal::NumberValue(internal::kRowFilterDialect, t.text, t.pos));
       Take();
       return v;
     }
@@ -385,35 +257,6 @@ class Parser {
 
 // ---------------------------------------------------------------------------
 // SQL
-
-std::string RealSql(double d) {
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%.17g", d);
-  std::string s = buf;
-  // Keep it a REAL literal in SQLite ("5" would be an INTEGER).
-  if (s.find_first_of(".e") == std::string::npos) s += ".0";
-  return s;
-}
-
-std::string LiteralSql(const Value& v) {
-  switch (v.type) {
-    case Value::Type::kNull:
-      return "NULL";
-    case Value::Type::kInteger:
-      return std::to_string(v.i);
-    case Value::Type::kReal:
-      return RealSql(v.r);
-    case Value::Type::kText: {
-      std::string out = "'";
-      for (char c : v.t) {
-        if (c == '\'') out += '\'';
-        out += c;
-      }
-      return out + "'";
-    }
-  }
-  return "NULL";
-}
 
 void AppendSql(const Node& n, const std::function<std::string(std::string_view)>& column_sql,
                std::string& out) {
@@ -633,16 +476,11 @@ Tri Eval(const Node& n, const std::function<Value(std::string_view)>& value) {
 }  // namespace
 
 Result<RowFilter> ParseRowFilter(std::string_view text) {
-  if (text.size() > kMaxFilterLength) {
-    return InvalidArgumentError("row filter: longer than 2048 characters");
-  }
+  LG_RETURN_IF_ERROR(internal::CheckText(internal::kRowFilterDialect, text));
   RowFilter filter;
   filter.text = std::string(text);
   if (TrimWhitespace(text).empty()) return filter;  // all rows
-  if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
-    return ErrorAt(nul + 1, "unexpected character '\\x00'");
-  }
-  LG_ASSIGN_OR_RETURN(std::vector<Token> tokens, Lex(text));
+  LG_ASSIGN_OR_RETURN(std::vector<Token> tokens, internal::Lex(internal::kRowFilterDialect, text));
   Parser parser(std::move(tokens));
   LG_ASSIGN_OR_RETURN(NodePtr root, parser.Parse());
   // A filter that is just TRUE is all rows.

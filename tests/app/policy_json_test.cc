@@ -25,11 +25,14 @@ PolicySnapshot Sample() {
   Grant ids{"analytics", "orders", Bit(Permission::kSelect), {}};
   ids.columns.kind = ColumnSpec::Kind::kInclude;
   ids.columns.columns = {"id", "total"};
+  ids.grant_option = Bit(Permission::kSelect);
   dev.grants.push_back(ids);
   dev.filters = {"eu-members"};
   ColumnMask name{"analytics", "members", "name", MaskKind::kShowLastN, 3, ""};
   ColumnMask joined{"analytics", "members", "joined_on", MaskKind::kYearOnly, 4, ""};
-  dev.masks = {name, joined};
+  ColumnMask email{"analytics", "members", "email", MaskKind::kExpression, 4,
+                   "'***@' || substr(email, instr(email, '@') + 1)"};
+  dev.masks = {name, joined, email};
   TagGrant tg;
   tg.expression.clauses["domain"] = {"sales"};
   tg.expression.clauses["sensitivity"] = {"public", "internal"};
@@ -86,11 +89,15 @@ TEST(PolicyJsonTest, RoundTripIsExact) {
   EXPECT_EQ(dev.grants[1].columns.kind, ColumnSpec::Kind::kExclude);
   EXPECT_EQ(dev.grants[2].columns.kind, ColumnSpec::Kind::kInclude);
   EXPECT_EQ(dev.grants[2].columns.columns, (std::vector<std::string>{"id", "total"}));
+  EXPECT_EQ(dev.grants[1].grant_option, 0u);
+  EXPECT_EQ(dev.grants[2].grant_option, Bit(Permission::kSelect));
   EXPECT_EQ(dev.filters, std::vector<std::string>{"eu-members"});
-  ASSERT_EQ(dev.masks.size(), 2u);
+  ASSERT_EQ(dev.masks.size(), 3u);
   EXPECT_EQ(dev.masks[0].kind, MaskKind::kShowLastN);
   EXPECT_EQ(dev.masks[0].n, 3);
   EXPECT_EQ(dev.masks[1].kind, MaskKind::kYearOnly);
+  EXPECT_EQ(dev.masks[2].kind, MaskKind::kExpression);
+  EXPECT_EQ(dev.masks[2].expression, "'***@' || substr(email, instr(email, '@') + 1)");
   ASSERT_EQ(dev.tag_grants.size(), 1u);
   EXPECT_EQ(dev.tag_grants[0].expression.clauses.at("sensitivity"),
             (std::vector<std::string>{"public", "internal"}));
@@ -153,11 +160,80 @@ TEST(PolicyJsonErrorTest, UnknownMembersAnywhere) {
   EXPECT_EQ(ErrorOf(R"j({"roles": [{"name": "r", "grants": [{"database": "a", "tabel": "t",
                        "permissions": ["SELECT"]}]}]})j"),
             "roles[0].grants[0]: unknown member \"tabel\"; expected database, table, permissions, "
-            "columns");
+            "columns, grant_option");
   EXPECT_EQ(ErrorOf(R"j({"filters": [{"name": "f", "database": "a", "table": "t", "row": "x"}]})j"),
             "filters[0]: unknown member \"row\"; expected name, database, table, rows, columns");
   EXPECT_EQ(ErrorOf(R"j({"tag_keys": [{"key": "k", "values": ["v"], "x": 1}]})j"),
             "tag_keys[0]: unknown member \"x\"; expected key, values");
+}
+
+TEST(PolicyJsonErrorTest, GrantOptionAndExpressionMasks) {
+  EXPECT_EQ(ErrorOf(R"j({"roles": [{"name": "r", "grants": [{"database": "a", "table": "t",
+                       "permissions": ["SELECT"], "grant_option": ["INSERT"]}]}]})j"),
+            "role \"r\": grant on a.t: the grant option of INSERT needs the permission itself; "
+            "grant it too");
+  EXPECT_EQ(ErrorOf(R"j({"roles": [{"name": "r", "grants": [{"database": "a", "table": "t",
+                       "permissions": ["SELECT"], "grant_option": ["SELECT"],
+                       "columns": {"exclude": ["x"]}}]}]})j"),
+            "role \"r\": grant on a.t: the grant option on a column-limited grant needs an "
+            "include list (name the columns), not an exclude list");
+  EXPECT_EQ(ErrorOf(R"j({"roles": [{"name": "r", "grants": [{"database": "a", "table": "t",
+                       "permissions": ["SELECT"], "grant_option": "SELECT"}]}]})j"),
+            "roles[0].grants[0].grant_option: expected an array of strings");
+  EXPECT_THAT(ErrorOf(R"j({"roles": [{"name": "r", "masks": [{"database": "a", "table": "t",
+                         "column": "c", "mask": "expression", "expression": "hex(c)"}]}]})j"),
+              HasSubstr("mask on a.t.c: mask expression: unknown function 'hex'"));
+}
+
+TEST(GrantRequestTest, ReadsGrantsAndRevokes) {
+  auto g = GrantRequestFromJson(R"j({"role": "dev", "database": "analytics", "table": "members",
+      "permissions": ["SELECT", "DESCRIBE"], "grant_option": ["SELECT"],
+      "columns": {"include": ["id", "name"]}})j", /*revoke=*/false);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->role, "dev");
+  EXPECT_EQ(g->grant.database, "analytics");
+  EXPECT_EQ(g->grant.table, "members");
+  EXPECT_EQ(g->grant.permissions, Bit(Permission::kSelect) | Bit(Permission::kDescribe));
+  EXPECT_EQ(g->grant.grant_option, Bit(Permission::kSelect));
+  EXPECT_EQ(g->grant.columns.columns, (std::vector<std::string>{"id", "name"}));
+  EXPECT_FALSE(g->grant_option_only);
+  auto r = GrantRequestFromJson(R"j({"role": "dev", "database": "analytics", "table": "*",
+      "permissions": ["SELECT"], "grant_option_only": true})j", /*revoke=*/true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->grant_option_only);
+  EXPECT_EQ(r->grant.table, "*");
+}
+
+TEST(GrantRequestTest, Errors) {
+  auto error = [](std::string_view json, bool revoke) {
+    auto r = GrantRequestFromJson(json, revoke);
+    EXPECT_FALSE(r.ok()) << json;
+    if (r.ok()) return std::string();
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    return r.status().message();
+  };
+  EXPECT_THAT(error("not json", false), HasSubstr("the request is not valid JSON"));
+  EXPECT_EQ(error(R"({"database": "a", "permissions": ["SELECT"]})", false),
+            "missing member \"role\"");
+  EXPECT_EQ(error(R"({"role": "", "database": "a", "permissions": ["SELECT"]})", false),
+            "role: must not be empty");
+  EXPECT_EQ(error(R"({"role": "r", "permissions": ["SELECT"]})", false),
+            "missing member \"database\"");
+  EXPECT_EQ(error(R"({"role": "r", "database": "a"})", false),
+            "missing member \"permissions\"");
+  EXPECT_THAT(error(R"({"role": "r", "database": "a", "permissions": ["SELECT"],
+                        "grant_option_only": true})", false),
+              HasSubstr("unknown member \"grant_option_only\""));
+  EXPECT_THAT(error(R"({"role": "r", "database": "a", "permissions": ["SELECT"],
+                        "grant_option": ["SELECT"]})", true),
+              HasSubstr("unknown member \"grant_option\""));
+  EXPECT_EQ(error(R"({"role": "r", "database": "a", "permissions": ["SELECT"],
+                      "grant_option_only": "yes"})", true),
+            "grant_option_only: expected true or false");
+  EXPECT_EQ(error(R"({"role": "r", "database": "a", "table": "t", "permissions": ["SELECT"],
+                      "grant_option": ["DROP"]})", false),
+            "grant on a.t: the grant option of DROP needs the permission itself; grant it too");
+  EXPECT_EQ(error(R"(["role"])", false), "expected an object");
 }
 
 TEST(PolicyJsonErrorTest, Values) {
@@ -224,8 +300,8 @@ TEST(PolicyJsonErrorTest, References) {
                        {"database": "a", "table": "t", "column": "C", "mask": "hash"}]}]})j"),
             "role \"r\": a.t.C is masked twice");
   EXPECT_THAT(ErrorOf(R"j({"roles": [{"name": "r", "masks": [{"database": "a", "table": "t",
-                         "column": "c", "mask": "expression", "expression": "upper(c)"}]}]})j"),
-              HasSubstr("expression masks are not supported yet"));
+                         "column": "c", "mask": "expression", "expression": "upper(c"}]}]})j"),
+              HasSubstr("role \"r\": mask on a.t.c: mask expression: "));
 }
 
 TEST(PolicyJsonTest, DescribesChanges) {

@@ -145,10 +145,15 @@ TEST(GovernanceConfigErrorTest, Masks) {
   EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, "
                     "mask: expression}]\n"),
             "stack.yaml:3:54: roles[0].masks[0]: mask: expression needs an expression: key");
-  EXPECT_THAT(ErrorOf("roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, "
-                      "mask: expression, expression: \"upper(c)\"}]\n"),
-              HasSubstr("stack.yaml:3:54: roles[0].masks[0]: mask on a.t.c: expression masks are "
-                        "not supported yet"));
+  EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, "
+                    "mask: expression, expression: \"hex(c)\"}]\n"),
+            "stack.yaml:3:54: roles[0].masks[0]: mask on a.t.c: mask expression: unknown function "
+            "'hex' at position 1; allowed: lower, upper, length, substr, replace, trim, ltrim, "
+            "rtrim, coalesce, ifnull, nullif, instr");
+  auto expression = Parse("roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, "
+                          "mask: expression, expression: \"'x' || substr(c, -2)\"}]\n");
+  ASSERT_TRUE(expression.ok()) << expression.status().ToString();
+  EXPECT_EQ(expression->roles[0].masks[0].expression, "'x' || substr(c, -2)");
   EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, "
                     "mask: show_last_n, n: -1}]\n"),
             "stack.yaml:3:70: roles[0].masks[0].n: -1 is out of range; use 0..1000");
@@ -157,6 +162,22 @@ TEST(GovernanceConfigErrorTest, Masks) {
   EXPECT_THAT(ErrorOf("roles:\n  - name: r\n    masks:\n      - {database: a, table: t, column: c, "
                       "mask: hash}\n      - {database: a, table: t, column: C, mask: redact}\n"),
               HasSubstr("stack.yaml:5:9: roles[0].masks[1]: a.t.C is masked twice"));
+}
+
+TEST(GovernanceConfigTest, GrantOption) {
+  auto config = Parse("roles:\n  - name: steward\n    grants:\n      - database: a\n"
+                      "        table: t\n        permissions: [SELECT, DESCRIBE]\n"
+                      "        grant_option: [SELECT]\n        columns: {include: [id, name]}\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->roles[0].grants[0].grant_option, policy::Bit(policy::Permission::kSelect));
+  EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    grants:\n      - {database: a, table: t, "
+                    "permissions: [SELECT], grant_option: [DROP]}\n"),
+            "stack.yaml:4:9: roles[0].grants[0]: grant on a.t: the grant option of DROP needs the "
+            "permission itself; grant it too");
+  EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    grants:\n      - {database: a, table: t, "
+                    "permissions: [SELECT], grant_option: [SELECT], columns: {exclude: [x]}}\n"),
+            "stack.yaml:4:9: roles[0].grants[0]: grant on a.t: the grant option on a "
+            "column-limited grant needs an include list (name the columns), not an exclude list");
 }
 
 TEST(GovernanceConfigErrorTest, Tags) {

@@ -3,6 +3,7 @@ versioned policy of a running demo server (no restart), `policy show` and
 `policy explain`, `apply` idempotence, the demo's analyst role, and the admin
 HTTP API with its admin-scope check."""
 import json
+import os
 import time
 import unittest
 
@@ -107,14 +108,16 @@ class GovernanceAdminTest(unittest.TestCase):
         self.assertIn("columns: member_id, name, email, region, tier, joined_on, lifetime_value", show)
         self.assertIn("rows:    all", show)
 
-        # The admin API shows the same objects once the server has reloaded (within ~1 s).
-        def filters():
-            status, body, _ = self.admin_get("/v1/admin/filters", self.etl)
+        # The admin API shows the same objects once the server has reloaded
+        # (within ~1 s; it may first show an intermediate version).
+        def reloaded():
+            status, filters, _ = self.admin_get("/v1/admin/filters", self.etl)
             self.assertEqual(status, 200)
-            return "us-east" in [f["name"] for f in body["filters"]]
-        self.assertTrue(wait_for(filters))
-        status, body, _ = self.admin_get("/v1/admin/tags", self.etl)
-        self.assertIn({"key": "owner", "values": ["alice", "bob"]}, body["tag_keys"])
+            status, tags, _ = self.admin_get("/v1/admin/tags", self.etl)
+            self.assertEqual(status, 200)
+            return ("us-east" in [f["name"] for f in filters["filters"]] and
+                    {"key": "owner", "values": ["alice", "bob"]} in tags["tag_keys"])
+        self.assertTrue(wait_for(reloaded))
 
         cli("tag", "revoke", "it-role", "owner=alice")
         cli("revoke", "it-role", "SELECT", "--filter", "us-east")
@@ -185,6 +188,142 @@ class GovernanceAdminTest(unittest.TestCase):
         status, body, _ = self.admin_get("/v1/admin/tags", self.etl)
         self.assertIn({"database": "analytics", "table": "members", "column": "email",
                        "key": "sensitivity", "value": "pii"}, body["tag_assignments"])
+
+    # ---- delegated administration: grant option + POST /v1/admin/grant|revoke
+    def admin_post(self, path, token, document, content_type="application/json"):
+        headers = {"Content-Type": content_type}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        status, data, hdrs = request(self.server.url + path, "POST", body, headers)
+        return status, json.loads(data), hdrs
+
+    def test_grant_option_delegation_over_the_admin_api(self):
+        cli = self.server.cli
+        # The target role exists (delegates may not create roles).
+        cli("grant", "it-target-role", "DESCRIBE", "--on", "analytics")
+        wanted = {"role": "it-target-role", "database": "analytics", "table": "members",
+                  "permissions": ["SELECT"], "columns": {"include": ["member_id", "region"]}}
+
+        # The analyst (read scope) holds SELECT, but not the grant option.
+        status, body, _ = self.admin_post("/v1/admin/grant", self.mon, wanted)
+        self.assertEqual(status, 403, body)
+        self.assertEqual(body["error"]["code"], "access_denied")
+        self.assertEqual(body["error"]["message"],
+                         "role lf-analyst-role holds no grant option for SELECT on "
+                         "analytics.members (those columns)")
+
+        out = cli("grant", "lf-analyst-role", "SELECT", "--on", "analytics.members",
+                  "--columns", "member_id,region,tier", "--with-grant-option").stdout
+        self.assertIn("role lf-analyst-role grants", out)
+        show = cli("policy", "show", "lf-analyst-role").stdout
+        self.assertIn("may grant to other roles: SELECT on analytics.members "
+                      "(columns member_id, region, tier)", show)
+        explain = cli("policy", "explain", "lf-analyst-role", "analytics.members").stdout
+        self.assertIn("with grant option for SELECT", explain)
+        try:
+            # Within the held columns: granted, in effect when the response comes.
+            status, body, _ = self.admin_post("/v1/admin/grant", self.mon, wanted)
+            self.assertEqual(status, 200, body)
+            self.assertTrue(body["changed"])
+            self.assertEqual(body["changes"], ["role it-target-role grants"])
+            version = body["version"]
+            status, doc, _ = self.admin_get("/v1/admin/roles", self.etl)
+            self.assertGreaterEqual(doc["version"], version)
+            target = [r for r in doc["roles"] if r["name"] == "it-target-role"][0]
+            self.assertIn({"database": "analytics", "table": "members",
+                           "permissions": ["SELECT"],
+                           "columns": {"include": ["member_id", "region"]}}, target["grants"])
+            # The same grant again changes nothing.
+            status, body, _ = self.admin_post("/v1/admin/grant", self.mon, wanted)
+            self.assertEqual((status, body["changed"]), (200, False), body)
+
+            # Beyond the held columns, other permissions, passing the grant
+            # option on (held: yes), other tables: each checked.
+            for extra, message in (
+                    ({"columns": {"include": ["email"]}},
+                     "role lf-analyst-role holds no grant option for SELECT on "
+                     "analytics.members (those columns)"),
+                    ({"columns": {"exclude": ["email"]}},
+                     "role lf-analyst-role holds no grant option for SELECT on "
+                     "analytics.members (those columns)"),
+                    ({"permissions": ["SELECT", "INSERT"]},
+                     "role lf-analyst-role holds no grant option for INSERT on "
+                     "analytics.members"),
+                    ({"table": "*", "columns": None},
+                     "role lf-analyst-role holds no grant option for SELECT on analytics.*"),
+            ):
+                document = {k: v for k, v in {**wanted, **extra}.items() if v is not None}
+                status, body, _ = self.admin_post("/v1/admin/grant", self.mon, document)
+                self.assertEqual(status, 403, (extra, body))
+                self.assertEqual(body["error"]["message"], message)
+            status, body, _ = self.admin_post("/v1/admin/grant", self.mon,
+                                              {**wanted, "grant_option": ["SELECT"]})
+            self.assertEqual(status, 200, body)
+
+            # Delegates may not create roles; malformed requests are 400/415.
+            status, body, _ = self.admin_post("/v1/admin/grant", self.mon,
+                                              {**wanted, "role": "it-new-role"})
+            self.assertEqual(status, 404, body)
+            self.assertIn("only a caller with the admin scope may create roles",
+                          body["error"]["message"])
+            status, body, _ = self.admin_post("/v1/admin/grant", self.mon,
+                                              {**wanted, "permission": ["SELECT"]})
+            self.assertEqual(status, 400, body)
+            self.assertIn('unknown member "permission"', body["error"]["message"])
+            status, body, _ = self.admin_post("/v1/admin/grant", self.mon, b"role=x",
+                                              content_type="application/x-www-form-urlencoded")
+            self.assertEqual(status, 415, body)
+            status, body, hdrs = self.admin_post("/v1/admin/grant", None, wanted)
+            self.assertEqual(status, 401, body)
+            # A role without any grant option (reporting, lf-dev-role).
+            status, body, _ = self.admin_post("/v1/admin/revoke", self.rep, wanted)
+            self.assertEqual(status, 403, body)
+
+            # The delegate revokes what it granted; twice is 404.
+            status, body, _ = self.admin_post("/v1/admin/revoke", self.mon,
+                                              {**wanted, "grant_option_only": True})
+            self.assertEqual(status, 200, body)
+            status, body, _ = self.admin_post("/v1/admin/revoke", self.mon, wanted)
+            self.assertEqual(status, 200, body)
+            status, body, _ = self.admin_post("/v1/admin/revoke", self.mon, wanted)
+            self.assertEqual(status, 404, body)
+
+            # The admin scope needs no grant option and may create roles.
+            status, body, _ = self.admin_post("/v1/admin/grant", self.etl,
+                                              {**wanted, "role": "it-admin-made-role",
+                                               "columns": {"include": ["email"]}})
+            self.assertEqual(status, 200, body)
+            self.assertIn("role it-admin-made-role added", body["changes"])
+        finally:
+            cli("revoke", "lf-analyst-role", "SELECT", "--on", "analytics.members",
+                "--columns", "member_id,region,tier", "--grant-option-only")
+            show = cli("policy", "show", "lf-analyst-role").stdout
+            self.assertNotIn("may grant", show)
+            cli("revoke", "lf-analyst-role", "SELECT", "--on", "analytics.members",
+                "--columns", "member_id,region,tier")
+
+        # One audit line per attempt, allowed or denied.
+        with open(os.path.join(self.server.dir, "state", "audit.log")) as f:
+            changes = [json.loads(l) for l in f if '"policy_change"' in l]
+        outcomes = [(c["client_name"], c["action"], c["outcome"]) for c in changes]
+        self.assertIn(("analytics-service", "grant", "denied"), outcomes)
+        self.assertIn(("analytics-service", "grant", "ok"), outcomes)
+        self.assertIn(("analytics-service", "revoke", "ok"), outcomes)
+        self.assertIn(("etl-service", "grant", "ok"), outcomes)
+        ok = [c for c in changes if c["outcome"] == "ok" and c["authority"] == "grant option"]
+        self.assertEqual(ok[0]["caller_role"], "lf-analyst-role")
+        self.assertEqual(ok[0]["resource"], "analytics.members")
+
+    def test_cli_grant_option_errors(self):
+        r = self.server.cli("grant", "it-x-role", "SELECT", "--on", "analytics.members",
+                            "--exclude-columns", "email", "--with-grant-option", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("needs an include list", r.stderr)
+        r = self.server.cli("grant", "it-x-role", "SELECT", "--filter", "eu-members",
+                            "--with-grant-option", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("without the grant option", r.stderr)
 
 
 if __name__ == "__main__":

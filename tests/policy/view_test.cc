@@ -105,11 +105,19 @@ TEST(DecideViewTest, MasksMakeTheViewPartial) {
 
 TEST(ValidateColumnMaskTest, RejectsWhatEnginesCannotApply) {
   ColumnMask m{"db", "t", "c", MaskKind::kExpression, 4, "substr(c, 1, 2)"};
+  EXPECT_TRUE(ValidateColumnMask(m).ok());
+  m.expression = "'***' || substr(c, -4) || CASE WHEN c IS NULL THEN 'none' ELSE '' END";
+  EXPECT_TRUE(ValidateColumnMask(m).ok());
+  m.expression = "substr(c, 1, 2";
   Status s = ValidateColumnMask(m);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(),
-            "mask on db.t.c: expression masks are not supported yet; use null, redact, hash, "
-            "show_last_n or year_only");
+            "mask on db.t.c: mask expression: expected ',' or ')' in the arguments of substr, "
+            "found the end of the expression at position 15");
+  m.expression = "c; DROP TABLE t";
+  s = ValidateColumnMask(m);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "mask on db.t.c: mask expression: unexpected character ';' at position 2");
   m.kind = MaskKind::kShowLastN;
   m.n = -1;
   EXPECT_EQ(ValidateColumnMask(m).message(), "mask on db.t.c: show_last_n needs n between 0 and 1000");

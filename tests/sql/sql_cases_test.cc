@@ -26,8 +26,8 @@
 //   filter NAME DB TABLE COLUMNS [ROW FILTER]  the rest of the line is the row filter
 //                                              (empty = all rows)
 //   grant-filter ROLE FILTER                   SELECT through a data-cell filter
-//   mask ROLE DB TABLE COLUMN KIND [N]         KIND: null redact hash show_last_n
-//                                              year_only expression
+//   mask ROLE DB TABLE COLUMN KIND [N|EXPR]    KIND: null redact hash show_last_n
+//                                              year_only expression (EXPR: the rest of the line)
 //   tag-key KEY V1,V2,...
 //   tag DB[.TABLE[.COLUMN]] KEY VALUE          an LF-tag assignment
 //   tag-grant ROLE PERMS KEY=V1,V2 [KEY=V...]  AND across keys, OR across values
@@ -200,8 +200,12 @@ void ApplyPolicy(const Case& c, policy::PolicySnapshot& snapshot) {
           {"expression", policy::MaskKind::kExpression}};
       ASSERT_TRUE(kinds.count(kind)) << "bad mask kind " << kind;
       m.kind = kinds.at(kind);
-      int64_t n;
-      if (in >> n) m.n = n;
+      if (m.kind == policy::MaskKind::kExpression) {
+        std::getline(in, m.expression);  // the rest of the line
+        ASSERT_TRUE(policy::ValidateColumnMask(m).ok()) << policy::ValidateColumnMask(m).ToString();
+      } else if (int64_t n; in >> n) {
+        m.n = n;
+      }
       role(r).masks.push_back(m);
     } else if (verb == "tag-key") {
       policy::TagKey k;

@@ -181,6 +181,7 @@ int Connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_v
     if (i > 0) decl += ", ";
     decl += QuoteIdent(def->columns[i].name);
     if (!def->columns[i].type.empty()) decl += " " + def->columns[i].type;
+    if (!def->columns[i].collation.empty()) decl += " COLLATE " + def->columns[i].collation;
   }
   decl += ")";
   int rc = sqlite3_declare_vtab(db, decl.c_str());

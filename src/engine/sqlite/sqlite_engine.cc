@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -113,9 +114,12 @@ struct DatabaseView {
   std::vector<TableDef> tables;
 };
 
-// The SQL of `mask` applied to the raw column `c` (a quoted identifier).
-// Unsupported or invalid masks read NULL (fail closed).
-std::string MaskSql(const policy::ColumnMask& mask, const std::string& c) {
+// The SQL of `mask` applied to the raw column `c` (a quoted identifier);
+// `column` gives the quoted identifier of any raw column, or "" when the
+// table has no such column. Invalid masks, and expressions naming a column
+// the table lacks, read NULL (fail closed).
+std::string MaskSql(const policy::ColumnMask& mask, const std::string& c,
+                    const std::function<std::string(std::string_view)>& column) {
   // `n` x's for a non-negative integer expression n.
   auto xs = [](const std::string& n) { return "replace(hex(zeroblob(" + n + ")), '00', 'x')"; };
   switch (mask.kind) {
@@ -136,8 +140,14 @@ std::string MaskSql(const policy::ColumnMask& mask, const std::string& c) {
     case policy::MaskKind::kYearOnly:
       return "CASE WHEN typeof(" + c + ") = 'text' AND " + c +
              " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' THEN substr(" + c + ", 1, 4) END";
-    case policy::MaskKind::kExpression:
-      return "NULL";
+    case policy::MaskKind::kExpression: {
+      Result<policy::MaskExpression> expression = policy::ParseMaskExpression(mask.expression);
+      if (!expression.ok()) return "NULL";
+      for (const std::string& name : expression->Columns()) {
+        if (column(name).empty()) return "NULL";
+      }
+      return expression->ToSql(column);
+    }
   }
   return "NULL";
 }
@@ -145,11 +155,16 @@ std::string MaskSql(const policy::ColumnMask& mask, const std::string& c) {
 // Compiles one role's view of a table into `def`: the declared columns, each
 // column's expression and the row condition. `all` is every raw column.
 void CompileView(const policy::TableView& view, const std::vector<ColumnDef>& all, TableDef& def) {
-  auto actual = [&all](std::string_view name) -> std::string {
+  auto raw_column = [&all](std::string_view name) -> std::string {
     for (const auto& c : all) {
       if (EqualsIgnoreCase(c.name, name)) return QuoteIdent(c.name);
     }
-    return "NULL";  // unreachable: DecideView drops filters on unknown columns
+    return "";
+  };
+  auto actual = [&raw_column](std::string_view name) -> std::string {
+    std::string quoted = raw_column(name);
+    // Unreachable: DecideView drops filters on unknown columns.
+    return quoted.empty() ? "NULL" : quoted;
   };
   auto any_of = [&actual](const std::vector<const policy::RowFilter*>& filters) {
     std::string sql;
@@ -167,13 +182,17 @@ void CompileView(const policy::TableView& view, const std::vector<ColumnDef>& al
     ColumnDef c = *raw;
     std::string value = QuoteIdent(c.name);
     if (vc.mask != nullptr) {
-      value = MaskSql(*vc.mask, value);
+      value = MaskSql(*vc.mask, value, raw_column);
       using K = policy::MaskKind;
       if (vc.mask->kind == K::kHash || vc.mask->kind == K::kShowLastN ||
           vc.mask->kind == K::kYearOnly) {
         c.type = "TEXT";  // these masks always give text (or NULL)
         c.numeric = false;
         c.text = true;
+      } else if (vc.mask->kind == K::kExpression) {
+        c.type = "";  // any type: no affinity, the expression's values as they are
+        c.numeric = false;
+        c.text = false;
       }
     }
     if (!vc.all_rows) value = "CASE WHEN " + any_of(vc.row_filters) + " THEN " + value + " END";
@@ -232,6 +251,15 @@ Result<std::vector<DatabaseView>> DescribeLake(sqlite3* conn, Guard& guard,
         c.text = sqlite_internal::HasTextAffinity(declared);
         c.pk = sqlite3_column_int(info.get(), 5);
         c.type = sqlite_internal::SafeDeclaredType(declared);
+        const char* collation = nullptr;
+        if (sqlite3_table_column_metadata(conn, name.c_str(), table.c_str(), c.name.c_str(),
+                                          nullptr, &collation, nullptr, nullptr,
+                                          nullptr) == SQLITE_OK &&
+            collation != nullptr) {
+          // Only built-ins: a custom collation does not exist on our connections.
+          if (sqlite3_stricmp(collation, "NOCASE") == 0) c.collation = "NOCASE";
+          if (sqlite3_stricmp(collation, "RTRIM") == 0) c.collation = "RTRIM";
+        }
         all.push_back(std::move(c));
       }
       if (all.empty()) continue;
@@ -1062,6 +1090,127 @@ Result<QueryResult> Session::Run(const policy::PolicySnapshot& policy, const pol
 }
 
 // ---------------------------------------------------------------------------
+// Schema changes made by other processes
+
+// The last known state of each lake file's schema, read through one
+// read-only connection per file that stays open between checks. Holding the
+// file open also pins its inode, so a file deleted and recreated under the
+// same name always gets a different (st_dev, st_ino) than the one recorded.
+// Not thread-safe: the engine polls it under its watch mutex.
+class SchemaWatch {
+ public:
+  // Reads the schema cookie of each of `databases` (the lake's files now).
+  // Returns true when anything changed since the previous call: a cookie, a
+  // file replaced (new inode), a file seen for the first time or gone, or a
+  // file that became readable or stopped being readable. A file that another
+  // connection keeps locked (SQLITE_BUSY / SQLITE_LOCKED) is not waited for:
+  // it keeps its last state and is read again at the next call. Files that
+  // cannot be opened or read are retried at every call; their connections
+  // are closed, so no descriptor outlives its file's removal from the list.
+  bool Poll(const std::string& lake_dir, const std::vector<std::string>& databases);
+
+ private:
+  struct ConnCloser {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+  enum class State { kUnseen, kReadable, kUnreadable };
+  struct File {
+    // Declared before `cookie` so that the statement is finalized first.
+    std::unique_ptr<sqlite3, ConnCloser> conn;
+    StmtPtr cookie;  // PRAGMA schema_version on `conn`
+    dev_t dev = 0;   // the identity of the file `conn` opened
+    ino_t ino = 0;
+    State state = State::kUnseen;
+    int64_t version = 0;  // the schema cookie, when kReadable
+  };
+  // Opens `file.conn` on `path`; false (connection closed) on failure.
+  static bool Open(const std::string& path, const struct stat& st, File& file);
+  // Moves `file` to the unreadable state; true when that is a change.
+  static bool MarkUnreadable(File& file);
+
+  std::map<std::string, File> files_;
+};
+
+bool SchemaWatch::Open(const std::string& path, const struct stat& st, File& file) {
+  file.cookie.reset();
+  file.conn.reset();
+  // Read-only: this connection never writes, and it must not create a file
+  // that vanished between the directory listing and here.
+  Result<sqlite3*> opened = OpenConnection(path, SQLITE_OPEN_READONLY);
+  if (!opened.ok()) return false;
+  file.conn.reset(*opened);
+  // A locked file skips this check; it never holds up the query that runs it.
+  sqlite3_busy_timeout(file.conn.get(), 0);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v3(file.conn.get(), "PRAGMA schema_version", -1, SQLITE_PREPARE_PERSISTENT,
+                         &raw, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    file.conn.reset();
+    return false;
+  }
+  file.cookie.reset(raw);
+  file.dev = st.st_dev;
+  file.ino = st.st_ino;
+  return true;
+}
+
+bool SchemaWatch::MarkUnreadable(File& file) {
+  file.cookie.reset();
+  file.conn.reset();
+  bool changed = file.state != State::kUnreadable;
+  file.state = State::kUnreadable;
+  return changed;
+}
+
+bool SchemaWatch::Poll(const std::string& lake_dir, const std::vector<std::string>& databases) {
+  bool changed = false;
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (std::binary_search(databases.begin(), databases.end(), it->first)) {
+      ++it;
+    } else {
+      it = files_.erase(it);  // closes its connection
+      changed = true;
+    }
+  }
+  for (const auto& name : databases) {
+    File& file = files_[name];
+    const std::string path = DatabasePath(lake_dir, name);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      changed |= MarkUnreadable(file);
+      continue;
+    }
+    // Stat before open: if the file is replaced in between, the next call
+    // sees a recorded identity that does not match and opens it again.
+    bool replaced = file.conn != nullptr && (st.st_dev != file.dev || st.st_ino != file.ino);
+    if (file.conn == nullptr || replaced) {
+      if (!Open(path, st, file)) {
+        changed |= MarkUnreadable(file);
+        continue;
+      }
+    }
+    int rc = sqlite3_step(file.cookie.get());
+    int64_t version = rc == SQLITE_ROW ? sqlite3_column_int64(file.cookie.get(), 0) : 0;
+    sqlite3_reset(file.cookie.get());  // ends the read transaction at once
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+      // Another connection is writing (or recovering the WAL). A replaced
+      // file keeps its new identity unread: record nothing and bump once
+      // the new file can be read.
+      if (replaced) file.state = State::kUnseen;
+      continue;
+    }
+    if (rc != SQLITE_ROW) {
+      changed |= MarkUnreadable(file);
+      continue;
+    }
+    if (replaced || file.state != State::kReadable || file.version != version) changed = true;
+    file.state = State::kReadable;
+    file.version = version;
+  }
+  return changed;
+}
+
+// ---------------------------------------------------------------------------
 // The engine
 
 class SqliteEngine final : public Engine {
@@ -1080,13 +1229,26 @@ class SqliteEngine final : public Engine {
   using PoolKey = std::tuple<std::string, uint64_t, std::string, bool>;  // role, version, db, direct
 
   // The database names in the lake (sorted); bumps generation_ when the set
-  // of files changed.
-  Result<std::vector<std::string>> Databases();
+  // of files changed. The directory is read again when its mtime changed, or
+  // always with `relist` (an mtime can miss a change made within the same
+  // clock tick as the previous listing).
+  Result<std::vector<std::string>> Databases(bool relist = false);
+  // Runs a schema check round (SqliteEngineOptions::schema_check_interval)
+  // when one is due and no other thread is running one; never waits.
+  void MaybeWatchSchemas();
+  // One round: re-lists the lake and bumps generation_ when the SchemaWatch
+  // saw a change. Requires watch_mu_.
+  void WatchSchemasLocked();
   std::unique_ptr<Session> Checkout(const PoolKey& key);
   void Return(const PoolKey& key, std::unique_ptr<Session> session);
 
   const SqliteEngineOptions options_;
   const std::string mask_hash_key_;  // options_.mask_hash_key, or random per engine
+  // Sessions remember the generation they were built under and are not
+  // reused once it moved on. Every session loads it before it lists and
+  // describes the lake, and every bump happens after the change it reports
+  // was observed, so a pooled session of the current generation never
+  // predates an observed change.
   std::atomic<uint64_t> generation_{1};
 
   std::mutex lake_mu_;
@@ -1094,17 +1256,30 @@ class SqliteEngine final : public Engine {
   std::vector<std::string> lake_dbs_;  // guarded by lake_mu_
   bool lake_listed_ = false;           // guarded by lake_mu_
 
+  // Held (try_lock only) by the one thread running a check round; ordered
+  // before lake_mu_.
+  std::mutex watch_mu_;
+  SchemaWatch watch_;  // guarded by watch_mu_
+  // Steady-clock nanoseconds before which no round is due: the start of the
+  // last round plus the interval.
+  std::atomic<int64_t> next_watch_ns_{0};
+
   std::mutex pool_mu_;
   std::map<PoolKey, std::vector<std::unique_ptr<Session>>> idle_;  // guarded by pool_mu_
 };
 
-Result<std::vector<std::string>> SqliteEngine::Databases() {
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+Result<std::vector<std::string>> SqliteEngine::Databases(bool relist) {
   struct stat st {};
   if (::stat(options_.lake_dir.c_str(), &st) != 0) {
     return InternalError("lake directory is not readable: " + options_.lake_dir);
   }
   std::lock_guard<std::mutex> lock(lake_mu_);
-  if (lake_listed_ && st.st_mtim.tv_sec == lake_mtime_.tv_sec &&
+  if (!relist && lake_listed_ && st.st_mtim.tv_sec == lake_mtime_.tv_sec &&
       st.st_mtim.tv_nsec == lake_mtime_.tv_nsec) {
     return lake_dbs_;
   }
@@ -1124,6 +1299,26 @@ Result<std::vector<std::string>> SqliteEngine::Databases() {
   lake_mtime_ = st.st_mtim;
   lake_listed_ = true;
   return names;
+}
+
+void SqliteEngine::MaybeWatchSchemas() {
+  const int64_t arrived = SteadyNanos();
+  if (arrived < next_watch_ns_.load(std::memory_order_relaxed)) return;
+  std::unique_lock<std::mutex> lock(watch_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return;  // another thread is checking: never wait for it
+  // A round that started after this call arrived has already seen what this
+  // one would.
+  if (arrived < next_watch_ns_.load(std::memory_order_relaxed)) return;
+  const int64_t interval =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.schema_check_interval).count();
+  next_watch_ns_.store(SteadyNanos() + std::max<int64_t>(interval, 0), std::memory_order_relaxed);
+  WatchSchemasLocked();
+}
+
+void SqliteEngine::WatchSchemasLocked() {
+  Result<std::vector<std::string>> databases = Databases(/*relist=*/true);
+  if (!databases.ok()) return;  // the caller's own Databases() reports it
+  if (watch_.Poll(options_.lake_dir, *databases)) generation_.fetch_add(1);
 }
 
 std::unique_ptr<Session> SqliteEngine::Checkout(const PoolKey& key) {
@@ -1171,12 +1366,14 @@ Result<QueryResult> SqliteEngine::Execute(const policy::PolicySnapshot& policy,
   if (!request.database.empty() && !IsValidDatabaseName(request.database)) {
     return InvalidArgumentError("unknown database: " + request.database);
   }
+  MaybeWatchSchemas();
+  // Loaded before the lake is listed and described (see generation_).
+  const uint64_t generation = generation_.load();
   LG_ASSIGN_OR_RETURN(std::vector<std::string> databases, Databases());
   const bool direct = policy::IsUnrestricted(role);
   PoolKey key{role.name, policy.version, request.database, direct};
   std::unique_ptr<Session> session = Checkout(key);
   if (session == nullptr) {
-    const uint64_t generation = generation_.load();
     if (direct) {
       LG_ASSIGN_OR_RETURN(session, Session::OpenDirect(generation, options_.lake_dir, databases,
                                                        request.database));
@@ -1191,7 +1388,13 @@ Result<QueryResult> SqliteEngine::Execute(const policy::PolicySnapshot& policy,
       result->statement_type != "INSERT" && result->statement_type != "UPDATE" &&
       result->statement_type != "DELETE") {
     // DDL changed a raw schema: governed sessions describe tables at
-    // creation, so every pooled session is rebuilt.
+    // creation, so every pooled session is rebuilt. The cookies are read
+    // again first (when no round is running) so that the next round does
+    // not report this same change and retire the rebuilt sessions again.
+    {
+      std::unique_lock<std::mutex> lock(watch_mu_, std::try_to_lock);
+      if (lock.owns_lock()) WatchSchemasLocked();
+    }
     generation_.fetch_add(1);
   }
   Return(key, std::move(session));
@@ -1200,6 +1403,9 @@ Result<QueryResult> SqliteEngine::Execute(const policy::PolicySnapshot& policy,
 
 Result<std::vector<DatabaseInfo>> SqliteEngine::Catalog(const policy::PolicySnapshot& policy,
                                                         const policy::Role& role) {
+  // Catalog() describes the lake afresh; the check keeps the pooled sessions
+  // of the queries that follow consistent with what it reports.
+  MaybeWatchSchemas();
   LG_ASSIGN_OR_RETURN(std::vector<std::string> databases, Databases());
   LG_ASSIGN_OR_RETURN(sqlite3 * conn,
                       OpenConnection(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));

@@ -14,6 +14,7 @@
 // version, default database).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,6 +32,21 @@ struct SqliteEngineOptions {
   // Empty = 32 random bytes per engine, so hashes are stable for the life of
   // the process only; set it to keep them stable across restarts.
   std::string mask_hash_key = {};
+  // How often the engine looks for schema changes that other processes made
+  // to the lake's files (`lakegate load --create`, the sqlite3 shell, a file
+  // deleted or replaced). At most once per interval, the first query or
+  // Catalog() call to arrive (never waiting for another thread's check)
+  // re-lists the lake directory and reads each file's schema cookie (PRAGMA
+  // schema_version, which sees WAL commits) on an engine-owned read-only
+  // connection per file; when a cookie, a file's identity or the set of files
+  // changed, every pooled session is retired and the next query describes the
+  // lake again. Staleness bound: a query that starts more than about one
+  // interval (plus one check's duration, microseconds per file) after such a
+  // change committed sees it; a file that another process keeps locked
+  // (SQLITE_BUSY in rollback-journal mode) is skipped, never waited for, and
+  // read again at the next check. DDL run through this engine is visible to
+  // the next query at once. 0 = check before every query (tests).
+  std::chrono::milliseconds schema_check_interval = std::chrono::milliseconds(250);
 };
 
 // Opens the engine over `options.lake_dir` (which must exist). Returns

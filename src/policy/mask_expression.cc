@@ -1,0 +1,628 @@
+// Mask expressions: a strict recursive-descent parser for the SQL value
+// expressions of policy.h and their compiler to SQL. Pure; a parsed
+// MaskExpression is immutable and may be shared between threads.
+//
+// Safety: ToSql() emits only our own text (keywords, whitelisted function
+// names, operators, parentheses, literals re-rendered from their parsed
+// values) plus what `column_sql` returns; nothing of the written expression
+// is copied except string contents (re-quoted) and column names (handed to
+// `column_sql`). Every operator is parenthesized, so the output's meaning
+// never depends on SQLite's precedence table, and the output never holds
+// "--" or "/*" outside a string literal (see AppendSql()).
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <utility>
+
+#include "common/strings.h"
+#include "policy/expression_lexer.h"
+#include "policy/policy.h"
+
+namespace lakegate::policy {
+
+struct MaskExpressionNode {
+  enum class Kind {
+    kLiteral,
+    kColumn,
+    kNegate,  // unary '-'
+    kNot,
+    kAnd,
+    kOr,
+    kCompare,     // op: "=", "<>", "<", "<=", ">", ">="
+    kArithmetic,  // op: "||", "+", "-", "*", "/", "%"
+    kIsNull,
+    kIn,
+    kBetween,
+    kLike,
+    kFunction,
+    kCase,
+  };
+  Kind kind = Kind::kLiteral;
+  RowFilter::Value literal;  // kLiteral
+  std::string name;          // kColumn: as written (unquoted); kFunction: lower-case name
+  std::string op;            // kCompare, kArithmetic
+  bool negated = false;      // IS NOT NULL, NOT IN, NOT BETWEEN, NOT LIKE
+  bool has_else = false;     // kCase
+  // In source order. kNegate, kNot, kIsNull: 1; kAnd, kOr, kCompare,
+  // kArithmetic, kLike: 2; kBetween: value, low, high; kIn: value then the
+  // list; kFunction: the arguments; kCase: WHEN/THEN pairs, then the ELSE.
+  std::vector<std::shared_ptr<const MaskExpressionNode>> operands;
+  int height = 0;  // 0 for literals and columns, else 1 + the highest operand's
+};
+
+namespace {
+
+using internal::kMaxDepth;
+using internal::Token;
+using Node = MaskExpressionNode;
+using NodePtr = std::shared_ptr<const MaskExpressionNode>;
+using Value = RowFilter::Value;
+
+const internal::Dialect& kDialect = internal::kMaskExpressionDialect;
+
+Status ErrorAt(size_t pos, std::string_view what) { return kDialect.ErrorAt(pos, what); }
+
+// The function whitelist, with SQLite's arities. Each is deterministic and
+// reads only its arguments.
+constexpr size_t kUnbounded = std::numeric_limits<size_t>::max();
+struct Function {
+  std::string_view name;
+  size_t min_args;
+  size_t max_args;
+};
+constexpr std::array<Function, 12> kFunctions = {{
+    {"lower", 1, 1},
+    {"upper", 1, 1},
+    {"length", 1, 1},
+    {"substr", 2, 3},
+    {"replace", 3, 3},
+    {"trim", 1, 2},
+    {"ltrim", 1, 2},
+    {"rtrim", 1, 2},
+    {"coalesce", 2, kUnbounded},
+    {"ifnull", 2, 2},
+    {"nullif", 2, 2},
+    {"instr", 2, 2},
+}};
+
+const Function* FindFunction(std::string_view name) {
+  for (const Function& f : kFunctions) {
+    if (EqualsIgnoreCase(f.name, name)) return &f;
+  }
+  return nullptr;
+}
+
+std::string AllowedFunctions() {
+  std::string out;
+  for (const Function& f : kFunctions) {
+    if (!out.empty()) out += ", ";
+    out += f.name;
+  }
+  return out;
+}
+
+std::string ArityError(const Function& f, size_t found) {
+  std::string takes;
+  if (f.max_args == kUnbounded) {
+    takes = "at least " + std::to_string(f.min_args) + " arguments";
+  } else if (f.min_args == f.max_args) {
+    takes = std::to_string(f.min_args) + (f.min_args == 1 ? " argument" : " arguments");
+  } else {
+    takes = std::to_string(f.min_args) + " or " + std::to_string(f.max_args) + " arguments";
+  }
+  return std::string(f.name) + " takes " + takes + ", found " + std::to_string(found);
+}
+
+// Words of the grammar, and SQL words that introduce what the language does
+// not have. None of them is read as a column name ("quote" it for a column of
+// that name).
+constexpr std::array<std::string_view, 15> kGrammarKeywords = {
+    "AND",  "OR",    "NOT",  "IN",   "BETWEEN", "LIKE", "IS",  "NULL",
+    "TRUE", "FALSE", "CASE", "WHEN", "THEN",    "ELSE", "END",
+};
+// Where an expression is expected.
+constexpr std::array<std::string_view, 4> kSubqueryKeywords = {"SELECT", "EXISTS", "WITH",
+                                                               "VALUES"};
+// Where an operator is expected (after an operand).
+constexpr std::array<std::string_view, 7> kUnsupportedOperators = {
+    "COLLATE", "ESCAPE", "GLOB", "REGEXP", "MATCH", "ISNULL", "NOTNULL"};
+constexpr std::array<std::string_view, 9> kOtherReserved = {
+    "CAST",         "DISTINCT",         "FROM", "WHERE", "RAISE", "ALL", "CURRENT_DATE",
+    "CURRENT_TIME", "CURRENT_TIMESTAMP"};
+
+template <size_t N>
+const std::string_view* FindWord(const std::array<std::string_view, N>& words,
+                                 std::string_view word) {
+  for (const std::string_view& w : words) {
+    if (EqualsIgnoreCase(w, word)) return &w;
+  }
+  return nullptr;
+}
+
+bool IsReserved(std::string_view word) {
+  return FindWord(kGrammarKeywords, word) || FindWord(kSubqueryKeywords, word) ||
+         FindWord(kUnsupportedOperators, word) || FindWord(kOtherReserved, word);
+}
+
+bool IsComparison(std::string_view symbol) {
+  for (std::string_view op : {"=", "<>", "!=", "<", "<=", ">", ">="}) {
+    if (symbol == op) return true;
+  }
+  return false;
+}
+
+class Parser {
+ public:
+  explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+
+  Result<NodePtr> Parse() {
+    LG_ASSIGN_OR_RETURN(NodePtr root, ParseOr(0));
+    if (Peek().type != Token::Type::kEnd) {
+      return Expected("an operator or the end of the expression");
+    }
+    return root;
+  }
+
+ private:
+  const Token& Peek() const { return tokens_[next_]; }
+  const Token& PeekNext() const { return tokens_[next_ + 1 < tokens_.size() ? next_ + 1 : next_]; }
+  const Token& Take() { return tokens_[next_ < tokens_.size() - 1 ? next_++ : next_]; }
+  bool PeekKeyword(std::string_view k) const {
+    return Peek().type == Token::Type::kWord && EqualsIgnoreCase(Peek().text, k);
+  }
+  bool PeekSymbol(std::string_view s) const {
+    return Peek().type == Token::Type::kSymbol && Peek().text == s;
+  }
+
+  // "expected <what>, found <next token>"; an SQL operator word the language
+  // lacks (COLLATE, ESCAPE, GLOB, ...) is named as unsupported instead.
+  Status Expected(std::string_view what) const {
+    const Token& t = Peek();
+    if (t.type == Token::Type::kWord) {
+      if (const std::string_view* w = FindWord(kUnsupportedOperators, t.text)) {
+        return ErrorAt(t.pos, std::string(*w) + " is not supported");
+      }
+    }
+    return ErrorAt(t.pos, "expected " + std::string(what) + ", found " + kDialect.Describe(t));
+  }
+
+  static Status CheckDepth(int depth, size_t pos) {
+    if (depth > kMaxDepth) return ErrorAt(pos, "nested more than 64 levels");
+    return Status::Ok();
+  }
+
+  // A node over `operands`; an error at `pos` when it would nest deeper than
+  // kMaxDepth (which bounds the recursion of ToSql() and the depth of the
+  // expression tree SQLite builds from the output).
+  static Result<NodePtr> Make(size_t pos, std::shared_ptr<Node> n, std::vector<NodePtr> operands) {
+    int height = 0;
+    for (const NodePtr& o : operands) height = std::max(height, o->height);
+    n->height = height + 1;
+    LG_RETURN_IF_ERROR(CheckDepth(n->height, pos));
+    n->operands = std::move(operands);
+    return NodePtr(std::move(n));
+  }
+  static std::shared_ptr<Node> New(Node::Kind kind, std::string op = "") {
+    auto n = std::make_shared<Node>();
+    n->kind = kind;
+    n->op = std::move(op);
+    return n;
+  }
+
+  Result<NodePtr> ParseOr(int depth) {
+    LG_ASSIGN_OR_RETURN(NodePtr left, ParseAnd(depth));
+    while (PeekKeyword("OR")) {
+      size_t pos = Take().pos;
+      LG_ASSIGN_OR_RETURN(NodePtr right, ParseAnd(depth));
+      LG_ASSIGN_OR_RETURN(left, Make(pos, New(Node::Kind::kOr), {left, right}));
+    }
+    return left;
+  }
+
+  Result<NodePtr> ParseAnd(int depth) {
+    LG_ASSIGN_OR_RETURN(NodePtr left, ParseNot(depth));
+    while (PeekKeyword("AND")) {
+      size_t pos = Take().pos;
+      LG_ASSIGN_OR_RETURN(NodePtr right, ParseNot(depth));
+      LG_ASSIGN_OR_RETURN(left, Make(pos, New(Node::Kind::kAnd), {left, right}));
+    }
+    return left;
+  }
+
+  Result<NodePtr> ParseNot(int depth) {
+    if (!PeekKeyword("NOT")) return ParseComparison(depth);
+    size_t pos = Take().pos;
+    LG_RETURN_IF_ERROR(CheckDepth(depth + 1, pos));
+    LG_ASSIGN_OR_RETURN(NodePtr operand, ParseNot(depth + 1));
+    return Make(pos, New(Node::Kind::kNot), {operand});
+  }
+
+  Result<NodePtr> ParseComparison(int depth) {
+    LG_ASSIGN_OR_RETURN(NodePtr left, ParseConcat(depth));
+    const Token& t = Peek();
+    if (t.type == Token::Type::kSymbol && IsComparison(t.text)) {
+      Take();
+      LG_ASSIGN_OR_RETURN(NodePtr right, ParseConcat(depth));
+      return Make(t.pos, New(Node::Kind::kCompare, t.text == "!=" ? "<>" : t.text), {left, right});
+    }
+    if (PeekKeyword("IS")) {
+      Take();
+      auto n = New(Node::Kind::kIsNull);
+      if (PeekKeyword("NOT")) {
+        Take();
+        n->negated = true;
+      }
+      if (!PeekKeyword("NULL")) return Expected("NULL");
+      Take();
+      return Make(t.pos, std::move(n), {left});
+    }
+    bool negated = false;
+    if (PeekKeyword("NOT")) {
+      Take();
+      negated = true;
+      if (!PeekKeyword("IN") && !PeekKeyword("BETWEEN") && !PeekKeyword("LIKE")) {
+        return Expected("IN, BETWEEN or LIKE after NOT");
+      }
+    }
+    if (PeekKeyword("IN")) {
+      Take();
+      auto n = New(Node::Kind::kIn);
+      n->negated = negated;
+      if (!PeekSymbol("(")) return Expected("'(' after IN");
+      LG_RETURN_IF_ERROR(CheckDepth(depth + 1, Take().pos));
+      std::vector<NodePtr> operands = {left};
+      while (true) {
+        LG_ASSIGN_OR_RETURN(NodePtr item, ParseOr(depth + 1));
+        operands.push_back(std::move(item));
+        if (PeekSymbol(",")) {
+          Take();
+          continue;
+        }
+        if (PeekSymbol(")")) {
+          Take();
+          break;
+        }
+        return Expected("',' or ')' in the IN list");
+      }
+      return Make(t.pos, std::move(n), std::move(operands));
+    }
+    if (PeekKeyword("BETWEEN")) {
+      Take();
+      auto n = New(Node::Kind::kBetween);
+      n->negated = negated;
+      LG_ASSIGN_OR_RETURN(NodePtr low, ParseConcat(depth));
+      if (!PeekKeyword("AND")) return Expected("AND in BETWEEN");
+      Take();
+      LG_ASSIGN_OR_RETURN(NodePtr high, ParseConcat(depth));
+      return Make(t.pos, std::move(n), {left, low, high});
+    }
+    if (PeekKeyword("LIKE")) {
+      Take();
+      auto n = New(Node::Kind::kLike);
+      n->negated = negated;
+      LG_ASSIGN_OR_RETURN(NodePtr pattern, ParseConcat(depth));
+      return Make(t.pos, std::move(n), {left, pattern});
+    }
+    return left;
+  }
+
+  // One level of left-associative binary operators: `symbols` between
+  // operands read by `operand`.
+  template <typename OperandFn>
+  Result<NodePtr> ParseBinary(int depth, std::initializer_list<std::string_view> symbols,
+                              OperandFn operand) {
+    LG_ASSIGN_OR_RETURN(NodePtr left, (this->*operand)(depth));
+    while (true) {
+      const Token& t = Peek();
+      bool match = false;
+      for (std::string_view s : symbols) match = match || PeekSymbol(s);
+      if (!match) return left;
+      Take();
+      LG_ASSIGN_OR_RETURN(NodePtr right, (this->*operand)(depth));
+      LG_ASSIGN_OR_RETURN(left, Make(t.pos, New(Node::Kind::kArithmetic, t.text), {left, right}));
+    }
+  }
+
+  Result<NodePtr> ParseConcat(int depth) {
+    return ParseBinary(depth, {"||"}, &Parser::ParseAdditive);
+  }
+  Result<NodePtr> ParseAdditive(int depth) {
+    return ParseBinary(depth, {"+", "-"}, &Parser::ParseMultiplicative);
+  }
+  Result<NodePtr> ParseMultiplicative(int depth) {
+    return ParseBinary(depth, {"*", "/", "%"}, &Parser::ParseUnary);
+  }
+
+  Result<NodePtr> ParseUnary(int depth) {
+    if (!PeekSymbol("-")) return ParsePrimary(depth);
+    size_t pos = Take().pos;
+    LG_RETURN_IF_ERROR(CheckDepth(depth + 1, pos));
+    // -9223372036854775808 is the one integer whose magnitude is out of
+    // range: read it as a negative literal, as SQLite does.
+    const Token& t = Peek();
+    if (t.type == Token::Type::kNumber && t.text.find_first_of(".eE") == std::string::npos &&
+        !internal::NumberValue(kDialect, t.text, t.pos).ok()) {
+      if (auto v = internal::NumberValue(kDialect, "-" + t.text, t.pos); v.ok()) {
+        Take();
+        auto n = New(Node::Kind::kLiteral);
+        n->literal = *v;
+        return NodePtr(std::move(n));
+      }
+    }
+    LG_ASSIGN_OR_RETURN(NodePtr operand, ParseUnary(depth + 1));
+    return Make(pos, New(Node::Kind::kNegate), {operand});
+  }
+
+  Result<NodePtr> ParsePrimary(int depth) {
+    const Token& t = Peek();
+    switch (t.type) {
+      case Token::Type::kSymbol:
+        if (t.text == "(") {
+          Take();
+          LG_RETURN_IF_ERROR(CheckDepth(depth + 1, t.pos));
+          LG_ASSIGN_OR_RETURN(NodePtr inner, ParseOr(depth + 1));
+          if (!PeekSymbol(")")) return Expected("')'");
+          Take();
+          return inner;
+        }
+        break;
+      case Token::Type::kString: {
+        auto n = New(Node::Kind::kLiteral);
+        n->literal.type = Value::Type::kText;
+        n->literal.t = Take().text;
+        return NodePtr(std::move(n));
+      }
+      case Token::Type::kNumber: {
+        auto n = New(Node::Kind::kLiteral);
+        LG_ASSIGN_OR_RETURN(n->literal, internal::NumberValue(kDialect, t.text, t.pos));
+        Take();
+        return NodePtr(std::move(n));
+      }
+      case Token::Type::kQuotedIdent: {
+        auto n = New(Node::Kind::kColumn);
+        n->name = Take().text;
+        return NodePtr(std::move(n));
+      }
+      case Token::Type::kWord:
+        return ParseWord(depth);
+      case Token::Type::kEnd:
+        break;
+    }
+    return ErrorAt(t.pos, "expected an expression, found " + kDialect.Describe(t));
+  }
+
+  Result<NodePtr> ParseWord(int depth) {
+    const Token& t = Peek();
+    if (PeekKeyword("NULL") || PeekKeyword("TRUE") || PeekKeyword("FALSE")) {
+      auto n = New(Node::Kind::kLiteral);
+      if (!PeekKeyword("NULL")) {
+        n->literal.type = Value::Type::kInteger;
+        n->literal.i = PeekKeyword("TRUE") ? 1 : 0;
+      }
+      Take();
+      return NodePtr(std::move(n));
+    }
+    if (PeekKeyword("CASE")) return ParseCase(depth);
+    if (FindWord(kSubqueryKeywords, t.text)) return ErrorAt(t.pos, "subqueries are not allowed");
+    if (PeekKeyword("CAST")) return ErrorAt(t.pos, "CAST is not supported");
+    if (IsReserved(t.text)) {
+      return ErrorAt(t.pos, "expected an expression, found " + kDialect.Describe(t));
+    }
+    if (PeekNext().type == Token::Type::kSymbol && PeekNext().text == "(") {
+      return ParseCall(depth);
+    }
+    auto n = New(Node::Kind::kColumn);
+    n->name = Take().text;
+    return NodePtr(std::move(n));
+  }
+
+  Result<NodePtr> ParseCall(int depth) {
+    const Token& name = Take();
+    const Function* f = FindFunction(name.text);
+    if (f == nullptr) {
+      // The position goes before the list so that it stays next to the name.
+      return InvalidArgumentError(std::string(kDialect.name) + ": unknown function '" + name.text +
+                                  "' at position " + std::to_string(name.pos) +
+                                  "; allowed: " + AllowedFunctions());
+    }
+    LG_RETURN_IF_ERROR(CheckDepth(depth + 1, Take().pos));  // '('
+    std::vector<NodePtr> args;
+    if (PeekSymbol(")")) {
+      Take();
+    } else {
+      while (true) {
+        LG_ASSIGN_OR_RETURN(NodePtr arg, ParseOr(depth + 1));
+        args.push_back(std::move(arg));
+        if (PeekSymbol(",")) {
+          Take();
+          continue;
+        }
+        if (PeekSymbol(")")) {
+          Take();
+          break;
+        }
+        return Expected("',' or ')' in the arguments of " + std::string(f->name));
+      }
+    }
+    if (args.size() < f->min_args || args.size() > f->max_args) {
+      return ErrorAt(name.pos, ArityError(*f, args.size()));
+    }
+    auto n = New(Node::Kind::kFunction);
+    n->name = std::string(f->name);
+    return Make(name.pos, std::move(n), std::move(args));
+  }
+
+  Result<NodePtr> ParseCase(int depth) {
+    size_t pos = Take().pos;
+    LG_RETURN_IF_ERROR(CheckDepth(depth + 1, pos));
+    if (!PeekKeyword("WHEN")) return Expected("WHEN after CASE");
+    auto n = New(Node::Kind::kCase);
+    std::vector<NodePtr> operands;
+    while (PeekKeyword("WHEN")) {
+      Take();
+      LG_ASSIGN_OR_RETURN(NodePtr when, ParseOr(depth + 1));
+      if (!PeekKeyword("THEN")) return Expected("THEN");
+      Take();
+      LG_ASSIGN_OR_RETURN(NodePtr then, ParseOr(depth + 1));
+      operands.push_back(std::move(when));
+      operands.push_back(std::move(then));
+    }
+    if (PeekKeyword("ELSE")) {
+      Take();
+      LG_ASSIGN_OR_RETURN(NodePtr otherwise, ParseOr(depth + 1));
+      operands.push_back(std::move(otherwise));
+      n->has_else = true;
+    }
+    if (!PeekKeyword("END")) return Expected(n->has_else ? "END" : "WHEN, ELSE or END");
+    Take();
+    return Make(pos, std::move(n), std::move(operands));
+  }
+
+  std::vector<Token> tokens_;
+  size_t next_ = 0;
+};
+
+// A literal as SQL. Only INT64_MIN is negative (reals and the other integers
+// are read unsigned); it is parenthesized so that no '-' of ours can touch it.
+std::string LiteralSql(const Value& v) {
+  std::string sql = internal::LiteralSql(v);
+  return !sql.empty() && sql[0] == '-' ? "(" + sql + ")" : sql;
+}
+
+// Every node renders as one token (a literal, a function call) or inside its
+// own parentheses, and operators are surrounded by spaces; so the output has
+// no "--" or "/*" outside strings whatever the tree (a '-' or '/' of ours is
+// always followed by a space).
+void AppendSql(const Node& n, const std::function<std::string(std::string_view)>& column_sql,
+               std::string& out) {
+  auto operand = [&](size_t i) { AppendSql(*n.operands[i], column_sql, out); };
+  switch (n.kind) {
+    case Node::Kind::kLiteral:
+      out += LiteralSql(n.literal);
+      return;
+    case Node::Kind::kColumn:
+      // No affinity (unary +) and BINARY collation, as for row filters.
+      out += "(+" + column_sql(n.name) + " COLLATE BINARY)";
+      return;
+    case Node::Kind::kNegate:
+      out += "(- ";
+      operand(0);
+      out += ")";
+      return;
+    case Node::Kind::kNot:
+      out += "(NOT ";
+      operand(0);
+      out += ")";
+      return;
+    case Node::Kind::kAnd:
+    case Node::Kind::kOr:
+    case Node::Kind::kCompare:
+    case Node::Kind::kArithmetic:
+      out += "(";
+      operand(0);
+      out += n.kind == Node::Kind::kAnd  ? " AND "
+             : n.kind == Node::Kind::kOr ? " OR "
+                                         : " " + n.op + " ";
+      operand(1);
+      out += ")";
+      return;
+    case Node::Kind::kIsNull:
+      out += "(";
+      operand(0);
+      out += n.negated ? " IS NOT NULL)" : " IS NULL)";
+      return;
+    case Node::Kind::kIn:
+      out += "(";
+      operand(0);
+      out += n.negated ? " NOT IN (" : " IN (";
+      for (size_t i = 1; i < n.operands.size(); ++i) {
+        if (i > 1) out += ", ";
+        operand(i);
+      }
+      out += "))";
+      return;
+    case Node::Kind::kBetween:
+      out += "(";
+      operand(0);
+      out += n.negated ? " NOT BETWEEN " : " BETWEEN ";
+      operand(1);
+      out += " AND ";
+      operand(2);
+      out += ")";
+      return;
+    case Node::Kind::kLike:
+      out += "(";
+      operand(0);
+      out += n.negated ? " NOT LIKE " : " LIKE ";
+      operand(1);
+      out += ")";
+      return;
+    case Node::Kind::kFunction:
+      out += n.name + "(";
+      for (size_t i = 0; i < n.operands.size(); ++i) {
+        if (i > 0) out += ", ";
+        operand(i);
+      }
+      out += ")";
+      return;
+    case Node::Kind::kCase: {
+      out += "(CASE";
+      size_t pairs = n.operands.size() / 2;
+      for (size_t i = 0; i < pairs; ++i) {
+        out += " WHEN ";
+        operand(2 * i);
+        out += " THEN ";
+        operand(2 * i + 1);
+      }
+      if (n.has_else) {
+        out += " ELSE ";
+        operand(n.operands.size() - 1);
+      }
+      out += " END)";
+      return;
+    }
+  }
+}
+
+void CollectColumns(const Node& n, std::vector<std::string>& out) {
+  if (n.kind == Node::Kind::kColumn) {
+    for (const auto& c : out) {
+      if (EqualsIgnoreCase(c, n.name)) return;
+    }
+    out.push_back(n.name);
+    return;
+  }
+  for (const NodePtr& o : n.operands) CollectColumns(*o, out);
+}
+
+}  // namespace
+
+Result<MaskExpression> ParseMaskExpression(std::string_view text) {
+  LG_RETURN_IF_ERROR(internal::CheckText(kDialect, text));
+  LG_ASSIGN_OR_RETURN(std::vector<Token> tokens, internal::Lex(kDialect, text));
+  Parser parser(std::move(tokens));
+  LG_ASSIGN_OR_RETURN(NodePtr root, parser.Parse());
+  MaskExpression expression;
+  expression.root = std::move(root);
+  expression.text = std::string(text);
+  return expression;
+}
+
+std::vector<std::string> MaskExpression::Columns() const {
+  std::vector<std::string> out;
+  if (root) CollectColumns(*root, out);
+  return out;
+}
+
+std::string MaskExpression::ToSql(
+    const std::function<std::string(std::string_view column)>& column_sql) const {
+  if (!root) return "NULL";  // not parsed: fail closed
+  std::string out;
+  AppendSql(*root, column_sql, out);
+  return out;
+}
+
+}  // namespace lakegate::policy
