@@ -7,7 +7,7 @@
 // table the role may DESCRIBE but not SELECT).
 //
 // Runs:
-//   CI (fixed seed, ~2,000 cases):   ctest -R differential_test
+//   CI (fixed seed, ~2,000 cases):   ctest -R 'DifferentialTest|OracleTest'
 //   Longer random run:               cmake --build <dir> --target differential-long
 //                                    (LAKEGATE_DIFF_SEED=random, 20,000 cases)
 //   By hand:  LAKEGATE_DIFF_SEED=<n|random> LAKEGATE_DIFF_CASES=<n> ./differential_test
@@ -293,22 +293,350 @@ ColumnSpec RandomSpec(Rng& rng, const RawTable& raw) {
   return spec;
 }
 
+// ------------------------------------------------ expression masks
+//
+// Every draw from the Rng is its own statement (the operands of `+` are
+// evaluated in an unspecified order), so a seed gives the same expressions
+// whatever the compiler.
+
+// A column of a mask expression: its name, sometimes upper-cased or
+// "quoted" (names match case-insensitively).
+std::string ExprColumn(Rng& rng, const RawColumn& c) {
+  std::string name = MaybeUpper(rng, c.name);
+  return rng.Chance(0.1) ? "\"" + name + "\"" : name;
+}
+
+// A random column of `raw` that is numeric (or not); nullptr when none is.
+const RawColumn* PickColumn(Rng& rng, const RawTable& raw, bool numeric) {
+  std::vector<const RawColumn*> matching;
+  for (const auto& c : raw.columns) {
+    if (IsNumeric(KindOf(c)) == numeric) matching.push_back(&c);
+  }
+  return matching.empty() ? nullptr : rng.Pick(matching);
+}
+
+// A number literal for arithmetic: small integers, reals, and zeros
+// (division and remainder by zero give NULL).
+std::string NumberLiteral(Rng& rng) {
+  switch (rng.Int(0, 5)) {
+    case 0:
+      return "0";
+    case 1:
+      return rng.Chance(0.5) ? "0.0" : "1";
+    case 2:
+      return RealText(static_cast<double>(rng.Int(1, 40)) * 0.25);
+    default:
+      return std::to_string(rng.Int(1, 12));
+  }
+}
+
+const std::vector<std::string> kCompare = {"=", "<>", "!=", "<", "<=", ">", ">="};
+const std::vector<std::string> kArithmetic = {"+", "-", "*", "/", "%"};
+const std::vector<std::string> kTextFunctions = {"lower", "upper", "length",
+                                                 "trim",  "ltrim", "rtrim"};
+
+// A value of any type: a column, a literal, or (depth permitting) a
+// function, arithmetic, concatenation or CASE over such values.
+std::string MaskValue(Rng& rng, const RawTable& raw, int depth);
+
+// A condition over the row's columns (1, 0 or NULL), as in a CASE WHEN.
+std::string MaskCondition(Rng& rng, const RawTable& raw, int depth) {
+  int r = static_cast<int>(rng.Int(0, 9));
+  if (depth < 1 && r == 8) {
+    std::string inner = MaskCondition(rng, raw, depth + 1);
+    return "NOT (" + inner + ")";
+  }
+  if (depth < 1 && r == 9) {
+    std::string a = MaskCondition(rng, raw, depth + 1);
+    std::string op = rng.Chance(0.5) ? " AND " : " OR ";
+    std::string b = MaskCondition(rng, raw, depth + 1);
+    return "(" + a + op + b + ")";
+  }
+  const RawColumn& c = rng.Pick(raw.columns);
+  const Kind k = KindOf(c);
+  const std::string col = ExprColumn(rng, c);
+  switch (r % 8) {
+    case 0:
+    case 1: {
+      std::string op = rng.Pick(kCompare);
+      return col + " " + op + " " + Literal(rng, k);
+    }
+    case 2: {
+      std::string out = col + (rng.Chance(0.25) ? " NOT IN (" : " IN (");
+      int n = static_cast<int>(rng.Int(1, 4));
+      for (int i = 0; i < n; ++i) out += (i ? ", " : "") + Literal(rng, k);
+      if (rng.Chance(0.1)) out += ", NULL";
+      return out + ")";
+    }
+    case 3: {
+      std::string op = rng.Chance(0.2) ? " NOT BETWEEN " : " BETWEEN ";
+      std::string low = Literal(rng, k);
+      std::string high = Literal(rng, k);
+      return col + op + low + " AND " + high;
+    }
+    case 4: {
+      if (IsNumeric(k)) return col + " % 2 = " + std::to_string(rng.Int(0, 1));
+      std::string op = rng.Chance(0.2) ? " NOT LIKE " : " LIKE ";
+      return col + op + LikePattern(rng, k);
+    }
+    case 5:
+      return col + (rng.Chance(0.5) ? " IS NULL" : " IS NOT NULL");
+    case 6: {
+      // Two columns of the row, of any kinds (numbers sort before text).
+      std::string op = rng.Pick(kCompare);
+      const RawColumn& other = rng.Pick(raw.columns);
+      return col + " " + op + " " + ExprColumn(rng, other);
+    }
+    default: {
+      std::string value = MaskValue(rng, raw, depth + 1);
+      std::string op = rng.Pick(kCompare);
+      return value + " " + op + " " + Literal(rng, k);
+    }
+  }
+}
+
+std::string MaskValue(Rng& rng, const RawTable& raw, int depth) {
+  int r = static_cast<int>(rng.Int(0, 11));
+  if (depth >= 2 || r < 4) {
+    if (rng.Chance(0.6)) return ExprColumn(rng, rng.Pick(raw.columns));
+    if (rng.Chance(0.15)) return "NULL";
+    return Literal(rng, KindOf(rng.Pick(raw.columns)));
+  }
+  switch (r) {
+    case 4: {
+      std::string a = MaskValue(rng, raw, depth + 1);
+      std::string b = MaskValue(rng, raw, depth + 1);
+      return a + " || " + b;
+    }
+    case 5: {
+      const RawColumn* n = PickColumn(rng, raw, true);
+      std::string a = ExprColumn(rng, rng.Chance(0.7) ? *n : rng.Pick(raw.columns));
+      std::string op = rng.Pick(kArithmetic);
+      std::string b = rng.Chance(0.5) ? NumberLiteral(rng) : MaskValue(rng, raw, depth + 1);
+      return "(" + a + " " + op + " " + b + ")";
+    }
+    case 6:
+      return "-(" + MaskValue(rng, raw, depth + 1) + ")";
+    case 7: {
+      std::string f = rng.Pick(kTextFunctions);
+      return f + "(" + MaskValue(rng, raw, depth + 1) + ")";
+    }
+    case 8: {
+      std::string value = MaskValue(rng, raw, depth + 1);
+      std::string start = std::to_string(rng.Int(-6, 6));
+      std::string length = rng.Chance(0.5) ? ", " + std::to_string(rng.Int(-2, 5)) : "";
+      return "substr(" + value + ", " + start + length + ")";
+    }
+    case 9: {
+      std::string f = rng.Chance(0.5) ? "coalesce(" : "ifnull(";
+      std::string a = MaskValue(rng, raw, depth + 1);
+      std::string b = MaskValue(rng, raw, depth + 1);
+      return f + a + ", " + b + ")";
+    }
+    case 10: {
+      std::string when = MaskCondition(rng, raw, depth + 1);
+      std::string then = MaskValue(rng, raw, depth + 1);
+      std::string otherwise = rng.Chance(0.7) ? " ELSE " + MaskValue(rng, raw, depth + 1) : "";
+      return "CASE WHEN " + when + " THEN " + then + otherwise + " END";
+    }
+    default:
+      return "(" + MaskCondition(rng, raw, depth + 1) + ")";
+  }
+}
+
+// The text of a random expression mask on column `c` of `raw` (policy.h,
+// MaskExpression): templates of what masks are written for, expressions that
+// read NULL (an unknown column, text that does not parse) and expressions
+// that give another type than the column's (its governed declaration has no
+// affinity).
+std::string RandomMaskExpression(Rng& rng, const RawTable& raw, const RawColumn& c) {
+  const std::string self = ExprColumn(rng, c);
+  const Kind k = KindOf(c);
+  const RawColumn& other = rng.Pick(raw.columns);
+  const RawColumn* number = PickColumn(rng, raw, true);  // never null: id and g
+  const RawColumn* text = PickColumn(rng, raw, false);   // may be null
+  switch (rng.Int(0, 15)) {
+    case 0:  // concatenation with literals
+      switch (rng.Int(0, 3)) {
+        case 0: {
+          std::string prefix = Quote(rng.Chance(0.5) ? "xxx-" : "it's ");
+          return prefix + " || substr(" + self + ", -" + std::to_string(rng.Int(1, 4)) + ")";
+        }
+        case 1:
+          return self + " || " + Quote(rng.Pick(kWords));
+        case 2:
+          return "'[' || " + self + " || '|' || " + ExprColumn(rng, other) + " || ']'";
+        default: {
+          std::string a = Quote(rng.Pick(kWords));
+          return a + " || " + Quote(rng.Pick(kWords));
+        }
+      }
+    case 1: {  // substr: negative, zero and positive starts, optional length
+      std::string out = "substr(" + self + ", " + std::to_string(rng.Int(-6, 6));
+      if (rng.Chance(0.6)) out += ", " + std::to_string(rng.Int(-2, 5));
+      return out + ")";
+    }
+    case 2:
+    case 3: {  // CASE on the row's columns
+      auto branch = [&]() -> std::string {
+        switch (rng.Int(0, 4)) {
+          case 0:
+            return self;
+          case 1:
+            return "NULL";
+          case 2:
+            return Literal(rng, k);
+          default:
+            return MaskValue(rng, raw, 1);
+        }
+      };
+      std::string out = "CASE WHEN " + MaskCondition(rng, raw, 0);
+      out += " THEN " + branch();
+      if (rng.Chance(0.3)) {
+        out += " WHEN " + MaskCondition(rng, raw, 0);
+        out += " THEN " + branch();
+      }
+      if (rng.Chance(0.75)) out += " ELSE " + branch();
+      return out + " END";
+    }
+    case 4: {  // arithmetic on numeric columns
+      std::string a = IsNumeric(k) && rng.Chance(0.6) ? self : ExprColumn(rng, *number);
+      std::string op = rng.Pick(kArithmetic);
+      std::string b =
+          rng.Chance(0.5) ? NumberLiteral(rng) : ExprColumn(rng, *PickColumn(rng, raw, true));
+      std::string out = a + " " + op + " " + b;
+      if (rng.Chance(0.3)) out = "-(" + out + ")";
+      if (rng.Chance(0.3)) {
+        std::string op2 = rng.Pick(kArithmetic);
+        out = "(" + out + ") " + op2 + " " + NumberLiteral(rng);
+      }
+      if (rng.Chance(0.15)) out = "-" + self + " + " + NumberLiteral(rng);
+      return out;
+    }
+    case 5:  // coalesce / ifnull / nullif
+      switch (rng.Int(0, 3)) {
+        case 0: {
+          std::string second = ExprColumn(rng, other);
+          return "coalesce(" + self + ", " + second + ", " + Literal(rng, k) + ")";
+        }
+        case 1:
+          return "ifnull(" + self + ", " + Literal(rng, k) + ")";
+        case 2:
+          return "nullif(" + self + ", " + Literal(rng, k) + ")";
+        default:
+          return "coalesce(NULL, " + self + ")";
+      }
+    case 6:
+    case 7:  // text functions
+      switch (rng.Int(0, 4)) {
+        case 0:
+          return rng.Pick(kTextFunctions) + "(" + self + ")";
+        case 1: {
+          std::string from = Quote(rng.Chance(0.5) ? "a" : "e");
+          return "replace(" + self + ", " + from + ", " + Quote(rng.Chance(0.5) ? "*" : "") + ")";
+        }
+        case 2: {
+          static const std::vector<std::string> kTrims = {"trim(", "ltrim(", "rtrim("};
+          std::string f = rng.Pick(kTrims);
+          return f + self + ", " + Quote(rng.Chance(0.5) ? "a" : "ax2") + ")";
+        }
+        case 3:
+          return "instr(" + self + ", " + Quote(rng.Chance(0.5) ? "a" : "2") + ")";
+        default:
+          return "upper(substr(" + self + ", 1, 1)) || lower(substr(" + self + ", 2))";
+      }
+    case 8: {  // a column the table lacks: reads NULL
+      static const std::vector<std::string> kMissing = {"nosuch", "\"no such\"", "s9", "id2"};
+      std::string missing = MaybeUpper(rng, rng.Pick(kMissing));
+      return rng.Chance(0.5) ? "coalesce(" + self + ", " + missing + ")" : missing + " || 'x'";
+    }
+    case 9:  // another type than the column's
+      if (IsNumeric(k)) {
+        switch (rng.Int(0, 2)) {
+          case 0:
+            return "'#' || " + self;
+          case 1:
+            return "CASE WHEN " + self + " > " + Literal(rng, k) + " THEN 'high' ELSE 'low' END";
+          default:
+            return "substr(" + self + ", 1, 1)";  // the first character of a number, as text
+        }
+      }
+      switch (rng.Int(0, 2)) {
+        case 0:
+          return "length(" + self + ")";
+        case 1: {
+          std::string n = ExprColumn(rng, *number);
+          return n + " * " + NumberLiteral(rng);
+        }
+        default:
+          return "CASE WHEN " + self + " IS NULL THEN -1 ELSE instr(" + self + ", 'a') END";
+      }
+    case 10:  // text that does not parse: reads NULL
+      switch (rng.Int(0, 8)) {
+        case 0:
+          return "upper(" + self;
+        case 1:
+          return "md5(" + self + ")";  // not an allowed function
+        case 2:
+          return "(SELECT " + self + ")";
+        case 3:
+          return "CAST(" + self + " AS TEXT)";
+        case 4:
+          return "'open || " + self;
+        case 5:
+          return self + " || ";
+        case 6:
+          return self + " COLLATE NOCASE";
+        case 7:
+          return "";
+        default:
+          return "substr(" + self + ")";  // wrong arity
+      }
+    case 11:  // a condition: 1, 0 or NULL
+      return MaskCondition(rng, raw, 0);
+    case 12:  // a constant
+      switch (rng.Int(0, 3)) {
+        case 0:
+          return "'***'";
+        case 1:
+          return "NULL";
+        case 2:
+          return NumberLiteral(rng);
+        default:
+          return Literal(rng, k);
+      }
+    case 13:  // the column, or another text column, by a LIKE on that one
+      if (text != nullptr) {
+        std::string t1 = ExprColumn(rng, *text);
+        std::string pattern = LikePattern(rng, KindOf(*text));
+        std::string t2 = ExprColumn(rng, *text);
+        return "CASE WHEN " + t1 + " LIKE " + pattern + " THEN " + self + " ELSE " + t2 + " END";
+      }
+      return "coalesce(" + self + ", " + ExprColumn(rng, *number) + ")";
+    default:  // any composition
+      return MaskValue(rng, raw, 0);
+  }
+}
+
 policy::ColumnMask RandomMask(Rng& rng, const RawTable& raw, const RawColumn& c) {
   policy::ColumnMask m;
   m.database = raw.database;
   m.table = raw.name;
   m.column = MaybeUpper(rng, c.name);
   Kind k = KindOf(c);
-  // kExpression is not supported (policy.h: refused at load); kHash only on
-  // text and integer columns (the text of a real is SQLite's rendering).
+  // kHash only on text and integer columns (the text of a real is SQLite's
+  // rendering).
   std::vector<MaskKind> kinds = {MaskKind::kNull, MaskKind::kRedact};
   if (k != Kind::kReal) kinds.push_back(MaskKind::kHash);
   if (!IsNumeric(k)) {
     kinds.push_back(MaskKind::kShowLastN);
     kinds.push_back(MaskKind::kYearOnly);
   }
-  m.kind = rng.Pick(kinds);
+  // Expression masks on any column, more often than each fixed kind: their
+  // space is larger.
+  m.kind = rng.Chance(0.4) ? MaskKind::kExpression : rng.Pick(kinds);
   m.n = rng.Int(0, 5);
+  if (m.kind == MaskKind::kExpression) m.expression = RandomMaskExpression(rng, raw, c);
   return m;
 }
 
@@ -1225,7 +1553,7 @@ Result<policy::PolicySnapshot> JsonPolicy(const json& j) {
         if (kind == kMaskNames[k]) mask.kind = static_cast<MaskKind>(k);
       }
       mask.n = m.at("n");
-      mask.expression = m.at("expression");
+      mask.expression = m.value("expression", "");
       r.masks.push_back(mask);
     }
     for (const auto& tg : jr.at("tag_grants")) {
@@ -1433,6 +1761,34 @@ std::string WriteFailure(const Case& c, const CaseRun& run, uint64_t seed, int64
 
 // ---------------------------------------------------------------- the tests
 
+// The expression masks of `role` on visible columns of `view` (of `raw`)
+// that compute a value: their text parses and names only columns of the
+// table (for the run's statistics: the others read NULL).
+int64_t LiveExpressionMasks(const policy::Role& role, const RawTable& raw,
+                            const GovernedTable& view) {
+  if (view.access != GovernedTable::Access::kSelectable) return 0;
+  int64_t live = 0;
+  for (const auto& m : role.masks) {
+    if (m.kind != MaskKind::kExpression || !EqualsIgnoreCase(m.database, raw.database) ||
+        !EqualsIgnoreCase(m.table, raw.name)) {
+      continue;
+    }
+    bool visible = std::any_of(view.columns.begin(), view.columns.end(), [&](const RawColumn& c) {
+      return EqualsIgnoreCase(c.name, m.column);
+    });
+    auto parsed = policy::ParseMaskExpression(m.expression);
+    if (!visible || !parsed.ok()) continue;
+    bool known = true;
+    for (const auto& name : parsed->Columns()) {
+      known = known && std::any_of(raw.columns.begin(), raw.columns.end(), [&](const RawColumn& c) {
+                return EqualsIgnoreCase(c.name, name);
+              });
+    }
+    if (known) ++live;
+  }
+  return live;
+}
+
 uint64_t SeedFromEnv() {
   const char* s = std::getenv("LAKEGATE_DIFF_SEED");
   if (s == nullptr || *s == '\0') return 20261127;
@@ -1460,6 +1816,9 @@ TEST(DifferentialTest, RandomPoliciesMatchOracle) {
   Rng rng(seed);
   uint64_t version = 1;
   int64_t done = 0, rows_equal = 0, both_denied = 0, mismatches = 0, written = 0;
+  // Cases whose role reads at least one column through a computing
+  // expression mask, and the number of such masks over all policies.
+  int64_t expression_cases = 0, expression_masks = 0;
   auto started = std::chrono::steady_clock::now();
   for (int lake_no = 0; done < cases; ++lake_no) {
     Case base;
@@ -1473,9 +1832,11 @@ TEST(DifferentialTest, RandomPoliciesMatchOracle) {
       // The query generator sees the oracle's decisions so that most queries
       // name visible things (and some do not).
       std::vector<QTable> qtables;
+      int64_t live_masks = 0;
       for (const auto& t : base.tables) {
         auto view = testing::ComputeView(c.policy, *c.policy.FindRole(kRole), t, kHashKey);
         ASSERT_TRUE(view.ok()) << view.status().ToString();
+        live_masks += LiveExpressionMasks(*c.policy.FindRole(kRole), t, *view);
         QTable q;
         q.raw = &t;
         q.access = view->access;
@@ -1487,7 +1848,9 @@ TEST(DifferentialTest, RandomPoliciesMatchOracle) {
         qtables.push_back(q);
       }
       QueryGen gen(rng, qtables);
+      expression_masks += live_masks;
       for (int q = 0; q < kQueriesPerPolicy && done < cases; ++q, ++done) {
+        if (live_masks > 0) ++expression_cases;
         c.sql = gen.Next();
         if (print) std::cout << "case " << done << ": " << c.sql << "\n";
         CaseRun run = RunCase(lake, c);
@@ -1520,9 +1883,14 @@ TEST(DifferentialTest, RandomPoliciesMatchOracle) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "differential: " << done << " cases in " << secs << " s: " << rows_equal
             << " equal results, " << both_denied << " agreed denials, " << mismatches
-            << " mismatches" << std::endl;
+            << " mismatches; " << expression_cases << " cases under " << expression_masks
+            << " computing expression masks on visible columns" << std::endl;
   // The property must mostly compare rows, not errors, or it proves little.
   EXPECT_GE(rows_equal * 2, done) << "too few cases returned rows";
+  // Expression masks must be exercised (the generator's share of them).
+  if (done >= 1000) {
+    EXPECT_GE(expression_cases * 10, done) << "too few expression-masked cases";
+  }
   EXPECT_EQ(mismatches, 0);
 }
 
@@ -1556,6 +1924,45 @@ TEST(DifferentialTest, ReplayRegressions) {
       EXPECT_EQ(RowsText(run.oracle.rows, 1000), j.at("expect").get<std::string>());
     }
   }
+}
+
+// Failing cases are saved to and replayed from JSON: masks keep their kind
+// and expression text (quotes, double-quoted names and all).
+TEST(DifferentialTest, CaseFilesKeepExpressionMasks) {
+  Case c;
+  RawTable t;
+  t.database = "lake";
+  t.name = "t1";
+  t.columns = {{"id", "INTEGER"}, {"s1", "TEXT"}};
+  t.rows = {{Cell{int64_t{1}}, Cell{std::string("it's")}}};
+  c.tables = {t};
+  c.policy.version = 7;
+  policy::Role r;
+  r.name = kRole;
+  r.grants.push_back({"lake", "t1", kSelectDescribe, {}});
+  r.masks.push_back({"lake", "t1", "S1", MaskKind::kExpression, 4,
+                     "CASE WHEN \"S1\" LIKE 'it''s%' THEN 'x' || substr(s1, -2) END"});
+  r.masks.push_back({"lake", "t1", "id", MaskKind::kShowLastN, 2, ""});
+  c.policy.roles[kRole] = r;
+  c.sql = "SELECT * FROM t1";
+  auto back = JsonCase(json::parse(CaseJson(c).dump(1)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  const auto& masks = back->policy.roles.at(kRole).masks;
+  ASSERT_EQ(masks.size(), 2u);
+  EXPECT_EQ(masks[0].kind, MaskKind::kExpression);
+  EXPECT_EQ(masks[0].column, "S1");
+  EXPECT_EQ(masks[0].expression, r.masks[0].expression);
+  EXPECT_EQ(masks[1].kind, MaskKind::kShowLastN);
+  EXPECT_EQ(masks[1].n, 2);
+  EXPECT_EQ(masks[1].expression, "");
+  // Older files without "expression" still load.
+  json j = CaseJson(c);
+  for (auto& role : j["policy"]["roles"]) {
+    for (auto& m : role["masks"]) m.erase("expression");
+  }
+  auto old = JsonCase(j);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->policy.roles.at(kRole).masks[0].expression, "");
 }
 
 // The oracle's own semantics, on a hand-made table (checks the reference
@@ -1610,9 +2017,11 @@ TEST(OracleTest, CellUnionMasksAndTags) {
   EXPECT_EQ(std::get<std::string>(*testing::ApplyMask(m, Cell{std::string("abc")})), "xxx");
   EXPECT_EQ(std::get<int64_t>(*testing::ApplyMask(m, Cell{int64_t{42}})), 0);
   EXPECT_TRUE(std::holds_alternative<std::monostate>(*testing::ApplyMask(m, Cell{})));
-  m.kind = MaskKind::kExpression;  // not supported: reads NULL
-  EXPECT_TRUE(
-      std::holds_alternative<std::monostate>(*testing::ApplyMask(m, Cell{std::string("abc")})));
+  m.kind = MaskKind::kExpression;  // needs the row: MaskExpressionEvaluator
+  m.expression = "'x' || s1";
+  EXPECT_EQ(testing::ApplyMask(m, Cell{std::string("abc")}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(testing::ApplyMask(m, Cell{}).status().code(), StatusCode::kInvalidArgument);
   m.kind =
       MaskKind::kHash;  // RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?")
   EXPECT_EQ(testing::ApplyMask(m, Cell{std::string("abc")}).status().code(),
@@ -1620,6 +2029,94 @@ TEST(OracleTest, CellUnionMasksAndTags) {
   EXPECT_EQ(std::get<std::string>(
                 *testing::ApplyMask(m, Cell{std::string("what do ya want for nothing?")}, "Jefe")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+// Expression masks in the oracle: evaluated by plain SQLite on the raw row,
+// on visible cells only, NULL when the text does not parse or names a column
+// the table lacks; the governed column is declared with no type.
+TEST(OracleTest, ExpressionMasks) {
+  RawTable t;
+  t.database = "lake";
+  t.name = "t1";
+  t.columns = {{"id", "INTEGER"}, {"g", "INTEGER"}, {"s1", "TEXT"}, {"r1", "REAL"}};
+  t.rows = {{Cell{int64_t{1}}, Cell{int64_t{0}}, Cell{std::string("alpha")}, Cell{2.5}},
+            {Cell{int64_t{2}}, Cell{int64_t{1}}, Cell{std::string("gamma")}, Cell{}},
+            {Cell{int64_t{3}}, Cell{}, Cell{std::string("be")}, Cell{-1.0}},
+            {Cell{int64_t{4}}, Cell{int64_t{2}}, Cell{}, Cell{0.5}}};
+  policy::PolicySnapshot p;
+  policy::Role r;
+  r.name = "r";
+  // Every column but s1 in every row; s1 only where id <> 2 (hidden in row 2).
+  r.grants.push_back({"lake", "t1", kSelectDescribe, {ColumnSpec::Kind::kExclude, {"s1"}}});
+  auto rows = policy::ParseRowFilter("id <> 2");
+  ASSERT_TRUE(rows.ok());
+  p.filters["f"] = {"f", "lake", "t1", *rows, {ColumnSpec::Kind::kInclude, {"id", "s1"}}};
+  r.filters = {"f"};
+  // s1: a visible NULL stays NULL here ('x' || NULL), the hidden cell stays NULL.
+  r.masks.push_back({"lake", "T1", "S1", MaskKind::kExpression, 4, "'x' || substr(s1, -2)"});
+  // r1: other columns of the row, and a value for a NULL cell; the integer
+  // 0 * 2 + 1 stays an integer.
+  r.masks.push_back({"lake", "t1", "r1", MaskKind::kExpression, 4, "coalesce(R1, 0) * 2 + g"});
+  // g: reads s1 raw, also where the role may not see s1 (row 2), and gives
+  // text or a number for an INTEGER column.
+  r.masks.push_back({"lake", "t1", "g", MaskKind::kExpression, 4,
+                     "CASE WHEN \"S1\" IS NULL THEN 'none' WHEN s1 LIKE 'A%' THEN 'A' "
+                     "ELSE length(s1) END"});
+  auto v = testing::ComputeView(p, r, t);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_EQ(v->columns.size(), 4u);
+  EXPECT_EQ(v->columns[0].type, "INTEGER");
+  EXPECT_EQ(v->columns[1].type, "");  // no affinity
+  EXPECT_EQ(v->columns[2].type, "");
+  EXPECT_EQ(v->columns[3].type, "");
+  EXPECT_EQ(RowsText(v->rows),
+            "1|A|xha|5\n"
+            "2|5|NULL|1\n"
+            "3|2|xbe|NULL\n"
+            "4|none|NULL|3\n");
+  ASSERT_EQ(v->rows.size(), 4u);
+  EXPECT_TRUE(std::holds_alternative<std::string>(v->rows[0][1]));
+  EXPECT_TRUE(std::holds_alternative<int64_t>(v->rows[1][1]));
+  EXPECT_TRUE(std::holds_alternative<double>(v->rows[0][3]));
+  EXPECT_TRUE(std::holds_alternative<int64_t>(v->rows[1][3]));
+
+  // Fail closed: an unknown column, or text that does not parse.
+  for (const char* text : {"nosuch || 'x'", "coalesce(s1, \"no such\")", "upper(s1", "", "md5(s1)",
+                           "(SELECT s1)", "s1 COLLATE NOCASE", "substr(s1)"}) {
+    SCOPED_TRACE(text);
+    policy::Role bad = r;
+    bad.masks = {{"lake", "t1", "s1", MaskKind::kExpression, 4, text}};
+    auto bv = testing::ComputeView(p, bad, t);
+    ASSERT_TRUE(bv.ok()) << bv.status().ToString();
+    EXPECT_EQ(bv->columns[2].type, "");
+    EXPECT_EQ(RowsText(bv->rows), "1|0|NULL|2.5\n2|1|NULL|NULL\n3|NULL|NULL|-1\n4|2|NULL|0.5\n");
+  }
+
+  // The evaluator itself: SQLite's semantics, names case-insensitive.
+  testing::MaskExpressionEvaluator e(t.columns);
+  auto eval = [&](const std::string& text, size_t row) {
+    auto c = e.Evaluate(text, t.rows[row]);
+    EXPECT_TRUE(c.ok()) << text << ": " << c.status().ToString();
+    return c.ok() ? testing::CellText(*c) : "error";
+  };
+  EXPECT_EQ(eval("'x' || substr(s1, -2)", 0), "xha");
+  EXPECT_EQ(eval("'x' || substr(s1, -2)", 2), "xbe");  // cached statement, new row
+  EXPECT_EQ(eval("substr(S1, 0, 2)", 0), "a");         // SQLite: start 0 eats one character
+  EXPECT_EQ(eval("id / 0", 0), "NULL");                // division by zero
+  EXPECT_EQ(eval("id % 0", 0), "NULL");
+  EXPECT_EQ(eval("7 / 2", 0), "3");  // integer division
+  EXPECT_EQ(eval("-r1 + id", 0), "-1.5");
+  EXPECT_EQ(eval("id = '1'", 0), "0");  // no affinity: integer 1 is not text '1'
+  EXPECT_EQ(eval("nullif(s1, 'alpha')", 0), "NULL");
+  EXPECT_EQ(eval("replace(upper(s1), 'A', '*')", 0), "*LPH*");
+  EXPECT_EQ(eval("instr(s1, 'ph')", 0), "3");
+  EXPECT_EQ(eval("g IN (0, 1) AND r1 BETWEEN 2 AND 3", 0), "1");
+  EXPECT_EQ(eval("ifnull(g, 'no group')", 2), "no group");
+  EXPECT_EQ(eval("nosuch", 0), "NULL");
+  EXPECT_EQ(eval("it's", 0), "NULL");
+  auto wrong = e.Evaluate("id", {Cell{int64_t{1}}});
+  EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(wrong.status().message(), "row of 1 cells for 4 columns");
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <string_view>
+#include <utility>
 
 namespace lakegate::engine::testing {
 namespace {
@@ -209,8 +211,115 @@ bool TagsMatch(const policy::TagExpression& e,
 
 }  // namespace
 
+struct MaskExpressionEvaluator::Impl {
+  std::vector<RawColumn> columns;
+  sqlite3* db = nullptr;
+  // Per expression text: the prepared statement, or nullptr when the
+  // expression reads NULL (does not parse, or names an unknown column).
+  std::map<std::string, sqlite3_stmt*> statements;
+
+  ~Impl() {
+    for (auto& [text, stmt] : statements) sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+
+  Status Open() {
+    if (db != nullptr) return Status::Ok();
+    if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
+      std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+      sqlite3_close(db);
+      db = nullptr;
+      return Status(StatusCode::kInternal, "oracle expression connection: " + msg);
+    }
+    // The compiled SQL quotes identifiers with "": never read them as strings.
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+    return Status::Ok();
+  }
+
+  // The statement of `text` (cached), or nullptr for an expression that
+  // reads NULL.
+  Result<sqlite3_stmt*> Statement(const std::string& text) {
+    auto it = statements.find(text);
+    if (it != statements.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    Result<policy::MaskExpression> parsed = policy::ParseMaskExpression(text);
+    bool known = parsed.ok();
+    if (known) {
+      for (const std::string& name : parsed->Columns()) {
+        known = known && std::any_of(columns.begin(), columns.end(),
+                                     [&](const RawColumn& c) { return Same(c.name, name); });
+      }
+    }
+    if (known) {
+      // ?N is the N-th raw column (1-based); column names match
+      // case-insensitively, as in the engine.
+      std::string sql = "SELECT " + parsed->ToSql([&](std::string_view name) {
+        for (size_t i = 0; i < columns.size(); ++i) {
+          if (Same(columns[i].name, name)) return "?" + std::to_string(i + 1);
+        }
+        return std::string("NULL");  // unreachable: checked above
+      });
+      LG_RETURN_IF_ERROR(Open());
+      const char* tail = nullptr;
+      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, &tail) != SQLITE_OK || stmt == nullptr ||
+          (tail != nullptr && *tail != '\0')) {
+        std::string msg = stmt == nullptr && sqlite3_errcode(db) == SQLITE_OK
+                              ? std::string("no statement")
+                              : std::string(sqlite3_errmsg(db));
+        sqlite3_finalize(stmt);
+        return Status(StatusCode::kInternal, "oracle expression: " + msg + " in " + sql);
+      }
+    }
+    statements.emplace(text, stmt);
+    return stmt;
+  }
+};
+
+MaskExpressionEvaluator::MaskExpressionEvaluator(std::vector<RawColumn> columns)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->columns = std::move(columns);
+}
+
+MaskExpressionEvaluator::~MaskExpressionEvaluator() = default;
+
+Result<Cell> MaskExpressionEvaluator::Evaluate(const std::string& expression,
+                                               const std::vector<Cell>& row) {
+  if (row.size() != impl_->columns.size()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "row of " + std::to_string(row.size()) + " cells for " +
+                      std::to_string(impl_->columns.size()) + " columns");
+  }
+  LG_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, impl_->Statement(expression));
+  if (stmt == nullptr) return Cell{};  // fail closed, as the engine
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  // ?N up to the highest column the expression names.
+  int params = sqlite3_bind_parameter_count(stmt);
+  for (int i = 1; i <= params && static_cast<size_t>(i) <= row.size(); ++i) {
+    if (BindCell(stmt, i, row[static_cast<size_t>(i - 1)]) != SQLITE_OK) {
+      return Status(StatusCode::kInternal,
+                    std::string("oracle expression bind: ") + sqlite3_errmsg(impl_->db));
+    }
+  }
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW) {
+    std::string msg = sqlite3_errmsg(impl_->db);
+    sqlite3_reset(stmt);
+    return Status(StatusCode::kInternal, "oracle expression: " + msg + " evaluating " + expression);
+  }
+  Cell out = ColumnCell(stmt, 0);
+  sqlite3_reset(stmt);
+  return out;
+}
+
 Result<Cell> ApplyMask(const policy::ColumnMask& mask, const Cell& value,
                        const std::string& hash_key) {
+  if (mask.kind == MaskKind::kExpression) {
+    return Status(StatusCode::kInvalidArgument,
+                  "an expression mask needs the row: use MaskExpressionEvaluator");
+  }
   if (std::holds_alternative<std::monostate>(value)) return Cell{};
   switch (mask.kind) {
     case MaskKind::kNull:
@@ -235,7 +344,7 @@ Result<Cell> ApplyMask(const policy::ColumnMask& mask, const Cell& value,
       return Cell{s->substr(0, 4)};
     }
     case MaskKind::kExpression:
-      return Cell{};  // policy.h: not supported yet, engines read NULL
+      break;  // handled above
     case MaskKind::kHash: {
       if (hash_key.empty()) return Status(StatusCode::kInvalidArgument, "no hash key");
       std::string text;
@@ -345,11 +454,14 @@ Result<GovernedTable> ComputeView(const policy::PolicySnapshot& policy, const po
     if (mask != nullptr && (mask->kind == MaskKind::kHash || mask->kind == MaskKind::kShowLastN ||
                             mask->kind == MaskKind::kYearOnly)) {
       column.type = "TEXT";  // masks that always give text declare TEXT
+    } else if (mask != nullptr && mask->kind == MaskKind::kExpression) {
+      column.type = "";  // any value: no affinity (see the header)
     }
     view.columns.push_back(column);
     masks.push_back(mask);
   }
 
+  MaskExpressionEvaluator expressions(raw.columns);
   for (const auto& row : raw.rows) {
     auto value = [&](std::string_view name) {
       for (size_t c = 0; c < ncol; ++c) {
@@ -372,6 +484,11 @@ Result<GovernedTable> ComputeView(const policy::PolicySnapshot& policy, const po
         cell = covers[i] && sources[i].columns[c];
       if (!cell) {
         out.emplace_back(std::monostate{});
+      } else if (masks[k] != nullptr && masks[k]->kind == MaskKind::kExpression) {
+        // On the whole raw row, also when this cell's own value is NULL.
+        auto m = expressions.Evaluate(masks[k]->expression, row);
+        if (!m.ok()) return m.status();
+        out.push_back(*m);
       } else if (masks[k] != nullptr) {
         auto m = ApplyMask(*masks[k], row[c], hash_key);
         if (!m.ok()) return m.status();

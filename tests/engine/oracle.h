@@ -20,13 +20,34 @@
 //    kRedact -> text of the same length in 'x', numbers -> 0; kShowLastN ->
 //    all but the last n characters replaced by 'x'; kYearOnly -> the year of a
 //    'YYYY-MM-DD[ HH:MM[:SS]]' text (days 01-28 only: the generated data never
-//    holds other days), else NULL; kExpression -> NULL (not
-//    supported yet: engines read NULL); kHash -> lowercase hex HMAC-SHA256 of
+//    holds other days), else NULL; kHash -> lowercase hex HMAC-SHA256 of
 //    the value's text under `hash_key` (the engine's mask_hash_key) for text
 //    and integer values (ComputeView fails without a key or for a real).
-//    A column under a mask that always gives text (hash, show-last-n,
-//    year-only) is declared TEXT, as in the engine's governed schema (this
-//    decides the affinity of comparisons such as `col < 4`).
+//    These give NULL for a NULL value.
+//  - kExpression masks (policy.h, MaskExpression): the expression evaluated
+//    by plain SQLite on the raw row (every raw column, visible or not, masked
+//    or not), also when the masked cell's own value is NULL (coalesce(c, 'x')
+//    gives 'x'). The text is parsed with policy::ParseMaskExpression (the
+//    policy module's documented compiler, no engine code); an expression
+//    that does not parse, or names a column the raw table lacks (names
+//    compare case-insensitively), reads NULL (fail closed). Otherwise
+//    `SELECT <ToSql(column -> ?N)>` runs on an in-memory connection of the
+//    oracle's own (no authorizer, double-quoted strings off) with the raw
+//    row's cells bound as ?1..?N in table order, and the value it returns is
+//    the cell. A hidden cell stays NULL: the mask applies to visible cells.
+//  - Declared types: a column under a mask that always gives text (hash,
+//    show-last-n, year-only) is declared TEXT, and one under an expression
+//    mask is declared with no type at all (no affinity: an expression may
+//    give a number for a text column or text for a number column, and its
+//    values are kept as they are), both as in the engine's governed schema.
+//    The oracle stores the governed rows in a real table, so the declared
+//    type decides both the affinity applied when a row is stored and the
+//    affinity of comparisons such as `col = 5` in queries. Declared INTEGER,
+//    a text '5' an expression gave would be stored as the integer 5 and
+//    `col = 5` would hold; declared with no type, the text stays text and
+//    `col = 5` is false (text '5' <> integer 5), as on the engine's governed
+//    column, which returns the expression's values as they are and declares
+//    no type.
 //  - Tags: a resource's effective value for a key is its own assignment, else
 //    its table's, else its database's. A tag expression matches when, for
 //    every key, the effective value is one of the listed values (keys and
@@ -56,7 +77,7 @@ namespace lakegate::engine::testing {
 
 struct RawColumn {
   std::string name;
-  std::string type;  // declared type: INTEGER, REAL or TEXT
+  std::string type;  // declared type: INTEGER, REAL or TEXT; in a view also "" (no type)
 };
 
 // One raw table of the lake.
@@ -82,7 +103,8 @@ struct GovernedTable {
 };
 
 // The reference decision for `role` on `raw`. InvalidArgument for a kHash
-// mask it cannot compute (see above).
+// mask it cannot compute (see above); Internal when SQLite fails to evaluate
+// a parsed kExpression mask.
 Result<GovernedTable> ComputeView(const policy::PolicySnapshot& policy, const policy::Role& role,
                                   const RawTable& raw, const std::string& hash_key = "");
 
@@ -100,7 +122,7 @@ struct OracleResult {
 
 // An in-memory SQLite database holding the governed tables of one role: one
 // attached in-memory schema per database, tables named like the governed
-// ones, declared with the raw types.
+// ones, declared with the governed types (GovernedTable::columns).
 class Oracle {
  public:
   Oracle();
@@ -121,7 +143,33 @@ class Oracle {
 };
 
 // The mask applied to one visible value (exposed for the unit tests).
+// InvalidArgument for kExpression, which needs the whole row
+// (MaskExpressionEvaluator).
 Result<Cell> ApplyMask(const policy::ColumnMask& mask, const Cell& value,
                        const std::string& hash_key = "");
+
+// Evaluates kExpression masks over the rows of one raw table with plain
+// SQLite (the semantics above). Owns one in-memory connection and one
+// prepared statement per distinct expression text, kept for its lifetime.
+// Not thread-safe.
+class MaskExpressionEvaluator {
+ public:
+  // `columns`: the raw table's columns, in table order (the rows given to
+  // Evaluate() hold one cell per column, in that order).
+  explicit MaskExpressionEvaluator(std::vector<RawColumn> columns);
+  ~MaskExpressionEvaluator();
+  MaskExpressionEvaluator(const MaskExpressionEvaluator&) = delete;
+  MaskExpressionEvaluator& operator=(const MaskExpressionEvaluator&) = delete;
+
+  // The value of `expression` on `row`: NULL when it does not parse or names
+  // a column not among `columns`. InvalidArgument when `row` does not have
+  // one cell per column; Internal when SQLite cannot prepare or run the
+  // compiled statement (the message holds SQLite's error and the SQL).
+  Result<Cell> Evaluate(const std::string& expression, const std::vector<Cell>& row);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace lakegate::engine::testing
