@@ -1,31 +1,74 @@
 #include "common/thread_pool.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <utility>
 
 namespace lakegate {
+namespace {
+
+// The futex word of a std::atomic<uint32_t> (lock-free, so it is the plain
+// integer; Linux futexes are private to the process here).
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+uint32_t* FutexWord(std::atomic<uint32_t>& word) { return reinterpret_cast<uint32_t*>(&word); }
+
+// Sleeps while `word` == `expected`; spurious returns are fine (callers loop).
+void FutexWait(std::atomic<uint32_t>& word, uint32_t expected) {
+  ::syscall(SYS_futex, FutexWord(word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+
+void FutexWakeOne(std::atomic<uint32_t>& word) {
+  ::syscall(SYS_futex, FutexWord(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(size_t threads, size_t max_queue) : max_queue_(max_queue) {
   threads = std::max<size_t>(1, threads);
-  threads_.reserve(threads);
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  workers_.reserve(threads);
+  for (size_t i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
+  // Started only once `workers_` is complete: it is never resized afterwards.
+  for (auto& w : workers_) w->thread = std::thread([this, worker = w.get()] { Loop(*worker); });
 }
 
 ThreadPool::~ThreadPool() {
+  std::vector<Worker*> wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    wake.swap(parked_);
+    waking_ += wake.size();
   }
-  cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (Worker* w : wake) {
+    w->wake.store(1, std::memory_order_release);
+    FutexWakeOne(w->wake);
+  }
+  // Workers that are running a task drain the queue before they return.
+  for (auto& w : workers_) w->thread.join();
 }
 
 bool ThreadPool::Submit(std::function<void()> task) {
+  Worker* wake = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_ || queue_.size() >= max_queue_) return false;
     queue_.push_back(std::move(task));
+    // Workers already woken will each take one task; wake another only for
+    // a task none of them will take.
+    if (queue_.size() > waking_ && !parked_.empty()) {
+      wake = parked_.back();
+      parked_.pop_back();
+      ++waking_;
+    }
   }
-  cv_.notify_one();
+  if (wake != nullptr) {
+    wake->wake.store(1, std::memory_order_release);
+    FutexWakeOne(wake->wake);
+  }
   return true;
 }
 
@@ -34,17 +77,32 @@ size_t ThreadPool::queued() const {
   return queue_.size();
 }
 
-void ThreadPool::Loop() {
+size_t ThreadPool::parked() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return parked_.size();
+}
+
+void ThreadPool::Loop(Worker& self) {
+  std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    std::function<void()> task;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      task = std::move(queue_.front());
+    if (!queue_.empty()) {
+      std::function<void()> task = std::move(queue_.front());
       queue_.pop_front();
+      lock.unlock();
+      task();
+      task = nullptr;  // the captures die before the lock is taken again
+      lock.lock();
+      continue;
     }
-    task();
+    if (stopping_) return;  // stopping and drained
+    self.wake.store(0, std::memory_order_relaxed);
+    parked_.push_back(&self);
+    lock.unlock();
+    // Submit() or the destructor pops us from parked_ before it signals, so
+    // exactly one signal ends this wait.
+    while (self.wake.load(std::memory_order_acquire) == 0) FutexWait(self.wake, 0);
+    lock.lock();
+    --waking_;
   }
 }
 

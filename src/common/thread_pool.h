@@ -3,11 +3,24 @@
 // queue already holds `max_queue` tasks it refuses (returns false) and the
 // caller answers 503/429. Thread-safe. The destructor runs queued tasks, then
 // joins.
+//
+// Scheduling: tasks start in FIFO order. An idle worker parks on its own
+// futex; parked workers form a LIFO stack, and Submit() wakes the most
+// recently parked one (its stack and caches are still warm, and the rarely
+// needed workers stay asleep), and only when the queue holds more tasks than
+// there are workers already woken and on their way to it, so a burst of
+// submissions wakes no more threads than it has tasks. A worker that finishes
+// a task takes the next queued one without parking. A task that blocks (a slow
+// query) never delays queued tasks while any worker is parked: each queued task
+// beyond the woken workers wakes one more.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -21,19 +34,30 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  // Queues `task`. False when the queue is full or the pool is stopping.
+  // Queues `task`. False when the queue is full or the pool is stopping (the
+  // task is then destroyed without running, on the caller's thread).
   bool Submit(std::function<void()> task);
   size_t queued() const;
+  // Worker threads (fixed at construction; at least 1).
+  size_t threads() const { return workers_.size(); }
+  // Workers parked right now, waiting for a task (tests, metrics).
+  size_t parked() const;
 
  private:
-  void Loop();
+  struct Worker {
+    std::atomic<uint32_t> wake{0};  // futex word: 1 = signalled
+    std::thread thread;
+  };
+
+  void Loop(Worker& self);
 
   const size_t max_queue_;
   mutable std::mutex mutex_;
-  std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;  // GUARDED_BY(mutex_)
+  std::vector<Worker*> parked_;               // GUARDED_BY(mutex_); back = most recent
+  size_t waking_ = 0;                         // GUARDED_BY(mutex_); signalled, not yet back
   bool stopping_ = false;                     // GUARDED_BY(mutex_)
-  std::vector<std::thread> threads_;
+  std::vector<std::unique_ptr<Worker>> workers_;
 };
 
 }  // namespace lakegate
