@@ -1228,10 +1228,9 @@ class SqliteEngine final : public Engine {
  private:
   using PoolKey = std::tuple<std::string, uint64_t, std::string, bool>;  // role, version, db, direct
 
-  // The database names in the lake (sorted); bumps generation_ when the set
-  // of files changed. The directory is read again when its mtime changed, or
-  // always with `relist` (an mtime can miss a change made within the same
-  // clock tick as the previous listing).
+  // The database names in the lake (sorted): the last listing, or a new one
+  // with `relist` (the schema watch relists every round; the first call
+  // lists); bumps generation_ when the set of files changed.
   Result<std::vector<std::string>> Databases(bool relist = false);
   // Runs a schema check round (SqliteEngineOptions::schema_check_interval)
   // when one is due and no other thread is running one; never waits.
@@ -1252,7 +1251,6 @@ class SqliteEngine final : public Engine {
   std::atomic<uint64_t> generation_{1};
 
   std::mutex lake_mu_;
-  struct timespec lake_mtime_ {};       // guarded by lake_mu_
   std::vector<std::string> lake_dbs_;  // guarded by lake_mu_
   bool lake_listed_ = false;           // guarded by lake_mu_
 
@@ -1274,15 +1272,13 @@ int64_t SteadyNanos() {
 }
 
 Result<std::vector<std::string>> SqliteEngine::Databases(bool relist) {
-  struct stat st {};
-  if (::stat(options_.lake_dir.c_str(), &st) != 0) {
-    return InternalError("lake directory is not readable: " + options_.lake_dir);
+  {
+    // The hot path: no system call. The schema watch relists the directory
+    // every schema_check_interval, which bounds how stale this list can be.
+    std::lock_guard<std::mutex> lock(lake_mu_);
+    if (!relist && lake_listed_) return lake_dbs_;
   }
   std::lock_guard<std::mutex> lock(lake_mu_);
-  if (!relist && lake_listed_ && st.st_mtim.tv_sec == lake_mtime_.tv_sec &&
-      st.st_mtim.tv_nsec == lake_mtime_.tv_nsec) {
-    return lake_dbs_;
-  }
   DIR* dir = ::opendir(options_.lake_dir.c_str());
   if (dir == nullptr) return InternalError("lake directory is not readable: " + options_.lake_dir);
   std::vector<std::string> names;
@@ -1296,7 +1292,6 @@ Result<std::vector<std::string>> SqliteEngine::Databases(bool relist) {
   std::sort(names.begin(), names.end());
   if (lake_listed_ && names != lake_dbs_) generation_.fetch_add(1);
   lake_dbs_ = names;
-  lake_mtime_ = st.st_mtim;
   lake_listed_ = true;
   return names;
 }
