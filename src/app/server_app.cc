@@ -115,6 +115,7 @@ struct ServerApp::Impl {
   ServeOptions options;
   std::string state_dir;
   std::string issuer;
+  std::string listen_url;  // the bound address, e.g. http://127.0.0.1:8080
   std::unique_ptr<store::Store> store;
   std::unique_ptr<audit::AuditLog> audit;
   audit::Metrics metrics;
@@ -147,6 +148,10 @@ struct ServerApp::Impl {
   std::thread reloader;
 
   http::Router BuildRouter();
+  void AddAuthRoutes(http::Router& router);
+  void AddQueryRoutes(http::Router& router);
+  void AddOperationalRoutes(http::Router& router);
+  Status StartQuery();
   void ReloadLoop();
   // Loads the latest policy version when it is newer than the one in use.
   void ReloadPolicy();
@@ -154,6 +159,13 @@ struct ServerApp::Impl {
 
 http::Router ServerApp::Impl::BuildRouter() {
   http::Router router;
+  if (options.serve_auth) AddAuthRoutes(router);
+  if (options.serve_query) AddQueryRoutes(router);
+  AddOperationalRoutes(router);
+  return router;
+}
+
+void ServerApp::Impl::AddAuthRoutes(http::Router& router) {
   constexpr size_t kOAuthBodyLimit = 16 * 1024;
   auto endpoint = [this](oauth::EndpointResponse (oauth::AuthorizationServer::*method)(
                       const oauth::EndpointRequest&)) {
@@ -204,6 +216,9 @@ http::Router ServerApp::Impl::BuildRouter() {
   router.Add(http::Method::kGet, "/.well-known/openid-configuration",
              get_json(&oauth::AuthorizationServer::MetadataJson, "public, max-age=300"));
 
+}
+
+void ServerApp::Impl::AddQueryRoutes(http::Router& router) {
   // The query API: the service registers its routes; until it exists
   // (the first milliseconds after binding) they answer 503.
   constexpr size_t kQueryBodyLimit = 1 << 20;
@@ -248,6 +263,9 @@ http::Router ServerApp::Impl::BuildRouter() {
         {kAdminBodyLimit});
   }
 
+}
+
+void ServerApp::Impl::AddOperationalRoutes(http::Router& router) {
   router.Add(http::Method::kGet, "/healthz", [](std::shared_ptr<http::Exchange> ex) {
     ex->Respond(JsonResponse(200, "{\"status\":\"ok\"}"));
   });
@@ -264,7 +282,6 @@ http::Router ServerApp::Impl::BuildRouter() {
     r.body = metrics.RenderPrometheus();
     ex->Respond(std::move(r));
   });
-  return router;
 }
 
 void ServerApp::Impl::ReloadLoop() {
@@ -316,79 +333,11 @@ void ServerApp::Impl::ReloadPolicy() {
   log::Info("policy version " + std::to_string((*loaded)->version) + " in effect for new queries");
 }
 
-ServerApp::ServerApp(ServeOptions options) : impl_(std::make_unique<Impl>()) {
-  impl_->options = std::move(options);
-}
-
-ServerApp::~ServerApp() { Stop(); }
-
-Status ServerApp::Start() {
-  Impl& d = *impl_;
+// The query API over the lake: engine, bearer authentication (our own tokens
+// through the authorization server's keys), query service and admin API.
+Status ServerApp::Impl::StartQuery() {
+  Impl& d = *this;
   const config::StackConfig& stack = d.options.stack;
-  d.state_dir = stack.state_dir;
-  LG_RETURN_IF_ERROR(MakeDirectories(d.state_dir, 0700));
-  LG_ASSIGN_OR_RETURN(d.store, store::OpenSqliteStore(d.state_dir + "/state.db"));
-  LG_ASSIGN_OR_RETURN(SecretString hash_key, oauth::LoadOrCreateHashKey(d.state_dir + "/hash.key"));
-  oauth::SecretHasher hasher(std::move(hash_key));
-
-  LG_ASSIGN_OR_RETURN(ApplyResult applied,
-                      ApplyStack(stack, *d.store, hasher, SystemClock::Get(),
-                                 SecretsDir(stack), false));
-  if (!d.options.quiet_apply && !applied.changes.empty()) {
-    std::cout << FormatChanges(applied, false) << std::flush;
-  }
-
-  std::string audit_path = stack.audit.path.empty() ? d.state_dir + "/audit.log" : stack.audit.path;
-  LG_ASSIGN_OR_RETURN(d.audit, audit::AuditLog::Open(audit_path));
-
-  http::ServerOptions http_options;
-  http_options.address = d.options.address_override.empty() ? stack.listen.address
-                                                            : d.options.address_override;
-  http_options.port = static_cast<uint16_t>(d.options.port_override >= 0 ? d.options.port_override
-                                                                         : stack.listen.port);
-  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  http_options.threads = stack.listen.threads > 0 ? stack.listen.threads : static_cast<int>(cores);
-  http_options.tls_cert_file = stack.listen.tls_cert;
-  http_options.tls_key_file = stack.listen.tls_key;
-
-  // Queries block on SQLite for up to their timeout, so the pool is larger
-  // than the core count: one client's slow queries (capped per client) must
-  // not stall everybody else's.
-  d.workers = std::make_unique<ThreadPool>(std::max(16u, 4 * cores), 4096);
-  d.observer = std::make_unique<HttpMetricsObserver>(d.metrics);
-  d.server = std::make_unique<http::Server>(http_options, d.BuildRouter(), d.observer.get());
-  LG_RETURN_IF_ERROR(d.server->Start());
-
-  if (!stack.issuer.empty()) {
-    d.issuer = stack.issuer;
-  } else {
-    std::string host = http_options.address;
-    if (host == "0.0.0.0" || host == "::" || host.empty()) host = "127.0.0.1";
-    if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    d.issuer = std::string(http_options.tls_cert_file.empty() ? "http://" : "https://") + host +
-               ":" + std::to_string(d.server->port());
-  }
-  while (!d.issuer.empty() && d.issuer.back() == '/') d.issuer.pop_back();
-
-  oauth::AuthServerOptions auth_options;
-  auth_options.issuer = d.issuer;
-  auto alg = crypto::ParseAlgorithm(stack.tokens.algorithm);
-  if (!alg) return InvalidArgumentError("unsupported token algorithm " + stack.tokens.algorithm);
-  auth_options.algorithm = *alg;
-  auth_options.audience = stack.tokens.audience;
-  auth_options.scope_omitted_grants_all = stack.tokens.scope_omitted_grants_all;
-  auth_options.failed_auth_per_minute_per_client = stack.limits.failed_auth_per_minute_per_client;
-  auth_options.failed_auth_per_minute_per_address = stack.limits.failed_auth_per_minute_per_address;
-  d.auth_owner = std::make_unique<oauth::AuthorizationServer>(
-      auth_options, *d.store, std::move(hasher), SystemClock::Get(), d.audit.get(), &d.metrics);
-  Status loaded = d.auth_owner->Reload();
-  if (!loaded.ok()) {
-    d.server->Stop(std::chrono::milliseconds(0));
-    return loaded;
-  }
-  d.auth.store(d.auth_owner.get(), std::memory_order_release);
-
-  // The query API over the lake.
   LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
   // The key of the keyed-hash column mask lives beside the secret hash key, so
   // masked values stay the same across restarts (joins on them keep working).
@@ -425,6 +374,89 @@ Status ServerApp::Start() {
       gateway_options, *d.authenticator, [&d] { return std::atomic_load(&d.policy); },
       *d.workers, write_policy, [audit_log](std::string_view line) { audit_log->Record(line); });
   d.admin.store(d.admin_owner.get(), std::memory_order_release);
+  return Status::Ok();
+}
+
+ServerApp::ServerApp(ServeOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+}
+
+ServerApp::~ServerApp() { Stop(); }
+
+Status ServerApp::Start() {
+  Impl& d = *impl_;
+  const config::StackConfig& stack = d.options.stack;
+  if (!d.options.serve_auth && !d.options.serve_query) {
+    return InvalidArgumentError("--components names nothing to serve; use auth, query or both");
+  }
+  if (!(d.options.serve_auth && d.options.serve_query) && stack.issuer.empty()) {
+    return InvalidArgumentError(
+        "serving only some components needs `issuer:` in the stack file (e.g. the auth "
+        "server's public URL): every process must put the same issuer in tokens and expect it");
+  }
+  d.state_dir = stack.state_dir;
+  LG_RETURN_IF_ERROR(MakeDirectories(d.state_dir, 0700));
+  LG_ASSIGN_OR_RETURN(d.store, store::OpenSqliteStore(d.state_dir + "/state.db"));
+  LG_ASSIGN_OR_RETURN(SecretString hash_key, oauth::LoadOrCreateHashKey(d.state_dir + "/hash.key"));
+  oauth::SecretHasher hasher(std::move(hash_key));
+
+  LG_ASSIGN_OR_RETURN(ApplyResult applied,
+                      ApplyStack(stack, *d.store, hasher, SystemClock::Get(),
+                                 SecretsDir(stack), false));
+  if (!d.options.quiet_apply && !applied.changes.empty()) {
+    std::cout << FormatChanges(applied, false) << std::flush;
+  }
+
+  std::string audit_path = stack.audit.path.empty() ? d.state_dir + "/audit.log" : stack.audit.path;
+  LG_ASSIGN_OR_RETURN(d.audit, audit::AuditLog::Open(audit_path));
+
+  http::ServerOptions http_options;
+  http_options.address = d.options.address_override.empty() ? stack.listen.address
+                                                            : d.options.address_override;
+  http_options.port = static_cast<uint16_t>(d.options.port_override >= 0 ? d.options.port_override
+                                                                         : stack.listen.port);
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  http_options.threads = stack.listen.threads > 0 ? stack.listen.threads : static_cast<int>(cores);
+  http_options.tls_cert_file = stack.listen.tls_cert;
+  http_options.tls_key_file = stack.listen.tls_key;
+
+  // Queries block on SQLite for up to their timeout, so the pool is larger
+  // than the core count: one client's slow queries (capped per client) must
+  // not stall everybody else's.
+  d.workers = std::make_unique<ThreadPool>(std::max(16u, 4 * cores), 4096);
+  d.observer = std::make_unique<HttpMetricsObserver>(d.metrics);
+  d.server = std::make_unique<http::Server>(http_options, d.BuildRouter(), d.observer.get());
+  LG_RETURN_IF_ERROR(d.server->Start());
+
+  {
+    std::string host = http_options.address;
+    if (host == "0.0.0.0" || host == "::" || host.empty()) host = "127.0.0.1";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    d.listen_url = std::string(http_options.tls_cert_file.empty() ? "http://" : "https://") +
+                   host + ":" + std::to_string(d.server->port());
+  }
+  d.issuer = stack.issuer.empty() ? d.listen_url : stack.issuer;
+  while (!d.issuer.empty() && d.issuer.back() == '/') d.issuer.pop_back();
+
+  oauth::AuthServerOptions auth_options;
+  auth_options.issuer = d.issuer;
+  auto alg = crypto::ParseAlgorithm(stack.tokens.algorithm);
+  if (!alg) return InvalidArgumentError("unsupported token algorithm " + stack.tokens.algorithm);
+  auth_options.algorithm = *alg;
+  auth_options.audience = stack.tokens.audience;
+  auth_options.scope_omitted_grants_all = stack.tokens.scope_omitted_grants_all;
+  auth_options.failed_auth_per_minute_per_client = stack.limits.failed_auth_per_minute_per_client;
+  auth_options.failed_auth_per_minute_per_address = stack.limits.failed_auth_per_minute_per_address;
+  d.auth_owner = std::make_unique<oauth::AuthorizationServer>(
+      auth_options, *d.store, std::move(hasher), SystemClock::Get(), d.audit.get(), &d.metrics);
+  Status loaded = d.auth_owner->Reload();
+  if (!loaded.ok()) {
+    d.server->Stop(std::chrono::milliseconds(0));
+    return loaded;
+  }
+  d.auth.store(d.auth_owner.get(), std::memory_order_release);
+
+  if (d.options.serve_query) LG_RETURN_IF_ERROR(d.StartQuery());
   d.reloader = std::thread([&d] { d.ReloadLoop(); });
   return Status::Ok();
 }
@@ -444,7 +476,7 @@ void ServerApp::Stop() {
 
 uint16_t ServerApp::port() const { return impl_->server ? impl_->server->port() : 0; }
 const std::string& ServerApp::issuer() const { return impl_->issuer; }
-std::string ServerApp::base_url() const { return impl_->issuer; }
+std::string ServerApp::base_url() const { return impl_->listen_url; }
 
 void BlockTerminationSignals() {
   sigset_t set;

@@ -25,6 +25,14 @@ struct ServeOptions {
   int port_override = -1;          // >= 0 replaces stack.listen.port (0 = ephemeral)
   std::string address_override;    // non-empty replaces stack.listen.address
   bool quiet_apply = false;        // do not print the change set
+  // Which parts this process serves (`serve --components`). Both by default;
+  // a process that serves only one of them needs stack.issuer set, so that
+  // the auth process's tokens carry the issuer the query process expects.
+  // A query-only process still reads signing keys, clients and revocations
+  // from the shared state store to verify tokens; an auth-only process does
+  // not open the lake.
+  bool serve_auth = true;
+  bool serve_query = true;
 };
 
 class ServerApp {
@@ -38,6 +46,8 @@ class ServerApp {
   // Stops accepting, finishes in-flight requests (up to 5 s) and joins threads.
   void Stop();
   uint16_t port() const;
+  // The URL of the bound socket (http[s]://address:port); the issuer may
+  // differ (stack.issuer, e.g. behind a proxy).
   std::string base_url() const;
   const std::string& issuer() const;
 

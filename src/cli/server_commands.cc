@@ -10,6 +10,7 @@
 #include "app/server_app.h"
 #include "cli/exit_codes.h"
 #include "common/files.h"
+#include "common/strings.h"
 #include "config/stack_config.h"
 
 namespace lakegate::cli {
@@ -19,6 +20,7 @@ struct ServeFlags {
   std::string config_path;
   int port = -1;
   std::string listen;
+  std::string components = "auth,query";
 };
 
 // Serves until SIGINT/SIGTERM. `banner` prints what to do once listening.
@@ -35,11 +37,17 @@ int Serve(app::ServeOptions options, const std::function<void(const app::ServerA
   return kExitOk;
 }
 
-void PrintServeBanner(const app::ServerApp& server) {
-  std::cout << "lakegate listening on " << server.base_url() << "\n"
-            << "  token endpoint: " << server.base_url() << "/oauth2/token\n"
-            << "  JWKS:           " << server.base_url() << "/.well-known/jwks.json\n"
-            << std::flush;
+void PrintServeBanner(const app::ServerApp& server, bool auth, bool query) {
+  std::cout << "lakegate listening on " << server.base_url() << "\n";
+  if (auth) {
+    std::cout << "  token endpoint: " << server.base_url() << "/oauth2/token\n"
+              << "  JWKS:           " << server.base_url() << "/.well-known/jwks.json\n";
+  }
+  if (query) std::cout << "  query API:      " << server.base_url() << "/v1/query\n";
+  if (server.issuer() != server.base_url()) {
+    std::cout << "  issuer (iss):   " << server.issuer() << "\n";
+  }
+  std::cout << std::flush;
 }
 
 }  // namespace
@@ -52,12 +60,38 @@ void AddServeCommand(CLI::App& app) {
   cmd->add_option("--port,-p", flags->port, "Port to listen on (overrides listen.port; 0 = any free port)")
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--listen", flags->listen, "Address to listen on (overrides listen.address)");
-  cmd->footer("Example:\n  lakegate serve --config stack.yaml --port 8443");
+  cmd->add_option("--components", flags->components,
+                  "What this process serves: auth (token, introspection, revocation, JWKS, "
+                  "metadata), query (query API, catalog, admin API) or both")
+      ->capture_default_str();
+  cmd->footer(
+      "Examples:\n"
+      "  lakegate serve --config stack.yaml --port 8443\n"
+      "  lakegate serve --config stack.yaml --components auth --port 8080\n"
+      "  lakegate serve --config stack.yaml --components query --port 8081\n"
+      "Separate processes share the state store (state_dir) and need `issuer:` in the stack "
+      "file.");
   cmd->callback([flags] {
+    bool auth = false, query = false;
+    for (std::string_view part : SplitNonEmpty(flags->components, ',')) {
+      std::string_view name = TrimWhitespace(part);
+      if (name == "auth") {
+        auth = true;
+      } else if (name == "query") {
+        query = true;
+      } else {
+        Exit(Fail("--components: unknown component '" + std::string(name) +
+                  "'; use auth, query or auth,query"));
+      }
+    }
     auto stack = config::LoadStackFile(flags->config_path);
     if (!stack.ok()) Exit(Fail(stack.status()));
     app::ServeOptions options{std::move(*stack), flags->port, flags->listen, false};
-    int code = Serve(std::move(options), PrintServeBanner);
+    options.serve_auth = auth;
+    options.serve_query = query;
+    int code = Serve(std::move(options), [auth, query](const app::ServerApp& server) {
+      PrintServeBanner(server, auth, query);
+    });
     if (code != kExitOk) Exit(code);
   });
 }

@@ -8,7 +8,7 @@ import threading
 import time
 import unittest
 
-from harness import Server, get_json, request
+from harness import Server, basic, get_json, post_form, request, run_cli
 
 QUERY_STACK = """\
 listen: {port: 0}
@@ -233,6 +233,59 @@ class LimitsTest(unittest.TestCase):
             status, body, _ = run_query(server, server.access_token("nobody"), "SELECT 1")
             self.assertEqual(status, 403)
             self.assertIn("nobody", body["error"]["message"])
+
+
+class ComponentsTest(unittest.TestCase):
+    """`serve --components`: the auth server and the query API as two
+    processes over one state store."""
+
+    def test_auth_and_query_in_separate_processes(self):
+        demo = Server().start()  # writes the demo stack, lake and secrets
+        demo.stop()
+        d = demo.dir
+        path = demo.stack_file
+        try:
+            # Without a shared issuer the processes could not agree on `iss`.
+            r = run_cli("serve", "--config", path, "--components", "query", "--port", "0",
+                        check=False, timeout=20)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("needs `issuer:` in the stack file", r.stderr)
+            r = run_cli("serve", "--config", path, "--components", "auth,sql", check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("unknown component 'sql'", r.stderr)
+
+            with open(path, "a") as f:
+                f.write("\nissuer: https://lakegate.test\n")
+            with Server(["serve", "--config", path, "--components", "auth", "--port", "0"],
+                        directory=d) as auth, \
+                 Server(["serve", "--config", path, "--components", "query", "--port", "0"],
+                        directory=d) as query:
+                token = auth.access_token("reporting-service")
+                status, body, _ = run_query(query, token, "SELECT count(*) AS n FROM members")
+                self.assertEqual((status, body.get("data")), (200, [{"n": 1000}]), body)
+                self.assertEqual(body["lfRole"], "lf-dev-role")
+                # Each process serves only its part.
+                self.assertEqual(run_query(auth, token, "SELECT 1")[0], 404)
+                self.assertEqual(query.token("reporting-service")[0], 404)
+                self.assertEqual(request(query.url + "/.well-known/jwks.json")[0], 404)
+                self.assertEqual(request(auth.url + "/healthz")[0], 200)
+                self.assertEqual(request(query.url + "/readyz")[0], 200)
+                # A revocation at the auth process reaches the query process
+                # through the store.
+                creds = auth.secret("reporting-service")
+                status, _, _ = post_form(auth.url + "/oauth2/revoke", {"token": token},
+                                         {"Authorization": basic(creds["client_id"],
+                                                                 creds["client_secret"])})
+                self.assertEqual(status, 200)
+                deadline = time.time() + 5
+                while time.time() < deadline:
+                    status, _, _ = run_query(query, token, "SELECT 1")
+                    if status == 401:
+                        break
+                    time.sleep(0.05)
+                self.assertEqual(status, 401)
+        finally:
+            demo.cleanup()
 
 
 if __name__ == "__main__":
