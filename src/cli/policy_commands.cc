@@ -157,12 +157,6 @@ policy::Role& RoleFor(PolicySnapshot& p, const std::string& name) {
   return it->second;
 }
 
-Status RoleMissing(const PolicySnapshot& p, const std::string& name) {
-  std::vector<std::string> names;
-  for (const auto& [n, r] : p.roles) names.push_back(n);
-  return NotFoundError("no role '" + name + "' in the policy; roles: " +
-                       (names.empty() ? std::string("(none)") : Join(names, ", ")));
-}
 
 // The lake's databases, tables and columns, seen by an unrestricted
 // pseudo-role (never a real role).
@@ -195,6 +189,14 @@ std::string FilterNames(const PolicySnapshot& p, const std::vector<const policy:
   std::vector<std::string> parts;
   for (const policy::RowFilter* r : rows) parts.push_back(FilterNameOf(p, r));
   return Join(parts, ", ");
+}
+
+// Matches the mask on DATABASE.TABLE.COLUMN (names compare case-insensitively).
+auto MaskOn(std::string database, std::string table, std::string column) {
+  return [=](const policy::ColumnMask& m) {
+    return EqualsIgnoreCase(m.database, database) && EqualsIgnoreCase(m.table, table) &&
+           EqualsIgnoreCase(m.column, column);
+  };
 }
 
 std::string DescribeMask(const policy::ColumnMask& m) {
@@ -250,7 +252,7 @@ Loaded LoadOrExit(const std::string& config) {
 
 const policy::Role& RoleOrExit(const PolicySnapshot& p, const std::string& name) {
   const policy::Role* role = p.FindRole(name);
-  if (role == nullptr) Exit(Fail(RoleMissing(p, name)));
+  if (role == nullptr) Exit(Fail(policy::RoleNotFound(p, name)));
   return *role;
 }
 
@@ -501,7 +503,7 @@ void AddPolicyCommands(CLI::App& app) {
             return Status::Ok();
           }
           auto it = p.roles.find(flags->role);
-          if (it == p.roles.end()) return RoleMissing(p, flags->role);
+          if (it == p.roles.end()) return policy::RoleNotFound(p, flags->role);
           auto& list = it->second.filters;
           auto pos = std::find(list.begin(), list.end(), flags->filter);
           if (pos == list.end()) {
@@ -720,7 +722,9 @@ void AddPolicyCommands(CLI::App& app) {
       std::string note = app::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
       Update(ctx, std::string(grant ? "cli tag grant " : "cli tag revoke ") + flags->role,
              [&](PolicySnapshot& p) -> Status {
-               if (!grant && !p.roles.count(flags->role)) return RoleMissing(p, flags->role);
+               if (!grant && !p.roles.count(flags->role)) {
+                 return policy::RoleNotFound(p, flags->role);
+               }
                policy::Role& role = RoleFor(p, flags->role);
                auto it = std::find_if(role.tag_grants.begin(), role.tag_grants.end(),
                                       [&](const policy::TagGrant& g) {
@@ -799,10 +803,7 @@ void AddPolicyCommands(CLI::App& app) {
     std::string note = app::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
     Update(ctx, "cli mask set " + flags->role, [&](PolicySnapshot& p) -> Status {
       policy::Role& role = RoleFor(p, flags->role);
-      std::erase_if(role.masks, [&](const policy::ColumnMask& e) {
-        return EqualsIgnoreCase(e.database, m.database) && EqualsIgnoreCase(e.table, m.table) &&
-               EqualsIgnoreCase(e.column, m.column);
-      });
+      std::erase_if(role.masks, MaskOn(m.database, m.table, m.column));
       role.masks.push_back(m);
       return Status::Ok();
     }, note);
@@ -818,11 +819,8 @@ void AddPolicyCommands(CLI::App& app) {
     std::string note = app::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
     Update(ctx, "cli mask unset " + flags->role, [&](PolicySnapshot& p) -> Status {
       auto it = p.roles.find(flags->role);
-      if (it == p.roles.end()) return RoleMissing(p, flags->role);
-      size_t removed = std::erase_if(it->second.masks, [&](const policy::ColumnMask& e) {
-        return EqualsIgnoreCase(e.database, on[0]) && EqualsIgnoreCase(e.table, on[1]) &&
-               EqualsIgnoreCase(e.column, on[2]);
-      });
+      if (it == p.roles.end()) return policy::RoleNotFound(p, flags->role);
+      size_t removed = std::erase_if(it->second.masks, MaskOn(on[0], on[1], on[2]));
       if (removed == 0) {
         return NotFoundError("role " + flags->role + " has no mask on " + flags->on);
       }

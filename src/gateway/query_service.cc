@@ -12,6 +12,7 @@
 #include "common/random.h"
 #include "common/strings.h"
 #include "crypto/hash.h"
+#include "http/message.h"
 
 namespace lakegate::gateway {
 namespace {
@@ -31,11 +32,6 @@ std::string_view ClassName(engine::StatementClass c) {
       return "admin";
   }
   return "read";
-}
-
-bool IsJsonContentType(std::string_view value) {
-  std::string_view media = TrimWhitespace(value.substr(0, value.find(';')));
-  return EqualsIgnoreCase(media, "application/json");
 }
 
 std::string ErrorBody(std::string_view code, std::string_view message, std::string_view query_id) {
@@ -387,7 +383,7 @@ void QueryService::HandleOnNetworkThread(std::shared_ptr<http::Exchange> exchang
     Finish(*call);
     return;
   }
-  if (!catalog && !IsJsonContentType(request.GetHeader("content-type"))) {
+  if (!catalog && !http::IsJsonContentType(request.GetHeader("content-type"))) {
     call->SendError(415, "unsupported_media_type", "Content-Type must be application/json");
     Finish(*call);
     return;

@@ -214,4 +214,19 @@ std::string LiteralSql(const RowFilter::Value& v) {
   return "NULL";
 }
 
+bool TokenCursor::PeekKeyword(std::string_view keyword) const {
+  return Peek().type == Token::Type::kWord && EqualsIgnoreCase(Peek().text, keyword);
+}
+
+bool TokenCursor::PeekSymbol(std::string_view symbol) const {
+  return Peek().type == Token::Type::kSymbol && Peek().text == symbol;
+}
+
+bool IsComparison(std::string_view symbol) {
+  for (std::string_view op : {"=", "<>", "!=", "<", "<=", ">", ">="}) {
+    if (symbol == op) return true;
+  }
+  return false;
+}
+
 }  // namespace lakegate::policy::internal

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -71,6 +72,27 @@ Status CheckText(const Dialect& dialect, std::string_view text);
 // quoted identifier, a malformed number, a comment (mask expressions) or any
 // other character outside the language.
 Result<std::vector<Token>> Lex(const Dialect& dialect, std::string_view text);
+
+// A read position over Lex()'s tokens, shared by both parsers. Take() never
+// moves past the final kEnd token.
+class TokenCursor {
+ public:
+  explicit TokenCursor(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+
+  const Token& Peek() const { return tokens_[next_]; }
+  const Token& PeekNext() const { return tokens_[next_ + 1 < tokens_.size() ? next_ + 1 : next_]; }
+  const Token& Take() { return tokens_[next_ < tokens_.size() - 1 ? next_++ : next_]; }
+  // Case-insensitive keyword / exact symbol at the read position.
+  bool PeekKeyword(std::string_view keyword) const;
+  bool PeekSymbol(std::string_view symbol) const;
+
+ private:
+  std::vector<Token> tokens_;  // never empty: ends with kEnd
+  size_t next_ = 0;
+};
+
+// = <> != < <= > >=
+bool IsComparison(std::string_view symbol);
 
 // The value of a number as lexed (`text` may carry a leading sign): an
 // integer when it has no '.', 'e' or 'E', else a real. InvalidArgument

@@ -55,6 +55,7 @@ struct MaskExpressionNode {
 
 namespace {
 
+using internal::IsComparison;
 using internal::kMaxDepth;
 using internal::Token;
 using Node = MaskExpressionNode;
@@ -147,16 +148,9 @@ bool IsReserved(std::string_view word) {
          FindWord(kUnsupportedOperators, word) || FindWord(kOtherReserved, word);
 }
 
-bool IsComparison(std::string_view symbol) {
-  for (std::string_view op : {"=", "<>", "!=", "<", "<=", ">", ">="}) {
-    if (symbol == op) return true;
-  }
-  return false;
-}
-
-class Parser {
+class Parser : private internal::TokenCursor {
  public:
-  explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+  explicit Parser(std::vector<Token> tokens) : TokenCursor(std::move(tokens)) {}
 
   Result<NodePtr> Parse() {
     LG_ASSIGN_OR_RETURN(NodePtr root, ParseOr(0));
@@ -167,15 +161,6 @@ class Parser {
   }
 
  private:
-  const Token& Peek() const { return tokens_[next_]; }
-  const Token& PeekNext() const { return tokens_[next_ + 1 < tokens_.size() ? next_ + 1 : next_]; }
-  const Token& Take() { return tokens_[next_ < tokens_.size() - 1 ? next_++ : next_]; }
-  bool PeekKeyword(std::string_view k) const {
-    return Peek().type == Token::Type::kWord && EqualsIgnoreCase(Peek().text, k);
-  }
-  bool PeekSymbol(std::string_view s) const {
-    return Peek().type == Token::Type::kSymbol && Peek().text == s;
-  }
 
   // "expected <what>, found <next token>"; an SQL operator word the language
   // lacks (COLLATE, ESCAPE, GLOB, ...) is named as unsupported instead.
@@ -481,8 +466,6 @@ class Parser {
     return Make(pos, std::move(n), std::move(operands));
   }
 
-  std::vector<Token> tokens_;
-  size_t next_ = 0;
 };
 
 // A literal as SQL. Only INT64_MIN is negative (reals and the other integers

@@ -411,14 +411,14 @@ bool ColumnsCover(const ColumnSpec& held, const ColumnSpec& wanted) {
   return false;
 }
 
-Status NoSuchRole(const PolicySnapshot& policy, const std::string& name) {
+}  // namespace
+
+Status RoleNotFound(const PolicySnapshot& policy, const std::string& name) {
   std::vector<std::string> names;
   for (const auto& [n, r] : policy.roles) names.push_back(n);
   return NotFoundError("no role '" + name + "' in the policy; roles: " +
                        (names.empty() ? std::string("(none)") : Join(names, ", ")));
 }
-
-}  // namespace
 
 Status ValidateGrant(const Grant& grant) {
   if ((grant.grant_option & ~grant.permissions) != 0) {
@@ -477,7 +477,7 @@ Status AddGrant(PolicySnapshot& policy, const std::string& role_name, const Gran
 Status RevokeGrant(PolicySnapshot& policy, const std::string& role_name, const Grant& wanted,
                    bool grant_option_only) {
   auto it = policy.roles.find(role_name);
-  if (it == policy.roles.end()) return NoSuchRole(policy, role_name);
+  if (it == policy.roles.end()) return RoleNotFound(policy, role_name);
   const bool column_limited = wanted.columns.kind != ColumnSpec::Kind::kAll;
   bool matched = false;
   std::vector<Grant>& grants = it->second.grants;

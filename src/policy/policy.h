@@ -79,6 +79,9 @@ struct PolicySnapshot;
 // naming the first permission the grantor cannot pass on otherwise.
 Status CheckGrantOption(const Role& grantor, const Grant& wanted);
 
+// NotFound "no role 'NAME' in the policy; roles: a, b" (or "(none)").
+Status RoleNotFound(const PolicySnapshot& policy, const std::string& name);
+
 // Adds `wanted` to the role named `role` (created when missing): merged into
 // its grant on the same resource with the same column spec, else appended.
 // InvalidArgument when ValidateGrant fails.

@@ -23,6 +23,7 @@ struct RowFilterNode {
 
 namespace {
 
+using internal::IsComparison;
 using internal::kMaxDepth;
 using internal::LiteralSql;
 using internal::Token;
@@ -47,16 +48,9 @@ bool IsKeyword(std::string_view word) {
   return false;
 }
 
-bool IsComparison(std::string_view symbol) {
-  for (std::string_view op : {"=", "<>", "!=", "<", "<=", ">", ">="}) {
-    if (symbol == op) return true;
-  }
-  return false;
-}
-
-class Parser {
+class Parser : private internal::TokenCursor {
  public:
-  explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+  explicit Parser(std::vector<Token> tokens) : TokenCursor(std::move(tokens)) {}
 
   Result<NodePtr> Parse() {
     LG_ASSIGN_OR_RETURN(NodePtr root, ParseOr(0));
@@ -68,14 +62,6 @@ class Parser {
   }
 
  private:
-  const Token& Peek() const { return tokens_[next_]; }
-  const Token& Take() { return tokens_[next_ < tokens_.size() - 1 ? next_++ : next_]; }
-  bool PeekKeyword(std::string_view k) const {
-    return Peek().type == Token::Type::kWord && EqualsIgnoreCase(Peek().text, k);
-  }
-  bool PeekSymbol(std::string_view s) const {
-    return Peek().type == Token::Type::kSymbol && Peek().text == s;
-  }
 
   static NodePtr Binary(Node::Kind kind, NodePtr a, NodePtr b) {
     auto n = std::make_shared<Node>();
@@ -251,8 +237,6 @@ class Parser {
                               Describe(t) + hint);
   }
 
-  std::vector<Token> tokens_;
-  size_t next_ = 0;
 };
 
 // ---------------------------------------------------------------------------
