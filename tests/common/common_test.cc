@@ -35,6 +35,48 @@ Result<int> Quarter(int v) {
   return q;
 }
 
+namespace reason_test {
+enum class Failure { kFirst, kSecond };
+constexpr ReasonInfo kFailureInfos[] = {
+    {.name = "first", .public_code = "first_code"},
+    {.name = "second", .public_message = "shown", .http_status = 418},
+};
+constexpr ReasonDomain kFailureDomain("test", kFailureInfos, 2);
+const ReasonDomain& ReasonDomainOf(Failure) { return kFailureDomain; }
+enum class Other { kFirst };
+constexpr ReasonInfo kOtherInfos[] = {{.name = "other"}};
+constexpr ReasonDomain kOtherDomain("other", kOtherInfos, 1);
+const ReasonDomain& ReasonDomainOf(Other) { return kOtherDomain; }
+}  // namespace reason_test
+
+TEST(StatusTest, TypedReasonsAreComparedByValueAndDomainNotText) {
+  using reason_test::Failure;
+  using reason_test::Other;
+  Status s(StatusCode::kUnauthenticated, Failure::kSecond, "detail for the log");
+  EXPECT_TRUE(s.Is(Failure::kSecond));
+  EXPECT_FALSE(s.Is(Failure::kFirst));
+  // Same numeric value, another domain: not the same reason.
+  Status other(StatusCode::kUnauthenticated, Other::kFirst, "x");
+  EXPECT_FALSE(other.Is(Failure::kFirst));
+  EXPECT_EQ(other.reason<Failure>(), std::nullopt);
+  EXPECT_EQ(s.reason<Failure>(), Failure::kSecond);
+  EXPECT_EQ(s.reason_info().http_status, 418);
+  EXPECT_EQ(s.reason_info().public_message, "shown");
+  EXPECT_EQ(s.ReasonName(), "test.second");
+  EXPECT_EQ(s.ToString(), "UNAUTHENTICATED [test.second]: detail for the log");
+  // A prefix keeps the reason; a plain status has none.
+  Status prefixed = s.WithPrefix("while verifying");
+  EXPECT_TRUE(prefixed.Is(Failure::kSecond));
+  EXPECT_EQ(prefixed.message(), "while verifying: detail for the log");
+  Status plain = UnauthenticatedError("detail for the log");
+  EXPECT_FALSE(plain.Is(Failure::kFirst));
+  EXPECT_EQ(plain.ReasonName(), "");
+  EXPECT_EQ(plain.reason_info().name, "");
+  EXPECT_FALSE(plain == s);
+  Result<int> r = s;
+  EXPECT_TRUE(r.status().Is(Failure::kSecond));
+}
+
 TEST(ResultTest, AssignOrReturnPropagates) {
   EXPECT_EQ(*Quarter(8), 2);
   EXPECT_EQ(Quarter(6).status().code(), StatusCode::kInvalidArgument);

@@ -303,9 +303,14 @@ class GovernanceAdminTest(unittest.TestCase):
             cli("revoke", "lf-analyst-role", "SELECT", "--on", "analytics.members",
                 "--columns", "member_id,region,tier")
 
-        # One audit line per attempt, allowed or denied.
-        with open(os.path.join(self.server.dir, "state", "audit.log")) as f:
-            changes = [json.loads(l) for l in f if '"policy_change"' in l]
+        # One audit line per attempt, allowed or denied. The log is written
+        # behind the requests (at most 50 ms later), so wait for the last one.
+        def policy_changes():
+            with open(os.path.join(self.server.dir, "state", "audit.log")) as f:
+                lines = [json.loads(l) for l in f if '"policy_change"' in l]
+            return lines if any(c["client_name"] == "etl-service" for c in lines) else None
+        changes = wait_for(policy_changes)
+        self.assertTrue(changes, "the policy_change audit lines were not written")
         outcomes = [(c["client_name"], c["action"], c["outcome"]) for c in changes]
         self.assertIn(("analytics-service", "grant", "denied"), outcomes)
         self.assertIn(("analytics-service", "grant", "ok"), outcomes)
