@@ -104,15 +104,4 @@ void AuditLog::WriterLoop() {
   }
 }
 
-std::string FormatTimestamp(int64_t unix_millis) {
-  std::time_t t = static_cast<std::time_t>(unix_millis / 1000);
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(unix_millis % 1000));
-  return buf;
-}
-
 }  // namespace lakegate::audit

@@ -56,7 +56,5 @@ class AuditLog {
   std::thread writer_;
 };
 
-// "2026-11-27T14:00:00.123Z" for a Unix time in milliseconds.
-std::string FormatTimestamp(int64_t unix_millis);
 
 }  // namespace lakegate::audit

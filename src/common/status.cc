@@ -62,6 +62,12 @@ std::string Status::ToString() const {
   return out;
 }
 
+Status Status::WithRetryAfter(int64_t seconds) const {
+  Status out = *this;
+  if (!ok() && seconds > 0) out.retry_after_ = seconds;
+  return out;
+}
+
 Status Status::WithPrefix(std::string_view prefix) const {
   if (ok()) return *this;
   Status out = *this;

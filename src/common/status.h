@@ -108,6 +108,11 @@ class [[nodiscard]] Status {
     if (domain_ != &ReasonDomainOf(E{})) return std::nullopt;
     return static_cast<E>(reason_);
   }
+  // How long the caller should wait before retrying (gRPC's RetryInfo): a
+  // copy carrying `seconds` (> 0), and the value; 0 = no advice.
+  Status WithRetryAfter(int64_t seconds) const;
+  int64_t retry_after() const { return retry_after_; }
+
   // The reason's description; an empty ReasonInfo when there is none.
   const ReasonInfo& reason_info() const;
   // "<domain>.<name>" (e.g. "token.expired"), or "" without a reason.
@@ -126,6 +131,7 @@ class [[nodiscard]] Status {
   std::string message_;
   const ReasonDomain* domain_ = nullptr;  // null: no reason
   int reason_ = 0;
+  int64_t retry_after_ = 0;
 };
 
 Status InvalidArgumentError(std::string message);

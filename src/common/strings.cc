@@ -64,35 +64,6 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
-namespace {
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
-
-std::optional<std::string> FormUrlDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string UrlEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -107,21 +78,6 @@ std::string UrlEncode(std::string_view s) {
     }
   }
   return out;
-}
-
-Result<FormFields> ParseForm(std::string_view body, size_t max_fields) {
-  FormFields fields;
-  for (std::string_view pair : SplitNonEmpty(body, '&')) {
-    if (fields.size() >= max_fields) return InvalidArgumentError("too many form fields");
-    size_t eq = pair.find('=');
-    std::string_view raw_name = pair.substr(0, eq);
-    std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    auto name = FormUrlDecode(raw_name);
-    auto value = FormUrlDecode(raw_value);
-    if (!name || !value) return InvalidArgumentError("malformed percent-encoding in form body");
-    fields.emplace_back(std::move(*name), std::move(*value));
-  }
-  return fields;
 }
 
 Result<int64_t> ParseDurationSeconds(std::string_view text) {

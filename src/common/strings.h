@@ -21,17 +21,8 @@ std::string_view TrimWhitespace(std::string_view s);
 std::vector<std::string_view> SplitNonEmpty(std::string_view s, char sep);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 
-// Decodes one application/x-www-form-urlencoded component ('+' is a space,
-// %XX escapes). Returns nullopt on a malformed escape.
-std::optional<std::string> FormUrlDecode(std::string_view s);
 // Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
 std::string UrlEncode(std::string_view s);
-
-// A parsed form body: every name with all its values, in order.
-using FormFields = std::vector<std::pair<std::string, std::string>>;
-// Parses an application/x-www-form-urlencoded body. Returns InvalidArgument on
-// malformed escapes or more than `max_fields` fields.
-Result<FormFields> ParseForm(std::string_view body, size_t max_fields = 64);
 
 // Parses a duration: a plain number of seconds ("3600") or a number with one
 // unit suffix s, m, h or d ("90s", "60m", "1h", "1d"). InvalidArgument otherwise.

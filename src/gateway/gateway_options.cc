@@ -36,7 +36,8 @@ Status ValidateGatewayOptions(const GatewayOptions& options) {
     if (r.role.empty()) return InvalidArgumentError(where + ": role is empty");
   }
   if (options.max_rows <= 0) return InvalidArgumentError("max_rows must be positive");
-  if (options.max_result_bytes <= 0) return InvalidArgumentError("max_result_bytes must be positive");
+  if (options.max_result_bytes <= 0)
+    return InvalidArgumentError("max_result_bytes must be positive");
   if (options.max_queued_per_client < 0) {
     return InvalidArgumentError("max_queued_per_client must not be negative");
   }
@@ -44,7 +45,8 @@ Status ValidateGatewayOptions(const GatewayOptions& options) {
     return InvalidArgumentError("max_concurrent_per_client must be positive");
   }
   if (options.max_query_bytes == 0) return InvalidArgumentError("max_query_bytes must be positive");
-  if (options.query_timeout.count() <= 0) return InvalidArgumentError("query_timeout must be positive");
+  if (options.query_timeout.count() <= 0)
+    return InvalidArgumentError("query_timeout must be positive");
   if (options.max_token_bytes == 0) return InvalidArgumentError("max_token_bytes must be positive");
   if (options.default_database.empty()) return InvalidArgumentError("default_database is empty");
   return Status::Ok();

@@ -18,7 +18,8 @@ namespace lakegate::gateway {
 struct TrustedIssuer {
   std::string issuer;    // exact "iss" value
   std::string jwks_uri;  // https://..., or http:// to a loopback address
-  std::optional<std::string> audience;   // unset: "aud" not checked (Cognito access tokens have none)
+  std::optional<std::string>
+      audience;  // unset: "aud" not checked (Cognito access tokens have none)
   std::optional<std::string> token_use;  // Cognito: "access"
   bool require_at_jwt_typ = false;       // RFC 9068 typ "at+jwt"
   bool require_client_id = true;         // false: "sub" stands in for the client id
@@ -55,9 +56,6 @@ struct GatewayOptions {
   size_t max_token_bytes = 8 * 1024;
   size_t token_cache_entries = 10000;
   std::chrono::seconds token_cache_ttl{300};  // a cached token is re-verified after this
-  // Own tokens are re-checked (revocation, disabled client) through the
-  // verifier when their cache entry is older than this.
-  std::chrono::milliseconds own_token_recheck{1000};
   std::chrono::milliseconds jwks_fetch_timeout{5000};
   bool allow_insecure_jwks_http = false;  // permit http:// JWKS URIs to non-loopback hosts
 
@@ -69,14 +67,14 @@ struct GatewayOptions {
   // --- queries ---
   std::string default_database = "analytics";
   std::chrono::milliseconds query_timeout{30000};
-  int64_t max_rows = 10000;                   // "maxRows" is capped at this
-  int64_t max_result_bytes = 64ll << 20;      // encoded body size
-  int max_concurrent_per_client = 4;          // running at once; more wait in a queue
-  int max_queued_per_client = 256;            // waiting beyond the running ones; beyond it: 429
-  size_t max_query_bytes = 256 * 1024;        // SQL text (Athena's limit)
+  int64_t max_rows = 10000;               // "maxRows" is capped at this
+  int64_t max_result_bytes = 64ll << 20;  // encoded body size
+  int max_concurrent_per_client = 4;      // running at once; more wait in a queue
+  int max_queued_per_client = 256;        // waiting beyond the running ones; beyond it: 429
+  size_t max_query_bytes = 256 * 1024;    // SQL text (Athena's limit)
   size_t max_parameters = 1000;
-  size_t stream_chunk_bytes = 64 * 1024;      // first chunk is buffered before the status is chosen
-  bool audit_sql = true;                      // put the SQL text itself in the audit line
+  size_t stream_chunk_bytes = 64 * 1024;  // first chunk is buffered before the status is chosen
+  bool audit_sql = true;                  // put the SQL text itself in the audit line
 };
 
 }  // namespace lakegate::gateway

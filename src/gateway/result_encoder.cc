@@ -129,8 +129,8 @@ void ResultEncoder::Begin(const std::vector<engine::ColumnInfo>& columns, std::s
       out += ",\"columns\":[";
       for (size_t i = 0; i < columns.size(); ++i) {
         if (i > 0) out.push_back(',');
-        out += "{\"name\":" + JsonQuote(columns[i].name) + ",\"type\":" + JsonQuote(columns[i].type) +
-               "}";
+        out += "{\"name\":" + JsonQuote(columns[i].name) +
+               ",\"type\":" + JsonQuote(columns[i].type) + "}";
       }
       out += "],\"data\":[";
       break;

@@ -160,7 +160,6 @@ class FlatObjectReader {
   ParseFailure failure_ = ParseFailure::kNone;
 };
 
-Status Unauthenticated(const char* message) { return UnauthenticatedError(message); }
 
 // Reads decoded JSON `text` as a flat JSON object.
 Result<std::vector<Member>> ReadObject(std::string_view text) {
@@ -172,8 +171,9 @@ Result<std::vector<Member>> ReadObject(std::string_view text) {
     ok = false;
   }
   if (!ok || reader.failure() != ParseFailure::kNone) {
-    return Unauthenticated(reader.failure() == ParseFailure::kDuplicate ? "duplicate JSON key"
-                                                                        : "malformed token");
+    return reader.failure() == ParseFailure::kDuplicate
+               ? TokenError(TokenFailure::kDuplicateMember, "duplicate JSON key")
+               : TokenError(TokenFailure::kMalformed, "malformed token");
   }
   return std::move(reader.members());
 }
@@ -201,18 +201,18 @@ struct Header {
 };
 
 Result<Header> ReadHeader(std::string_view token, size_t max_token_bytes, Parts* parts) {
-  if (token.size() > max_token_bytes) return Unauthenticated("token too large");
+  if (token.size() > max_token_bytes) return TokenError(TokenFailure::kTooLarge, "token too large");
   std::optional<Parts> split = Split(token);
-  if (!split) return Unauthenticated("malformed token");
+  if (!split) return TokenError(TokenFailure::kMalformed, "malformed token");
   *parts = *split;
   std::optional<std::string> text = Base64UrlDecode(parts->header);
-  if (!text) return Unauthenticated("malformed token");
+  if (!text) return TokenError(TokenFailure::kMalformed, "malformed token");
   LG_ASSIGN_OR_RETURN(std::vector<Member> members, ReadObject(*text));
   Header header;
   bool has_alg = false, has_kid = false;
   for (Member& m : members) {
     if (m.name == "alg" || m.name == "kid" || m.name == "typ") {
-      if (m.value.kind != Value::Kind::kString) return Unauthenticated("malformed token");
+      if (m.value.kind != Value::Kind::kString) return TokenError(TokenFailure::kMalformed, "malformed token");
       if (m.name == "alg") {
         header.alg = std::move(m.value.string);
         has_alg = true;
@@ -228,7 +228,7 @@ Result<Header> ReadHeader(std::string_view token, size_t max_token_bytes, Parts*
     // Everything else, including "jku", "x5u", "jwk" and "x5c", is ignored on
     // purpose: keys come only from the caller's key set.
   }
-  if (!has_alg || !has_kid) return Unauthenticated("malformed token");
+  if (!has_alg || !has_kid) return TokenError(TokenFailure::kMalformed, "malformed token");
   return header;
 }
 
@@ -254,7 +254,7 @@ std::string* StringClaim(AccessTokenClaims* c, std::string_view name) {
 }
 
 Status InvalidClaim(std::string_view name) {
-  return UnauthenticatedError("invalid claim: " + std::string(name));
+  return TokenError(TokenFailure::kInvalidClaim, "invalid claim: " + std::string(name));
 }
 
 // Reads the claims we know; others are ignored. Wrong JSON types are errors:
@@ -336,24 +336,24 @@ Result<VerifiedToken> Verify(std::string_view token, const KeySet& keys,
   // The algorithm allow-list: "none", HS* (HMAC keyed with a public key) and
   // anything else we do not implement end here.
   std::optional<crypto::Algorithm> algorithm = crypto::ParseAlgorithm(header.alg);
-  if (!algorithm) return Unauthenticated("unsupported algorithm");
+  if (!algorithm) return TokenError(TokenFailure::kUnsupportedAlgorithm, "unsupported algorithm");
   // We implement no extensions, so every critical one is unknown (RFC 7515 §4.1.11).
-  if (header.crit) return Unauthenticated("critical header not supported");
+  if (header.crit) return TokenError(TokenFailure::kCriticalHeader, "critical header not supported");
   const Jwk* jwk = keys.Find(header.kid);
-  if (jwk == nullptr) return Unauthenticated("unknown key id");
+  if (jwk == nullptr) return TokenError(TokenFailure::kUnknownKey, "unknown key id");
   // The key decides the algorithm; the token only has to agree.
-  if (jwk->key.algorithm() != *algorithm) return Unauthenticated("algorithm does not match key");
+  if (jwk->key.algorithm() != *algorithm) return TokenError(TokenFailure::kAlgorithmMismatch, "algorithm does not match key");
 
   // Strict base64url for every part (one encoding per token); decoding is not
   // parsing, the payload's JSON is read only once the signature holds.
   std::optional<std::string> payload = Base64UrlDecode(parts.payload);
   std::optional<std::string> signature = Base64UrlDecode(parts.signature);
-  if (!payload || !signature) return Unauthenticated("malformed token");
-  if (!jwk->key.Verify(parts.signing_input, *signature)) return Unauthenticated("bad signature");
+  if (!payload || !signature) return TokenError(TokenFailure::kMalformed, "malformed token");
+  if (!jwk->key.Verify(parts.signing_input, *signature)) return TokenError(TokenFailure::kBadSignature, "bad signature");
 
   // Only now is anything in the token trusted.
   if (options.require_at_jwt_typ && !IsAtJwtType(header.typ)) {
-    return Unauthenticated("wrong token type");
+    return TokenError(TokenFailure::kWrongType, "wrong token type");
   }
   LG_ASSIGN_OR_RETURN(std::vector<Member> members, ReadObject(*payload));
   VerifiedToken out;
@@ -361,26 +361,26 @@ Result<VerifiedToken> Verify(std::string_view token, const KeySet& keys,
   LG_RETURN_IF_ERROR(ReadClaims(members, &out.claims, &has_exp));
   const AccessTokenClaims& c = out.claims;
 
-  if (!has_exp) return Unauthenticated("missing claim: exp");
+  if (!has_exp) return TokenError(TokenFailure::kInvalidClaim, "missing claim: exp");
   int64_t leeway = options.leeway_seconds < 0                   ? 0
                    : options.leeway_seconds > kMaxLeewaySeconds ? kMaxLeewaySeconds
                                                                 : options.leeway_seconds;
   // Written so that nothing overflows whatever the token says (now is a sane
   // clock reading, leeway is bounded).
-  if (c.exp <= now_seconds - leeway) return Unauthenticated("token expired");
-  if (c.nbf && *c.nbf > now_seconds + leeway) return Unauthenticated("token not yet valid");
-  if (c.iat > now_seconds + leeway) return Unauthenticated("token issued in the future");
+  if (c.exp <= now_seconds - leeway) return TokenError(TokenFailure::kExpired, "token expired");
+  if (c.nbf && *c.nbf > now_seconds + leeway) return TokenError(TokenFailure::kNotYetValid, "token not yet valid");
+  if (c.iat > now_seconds + leeway) return TokenError(TokenFailure::kIssuedInFuture, "token issued in the future");
 
-  if (!options.issuer.empty() && c.iss != options.issuer) return Unauthenticated("issuer mismatch");
+  if (!options.issuer.empty() && c.iss != options.issuer) return TokenError(TokenFailure::kWrongIssuer, "issuer mismatch");
   if (options.audience) {
     bool found = false;
     for (const std::string& aud : c.aud) found = found || aud == *options.audience;
-    if (!found) return Unauthenticated("audience mismatch");
+    if (!found) return TokenError(TokenFailure::kWrongAudience, "audience mismatch");
   }
   if (options.token_use && c.token_use != *options.token_use) {
-    return Unauthenticated("token_use mismatch");
+    return TokenError(TokenFailure::kWrongTokenUse, "token_use mismatch");
   }
-  if (options.require_client_id && c.client_id.empty()) return Unauthenticated("missing client_id");
+  if (options.require_client_id && c.client_id.empty()) return TokenError(TokenFailure::kMissingClientId, "missing client_id");
 
   out.kid = std::move(header.kid);
   out.algorithm = *algorithm;

@@ -17,6 +17,7 @@
 #include "crypto/keys.h"
 #include "jose/claims.h"
 #include "jose/jwk.h"
+#include "jose/token_failure.h"
 
 namespace lakegate::jose {
 
@@ -63,27 +64,27 @@ struct VerifiedToken {
 };
 
 // Verifies a compact JWS access token against `keys` at time `now_seconds`.
-// Every failure is kUnauthenticated with one of these stable messages:
-//   "token too large"                  longer than options.max_token_bytes
-//   "malformed token"                  not three strict base64url parts (no
+// Every failure is kUnauthenticated with a TokenFailure reason (in brackets)
+// and one of these messages, for the log:
+//   [kTooLarge] "token too large"      longer than options.max_token_bytes
+//   [kMalformed] "malformed token"     not three strict base64url parts (no
 //                                      padding), header or payload not a JSON
 //                                      object, header without string alg/kid,
 //                                      typ not a string
-//   "duplicate JSON key"               a member name repeats in header or payload
-//   "unsupported algorithm"            alg is not ES256, EdDSA or RS256 ("none",
-//                                      HS256, ... are never accepted)
-//   "critical header not supported"    any "crit" header
-//   "unknown key id"                   kid not in `keys`
-//   "algorithm does not match key"     alg differs from the key's algorithm
-//   "bad signature"
-//   "wrong token type"                 require_at_jwt_typ and typ is not at+jwt
-//   "invalid claim: <name>"            a known claim has the wrong JSON type
-//   "missing claim: exp"
-//   "token expired"                    now >= exp + leeway
-//   "token not yet valid"              nbf > now + leeway
-//   "token issued in the future"       iat > now + leeway
-//   "issuer mismatch", "audience mismatch", "token_use mismatch",
-//   "missing client_id"
+//   [kDuplicateMember] "duplicate JSON key"   a member name repeats
+//   [kUnsupportedAlgorithm] "unsupported algorithm"   alg is not ES256, EdDSA
+//                                      or RS256 ("none", HS256, ... never are)
+//   [kCriticalHeader] "critical header not supported"   any "crit" header
+//   [kUnknownKey] "unknown key id"     kid not in `keys`
+//   [kAlgorithmMismatch] "algorithm does not match key"
+//   [kBadSignature] "bad signature"
+//   [kWrongType] "wrong token type"    require_at_jwt_typ and typ is not at+jwt
+//   [kInvalidClaim] "invalid claim: <name>" (wrong JSON type), "missing claim: exp"
+//   [kExpired] "token expired"         now >= exp + leeway
+//   [kNotYetValid] "token not yet valid"   nbf > now + leeway
+//   [kIssuedInFuture] "token issued in the future"   iat > now + leeway
+//   [kWrongIssuer] "issuer mismatch", [kWrongAudience] "audience mismatch",
+//   [kWrongTokenUse] "token_use mismatch", [kMissingClientId] "missing client_id"
 // "jku", "x5u", "jwk" and "x5c" headers are ignored: keys come only from `keys`.
 Result<VerifiedToken> Verify(std::string_view token, const KeySet& keys,
                              const VerifyOptions& options, int64_t now_seconds);

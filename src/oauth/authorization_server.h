@@ -2,21 +2,18 @@
 // HTTP plumbing: token (RFC 6749 §4.4 client credentials), introspection
 // (RFC 7662), revocation (RFC 7009), JWKS (RFC 7517) and metadata (RFC 8414).
 //
-// Each endpoint takes the parts of the request it needs and returns the status,
-// headers and JSON body to send. This is the only place that maps Status to
-// RFC 6749 error strings.
+// Each endpoint takes the parts of the request it needs and returns the JSON
+// to send, or a failed Status with an OAuthError reason that the HTTP layer
+// renders as RFC 6749 §5.2 (http/error_response.h).
 //
-// Clients, scopes and revocations are served from an in-memory snapshot that
-// Reload() rebuilds from the state store (the app calls it when the store's
-// change counter moves), so the token path does no I/O apart from the
-// asynchronous audit line. Thread-safe.
+// Clients, scopes, signing keys and revocations come from the state cache's
+// snapshot (rebuilt into this server's views whenever the cache publishes), so
+// the token path does no I/O apart from the asynchronous audit line; only a
+// revocation writes to the store. Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,121 +21,97 @@
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "audit/events.h"
 #include "audit/metrics.h"
 #include "common/clock.h"
-#include "common/strings.h"
 #include "common/status.h"
-#include "jose/claims.h"
-#include "jose/jwk.h"
-#include "jose/jws.h"
+#include "oauth/client_auth.h"
 #include "oauth/client_secret.h"
+#include "oauth/form.h"
 #include "oauth/key_manager.h"
-#include "oauth/rate_limiter.h"
+#include "store/state_cache.h"
 #include "store/store.h"
 
 namespace lakegate::oauth {
 
 struct AuthServerOptions {
-  std::string issuer;                   // e.g. "http://127.0.0.1:8080"; no trailing slash
+  std::string issuer;  // e.g. "http://127.0.0.1:8080"; no trailing slash
   crypto::Algorithm algorithm = crypto::Algorithm::kES256;
-  std::vector<std::string> audience;    // fixed "aud"; empty = the resource servers of the scopes
+  std::vector<std::string> audience;     // fixed "aud"; empty = the resource servers of the scopes
   bool scope_omitted_grants_all = true;  // Cognito: no scope parameter = every allowed scope
-  int failed_auth_per_minute_per_client = 20;
-  int failed_auth_per_minute_per_address = 60;
-  size_t limiter_max_keys = 100000;
+  ClientAuthLimits client_auth;
   int64_t leeway_seconds = 60;
 };
 
-struct EndpointRequest {
-  std::string_view content_type;
-  std::string_view authorization;   // the Authorization header, "" if absent
-  std::string_view body;
-  std::string_view remote_address;
-};
-
+// A successful endpoint answer (status 200 unless said otherwise).
 struct EndpointResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
 };
-
-// Why a token was accepted, for the query gateway.
-struct TokenIdentity {
-  jose::AccessTokenClaims claims;
-  std::string client_name;  // "" when the client is not ours (or was deleted)
-};
+using EndpointResult = Result<EndpointResponse>;
 
 class AuthorizationServer {
  public:
-  // `audit` and `metrics` may be null. Call Reload() before serving.
-  AuthorizationServer(AuthServerOptions options, store::Store& store, SecretHasher hasher,
-                      const Clock& clock, audit::AuditLog* audit, audit::Metrics* metrics);
+  // `store` takes the writes (revocations, key maintenance) and must hold the
+  // data `state` caches. `audit` and `metrics` may be null. The server
+  // subscribes to `state`; refresh the cache once before serving.
+  AuthorizationServer(AuthServerOptions options, store::Store& store, store::StateCache& state,
+                      SecretHasher hasher, const Clock& clock, audit::AuditLog* audit,
+                      audit::Metrics* metrics);
 
-  // Rebuilds the client, scope, key and revocation snapshots from the store.
-  Status Reload();
+  // Makes sure a current signing key exists (of the configured algorithm when
+  // `at_startup`), forgets keys and revocations nobody can use any more, and
+  // refreshes the state cache. The store's errors.
+  Status Maintain(bool at_startup);
 
-  EndpointResponse Token(const EndpointRequest& request);
-  EndpointResponse Introspect(const EndpointRequest& request);
-  EndpointResponse Revoke(const EndpointRequest& request);
+  EndpointResult Token(const EndpointRequest& request);
+  EndpointResult Introspect(const EndpointRequest& request);
+  EndpointResult Revoke(const EndpointRequest& request);
   const std::string& Issuer() const { return options_.issuer; }
   // The current JWKS document.
   std::string JwksJson() const;
   // RFC 8414 metadata (also served as the OpenID discovery document).
   std::string MetadataJson() const;
 
-  // Verifies one of our own access tokens (signature, time, issuer,
-  // revocation). kUnauthenticated with a specific message on failure.
-  Result<TokenIdentity> VerifyOwnToken(std::string_view token) const;
-  bool IsRevoked(std::string_view jti) const;
-
-  const KeyManager& keys() const { return keys_; }
-
  private:
-  struct Client {
-    store::ClientRecord record;
-    std::vector<std::string> audience;  // resource servers of its scopes
-  };
+  // What the endpoints read, derived from one state snapshot.
   struct Directory {
-    std::unordered_map<std::string, Client> by_id;
+    std::shared_ptr<const store::StateSnapshot> state;
     std::unordered_map<std::string, std::string> resource_server_of_scope;
     std::vector<std::string> scopes_supported;
   };
-  // The outcome of client authentication.
-  struct Authenticated {
-    std::shared_ptr<const Directory> directory;
-    const Client* client = nullptr;
+  // A token presented to introspection or revocation that checked out.
+  struct OwnToken {
+    jose::AccessTokenClaims claims;
   };
 
-  Result<Authenticated> AuthenticateClient(const EndpointRequest& request,
-                                           const FormFields& form, std::string& client_id_out,
-                                           int64_t& retry_after);
+  void Rebuild(const std::shared_ptr<const store::StateSnapshot>& state);
   // The shared start of introspection and revocation: a form body with a
-  // `token`, from an authenticated client. Sets `token` and the caller's
-  // client id, or returns the error response to send.
-  std::optional<EndpointResponse> ParseTokenRequest(const EndpointRequest& request,
-                                                    std::string& token,
-                                                    std::string& caller_client_id);
-  EndpointResponse Error(int status, std::string_view error, std::string_view description) const;
-  EndpointResponse ClientAuthError(const Status& status, int64_t retry_after) const;
-  void AuditToken(std::string_view client_id, std::string_view client_name,
-                  std::string_view requested, std::string_view granted, std::string_view outcome,
-                  std::string_view reason, std::string_view remote, std::string_view jti);
+  // `token`, from an authenticated client.
+  struct TokenArgument {
+    std::string token;
+    std::string caller_client_id;
+  };
+  Result<TokenArgument> ParseTokenArgument(const EndpointRequest& request);
+  // Verifies one of our own tokens against the current keys and standing.
+  Result<OwnToken> VerifyOwnToken(std::string_view token) const;
+  Status RecordTokenFailure(const Status& failure, std::string_view client_id,
+                            std::string_view client_name, std::string_view requested_scope,
+                            std::string_view remote);
+  void AuditToken(const audit::TokenEvent& event);
   std::shared_ptr<const Directory> directory() const { return std::atomic_load(&directory_); }
 
   const AuthServerOptions options_;
   store::Store& store_;
+  store::StateCache& state_;
   const SecretHasher hasher_;
   const Clock& clock_;
   audit::AuditLog* const audit_;
+  ClientAuthenticator client_auth_;
   KeyManager keys_;
-  FailureLimiter client_limiter_;
-  FailureLimiter address_limiter_;
   audit::Counter* tokens_counter_ = nullptr;
-  std::atomic<bool> loaded_once_{false};
   std::shared_ptr<const Directory> directory_;  // atomic_load / atomic_store only
-
-  mutable std::shared_mutex revoked_mutex_;
-  std::unordered_map<std::string, int64_t> revoked_;  // GUARDED_BY(revoked_mutex_): jti -> exp
 };
 
 }  // namespace lakegate::oauth

@@ -1,66 +1,77 @@
 #include "oauth/client_auth.h"
 
-#include "common/base64url.h"
+#include <algorithm>
+
+#include "oauth/oauth_error.h"
 
 namespace lakegate::oauth {
 
-Result<std::string> SingleFormValue(const FormFields& form, std::string_view name) {
-  const std::string* found = nullptr;
-  for (const auto& [key, value] : form) {
-    if (key != name) continue;
-    if (found) return InvalidArgumentError("parameter '" + std::string(name) + "' is repeated");
-    found = &value;
-  }
-  return found ? *found : std::string();
+ClientAuthenticator::ClientAuthenticator(std::vector<std::unique_ptr<ClientAuthMethod>> methods,
+                                         ClientAuthLimits limits, const Clock& clock)
+    : methods_(std::move(methods)),
+      clock_(clock),
+      client_limiter_(limits.failed_per_minute_per_client, limits.max_tracked_keys),
+      address_limiter_(limits.failed_per_minute_per_address, limits.max_tracked_keys) {}
+
+std::vector<std::string> ClientAuthenticator::method_names() const {
+  std::vector<std::string> names;
+  for (const auto& method : methods_) names.emplace_back(method->name());
+  return names;
 }
 
-Result<ClientCredentials> ExtractClientCredentials(std::string_view authorization_header,
-                                                   const FormFields& form) {
-  LG_ASSIGN_OR_RETURN(std::string form_id, SingleFormValue(form, "client_id"));
-  LG_ASSIGN_OR_RETURN(std::string form_secret, SingleFormValue(form, "client_secret"));
-  bool has_form_secret = false;
-  for (const auto& field : form) has_form_secret |= field.first == "client_secret";
+Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
+    const FormRequest& request, const store::StateSnapshot& state, std::string& claimed_client_id) {
+  const ClientAuthMethod* used = nullptr;
+  for (const auto& method : methods_) {
+    LG_ASSIGN_OR_RETURN(std::optional<std::string> claimed, method->Claim(request));
+    if (!claimed) continue;
+    if (used != nullptr) {
+      return OAuthFailure(OAuthError::kInvalidRequest,
+                          "client credentials sent with more than one method (" +
+                              std::string(used->name()) + " and " + std::string(method->name()) +
+                              "); use one");
+    }
+    used = method.get();
+    claimed_client_id = std::move(*claimed);
+  }
+  if (used == nullptr) {
+    // A client_id alone (a public client) authenticates nothing.
+    if (auto id = request.Single("client_id"); id.ok() && *id) claimed_client_id = **id;
+    return OAuthFailure(
+        OAuthError::kInvalidClient,
+        "client authentication required: send client_id and client_secret with "
+        "HTTP Basic (client_secret_basic) or in the form body (client_secret_post)");
+  }
+  if (claimed_client_id.empty() || claimed_client_id.size() > 256) {
+    return OAuthFailure(OAuthError::kInvalidClient, "invalid client credentials");
+  }
 
-  ClientCredentials out;
-  if (!authorization_header.empty()) {
-    std::string_view h = TrimWhitespace(authorization_header);
-    size_t space = h.find(' ');
-    if (space == std::string_view::npos || !EqualsIgnoreCase(h.substr(0, space), "basic")) {
-      return InvalidArgumentError(
-          "unsupported Authorization scheme; use Basic (client_secret_basic) or send "
-          "client_id and client_secret in the form body");
-    }
-    if (has_form_secret) {
-      return InvalidArgumentError(
-          "client credentials sent both in the Authorization header and in the body; use one "
-          "method");
-    }
-    auto decoded = Base64Decode(TrimWhitespace(h.substr(space + 1)));
-    if (!decoded) return InvalidArgumentError("malformed Basic credentials (not base64)");
-    size_t colon = decoded->find(':');
-    if (colon == std::string::npos) {
-      return InvalidArgumentError("malformed Basic credentials (expected client_id:client_secret)");
-    }
-    auto id = FormUrlDecode(std::string_view(*decoded).substr(0, colon));
-    auto secret = FormUrlDecode(std::string_view(*decoded).substr(colon + 1));
-    if (!id || !secret) return InvalidArgumentError("malformed percent-encoding in Basic credentials");
-    // A client_id in the body must agree with the one in the header.
-    if (!form_id.empty() && form_id != *id) {
-      return InvalidArgumentError("client_id in the body does not match the Authorization header");
-    }
-    out.method = AuthMethod::kClientSecretBasic;
-    out.client_id = std::move(*id);
-    out.secret = SecretString(std::move(*secret));
-    return out;
+  // Refuse before checking anything: a locked-out key learns nothing more.
+  const int64_t now_ms = clock_.NowMillis();
+  const std::string client_key = "c:" + claimed_client_id;
+  const std::string address_key = "a:" + std::string(request.remote_address);
+  const int64_t retry_after = std::max(client_limiter_.RetryAfter(client_key, now_ms),
+                                       address_limiter_.RetryAfter(address_key, now_ms));
+  if (retry_after > 0) {
+    return OAuthFailure(OAuthError::kRateLimited,
+                        "too many failed client authentications; retry after " +
+                            std::to_string(retry_after) + " s")
+        .WithRetryAfter(retry_after);
   }
-  if (has_form_secret) {
-    out.method = AuthMethod::kClientSecretPost;
-    out.client_id = std::move(form_id);
-    out.secret = SecretString(std::move(form_secret));
-    return out;
+
+  const store::ClientRecord* client = state.FindClient(claimed_client_id);
+  Status verified = UnauthenticatedError("unknown client");
+  if (client == nullptr) {
+    used->VerifyUnknown(request);
+  } else {
+    verified = used->Verify(request, *client, clock_.NowSeconds());
   }
-  out.client_id = std::move(form_id);  // a public client's id alone: not enough to authenticate
-  return out;
+  if (!verified.ok()) {
+    client_limiter_.RecordFailure(client_key, now_ms);
+    address_limiter_.RecordFailure(address_key, now_ms);
+    return OAuthFailure(OAuthError::kInvalidClient, "invalid client credentials");
+  }
+  return Authenticated{client, used->name()};
 }
 
 }  // namespace lakegate::oauth

@@ -1,35 +1,87 @@
-// Client authentication input (RFC 6749 §2.3.1): extracts the client's
-// credentials from an Authorization: Basic header or from the form body.
-// Pure; thread-safe.
+// Client authentication at the token, introspection and revocation endpoints
+// (RFC 6749 §2.3): which method a request uses, who it claims to be, whether
+// the credentials check out, and the failed-authentication limits.
+//
+// Each method (client_secret_basic, client_secret_post; later private_key_jwt,
+// tls_client_auth ...) is one ClientAuthMethod; the ClientAuthenticator owns
+// the rules every method shares:
+//   - a request using more than one method is invalid_request (RFC 6749 §2.3:
+//     "MUST NOT use more than one authentication method in each request");
+//   - a request using none, naming an unknown client, or failing the check is
+//     invalid_client, with the same message whatever went wrong;
+//   - failed attempts are limited per client id and per remote address
+//     (rate_limited with Retry-After), and a key that is locked out is refused
+//     before any credential is checked.
+// Thread-safe.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "common/secret_string.h"
+#include "common/clock.h"
 #include "common/status.h"
-#include "common/strings.h"
+#include "oauth/form.h"
+#include "oauth/rate_limiter.h"
+#include "store/state_cache.h"
 
 namespace lakegate::oauth {
 
-enum class AuthMethod { kNone, kClientSecretBasic, kClientSecretPost };
-
-struct ClientCredentials {
-  AuthMethod method = AuthMethod::kNone;
-  std::string client_id;
-  SecretString secret;
+// One way for a client to prove who it is. Implementations are immutable and
+// thread-safe.
+class ClientAuthMethod {
+ public:
+  virtual ~ClientAuthMethod() = default;
+  // The name used in token_endpoint_auth_methods_supported (RFC 8414).
+  virtual std::string_view name() const = 0;
+  // The client id the request claims with this method; nullopt when the
+  // request does not use this method. kInvalidRequest when it uses it
+  // malformed (the message says how to fix it).
+  virtual Result<std::optional<std::string>> Claim(const FormRequest& request) const = 0;
+  // Checks the presented credentials against `client`'s registration at
+  // `now_seconds`: OK, or kUnauthenticated (any message; it is not shown).
+  virtual Status Verify(const FormRequest& request, const store::ClientRecord& client,
+                        int64_t now_seconds) const = 0;
+  // Does the work of a Verify for a client that does not exist, so response
+  // times do not tell which client ids exist.
+  virtual void VerifyUnknown(const FormRequest& request) const = 0;
 };
 
-// Returns the presented credentials (method kNone when there are none).
-// InvalidArgument when both methods are used at once (RFC 6749 §2.3: "MUST NOT
-// use more than one authentication method in each request"), when the Basic
-// header is malformed, or when a form credential appears twice.
-// Per RFC 6749 §2.3.1 the id and secret inside Basic are form-urlencoded.
-Result<ClientCredentials> ExtractClientCredentials(std::string_view authorization_header,
-                                                   const FormFields& form);
+struct ClientAuthLimits {
+  int failed_per_minute_per_client = 20;
+  int failed_per_minute_per_address = 60;
+  size_t max_tracked_keys = 100000;
+};
 
-// The value of a form field that must appear at most once. Returns "" when
-// absent, InvalidArgument naming the field when repeated (RFC 6749 §3.2).
-Result<std::string> SingleFormValue(const FormFields& form, std::string_view name);
+class ClientAuthenticator {
+ public:
+  ClientAuthenticator(std::vector<std::unique_ptr<ClientAuthMethod>> methods,
+                      ClientAuthLimits limits, const Clock& clock);
+
+  struct Authenticated {
+    const store::ClientRecord* client = nullptr;  // points into the snapshot passed in
+    std::string_view method;
+  };
+
+  // Authenticates `request` against the clients of `state` (the caller keeps
+  // it alive while it uses the result). `claimed_client_id` receives the id
+  // the request claimed, even on failure (for the audit line). Errors:
+  // OAuthError kInvalidRequest, kInvalidClient, kRateLimited (with
+  // retry_after()).
+  Result<Authenticated> Authenticate(const FormRequest& request, const store::StateSnapshot& state,
+                                     std::string& claimed_client_id);
+
+  // The method names, in registration order.
+  std::vector<std::string> method_names() const;
+
+ private:
+  const std::vector<std::unique_ptr<ClientAuthMethod>> methods_;
+  const Clock& clock_;
+  FailureLimiter client_limiter_;
+  FailureLimiter address_limiter_;
+};
 
 }  // namespace lakegate::oauth

@@ -5,6 +5,10 @@
 namespace lakegate::oauth {
 namespace {
 
+// The longest token lifetime a client may have (1 day): a key retired at
+// start-up stays published at least that long.
+constexpr int64_t kMaxTokenTtlSeconds = 86400;
+
 Result<store::SigningKeyRecord> NewKeyRecord(crypto::Algorithm algorithm, int64_t now) {
   LG_ASSIGN_OR_RETURN(crypto::PrivateKey key, crypto::PrivateKey::Generate(algorithm));
   store::SigningKeyRecord record;
@@ -15,63 +19,87 @@ Result<store::SigningKeyRecord> NewKeyRecord(crypto::Algorithm algorithm, int64_
   return record;
 }
 
-}  // namespace
-
-KeyManager::KeyManager(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
-
-Result<std::string> KeyManager::Rotate(store::Store& store, const Clock& clock,
-                                       crypto::Algorithm algorithm,
-                                       int64_t max_token_ttl_seconds) {
-  int64_t now = clock.NowSeconds();
-  LG_ASSIGN_OR_RETURN(store::SigningKeyRecord fresh, NewKeyRecord(algorithm, now));
-  std::string kid = fresh.kid;
-  LG_RETURN_IF_ERROR(store.RunInTransaction([&](store::Store& tx) -> Status {
-    LG_ASSIGN_OR_RETURN(auto keys, tx.ListSigningKeys());
-    for (auto& key : keys) {
-      if (key.retired_at != 0) continue;
-      key.retired_at = now;
-      key.publish_until = now + max_token_ttl_seconds + kKeyPublishLeewaySeconds;
-      LG_RETURN_IF_ERROR(tx.UpdateSigningKey(key));
-    }
-    return tx.InsertSigningKey(fresh);
-  }));
-  return kid;
-}
-
-Status KeyManager::Load(crypto::Algorithm algorithm, bool enforce_algorithm) {
-  std::lock_guard<std::mutex> lock(load_mutex_);
-  int64_t now = clock_.NowSeconds();
-  LG_ASSIGN_OR_RETURN(auto records, store_.ListSigningKeys());
-
+// The newest key that is not retired, or nullptr.
+const store::SigningKeyRecord* CurrentKey(const std::vector<store::SigningKeyRecord>& keys) {
   const store::SigningKeyRecord* current = nullptr;
-  for (const auto& r : records) {
+  for (const auto& r : keys) {
     if (r.retired_at == 0 && (!current || r.created_at > current->created_at)) current = &r;
   }
-  if (!current || (enforce_algorithm && current->algorithm != crypto::AlgorithmName(algorithm))) {
+  return current;
+}
+
+// Inside a transaction: retires the current key (published for the longest
+// token lifetime plus leeway) and makes `fresh` current.
+Status RotateTo(store::Store& tx, const store::SigningKeyRecord& fresh, int64_t now,
+                int64_t max_token_ttl_seconds) {
+  LG_ASSIGN_OR_RETURN(auto keys, tx.ListSigningKeys());
+  for (auto& key : keys) {
+    if (key.retired_at != 0) continue;
+    key.retired_at = now;
+    key.publish_until = now + max_token_ttl_seconds + kKeyPublishLeewaySeconds;
+    LG_RETURN_IF_ERROR(tx.UpdateSigningKey(key));
+  }
+  return tx.InsertSigningKey(fresh);
+}
+
+}  // namespace
+
+KeyManager::KeyManager(const Clock& clock)
+    : clock_(clock), snapshot_(std::make_shared<const KeySnapshot>()) {}
+
+Result<std::string> KeyManager::Rotate(store::Store& store, const Clock& clock,
+                                       crypto::Algorithm algorithm, int64_t max_token_ttl_seconds) {
+  const int64_t now = clock.NowSeconds();
+  LG_ASSIGN_OR_RETURN(store::SigningKeyRecord fresh, NewKeyRecord(algorithm, now));
+  LG_RETURN_IF_ERROR(store.RunInTransaction(
+      [&](store::Store& tx) { return RotateTo(tx, fresh, now, max_token_ttl_seconds); }));
+  return fresh.kid;
+}
+
+Status KeyManager::Maintain(store::Store& store, const Clock& clock, crypto::Algorithm algorithm,
+                            bool enforce_algorithm) {
+  // One transaction decides and rotates, so nodes starting together on one
+  // store make one first key, not one each.
+  std::string rotated_from;
+  bool rotated = false;
+  LG_RETURN_IF_ERROR(store.RunInTransaction([&](store::Store& tx) -> Status {
+    rotated = false;
+    const int64_t now = clock.NowSeconds();
+    LG_ASSIGN_OR_RETURN(auto records, tx.ListSigningKeys());
+    const store::SigningKeyRecord* current = CurrentKey(records);
+    for (const auto& r : records) {
+      // Every token this key signed has expired: it leaves the JWKS for good.
+      if (&r != current && !store::IsPublished(r, now)) {
+        LG_RETURN_IF_ERROR(tx.DeleteSigningKey(r.kid));
+      }
+    }
+    if (current && !(enforce_algorithm && current->algorithm != crypto::AlgorithmName(algorithm))) {
+      return Status::Ok();
+    }
     // First start, or the configured algorithm changed: rotate so that tokens
     // already issued stay verifiable until they expire.
-    if (current) {
-      log::Info("signing algorithm changed from " + current->algorithm + " to " +
-                std::string(crypto::AlgorithmName(algorithm)) + "; rotating the signing key");
-    }
-    LG_ASSIGN_OR_RETURN(std::string kid, Rotate(store_, clock_, algorithm, 86400));
-    log::Info("new signing key " + kid + " (" + std::string(crypto::AlgorithmName(algorithm)) + ")");
-    LG_ASSIGN_OR_RETURN(records, store_.ListSigningKeys());
-    current = nullptr;
-    for (const auto& r : records) {
-      if (r.retired_at == 0 && (!current || r.created_at > current->created_at)) current = &r;
-    }
-    if (!current) return InternalError("signing key rotation left no current key");
+    rotated_from = current ? current->algorithm : "";
+    LG_ASSIGN_OR_RETURN(store::SigningKeyRecord fresh, NewKeyRecord(algorithm, now));
+    LG_RETURN_IF_ERROR(RotateTo(tx, fresh, now, kMaxTokenTtlSeconds));
+    rotated = true;
+    return Status::Ok();
+  }));
+  if (rotated) {
+    std::string alg(crypto::AlgorithmName(algorithm));
+    log::Info(rotated_from.empty() ? "new signing key (" + alg + ")"
+                                   : "signing algorithm changed from " + rotated_from + " to " +
+                                         alg + "; rotated the signing key");
   }
+  return Status::Ok();
+}
 
+Status KeyManager::Rebuild(const store::StateSnapshot& state) {
+  const int64_t now = clock_.NowSeconds();
+  const store::SigningKeyRecord* current = CurrentKey(state.signing_keys);
   auto snapshot = std::make_shared<KeySnapshot>();
   std::vector<jose::Jwk> published;
-  for (const auto& r : records) {
-    if (&r != current && r.retired_at != 0 && r.publish_until <= now) {
-      // Every token this key signed has expired: it leaves the JWKS for good.
-      store_.DeleteSigningKey(r.kid).IgnoreError();
-      continue;
-    }
+  for (const auto& r : state.signing_keys) {
+    if (&r != current && !store::IsPublished(r, now)) continue;
     auto alg = crypto::ParseAlgorithm(r.algorithm);
     if (!alg) return InternalError("stored signing key " + r.kid + " has unknown algorithm");
     auto key = crypto::PrivateKey::FromPem(*alg, r.private_pem.Reveal());

@@ -124,18 +124,6 @@ TEST(SecretStringTest, NeverPrints) {
   EXPECT_EQ(s.Reveal(), "hunter2");
 }
 
-TEST(StringsTest, FormParsing) {
-  auto form = ParseForm("grant_type=client_credentials&scope=a%2Fb+c&empty=&flag");
-  ASSERT_TRUE(form.ok());
-  ASSERT_EQ(form->size(), 4u);
-  EXPECT_EQ((*form)[1].second, "a/b c");
-  EXPECT_EQ((*form)[2].second, "");
-  EXPECT_EQ((*form)[3].first, "flag");
-  EXPECT_EQ(ParseForm("a=%zz").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(ParseForm("a=%4").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(ParseForm("a=1&b=2&c=3", 2).status().code(), StatusCode::kInvalidArgument);
-}
-
 TEST(StringsTest, Durations) {
   EXPECT_EQ(*ParseDurationSeconds("3600"), 3600);
   EXPECT_EQ(*ParseDurationSeconds("90s"), 90);

@@ -1,6 +1,6 @@
-// BearerAuthenticator tests: header parsing, own tokens through an injected
-// verifier (with the verified-token cache), and external issuers whose JWKS a
-// loopback http::Server serves to the real libcurl fetcher.
+// BearerAuthenticator tests: header parsing, own tokens checked against the
+// state snapshot (with the verified-token cache), and external issuers whose
+// JWKS a loopback http::Server serves to the real libcurl fetcher.
 #include "gateway/bearer_authenticator.h"
 
 #include <atomic>
@@ -17,18 +17,23 @@
 #include "gateway/jwks_fetcher.h"
 #include "http/server.h"
 #include "jose/jwk.h"
+#include "testing/status_matchers.h"
 
 namespace lakegate::gateway {
 namespace {
 
 using namespace std::chrono_literals;
+using jose::TokenFailure;
+using lakegate::testing::HasReason;
 using testing::Claims;
+using testing::MakeAuthenticator;
+using testing::OwnState;
 using testing::TestIssuerKey;
 
 constexpr char kOwnIssuer[] = "https://lakegate.test";
 
 // ---------------------------------------------------------------------------
-// Header parsing and the challenge.
+// Header parsing.
 
 TEST(ExtractBearerTokenTest, AcceptsBearerCaseInsensitively) {
   auto t = ExtractBearerToken("bearer abc.def.ghi");
@@ -44,7 +49,7 @@ TEST(ExtractBearerTokenTest, MissingOrOtherSchemeIsNoCredentials) {
     auto t = ExtractBearerToken(header);
     ASSERT_FALSE(t.ok()) << header;
     EXPECT_EQ(t.status().code(), StatusCode::kUnauthenticated);
-    EXPECT_EQ(t.status().message(), kNoBearerCredentials) << header;
+    EXPECT_TRUE(HasReason(t.status(), TokenFailure::kMissing)) << header;
   }
 }
 
@@ -53,22 +58,9 @@ TEST(ExtractBearerTokenTest, MalformedTokenIsRejected) {
                                   "Bearer a\"b", "Bearer a,b"}) {
     auto t = ExtractBearerToken(header);
     ASSERT_FALSE(t.ok()) << header;
+    EXPECT_TRUE(HasReason(t.status(), TokenFailure::kMalformed)) << header;
     EXPECT_EQ(t.status().message(), "malformed bearer credentials") << header;
   }
-}
-
-TEST(BearerChallengeTest, RealmOnlyWithoutCredentials) {
-  EXPECT_EQ(BearerChallenge(UnauthenticatedError(std::string(kNoBearerCredentials))),
-            "Bearer realm=\"lakegate\"");
-}
-
-TEST(BearerChallengeTest, ExpiredAndInvalidAreDistinguishedButNothingMore) {
-  EXPECT_EQ(BearerChallenge(UnauthenticatedError("token expired")),
-            "Bearer realm=\"lakegate\", error=\"invalid_token\", "
-            "error_description=\"The access token expired\"");
-  EXPECT_EQ(BearerChallenge(UnauthenticatedError("bad signature")),
-            "Bearer realm=\"lakegate\", error=\"invalid_token\", "
-            "error_description=\"The access token is invalid\"");
 }
 
 TEST(JwksUrlTest, HttpsOrLoopbackHttpOnly) {
@@ -99,46 +91,36 @@ TEST(CacheControlTest, MaxAge) {
 }
 
 // ---------------------------------------------------------------------------
-// Own tokens.
+// Own tokens: keys, revocations and clients from the state snapshot.
 
 class OwnTokenTest : public ::testing::Test {
  protected:
-  OwnTokenTest()
-      : key_(TestIssuerKey::Make("own-1")), keys_(std::vector<jose::Jwk>{key_.Jwk()}) {
-    options_.own_token_recheck = 1000ms;
+  OwnTokenTest() : key_(TestIssuerKey::Make("own-1")) {
+    state_.AddKey(key_);
+    state_.AddClient("cid-etl", "etl-service");
+    state_.Refresh();
   }
 
-  BearerAuthenticator Make(BearerAuthenticator::RevocationCheck is_revoked = nullptr) {
-    return BearerAuthenticator(
-        options_, kOwnIssuer,
-        [this](std::string_view token) -> Result<oauth::TokenIdentity> {
-          verifier_calls_.fetch_add(1);
-          if (reject_.load()) return UnauthenticatedError("token revoked");
-          jose::VerifyOptions vo;
-          vo.issuer = kOwnIssuer;
-          LG_ASSIGN_OR_RETURN(jose::VerifiedToken v, jose::Verify(token, keys_, vo, clock_.NowSeconds()));
-          return oauth::TokenIdentity{v.claims, "etl-service"};
-        },
-        std::move(is_revoked), *fetcher_, clock_);
+  std::unique_ptr<BearerAuthenticator> Make() {
+    return MakeAuthenticator(options_, kOwnIssuer, &state_, *fetcher_, clock_);
   }
 
-  std::string Token(int64_t lifetime = 3600) {
-    return "Bearer " + key_.Sign(Claims(kOwnIssuer, "cid-etl", "athena-api/query.read athena-api/query.write",
-                                        clock_.NowSeconds(), lifetime));
+  jose::AccessTokenClaims EtlClaims(int64_t lifetime = 3600) {
+    return Claims(kOwnIssuer, "cid-etl", "athena-api/query.read athena-api/query.write",
+                  clock_.NowSeconds(), lifetime);
   }
+  std::string Token(int64_t lifetime = 3600) { return "Bearer " + key_.Sign(EtlClaims(lifetime)); }
 
   FakeClock clock_;
   GatewayOptions options_;
+  OwnState state_;
   TestIssuerKey key_;
-  jose::KeySet keys_;
   std::unique_ptr<JwksFetcher> fetcher_ = MakeCurlJwksFetcher({});
-  std::atomic<int> verifier_calls_{0};
-  std::atomic<bool> reject_{false};
 };
 
 TEST_F(OwnTokenTest, AcceptsAndDescribesTheCaller) {
-  BearerAuthenticator auth = Make();
-  auto id = auth.Authenticate(Token());
+  auto auth = Make();
+  auto id = auth->Authenticate(Token());
   ASSERT_TRUE(id.ok()) << id.status().ToString();
   EXPECT_TRUE((*id)->own);
   EXPECT_EQ((*id)->issuer, kOwnIssuer);
@@ -151,103 +133,167 @@ TEST_F(OwnTokenTest, AcceptsAndDescribesTheCaller) {
 }
 
 TEST_F(OwnTokenTest, RepeatedTokenIsServedFromTheCache) {
-  BearerAuthenticator auth = Make();
+  auto auth = Make();
   std::string token = Token();
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(auth.Authenticate(token).ok());
-  EXPECT_EQ(verifier_calls_.load(), 1);
-  EXPECT_EQ(auth.signature_verifications(), 1u);
-  EXPECT_EQ(auth.cached_tokens(), 1u);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(auth->Authenticate(token).ok());
+  EXPECT_EQ(auth->signature_verifications(), 1u);
+  EXPECT_EQ(auth->cached_tokens(), 1u);
 }
 
-TEST_F(OwnTokenTest, CachedOwnTokenIsRecheckedAfterTheInterval) {
-  BearerAuthenticator auth = Make();
+TEST_F(OwnTokenTest, RevocationStopsACachedTokenOnItsNextUse) {
+  auto auth = Make();
   std::string token = Token();
-  ASSERT_TRUE(auth.Authenticate(token).ok());
-  clock_.Advance(500ms);
-  ASSERT_TRUE(auth.Authenticate(token).ok());
-  EXPECT_EQ(verifier_calls_.load(), 1);
-  clock_.Advance(600ms);
-  reject_ = true;  // e.g. revoked, or the client was disabled, meanwhile
-  auto id = auth.Authenticate(token);
-  ASSERT_FALSE(id.ok());
-  EXPECT_EQ(id.status().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(id.status().message(), "token revoked");
-  EXPECT_EQ(verifier_calls_.load(), 2);
-  EXPECT_EQ(auth.cached_tokens(), 0u);
+  ASSERT_TRUE(auth->Authenticate(token).ok());
+  ASSERT_TRUE(state_.store->AddRevocation(EtlClaims().jti, clock_.NowSeconds() + 3600).ok());
+  // Not yet in the snapshot: still accepted.
+  ASSERT_TRUE(auth->Authenticate(token).ok());
+  state_.Refresh();
+  auto id = auth->Authenticate(token);
+  EXPECT_TRUE(HasReason(id.status(), TokenFailure::kRevoked));
+  EXPECT_EQ(auth->cached_tokens(), 0u);
+  EXPECT_EQ(auth->signature_verifications(), 1u);  // decided without verifying again
+  // And a fresh verification says the same.
+  EXPECT_TRUE(HasReason(auth->Authenticate(token).status(), TokenFailure::kRevoked));
 }
 
-TEST_F(OwnTokenTest, RevocationCheckRunsOnEveryCacheHit) {
-  std::atomic<bool> revoked{false};
-  BearerAuthenticator auth = Make([&](std::string_view) { return revoked.load(); });
+TEST_F(OwnTokenTest, DisabledOrDeletedClientIsCutOff) {
+  auto auth = Make();
   std::string token = Token();
-  ASSERT_TRUE(auth.Authenticate(token).ok());
-  revoked = true;
-  auto id = auth.Authenticate(token);
-  ASSERT_FALSE(id.ok());
-  EXPECT_EQ(id.status().message(), "token revoked");
-  EXPECT_EQ(verifier_calls_.load(), 1);
+  ASSERT_TRUE(auth->Authenticate(token).ok());
+  state_.UpdateClient("cid-etl", [](store::ClientRecord& c) { c.enabled = false; });
+  state_.Refresh();
+  EXPECT_TRUE(HasReason(auth->Authenticate(token).status(), TokenFailure::kClientDisabled));
+  state_.UpdateClient("cid-etl", [](store::ClientRecord& c) { c.enabled = true; });
+  state_.Refresh();
+  ASSERT_TRUE(auth->Authenticate(token).ok());
+  ASSERT_TRUE(state_.store->DeleteClient("cid-etl").ok());
+  state_.Refresh();
+  EXPECT_TRUE(HasReason(auth->Authenticate(token).status(), TokenFailure::kClientUnknown));
+}
+
+TEST_F(OwnTokenTest, RenamedClientIsSeenOnTheNextUse) {
+  auto auth = Make();
+  std::string token = Token();
+  ASSERT_EQ((*auth->Authenticate(token))->client_name, "etl-service");
+  state_.UpdateClient("cid-etl", [](store::ClientRecord& c) { c.name = "etl-renamed"; });
+  state_.Refresh();
+  auto id = auth->Authenticate(token);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ((*id)->client_name, "etl-renamed");
+  EXPECT_EQ(auth->signature_verifications(), 1u);
+}
+
+TEST_F(OwnTokenTest, KeyRotatedElsewhereIsFoundByOneRateLimitedRefresh) {
+  auto auth = Make();
+  ASSERT_TRUE(auth->Authenticate(Token()).ok());
+  // Another process rotates; this process has not refreshed yet.
+  TestIssuerKey next = TestIssuerKey::Make("own-2");
+  state_.AddKey(next, /*created_at=*/2);
+  auto id = auth->Authenticate("Bearer " + next.Sign(EtlClaims()));
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  // Within the refresh interval an unknown kid reads the store no more: a key
+  // added now stays unknown until the interval has passed.
+  TestIssuerKey third = TestIssuerKey::Make("own-3");
+  state_.AddKey(third, /*created_at=*/3);
+  for (int i = 0; i < 20; ++i) {
+    TestIssuerKey random = TestIssuerKey::Make(RandomHex(8));
+    EXPECT_TRUE(HasReason(auth->Authenticate("Bearer " + random.Sign(EtlClaims())).status(),
+                          TokenFailure::kUnknownKey));
+  }
+  EXPECT_TRUE(HasReason(auth->Authenticate("Bearer " + third.Sign(EtlClaims())).status(),
+                        TokenFailure::kUnknownKey));
+  clock_.Advance(1100ms);
+  EXPECT_TRUE(auth->Authenticate("Bearer " + third.Sign(EtlClaims())).ok());
+}
+
+TEST_F(OwnTokenTest, RetiredKeyVerifiesUntilItsPublicationEnds) {
+  auto auth = Make();
+  std::string token = Token();
+  auto keys = *state_.store->ListSigningKeys();
+  keys[0].retired_at = clock_.NowSeconds();
+  keys[0].publish_until = clock_.NowSeconds() + 60;
+  ASSERT_TRUE(state_.store->UpdateSigningKey(keys[0]).ok());
+  state_.Refresh();
+  ASSERT_TRUE(auth->Authenticate(token).ok());
+  clock_.Advance(61s);
+  state_.UpdateClient("cid-etl", [](store::ClientRecord& c) { c.name = "etl-2"; });
+  state_.Refresh();  // the next snapshot no longer publishes the key
+  jose::AccessTokenClaims later = EtlClaims();
+  later.jti = "another";
+  EXPECT_TRUE(HasReason(auth->Authenticate("Bearer " + key_.Sign(later)).status(),
+                        TokenFailure::kUnknownKey));
 }
 
 TEST_F(OwnTokenTest, CacheEntryEndsAtExpiry) {
-  BearerAuthenticator auth = Make();
+  auto auth = Make();
   std::string token = Token(/*lifetime=*/2);
-  ASSERT_TRUE(auth.Authenticate(token).ok());
+  ASSERT_TRUE(auth->Authenticate(token).ok());
   clock_.Advance(2500ms);  // past exp, within the 60 s leeway: a fresh verification accepts it
-  ASSERT_TRUE(auth.Authenticate(token).ok());
-  EXPECT_EQ(verifier_calls_.load(), 2);
+  ASSERT_TRUE(auth->Authenticate(token).ok());
+  EXPECT_EQ(auth->signature_verifications(), 2u);
   clock_.Advance(61s);
-  auto id = auth.Authenticate(token);
-  ASSERT_FALSE(id.ok());
+  auto id = auth->Authenticate(token);
+  EXPECT_TRUE(HasReason(id.status(), TokenFailure::kExpired));
   EXPECT_EQ(id.status().message(), "token expired");
 }
 
 TEST_F(OwnTokenTest, CacheIsBounded) {
   options_.token_cache_entries = 3;
-  BearerAuthenticator auth = Make();
+  auto auth = Make();
   for (int i = 0; i < 10; ++i) {
     clock_.Advance(1s);  // a distinct iat makes a distinct token
-    ASSERT_TRUE(auth.Authenticate(Token()).ok());
+    ASSERT_TRUE(auth->Authenticate(Token()).ok());
   }
-  EXPECT_EQ(auth.cached_tokens(), 3u);
+  EXPECT_EQ(auth->cached_tokens(), 3u);
 }
 
 TEST_F(OwnTokenTest, TooLargeTokenIsRejectedBeforeAnyWork) {
-  BearerAuthenticator auth = Make();
-  auto id = auth.Authenticate("Bearer " + std::string(9000, 'a'));
-  ASSERT_FALSE(id.ok());
-  EXPECT_EQ(id.status().message(), "token too large");
-  EXPECT_EQ(verifier_calls_.load(), 0);
+  auto auth = Make();
+  auto id = auth->Authenticate("Bearer " + std::string(9000, 'a'));
+  EXPECT_TRUE(HasReason(id.status(), TokenFailure::kTooLarge));
+  EXPECT_EQ(auth->signature_verifications(), 0u);
 }
 
 TEST_F(OwnTokenTest, GarbageTokenIsMalformed) {
-  BearerAuthenticator auth = Make();
+  auto auth = Make();
   for (std::string_view bad : {"Bearer abc", "Bearer a.b.c", "Bearer a.b.c.d"}) {
-    auto id = auth.Authenticate(bad);
-    ASSERT_FALSE(id.ok()) << bad;
-    EXPECT_EQ(id.status().message(), "malformed token") << bad;
+    auto id = auth->Authenticate(bad);
+    EXPECT_TRUE(HasReason(id.status(), TokenFailure::kMalformed)) << bad;
   }
   // A payload that is JSON but names no issuer.
   std::string no_iss = Base64UrlEncode("{\"alg\":\"ES256\",\"kid\":\"x\"}") + "." +
                        Base64UrlEncode("{\"sub\":\"x\"}") + ".c2ln";
-  EXPECT_EQ(auth.Authenticate("Bearer " + no_iss).status().message(), "missing claim: iss");
+  auto id = auth->Authenticate("Bearer " + no_iss);
+  EXPECT_TRUE(HasReason(id.status(), TokenFailure::kInvalidClaim));
+  EXPECT_EQ(id.status().message(), "missing claim: iss");
 }
 
-TEST_F(OwnTokenTest, ForgedOwnTokenIsRejectedByTheVerifier) {
-  BearerAuthenticator auth = Make();
+TEST_F(OwnTokenTest, ForgedOwnTokenIsRejected) {
+  auto auth = Make();
   TestIssuerKey forger = TestIssuerKey::Make("own-1");  // same kid, other key
-  auto id = auth.Authenticate(
-      "Bearer " + forger.Sign(Claims(kOwnIssuer, "cid-etl", "athena-api/query.admin", clock_.NowSeconds())));
-  ASSERT_FALSE(id.ok());
-  EXPECT_EQ(id.status().message(), "bad signature");
+  auto id = auth->Authenticate("Bearer " + forger.Sign(Claims(kOwnIssuer, "cid-etl",
+                                                               "athena-api/query.admin",
+                                                               clock_.NowSeconds())));
+  EXPECT_TRUE(HasReason(id.status(), TokenFailure::kBadSignature));
+}
+
+TEST_F(OwnTokenTest, OwnTokensMustBeAccessTokensOfTheAtJwtType) {
+  auto auth = Make();
+  EXPECT_TRUE(HasReason(auth->Authenticate("Bearer " + key_.Sign(EtlClaims(), "JWT")).status(),
+                        TokenFailure::kWrongType));
+  jose::AccessTokenClaims id_token = EtlClaims();
+  id_token.token_use = "id";
+  EXPECT_TRUE(HasReason(auth->Authenticate("Bearer " + key_.Sign(id_token)).status(),
+                        TokenFailure::kWrongTokenUse));
 }
 
 TEST_F(OwnTokenTest, UnknownIssuerIsRejected) {
-  BearerAuthenticator auth = Make();
-  auto id = auth.Authenticate(
-      "Bearer " + key_.Sign(Claims("https://elsewhere.test", "cid", "athena-api/query.read", clock_.NowSeconds())));
-  ASSERT_FALSE(id.ok());
-  EXPECT_EQ(id.status().message(), "unknown issuer");
-  EXPECT_EQ(verifier_calls_.load(), 0);
+  auto auth = Make();
+  auto id = auth->Authenticate("Bearer " + key_.Sign(Claims("https://elsewhere.test", "cid",
+                                                             "athena-api/query.read",
+                                                             clock_.NowSeconds())));
+  EXPECT_TRUE(HasReason(id.status(), TokenFailure::kUnknownIssuer));
+  EXPECT_EQ(auth->signature_verifications(), 0u);
 }
 
 // ---------------------------------------------------------------------------
@@ -324,8 +370,7 @@ class ExternalIssuerTest : public ::testing::Test {
   }
 
   std::unique_ptr<BearerAuthenticator> Make() {
-    return std::make_unique<BearerAuthenticator>(options_, kOwnIssuer, nullptr, nullptr, *fetcher_,
-                                                 clock_);
+    return MakeAuthenticator(options_, kOwnIssuer, nullptr, *fetcher_, clock_);
   }
   jose::AccessTokenClaims CognitoClaims() {
     // Cognito access tokens: no aud, token_use "access", client_id, typ not at+jwt.
@@ -351,7 +396,6 @@ TEST_F(ExternalIssuerTest, AcceptsCognitoStyleTokenWithoutAudience) {
   EXPECT_EQ((*id)->client_name, "");
   EXPECT_EQ((*id)->scopes, std::vector<std::string>{"athena-api/query.read"});
   EXPECT_EQ(server_.fetches(), 1);
-  EXPECT_EQ(auth->jwks_fetches(), 1u);
 }
 
 TEST_F(ExternalIssuerTest, RepeatedTokenCostsNoVerificationOrFetch) {
@@ -424,7 +468,7 @@ TEST_F(ExternalIssuerTest, ExpiredTokenIsRejected) {
   auto id = auth->Authenticate("Bearer " + key_.Sign(c, ""));
   ASSERT_FALSE(id.ok());
   EXPECT_EQ(id.status().message(), "token expired");
-  EXPECT_NE(BearerChallenge(id.status()).find("The access token expired"), std::string::npos);
+  EXPECT_TRUE(HasReason(id.status(), TokenFailure::kExpired));
 }
 
 TEST_F(ExternalIssuerTest, ForgedTokenIsRejected) {
@@ -479,7 +523,6 @@ TEST_F(ExternalIssuerTest, FloodOfRandomKidsFetchesAtMostOncePerInterval) {
   clock_.Advance(60s);
   flood();
   EXPECT_EQ(server_.fetches(), 2);  // exactly one more
-  EXPECT_EQ(auth->jwks_fetches(), 2u);
 }
 
 TEST_F(ExternalIssuerTest, ConcurrentRefreshesCoalesce) {
@@ -543,6 +586,7 @@ TEST_F(ExternalIssuerTest, UnreachableKeysAreUnavailableAndRetriedOnlyPerInterva
   ASSERT_FALSE(id.ok());
   EXPECT_EQ(id.status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(id.status().message(), "issuer keys unavailable: JWKS fetch answered HTTP 500");
+  EXPECT_TRUE(HasReason(id.status(), TokenFailure::kKeysUnavailable));
   EXPECT_FALSE(auth->Authenticate(token).ok());
   EXPECT_EQ(server_.fetches(), 1);
   server_.SetStatus(200);
@@ -580,29 +624,24 @@ TEST_F(ExternalIssuerTest, NonLoopbackHttpJwksIsNeverFetched) {
 }
 
 TEST_F(ExternalIssuerTest, OwnAndExternalIssuersCoexist) {
+  OwnState own_state;
   TestIssuerKey own = TestIssuerKey::Make("own");
-  jose::KeySet own_keys(std::vector<jose::Jwk>{own.Jwk()});
-  BearerAuthenticator auth(
-      options_, kOwnIssuer,
-      [&](std::string_view token) -> Result<oauth::TokenIdentity> {
-        jose::VerifyOptions vo;
-        vo.issuer = kOwnIssuer;
-        LG_ASSIGN_OR_RETURN(jose::VerifiedToken v, jose::Verify(token, own_keys, vo, clock_.NowSeconds()));
-        return oauth::TokenIdentity{v.claims, "reporting-service"};
-      },
-      nullptr, *fetcher_, clock_);
-  auto mine = auth.Authenticate(
+  own_state.AddKey(own);
+  own_state.AddClient("cid-r", "reporting-service");
+  own_state.Refresh();
+  auto auth = MakeAuthenticator(options_, kOwnIssuer, &own_state, *fetcher_, clock_);
+  auto mine = auth->Authenticate(
       "Bearer " + own.Sign(Claims(kOwnIssuer, "cid-r", "athena-api/query.read", clock_.NowSeconds())));
   ASSERT_TRUE(mine.ok()) << mine.status().ToString();
   EXPECT_TRUE((*mine)->own);
-  auto theirs = auth.Authenticate("Bearer " + key_.Sign(CognitoClaims(), ""));
+  EXPECT_EQ((*mine)->client_name, "reporting-service");
+  auto theirs = auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), ""));
   ASSERT_TRUE(theirs.ok()) << theirs.status().ToString();
   EXPECT_FALSE((*theirs)->own);
   // A token claiming our issuer but signed by the external key is ours to verify: rejected.
-  auto spoof = auth.Authenticate(
+  auto spoof = auth->Authenticate(
       "Bearer " + key_.Sign(Claims(kOwnIssuer, "cid-r", "athena-api/query.admin", clock_.NowSeconds())));
-  ASSERT_FALSE(spoof.ok());
-  EXPECT_EQ(spoof.status().message(), "unknown key id");
+  EXPECT_TRUE(HasReason(spoof.status(), TokenFailure::kUnknownKey));
 }
 
 }  // namespace

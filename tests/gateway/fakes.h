@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "common/base64url.h"
 #include "common/status.h"
 #include "crypto/keys.h"
@@ -21,7 +23,12 @@
 #include "http/exchange.h"
 #include "jose/claims.h"
 #include "jose/jws.h"
+#include "gateway/bearer_authenticator.h"
+#include "gateway/own_issuer.h"
+#include "gateway/token_issuer.h"
 #include "policy/policy.h"
+#include "store/sqlite_store.h"
+#include "store/state_cache.h"
 
 namespace lakegate::gateway::testing {
 
@@ -252,6 +259,55 @@ struct TestIssuerKey {
   }
   jose::Jwk Jwk() const { return jose::Jwk{kid, key.Public(), "sig"}; }
 };
+
+// This deployment's own state as the gateway reads it: an in-memory store
+// with signing keys and clients, and the state cache over it.
+struct OwnState {
+  std::unique_ptr<store::Store> store = store::NewInMemoryStore();
+  store::StateCache cache{*store};
+
+  // Publishes `key` as a signing key (current unless `retired`).
+  void AddKey(const TestIssuerKey& key, int64_t created_at = 1) {
+    store::SigningKeyRecord record;
+    record.kid = key.kid;
+    record.algorithm = "ES256";
+    record.private_pem = key.key.ToPem();
+    record.created_at = created_at;
+    EXPECT_TRUE(store->InsertSigningKey(record).ok());
+  }
+  void AddClient(const std::string& id, const std::string& name, bool enabled = true) {
+    store::ClientRecord client;
+    client.client_id = id;
+    client.name = name;
+    client.enabled = enabled;
+    client.secret_hash = "unused";
+    EXPECT_TRUE(store->InsertClient(client).ok());
+  }
+  // Applies `change` to a stored client.
+  void UpdateClient(const std::string& id, const std::function<void(store::ClientRecord&)>& change) {
+    store::ClientRecord client = **store->FindClient(id);
+    change(client);
+    EXPECT_TRUE(store->UpdateClient(client).ok());
+  }
+  void Refresh() { EXPECT_TRUE(cache.Refresh().ok()); }
+};
+
+// An authenticator for `own_issuer` (tokens checked against `state`) and the
+// trusted issuers of `options` (keys through `fetcher`).
+inline std::unique_ptr<BearerAuthenticator> MakeAuthenticator(const GatewayOptions& options,
+                                                              const std::string& own_issuer,
+                                                              OwnState* state,
+                                                              JwksFetcher& fetcher,
+                                                              const Clock& clock) {
+  std::vector<std::unique_ptr<TokenIssuer>> issuers;
+  if (state != nullptr) {
+    issuers.push_back(std::make_unique<OwnIssuer>(own_issuer, options, state->cache, clock));
+  }
+  for (const TrustedIssuer& trusted : options.trusted_issuers) {
+    issuers.push_back(std::make_unique<RemoteIssuer>(trusted, options, fetcher, clock));
+  }
+  return std::make_unique<BearerAuthenticator>(options, std::move(issuers), clock);
+}
 
 inline jose::AccessTokenClaims Claims(std::string iss, std::string client_id, std::string scope,
                                       int64_t now, int64_t lifetime = 3600) {

@@ -32,6 +32,8 @@ using nlohmann::ordered_json;
 using testing::Claims;
 using testing::FakeEngine;
 using testing::FakeExchange;
+using testing::MakeAuthenticator;
+using testing::OwnState;
 using testing::TestIssuerKey;
 using testing::Value;
 
@@ -63,31 +65,36 @@ class QueryServiceTest : public ::testing::Test {
 
   QueryService& Service() {
     if (!service_) {
-      keys_ = jose::KeySet(std::vector<jose::Jwk>{key_.Jwk()});
-      authenticator_ = std::make_unique<BearerAuthenticator>(
-          options_, kIssuer,
-          [this](std::string_view token) -> Result<oauth::TokenIdentity> {
-            jose::VerifyOptions vo;
-            vo.issuer = kIssuer;
-            LG_ASSIGN_OR_RETURN(jose::VerifiedToken v, jose::Verify(token, keys_, vo, clock_.NowSeconds()));
-            std::string name;
-            if (v.claims.client_id == "cid-etl") name = "etl-service";
-            if (v.claims.client_id == "cid-rep") name = "reporting-service";
-            if (v.claims.client_id == "cid-ghost") name = "ghost-service";
-            return oauth::TokenIdentity{v.claims, name};
-          },
-          nullptr, *fetcher_, clock_);
+      own_.AddKey(key_);
+      own_.AddClient("cid-etl", "etl-service");
+      own_.AddClient("cid-rep", "reporting-service");
+      own_.AddClient("cid-ghost", "ghost-service");
+      own_.AddClient("cid-new", "new-service");
+      own_.Refresh();
+      authenticator_ = MakeAuthenticator(options_, kIssuer, &own_, *fetcher_, clock_);
       pool_ = std::make_unique<ThreadPool>(pool_threads_, pool_queue_);
-      service_ = std::make_unique<QueryService>(
-          options_, *authenticator_, engine_, [this] { return policy_; }, *pool_, clock_,
+      pipeline_ = std::make_unique<Pipeline>(
+          options_, *authenticator_, [this] { return policy_; }, *pool_, clock_,
           [this](std::string_view line) {
             std::lock_guard<std::mutex> lock(audit_mu_);
             audit_.emplace_back(line);
             audit_cv_.notify_all();
           },
           &metrics_);
+      service_ = std::make_unique<QueryService>(*pipeline_, engine_);
+      query_route_ = pipeline_->Route({.json_body = true}, [this](const std::shared_ptr<Call>& c) {
+        service_->Query(c);
+      });
+      catalog_route_ = pipeline_->Route(
+          {.access = Access::kQuery, .audit = AuditKind::kCatalog},
+          [this](const std::shared_ptr<Call>& c) { service_->Catalog(c); });
     }
     return *service_;
+  }
+  // What the server does with a query request (the route's handler).
+  void Handle(std::shared_ptr<FakeExchange> ex) {
+    Service();
+    query_route_(std::move(ex));
   }
 
   std::string Bearer(const std::string& client_id, const std::string& scope, int64_t lifetime = 3600) {
@@ -122,11 +129,11 @@ class QueryServiceTest : public ::testing::Test {
   // (its audit line is the last thing the service does).
   std::shared_ptr<FakeExchange> Run(http::Request request,
                                     std::function<void(FakeExchange&)> setup = nullptr) {
-    QueryService& service = Service();
+    Service();
     auto ex = std::make_shared<FakeExchange>(std::move(request));
     if (setup) setup(*ex);
     size_t before = AuditCount();
-    service.Handle(ex);
+    Handle(ex);
     std::unique_lock<std::mutex> lock(audit_mu_);
     EXPECT_TRUE(audit_cv_.wait_for(lock, 20s, [&] { return audit_.size() > before; }))
         << "the request never finished";
@@ -153,7 +160,7 @@ class QueryServiceTest : public ::testing::Test {
   FakeClock clock_;
   GatewayOptions options_;
   TestIssuerKey key_;
-  jose::KeySet keys_;
+  OwnState own_;
   FakeEngine engine_;
   std::shared_ptr<const policy::PolicySnapshot> policy_;
   audit::Metrics metrics_;
@@ -162,7 +169,10 @@ class QueryServiceTest : public ::testing::Test {
   size_t pool_threads_ = 4;
   size_t pool_queue_ = 16;
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<QueryService> service_;
+  http::Handler query_route_;
+  http::Handler catalog_route_;
   std::mutex audit_mu_;
   std::condition_variable audit_cv_;
   std::vector<std::string> audit_;
@@ -391,7 +401,7 @@ TEST_F(QueryServiceTest, NoRoleMappedIs403) {
   options_.scope_rules.clear();
   auto ex = Query(R"({"query":"SELECT 1"})", Bearer("cid-new", kRead));
   ExpectError(*ex, 403, "access_denied",
-              "no role is mapped to client 'cid-new' (scopes: athena-api/query.read); add a role rule");
+              "no role is mapped to client 'new-service' (scopes: athena-api/query.read); add a role rule");
   EXPECT_EQ(engine_.calls, 0);
 }
 
@@ -445,14 +455,14 @@ TEST_F(QueryServiceTest, FullWorkerQueueIs503) {
   pool_threads_ = 1;
   pool_queue_ = 1;
   engine_.hold = true;
-  QueryService& service = Service();
+  Service();
   auto first = std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken()));
-  service.Handle(first);
+  Handle(first);
   ASSERT_EQ(engine_.WaitForRunning(1), 1);  // the only worker is busy
   auto second = std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken()));
-  service.Handle(second);  // queued
+  Handle(second);  // queued
   auto third = std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken()));
-  service.Handle(third);   // refused on the calling (network) thread
+  Handle(third);   // refused on the calling (network) thread
   ExpectError(*third, 503, "unavailable", "the server is busy; retry later");
   EXPECT_EQ(third->header("Retry-After"), "1");
   engine_.Release();
@@ -472,7 +482,7 @@ TEST_F(QueryServiceTest, PerClientConcurrencyLimitIs429) {
   std::vector<std::shared_ptr<FakeExchange>> running;
   for (int i = 0; i < 2; ++i) {
     running.push_back(std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken())));
-    service.Handle(running.back());
+    Handle(running.back());
   }
   ASSERT_EQ(engine_.WaitForRunning(2), 2);
   EXPECT_EQ(service.ActiveQueries("cid-etl"), 2);
@@ -484,7 +494,7 @@ TEST_F(QueryServiceTest, PerClientConcurrencyLimitIs429) {
 
   // Another client is not affected.
   auto other = std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", ReportingToken()));
-  service.Handle(other);
+  Handle(other);
   ASSERT_EQ(engine_.WaitForRunning(3), 3);
 
   engine_.Release();
@@ -502,7 +512,7 @@ TEST_F(QueryServiceTest, QueriesBeyondTheRunningLimitWaitWithoutHoldingWorkers) 
   std::vector<std::shared_ptr<FakeExchange>> calls;
   for (int i = 0; i < 3; ++i) {
     calls.push_back(std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken())));
-    service.Handle(calls.back());
+    Handle(calls.back());
   }
   ASSERT_EQ(engine_.WaitForRunning(1), 1);
   EXPECT_EQ(service.ActiveQueries("cid-etl"), 1);
@@ -516,7 +526,7 @@ TEST_F(QueryServiceTest, QueriesBeyondTheRunningLimitWaitWithoutHoldingWorkers) 
               "client 'cid-etl' already runs 1 queries and has 2 waiting; retry later");
   // Parked calls hold no worker: another client still runs at once.
   auto other = std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", ReportingToken()));
-  service.Handle(other);
+  Handle(other);
   ASSERT_EQ(engine_.WaitForRunning(2), 2);
   engine_.Release();
   // Each finished query hands its slot to the next waiting one.
@@ -635,14 +645,14 @@ TEST_F(QueryServiceTest, DisconnectedClientStopsTheQuery) {
 
 TEST_F(QueryServiceTest, CatalogListsWhatTheRoleMaySee) {
   engine_.catalog = {{"analytics", {{"members", {{"member_id", "INTEGER"}, {"name", "TEXT"}}}}}};
-  QueryService& service = Service();
+  Service();
   http::Request r;
   r.method = http::Method::kGet;
   r.path = "/v1/catalog";
   r.headers.push_back({"Authorization", ReportingToken()});
   auto ex = std::make_shared<FakeExchange>(r);
   size_t before = AuditCount();
-  service.HandleCatalog(ex);
+  catalog_route_(ex);
   {
     std::unique_lock<std::mutex> lock(audit_mu_);
     ASSERT_TRUE(audit_cv_.wait_for(lock, 10s, [&] { return audit_.size() > before; }));
@@ -669,7 +679,8 @@ TEST_F(QueryServiceTest, RoundTripOverHttp) {
   engine_.generator = [](int64_t i) { return std::vector<Value>{i, std::string(100, 'z')}; };
   engine_.generated_rows = 5000;  // ~600 KB: streamed in chunks
   http::Router router;
-  Service().RegisterRoutes(router);
+  Service();
+  router.Add(http::Method::kPost, "/query-client-creds", query_route_, {1 << 20});
   http::Server server(http::ServerOptions{}, std::move(router), nullptr);
   ASSERT_TRUE(server.Start().ok());
   std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/query-client-creds";

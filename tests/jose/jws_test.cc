@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <map>
 #include <string>
 
 #include "common/base64url.h"
@@ -66,6 +67,34 @@ std::string Header(std::string_view alg, std::string_view kid, std::string_view 
 
 std::string GoodToken() { return SignRaw(Es(), Header("ES256", "es"), Payload(GoodClaims())); }
 
+// The reason each documented message of Verify() goes with.
+TokenFailure ExpectedReason(std::string_view message) {
+  if (message.starts_with("invalid claim: ") || message == "missing claim: exp") {
+    return TokenFailure::kInvalidClaim;
+  }
+  static const std::map<std::string_view, TokenFailure> kByMessage = {
+      {"token too large", TokenFailure::kTooLarge},
+      {"malformed token", TokenFailure::kMalformed},
+      {"duplicate JSON key", TokenFailure::kDuplicateMember},
+      {"unsupported algorithm", TokenFailure::kUnsupportedAlgorithm},
+      {"critical header not supported", TokenFailure::kCriticalHeader},
+      {"unknown key id", TokenFailure::kUnknownKey},
+      {"algorithm does not match key", TokenFailure::kAlgorithmMismatch},
+      {"bad signature", TokenFailure::kBadSignature},
+      {"wrong token type", TokenFailure::kWrongType},
+      {"token expired", TokenFailure::kExpired},
+      {"token not yet valid", TokenFailure::kNotYetValid},
+      {"token issued in the future", TokenFailure::kIssuedInFuture},
+      {"issuer mismatch", TokenFailure::kWrongIssuer},
+      {"audience mismatch", TokenFailure::kWrongAudience},
+      {"token_use mismatch", TokenFailure::kWrongTokenUse},
+      {"missing client_id", TokenFailure::kMissingClientId},
+  };
+  auto it = kByMessage.find(message);
+  EXPECT_NE(it, kByMessage.end()) << "undocumented message: " << message;
+  return it == kByMessage.end() ? TokenFailure::kMissing : it->second;
+}
+
 class VerifyTest : public ::testing::Test {
  protected:
   Result<VerifiedToken> Check(std::string_view token, const VerifyOptions& options) {
@@ -79,6 +108,7 @@ class VerifyTest : public ::testing::Test {
     ASSERT_FALSE(r.ok()) << "accepted: " << token;
     EXPECT_EQ(r.status().code(), StatusCode::kUnauthenticated);
     EXPECT_EQ(r.status().message(), message);
+    EXPECT_TRUE(r.status().Is(ExpectedReason(message))) << r.status().ToString();
   }
   void ExpectRejected(std::string_view token, std::string_view message) {
     ExpectRejected(token, message, StrictOptions());
@@ -596,6 +626,7 @@ TEST(PeekKidTest, RejectsMalformedInput) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), StatusCode::kUnauthenticated);
     EXPECT_EQ(r.status().message(), message);
+    EXPECT_TRUE(r.status().Is(ExpectedReason(message))) << r.status().ToString();
   };
   expect(std::string(8193, 'a'), "token too large");
   expect("abc", "malformed token");

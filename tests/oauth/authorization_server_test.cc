@@ -1,26 +1,33 @@
 #include "oauth/authorization_server.h"
 
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "common/base64url.h"
 #include "common/files.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "http/error_response.h"
 #include "jose/claims.h"
 #include "jose/jwk.h"
 #include "jose/jws.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_secret.h"
+#include "oauth/client_secret_auth.h"
+#include "oauth/form.h"
+#include "oauth/oauth_error.h"
 #include "oauth/rate_limiter.h"
 #include "store/sqlite_store.h"
+#include "store/state_cache.h"
+#include "testing/status_matchers.h"
 
 namespace lakegate::oauth {
 namespace {
 
 using nlohmann::json;
+using testing::HasReason;
 
 constexpr char kIssuer[] = "https://auth.example.test";
 
@@ -28,9 +35,10 @@ class AuthorizationServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = store::NewInMemoryStore();
-    ASSERT_TRUE(store_->PutResourceServer({"athena-api", "Athena",
-                                           {{"query.read", ""}, {"query.write", ""}}})
-                    .ok());
+    ASSERT_TRUE(
+        store_
+            ->PutResourceServer({"athena-api", "Athena", {{"query.read", ""}, {"query.write", ""}}})
+            .ok());
     etl_secret_ = AddClient("etl-id", "etl-service",
                             {"athena-api/query.read", "athena-api/query.write"}, 3600);
     rep_secret_ = AddClient("rep-id", "reporting-service", {"athena-api/query.read"}, 900);
@@ -41,15 +49,40 @@ class AuthorizationServerTest : public ::testing::Test {
   }
   void TearDown() override {
     server_.reset();
+    state_.reset();
     audit_.reset();
     std::filesystem::remove_all(dir_);
   }
 
   void MakeServer(AuthServerOptions options) {
     options.issuer = kIssuer;
-    server_ = std::make_unique<AuthorizationServer>(options, *store_, SecretHasher(hash_key_),
-                                                    clock_, audit_.get(), &metrics_);
-    ASSERT_TRUE(server_->Reload().ok());
+    server_.reset();
+    state_ = std::make_unique<store::StateCache>(*store_);
+    server_ = std::make_unique<AuthorizationServer>(
+        options, *store_, *state_, SecretHasher(hash_key_), clock_, audit_.get(), &metrics_);
+    ASSERT_TRUE(server_->Maintain(/*at_startup=*/true).ok());
+  }
+  // What another process's write looks like to this server: the next refresh.
+  void Refresh() { ASSERT_TRUE(state_->Refresh().ok()); }
+
+  // The HTTP answer for an endpoint result, errors rendered as the server
+  // renders them (RFC 6749 §5.2).
+  static EndpointResponse Rendered(EndpointResult result) {
+    if (result.ok()) return std::move(result).value();
+    http::Response r = http::ErrorResponse(result.status(), http::ErrorFamily::kOAuth);
+    EndpointResponse out;
+    out.status = r.status;
+    out.body = r.body;
+    for (auto& h : r.headers) out.headers.emplace_back(h.name, h.value);
+    return out;
+  }
+  // Whether introspection by the token's own client calls it active.
+  bool Active(const std::string& token, const std::string& client_id, const std::string& secret) {
+    std::string body = "token=" + token;
+    std::string auth = Basic(client_id, secret);
+    EndpointResult r = server_->Introspect({"application/x-www-form-urlencoded", auth, body, "x"});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && json::parse(r->body)["active"] == true;
   }
 
   std::string AddClient(const std::string& id, const std::string& name,
@@ -76,7 +109,7 @@ class AuthorizationServerTest : public ::testing::Test {
     auth_ = std::move(authorization);
     remote_ = std::move(remote);
     ct_ = std::move(content_type);
-    return server_->Token({ct_, auth_, body_, remote_});
+    return Rendered(server_->Token({ct_, auth_, body_, remote_}));
   }
   EndpointResponse EtlToken(std::string body = "grant_type=client_credentials") {
     return TokenRequest(std::move(body), Basic("etl-id", etl_secret_));
@@ -88,6 +121,11 @@ class AuthorizationServerTest : public ::testing::Test {
   }
   static std::string ErrorOf(const EndpointResponse& r) {
     return json::parse(r.body).value("error", "");
+  }
+  // The jti claim of a compact JWS (unverified).
+  static std::string JtiOf(const std::string& token) {
+    size_t first = token.find('.'), second = token.rfind('.');
+    return json::parse(*Base64UrlDecode(token.substr(first + 1, second - first - 1)))["jti"];
   }
   static std::string AccessToken(const EndpointResponse& r) {
     return json::parse(r.body).at("access_token").get<std::string>();
@@ -106,6 +144,7 @@ class AuthorizationServerTest : public ::testing::Test {
   FakeClock clock_;
   SecretString hash_key_{RandomBytes(32)};
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::StateCache> state_;
   std::filesystem::path dir_;
   std::unique_ptr<audit::AuditLog> audit_;
   audit::Metrics metrics_;
@@ -162,14 +201,17 @@ TEST_F(AuthorizationServerTest, MissingCredentialsIsInvalidClientWithChallenge) 
 }
 
 TEST_F(AuthorizationServerTest, WrongSecretAndUnknownClientAreInvalidClient) {
-  EndpointResponse wrong = TokenRequest("grant_type=client_credentials", Basic("etl-id", rep_secret_));
+  EndpointResponse wrong =
+      TokenRequest("grant_type=client_credentials", Basic("etl-id", rep_secret_));
   EXPECT_EQ(wrong.status, 401);
   EXPECT_EQ(ErrorOf(wrong), "invalid_client");
-  EndpointResponse unknown = TokenRequest("grant_type=client_credentials", Basic("nobody", etl_secret_));
+  EndpointResponse unknown =
+      TokenRequest("grant_type=client_credentials", Basic("nobody", etl_secret_));
   EXPECT_EQ(unknown.status, 401);
   EXPECT_EQ(ErrorOf(unknown), "invalid_client");
   // The same description: nothing tells whether the id exists.
-  EXPECT_EQ(json::parse(wrong.body)["error_description"], json::parse(unknown.body)["error_description"]);
+  EXPECT_EQ(json::parse(wrong.body)["error_description"],
+            json::parse(unknown.body)["error_description"]);
 }
 
 TEST_F(AuthorizationServerTest, NonFormBodyIsInvalidRequest) {
@@ -195,7 +237,8 @@ TEST_F(AuthorizationServerTest, MissingAndUnsupportedGrantType) {
 }
 
 TEST_F(AuthorizationServerTest, ScopeNarrowingAndInvalidScope) {
-  EndpointResponse narrowed = EtlToken("grant_type=client_credentials&scope=athena-api%2Fquery.read");
+  EndpointResponse narrowed =
+      EtlToken("grant_type=client_credentials&scope=athena-api%2Fquery.read");
   ASSERT_EQ(narrowed.status, 200);
   EXPECT_EQ(json::parse(narrowed.body)["scope"], "athena-api/query.read");
   auto verified = VerifyWithJwks(AccessToken(narrowed));
@@ -221,23 +264,30 @@ TEST_F(AuthorizationServerTest, ScopeRequiredWhenConfigured) {
 
 TEST_F(AuthorizationServerTest, DisabledClientIsUnauthorizedAndItsTokensStop) {
   std::string token = AccessToken(EtlToken());
-  ASSERT_TRUE(server_->VerifyOwnToken(token).ok());
+  EXPECT_TRUE(Active(token, "etl-id", etl_secret_));
   auto record = **store_->FindClient("etl-id");
   record.enabled = false;
   ASSERT_TRUE(store_->UpdateClient(record).ok());
-  ASSERT_TRUE(server_->Reload().ok());
+  Refresh();
   EndpointResponse r = EtlToken();
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(ErrorOf(r), "unauthorized_client");
-  auto verified = server_->VerifyOwnToken(token);
-  EXPECT_EQ(verified.status().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(verified.status().message(), "client disabled");
+  EXPECT_TRUE(
+      HasReason(server_
+                    ->Token({"application/x-www-form-urlencoded", Basic("etl-id", etl_secret_),
+                             "grant_type=client_credentials", "x"})
+                    .status(),
+                OAuthError::kUnauthorizedClient));
+  // Its live token is no longer active (the caller here is the disabled
+  // client itself, which may still introspect nothing: it cannot authenticate
+  // a token of its own as active).
+  EXPECT_FALSE(Active(token, "etl-id", etl_secret_));
 }
 
 TEST_F(AuthorizationServerTest, FailedAuthIsRateLimitedPerClientThenRecovers) {
   AuthServerOptions options;
-  options.failed_auth_per_minute_per_client = 10;
-  options.failed_auth_per_minute_per_address = 1000;
+  options.client_auth.failed_per_minute_per_client = 10;
+  options.client_auth.failed_per_minute_per_address = 1000;
   MakeServer(options);
   for (int i = 0; i < 10; ++i) {
     EndpointResponse r = TokenRequest("grant_type=client_credentials", Basic("etl-id", "wrong"),
@@ -250,21 +300,27 @@ TEST_F(AuthorizationServerTest, FailedAuthIsRateLimitedPerClientThenRecovers) {
   EXPECT_EQ(ErrorOf(locked), "temporarily_unavailable");
   EXPECT_GE(std::stoi(Header(locked, "Retry-After")), 1);
   // Another client is unaffected.
-  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("rep-id", rep_secret_)).status, 200);
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("rep-id", rep_secret_)).status,
+            200);
   clock_.Advance(std::chrono::seconds(7));
   EXPECT_EQ(EtlToken().status, 200);
 }
 
 TEST_F(AuthorizationServerTest, FailedAuthIsRateLimitedPerAddress) {
   AuthServerOptions options;
-  options.failed_auth_per_minute_per_client = 1000;
-  options.failed_auth_per_minute_per_address = 5;
+  options.client_auth.failed_per_minute_per_client = 1000;
+  options.client_auth.failed_per_minute_per_address = 5;
   MakeServer(options);
   for (int i = 0; i < 5; ++i) {
-    TokenRequest("grant_type=client_credentials", Basic("id" + std::to_string(i), "x"), "192.0.2.7");
+    TokenRequest("grant_type=client_credentials", Basic("id" + std::to_string(i), "x"),
+                 "192.0.2.7");
   }
-  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", etl_secret_), "192.0.2.7").status, 429);
-  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", etl_secret_), "192.0.2.8").status, 200);
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", etl_secret_), "192.0.2.7")
+                .status,
+            429);
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", etl_secret_), "192.0.2.8")
+                .status,
+            200);
 }
 
 TEST_F(AuthorizationServerTest, RotatedSecretKeepsOldOneForGracePeriod) {
@@ -275,7 +331,7 @@ TEST_F(AuthorizationServerTest, RotatedSecretKeepsOldOneForGracePeriod) {
   record.previous_secret_expires_at = clock_.NowSeconds() + 3600;
   record.secret_hash = hasher.Hash(new_secret);
   ASSERT_TRUE(store_->UpdateClient(record).ok());
-  ASSERT_TRUE(server_->Reload().ok());
+  Refresh();
   EXPECT_EQ(EtlToken().status, 200);  // old secret, inside the grace period
   EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", new_secret)).status, 200);
   clock_.Advance(std::chrono::seconds(3601));
@@ -288,7 +344,7 @@ TEST_F(AuthorizationServerTest, IntrospectionShowsOnlyTheCallersActiveTokens) {
   std::string body = "token=" + token;
   std::string own_auth = Basic("etl-id", etl_secret_);
   EndpointRequest own{"application/x-www-form-urlencoded", own_auth, body, "10.0.0.1"};
-  EndpointResponse r = server_->Introspect(own);
+  EndpointResponse r = Rendered(server_->Introspect(own));
   ASSERT_EQ(r.status, 200);
   json j = json::parse(r.body);
   EXPECT_EQ(j["active"], true);
@@ -297,42 +353,53 @@ TEST_F(AuthorizationServerTest, IntrospectionShowsOnlyTheCallersActiveTokens) {
   EXPECT_EQ(j["scope"], "athena-api/query.read athena-api/query.write");
 
   std::string other_auth = Basic("rep-id", rep_secret_);
-  EndpointResponse other = server_->Introspect({"application/x-www-form-urlencoded", other_auth, body, "10.0.0.1"});
+  EndpointResponse other = Rendered(
+      server_->Introspect({"application/x-www-form-urlencoded", other_auth, body, "10.0.0.1"}));
   EXPECT_EQ(other.body, "{\"active\":false}");
 
   std::string garbage = "token=abc.def.ghi";
-  EXPECT_EQ(server_->Introspect({"application/x-www-form-urlencoded", own_auth, garbage, "x"}).body,
-            "{\"active\":false}");
-  EndpointResponse unauthenticated = server_->Introspect({"application/x-www-form-urlencoded", "", body, "x"});
+  EXPECT_EQ(
+      Rendered(server_->Introspect({"application/x-www-form-urlencoded", own_auth, garbage, "x"}))
+          .body,
+      "{\"active\":false}");
+  EndpointResponse unauthenticated =
+      Rendered(server_->Introspect({"application/x-www-form-urlencoded", "", body, "x"}));
   EXPECT_EQ(unauthenticated.status, 401);
-  EndpointResponse missing = server_->Introspect({"application/x-www-form-urlencoded", own_auth, "", "x"});
+  EndpointResponse missing =
+      Rendered(server_->Introspect({"application/x-www-form-urlencoded", own_auth, "", "x"}));
   EXPECT_EQ(missing.status, 400);
   EXPECT_EQ(ErrorOf(missing), "invalid_request");
 
   clock_.Advance(std::chrono::seconds(3600 + 61));
-  EXPECT_EQ(server_->Introspect(own).body, "{\"active\":false}");
+  EXPECT_EQ(Rendered(server_->Introspect(own)).body, "{\"active\":false}");
 }
 
 TEST_F(AuthorizationServerTest, RevocationIsRememberedAndOnlyForTheOwner) {
   std::string token = AccessToken(EtlToken());
   std::string body = "token=" + token + "&token_type_hint=access_token";
   std::string rep_auth = Basic("rep-id", rep_secret_);
-  EndpointResponse foreign = server_->Revoke({"application/x-www-form-urlencoded", rep_auth, body, "x"});
+  EndpointResponse foreign =
+      Rendered(server_->Revoke({"application/x-www-form-urlencoded", rep_auth, body, "x"}));
   EXPECT_EQ(foreign.status, 400);
   EXPECT_EQ(ErrorOf(foreign), "unauthorized_client");
-  ASSERT_TRUE(server_->VerifyOwnToken(token).ok());
+  ASSERT_TRUE(Active(token, "etl-id", etl_secret_));
 
   std::string etl_auth = Basic("etl-id", etl_secret_);
-  EndpointResponse r = server_->Revoke({"application/x-www-form-urlencoded", etl_auth, body, "x"});
+  EndpointResponse r =
+      Rendered(server_->Revoke({"application/x-www-form-urlencoded", etl_auth, body, "x"}));
   EXPECT_EQ(r.status, 200);
-  auto verified = server_->VerifyOwnToken(token);
-  EXPECT_EQ(verified.status().message(), "token revoked");
+  // In effect at once, without waiting for a refresh: the revoking server
+  // refreshes its state before it answers.
+  EXPECT_TRUE(state_->Current()->IsRevoked(JtiOf(token)));
+  EXPECT_FALSE(Active(token, "etl-id", etl_secret_));
   // A fresh server (restart) still knows: the revocation is in the store.
   MakeServer(AuthServerOptions{});
-  EXPECT_EQ(server_->VerifyOwnToken(token).status().message(), "token revoked");
+  EXPECT_FALSE(Active(token, "etl-id", etl_secret_));
   // Unknown tokens: 200 as RFC 7009 §2.2 says.
   std::string junk = "token=not-a-token";
-  EXPECT_EQ(server_->Revoke({"application/x-www-form-urlencoded", etl_auth, junk, "x"}).status, 200);
+  EXPECT_EQ(
+      Rendered(server_->Revoke({"application/x-www-form-urlencoded", etl_auth, junk, "x"})).status,
+      200);
 }
 
 TEST_F(AuthorizationServerTest, KeyRotationKeepsOldTokensVerifiableUntilTheyExpire) {
@@ -340,7 +407,7 @@ TEST_F(AuthorizationServerTest, KeyRotationKeepsOldTokensVerifiableUntilTheyExpi
   std::string old_kid = *jose::PeekKid(old_token);
   auto kid = KeyManager::Rotate(*store_, clock_, crypto::Algorithm::kES256, 3600);
   ASSERT_TRUE(kid.ok());
-  ASSERT_TRUE(server_->Reload().ok());
+  Refresh();
   std::string new_token = AccessToken(EtlToken());
   EXPECT_EQ(*jose::PeekKid(new_token), *kid);
   EXPECT_NE(*kid, old_kid);
@@ -349,7 +416,7 @@ TEST_F(AuthorizationServerTest, KeyRotationKeepsOldTokensVerifiableUntilTheyExpi
   EXPECT_NE(server_->JwksJson().find(old_kid), std::string::npos);
 
   clock_.Advance(std::chrono::seconds(3600 + kKeyPublishLeewaySeconds + 1));
-  ASSERT_TRUE(server_->Reload().ok());
+  ASSERT_TRUE(server_->Maintain(/*at_startup=*/false).ok());
   EXPECT_EQ(server_->JwksJson().find(old_kid), std::string::npos);
   EXPECT_NE(server_->JwksJson().find(*kid), std::string::npos);
 }
@@ -386,6 +453,50 @@ TEST_F(AuthorizationServerTest, AuditHasOneLinePerRequestAndNoSecrets) {
   EXPECT_NE(metrics_.RenderPrometheus().find("outcome=\"issued\""), std::string::npos);
 }
 
+TEST_F(AuthorizationServerTest, ServersStartingOnOneStoreMakeOneKeyAndServeOneJwks) {
+  store::StateCache other_state(*store_);
+  AuthServerOptions options;
+  options.issuer = kIssuer;
+  AuthorizationServer other(options, *store_, other_state, SecretHasher(hash_key_), clock_, nullptr,
+                            nullptr);
+  ASSERT_TRUE(other.Maintain(/*at_startup=*/true).ok());
+  EXPECT_EQ(store_->ListSigningKeys()->size(), 1u);
+  EXPECT_EQ(other.JwksJson(), server_->JwksJson());
+  // A token from one verifies with the other's keys.
+  auto verified = VerifyWithJwks(AccessToken(EtlToken()));
+  EXPECT_TRUE(verified.ok());
+  auto keys = jose::ParseJwks(other.JwksJson());
+  ASSERT_TRUE(keys.ok());
+  jose::VerifyOptions verify;
+  verify.issuer = kIssuer;
+  EXPECT_TRUE(
+      jose::Verify(AccessToken(EtlToken()), jose::KeySet(*keys), verify, clock_.NowSeconds()).ok());
+}
+
+TEST_F(AuthorizationServerTest, FailuresCarryTypedReasons) {
+  auto token = [&](std::string body, std::string authorization) {
+    return server_->Token({"application/x-www-form-urlencoded", authorization, body, "10.0.0.1"})
+        .status();
+  };
+  EXPECT_TRUE(HasReason(token("grant_type=client_credentials", Basic("etl-id", "wrong")),
+                        OAuthError::kInvalidClient));
+  EXPECT_TRUE(HasReason(token("grant_type=password", Basic("etl-id", etl_secret_)),
+                        OAuthError::kUnsupportedGrantType));
+  EXPECT_TRUE(
+      HasReason(token("grant_type=client_credentials&scope=nope", Basic("etl-id", etl_secret_)),
+                OAuthError::kInvalidScope));
+  EXPECT_TRUE(HasReason(token("grant_type=client_credentials&client_id=etl-id&client_secret=x",
+                              Basic("etl-id", etl_secret_)),
+                        OAuthError::kInvalidRequest));
+  AuthServerOptions options;
+  options.client_auth.failed_per_minute_per_client = 1;
+  MakeServer(options);
+  token("grant_type=client_credentials", Basic("etl-id", "wrong")).IgnoreError();
+  Status limited = token("grant_type=client_credentials", Basic("etl-id", etl_secret_));
+  EXPECT_TRUE(HasReason(limited, OAuthError::kRateLimited));
+  EXPECT_GE(limited.retry_after(), 1);
+}
+
 TEST_F(AuthorizationServerTest, MetadataNamesEndpointsAndScopes) {
   json m = json::parse(server_->MetadataJson());
   EXPECT_EQ(m["issuer"], kIssuer);
@@ -395,29 +506,82 @@ TEST_F(AuthorizationServerTest, MetadataNamesEndpointsAndScopes) {
   EXPECT_EQ(m["revocation_endpoint"], std::string(kIssuer) + "/oauth2/revoke");
   EXPECT_EQ(m["grant_types_supported"], json::array({"client_credentials"}));
   EXPECT_EQ(m["scopes_supported"].size(), 2u);
+  EXPECT_EQ(m["token_endpoint_auth_methods_supported"],
+            json::array({"client_secret_basic", "client_secret_post"}));
+}
+
+FormRequest Form(FormFields fields, std::string_view authorization = "") {
+  return FormRequest{std::move(fields), authorization, "10.0.0.1"};
 }
 
 TEST(ClientAuthTest, BasicCredentialsAreFormDecoded) {
-  FormFields form;
-  auto creds = ExtractClientCredentials("Basic " + Base64Encode("my%3Aid:s%2Bcret"), form);
-  ASSERT_TRUE(creds.ok());
-  EXPECT_EQ(creds->method, AuthMethod::kClientSecretBasic);
-  EXPECT_EQ(creds->client_id, "my:id");
-  EXPECT_EQ(creds->secret.Reveal(), "s+cret");
+  SecretHasher hasher(SecretString(RandomBytes(32)));
+  auto basic = MakeClientSecretBasic(hasher);
+  std::string header = "Basic " + Base64Encode("my%3Aid:s%2Bcret");
+  auto claimed = basic->Claim(Form({}, header));
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  EXPECT_EQ(*claimed, std::optional<std::string>("my:id"));
+  store::ClientRecord client;
+  client.client_id = "my:id";
+  client.secret_hash = hasher.Hash("s+cret");
+  EXPECT_TRUE(basic->Verify(Form({}, header), client, 0).ok());
+  client.secret_hash = hasher.Hash("other");
+  EXPECT_EQ(basic->Verify(Form({}, header), client, 0).code(), StatusCode::kUnauthenticated);
+  // Not this method: no claim, no error.
+  EXPECT_EQ(*basic->Claim(Form({{"client_id", "x"}, {"client_secret", "y"}})), std::nullopt);
+  EXPECT_EQ(*MakeClientSecretPost(hasher)->Claim(Form({}, header)), std::nullopt);
 }
 
-TEST(ClientAuthTest, MalformedBasicIsInvalidArgument) {
-  FormFields form;
-  EXPECT_EQ(ExtractClientCredentials("Basic !!!", form).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(ExtractClientCredentials("Basic " + Base64Encode("nocolon"), form).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(ExtractClientCredentials("Bearer abc", form).status().code(), StatusCode::kInvalidArgument);
+TEST(ClientAuthTest, MalformedBasicIsInvalidRequest) {
+  SecretHasher hasher(SecretString(RandomBytes(32)));
+  auto basic = MakeClientSecretBasic(hasher);
+  for (std::string header : {std::string("Basic !!!"), "Basic " + Base64Encode("nocolon"),
+                             std::string("Bearer abc"), "Basic " + Base64Encode("%zz:secret")}) {
+    EXPECT_TRUE(HasReason(basic->Claim(Form({}, header)).status(), OAuthError::kInvalidRequest))
+        << header;
+  }
 }
 
-TEST(ClientAuthTest, MismatchedBodyClientIdIsInvalidArgument) {
-  FormFields form = {{"client_id", "other"}};
-  EXPECT_EQ(ExtractClientCredentials("Basic " + Base64Encode("id:secret"), form).status().code(),
-            StatusCode::kInvalidArgument);
+TEST(ClientAuthTest, MismatchedBodyClientIdIsInvalidRequest) {
+  SecretHasher hasher(SecretString(RandomBytes(32)));
+  auto basic = MakeClientSecretBasic(hasher);
+  EXPECT_TRUE(HasReason(
+      basic->Claim(Form({{"client_id", "other"}}, "Basic " + Base64Encode("id:secret"))).status(),
+      OAuthError::kInvalidRequest));
+}
+
+TEST(ClientAuthTest, RepeatedCredentialFieldIsInvalidRequest) {
+  SecretHasher hasher(SecretString(RandomBytes(32)));
+  auto post = MakeClientSecretPost(hasher);
+  EXPECT_TRUE(HasReason(
+      post->Claim(Form({{"client_id", "a"}, {"client_secret", "x"}, {"client_secret", "y"}}))
+          .status(),
+      OAuthError::kInvalidRequest));
+}
+
+TEST(FormTest, Parsing) {
+  auto form = ParseForm("grant_type=client_credentials&scope=a%2Fb+c&empty=&flag");
+  ASSERT_TRUE(form.ok());
+  ASSERT_EQ(form->size(), 4u);
+  EXPECT_EQ((*form)[1].second, "a/b c");
+  EXPECT_EQ((*form)[2].second, "");
+  EXPECT_EQ((*form)[3].first, "flag");
+  EXPECT_EQ(ParseForm("a=%zz").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseForm("a=%4").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseForm("a=1&b=2&c=3", 2).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(FormTest, RequestNeedsTheFormContentTypeAndRefusesRepeats) {
+  EXPECT_TRUE(HasReason(ParseFormRequest({"application/json", "", "a=1", "x"}).status(),
+                        OAuthError::kInvalidRequest));
+  auto form = ParseFormRequest(
+      {"Application/X-WWW-Form-Urlencoded; charset=utf-8", "", "a=1&b=2&b=3", "x"});
+  ASSERT_TRUE(form.ok());
+  EXPECT_EQ(*form->Single("a"), std::optional<std::string>("1"));
+  EXPECT_EQ(*form->Single("missing"), std::nullopt);
+  EXPECT_TRUE(HasReason(form->Single("b").status(), OAuthError::kInvalidRequest));
+  EXPECT_TRUE(form->Has("b"));
+  EXPECT_FALSE(form->Has("c"));
 }
 
 TEST(SecretHasherTest, VerifiesOnlyTheRightSecretWithTheRightKey) {
@@ -455,7 +619,7 @@ TEST(FailureLimiterTest, BoundedMemoryEvictsLeastRecentlyUsed) {
   EXPECT_EQ(limiter.tracked_keys(), 3u);
   limiter.RecordFailure("k9", 0);
   EXPECT_GT(limiter.RetryAfter("k9", 0), 0);
-  EXPECT_EQ(limiter.RetryAfter("k0", 0), 0);  // evicted
+  EXPECT_EQ(limiter.RetryAfter("k0", 0), 0);       // evicted
   EXPECT_EQ(limiter.RetryAfter("k9", 30'000), 0);  // refilled one token in 30 s
 }
 

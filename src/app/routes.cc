@@ -1,0 +1,223 @@
+#include "app/routes.h"
+
+#include "gateway/gateway_failure.h"
+#include "oauth/oauth_error.h"
+
+namespace lakegate::app {
+namespace {
+
+using gateway::Access;
+using gateway::AdminApi;
+using gateway::AuditKind;
+using gateway::Call;
+using gateway::RouteSpec;
+
+constexpr size_t kOAuthBodyLimit = 16 * 1024;
+constexpr size_t kAdminBodyLimit = 64 * 1024;
+constexpr size_t kNoBody = 0;
+
+http::Response JsonResponse(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+http::Response ToHttp(oauth::EndpointResponse r) {
+  http::Response out;
+  out.status = r.status;
+  out.body = std::move(r.body);
+  out.headers.reserve(r.headers.size());
+  for (auto& [name, value] : r.headers) out.headers.push_back({std::move(name), std::move(value)});
+  return out;
+}
+
+http::Response FromResult(oauth::EndpointResult result) {
+  if (!result.ok()) return http::ErrorResponse(result.status(), http::ErrorFamily::kOAuth);
+  return ToHttp(std::move(result).value());
+}
+
+oauth::EndpointRequest FromHttp(const http::Request& r) {
+  return oauth::EndpointRequest{r.GetHeader("content-type"), r.GetHeader("authorization"), r.body,
+                                r.remote_address};
+}
+
+Status NotReady(http::ErrorFamily family) {
+  return family == http::ErrorFamily::kOAuth
+             ? oauth::OAuthFailure(oauth::OAuthError::kUnavailable, "the server is starting")
+             : gateway::GatewayError(gateway::GatewayFailure::kNotReady, "the server is starting");
+}
+
+// An OAuth endpoint. Token issue and introspection are CPU only (snapshot
+// reads and signing): they run on the network thread, the fastest path.
+std::function<http::Handler(const Services&)> OAuthEndpoint(
+    oauth::EndpointResult (oauth::AuthorizationServer::*method)(const oauth::EndpointRequest&)) {
+  return [method](const Services& s) -> http::Handler {
+    oauth::AuthorizationServer* auth = s.auth;
+    return [auth, method](std::shared_ptr<http::Exchange> ex) {
+      ex->Respond(FromResult((auth->*method)(FromHttp(ex->request()))));
+    };
+  };
+}
+
+// A GET document of the authorization server.
+std::function<http::Handler(const Services&)> OAuthDocument(
+    std::string (oauth::AuthorizationServer::*method)() const, std::string cache_control) {
+  return [method, cache_control](const Services& s) -> http::Handler {
+    oauth::AuthorizationServer* auth = s.auth;
+    return [auth, method, cache_control](std::shared_ptr<http::Exchange> ex) {
+      http::Response r = JsonResponse(200, (auth->*method)());
+      r.headers.push_back({"Cache-Control", cache_control});
+      ex->Respond(std::move(r));
+    };
+  };
+}
+
+// A gateway route: the pipeline's steps, then `handler`.
+std::function<http::Handler(const Services&)> Gateway(
+    RouteSpec spec, std::function<void(const Services&, const std::shared_ptr<Call>&)> handler) {
+  return [spec, handler](const Services& s) -> http::Handler {
+    return s.pipeline->Route(spec,
+                             [handler, s](const std::shared_ptr<Call>& call) { handler(s, call); });
+  };
+}
+
+}  // namespace
+
+struct Routes::Entry {
+  http::Method method;
+  std::string path;
+  size_t max_body_bytes;
+  http::ErrorFamily family;
+  std::function<http::Handler(const Services&)> make;
+};
+
+Routes::Routes(RouteSelection selection, audit::Metrics& metrics)
+    : selection_(selection), metrics_(metrics) {
+  using http::ErrorFamily;
+  using http::Method;
+  if (selection_.auth) {
+    Add(Method::kPost, "/oauth2/token", kOAuthBodyLimit, ErrorFamily::kOAuth,
+        OAuthEndpoint(&oauth::AuthorizationServer::Token));
+    Add(Method::kPost, "/oauth2/introspect", kOAuthBodyLimit, ErrorFamily::kOAuth,
+        OAuthEndpoint(&oauth::AuthorizationServer::Introspect));
+    // Revocation writes to the store: a worker does it.
+    Add(Method::kPost, "/oauth2/revoke", kOAuthBodyLimit, ErrorFamily::kOAuth,
+        [](const Services& s) -> http::Handler {
+          return [auth = s.auth, workers = s.workers](std::shared_ptr<http::Exchange> ex) {
+            bool queued = workers->Submit(
+                [auth, ex] { ex->Respond(FromResult(auth->Revoke(FromHttp(ex->request())))); });
+            if (!queued) {
+              ex->Respond(http::ErrorResponse(
+                  oauth::OAuthFailure(oauth::OAuthError::kUnavailable, "server busy"),
+                  ErrorFamily::kOAuth));
+            }
+          };
+        });
+    // Short max-age: after a rotation, verifiers pick up the new key quickly
+    // (they also refetch on an unknown kid).
+    Add(Method::kGet, "/.well-known/jwks.json", kNoBody, ErrorFamily::kOAuth,
+        OAuthDocument(&oauth::AuthorizationServer::JwksJson, "public, max-age=60"));
+    Add(Method::kGet, "/.well-known/oauth-authorization-server", kNoBody, ErrorFamily::kOAuth,
+        OAuthDocument(&oauth::AuthorizationServer::MetadataJson, "public, max-age=300"));
+    Add(Method::kGet, "/.well-known/openid-configuration", kNoBody, ErrorFamily::kOAuth,
+        OAuthDocument(&oauth::AuthorizationServer::MetadataJson, "public, max-age=300"));
+  }
+  if (selection_.query) {
+    // The SQL text may be max_query_bytes long and is JSON-escaped in the
+    // body; leave room for escapes and the other members.
+    const size_t query_body_limit = selection_.max_query_bytes * 2 + 64 * 1024;
+    const RouteSpec query{.json_body = true, .access = Access::kQuery, .audit = AuditKind::kQuery};
+    auto run_query = [](const Services& s, const std::shared_ptr<Call>& call) {
+      s.query->Query(call);
+    };
+    Add(Method::kPost, "/query-client-creds", query_body_limit, ErrorFamily::kApi,
+        Gateway(query, run_query));
+    Add(Method::kPost, "/v1/query", query_body_limit, ErrorFamily::kApi, Gateway(query, run_query));
+    Add(Method::kGet, "/v1/catalog", kNoBody, ErrorFamily::kApi,
+        Gateway(
+            {.access = Access::kQuery, .audit = AuditKind::kCatalog},
+            [](const Services& s, const std::shared_ptr<Call>& call) { s.query->Catalog(call); }));
+    const std::pair<const char*, AdminApi::Resource> reads[] = {
+        {"/v1/admin/policy", AdminApi::Resource::kPolicy},
+        {"/v1/admin/roles", AdminApi::Resource::kRoles},
+        {"/v1/admin/filters", AdminApi::Resource::kFilters},
+        {"/v1/admin/tags", AdminApi::Resource::kTags},
+    };
+    for (const auto& [path, resource] : reads) {
+      Add(Method::kGet, path, kNoBody, ErrorFamily::kApi,
+          Gateway({.access = Access::kAdmin, .audit = AuditKind::kPolicyRead},
+                  [r = resource](const Services& s, const std::shared_ptr<Call>& call) {
+                    s.admin->Read(r, call);
+                  }));
+    }
+    const std::pair<const char*, AdminApi::Action> writes[] = {
+        {"/v1/admin/grant", AdminApi::Action::kGrant},
+        {"/v1/admin/revoke", AdminApi::Action::kRevoke},
+    };
+    for (const auto& [path, action] : writes) {
+      Add(Method::kPost, path, kAdminBodyLimit, ErrorFamily::kApi,
+          Gateway(
+              {.json_body = true, .access = Access::kDelegated, .audit = AuditKind::kPolicyChange},
+              [a = action](const Services& s, const std::shared_ptr<Call>& call) {
+                s.admin->Write(a, call);
+              }));
+    }
+  }
+  // /readyz: ready once the services are bound and the state store answers.
+  Add(Method::kGet, "/readyz", kNoBody, ErrorFamily::kOAuth,
+      [](const Services& s) -> http::Handler {
+        return [healthy = s.store_healthy](std::shared_ptr<http::Exchange> ex) {
+          if (healthy && !healthy()) {
+            return ex->Respond(
+                JsonResponse(503, "{\"status\":\"unavailable\",\"reason\":\"state store\"}"));
+          }
+          ex->Respond(JsonResponse(200, "{\"status\":\"ready\"}"));
+        };
+      });
+}
+
+Routes::~Routes() = default;
+
+void Routes::Add(http::Method method, std::string path, size_t max_body_bytes,
+                 http::ErrorFamily family, std::function<http::Handler(const Services&)> make) {
+  entries_.push_back(Entry{method, std::move(path), max_body_bytes, family, std::move(make)});
+}
+
+http::Router Routes::BuildRouter() {
+  http::Router router;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& e = entries_[i];
+    http::RouteOptions options;
+    if (e.max_body_bytes > 0) options.max_body_bytes = e.max_body_bytes;
+    router.Add(
+        e.method, e.path,
+        [this, i, family = e.family](std::shared_ptr<http::Exchange> ex) {
+          const std::vector<http::Handler>* handlers = bound_.load(std::memory_order_acquire);
+          if (handlers == nullptr)
+            return ex->Respond(http::ErrorResponse(NotReady(family), family));
+          (*handlers)[i](std::move(ex));
+        },
+        options);
+  }
+  router.Add(http::Method::kGet, "/healthz", [](std::shared_ptr<http::Exchange> ex) {
+    ex->Respond(JsonResponse(200, "{\"status\":\"ok\"}"));
+  });
+  router.Add(http::Method::kGet, "/metrics", [this](std::shared_ptr<http::Exchange> ex) {
+    http::Response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics_.RenderPrometheus();
+    ex->Respond(std::move(r));
+  });
+  return router;
+}
+
+void Routes::Bind(const Services& services) {
+  auto handlers = std::make_unique<std::vector<http::Handler>>();
+  handlers->reserve(entries_.size());
+  for (const Entry& e : entries_) handlers->push_back(e.make(services));
+  bound_owner_ = std::move(handlers);
+  bound_.store(bound_owner_.get(), std::memory_order_release);
+}
+
+}  // namespace lakegate::app

@@ -1,0 +1,162 @@
+#include "http/error_response.h"
+
+#include <string>
+
+#include "common/strings.h"
+
+namespace lakegate::http {
+namespace {
+
+int DefaultHttpStatus(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return 500;  // an OK status is no error: the caller is wrong
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return 409;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kDeadlineExceeded:
+      return 408;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+// The query API's code when the reason names none.
+std::string_view DefaultApiCode(StatusCode code) {
+  switch (code) {
+    case StatusCode::kInvalidArgument:
+      return "invalid_request";
+    case StatusCode::kUnauthenticated:
+      return "unauthorized";
+    case StatusCode::kPermissionDenied:
+      return "access_denied";
+    case StatusCode::kNotFound:
+      return "not_found";
+    case StatusCode::kAlreadyExists:
+      return "already_exists";
+    case StatusCode::kFailedPrecondition:
+      return "failed_precondition";
+    case StatusCode::kResourceExhausted:
+      return "too_many_requests";
+    case StatusCode::kDeadlineExceeded:
+      return "timeout";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kOk:
+    case StatusCode::kInternal:
+      return "internal_error";
+  }
+  return "internal_error";
+}
+
+// Without a reason, only the two codes whose meaning is not the client's
+// fault have an RFC 6749 name here; oauth/ gives every other error a reason.
+std::string_view DefaultOAuthCode(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+    case StatusCode::kInternal:
+      return "server_error";
+    case StatusCode::kUnavailable:
+    case StatusCode::kResourceExhausted:
+      return "temporarily_unavailable";
+    default:
+      return "invalid_request";
+  }
+}
+
+}  // namespace
+
+std::string PublicErrorMessage(const Status& status, std::string_view request_id) {
+  const ReasonInfo& info = status.reason_info();
+  if (!info.public_message.empty()) return std::string(info.public_message);
+  if (status.code() == StatusCode::kInternal || status.ok()) {
+    std::string m = "internal error; the server log has the details";
+    if (!request_id.empty()) m += " for query " + std::string(request_id);
+    return m;
+  }
+  return status.message();
+}
+
+namespace {
+
+// RFC 6750 §3: `Bearer realm="..."[, error="...", ...]`.
+std::string BearerChallenge(const Status& status, const ErrorContext& context,
+                            std::string_view message) {
+  std::string out = "Bearer realm=\"" + std::string(context.realm) + "\"";
+  std::string_view error = status.reason_info().challenge_error;
+  if (error.empty()) return out;
+  out += ", error=\"" + std::string(error) + "\"";
+  if (error == "insufficient_scope") {
+    if (!context.required_scope.empty()) {
+      out += ", scope=\"" + std::string(context.required_scope) + "\"";
+    }
+  } else if (!message.empty()) {
+    // A sentence, as RFC 6750's examples write it.
+    std::string description(message);
+    if (description[0] >= 'a' && description[0] <= 'z') {
+      description[0] = static_cast<char>(description[0] - 'a' + 'A');
+    }
+    out += ", error_description=\"" + description + "\"";
+  }
+  return out;
+}
+
+}  // namespace
+
+int HttpStatusFor(const Status& status) {
+  int reason_status = status.reason_info().http_status;
+  return reason_status != 0 ? reason_status : DefaultHttpStatus(status.code());
+}
+
+std::string_view PublicErrorCode(const Status& status, ErrorFamily family) {
+  std::string_view code = status.reason_info().public_code;
+  if (!code.empty()) return code;
+  return family == ErrorFamily::kOAuth ? DefaultOAuthCode(status.code())
+                                       : DefaultApiCode(status.code());
+}
+
+Response ErrorResponse(const Status& status, ErrorFamily family, ErrorContext context) {
+  Response r;
+  r.status = HttpStatusFor(status);
+  r.headers = std::move(context.headers);
+  const std::string message = PublicErrorMessage(status, context.request_id);
+  const std::string_view code = PublicErrorCode(status, family);
+  if (family == ErrorFamily::kOAuth) {
+    r.body = JsonError(code, message);
+    r.headers.push_back({"Cache-Control", "no-store"});
+    r.headers.push_back({"Pragma", "no-cache"});
+    if (r.status == 401) {
+      r.headers.push_back({"WWW-Authenticate", "Basic realm=\"" + std::string(context.realm) +
+                                                   "\", charset=\"UTF-8\""});
+    }
+  } else {
+    r.body = "{\"success\":false,\"error\":{\"code\":" + JsonQuote(code) +
+             ",\"message\":" + JsonQuote(message) + "}";
+    if (!context.request_id.empty()) r.body += ",\"queryId\":" + JsonQuote(context.request_id);
+    r.body += "}";
+    r.headers.push_back({"Cache-Control", "no-store"});
+    if (r.status == 401 || !status.reason_info().challenge_error.empty()) {
+      r.headers.push_back({"WWW-Authenticate", BearerChallenge(status, context, message)});
+    }
+  }
+  if (r.status == 429 || r.status == 503) {
+    int64_t seconds = status.retry_after() > 0 ? status.retry_after() : 1;
+    r.headers.push_back({"Retry-After", std::to_string(seconds)});
+  }
+  return r;
+}
+
+}  // namespace lakegate::http
