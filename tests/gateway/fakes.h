@@ -144,6 +144,30 @@ class FakeEngine final : public engine::Engine {
     return catalog;
   }
 
+  // Appends every record of `source` to `rows` as text (empty fields NULL).
+  Result<engine::LoadSummary> Load(const engine::LoadRequest&, engine::RowSource& source,
+                                   const engine::LoadProgressFn&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!error_before.ok()) return error_before;
+    engine::LoadSummary summary;
+    std::vector<engine::LoadField> record;
+    for (;;) {
+      LG_ASSIGN_OR_RETURN(bool more, source.Next(record));
+      if (!more) break;
+      std::vector<Value> row;
+      for (const engine::LoadField& field : record) {
+        if (field.kind == engine::LoadField::Kind::kNull) {
+          row.emplace_back(std::monostate{});
+        } else {
+          row.emplace_back(field.text);
+        }
+      }
+      rows.push_back(std::move(row));
+      ++summary.rows;
+    }
+    return summary;
+  }
+
  private:
   Status Stop(const Status& s) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -53,12 +53,6 @@ bool IsAllowedEponymousTable(std::string_view name) {
   return false;
 }
 
-bool IsSchemaTable(std::string_view name) {
-  return EqualsIgnoreCase(name, "sqlite_master") || EqualsIgnoreCase(name, "sqlite_schema") ||
-         EqualsIgnoreCase(name, "sqlite_temp_master") ||
-         EqualsIgnoreCase(name, "sqlite_temp_schema");
-}
-
 bool IsTempDb(std::string_view db) { return EqualsIgnoreCase(db, "temp"); }
 
 int Deny(Guard& g, std::string message) {
@@ -228,6 +222,12 @@ int AuthorizeDirect(Guard& g, int code, std::string_view a3, std::string_view a4
 }
 
 }  // namespace
+
+bool IsSchemaTable(std::string_view name) {
+  return EqualsIgnoreCase(name, "sqlite_master") || EqualsIgnoreCase(name, "sqlite_schema") ||
+         EqualsIgnoreCase(name, "sqlite_temp_master") ||
+         EqualsIgnoreCase(name, "sqlite_temp_schema");
+}
 
 int Authorize(void* user_data, int code, const char* a3, const char* a4, const char* db,
               const char* /*view*/) {
