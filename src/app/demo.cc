@@ -2,9 +2,9 @@
 
 #include <memory>
 
+#include "app/engines.h"
 #include "common/files.h"
 #include "engine/demo_members.h"
-#include "engine/sqlite/sqlite_engine.h"
 
 namespace lakegate::app {
 
@@ -125,8 +125,7 @@ Result<std::string> PrepareDemoDir(const std::string& dir, int port) {
 Status PrepareDemoData(const std::string& lake_dir) {
   engine::EngineSettings settings;
   settings.create_if_missing = true;  // the first Load() makes the lake directory
-  LG_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine,
-                      engine::OpenSqliteEngineAt(lake_dir, settings));
+  LG_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine, OpenEngine(lake_dir, settings));
   return engine::LoadDemoMembers(*engine, kDemoMembers);
 }
 

@@ -10,11 +10,11 @@
 #include <memory>
 #include <string>
 
+#include "app/engines.h"
 #include "cli/exit_codes.h"
 #include "common/strings.h"
 #include "engine/file_sources.h"
 #include "engine/load.h"
-#include "engine/sqlite/sqlite_engine.h"
 
 namespace lakegate::cli {
 namespace {
@@ -148,7 +148,7 @@ void RunLoad(const LoadFlags& flags) {
   // The lake directory may not exist yet: a load with --create makes it.
   engine::EngineSettings settings;
   settings.create_if_missing = true;
-  auto lake = engine::OpenSqliteEngineAt(lake_dir, settings);
+  auto lake = app::OpenEngine(lake_dir, settings);
   if (!lake.ok()) Exit(Fail(lake.status()));
   engine::LoadRequest request;
   request.database = database;
