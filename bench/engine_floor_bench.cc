@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 
+#include "engine/demo_members.h"
 #include "engine/engine.h"
 #include "engine/sqlite/sqlite_engine.h"
 #include "policy/policy.h"
@@ -54,7 +55,12 @@ int main(int argc, char** argv) {
   namespace lg = lakegate;
   std::string dir = argc > 1 ? argv[1] : "/tmp/lakegate-engine-floor";
   std::filesystem::create_directories(dir);
-  if (auto s = lg::engine::CreateDemoMembers(dir, 1000); !s.ok()) {
+  auto engine = lg::engine::OpenSqliteEngine({dir});
+  if (!engine.ok()) {
+    std::fprintf(stderr, "%s\n", engine.status().ToString().c_str());
+    return 1;
+  }
+  if (auto s = lg::engine::LoadDemoMembers(**engine, 1000); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
@@ -84,11 +90,6 @@ int main(int argc, char** argv) {
   sqlite3_finalize(cached);
   sqlite3_close(db);
 
-  auto engine = lg::engine::OpenSqliteEngine({dir});
-  if (!engine.ok()) {
-    std::fprintf(stderr, "%s\n", engine.status().ToString().c_str());
-    return 1;
-  }
   lg::policy::PolicySnapshot policy;
   policy.version = 1;
   lg::policy::Role super{"super", "", {{"*", "*", lg::policy::kAllPermissions, {}}}};

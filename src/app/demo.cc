@@ -1,7 +1,10 @@
 #include "app/demo.h"
 
+#include <memory>
+
+#include "app/engines.h"
 #include "common/files.h"
-#include "engine/sqlite/sqlite_engine.h"
+#include "engine/demo_members.h"
 
 namespace lakegate::app {
 
@@ -120,8 +123,10 @@ Result<std::string> PrepareDemoDir(const std::string& dir, int port) {
 }
 
 Status PrepareDemoData(const std::string& lake_dir) {
-  LG_RETURN_IF_ERROR(MakeDirectories(lake_dir, 0700));
-  return engine::CreateDemoMembers(lake_dir, kDemoMembers);
+  engine::EngineSettings settings;
+  settings.create_if_missing = true;  // the first Load() makes the lake directory
+  LG_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine, OpenEngine(lake_dir, settings));
+  return engine::LoadDemoMembers(*engine, kDemoMembers);
 }
 
 }  // namespace lakegate::app

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/apply.h"
+#include "app/engines.h"
 #include "app/policy_admin.h"
 #include "app/routes.h"
 #include "audit/audit_log.h"
@@ -15,7 +16,6 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
-#include "engine/sqlite/sqlite_engine.h"
 #include "gateway/bearer_authenticator.h"
 #include "gateway/own_issuer.h"
 #include "gateway/pipeline.h"
@@ -204,10 +204,9 @@ Status ServerApp::Impl::StartQuery() {
   // The key of the keyed-hash column mask lives beside the secret hash key, so
   // masked values stay the same across restarts (joins on them keep working).
   LG_ASSIGN_OR_RETURN(SecretString mask_key, oauth::LoadOrCreateHashKey(state_dir + "/mask.key"));
-  engine::SqliteEngineOptions engine_options;
-  engine_options.lake_dir = stack.query.lake_dir;
-  engine_options.mask_hash_key = std::string(mask_key.Reveal());
-  LG_ASSIGN_OR_RETURN(engine, engine::OpenSqliteEngine(std::move(engine_options)));
+  engine::EngineSettings engine_settings;
+  engine_settings.mask_hash_key = std::move(mask_key);
+  LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.lake_dir, engine_settings));
   LG_ASSIGN_OR_RETURN(policy, LoadLatestPolicy(*store));
   LG_RETURN_IF_ERROR(gateway::ValidateGatewayOptions(gateway_options));
 

@@ -10,9 +10,11 @@
 #include <memory>
 #include <string>
 
+#include "app/engines.h"
 #include "cli/exit_codes.h"
 #include "common/strings.h"
-#include "engine/sqlite/loader.h"
+#include "engine/file_sources.h"
+#include "engine/load.h"
 
 namespace lakegate::cli {
 namespace {
@@ -143,9 +145,20 @@ void RunLoad(const LoadFlags& flags) {
                                 : engine::OpenNdjsonSource(flags.file);
   if (!source.ok()) Exit(Fail(source.status()));
 
+  // The lake directory may not exist yet: a load with --create makes it.
+  engine::EngineSettings settings;
+  settings.create_if_missing = true;
+  auto lake = app::OpenEngine(lake_dir, settings);
+  if (!lake.ok()) Exit(Fail(lake.status()));
+  engine::LoadRequest request;
+  request.database = database;
+  request.table = table;
+  request.create = flags.create;
+
   ProgressPrinter printer;
-  auto summary = engine::LoadRows(lake_dir, database, table, **source, flags.create,
-                                  [&printer](const engine::LoadProgress& p) { printer.Update(p); });
+  auto summary = (*lake)->Load(request, **source, [&printer](const engine::LoadProgress& p) {
+    printer.Update(p);
+  });
   printer.Finish();
   if (!summary.ok()) {
     Exit(Fail(summary.status().message() + "; nothing was loaded"));

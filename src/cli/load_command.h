@@ -1,5 +1,5 @@
 // `lakegate load DATABASE.TABLE FILE`: bulk-loads a CSV or NDJSON file into a
-// lake table (engine/sqlite/loader.h does the work, in one transaction).
+// lake table through the lake's engine (Engine::Load, one transaction).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "app/engines.h"
 #include "app/policy_admin.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "common/strings.h"
-#include "engine/sqlite/sqlite_engine.h"
 #include "policy/policy.h"
 #include "policy/policy_json.h"
 
@@ -162,7 +162,7 @@ policy::Role& RoleFor(PolicySnapshot& p, const std::string& name) {
 // pseudo-role (never a real role).
 std::vector<engine::DatabaseInfo> LakeCatalogOrExit(const Context& ctx,
                                                     const PolicySnapshot& snapshot) {
-  auto engine = engine::OpenSqliteEngine({ctx.stack.query.lake_dir});
+  auto engine = app::OpenEngine(ctx.stack.query.lake_dir, {});
   if (!engine.ok()) Exit(Fail(engine.status()));
   policy::Role everything;
   everything.name = "(lakegate policy)";

@@ -5,12 +5,17 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/stat.h>
+
+#include "engine/demo_members.h"
 #include "engine/sqlite/sqlite_engine.h"
 #include "engine_test_util.h"
+#include "testing/status_matchers.h"
 
 namespace lakegate::engine {
 namespace {
 
+using lakegate::testing::HasReason;
 using testing::Cell;
 using testing::DevRole;
 using testing::Lake;
@@ -56,6 +61,57 @@ TEST(DatabaseNameTest, Validation) {
 TEST(OpenTest, MissingLakeDirIsInvalidArgument) {
   auto e = OpenSqliteEngine(SqliteEngineOptions{"/nonexistent/lake", 4});
   EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(HasReason(e.status(), EngineFailure::kMisconfigured));
+}
+
+TEST(OpenTest, CreateIfMissingDefersTheLakeDirectoryToTheFirstLoad) {
+  Lake scratch;  // only for its temporary directory
+  const std::string dir = scratch.dir() + "/new-lake";
+  SqliteEngineOptions options;
+  options.lake_dir = dir;
+  options.create_if_missing = true;
+  auto engine = OpenSqliteEngine(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir));  // opening creates nothing
+  ASSERT_TRUE(LoadDemoMembers(**engine, 3).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // The table the load created is visible to the next query at once.
+  testing::CollectingSink sink;
+  QueryRequest request;
+  request.sql = "SELECT count(*) FROM members";
+  request.database = "analytics";
+  policy::PolicySnapshot snapshot;
+  auto result = (*engine)->Execute(snapshot, SuperRole(), request, sink);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(std::get<int64_t>(sink.rows().at(0).at(0)), 3);
+}
+
+TEST(ReasonTest, PublicCodesOfTheQueryApi) {
+  // The HTTP layer renders engine errors from these alone.
+  auto info = [](EngineFailure f) { return ReasonDomainOf(f).Info(static_cast<int>(f)); };
+  EXPECT_EQ(ReasonDomainOf(EngineFailure::kTimeout).name(), "engine");
+  EXPECT_EQ(info(EngineFailure::kInvalidQuery).public_code, "invalid_query");
+  EXPECT_EQ(info(EngineFailure::kInvalidQuery).http_status, 400);
+  EXPECT_EQ(info(EngineFailure::kUnknownDatabase).public_code, "invalid_query");
+  EXPECT_EQ(info(EngineFailure::kStatementNotAllowed).public_code, "access_denied");
+  EXPECT_EQ(info(EngineFailure::kPermissionDenied).http_status, 403);
+  EXPECT_EQ(info(EngineFailure::kTimeout).public_code, "query_timeout");
+  EXPECT_EQ(info(EngineFailure::kTimeout).http_status, 408);
+  EXPECT_EQ(info(EngineFailure::kTimeout).public_message, "");  // the status says the limit
+  EXPECT_EQ(info(EngineFailure::kValueTooLarge).public_code, "result_too_large");
+  EXPECT_EQ(info(EngineFailure::kValueTooLarge).http_status, 413);
+  EXPECT_EQ(info(EngineFailure::kUnavailable).public_code, "unavailable");
+  EXPECT_EQ(info(EngineFailure::kUnavailable).http_status, 503);
+  EXPECT_EQ(info(EngineFailure::kUnavailable).public_message,
+            "the query engine is unavailable; retry later");
+  for (EngineFailure hidden : {EngineFailure::kInternal, EngineFailure::kMisconfigured}) {
+    EXPECT_EQ(info(hidden).public_code, "internal_error");
+    EXPECT_EQ(info(hidden).http_status, 500);
+    EXPECT_FALSE(info(hidden).public_message.empty());  // never the status message
+  }
+  EXPECT_EQ(info(EngineFailure::kInternal).name, "internal");
 }
 
 TEST_F(EngineTest, DemoDataIsDeterministicAndPrivate) {
@@ -77,8 +133,13 @@ TEST_F(EngineTest, DemoDataIsDeterministicAndPrivate) {
   auto a = Super("SELECT * FROM members ORDER BY member_id");
   auto b = other.RunAs(SuperRole(), "SELECT * FROM members ORDER BY member_id");
   EXPECT_EQ(a.dump, b.dump);
+  // The rows are pinned: the demo, the docs and every engine show these.
+  auto first = Super("SELECT * FROM members WHERE member_id = 1");
+  ASSERT_EQ(first.rows.size(), 1u);
+  EXPECT_EQ(first.dump.substr(first.dump.find('\n') + 1),
+            "1|Jon Alvarez|member00001@example.com|sa-east|bronze|2016-12-22|4735.66|\n");
   // Existing table is left alone.
-  EXPECT_TRUE(CreateDemoMembers(lake_.dir(), 5).ok());
+  EXPECT_TRUE(LoadDemoMembers(lake_.engine(), 5).ok());
   EXPECT_EQ(std::get<int64_t>(Super("SELECT count(*) FROM members").rows[0][0]), 1000);
   struct stat st {};
   ASSERT_EQ(::stat((lake_.dir() + "/analytics.db").c_str(), &st), 0);
@@ -167,6 +228,7 @@ TEST_F(EngineTest, ParametersBind) {
   auto wrong = lake_.RunAs(DevRole(), "SELECT ?1", StatementClass::kRead, "analytics", {});
   EXPECT_EQ(wrong.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(wrong.status.message(), "the statement has 1 parameters; the request gave 0");
+  EXPECT_TRUE(HasReason(wrong.status, EngineFailure::kInvalidQuery));
   auto extra = lake_.RunAs(DevRole(), "SELECT 1", StatementClass::kRead, "analytics", {int64_t{1}});
   EXPECT_EQ(extra.status.code(), StatusCode::kInvalidArgument);
 }
@@ -193,26 +255,32 @@ TEST_F(EngineTest, OneStatementPerRequest) {
     auto o = Super(sql, StatementClass::kAdmin);
     EXPECT_EQ(o.status.code(), StatusCode::kInvalidArgument) << sql;
     EXPECT_EQ(o.status.message(), "one statement per request") << sql;
+    EXPECT_TRUE(HasReason(o.status, EngineFailure::kInvalidQuery)) << sql;
   }
   EXPECT_TRUE(Dev("SELECT 1; -- trailing comment\n /* block */ ").status.ok());
   auto empty = Dev("  -- nothing\n");
   EXPECT_EQ(empty.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(empty.status.message(), "empty statement");
+  EXPECT_TRUE(HasReason(empty.status, EngineFailure::kInvalidQuery));
 }
 
 TEST_F(EngineTest, BadSqlIsInvalidArgumentWithSqliteMessage) {
   auto o = Dev("SELEC 1");
   EXPECT_EQ(o.status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(o.status.message().find("syntax error"), std::string::npos);
+  EXPECT_TRUE(HasReason(o.status, EngineFailure::kInvalidQuery));
   auto d = lake_.RunAs(DevRole(), "SELECT 1", StatementClass::kRead, "nosuchdb");
   EXPECT_EQ(d.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(d.status.message(), "unknown database: nosuchdb");
+  EXPECT_TRUE(HasReason(d.status, EngineFailure::kUnknownDatabase));
   // A database the role cannot see reads exactly like a missing one.
   auto hidden = lake_.RunAs(DevRole(), "SELECT 1", StatementClass::kRead, "hr");
   EXPECT_EQ(hidden.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(hidden.status.message(), "unknown database: hr");
+  EXPECT_TRUE(HasReason(hidden.status, EngineFailure::kUnknownDatabase));
   auto bad = lake_.RunAs(DevRole(), "SELECT 1", StatementClass::kRead, "../x");
   EXPECT_EQ(bad.status.message(), "unknown database: ../x");
+  EXPECT_TRUE(HasReason(bad.status, EngineFailure::kUnknownDatabase));
 }
 
 TEST_F(EngineTest, EmailIsAColumnErrorForDev) {
@@ -237,6 +305,7 @@ TEST_F(EngineTest, HiddenTablesReadLikeMissingTables) {
   EXPECT_EQ(missing.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(secret.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(secret.status.message(), "no such table: secret_table");
+  EXPECT_TRUE(HasReason(secret.status, EngineFailure::kInvalidQuery));
   auto hr = Dev("SELECT * FROM hr.salaries");
   EXPECT_EQ(hr.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(hr.status.message(), "no such table: hr.salaries");
@@ -331,6 +400,7 @@ TEST_F(EngineTest, DeniedStatementsHaveSpecificErrors) {
   auto attach = Dev("ATTACH DATABASE '" + lake_.dir() + "/analytics.db' AS raw");
   EXPECT_EQ(attach.status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(attach.status.message(), "ATTACH and VACUUM INTO are not allowed");
+  EXPECT_TRUE(HasReason(attach.status, EngineFailure::kPermissionDenied));
   auto vacuum = Super("VACUUM INTO '" + lake_.dir() + "/copy.db'", StatementClass::kAdmin);
   EXPECT_EQ(vacuum.status.code(), StatusCode::kPermissionDenied);
   EXPECT_FALSE(std::filesystem::exists(lake_.dir() + "/copy.db"));
@@ -339,6 +409,7 @@ TEST_F(EngineTest, DeniedStatementsHaveSpecificErrors) {
   auto ext = Dev("SELECT load_extension('/tmp/libx.so')");
   EXPECT_EQ(ext.status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(ext.status.message(), "function load_extension() is not allowed");
+  EXPECT_TRUE(HasReason(ext.status, EngineFailure::kPermissionDenied));
   auto ext2 = Super("SELECT load_extension('/tmp/libx.so')", StatementClass::kAdmin);
   EXPECT_EQ(ext2.status.code(), StatusCode::kPermissionDenied);
   auto tok = Dev("SELECT fts3_tokenizer('simple')");
@@ -357,6 +428,7 @@ TEST_F(EngineTest, DeniedStatementsHaveSpecificErrors) {
   auto temp = Super("CREATE TEMP TABLE t(x)", StatementClass::kAdmin);
   EXPECT_EQ(temp.status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(temp.status.message(), "temporary objects are not allowed");
+  EXPECT_TRUE(HasReason(temp.status, EngineFailure::kPermissionDenied));
   auto dbpage = Super("SELECT * FROM sqlite_dbpage", StatementClass::kAdmin);
   EXPECT_NE(dbpage.status.code(), StatusCode::kOk);
   auto vt = Dev("CREATE VIRTUAL TABLE analytics.x USING lakegate_governed");
@@ -373,6 +445,7 @@ TEST_F(EngineTest, ScopesLimitStatementClasses) {
     auto o = Super(sql, StatementClass::kRead);
     EXPECT_EQ(o.status.code(), StatusCode::kPermissionDenied) << sql;
     EXPECT_EQ(o.status.message(), "statement needs the write scope; the token has only read") << sql;
+    EXPECT_TRUE(HasReason(o.status, EngineFailure::kStatementNotAllowed)) << sql;
   }
   for (const char* sql : {"DROP TABLE orders", "CREATE INDEX i ON members(region)",
                           "ALTER TABLE members ADD COLUMN x TEXT", "CREATE VIEW v AS SELECT 1"}) {
@@ -389,6 +462,7 @@ TEST_F(EngineTest, ScopesLimitStatementClasses) {
   auto dev = Dev("DELETE FROM members");
   EXPECT_EQ(dev.status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(dev.status.message(), "statement needs the write scope; the token has only read");
+  EXPECT_TRUE(HasReason(dev.status, EngineFailure::kStatementNotAllowed));
   auto drop = Dev("DROP TABLE members");
   EXPECT_EQ(drop.status.message(), "statement needs the admin scope; the token has only read");
 }
@@ -398,6 +472,7 @@ TEST_F(EngineTest, RestrictedRolesCannotWrite) {
                        StatementClass::kAdmin);
   EXPECT_EQ(o.status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(o.status.message(), "role lf-dev-role lacks INSERT on analytics.members");
+  EXPECT_TRUE(HasReason(o.status, EngineFailure::kPermissionDenied));
   auto d = lake_.RunAs(DevRole(), "DROP TABLE orders", StatementClass::kAdmin);
   EXPECT_EQ(d.status.message(), "role lf-dev-role lacks DROP on analytics.orders");
   auto c = lake_.RunAs(DevRole(), "CREATE TABLE analytics.t(x)", StatementClass::kAdmin);
@@ -421,12 +496,14 @@ TEST_F(EngineTest, RestrictedRolesCannotWrite) {
     EXPECT_EQ(w.status.code(), StatusCode::kPermissionDenied) << sql;
     std::string type = std::string(sql).substr(0, 6);
     EXPECT_EQ(w.status.message(), "role writer may not run this " + type + refused) << sql;
+    EXPECT_TRUE(HasReason(w.status, EngineFailure::kPermissionDenied)) << sql;
   }
   for (const char* sql : {"INSERT INTO orders SELECT * FROM secret_table",
                           "INSERT INTO orders(order_id) SELECT count(*) FROM hr.salaries"}) {
     auto w = lake_.RunAs(writer, sql, StatementClass::kWrite);
     EXPECT_EQ(w.status.code(), StatusCode::kInvalidArgument) << sql;
     EXPECT_NE(w.status.message().find("no such table"), std::string::npos) << w.status.message();
+    EXPECT_TRUE(HasReason(w.status, EngineFailure::kInvalidQuery));
   }
   EXPECT_EQ(std::get<int64_t>(Super("SELECT count(*) FROM orders").rows[0][0]), 3);
   auto ok = lake_.RunAs(writer, "INSERT INTO orders(order_id, member_id) VALUES (99, 1)",
@@ -483,6 +560,7 @@ TEST_F(EngineTest, FastPathWritesAndDdl) {
   auto constraint = Super("INSERT INTO orders(order_id) VALUES (20)", StatementClass::kWrite);
   EXPECT_EQ(constraint.status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(constraint.status.message().find("UNIQUE"), std::string::npos);
+  EXPECT_TRUE(HasReason(constraint.status, EngineFailure::kInvalidQuery));
 }
 
 TEST_F(EngineTest, SameTableNameResolvesToRequestDatabase) {
@@ -514,6 +592,7 @@ TEST_F(EngineTest, UnqualifiedDdlWithoutDatabaseIsRefused) {
   auto o = Super("CREATE TABLE t(x)", StatementClass::kAdmin, "");
   EXPECT_EQ(o.status.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(o.status.message().find("name the database"), std::string::npos);
+  EXPECT_TRUE(HasReason(o.status, EngineFailure::kPermissionDenied));
   auto ok = Super("CREATE TABLE hr.t(x)", StatementClass::kAdmin, "");
   EXPECT_TRUE(ok.status.ok()) << ok.status.ToString();
 }
@@ -530,6 +609,7 @@ TEST_F(EngineTest, PrintfBombFailsFast) {
     auto o = Dev(sql);
     auto elapsed = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(o.status.code(), StatusCode::kResourceExhausted) << sql << ": " << o.status.ToString();
+    EXPECT_TRUE(HasReason(o.status, EngineFailure::kValueTooLarge)) << sql;
     EXPECT_LT(elapsed, std::chrono::seconds(1)) << sql;
   }
   auto normal = Dev("SELECT printf('%05d|%.2f|%s|%*d', 42, 3.14159, 'x', 4, 7)");
@@ -537,6 +617,7 @@ TEST_F(EngineTest, PrintfBombFailsFast) {
   EXPECT_EQ(std::get<std::string>(normal.rows[0][0]), "00042|3.14|x|   7");
   auto super = Super("SELECT printf('%.*c', 2000000000, 'x')");
   EXPECT_EQ(super.status.code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(HasReason(super.status, EngineFailure::kValueTooLarge));
 }
 
 TEST_F(EngineTest, RunawayQueryTimesOutAndEngineKeepsServing) {
@@ -550,7 +631,9 @@ TEST_F(EngineTest, RunawayQueryTimesOutAndEngineKeepsServing) {
                          StatementClass::kRead, "analytics", {}, limits);
     auto elapsed = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(o.status.code(), StatusCode::kDeadlineExceeded) << o.status.ToString();
-    EXPECT_EQ(o.status.message(), "query exceeded the timeout of 500 ms");
+    EXPECT_TRUE(HasReason(o.status, EngineFailure::kTimeout)) << o.status.ToString();
+    // The query API shows this message: it must name the limit and nothing else.
+    EXPECT_EQ(o.status.message(), "the query ran longer than the limit of 500 ms");
     EXPECT_GE(elapsed, std::chrono::milliseconds(450));
     EXPECT_LT(elapsed, std::chrono::milliseconds(1500));
     auto again = lake_.RunAs(role, "SELECT count(*) FROM members");
@@ -563,6 +646,7 @@ TEST_F(EngineTest, RunawayQueryTimesOutAndEngineKeepsServing) {
                           "SELECT count(*) FROM members a, members b, members c WHERE a.name < c.tier",
                           StatementClass::kRead, "analytics", {}, limits);
   EXPECT_EQ(join.status.code(), StatusCode::kDeadlineExceeded) << join.status.ToString();
+  EXPECT_TRUE(HasReason(join.status, EngineFailure::kTimeout));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
 }
 
@@ -574,6 +658,7 @@ TEST_F(EngineTest, CancelledFlagStopsTheQuery) {
                        StatementClass::kRead, "analytics", {}, {}, &cancelled);
   EXPECT_EQ(o.status.code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(o.status.message(), "query cancelled");
+  EXPECT_TRUE(HasReason(o.status, EngineFailure::kCancelled));
 }
 
 TEST_F(EngineTest, SinkErrorStopsTheQuery) {
@@ -591,6 +676,7 @@ TEST_F(EngineTest, SinkErrorStopsTheQuery) {
   auto r = lake_.engine().Execute(lake_.policy(), DevRole(), req, sink);
   EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(r.status().message(), "result too big");
+  EXPECT_FALSE(r.status().reason<EngineFailure>().has_value());  // the sink's own status
   EXPECT_TRUE(Dev("SELECT 1").status.ok());
 }
 
@@ -631,6 +717,7 @@ TEST_F(EngineTest, PolicyVersionChangeTakesEffect) {
   auto o = lake_.RunAs(narrower, "SELECT name FROM members LIMIT 1");
   EXPECT_EQ(o.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(o.status.message(), "no such column: name");
+  EXPECT_TRUE(HasReason(o.status, EngineFailure::kInvalidQuery));
   EXPECT_EQ(lake_.RunAs(narrower, "SELECT * FROM members LIMIT 1").columns.size(), 1u);
 }
 

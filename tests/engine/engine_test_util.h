@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "engine/demo_members.h"
 #include "engine/engine.h"
 #include "engine/sqlite/sqlite_engine.h"
 #include "policy/policy.h"
@@ -126,11 +127,11 @@ class Lake {
 
   // Builds the lake (1000 members unless told) and opens the engine.
   Status Build(int64_t members = 1000) {
-    LG_RETURN_IF_ERROR(CreateDemoMembers(dir_, members));
     LG_RETURN_IF_ERROR(CreateDatabaseIfMissing(dir_, "hr"));
     auto engine = OpenSqliteEngine(SqliteEngineOptions{dir_, 4});
     if (!engine.ok()) return engine.status();
     engine_ = std::move(engine).value();
+    LG_RETURN_IF_ERROR(LoadDemoMembers(*engine_, members));
     for (const char* sql :
          {"CREATE TABLE orders(order_id INTEGER PRIMARY KEY, member_id INTEGER, amount REAL, "
           "note TEXT, payload BLOB)",

@@ -1,22 +1,28 @@
-// Tests of engine/sqlite/loader.h: CSV/NDJSON readers, type inference, the
-// all-or-nothing load, column matching and name validation.
-#include "engine/sqlite/loader.h"
-
+// Tests of loading through Engine::Load on the SQLite engine: the CSV/NDJSON
+// readers (engine/file_sources.h), type inference and column matching
+// (engine/load_driver.h), the all-or-nothing load and name validation.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/engine.h"
+#include "engine/file_sources.h"
+#include "engine/load.h"
+#include "engine/sqlite/guard.h"
 #include "engine/sqlite/sqlite_engine.h"
+#include "testing/status_matchers.h"
 
 namespace lakegate::engine {
 namespace {
 
 namespace fs = std::filesystem;
+using lakegate::testing::HasReason;
 
 class LoaderTest : public ::testing::Test {
  protected:
@@ -25,8 +31,28 @@ class LoaderTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     lake_ = dir_ + "/lake";
+    // The lake directory does not exist yet: the first load with create
+    // makes it, as `lakegate load` does.
+    SqliteEngineOptions options;
+    options.lake_dir = lake_;
+    options.create_if_missing = true;
+    auto engine = OpenSqliteEngine(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    engine_ = std::move(engine).value();
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override {
+    engine_.reset();
+    fs::remove_all(dir_);
+  }
+
+  Result<LoadSummary> Load(const std::string& db, const std::string& table, RowSource& source,
+                           bool create, const LoadProgressFn& progress = nullptr) {
+    LoadRequest request;
+    request.database = db;
+    request.table = table;
+    request.create = create;
+    return engine_->Load(request, source, progress);
+  }
 
   std::string Write(const std::string& name, const std::string& content) {
     std::string path = dir_ + "/" + name;
@@ -38,13 +64,13 @@ class LoaderTest : public ::testing::Test {
                               bool create = true, const std::string& db = "analytics") {
     auto source = OpenCsvSource(Write(table + ".csv", content));
     if (!source.ok()) return source.status();
-    return LoadRows(lake_, db, table, **source, create);
+    return Load(db, table, **source, create);
   }
   Result<LoadSummary> LoadNdjson(const std::string& table, const std::string& content,
                                  bool create = true) {
     auto source = OpenNdjsonSource(Write(table + ".ndjson", content));
     if (!source.ok()) return source.status();
-    return LoadRows(lake_, "analytics", table, **source, create);
+    return Load("analytics", table, **source, create);
   }
 
   // Runs `sql` on the raw database; each row as "a|b|NULL" with values
@@ -96,6 +122,7 @@ class LoaderTest : public ::testing::Test {
 
   std::string dir_;
   std::string lake_;
+  std::unique_ptr<Engine> engine_;
 };
 
 using Rows = std::vector<std::string>;
@@ -150,6 +177,7 @@ TEST_F(LoaderTest, BadFieldCountAbortsWithLineNumberAndCreatesNothing) {
   EXPECT_EQ(summary.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(summary.status().message(),
             dir_ + "/t.csv:5: expected 2 fields (the header's), found 3");
+  EXPECT_TRUE(HasReason(summary.status(), EngineFailure::kInvalidData));
   EXPECT_FALSE(TableExists("t"));
 }
 
@@ -160,6 +188,7 @@ TEST_F(LoaderTest, BadLineLeavesExistingTableUnchanged) {
   EXPECT_EQ(summary.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(summary.status().message(),
             dir_ + "/t.csv:4: column 'id' is INTEGER but the value 'five' is not an integer");
+  EXPECT_TRUE(HasReason(summary.status(), EngineFailure::kInvalidData));
   EXPECT_EQ(Query("SELECT * FROM t ORDER BY id"), (Rows{"i:1|r:1.5", "i:2|r:2.5"}));
 
   summary = LoadCsv("t", "id,score\n3,abc\n", false);
@@ -193,6 +222,7 @@ TEST_F(LoaderTest, ConstraintViolationReportsLine) {
   ASSERT_FALSE(summary.ok());
   EXPECT_EQ(summary.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(summary.status().message(), dir_ + "/k.csv:3: NOT NULL constraint failed: k.v");
+  EXPECT_TRUE(HasReason(summary.status(), EngineFailure::kInvalidData));
   EXPECT_TRUE(Query("SELECT * FROM k").empty());
 }
 
@@ -201,6 +231,7 @@ TEST_F(LoaderTest, CsvSyntaxErrors) {
   ASSERT_FALSE(unterminated.ok());
   EXPECT_EQ(unterminated.status().message(),
             dir_ + "/u.csv:3: unterminated quoted field in field 2");
+  EXPECT_TRUE(HasReason(unterminated.status(), EngineFailure::kInvalidData));
   auto trailing = LoadCsv("v", "a,b\n1,\"x\"y\n");
   ASSERT_FALSE(trailing.ok());
   EXPECT_EQ(trailing.status().message(),
@@ -231,7 +262,7 @@ TEST_F(LoaderTest, ReservedWordColumnsAreQuoted) {
   auto summary = LoadCsv("kw", "select,from,order_\n1,2,3\n");
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(Schema("kw"), "t:CREATE TABLE \"kw\"(\"select\" INTEGER, \"from\" INTEGER, \"order_\" INTEGER)");
-  EXPECT_EQ(QuoteIdentifier("a\"b"), "\"a\"\"b\"");
+  EXPECT_EQ(sqlite_internal::QuoteIdent("a\"b"), "\"a\"\"b\"");
 }
 
 TEST_F(LoaderTest, DatabaseAndTableNamesAreValidated) {
@@ -240,15 +271,17 @@ TEST_F(LoaderTest, DatabaseAndTableNamesAreValidated) {
   EXPECT_EQ(bad_db.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bad_db.status().message(),
             "invalid database name 'bad-name': use [A-Za-z_][A-Za-z0-9_]{0,63}");
+  EXPECT_TRUE(HasReason(bad_db.status(), EngineFailure::kInvalidName));
   auto path = Write("x.csv", "a\n1\n");
   for (const std::string& table : std::vector<std::string>{"x;drop", "1abc", "", "sqlite_master", "SQLITE_x",
                                   std::string(65, 'a')}) {
     auto source = OpenCsvSource(path);
     ASSERT_TRUE(source.ok());
-    auto summary = LoadRows(lake_, "analytics", table, **source, true);
+    auto summary = Load("analytics", table, **source, true);
     ASSERT_FALSE(summary.ok()) << table;
     EXPECT_EQ(summary.status().code(), StatusCode::kInvalidArgument) << table;
     EXPECT_EQ(summary.status().message().rfind("invalid table name '", 0), 0u) << table;
+    EXPECT_TRUE(HasReason(summary.status(), EngineFailure::kInvalidName)) << table;
   }
   EXPECT_FALSE(fs::exists(lake_ + "/bad-name.db"));
 }
@@ -261,6 +294,7 @@ TEST_F(LoaderTest, ColumnMismatchListsColumns) {
   EXPECT_EQ(summary.status().message(),
             dir_ + "/t.csv: column(s) nme, extra of the file are not in analytics.t, whose "
                    "columns are: id, name");
+  EXPECT_TRUE(HasReason(summary.status(), EngineFailure::kInvalidData));
   EXPECT_EQ(Query("SELECT count(*) FROM t"), (Rows{"i:1"}));
 }
 
@@ -269,6 +303,7 @@ TEST_F(LoaderTest, MissingTableOrDatabaseWithoutCreate) {
   ASSERT_FALSE(no_db.ok());
   EXPECT_EQ(no_db.status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(fs::exists(lake_ + "/nodb.db"));  // nothing created
+  EXPECT_TRUE(HasReason(no_db.status(), EngineFailure::kNotFound));
   ASSERT_TRUE(LoadCsv("other", "a\n1\n").ok());
   auto no_table = LoadCsv("t", "a\n1\n", false);
   ASSERT_FALSE(no_table.ok());
@@ -276,6 +311,7 @@ TEST_F(LoaderTest, MissingTableOrDatabaseWithoutCreate) {
   EXPECT_EQ(no_table.status().message(),
             "table analytics.t does not exist; pass --create to create it with column types "
             "inferred from the file");
+  EXPECT_TRUE(HasReason(no_table.status(), EngineFailure::kNotFound));
 }
 
 TEST_F(LoaderTest, DatabaseFileIsCreated0600) {
@@ -315,6 +351,7 @@ TEST_F(LoaderTest, NdjsonErrorsReportLine) {
   auto array = LoadNdjson("e", "{\"a\": 1}\n\n[1]\n");
   ASSERT_FALSE(array.ok());
   EXPECT_EQ(array.status().message(), dir_ + "/e.ndjson:3: expected a JSON object, found array");
+  EXPECT_TRUE(HasReason(array.status(), EngineFailure::kInvalidData));
   auto dup = LoadNdjson("e", "{\"a\": 1, \"A\": 2}\n");
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.status().message(),
@@ -349,8 +386,8 @@ TEST_F(LoaderTest, ProgressReportsBothPhases) {
   auto source = OpenCsvSource(Write("p.csv", csv));
   ASSERT_TRUE(source.ok());
   std::vector<LoadProgress> seen;
-  auto summary = LoadRows(lake_, "analytics", "p", **source, true,
-                          [&](const LoadProgress& p) { seen.push_back(p); });
+  auto summary =
+      Load("analytics", "p", **source, true, [&](const LoadProgress& p) { seen.push_back(p); });
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(summary->rows, 20000);
   ASSERT_FALSE(seen.empty());
@@ -362,11 +399,50 @@ TEST_F(LoaderTest, ProgressReportsBothPhases) {
   EXPECT_EQ(Query("SELECT count(*), sum(n) FROM p"), (Rows{"i:20000|i:199990000"}));
 }
 
+TEST_F(LoaderTest, DeclaredColumnsSkipInferenceAndKeepExistingLoadsNothing) {
+  auto path = Write("d.csv", "id,score\n007,1\n");
+  LoadRequest request;
+  request.database = "analytics";
+  request.table = "d";
+  request.create = true;
+  request.keep_existing = true;
+  request.columns = {{"id", "TEXT"}, {"score", "REAL"}, {"note", "TEXT"}};
+  auto source = OpenCsvSource(path);
+  ASSERT_TRUE(source.ok());
+  std::vector<LoadProgress> seen;
+  auto summary =
+      engine_->Load(request, **source, [&](const LoadProgress& p) { seen.push_back(p); });
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_TRUE(summary->created);
+  EXPECT_EQ(summary->rows, 1);
+  for (const LoadProgress& p : seen) EXPECT_EQ(p.phase, LoadProgress::Phase::kLoading);
+  // The declared types, not inferred ones: "007" stays text, 1 becomes real.
+  EXPECT_EQ(Query("SELECT * FROM d"), (Rows{"t:007|r:1|NULL"}));
+  // The table exists now: keep_existing leaves it as it is.
+  source = OpenCsvSource(path);
+  ASSERT_TRUE(source.ok());
+  summary = engine_->Load(request, **source, nullptr);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_FALSE(summary->created);
+  EXPECT_EQ(summary->rows, 0);
+  EXPECT_EQ(Query("SELECT count(*) FROM d"), (Rows{"i:1"}));
+  // Declared names and types are checked before anything is written.
+  request.table = "e";
+  request.columns = {{"id", "TEXT); DROP TABLE d; --"}};
+  source = OpenCsvSource(path);
+  ASSERT_TRUE(source.ok());
+  summary = engine_->Load(request, **source, nullptr);
+  EXPECT_TRUE(HasReason(summary.status(), EngineFailure::kInvalidName));
+  EXPECT_FALSE(TableExists("e"));
+  EXPECT_TRUE(TableExists("d"));
+}
+
 TEST_F(LoaderTest, MissingFile) {
   auto source = OpenCsvSource(dir_ + "/nope.csv");
   ASSERT_FALSE(source.ok());
   EXPECT_EQ(source.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(source.status().message(), "no such file: " + dir_ + "/nope.csv");
+  EXPECT_TRUE(HasReason(source.status(), EngineFailure::kSourceUnreadable));
 }
 
 }  // namespace

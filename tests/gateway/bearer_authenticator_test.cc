@@ -3,14 +3,14 @@
 // JWKS a loopback http::Server serves to the real libcurl fetcher.
 #include "gateway/bearer_authenticator.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/random.h"
 #include "fakes.h"
@@ -64,9 +64,9 @@ TEST(ExtractBearerTokenTest, MalformedTokenIsRejected) {
 }
 
 TEST(JwksUrlTest, HttpsOrLoopbackHttpOnly) {
-  EXPECT_TRUE(CheckJwksUrl("https://cognito-idp.us-east-1.amazonaws.com/pool/.well-known/jwks.json",
-                           false)
-                  .ok());
+  EXPECT_TRUE(
+      CheckJwksUrl("https://cognito-idp.us-east-1.amazonaws.com/pool/.well-known/jwks.json", false)
+          .ok());
   EXPECT_TRUE(CheckJwksUrl("http://127.0.0.1:8080/.well-known/jwks.json", false).ok());
   EXPECT_TRUE(CheckJwksUrl("http://localhost:1/jwks", false).ok());
   EXPECT_TRUE(CheckJwksUrl("http://[::1]:1/jwks", false).ok());
@@ -271,9 +271,9 @@ TEST_F(OwnTokenTest, GarbageTokenIsMalformed) {
 TEST_F(OwnTokenTest, ForgedOwnTokenIsRejected) {
   auto auth = Make();
   TestIssuerKey forger = TestIssuerKey::Make("own-1");  // same kid, other key
-  auto id = auth->Authenticate("Bearer " + forger.Sign(Claims(kOwnIssuer, "cid-etl",
-                                                               "athena-api/query.admin",
-                                                               clock_.NowSeconds())));
+  auto id = auth->Authenticate(
+      "Bearer " +
+      forger.Sign(Claims(kOwnIssuer, "cid-etl", "athena-api/query.admin", clock_.NowSeconds())));
   EXPECT_TRUE(HasReason(id.status(), TokenFailure::kBadSignature));
 }
 
@@ -289,9 +289,9 @@ TEST_F(OwnTokenTest, OwnTokensMustBeAccessTokensOfTheAtJwtType) {
 
 TEST_F(OwnTokenTest, UnknownIssuerIsRejected) {
   auto auth = Make();
-  auto id = auth->Authenticate("Bearer " + key_.Sign(Claims("https://elsewhere.test", "cid",
-                                                             "athena-api/query.read",
-                                                             clock_.NowSeconds())));
+  auto id = auth->Authenticate("Bearer " +
+                               key_.Sign(Claims("https://elsewhere.test", "cid",
+                                                "athena-api/query.read", clock_.NowSeconds())));
   EXPECT_TRUE(HasReason(id.status(), TokenFailure::kUnknownIssuer));
   EXPECT_EQ(auth->signature_verifications(), 0u);
 }
@@ -374,7 +374,8 @@ class ExternalIssuerTest : public ::testing::Test {
   }
   jose::AccessTokenClaims CognitoClaims() {
     // Cognito access tokens: no aud, token_use "access", client_id, typ not at+jwt.
-    jose::AccessTokenClaims c = Claims(kCognito, "5abc123def456", "athena-api/query.read", clock_.NowSeconds());
+    jose::AccessTokenClaims c =
+        Claims(kCognito, "5abc123def456", "athena-api/query.read", clock_.NowSeconds());
     c.aud.clear();
     return c;
   }
@@ -611,7 +612,8 @@ TEST_F(ExternalIssuerTest, OversizedJwksIsRefused) {
   auto auth = Make();
   auto id = auth->Authenticate("Bearer " + key_.Sign(CognitoClaims(), ""));
   ASSERT_FALSE(id.ok());
-  EXPECT_EQ(id.status().message(), "issuer keys unavailable: JWKS document larger than 262144 bytes");
+  EXPECT_EQ(id.status().message(),
+            "issuer keys unavailable: JWKS document larger than 262144 bytes");
 }
 
 TEST_F(ExternalIssuerTest, NonLoopbackHttpJwksIsNeverFetched) {
@@ -630,8 +632,9 @@ TEST_F(ExternalIssuerTest, OwnAndExternalIssuersCoexist) {
   own_state.AddClient("cid-r", "reporting-service");
   own_state.Refresh();
   auto auth = MakeAuthenticator(options_, kOwnIssuer, &own_state, *fetcher_, clock_);
-  auto mine = auth->Authenticate(
-      "Bearer " + own.Sign(Claims(kOwnIssuer, "cid-r", "athena-api/query.read", clock_.NowSeconds())));
+  auto mine =
+      auth->Authenticate("Bearer " + own.Sign(Claims(kOwnIssuer, "cid-r", "athena-api/query.read",
+                                                     clock_.NowSeconds())));
   ASSERT_TRUE(mine.ok()) << mine.status().ToString();
   EXPECT_TRUE((*mine)->own);
   EXPECT_EQ((*mine)->client_name, "reporting-service");
@@ -639,8 +642,9 @@ TEST_F(ExternalIssuerTest, OwnAndExternalIssuersCoexist) {
   ASSERT_TRUE(theirs.ok()) << theirs.status().ToString();
   EXPECT_FALSE((*theirs)->own);
   // A token claiming our issuer but signed by the external key is ours to verify: rejected.
-  auto spoof = auth->Authenticate(
-      "Bearer " + key_.Sign(Claims(kOwnIssuer, "cid-r", "athena-api/query.admin", clock_.NowSeconds())));
+  auto spoof =
+      auth->Authenticate("Bearer " + key_.Sign(Claims(kOwnIssuer, "cid-r", "athena-api/query.admin",
+                                                      clock_.NowSeconds())));
   EXPECT_TRUE(HasReason(spoof.status(), TokenFailure::kUnknownKey));
 }
 

@@ -2,6 +2,8 @@
 // records what the handler sends, and token helpers.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -14,18 +16,16 @@
 #include <variant>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "common/base64url.h"
 #include "common/status.h"
 #include "crypto/keys.h"
 #include "engine/engine.h"
-#include "http/exchange.h"
-#include "jose/claims.h"
-#include "jose/jws.h"
 #include "gateway/bearer_authenticator.h"
 #include "gateway/own_issuer.h"
 #include "gateway/token_issuer.h"
+#include "http/exchange.h"
+#include "jose/claims.h"
+#include "jose/jws.h"
 #include "policy/policy.h"
 #include "store/sqlite_store.h"
 #include "store/state_cache.h"
@@ -40,17 +40,24 @@ class VectorRow final : public engine::RowView {
   size_t size() const override { return values_->size(); }
   engine::ValueType type(size_t i) const override {
     switch ((*values_)[i].index()) {
-      case 0: return engine::ValueType::kNull;
-      case 1: return engine::ValueType::kInteger;
-      case 2: return engine::ValueType::kReal;
-      case 3: return engine::ValueType::kText;
-      default: return engine::ValueType::kBlob;
+      case 0:
+        return engine::ValueType::kNull;
+      case 1:
+        return engine::ValueType::kInteger;
+      case 2:
+        return engine::ValueType::kReal;
+      case 3:
+        return engine::ValueType::kText;
+      default:
+        return engine::ValueType::kBlob;
     }
   }
   int64_t integer(size_t i) const override { return std::get<int64_t>((*values_)[i]); }
   double real(size_t i) const override { return std::get<double>((*values_)[i]); }
   std::string_view text(size_t i) const override { return std::get<std::string>((*values_)[i]); }
-  std::string_view blob(size_t i) const override { return std::get<engine::Blob>((*values_)[i]).bytes; }
+  std::string_view blob(size_t i) const override {
+    return std::get<engine::Blob>((*values_)[i]).bytes;
+  }
 
  private:
   const std::vector<Value>* values_;
@@ -67,8 +74,8 @@ class FakeEngine final : public engine::Engine {
   // When set, produces row i (0-based) of `generated_rows` rows.
   std::function<std::vector<Value>(int64_t)> generator;
   int64_t generated_rows = 0;
-  Status error_before;               // returned before Begin() when not OK
-  Status error_after;                // returned after `error_after_rows` rows when not OK
+  Status error_before;  // returned before Begin() when not OK
+  Status error_after;   // returned after `error_after_rows` rows when not OK
   int64_t error_after_rows = 0;
   engine::StatementClass statement_class = engine::StatementClass::kRead;
   std::string statement_type = "SELECT";
@@ -115,11 +122,11 @@ class FakeEngine final : public engine::Engine {
     } done{this};
     if (!error_before.ok()) return error_before;
     if (statement_class > request.max_class) {
-      return PermissionDeniedError("statement class " +
-                                   std::string(statement_class == engine::StatementClass::kWrite
-                                                   ? "write"
-                                                   : "admin") +
-                                   " is not allowed by the token's scopes (role " + role.name + ")");
+      return Status(
+          StatusCode::kPermissionDenied, engine::EngineFailure::kStatementNotAllowed,
+          "statement class " +
+              std::string(statement_class == engine::StatementClass::kWrite ? "write" : "admin") +
+              " is not allowed by the token's scopes (role " + role.name + ")");
     }
     Status s = sink.Begin(columns);
     if (!s.ok()) return Stop(s);
@@ -151,6 +158,30 @@ class FakeEngine final : public engine::Engine {
     return catalog;
   }
 
+  // Appends every record of `source` to `rows` as text (empty fields NULL).
+  Result<engine::LoadSummary> Load(const engine::LoadRequest&, engine::RowSource& source,
+                                   const engine::LoadProgressFn&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!error_before.ok()) return error_before;
+    engine::LoadSummary summary;
+    std::vector<engine::LoadField> record;
+    for (;;) {
+      LG_ASSIGN_OR_RETURN(bool more, source.Next(record));
+      if (!more) break;
+      std::vector<Value> row;
+      for (const engine::LoadField& field : record) {
+        if (field.kind == engine::LoadField::Kind::kNull) {
+          row.emplace_back(std::monostate{});
+        } else {
+          row.emplace_back(field.text);
+        }
+      }
+      rows.push_back(std::move(row));
+      ++summary.rows;
+    }
+    return summary;
+  }
+
  private:
   Status Stop(const Status& s) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -175,7 +206,8 @@ class FakeExchange final : public http::Exchange {
     answered_ = true;
     response_ = std::move(response);
   }
-  bool BeginStream(int status, std::string content_type, std::vector<http::Header> headers) override {
+  bool BeginStream(int status, std::string content_type,
+                   std::vector<http::Header> headers) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (answered_ || gone_) return false;
     answered_ = true;
@@ -213,11 +245,26 @@ class FakeExchange final : public http::Exchange {
   int64_t gone_after_writes = -1;
   bool keep_body = true;
 
-  bool answered() const { std::lock_guard<std::mutex> l(mu_); return answered_; }
-  bool streamed() const { std::lock_guard<std::mutex> l(mu_); return streamed_; }
-  bool ended() const { std::lock_guard<std::mutex> l(mu_); return ended_; }
-  int status() const { std::lock_guard<std::mutex> l(mu_); return response_ ? response_->status : 0; }
-  std::string body() const { std::lock_guard<std::mutex> l(mu_); return response_ ? response_->body : ""; }
+  bool answered() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return answered_;
+  }
+  bool streamed() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return streamed_;
+  }
+  bool ended() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return ended_;
+  }
+  int status() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return response_ ? response_->status : 0;
+  }
+  std::string body() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return response_ ? response_->body : "";
+  }
   std::string content_type() const {
     std::lock_guard<std::mutex> l(mu_);
     return response_ ? response_->content_type : "";
@@ -230,9 +277,18 @@ class FakeExchange final : public http::Exchange {
     }
     return "";
   }
-  size_t max_chunk() const { std::lock_guard<std::mutex> l(mu_); return max_chunk_; }
-  std::vector<size_t> chunk_sizes() const { std::lock_guard<std::mutex> l(mu_); return chunk_sizes_; }
-  size_t total_written() const { std::lock_guard<std::mutex> l(mu_); return total_; }
+  size_t max_chunk() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return max_chunk_;
+  }
+  std::vector<size_t> chunk_sizes() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return chunk_sizes_;
+  }
+  size_t total_written() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return total_;
+  }
 
  private:
   http::Request request_;
@@ -284,7 +340,8 @@ struct OwnState {
     EXPECT_TRUE(store->InsertClient(client).ok());
   }
   // Applies `change` to a stored client.
-  void UpdateClient(const std::string& id, const std::function<void(store::ClientRecord&)>& change) {
+  void UpdateClient(const std::string& id,
+                    const std::function<void(store::ClientRecord&)>& change) {
     store::ClientRecord client = **store->FindClient(id);
     change(client);
     EXPECT_TRUE(store->UpdateClient(client).ok());
@@ -296,8 +353,7 @@ struct OwnState {
 // trusted issuers of `options` (keys through `fetcher`).
 inline std::unique_ptr<BearerAuthenticator> MakeAuthenticator(const GatewayOptions& options,
                                                               const std::string& own_issuer,
-                                                              OwnState* state,
-                                                              JwksFetcher& fetcher,
+                                                              OwnState* state, JwksFetcher& fetcher,
                                                               const Clock& clock) {
   std::vector<std::unique_ptr<TokenIssuer>> issuers;
   if (state != nullptr) {

@@ -4,22 +4,20 @@
 #include "gateway/query_service.h"
 
 #include <curl/curl.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
-#include <thread>
-#include <nlohmann/json.hpp>
-
 #include "audit/metrics.h"
+#include "common/strings.h"
 #include "common/thread_pool.h"
 #include "crypto/hash.h"
-#include "common/strings.h"
 #include "fakes.h"
 #include "http/server.h"
 
@@ -48,9 +46,8 @@ class QueryServiceTest : public ::testing::Test {
     options_.client_rules = {{"", "etl-service", "lf-super-user-role"},
                              {"", "reporting-service", "lf-dev-role"},
                              {"", "ghost-service", "role-not-in-policy"}};
-    options_.scope_rules = {{kAdmin, "lf-super-user-role"},
-                            {kWrite, "lf-super-user-role"},
-                            {kRead, "lf-dev-role"}};
+    options_.scope_rules = {
+        {kAdmin, "lf-super-user-role"}, {kWrite, "lf-super-user-role"}, {kRead, "lf-dev-role"}};
     auto snapshot = std::make_shared<policy::PolicySnapshot>();
     snapshot->version = 7;
     snapshot->roles["lf-super-user-role"] = policy::Role{"lf-super-user-role", "", {}};
@@ -82,12 +79,11 @@ class QueryServiceTest : public ::testing::Test {
           },
           &metrics_);
       service_ = std::make_unique<QueryService>(*pipeline_, engine_);
-      query_route_ = pipeline_->Route({.json_body = true}, [this](const std::shared_ptr<Call>& c) {
-        service_->Query(c);
-      });
-      catalog_route_ = pipeline_->Route(
-          {.access = Access::kQuery, .audit = AuditKind::kCatalog},
-          [this](const std::shared_ptr<Call>& c) { service_->Catalog(c); });
+      query_route_ = pipeline_->Route(
+          {.json_body = true}, [this](const std::shared_ptr<Call>& c) { service_->Query(c); });
+      catalog_route_ =
+          pipeline_->Route({.access = Access::kQuery, .audit = AuditKind::kCatalog},
+                           [this](const std::shared_ptr<Call>& c) { service_->Catalog(c); });
     }
     return *service_;
   }
@@ -97,7 +93,8 @@ class QueryServiceTest : public ::testing::Test {
     query_route_(std::move(ex));
   }
 
-  std::string Bearer(const std::string& client_id, const std::string& scope, int64_t lifetime = 3600) {
+  std::string Bearer(const std::string& client_id, const std::string& scope,
+                     int64_t lifetime = 3600) {
     return "Bearer " + key_.Sign(Claims(kIssuer, client_id, scope, clock_.NowSeconds(), lifetime));
   }
   std::string EtlToken() { return Bearer("cid-etl", kRead + " " + kWrite); }
@@ -190,17 +187,19 @@ TEST_F(QueryServiceTest, ValidQueryReturnsTheSeedShape) {
   std::vector<std::string> keys;
   for (auto it = body.begin(); it != body.end(); ++it) keys.push_back(it.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"success", "authMethod", "clientId", "scopes", "lfRole",
-                                             "database", "queryId", "columns", "data", "rowCount",
-                                             "truncated"}));
+                                            "database", "queryId", "columns", "data", "rowCount",
+                                            "truncated"}));
   EXPECT_EQ(body["success"], true);
   EXPECT_EQ(body["authMethod"], "CLIENT_CREDENTIALS");
   EXPECT_EQ(body["clientId"], "cid-etl");
-  EXPECT_EQ(body["scopes"], ordered_json::parse(R"(["athena-api/query.read","athena-api/query.write"])"));
+  EXPECT_EQ(body["scopes"],
+            ordered_json::parse(R"(["athena-api/query.read","athena-api/query.write"])"));
   EXPECT_EQ(body["lfRole"], "lf-super-user-role");
   EXPECT_EQ(body["database"], "analytics");
   EXPECT_EQ(body["queryId"], ex->header("X-Query-Id"));
-  EXPECT_EQ(body["columns"],
-            ordered_json::parse(R"([{"name":"id","type":"INTEGER"},{"name":"name","type":"TEXT"}])"));
+  EXPECT_EQ(
+      body["columns"],
+      ordered_json::parse(R"([{"name":"id","type":"INTEGER"},{"name":"name","type":"TEXT"}])"));
   EXPECT_EQ(body["data"], ordered_json::parse(R"([{"id":1,"name":"Ann"},{"id":2,"name":"Bob"}])"));
   EXPECT_EQ(body["rowCount"], 2);
   EXPECT_EQ(body["truncated"], false);
@@ -332,8 +331,9 @@ TEST_F(QueryServiceTest, ExpiredBearerIs401Expired) {
 
 TEST_F(QueryServiceTest, ForgedBearerIs401) {
   TestIssuerKey forger = TestIssuerKey::Make("own");
-  auto ex = Run(Post(R"({"query":"SELECT 1"})",
-                     "Bearer " + forger.Sign(Claims(kIssuer, "cid-etl", kAdmin, clock_.NowSeconds()))));
+  auto ex =
+      Run(Post(R"({"query":"SELECT 1"})",
+               "Bearer " + forger.Sign(Claims(kIssuer, "cid-etl", kAdmin, clock_.NowSeconds()))));
   ExpectError(*ex, 401, "invalid_token", "the access token is invalid");
   EXPECT_EQ(engine_.calls, 0);
 }
@@ -363,7 +363,8 @@ TEST_F(QueryServiceTest, UnknownFieldIs400NamingIt) {
 }
 
 TEST_F(QueryServiceTest, BadJsonIs400) {
-  ExpectError(*Query("{", EtlToken()), 400, "invalid_request", "the request body is not valid JSON");
+  ExpectError(*Query("{", EtlToken()), 400, "invalid_request",
+              "the request body is not valid JSON");
 }
 
 TEST_F(QueryServiceTest, QueryTooLongIs413) {
@@ -373,7 +374,8 @@ TEST_F(QueryServiceTest, QueryTooLongIs413) {
 }
 
 TEST_F(QueryServiceTest, BadSqlIs400WithTheEnginesMessage) {
-  engine_.error_before = InvalidArgumentError("near \"SELEC\": syntax error");
+  engine_.error_before = Status(StatusCode::kInvalidArgument, engine::EngineFailure::kInvalidQuery,
+                                "near \"SELEC\": syntax error");
   ExpectError(*Query(R"({"query":"SELEC 1"})", EtlToken()), 400, "invalid_query",
               "near \"SELEC\": syntax error");
   EXPECT_EQ(LastAudit()["outcome"], "invalid_query");
@@ -392,7 +394,8 @@ TEST_F(QueryServiceTest, ReadScopeWithWriteStatementIs403) {
 
 TEST_F(QueryServiceTest, EnginePermissionDeniedIs403WithItsMessage) {
   engine_.error_before =
-      PermissionDeniedError("role 'lf-dev-role' lacks SELECT on column analytics.members.email");
+      Status(StatusCode::kPermissionDenied, engine::EngineFailure::kPermissionDenied,
+             "role 'lf-dev-role' lacks SELECT on column analytics.members.email");
   ExpectError(*Query(R"({"query":"SELECT email FROM members"})", ReportingToken()), 403,
               "access_denied", "role 'lf-dev-role' lacks SELECT on column analytics.members.email");
 }
@@ -400,8 +403,9 @@ TEST_F(QueryServiceTest, EnginePermissionDeniedIs403WithItsMessage) {
 TEST_F(QueryServiceTest, NoRoleMappedIs403) {
   options_.scope_rules.clear();
   auto ex = Query(R"({"query":"SELECT 1"})", Bearer("cid-new", kRead));
-  ExpectError(*ex, 403, "access_denied",
-              "no role is mapped to client 'new-service' (scopes: athena-api/query.read); add a role rule");
+  ExpectError(
+      *ex, 403, "access_denied",
+      "no role is mapped to client 'new-service' (scopes: athena-api/query.read); add a role rule");
   EXPECT_EQ(engine_.calls, 0);
 }
 
@@ -419,14 +423,16 @@ TEST_F(QueryServiceTest, NoQueryScopeIs403) {
 // 408 / 500 / 503.
 
 TEST_F(QueryServiceTest, TimeoutIs408) {
-  engine_.error_before = DeadlineExceededError("interrupted");
+  engine_.error_before = Status(StatusCode::kDeadlineExceeded, engine::EngineFailure::kTimeout,
+                                "the query ran longer than the limit of 1500 ms");
   options_.query_timeout = 1500ms;
   ExpectError(*Query(R"({"query":"SELECT 1"})", EtlToken()), 408, "query_timeout",
               "the query ran longer than the limit of 1500 ms");
 }
 
 TEST_F(QueryServiceTest, InternalErrorsAreNotShown) {
-  engine_.error_before = InternalError("sqlite3_prepare_v2: /var/lib/lakegate/lake/raw.db locked");
+  engine_.error_before = Status(StatusCode::kInternal, engine::EngineFailure::kInternal,
+                                "sqlite3_prepare_v2: /var/lib/lakegate/lake/raw.db locked");
   auto ex = Query(R"({"query":"SELECT 1"})", EtlToken());
   ExpectError(*ex, 500, "internal_error");
   EXPECT_EQ(ex->body().find("raw.db"), std::string::npos);
@@ -446,7 +452,8 @@ TEST_F(QueryServiceTest, NoPolicyLoadedIs500) {
 }
 
 TEST_F(QueryServiceTest, EngineUnavailableIs503) {
-  engine_.error_before = UnavailableError("pool closed");
+  engine_.error_before =
+      Status(StatusCode::kUnavailable, engine::EngineFailure::kUnavailable, "pool closed");
   ExpectError(*Query(R"({"query":"SELECT 1"})", EtlToken()), 503, "unavailable",
               "the query engine is unavailable; retry later");
 }
@@ -462,7 +469,7 @@ TEST_F(QueryServiceTest, FullWorkerQueueIs503) {
   auto second = std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken()));
   Handle(second);  // queued
   auto third = std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken()));
-  Handle(third);   // refused on the calling (network) thread
+  Handle(third);  // refused on the calling (network) thread
   ExpectError(*third, 503, "unavailable", "the server is busy; retry later");
   EXPECT_EQ(third->header("Retry-After"), "1");
   engine_.Release();
@@ -574,7 +581,8 @@ TEST_F(QueryServiceTest, ErrorAfterStreamingEndsTheJsonWithAWarning) {
   options_.stream_chunk_bytes = 1024;
   engine_.generator = [](int64_t i) { return std::vector<Value>{i, std::string("row")}; };
   engine_.generated_rows = 1000;
-  engine_.error_after = DeadlineExceededError("interrupted");
+  engine_.error_after = Status(StatusCode::kDeadlineExceeded, engine::EngineFailure::kTimeout,
+                               "the query ran longer than the limit of 30000 ms");
   engine_.error_after_rows = 500;
   auto ex = Query(R"({"query":"SELECT 1"})", EtlToken());
   ASSERT_EQ(ex->status(), 200);
@@ -590,7 +598,8 @@ TEST_F(QueryServiceTest, CsvErrorAfterStreamingLeavesTheStreamUnfinished) {
   options_.stream_chunk_bytes = 1024;
   engine_.generator = [](int64_t i) { return std::vector<Value>{i, std::string("row")}; };
   engine_.generated_rows = 1000;
-  engine_.error_after = InternalError("disk I/O error");
+  engine_.error_after =
+      Status(StatusCode::kInternal, engine::EngineFailure::kInternal, "disk I/O error");
   engine_.error_after_rows = 500;
   auto ex = Query(R"({"query":"SELECT 1","format":"csv"})", EtlToken());
   ASSERT_EQ(ex->status(), 200);

@@ -9,7 +9,7 @@
 //   statement error [options]
 //   <SQL>
 //   ----
-//   <text the error's "CODE: message" must contain>
+//   <text the error's "CODE: message" (or its reason, "engine.NAME") must contain>
 //
 //   query [options]
 //   <SQL>
@@ -268,8 +268,15 @@ TEST_P(SqlCasesTest, Run) {
     } else if (c.kind == "error") {
       ASSERT_FALSE(o.status.ok());
       ASSERT_EQ(c.expected.size(), 1u) << "an error case needs one expected line";
-      EXPECT_NE(o.status.ToString().find(c.expected[0]), std::string::npos)
+      // The expected line is "CODE: message", or a part of the status with its
+      // reason ("engine.permission_denied").
+      const std::string shown =
+          std::string(StatusCodeName(o.status.code())) + ": " + o.status.message();
+      EXPECT_TRUE(shown.find(c.expected[0]) != std::string::npos ||
+                  o.status.ToString().find(c.expected[0]) != std::string::npos)
           << "got " << o.status.ToString();
+      // Every engine error carries its typed reason.
+      EXPECT_TRUE(o.status.reason<EngineFailure>().has_value()) << o.status.ToString();
     } else {
       ASSERT_TRUE(o.status.ok()) << o.status.ToString();
       std::vector<std::string> got;

@@ -53,12 +53,6 @@ bool IsAllowedEponymousTable(std::string_view name) {
   return false;
 }
 
-bool IsSchemaTable(std::string_view name) {
-  return EqualsIgnoreCase(name, "sqlite_master") || EqualsIgnoreCase(name, "sqlite_schema") ||
-         EqualsIgnoreCase(name, "sqlite_temp_master") ||
-         EqualsIgnoreCase(name, "sqlite_temp_schema");
-}
-
 bool IsTempDb(std::string_view db) { return EqualsIgnoreCase(db, "temp"); }
 
 int Deny(Guard& g, std::string message) {
@@ -69,23 +63,18 @@ int Deny(Guard& g, std::string message) {
 
 std::string_view Str(const char* s) { return s != nullptr ? std::string_view(s) : std::string_view(); }
 
-int AuthorizeGoverned(Guard& g, int code, std::string_view a3, std::string_view a4,
-                      std::string_view db) {
+// What AuthorizeShared() returns for an action it leaves to the caller.
+constexpr int kNotShared = -1;
+
+// The rules of every user connection (governed and direct): SELECT and
+// recursive CTEs, only allow-listed functions and introspection pragmas; no
+// ATTACH (which VACUUM INTO is too), DETACH or transaction control.
+// kNotShared for every other action.
+int AuthorizeShared(Guard& g, int code, std::string_view a3, std::string_view a4) {
   switch (code) {
     case SQLITE_SELECT:
     case SQLITE_RECURSIVE:
       return SQLITE_OK;
-    case SQLITE_READ:
-      // Column reads name the real table and schema: CTEs and subqueries
-      // raise no column READ, so a CTE named like a governed table cannot
-      // spoof this check. count(*)-style reads (column "") come without a
-      // schema, for CTEs too; they are allowed, and the governed cursor of a
-      // table the role may not SELECT refuses to produce rows.
-      if (IsSchemaTable(a3) || IsAllowedEponymousTable(a3)) return SQLITE_OK;
-      if (db.empty() && a4.empty()) return SQLITE_OK;
-      if (g.governed_read && g.governed_read(db, a3, a4)) return SQLITE_OK;
-      g.denied = true;
-      return SQLITE_DENY;  // SQLite's "access to db.table.column is prohibited"
     case SQLITE_FUNCTION:
       if (IsAllowedFunction(a4)) return SQLITE_OK;
       return Deny(g, "function " + std::string(a4) + "() is not allowed");
@@ -99,6 +88,26 @@ int AuthorizeGoverned(Guard& g, int code, std::string_view a3, std::string_view 
     case SQLITE_TRANSACTION:
     case SQLITE_SAVEPOINT:
       return Deny(g, "transaction control is not allowed (each request is one statement)");
+    default:
+      return kNotShared;
+  }
+}
+
+int AuthorizeGoverned(Guard& g, int code, std::string_view a3, std::string_view a4,
+                      std::string_view db) {
+  if (int rc = AuthorizeShared(g, code, a3, a4); rc != kNotShared) return rc;
+  switch (code) {
+    case SQLITE_READ:
+      // Column reads name the real table and schema: CTEs and subqueries
+      // raise no column READ, so a CTE named like a governed table cannot
+      // spoof this check. count(*)-style reads (column "") come without a
+      // schema, for CTEs too; they are allowed, and the governed cursor of a
+      // table the role may not SELECT refuses to produce rows.
+      if (IsSchemaTable(a3) || IsAllowedEponymousTable(a3)) return SQLITE_OK;
+      if (db.empty() && a4.empty()) return SQLITE_OK;
+      if (g.governed_read && g.governed_read(db, a3, a4)) return SQLITE_OK;
+      g.denied = true;
+      return SQLITE_DENY;  // SQLite's "access to db.table.column is prohibited"
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
     case SQLITE_DELETE:
@@ -164,10 +173,8 @@ int AuthorizeWholeTableWrite(Guard& g, int code, std::string_view a3, std::strin
 int AuthorizeDirect(Guard& g, int code, std::string_view a3, std::string_view a4,
                     std::string_view db) {
   if (g.whole_table_only) return AuthorizeWholeTableWrite(g, code, a3, a4, db);
+  if (int rc = AuthorizeShared(g, code, a3, a4); rc != kNotShared) return rc;
   switch (code) {
-    case SQLITE_SELECT:
-    case SQLITE_RECURSIVE:
-      return SQLITE_OK;
     case SQLITE_READ:
       if (EqualsIgnoreCase(a3, "sqlite_dbpage") || EqualsIgnoreCase(a3, "dbstat")) {
         return Deny(g, std::string(a3) + " is not allowed");
@@ -177,19 +184,6 @@ int AuthorizeDirect(Guard& g, int code, std::string_view a3, std::string_view a4
         return Deny(g, "PRAGMA " + std::string(a3.substr(7)) + " is not allowed");
       }
       return SQLITE_OK;
-    case SQLITE_FUNCTION:
-      if (IsAllowedFunction(a4)) return SQLITE_OK;
-      return Deny(g, "function " + std::string(a4) + "() is not allowed");
-    case SQLITE_PRAGMA:
-      if (IsIntrospectionPragma(a3)) return SQLITE_OK;
-      return Deny(g, "PRAGMA " + std::string(a3) + " is not allowed");
-    case SQLITE_ATTACH:
-      return Deny(g, "ATTACH and VACUUM INTO are not allowed");
-    case SQLITE_DETACH:
-      return Deny(g, "DETACH is not allowed");
-    case SQLITE_TRANSACTION:
-    case SQLITE_SAVEPOINT:
-      return Deny(g, "transaction control is not allowed (each request is one statement)");
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
     case SQLITE_DELETE:
@@ -228,6 +222,12 @@ int AuthorizeDirect(Guard& g, int code, std::string_view a3, std::string_view a4
 }
 
 }  // namespace
+
+bool IsSchemaTable(std::string_view name) {
+  return EqualsIgnoreCase(name, "sqlite_master") || EqualsIgnoreCase(name, "sqlite_schema") ||
+         EqualsIgnoreCase(name, "sqlite_temp_master") ||
+         EqualsIgnoreCase(name, "sqlite_temp_schema");
+}
 
 int Authorize(void* user_data, int code, const char* a3, const char* a4, const char* db,
               const char* /*view*/) {

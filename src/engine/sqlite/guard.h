@@ -61,6 +61,8 @@ int Authorize(void* user_data, int code, const char* a3, const char* a4, const c
               const char* view);
 
 bool IsAllowedFunction(std::string_view name);
+// True for sqlite_master, sqlite_schema and their temp_ twins.
+bool IsSchemaTable(std::string_view name);
 bool IsIntrospectionPragma(std::string_view name);
 
 // True when every width/precision of the SQL printf format in args[0]

@@ -7,18 +7,19 @@
 // virtual table per visible table whose declared columns are exactly the ones
 // the role may SELECT; their cursors read the raw table through a second,
 // privileged connection owned by the same session. An authorizer (deny by
-// default) is the second wall on both paths.
+// default) is the second wall on both paths. Load() writes a lake file
+// directly, in one transaction.
 //
-// Thread-safe: Execute() and Catalog() may run concurrently on many threads;
-// each call borrows one pooled session, pools are keyed by (role, policy
-// version, default database).
+// Thread-safe: Execute(), Catalog() and Load() may run concurrently on many
+// threads; each query borrows one pooled session, pools are keyed by (role,
+// policy version, default database).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "engine/engine.h"
@@ -44,27 +45,30 @@ struct SqliteEngineOptions {
   // interval (plus one check's duration, microseconds per file) after such a
   // change committed sees it; a file that another process keeps locked
   // (SQLITE_BUSY in rollback-journal mode) is skipped, never waited for, and
-  // read again at the next check. DDL run through this engine is visible to
-  // the next query at once. 0 = check before every query (tests).
+  // read again at the next check. DDL run through this engine, and tables
+  // and databases its Load() creates, are visible to the next query at once.
+  // 0 = check before every query (tests).
   std::chrono::milliseconds schema_check_interval = std::chrono::milliseconds(250);
+  // EngineSettings::create_if_missing: a missing lake_dir is not an error;
+  // the first Load() with create makes it (mode 0700).
+  bool create_if_missing = false;
 };
 
-// Opens the engine over `options.lake_dir` (which must exist). Returns
-// InvalidArgument when it does not.
+// Opens the engine over `options.lake_dir`. Returns InvalidArgument
+// (kMisconfigured) when the directory does not exist, unless
+// `options.create_if_missing`.
 Result<std::unique_ptr<Engine>> OpenSqliteEngine(SqliteEngineOptions options);
 
-// True when `name` is a valid catalog database name: [A-Za-z_][A-Za-z0-9_]{0,63}.
-bool IsValidDatabaseName(std::string_view name);
+// The registry's entry point (app/engines.h): the engine over the lake
+// directory `location` (the URL without its "sqlite:" scheme) with the
+// engine-neutral `settings`.
+Result<std::unique_ptr<Engine>> OpenSqliteEngineAt(std::string_view location,
+                                                   const EngineSettings& settings);
 
-// Admin helpers for the CLI and the demo (never used by user queries).
-//
 // Creates <lake_dir>/<name>.db (mode 0600, WAL journal) unless it exists; the
-// lake directory is created 0700 when missing. InvalidArgument for a bad name.
+// lake directory is created 0700 when missing. InvalidArgument (kInvalidName)
+// for a bad name, kInternal when a file cannot be created. An administrator's
+// helper (loads and tests), never used by user queries.
 Status CreateDatabaseIfMissing(const std::string& lake_dir, const std::string& name);
-// Creates analytics.members(member_id INTEGER, name TEXT, email TEXT, region
-// TEXT, tier TEXT, joined_on TEXT, lifetime_value REAL) with `rows`
-// deterministic rows (the same on every machine) when the table does not
-// exist; leaves an existing table alone.
-Status CreateDemoMembers(const std::string& lake_dir, int64_t rows = 1000);
 
 }  // namespace lakegate::engine

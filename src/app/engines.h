@@ -1,0 +1,33 @@
+// The engine registry of the composition root: an engine is chosen by the
+// scheme of its URL, and each engine's folder under engine/ is one line here.
+//
+//   sqlite:PATH   the embedded SQLite engine over the lake directory PATH
+//                 (sqlite:///srv/lake, with an empty authority, names /srv/lake)
+//   PATH          a plain lake directory path: the SQLite engine
+//
+// Text is a URL when it starts with a scheme ([A-Za-z][A-Za-z0-9+.-]*) and a
+// ':' that the registry knows, or that "//" follows; anything else is a path.
+// Thread-safe (no state).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/engine.h"
+
+namespace lakegate::app {
+
+// Opens the engine `url` names with `settings`. InvalidArgument
+// (engine::EngineFailure::kMisconfigured) for an unknown scheme, naming the
+// schemes it knows; otherwise the engine's own errors (e.g. a lake directory
+// that does not exist).
+Result<std::unique_ptr<engine::Engine>> OpenEngine(std::string_view url,
+                                                   const engine::EngineSettings& settings);
+
+// The schemes OpenEngine() knows, in registration order.
+std::vector<std::string> EngineSchemes();
+
+}  // namespace lakegate::app

@@ -1,0 +1,105 @@
+// Tests of app/engines.h: an engine is chosen by its URL's scheme.
+#include "app/engines.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "testing/status_matchers.h"
+
+namespace lakegate::app {
+namespace {
+
+using lakegate::testing::HasReason;
+
+class EnginesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/lakegate-engines-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // The databases the engine at `url` lists (it must open).
+  size_t Databases(const std::string& url) {
+    auto engine = OpenEngine(url, {});
+    EXPECT_TRUE(engine.ok()) << url << ": " << engine.status().ToString();
+    if (!engine.ok()) return 0;
+    policy::PolicySnapshot snapshot;
+    policy::Role everything;
+    everything.name = "everything";
+    everything.grants.push_back({"*", "*", policy::kAllPermissions, {}});
+    auto catalog = (*engine)->Catalog(snapshot, everything);
+    EXPECT_TRUE(catalog.ok()) << catalog.status().ToString();
+    return catalog.ok() ? catalog->size() : 0;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(EnginesTest, SqliteByPlainPathOrUrl) {
+  {
+    engine::EngineSettings settings;
+    settings.create_if_missing = true;
+    auto engine = OpenEngine(dir_ + "/lake", settings);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    engine::LoadRequest request{"analytics", "t", /*create=*/true, {{"x", "INTEGER"}}};
+    class Empty final : public engine::RowSource {
+     public:
+      const std::vector<std::string>& columns() const override { return columns_; }
+      Result<bool> Next(std::vector<engine::LoadField>&) override { return false; }
+      Status Rewind() override { return Status::Ok(); }
+      int64_t line() const override { return 0; }
+      uint64_t bytes_read() const override { return 0; }
+      uint64_t total_bytes() const override { return 0; }
+      const std::string& name() const override { return name_; }
+
+     private:
+      std::vector<std::string> columns_;
+      std::string name_ = "empty";
+    } empty;
+    ASSERT_TRUE((*engine)->Load(request, empty, nullptr).ok());
+  }
+  EXPECT_EQ(Databases(dir_ + "/lake"), 1u);
+  EXPECT_EQ(Databases("sqlite:" + dir_ + "/lake"), 1u);
+  EXPECT_EQ(Databases("SQLite:" + dir_ + "/lake"), 1u);    // schemes are case-insensitive
+  EXPECT_EQ(Databases("sqlite://" + dir_ + "/lake"), 1u);  // empty authority
+}
+
+TEST_F(EnginesTest, UnknownSchemeNamesTheKnownOnesAndHidesTheUrl) {
+  auto engine = OpenEngine("postgresql://admin:s3cret@db.example/lake", {});
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(HasReason(engine.status(), engine::EngineFailure::kMisconfigured));
+  EXPECT_NE(engine.status().message().find("'postgresql:'"), std::string::npos)
+      << engine.status().message();
+  EXPECT_NE(engine.status().message().find("sqlite"), std::string::npos);
+  EXPECT_EQ(engine.status().message().find("s3cret"), std::string::npos);
+  EXPECT_EQ(EngineSchemes(), (std::vector<std::string>{"sqlite"}));
+}
+
+TEST_F(EnginesTest, SqliteUrlWithAHostIsRefused) {
+  auto engine = OpenEngine("sqlite://host/srv/lake", {});
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(HasReason(engine.status(), engine::EngineFailure::kMisconfigured));
+}
+
+TEST_F(EnginesTest, PathsThatLookLikeSchemesArePaths) {
+  // No registered scheme and no "//": a relative path with a colon.
+  std::filesystem::create_directories(dir_ + "/a:b");
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir_);
+  EXPECT_EQ(Databases("a:b"), 0u);
+  std::filesystem::current_path(cwd);
+  // A missing lake directory is the engine's own error.
+  auto missing = OpenEngine(dir_ + "/nope", {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(HasReason(missing.status(), engine::EngineFailure::kMisconfigured));
+}
+
+}  // namespace
+}  // namespace lakegate::app
