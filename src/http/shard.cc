@@ -83,6 +83,7 @@ void Shard::BeginStop() {
 
 void Shard::ForceStop() {
   stopping_ = true;
+  stopped_ = true;
   CloseAcceptor();
   accept_timer_.cancel();
   ForEachSession([](SessionBase* s) { s->Close(); });
@@ -151,7 +152,10 @@ void Shard::OnAccept(const ErrorCode& ec, tcp::socket socket) {
 void Shard::ArmSweep() {
   timer_.expires_after(kSweepPeriod);
   timer_.async_wait([self = shared_from_this()](const ErrorCode& ec) {
-    if (ec || self->ioc_.stopped()) return;
+    // A completion queued before ForceStop's cancel arrives here without an
+    // error code; re-arming then would keep the shard alive through its own
+    // io_context.
+    if (ec || self->ioc_.stopped() || self->stopped_) return;
     self->Sweep();
     self->ArmSweep();
   });

@@ -162,6 +162,9 @@ class Shard : public std::enable_shared_from_this<Shard> {
   std::list<SessionBase*> sessions_;  // shard thread only
   std::string date_;                  // shard thread only (after start)
   bool stopping_ = false;             // shard thread only
+  // ForceStop ran: the sweep is not re-armed, not even by a timer completion
+  // that Drain() runs. Shard thread, then the controlling thread after Join().
+  bool stopped_ = false;
   std::atomic<size_t> active_{0};
 
   Mutex post_mu_;
