@@ -15,7 +15,7 @@
 #include "oauth/client_auth.h"
 #include "oauth/client_secret.h"
 #include "oauth/rate_limiter.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace lakegate::oauth {
 namespace {

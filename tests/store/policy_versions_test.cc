@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "store/fault_injecting_store.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace lakegate::store {
 namespace {

@@ -17,7 +17,7 @@
 #include "common/files.h"
 #include "testing/status_matchers.h"
 #include "store/fault_injecting_store.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace lakegate::store {
 namespace {
