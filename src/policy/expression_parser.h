@@ -54,7 +54,9 @@ inline bool IsSharedKeyword(std::string_view word) {
 // node from it.
 template <typename Operand>
 struct Predicate {
+  // In this order: languages map a Kind to their node kinds by index.
   enum class Kind { kCompare, kIsNull, kIn, kBetween, kLike };
+  static constexpr size_t kKindCount = 5;
   Kind kind = Kind::kCompare;
   std::string op;        // kCompare: "=", "<>", "<", "<=", ">", ">=" ("!=" reads as "<>")
   bool negated = false;  // IS NOT NULL, NOT IN, NOT BETWEEN, NOT LIKE
@@ -90,25 +92,10 @@ class ExpressionParser : protected TokenCursor {
   }
 
   Result<NodePtr> ParseOr(int depth) {
-    LG_ASSIGN_OR_RETURN(NodePtr left, ParseAnd(depth));
-    while (PeekKeyword("OR")) {
-      size_t pos = Take().pos;
-      LG_ASSIGN_OR_RETURN(NodePtr right, ParseAnd(depth));
-      LG_ASSIGN_OR_RETURN(left,
-                          self().MakeLogical(Logical::kOr, pos, std::move(left), std::move(right)));
-    }
-    return left;
+    return ParseConnective(depth, Logical::kOr, &ExpressionParser::ParseAnd);
   }
-
   Result<NodePtr> ParseAnd(int depth) {
-    LG_ASSIGN_OR_RETURN(NodePtr left, ParseNot(depth));
-    while (PeekKeyword("AND")) {
-      size_t pos = Take().pos;
-      LG_ASSIGN_OR_RETURN(NodePtr right, ParseNot(depth));
-      LG_ASSIGN_OR_RETURN(
-          left, self().MakeLogical(Logical::kAnd, pos, std::move(left), std::move(right)));
-    }
-    return left;
+    return ParseConnective(depth, Logical::kAnd, &ExpressionParser::ParseNot);
   }
 
   Result<NodePtr> ParseNot(int depth) {
@@ -168,19 +155,8 @@ class ExpressionParser : protected TokenCursor {
       if (!PeekSymbol("(")) return self().Expected("'(' after IN");
       size_t open = Take().pos;
       if constexpr (Derived::kListItemsNest) LG_RETURN_IF_ERROR(CheckDepth(depth + 1, open));
-      while (true) {
-        LG_ASSIGN_OR_RETURN(Operand item, self().ParseListItem(depth + 1));
-        p.operands.push_back(std::move(item));
-        if (PeekSymbol(",")) {
-          Take();
-          continue;
-        }
-        if (PeekSymbol(")")) {
-          Take();
-          break;
-        }
-        return self().Expected("',' or ')' in the IN list");
-      }
+      LG_RETURN_IF_ERROR(ParseListRest(
+          p.operands, [&] { return self().ParseListItem(depth + 1); }, "the IN list"));
       return std::optional<P>(std::move(p));
     }
     if (PeekKeyword("BETWEEN")) {
@@ -202,6 +178,26 @@ class ExpressionParser : protected TokenCursor {
       return std::optional<P>(std::move(p));
     }
     return std::optional<P>();
+  }
+
+  // item { ',' item } ')', the '(' being taken: appends each item that
+  // `parse_item` reads to `items`. "expected ',' or ')' in <where>" when
+  // another token follows an item.
+  template <typename Item, typename ParseItem>
+  Status ParseListRest(std::vector<Item>& items, ParseItem parse_item, std::string_view where) {
+    while (true) {
+      LG_ASSIGN_OR_RETURN(Item item, parse_item());
+      items.push_back(std::move(item));
+      if (PeekSymbol(",")) {
+        Take();
+        continue;
+      }
+      if (PeekSymbol(")")) {
+        Take();
+        return Status::Ok();
+      }
+      return self().Expected("',' or ')' in " + std::string(where));
+    }
   }
 
   // The literal at the read position, taken, or nullopt (nothing taken) when
@@ -251,6 +247,19 @@ class ExpressionParser : protected TokenCursor {
   }
 
  private:
+  // operand { keyword operand }, left-associative, for AND and OR.
+  Result<NodePtr> ParseConnective(int depth, Logical op,
+                                  Result<NodePtr> (ExpressionParser::*operand)(int)) {
+    const std::string_view keyword = op == Logical::kOr ? "OR" : "AND";
+    LG_ASSIGN_OR_RETURN(NodePtr left, (this->*operand)(depth));
+    while (PeekKeyword(keyword)) {
+      size_t pos = Take().pos;
+      LG_ASSIGN_OR_RETURN(NodePtr right, (this->*operand)(depth));
+      LG_ASSIGN_OR_RETURN(left, self().MakeLogical(op, pos, std::move(left), std::move(right)));
+    }
+    return left;
+  }
+
   Derived& self() { return static_cast<Derived&>(*this); }
   const Derived& self() const { return static_cast<const Derived&>(*this); }
 

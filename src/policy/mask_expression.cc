@@ -64,6 +64,11 @@ using NodePtr = std::shared_ptr<const MaskExpressionNode>;
 using Value = RowFilter::Value;
 using Predicate = internal::Predicate<NodePtr>;
 
+// The node kind of each Predicate::Kind, in its order.
+constexpr std::array<Node::Kind, Predicate::kKindCount> kPredicateKinds = {
+    Node::Kind::kCompare, Node::Kind::kIsNull, Node::Kind::kIn, Node::Kind::kBetween,
+    Node::Kind::kLike};
+
 const internal::Dialect& kDialect = internal::kMaskExpressionDialect;
 
 // The function whitelist, with SQLite's arities. Each is deterministic and
@@ -207,24 +212,8 @@ class Parser : public internal::ExpressionParser<Parser, NodePtr, NodePtr> {
     LG_ASSIGN_OR_RETURN(NodePtr left, ParseConcat(depth));
     LG_ASSIGN_OR_RETURN(std::optional<Predicate> predicate, ParsePredicate(depth));
     if (!predicate) return left;
-    std::shared_ptr<Node> n;
-    switch (predicate->kind) {
-      case Predicate::Kind::kCompare:
-        n = New(Node::Kind::kCompare, std::move(predicate->op));
-        break;
-      case Predicate::Kind::kIsNull:
-        n = New(Node::Kind::kIsNull);
-        break;
-      case Predicate::Kind::kIn:
-        n = New(Node::Kind::kIn);
-        break;
-      case Predicate::Kind::kBetween:
-        n = New(Node::Kind::kBetween);
-        break;
-      case Predicate::Kind::kLike:
-        n = New(Node::Kind::kLike);
-        break;
-    }
+    std::shared_ptr<Node> n =
+        New(kPredicateKinds[static_cast<size_t>(predicate->kind)], std::move(predicate->op));
     n->negated = predicate->negated;
     std::vector<NodePtr> operands;
     operands.reserve(1 + predicate->operands.size());
@@ -334,19 +323,8 @@ class Parser : public internal::ExpressionParser<Parser, NodePtr, NodePtr> {
     if (PeekSymbol(")")) {
       Take();
     } else {
-      while (true) {
-        LG_ASSIGN_OR_RETURN(NodePtr arg, ParseOr(depth + 1));
-        args.push_back(std::move(arg));
-        if (PeekSymbol(",")) {
-          Take();
-          continue;
-        }
-        if (PeekSymbol(")")) {
-          Take();
-          break;
-        }
-        return Expected("',' or ')' in the arguments of " + std::string(f->name));
-      }
+      LG_RETURN_IF_ERROR(ParseListRest(
+          args, [&] { return ParseOr(depth + 1); }, "the arguments of " + std::string(f->name)));
     }
     if (args.size() < f->min_args || args.size() > f->max_args) {
       return ErrorAt(name.pos, ArityError(*f, args.size()));

@@ -1,6 +1,7 @@
 // Row filters: a strict recursive-descent parser for the PartiQL subset of
 // policy.h, the SQL compiler and the reference evaluator. Pure; a parsed
 // RowFilter is immutable and may be shared between threads.
+#include <array>
 #include <cstdio>
 #include <optional>
 #include <string_view>
@@ -33,6 +34,11 @@ using Node = RowFilterNode;
 using NodePtr = std::shared_ptr<const RowFilterNode>;
 using Value = RowFilter::Value;
 using Predicate = internal::Predicate<Value>;
+
+// The node kind of each Predicate::Kind, in its order.
+constexpr std::array<Node::Kind, Predicate::kKindCount> kPredicateKinds = {
+    Node::Kind::kCompare, Node::Kind::kIsNull, Node::Kind::kIn, Node::Kind::kBetween,
+    Node::Kind::kLike};
 
 // ---------------------------------------------------------------------------
 // Parser: the shared grammar (expression_parser.h) with a column predicate as
@@ -84,23 +90,7 @@ class Parser : public internal::ExpressionParser<Parser, NodePtr, Value> {
                      "expected a comparison operator, IN, BETWEEN, LIKE or IS after column " +
                          n->column + ", found " + Describe(after) + hint);
     }
-    switch (predicate->kind) {
-      case Predicate::Kind::kCompare:
-        n->kind = Node::Kind::kCompare;
-        break;
-      case Predicate::Kind::kIsNull:
-        n->kind = Node::Kind::kIsNull;
-        break;
-      case Predicate::Kind::kIn:
-        n->kind = Node::Kind::kIn;
-        break;
-      case Predicate::Kind::kBetween:
-        n->kind = Node::Kind::kBetween;
-        break;
-      case Predicate::Kind::kLike:
-        n->kind = Node::Kind::kLike;
-        break;
-    }
+    n->kind = kPredicateKinds[static_cast<size_t>(predicate->kind)];
     n->op = std::move(predicate->op);
     n->negated = predicate->negated;
     n->literals = std::move(predicate->operands);
