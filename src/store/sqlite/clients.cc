@@ -22,6 +22,20 @@ ClientRecord ReadClient(const Stmt& stmt) {
   return c;
 }
 
+// Binds every column of `c` but client_id, in table order (name through
+// managed), as INSERT and UPDATE list them.
+Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
+  return stmt.Text(c.name)
+      .Int(c.token_ttl_seconds)
+      .Int(c.enabled ? 1 : 0)
+      .Text(c.secret_hash)
+      .Text(c.previous_secret_hash)
+      .Int(c.previous_secret_expires_at)
+      .Int(c.created_at)
+      .Int(c.updated_at)
+      .Int(c.managed ? 1 : 0);
+}
+
 Status ValidateClient(const ClientRecord& c) {
   if (c.client_id.empty()) return InvalidArgumentError("client id is empty");
   if (c.name.empty()) return InvalidArgumentError("client name is empty");
@@ -92,17 +106,7 @@ Status Ops::InsertClient(const ClientRecord& c) {
         conn_->Prepare("INSERT INTO clients (client_id, name, token_ttl_seconds, enabled, "
                        "secret_hash, previous_secret_hash, previous_secret_expires_at, "
                        "created_at, updated_at, managed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    LG_RETURN_IF_ERROR(stmt.Text(c.client_id)
-                           .Text(c.name)
-                           .Int(c.token_ttl_seconds)
-                           .Int(c.enabled ? 1 : 0)
-                           .Text(c.secret_hash)
-                           .Text(c.previous_secret_hash)
-                           .Int(c.previous_secret_expires_at)
-                           .Int(c.created_at)
-                           .Int(c.updated_at)
-                           .Int(c.managed ? 1 : 0)
-                           .Run());
+    LG_RETURN_IF_ERROR(BindClientFields(stmt.Text(c.client_id), c).Run());
   }
   return InsertClientScopes(c);
 }
@@ -127,17 +131,7 @@ Status Ops::UpdateClient(const ClientRecord& c) {
                        "secret_hash = ?, previous_secret_hash = ?, "
                        "previous_secret_expires_at = ?, created_at = ?, updated_at = ?, "
                        "managed = ? WHERE client_id = ?"));
-    LG_RETURN_IF_ERROR(stmt.Text(c.name)
-                           .Int(c.token_ttl_seconds)
-                           .Int(c.enabled ? 1 : 0)
-                           .Text(c.secret_hash)
-                           .Text(c.previous_secret_hash)
-                           .Int(c.previous_secret_expires_at)
-                           .Int(c.created_at)
-                           .Int(c.updated_at)
-                           .Int(c.managed ? 1 : 0)
-                           .Text(c.client_id)
-                           .Run());
+    LG_RETURN_IF_ERROR(BindClientFields(stmt, c).Text(c.client_id).Run());
   }
   {
     LG_ASSIGN_OR_RETURN(Stmt stmt, conn_->Prepare("DELETE FROM client_scopes WHERE client_id = ?"));
