@@ -1,7 +1,6 @@
 #include "app/stores.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <optional>
@@ -9,28 +8,13 @@
 
 #include "app/url_scheme.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace lakegate::app {
 namespace {
 
 using ::lakegate::testing::HasStatus;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "lakegate-stores-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::lakegate::testing::TempDir;
 
 TEST(UrlSchemeTest, ReadsTheSchemeBeforeTheFirstColon) {
   EXPECT_EQ(UrlScheme("sqlite:state.db"), std::optional<std::string_view>("sqlite"));
