@@ -1,5 +1,6 @@
 #include "app/engines.h"
 
+#include "app/url_scheme.h"
 #include "common/strings.h"
 #include "engine/sqlite/sqlite_engine.h"
 
@@ -26,19 +27,6 @@ const EngineKind* FindEngine(std::string_view scheme) {
   return nullptr;
 }
 
-// The scheme of `url` ("" for a plain path): [A-Za-z][A-Za-z0-9+.-]* before
-// the first ':'.
-std::string_view SchemeOf(std::string_view url) {
-  size_t colon = url.find(':');
-  if (colon == std::string_view::npos || colon == 0) return {};
-  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
-  if (!alpha(url[0])) return {};
-  for (char c : url.substr(1, colon - 1)) {
-    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '.' && c != '-') return {};
-  }
-  return url.substr(0, colon);
-}
-
 Status UnknownScheme(std::string_view scheme) {
   return Status(StatusCode::kInvalidArgument, engine::EngineFailure::kMisconfigured,
                 "unknown engine URL scheme '" + std::string(scheme) +
@@ -55,7 +43,8 @@ std::vector<std::string> EngineSchemes() {
 
 Result<std::unique_ptr<engine::Engine>> OpenEngine(std::string_view url,
                                                    const engine::EngineSettings& settings) {
-  std::string_view scheme = SchemeOf(url);
+  // "foo:bar" without "//" is a path with a colon, not an engine.
+  std::string_view scheme = UrlScheme(url).value_or("");
   std::string_view rest = scheme.empty() ? url : url.substr(scheme.size() + 1);
   const EngineKind* kind = scheme.empty() ? nullptr : FindEngine(scheme);
   if (kind == nullptr) {

@@ -10,6 +10,7 @@
 #include "app/engines.h"
 #include "app/policy_admin.h"
 #include "app/routes.h"
+#include "app/stores.h"
 #include "audit/audit_log.h"
 #include "audit/metrics.h"
 #include "common/clock.h"
@@ -23,7 +24,6 @@
 #include "http/server.h"
 #include "oauth/authorization_server.h"
 #include "oauth/client_secret.h"
-#include "store/sqlite_store.h"
 #include "store/state_cache.h"
 #include "store/store.h"
 
@@ -258,7 +258,7 @@ Status ServerApp::Start() {
   }
   d.state_dir = stack.state_dir;
   LG_RETURN_IF_ERROR(MakeDirectories(d.state_dir, 0700));
-  LG_ASSIGN_OR_RETURN(d.store, store::OpenSqliteStore(d.state_dir + "/state.db"));
+  LG_ASSIGN_OR_RETURN(d.store, OpenStore(DefaultStoreUrl(d.state_dir)));
   LG_ASSIGN_OR_RETURN(SecretString hash_key, oauth::LoadOrCreateHashKey(d.state_dir + "/hash.key"));
 
   LG_ASSIGN_OR_RETURN(ApplyResult applied,

@@ -17,7 +17,6 @@
 #include "crypto/keys.h"
 #include "oauth/client_secret.h"
 #include "oauth/key_manager.h"
-#include "store/sqlite_store.h"
 #include "store/store.h"
 
 namespace lakegate::cli {

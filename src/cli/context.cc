@@ -2,9 +2,9 @@
 
 #include <cstdlib>
 
+#include "app/stores.h"
 #include "cli/exit_codes.h"
 #include "common/files.h"
-#include "store/sqlite_store.h"
 
 namespace lakegate::cli {
 namespace {
@@ -35,7 +35,7 @@ Context OpenContext(const std::string& config_path) {
   }
   ctx.stack = std::move(*stack);
   if (Status s = MakeDirectories(ctx.stack.state_dir, 0700); !s.ok()) Exit(Fail(s));
-  auto store = store::OpenSqliteStore(ctx.stack.state_dir + "/state.db");
+  auto store = app::OpenStore(app::DefaultStoreUrl(ctx.stack.state_dir));
   if (!store.ok()) Exit(Fail(store.status()));
   ctx.store = std::move(*store);
   auto key = oauth::LoadOrCreateHashKey(ctx.stack.state_dir + "/hash.key");

@@ -1,5 +1,5 @@
 // Server: an HTTP/1.1 (and HTTP/1.0) server over plain TCP or TLS, built on
-// Boost.Beast/Asio (which stay inside server.cc).
+// Boost.Beast/Asio (which stay inside src/http's .cc files and private headers).
 //
 // Design: `threads` shards, each one io_context run by one thread with its own
 // SO_REUSEPORT listener, so the kernel spreads connections and a connection never

@@ -15,10 +15,13 @@
 #include <functional>
 #include <initializer_list>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "common/strings.h"
 #include "policy/expression_lexer.h"
+#include "policy/expression_parser.h"
 #include "policy/policy.h"
 
 namespace lakegate::policy {
@@ -55,16 +58,18 @@ struct MaskExpressionNode {
 
 namespace {
 
-using internal::IsComparison;
-using internal::kMaxDepth;
 using internal::Token;
 using Node = MaskExpressionNode;
 using NodePtr = std::shared_ptr<const MaskExpressionNode>;
 using Value = RowFilter::Value;
+using Predicate = internal::Predicate<NodePtr>;
+
+// The node kind of each Predicate::Kind, in its order.
+constexpr std::array<Node::Kind, Predicate::kKindCount> kPredicateKinds = {
+    Node::Kind::kCompare, Node::Kind::kIsNull, Node::Kind::kIn, Node::Kind::kBetween,
+    Node::Kind::kLike};
 
 const internal::Dialect& kDialect = internal::kMaskExpressionDialect;
-
-Status ErrorAt(size_t pos, std::string_view what) { return kDialect.ErrorAt(pos, what); }
 
 // The function whitelist, with SQLite's arities. Each is deterministic and
 // reads only its arguments.
@@ -117,13 +122,11 @@ std::string ArityError(const Function& f, size_t found) {
   return std::string(f.name) + " takes " + takes + ", found " + std::to_string(found);
 }
 
-// Words of the grammar, and SQL words that introduce what the language does
-// not have. None of them is read as a column name ("quote" it for a column of
-// that name).
-constexpr std::array<std::string_view, 15> kGrammarKeywords = {
-    "AND",  "OR",    "NOT",  "IN",   "BETWEEN", "LIKE", "IS",  "NULL",
-    "TRUE", "FALSE", "CASE", "WHEN", "THEN",    "ELSE", "END",
-};
+// Words of the grammar (the shared ones, internal::IsSharedKeyword, and
+// CASE's), and SQL words that introduce what the language does not have.
+// None of them is read as a column name ("quote" it for a column of that
+// name).
+constexpr std::array<std::string_view, 5> kCaseKeywords = {"CASE", "WHEN", "THEN", "ELSE", "END"};
 // Where an expression is expected.
 constexpr std::array<std::string_view, 4> kSubqueryKeywords = {"SELECT", "EXISTS", "WITH",
                                                                "VALUES"};
@@ -144,23 +147,23 @@ const std::string_view* FindWord(const std::array<std::string_view, N>& words,
 }
 
 bool IsReserved(std::string_view word) {
-  return FindWord(kGrammarKeywords, word) || FindWord(kSubqueryKeywords, word) ||
-         FindWord(kUnsupportedOperators, word) || FindWord(kOtherReserved, word);
+  return internal::IsSharedKeyword(word) || FindWord(kCaseKeywords, word) ||
+         FindWord(kSubqueryKeywords, word) || FindWord(kUnsupportedOperators, word) ||
+         FindWord(kOtherReserved, word);
 }
 
-class Parser : private internal::TokenCursor {
+// The shared grammar (expression_parser.h) with arithmetic, function calls and
+// CASE below the predicates, whose right-hand sides are expressions too.
+class Parser : public internal::ExpressionParser<Parser, NodePtr, NodePtr> {
  public:
-  explicit Parser(std::vector<Token> tokens) : TokenCursor(std::move(tokens)) {}
+  explicit Parser(std::vector<Token> tokens) : ExpressionParser(kDialect, std::move(tokens)) {}
 
-  Result<NodePtr> Parse() {
-    LG_ASSIGN_OR_RETURN(NodePtr root, ParseOr(0));
-    if (Peek().type != Token::Type::kEnd) {
-      return Expected("an operator or the end of the expression");
-    }
-    return root;
-  }
+  Result<NodePtr> Parse() { return ParseExpression(); }
 
  private:
+  friend ExpressionParser;
+  static constexpr std::string_view kExpectedAtEnd = "an operator or the end of the expression";
+  static constexpr bool kListItemsNest = true;
 
   // "expected <what>, found <next token>"; an SQL operator word the language
   // lacks (COLLATE, ESCAPE, GLOB, ...) is named as unsupported instead.
@@ -171,18 +174,13 @@ class Parser : private internal::TokenCursor {
         return ErrorAt(t.pos, std::string(*w) + " is not supported");
       }
     }
-    return ErrorAt(t.pos, "expected " + std::string(what) + ", found " + kDialect.Describe(t));
-  }
-
-  static Status CheckDepth(int depth, size_t pos) {
-    if (depth > kMaxDepth) return ErrorAt(pos, "nested more than 64 levels");
-    return Status::Ok();
+    return ExpressionParser::Expected(what);
   }
 
   // A node over `operands`; an error at `pos` when it would nest deeper than
   // kMaxDepth (which bounds the recursion of ToSql() and the depth of the
   // expression tree SQLite builds from the output).
-  static Result<NodePtr> Make(size_t pos, std::shared_ptr<Node> n, std::vector<NodePtr> operands) {
+  Result<NodePtr> Make(size_t pos, std::shared_ptr<Node> n, std::vector<NodePtr> operands) const {
     int height = 0;
     for (const NodePtr& o : operands) height = std::max(height, o->height);
     n->height = height + 1;
@@ -197,102 +195,36 @@ class Parser : private internal::TokenCursor {
     return n;
   }
 
-  Result<NodePtr> ParseOr(int depth) {
-    LG_ASSIGN_OR_RETURN(NodePtr left, ParseAnd(depth));
-    while (PeekKeyword("OR")) {
-      size_t pos = Take().pos;
-      LG_ASSIGN_OR_RETURN(NodePtr right, ParseAnd(depth));
-      LG_ASSIGN_OR_RETURN(left, Make(pos, New(Node::Kind::kOr), {left, right}));
+  Result<NodePtr> MakeLogical(internal::Logical op, size_t pos, NodePtr left, NodePtr right) {
+    switch (op) {
+      case internal::Logical::kAnd:
+        return Make(pos, New(Node::Kind::kAnd), {std::move(left), std::move(right)});
+      case internal::Logical::kOr:
+        return Make(pos, New(Node::Kind::kOr), {std::move(left), std::move(right)});
+      case internal::Logical::kNot:
+        break;
     }
-    return left;
+    return Make(pos, New(Node::Kind::kNot), {std::move(left)});
   }
 
-  Result<NodePtr> ParseAnd(int depth) {
-    LG_ASSIGN_OR_RETURN(NodePtr left, ParseNot(depth));
-    while (PeekKeyword("AND")) {
-      size_t pos = Take().pos;
-      LG_ASSIGN_OR_RETURN(NodePtr right, ParseNot(depth));
-      LG_ASSIGN_OR_RETURN(left, Make(pos, New(Node::Kind::kAnd), {left, right}));
-    }
-    return left;
-  }
-
-  Result<NodePtr> ParseNot(int depth) {
-    if (!PeekKeyword("NOT")) return ParseComparison(depth);
-    size_t pos = Take().pos;
-    LG_RETURN_IF_ERROR(CheckDepth(depth + 1, pos));
-    LG_ASSIGN_OR_RETURN(NodePtr operand, ParseNot(depth + 1));
-    return Make(pos, New(Node::Kind::kNot), {operand});
-  }
-
-  Result<NodePtr> ParseComparison(int depth) {
+  // sum [predicate]
+  Result<NodePtr> ParseOperand(int depth) {
     LG_ASSIGN_OR_RETURN(NodePtr left, ParseConcat(depth));
-    const Token& t = Peek();
-    if (t.type == Token::Type::kSymbol && IsComparison(t.text)) {
-      Take();
-      LG_ASSIGN_OR_RETURN(NodePtr right, ParseConcat(depth));
-      return Make(t.pos, New(Node::Kind::kCompare, t.text == "!=" ? "<>" : t.text), {left, right});
-    }
-    if (PeekKeyword("IS")) {
-      Take();
-      auto n = New(Node::Kind::kIsNull);
-      if (PeekKeyword("NOT")) {
-        Take();
-        n->negated = true;
-      }
-      if (!PeekKeyword("NULL")) return Expected("NULL");
-      Take();
-      return Make(t.pos, std::move(n), {left});
-    }
-    bool negated = false;
-    if (PeekKeyword("NOT")) {
-      Take();
-      negated = true;
-      if (!PeekKeyword("IN") && !PeekKeyword("BETWEEN") && !PeekKeyword("LIKE")) {
-        return Expected("IN, BETWEEN or LIKE after NOT");
-      }
-    }
-    if (PeekKeyword("IN")) {
-      Take();
-      auto n = New(Node::Kind::kIn);
-      n->negated = negated;
-      if (!PeekSymbol("(")) return Expected("'(' after IN");
-      LG_RETURN_IF_ERROR(CheckDepth(depth + 1, Take().pos));
-      std::vector<NodePtr> operands = {left};
-      while (true) {
-        LG_ASSIGN_OR_RETURN(NodePtr item, ParseOr(depth + 1));
-        operands.push_back(std::move(item));
-        if (PeekSymbol(",")) {
-          Take();
-          continue;
-        }
-        if (PeekSymbol(")")) {
-          Take();
-          break;
-        }
-        return Expected("',' or ')' in the IN list");
-      }
-      return Make(t.pos, std::move(n), std::move(operands));
-    }
-    if (PeekKeyword("BETWEEN")) {
-      Take();
-      auto n = New(Node::Kind::kBetween);
-      n->negated = negated;
-      LG_ASSIGN_OR_RETURN(NodePtr low, ParseConcat(depth));
-      if (!PeekKeyword("AND")) return Expected("AND in BETWEEN");
-      Take();
-      LG_ASSIGN_OR_RETURN(NodePtr high, ParseConcat(depth));
-      return Make(t.pos, std::move(n), {left, low, high});
-    }
-    if (PeekKeyword("LIKE")) {
-      Take();
-      auto n = New(Node::Kind::kLike);
-      n->negated = negated;
-      LG_ASSIGN_OR_RETURN(NodePtr pattern, ParseConcat(depth));
-      return Make(t.pos, std::move(n), {left, pattern});
-    }
-    return left;
+    LG_ASSIGN_OR_RETURN(std::optional<Predicate> predicate, ParsePredicate(depth));
+    if (!predicate) return left;
+    std::shared_ptr<Node> n =
+        New(kPredicateKinds[static_cast<size_t>(predicate->kind)], std::move(predicate->op));
+    n->negated = predicate->negated;
+    std::vector<NodePtr> operands;
+    operands.reserve(1 + predicate->operands.size());
+    operands.push_back(std::move(left));
+    for (NodePtr& o : predicate->operands) operands.push_back(std::move(o));
+    return Make(predicate->pos, std::move(n), std::move(operands));
   }
+
+  Result<NodePtr> ParseComparand(int depth) { return ParseConcat(depth); }
+  Result<NodePtr> ParseListItem(int depth) { return ParseOr(depth); }
+  Result<NodePtr> ParsePattern(int depth) { return ParseConcat(depth); }
 
   // One level of left-associative binary operators: `symbols` between
   // operands read by `operand`.
@@ -341,60 +273,33 @@ class Parser : private internal::TokenCursor {
     return Make(pos, New(Node::Kind::kNegate), {operand});
   }
 
+  // literal | parens | "column" | word
   Result<NodePtr> ParsePrimary(int depth) {
-    const Token& t = Peek();
-    switch (t.type) {
-      case Token::Type::kSymbol:
-        if (t.text == "(") {
-          Take();
-          LG_RETURN_IF_ERROR(CheckDepth(depth + 1, t.pos));
-          LG_ASSIGN_OR_RETURN(NodePtr inner, ParseOr(depth + 1));
-          if (!PeekSymbol(")")) return Expected("')'");
-          Take();
-          return inner;
-        }
-        break;
-      case Token::Type::kString: {
-        auto n = New(Node::Kind::kLiteral);
-        n->literal.type = Value::Type::kText;
-        n->literal.t = Take().text;
-        return NodePtr(std::move(n));
-      }
-      case Token::Type::kNumber: {
-        auto n = New(Node::Kind::kLiteral);
-        LG_ASSIGN_OR_RETURN(n->literal, internal::NumberValue(kDialect, t.text, t.pos));
-        Take();
-        return NodePtr(std::move(n));
-      }
-      case Token::Type::kQuotedIdent: {
-        auto n = New(Node::Kind::kColumn);
-        n->name = Take().text;
-        return NodePtr(std::move(n));
-      }
-      case Token::Type::kWord:
-        return ParseWord(depth);
-      case Token::Type::kEnd:
-        break;
-    }
-    return ErrorAt(t.pos, "expected an expression, found " + kDialect.Describe(t));
-  }
-
-  Result<NodePtr> ParseWord(int depth) {
-    const Token& t = Peek();
-    if (PeekKeyword("NULL") || PeekKeyword("TRUE") || PeekKeyword("FALSE")) {
+    LG_ASSIGN_OR_RETURN(std::optional<Value> literal, TakeLiteral());
+    if (literal) {
       auto n = New(Node::Kind::kLiteral);
-      if (!PeekKeyword("NULL")) {
-        n->literal.type = Value::Type::kInteger;
-        n->literal.i = PeekKeyword("TRUE") ? 1 : 0;
-      }
-      Take();
+      n->literal = std::move(*literal);
       return NodePtr(std::move(n));
     }
+    const Token& t = Peek();
+    if (PeekSymbol("(")) return ParseParenthesized(depth);
+    if (t.type == Token::Type::kQuotedIdent) {
+      auto n = New(Node::Kind::kColumn);
+      n->name = Take().text;
+      return NodePtr(std::move(n));
+    }
+    if (t.type == Token::Type::kWord) return ParseWord(depth);
+    return ErrorAt(t.pos, "expected an expression, found " + Describe(t));
+  }
+
+  // CASE | function call | column (literal words are taken before)
+  Result<NodePtr> ParseWord(int depth) {
+    const Token& t = Peek();
     if (PeekKeyword("CASE")) return ParseCase(depth);
     if (FindWord(kSubqueryKeywords, t.text)) return ErrorAt(t.pos, "subqueries are not allowed");
     if (PeekKeyword("CAST")) return ErrorAt(t.pos, "CAST is not supported");
     if (IsReserved(t.text)) {
-      return ErrorAt(t.pos, "expected an expression, found " + kDialect.Describe(t));
+      return ErrorAt(t.pos, "expected an expression, found " + Describe(t));
     }
     if (PeekNext().type == Token::Type::kSymbol && PeekNext().text == "(") {
       return ParseCall(depth);
@@ -418,19 +323,8 @@ class Parser : private internal::TokenCursor {
     if (PeekSymbol(")")) {
       Take();
     } else {
-      while (true) {
-        LG_ASSIGN_OR_RETURN(NodePtr arg, ParseOr(depth + 1));
-        args.push_back(std::move(arg));
-        if (PeekSymbol(",")) {
-          Take();
-          continue;
-        }
-        if (PeekSymbol(")")) {
-          Take();
-          break;
-        }
-        return Expected("',' or ')' in the arguments of " + std::string(f->name));
-      }
+      LG_RETURN_IF_ERROR(ParseListRest(
+          args, [&] { return ParseOr(depth + 1); }, "the arguments of " + std::string(f->name)));
     }
     if (args.size() < f->min_args || args.size() > f->max_args) {
       return ErrorAt(name.pos, ArityError(*f, args.size()));
@@ -465,7 +359,6 @@ class Parser : private internal::TokenCursor {
     Take();
     return Make(pos, std::move(n), std::move(operands));
   }
-
 };
 
 // A literal as SQL. Only INT64_MIN is negative (reals and the other integers

@@ -1,11 +1,15 @@
 // Row filters: a strict recursive-descent parser for the PartiQL subset of
 // policy.h, the SQL compiler and the reference evaluator. Pure; a parsed
 // RowFilter is immutable and may be shared between threads.
+#include <array>
 #include <cstdio>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "common/strings.h"
 #include "policy/expression_lexer.h"
+#include "policy/expression_parser.h"
 #include "policy/policy.h"
 
 namespace lakegate::policy {
@@ -23,97 +27,49 @@ struct RowFilterNode {
 
 namespace {
 
-using internal::IsComparison;
-using internal::kMaxDepth;
 using internal::LiteralSql;
 using internal::Token;
 
 using Node = RowFilterNode;
 using NodePtr = std::shared_ptr<const RowFilterNode>;
 using Value = RowFilter::Value;
+using Predicate = internal::Predicate<Value>;
 
-Status ErrorAt(size_t pos, const std::string& what) {
-  return internal::kRowFilterDialect.ErrorAt(pos, what);
-}
-std::string Describe(const Token& t) { return internal::kRowFilterDialect.Describe(t); }
+// The node kind of each Predicate::Kind, in its order.
+constexpr std::array<Node::Kind, Predicate::kKindCount> kPredicateKinds = {
+    Node::Kind::kCompare, Node::Kind::kIsNull, Node::Kind::kIn, Node::Kind::kBetween,
+    Node::Kind::kLike};
 
 // ---------------------------------------------------------------------------
-// Parser
+// Parser: the shared grammar (expression_parser.h) with a column predicate as
+// the operand and literals on the right of every predicate.
 
-bool IsKeyword(std::string_view word) {
-  for (std::string_view k : {"AND", "OR", "NOT", "IN", "BETWEEN", "LIKE", "IS", "NULL", "TRUE",
-                             "FALSE"}) {
-    if (EqualsIgnoreCase(word, k)) return true;
-  }
-  return false;
-}
-
-class Parser : private internal::TokenCursor {
+class Parser : public internal::ExpressionParser<Parser, NodePtr, Value> {
  public:
-  explicit Parser(std::vector<Token> tokens) : TokenCursor(std::move(tokens)) {}
+  explicit Parser(std::vector<Token> tokens)
+      : ExpressionParser(internal::kRowFilterDialect, std::move(tokens)) {}
 
-  Result<NodePtr> Parse() {
-    LG_ASSIGN_OR_RETURN(NodePtr root, ParseOr(0));
-    if (Peek().type != Token::Type::kEnd) {
-      return ErrorAt(Peek().pos, "expected AND, OR or the end of the filter, found " +
-                                     Describe(Peek()));
-    }
-    return root;
-  }
+  Result<NodePtr> Parse() { return ParseExpression(); }
 
  private:
+  friend ExpressionParser;
+  static constexpr std::string_view kExpectedAtEnd = "AND, OR or the end of the filter";
+  static constexpr bool kListItemsNest = false;
 
-  static NodePtr Binary(Node::Kind kind, NodePtr a, NodePtr b) {
+  Result<NodePtr> MakeLogical(internal::Logical op, size_t, NodePtr left, NodePtr right) {
     auto n = std::make_shared<Node>();
-    n->kind = kind;
-    n->left = std::move(a);
-    n->right = std::move(b);
-    return n;
-  }
-
-  Result<NodePtr> ParseOr(int depth) {
-    LG_ASSIGN_OR_RETURN(NodePtr left, ParseAnd(depth));
-    while (PeekKeyword("OR")) {
-      Take();
-      LG_ASSIGN_OR_RETURN(NodePtr right, ParseAnd(depth));
-      left = Binary(Node::Kind::kOr, std::move(left), std::move(right));
-    }
-    return left;
-  }
-
-  Result<NodePtr> ParseAnd(int depth) {
-    LG_ASSIGN_OR_RETURN(NodePtr left, ParseNot(depth));
-    while (PeekKeyword("AND")) {
-      Take();
-      LG_ASSIGN_OR_RETURN(NodePtr right, ParseNot(depth));
-      left = Binary(Node::Kind::kAnd, std::move(left), std::move(right));
-    }
-    return left;
-  }
-
-  Result<NodePtr> ParseNot(int depth) {
-    if (!PeekKeyword("NOT")) return ParsePrimary(depth);
-    const Token& t = Take();
-    if (depth + 1 > kMaxDepth) return ErrorAt(t.pos, "nested more than 64 levels");
-    LG_ASSIGN_OR_RETURN(NodePtr child, ParseNot(depth + 1));
-    auto n = std::make_shared<Node>();
-    n->kind = Node::Kind::kNot;
-    n->left = std::move(child);
+    n->kind = op == internal::Logical::kAnd  ? Node::Kind::kAnd
+              : op == internal::Logical::kOr ? Node::Kind::kOr
+                                             : Node::Kind::kNot;
+    n->left = std::move(left);
+    n->right = std::move(right);
     return NodePtr(std::move(n));
   }
 
-  Result<NodePtr> ParsePrimary(int depth) {
+  // parens | TRUE | FALSE | column predicate
+  Result<NodePtr> ParseOperand(int depth) {
     const Token& t = Peek();
-    if (PeekSymbol("(")) {
-      Take();
-      if (depth + 1 > kMaxDepth) return ErrorAt(t.pos, "nested more than 64 levels");
-      LG_ASSIGN_OR_RETURN(NodePtr inner, ParseOr(depth + 1));
-      if (!PeekSymbol(")")) {
-        return ErrorAt(Peek().pos, "expected ')', found " + Describe(Peek()));
-      }
-      Take();
-      return inner;
-    }
+    if (PeekSymbol("(")) return ParseParenthesized(depth);
     if (PeekKeyword("TRUE") || PeekKeyword("FALSE")) {
       auto n = std::make_shared<Node>();
       n->kind = Node::Kind::kConst;
@@ -122,121 +78,46 @@ class Parser : private internal::TokenCursor {
       return NodePtr(std::move(n));
     }
     bool column = t.type == Token::Type::kQuotedIdent ||
-                  (t.type == Token::Type::kWord && !IsKeyword(t.text));
+                  (t.type == Token::Type::kWord && !internal::IsSharedKeyword(t.text));
     if (!column) return ErrorAt(t.pos, "expected a column name, found " + Describe(t));
     auto n = std::make_shared<Node>();
     n->column = Take().text;
-    return ParsePredicate(std::move(n));
+    const Token& after = Peek();
+    LG_ASSIGN_OR_RETURN(std::optional<Predicate> predicate, ParsePredicate(depth));
+    if (!predicate) {
+      std::string hint = PeekSymbol("(") ? " (functions are not allowed)" : "";
+      return ErrorAt(after.pos,
+                     "expected a comparison operator, IN, BETWEEN, LIKE or IS after column " +
+                         n->column + ", found " + Describe(after) + hint);
+    }
+    n->kind = kPredicateKinds[static_cast<size_t>(predicate->kind)];
+    n->op = std::move(predicate->op);
+    n->negated = predicate->negated;
+    n->literals = std::move(predicate->operands);
+    return NodePtr(std::move(n));
   }
 
-  Result<NodePtr> ParsePredicate(std::shared_ptr<Node> n) {
-    const Token& t = Peek();
-    if (t.type == Token::Type::kSymbol && IsComparison(t.text)) {
-      n->kind = Node::Kind::kCompare;
-      n->op = t.text == "!=" ? "<>" : t.text;
-      Take();
-      LG_ASSIGN_OR_RETURN(Value v, ParseLiteral());
-      n->literals.push_back(std::move(v));
-      return NodePtr(std::move(n));
-    }
-    if (PeekKeyword("IS")) {
-      Take();
-      n->kind = Node::Kind::kIsNull;
-      if (PeekKeyword("NOT")) {
-        Take();
-        n->negated = true;
-      }
-      if (!PeekKeyword("NULL")) return ErrorAt(Peek().pos, "expected NULL, found " + Describe(Peek()));
-      Take();
-      return NodePtr(std::move(n));
-    }
-    if (PeekKeyword("NOT")) {
-      Take();
-      n->negated = true;
-      if (!PeekKeyword("IN") && !PeekKeyword("BETWEEN") && !PeekKeyword("LIKE")) {
-        return ErrorAt(Peek().pos, "expected IN, BETWEEN or LIKE after NOT, found " +
-                                       Describe(Peek()));
-      }
-    }
-    if (PeekKeyword("IN")) {
-      Take();
-      n->kind = Node::Kind::kIn;
-      if (!PeekSymbol("(")) return ErrorAt(Peek().pos, "expected '(' after IN, found " + Describe(Peek()));
-      Take();
-      while (true) {
-        LG_ASSIGN_OR_RETURN(Value v, ParseLiteral());
-        n->literals.push_back(std::move(v));
-        if (PeekSymbol(",")) {
-          Take();
-          continue;
-        }
-        if (PeekSymbol(")")) {
-          Take();
-          break;
-        }
-        return ErrorAt(Peek().pos, "expected ',' or ')' in the IN list, found " + Describe(Peek()));
-      }
-      return NodePtr(std::move(n));
-    }
-    if (PeekKeyword("BETWEEN")) {
-      Take();
-      n->kind = Node::Kind::kBetween;
-      LG_ASSIGN_OR_RETURN(Value low, ParseLiteral());
-      if (!PeekKeyword("AND")) return ErrorAt(Peek().pos, "expected AND in BETWEEN, found " + Describe(Peek()));
-      Take();
-      LG_ASSIGN_OR_RETURN(Value high, ParseLiteral());
-      n->literals = {std::move(low), std::move(high)};
-      return NodePtr(std::move(n));
-    }
-    if (PeekKeyword("LIKE")) {
-      Take();
-      n->kind = Node::Kind::kLike;
-      if (Peek().type != Token::Type::kString) {
-        return ErrorAt(Peek().pos, "expected a string pattern after LIKE, found " + Describe(Peek()));
-      }
-      Value v;
-      v.type = Value::Type::kText;
-      v.t = Take().text;
-      n->literals.push_back(std::move(v));
-      return NodePtr(std::move(n));
-    }
-    std::string hint = PeekSymbol("(") ? " (functions are not allowed)" : "";
-    return ErrorAt(t.pos, "expected a comparison operator, IN, BETWEEN, LIKE or IS after column " +
-                              n->column + ", found " + Describe(t) + hint);
+  Result<Value> ParseComparand(int) { return ParseLiteral(); }
+  Result<Value> ParseListItem(int) { return ParseLiteral(); }
+
+  Result<Value> ParsePattern(int) {
+    if (Peek().type != Token::Type::kString) return Expected("a string pattern after LIKE");
+    Value v;
+    v.type = Value::Type::kText;
+    v.t = Take().text;
+    return v;
   }
 
   Result<Value> ParseLiteral() {
+    LG_ASSIGN_OR_RETURN(std::optional<Value> literal, TakeLiteral());
+    if (literal) return std::move(*literal);
     const Token& t = Peek();
-    Value v;
-    if (t.type == Token::Type::kString) {
-      v.type = Value::Type::kText;
-      v.t = Take().text;
-      return v;
-    }
-    if (t.type == Token::Type::kNumber) {
-      LG_ASSIGN_OR_RETURN(v, internal::NumberValue(internal::kRowFilterDialect, t.text, t.pos));
-      Take();
-      return v;
-    }
-    if (t.type == Token::Type::kWord) {
-      if (EqualsIgnoreCase(t.text, "NULL")) {
-        Take();
-        return v;
-      }
-      if (EqualsIgnoreCase(t.text, "TRUE") || EqualsIgnoreCase(t.text, "FALSE")) {
-        v.type = Value::Type::kInteger;
-        v.i = EqualsIgnoreCase(t.text, "TRUE") ? 1 : 0;
-        Take();
-        return v;
-      }
-    }
     std::string hint = t.type == Token::Type::kWord || t.type == Token::Type::kQuotedIdent
                            ? " (a filter compares a column with literals only)"
                            : "";
     return ErrorAt(t.pos, "expected a literal (number, 'string', TRUE, FALSE or NULL), found " +
                               Describe(t) + hint);
   }
-
 };
 
 // ---------------------------------------------------------------------------

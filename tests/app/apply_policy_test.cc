@@ -12,7 +12,7 @@
 #include "config/stack_config.h"
 #include "policy/policy_json.h"
 #include "store/fault_injecting_store.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace lakegate::app {
 namespace {

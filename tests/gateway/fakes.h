@@ -27,7 +27,7 @@
 #include "jose/claims.h"
 #include "jose/jws.h"
 #include "policy/policy.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/state_cache.h"
 
 namespace lakegate::gateway::testing {

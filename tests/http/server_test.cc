@@ -27,11 +27,13 @@
 #include <openssl/ssl.h>
 
 #include "common/strings.h"
+#include "testing/temp_dir.h"
 
 namespace lakegate::http {
 namespace {
 
 using namespace std::chrono_literals;
+using ::lakegate::testing::TempDir;
 
 // ---------------------------------------------------------------------------
 // A tiny blocking HTTP/1.1 client over a raw socket.
@@ -1037,22 +1039,6 @@ TEST(ServerStartTest, MissingTlsFilesAreInvalidArgument) {
 
 // ---------------------------------------------------------------------------
 // TLS
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "lakegate-http-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // One HTTPS request with OpenSSL; returns the raw response text ("" on failure).
 std::string HttpsRoundTrip(uint16_t port, const std::string& request) {

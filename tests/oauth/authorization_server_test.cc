@@ -19,7 +19,7 @@
 #include "oauth/form.h"
 #include "oauth/oauth_error.h"
 #include "oauth/rate_limiter.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/state_cache.h"
 #include "testing/status_matchers.h"
 

@@ -11,27 +11,13 @@
 #include <vector>
 
 #include "store/fault_injecting_store.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
+#include "testing/temp_dir.h"
 
 namespace lakegate::store {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "lakegate-policy-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ::lakegate::testing::TempDir;
 
 void RawExec(const std::string& path, const char* sql) {
   sqlite3* db = nullptr;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/random.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace lakegate::store {
 namespace {

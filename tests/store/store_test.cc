@@ -16,8 +16,9 @@
 
 #include "common/files.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 #include "store/fault_injecting_store.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace lakegate::store {
 namespace {
@@ -25,6 +26,7 @@ namespace {
 using ::testing::HasSubstr;
 
 using ::lakegate::testing::HasStatus;
+using ::lakegate::testing::TempDir;
 
 ::testing::AssertionResult IsOk(const Status& status) {
   if (status.ok()) return ::testing::AssertionSuccess();
@@ -33,25 +35,6 @@ using ::lakegate::testing::HasStatus;
 
 #define EXPECT_STATUS(expr, code, substring) EXPECT_TRUE(HasStatus((expr), (code), (substring)))
 #define ASSERT_OK(expr) ASSERT_TRUE(IsOk(expr))
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "lakegate-store-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 ClientRecord MakeClient(std::string id, std::string name, std::vector<std::string> scopes = {}) {
   ClientRecord c;

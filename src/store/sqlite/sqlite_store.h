@@ -22,6 +22,13 @@
 //  * Versioned schema migrations, each in its own transaction, recorded in
 //    schema_migrations(version, applied_at). The file is marked with an SQLite
 //    application_id so that an unrelated SQLite database is never migrated.
+//
+// Files of this folder: sqlite_store.cc (locking, transactions, the change
+// counter), ops.h with clients.cc, keys.cc, resource_servers.cc and
+// policy_versions.cc (the SQL of each operation), connection.h (statement
+// cache, error mapping), schema.h (hardening and migrations), state_file.h
+// (the 0600 file). Outside src/store and tests, open a store through
+// app/stores.h rather than naming this backend.
 #pragma once
 
 #include <memory>

@@ -1,0 +1,58 @@
+#include "app/stores.h"
+
+#include <optional>
+#include <string>
+
+#include "app/url_scheme.h"
+#include "common/strings.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace lakegate::app {
+namespace {
+
+Result<std::unique_ptr<store::Store>> OpenSqlite(std::string_view url) {
+  if (std::optional<std::string_view> scheme = UrlScheme(url)) {
+    url.remove_prefix(scheme->size() + 1);
+  }
+  return store::OpenSqliteStore(std::string(url));
+}
+
+struct StoreKind {
+  std::string_view scheme;  // without the ':'
+  std::string_view syntax;  // how its URLs look, for messages
+  // Opens the store from its whole URL.
+  Result<std::unique_ptr<store::Store>> (*open)(std::string_view url);
+};
+
+// The first kind also opens URLs without a scheme (plain file paths).
+constexpr StoreKind kStoreKinds[] = {
+    {"sqlite", "sqlite:PATH or a plain file path", &OpenSqlite},
+};
+
+std::string KnownKinds() {
+  std::string out;
+  for (const StoreKind& kind : kStoreKinds) {
+    if (!out.empty()) out += ", ";
+    out += std::string(kind.scheme) + " (" + std::string(kind.syntax) + ")";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string DefaultStoreUrl(std::string_view state_dir) {
+  return "sqlite:" + std::string(state_dir) + "/state.db";
+}
+
+Result<std::unique_ptr<store::Store>> OpenStore(std::string_view url) {
+  std::optional<std::string_view> scheme = UrlScheme(url);
+  if (!scheme) return kStoreKinds[0].open(url);
+  for (const StoreKind& kind : kStoreKinds) {
+    if (EqualsIgnoreCase(*scheme, kind.scheme)) return kind.open(url);
+  }
+  // The URL itself is left out: it may hold a password.
+  return InvalidArgumentError("state store URL has an unknown scheme '" + std::string(*scheme) +
+                              "'; known: " + KnownKinds());
+}
+
+}  // namespace lakegate::app

@@ -1,0 +1,39 @@
+#include "http/tls_context.h"
+
+#include <openssl/ssl.h>
+
+#include <exception>
+#include <string>
+
+namespace lakegate::http::internal {
+
+Result<std::unique_ptr<boost::asio::ssl::context>> MakeTlsContext(const ServerOptions& options) {
+  namespace ssl = boost::asio::ssl;
+  try {
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    boost::system::error_code ec;
+    ctx->use_certificate_chain_file(options.tls_cert_file, ec);
+    if (ec) {
+      return InvalidArgumentError("http: cannot load TLS certificate " + options.tls_cert_file +
+                                  ": " + ec.message() + "; give a readable PEM certificate chain");
+    }
+    ctx->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+    if (ec) {
+      return InvalidArgumentError("http: cannot load TLS private key " + options.tls_key_file +
+                                  ": " + ec.message() +
+                                  "; give a readable, unencrypted PEM private key");
+    }
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+      return InvalidArgumentError("http: TLS private key " + options.tls_key_file +
+                                  " does not match certificate " + options.tls_cert_file);
+    }
+    return ctx;
+  } catch (const std::exception& e) {
+    return InternalError(std::string("http: cannot set up TLS: ") + e.what());
+  }
+}
+
+}  // namespace lakegate::http::internal

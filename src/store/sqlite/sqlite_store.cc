@@ -1,0 +1,298 @@
+// The SQLite Store object: one connection behind one mutex, every call atomic
+// (a read transaction for reads, BEGIN IMMEDIATE for writes, a savepoint per
+// call inside RunInTransaction), and the change counter other nodes poll.
+// The SQL of each operation is in Ops (ops.h).
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <thread>
+#include <utility>
+
+#include "common/thread_annotations.h"
+#include "store/sqlite/connection.h"
+#include "store/sqlite/ops.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/state_file.h"
+
+namespace lakegate::store {
+namespace sqlite {
+namespace {
+
+// Implements every data method of Store once, by handing an Ops call to the
+// derived class's Read (no write) or Write (atomic write) wrapper.
+template <typename Derived>
+class OpsStore : public Store {
+ public:
+  Result<std::vector<ClientRecord>> ListClients() override {
+    return self().Read([](Ops& ops) { return ops.ListClients(); });
+  }
+  Result<std::optional<ClientRecord>> FindClient(std::string_view client_id) override {
+    return self().Read([&](Ops& ops) { return ops.FindClient(client_id); });
+  }
+  Result<std::optional<ClientRecord>> FindClientByName(std::string_view name) override {
+    return self().Read([&](Ops& ops) { return ops.FindClientByName(name); });
+  }
+  Status InsertClient(const ClientRecord& client) override {
+    return self().Write([&](Ops& ops) { return ops.InsertClient(client); });
+  }
+  Status UpdateClient(const ClientRecord& client) override {
+    return self().Write([&](Ops& ops) { return ops.UpdateClient(client); });
+  }
+  Status DeleteClient(std::string_view client_id) override {
+    return self().Write([&](Ops& ops) { return ops.DeleteClient(client_id); });
+  }
+  Result<std::vector<SigningKeyRecord>> ListSigningKeys() override {
+    return self().Read([](Ops& ops) { return ops.ListSigningKeys(); });
+  }
+  Status InsertSigningKey(const SigningKeyRecord& key) override {
+    return self().Write([&](Ops& ops) { return ops.InsertSigningKey(key); });
+  }
+  Status UpdateSigningKey(const SigningKeyRecord& key) override {
+    return self().Write([&](Ops& ops) { return ops.UpdateSigningKey(key); });
+  }
+  Status DeleteSigningKey(std::string_view kid) override {
+    return self().Write([&](Ops& ops) { return ops.DeleteSigningKey(kid); });
+  }
+  Status AddRevocation(std::string_view jti, int64_t expires_at) override {
+    return self().Write([&](Ops& ops) { return ops.AddRevocation(jti, expires_at); });
+  }
+  Result<std::vector<std::pair<std::string, int64_t>>> ListRevocations(int64_t now) override {
+    return self().Read([&](Ops& ops) { return ops.ListRevocations(now); });
+  }
+  Status PurgeExpiredRevocations(int64_t now) override {
+    return self().Write([&](Ops& ops) { return ops.PurgeExpiredRevocations(now); });
+  }
+  Result<std::vector<ResourceServerRecord>> ListResourceServers() override {
+    return self().Read([](Ops& ops) { return ops.ListResourceServers(); });
+  }
+  Status PutResourceServer(const ResourceServerRecord& server) override {
+    return self().Write([&](Ops& ops) { return ops.PutResourceServer(server); });
+  }
+  Status DeleteResourceServer(std::string_view identifier) override {
+    return self().Write([&](Ops& ops) { return ops.DeleteResourceServer(identifier); });
+  }
+  Result<std::optional<std::string>> GetSetting(std::string_view key) override {
+    return self().Read([&](Ops& ops) { return ops.GetSetting(key); });
+  }
+  Status PutSetting(std::string_view key, std::string_view value) override {
+    return self().Write([&](Ops& ops) { return ops.PutSetting(key, value); });
+  }
+  Result<uint64_t> SavePolicy(std::string_view json, std::string_view author) override {
+    uint64_t version = 0;
+    LG_RETURN_IF_ERROR(self().Write([&](Ops& ops) -> Status {
+      LG_ASSIGN_OR_RETURN(version, ops.SavePolicy(json, author));
+      return Status::Ok();
+    }));
+    return version;
+  }
+  Result<std::optional<std::pair<uint64_t, std::string>>> LatestPolicy() override {
+    return self().Read([](Ops& ops) { return ops.LatestPolicy(); });
+  }
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+};
+
+// The Store& handed to a RunInTransaction body. The owning SqliteStore holds
+// its mutex and the open transaction for the whole life of this object; each
+// write runs in a savepoint so that a failed call leaves no partial effect.
+class TxStore final : public OpsStore<TxStore> {
+ public:
+  TxStore(Connection* conn, Ops* ops) : conn_(conn), ops_(ops) {}
+
+  template <typename F>
+  auto Read(F&& op) -> decltype(op(std::declval<Ops&>())) {
+    LG_RETURN_IF_ERROR(CheckUsable());
+    return op(*ops_);
+  }
+
+  template <typename F>
+  Status Write(F&& op) {
+    LG_RETURN_IF_ERROR(CheckUsable());
+    LG_RETURN_IF_ERROR(conn_->Exec("SAVEPOINT lakegate_op", "cannot open a savepoint"));
+    Status status = op(*ops_);
+    if (!status.ok()) {
+      // Undo this call only; the enclosing transaction stays open.
+      if (conn_->InTransaction()) {
+        conn_->Exec("ROLLBACK TO lakegate_op", "cannot roll back a savepoint").IgnoreError();
+        conn_->Exec("RELEASE lakegate_op", "cannot release a savepoint").IgnoreError();
+      }
+      return status;
+    }
+    return conn_->Exec("RELEASE lakegate_op", "cannot release a savepoint");
+  }
+
+  Result<uint64_t> ChangeCounter() override {
+    return FailedPreconditionError(
+        "ChangeCounter() is not available inside RunInTransaction; call it on the store");
+  }
+  Status RunInTransaction(const std::function<Status(Store&)>&) override {
+    return FailedPreconditionError("RunInTransaction is not re-entrant");
+  }
+
+ private:
+  Status CheckUsable() {
+    if (!conn_->InTransaction()) {
+      // SQLite rolled the transaction back by itself (disk full, I/O error):
+      // refuse further calls, which would otherwise commit one by one.
+      return UnavailableError("state store " + conn_->path() +
+                              ": the transaction was aborted by an earlier error");
+    }
+    return Status::Ok();
+  }
+
+  Connection* conn_;
+  Ops* ops_;
+};
+
+class SqliteStore final : public OpsStore<SqliteStore> {
+ public:
+  explicit SqliteStore(std::unique_ptr<Connection> conn)
+      : conn_(std::move(conn)), ops_(conn_.get()) {}
+
+  // Runs a read in one read transaction so that multi-statement reads see one
+  // snapshot.
+  template <typename F>
+  auto Read(F&& op) -> decltype(op(std::declval<Ops&>())) {
+    LG_RETURN_IF_ERROR(CheckNotInsideOwnTransaction());
+    MutexLock lock(mu_);
+    LG_RETURN_IF_ERROR(conn_->Begin(/*immediate=*/false));
+    auto result = op(ops_);
+    if (!result.ok()) {
+      conn_->RollbackIfOpen();
+      return result;
+    }
+    LG_RETURN_IF_ERROR(conn_->Commit());
+    return result;
+  }
+
+  template <typename F>
+  Status Write(F&& op) {
+    LG_RETURN_IF_ERROR(CheckNotInsideOwnTransaction());
+    MutexLock lock(mu_);
+    LG_RETURN_IF_ERROR(conn_->Begin(/*immediate=*/true));
+    int64_t changes_before = sqlite3_total_changes64(conn_->db());
+    Status status = op(ops_);
+    if (!status.ok()) {
+      conn_->RollbackIfOpen();
+      return status;
+    }
+    return CommitLocked(changes_before);
+  }
+
+  Result<uint64_t> ChangeCounter() override {
+    LG_RETURN_IF_ERROR(CheckNotInsideOwnTransaction());
+    MutexLock lock(mu_);
+    // PRAGMA data_version changes when another connection (any process)
+    // commits; our own commits are counted in CommitLocked.
+    LG_ASSIGN_OR_RETURN(Stmt stmt, conn_->Prepare("PRAGMA data_version"));
+    LG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return InternalError("state store " + conn_->path() + ": no data_version");
+    int64_t data_version = stmt.ColumnInt(0);
+    if (data_version != last_data_version_) {
+      last_data_version_ = data_version;
+      ++change_counter_;
+    }
+    return change_counter_;
+  }
+
+  Status RunInTransaction(const std::function<Status(Store&)>& body) override {
+    LG_RETURN_IF_ERROR(CheckNotInsideOwnTransaction());
+    MutexLock lock(mu_);
+    LG_RETURN_IF_ERROR(conn_->Begin(/*immediate=*/true));
+    int64_t changes_before = sqlite3_total_changes64(conn_->db());
+    Status status;
+    {
+      TxStore tx(conn_.get(), &ops_);
+      transaction_thread_.store(std::this_thread::get_id());
+      try {
+        status = body(tx);
+      } catch (const std::exception& e) {
+        status = InternalError(std::string("transaction body threw: ") + e.what());
+      } catch (...) {
+        status = InternalError("transaction body threw a non-standard exception");
+      }
+      transaction_thread_.store(std::thread::id());
+    }
+    if (status.ok() && !conn_->InTransaction()) {
+      status = UnavailableError("state store " + conn_->path() +
+                                ": the transaction was aborted by an earlier error; retry");
+    }
+    if (!status.ok()) {
+      conn_->RollbackIfOpen();
+      return status;
+    }
+    return CommitLocked(changes_before);
+  }
+
+ private:
+  Status CommitLocked(int64_t changes_before) REQUIRES(mu_) {
+    LG_RETURN_IF_ERROR(conn_->Commit());
+    if (sqlite3_total_changes64(conn_->db()) != changes_before) ++change_counter_;
+    return Status::Ok();
+  }
+
+  // Calling the outer store from a transaction body would deadlock on mu_.
+  Status CheckNotInsideOwnTransaction() const {
+    if (transaction_thread_.load() == std::this_thread::get_id()) {
+      return FailedPreconditionError(
+          "the store was called from inside its own RunInTransaction body; use the Store& "
+          "passed to the body");
+    }
+    return Status::Ok();
+  }
+
+  Mutex mu_;
+  std::unique_ptr<Connection> conn_ PT_GUARDED_BY(mu_);
+  Ops ops_ GUARDED_BY(mu_);
+  uint64_t change_counter_ GUARDED_BY(mu_) = 0;
+  int64_t last_data_version_ GUARDED_BY(mu_) = -1;
+  // The thread running a RunInTransaction body, or id() when none.
+  std::atomic<std::thread::id> transaction_thread_{};
+};
+
+}  // namespace
+}  // namespace sqlite
+
+int SqliteStoreSchemaVersion() { return sqlite::LatestSchemaVersion(); }
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                               SqliteStoreOptions options) {
+  if (path.empty()) return InvalidArgumentError("state store path is empty");
+  std::string sqlite_path = path;
+  if (!sqlite::IsMemoryPath(path)) {
+    LG_RETURN_IF_ERROR(sqlite::PrepareFile(path));
+    // Never let a relative name such as "file:x" be read as an SQLite URI.
+    if (path.front() != '/') sqlite_path = "./" + path;
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      sqlite_path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
+  if (db == nullptr)
+    return ResourceExhaustedError("cannot open state store " + path + ": out of memory");
+  auto conn = std::make_unique<sqlite::Connection>(db, path, options.busy_timeout_ms);
+  if (rc != SQLITE_OK) return conn->Error(rc, "cannot open");
+  LG_RETURN_IF_ERROR(sqlite::Configure(*conn, options.busy_timeout_ms));
+  return std::unique_ptr<Store>(std::make_unique<sqlite::SqliteStore>(std::move(conn)));
+}
+
+std::unique_ptr<Store> NewInMemoryStore() {
+  auto store = OpenSqliteStore(":memory:");
+  if (!store.ok()) {
+    // Only a broken SQLite build or exhausted memory gets here; this is a test
+    // helper, so stop loudly rather than hand out a null store.
+    std::fprintf(stderr, "NewInMemoryStore: %s\n", store.status().ToString().c_str());
+    std::abort();
+  }
+  return std::move(store).value();
+}
+
+}  // namespace lakegate::store
