@@ -190,6 +190,7 @@ http::Router Routes::BuildRouter() {
     const Entry& e = entries_[i];
     http::RouteOptions options;
     if (e.max_body_bytes > 0) options.max_body_bytes = e.max_body_bytes;
+    options.error_family = e.family;
     router.Add(
         e.method, e.path,
         [this, i, family = e.family](std::shared_ptr<http::Exchange> ex) {

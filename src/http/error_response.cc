@@ -1,11 +1,43 @@
 #include "http/error_response.h"
 
+#include <iterator>
 #include <string>
 
 #include "common/strings.h"
 
 namespace lakegate::http {
 namespace {
+
+// Indexed by HttpFailure.
+constexpr ReasonInfo kHttpInfos[] = {
+    {.name = "headers_too_large",
+     .public_code = "request_header_fields_too_large",
+     .http_status = 431},
+    {.name = "body_too_large", .public_code = "payload_too_large", .http_status = 413},
+    {.name = "malformed", .public_code = "bad_request"},
+    {.name = "no_route", .public_code = "not_found"},
+    {.name = "method_not_allowed", .public_code = "method_not_allowed", .http_status = 405},
+    {.name = "handler_failed", .public_code = "server_error"},
+};
+static_assert(std::size(kHttpInfos) == static_cast<size_t>(HttpFailure::kHandlerFailed) + 1,
+              "one ReasonInfo per HttpFailure");
+constexpr ReasonDomain kHttpDomain("http", kHttpInfos, static_cast<int>(std::size(kHttpInfos)));
+
+StatusCode CodeOf(HttpFailure reason) {
+  switch (reason) {
+    case HttpFailure::kHeadersTooLarge:
+    case HttpFailure::kBodyTooLarge:
+      return StatusCode::kResourceExhausted;
+    case HttpFailure::kMalformed:
+    case HttpFailure::kMethodNotAllowed:
+      return StatusCode::kInvalidArgument;
+    case HttpFailure::kNoRoute:
+      return StatusCode::kNotFound;
+    case HttpFailure::kHandlerFailed:
+      return StatusCode::kInternal;
+  }
+  return StatusCode::kInternal;
+}
 
 int DefaultHttpStatus(StatusCode code) {
   switch (code) {
@@ -115,6 +147,12 @@ std::string BearerChallenge(const Status& status, const ErrorContext& context,
 }
 
 }  // namespace
+
+const ReasonDomain& ReasonDomainOf(HttpFailure) { return kHttpDomain; }
+
+Status HttpError(HttpFailure reason, std::string message) {
+  return Status(CodeOf(reason), reason, std::move(message));
+}
 
 int HttpStatusFor(const Status& status) {
   int reason_status = status.reason_info().http_status;

@@ -26,6 +26,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -35,6 +36,18 @@
 namespace lakegate::http {
 
 enum class ErrorFamily { kOAuth, kApi };
+
+// What the server itself refuses before or around a handler.
+enum class HttpFailure {
+  kHeadersTooLarge,   // 431 request_header_fields_too_large
+  kBodyTooLarge,      // 413 payload_too_large
+  kMalformed,         // 400 bad_request
+  kNoRoute,           // 404 not_found
+  kMethodNotAllowed,  // 405 method_not_allowed
+  kHandlerFailed,     // 500 server_error (the handler threw or answered an invalid head)
+};
+const ReasonDomain& ReasonDomainOf(HttpFailure);
+Status HttpError(HttpFailure reason, std::string message);
 
 struct ErrorContext {
   std::string_view request_id = {};  // "queryId" in kApi bodies; omitted when empty

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/error_response.h"
 #include "http/exchange.h"
 #include "http/message.h"
 
@@ -18,6 +19,9 @@ namespace lakegate::http {
 struct RouteOptions {
   // Requests whose body (Content-Length, or the sum of chunks) is larger get 413.
   size_t max_body_bytes = 64 * 1024;
+  // The shape of the errors the server itself answers for this route (413,
+  // a handler that failed), so they look like the route's own.
+  ErrorFamily error_family = ErrorFamily::kOAuth;
 };
 
 struct Route {

@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "http/error_response.h"
 #include "http/exchange_impl.h"
 #include "http/request_parser.h"
 
@@ -346,23 +347,25 @@ class Session final : public SessionBase {
     keep_alive_ = false;
     head_only_ = false;
     version_ = 11;
-    Response response;
+    ErrorFamily family = ErrorFamily::kOAuth;
+    Status refused;
     if (ec == bhttp::error::header_limit) {
-      response.status = 431;
-      response.body =
-          JsonError("request_header_fields_too_large",
-                    "request line and headers exceed " + std::to_string(opts_.max_header_bytes) +
-                        " bytes or " + std::to_string(kMaxHeaderCount) + " fields");
+      refused = HttpError(HttpFailure::kHeadersTooLarge,
+                          "request line and headers exceed " +
+                              std::to_string(opts_.max_header_bytes) + " bytes or " +
+                              std::to_string(kMaxHeaderCount) + " fields");
     } else if (ec == bhttp::error::body_limit) {
-      response.status = 413;
-      response.body =
-          JsonError("payload_too_large",
-                    "request body exceeds " + std::to_string(parser_->limit()) + " bytes");
+      refused = HttpError(HttpFailure::kBodyTooLarge,
+                          "request body exceeds " + std::to_string(parser_->limit()) + " bytes");
+      if (const PathRoutes* routes = parser_->routes()) {
+        if (const Route* route = routes->Find(request_.method)) {
+          family = route->options.error_family;
+        }
+      }
     } else {
-      response.status = 400;
-      response.body = JsonError("bad_request", "malformed HTTP request: " + ec.message());
+      refused = HttpError(HttpFailure::kMalformed, "malformed HTTP request: " + ec.message());
     }
-    WriteResponse(std::move(response), true);
+    WriteResponse(ErrorResponse(refused, family), true);
   }
 
   void Dispatch() {
@@ -372,25 +375,24 @@ class Session final : public SessionBase {
     head_only_ = method == Method::kHead;
     const PathRoutes* routes = parser_->routes();
     if (routes == nullptr) {
-      Response response;
-      response.status = 404;
-      response.body = JsonError("not_found", "no route for " + request_.path);
-      WriteResponse(std::move(response), false);
+      WriteResponse(ErrorResponse(HttpError(HttpFailure::kNoRoute, "no route for " + request_.path),
+                                  ErrorFamily::kOAuth),
+                    false);
       return;
     }
     const Route* route = routes->Find(method);
     if (route == nullptr) {
       Response response;
-      response.headers.push_back(Header{"Allow", routes->allow()});
       if (method == Method::kOptions) {
         response.status = 204;
         response.content_type.clear();
       } else {
-        response.status = 405;
-        response.body =
-            JsonError("method_not_allowed", request_.method_text + " is not allowed for " +
-                                                request_.path + "; allowed: " + routes->allow());
+        response = ErrorResponse(HttpError(HttpFailure::kMethodNotAllowed,
+                                           request_.method_text + " is not allowed for " +
+                                               request_.path + "; allowed: " + routes->allow()),
+                                 ErrorFamily::kOAuth);
       }
+      response.headers.push_back(Header{"Allow", routes->allow()});
       WriteResponse(std::move(response), false);
       return;
     }
@@ -423,10 +425,9 @@ class Session final : public SessionBase {
       return;
     }
     if (threw && exchange->TryAnswer()) {
-      Response response;
-      response.status = 500;
-      response.body = JsonError("server_error");
-      WriteResponse(std::move(response), false);
+      WriteResponse(ErrorResponse(HttpError(HttpFailure::kHandlerFailed, "the handler threw"),
+                                  route->options.error_family),
+                    false);
       return;
     }
     // Otherwise the answer arrives later through OnAsyncResponse / OnStreamWork.
@@ -483,9 +484,8 @@ class Session final : public SessionBase {
     if (!ValidResponseHead(response.status, response.content_type, response.headers)) {
       log::Error("http: invalid response head from handler for " + *route_name_ + " (status " +
                  std::to_string(response.status) + "); answering 500");
-      response = Response{};
-      response.status = 500;
-      response.body = JsonError("server_error");
+      response = ErrorResponse(HttpError(HttpFailure::kHandlerFailed, "invalid response head"),
+                               ErrorFamily::kOAuth);
     }
     status_ = response.status;
     close_after_ = force_close || !keep_alive_ || shard_->stopping();

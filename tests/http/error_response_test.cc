@@ -140,5 +140,20 @@ TEST(ErrorResponseTest, RetryAfterOn429And503) {
             "");
 }
 
+TEST(ErrorResponseTest, ServerRefusalsRenderInTheRouteFamily) {
+  Status too_large = HttpError(HttpFailure::kBodyTooLarge, "request body exceeds 10 bytes");
+  Response api = ErrorResponse(too_large, ErrorFamily::kApi);
+  EXPECT_EQ(api.status, 413);
+  EXPECT_EQ(json::parse(api.body)["error"]["code"], "payload_too_large");
+  Response oauth = ErrorResponse(too_large, ErrorFamily::kOAuth);
+  EXPECT_EQ(json::parse(oauth.body),
+            json::parse(R"({"error":"payload_too_large",
+                            "error_description":"request body exceeds 10 bytes"})"));
+  EXPECT_EQ(HttpStatusFor(HttpError(HttpFailure::kHeadersTooLarge, "x")), 431);
+  EXPECT_EQ(HttpStatusFor(HttpError(HttpFailure::kMethodNotAllowed, "x")), 405);
+  EXPECT_EQ(HttpStatusFor(HttpError(HttpFailure::kNoRoute, "x")), 404);
+  EXPECT_EQ(HttpStatusFor(HttpError(HttpFailure::kMalformed, "x")), 400);
+}
+
 }  // namespace
 }  // namespace lakegate::http

@@ -164,9 +164,14 @@ class DemoQueryTest(unittest.TestCase):
                                      {"Content-Type": "application/json"})
         self.assertEqual(status, 401)
         self.assertIn("Bearer", headers.get("www-authenticate", ""))
-        status, _, _ = request(self.server.url + "/v1/query", "POST", b"x" * (2 << 20),
-                               {"Authorization": "Bearer " + self.rep, "Content-Type": "application/json"})
+        status, data, _ = request(self.server.url + "/v1/query", "POST", b"x" * (2 << 20),
+                                  {"Authorization": "Bearer " + self.rep,
+                                   "Content-Type": "application/json"})
         self.assertEqual(status, 413)
+        # Even a refusal by the HTTP layer has the query API's error shape.
+        body = json.loads(data)
+        self.assertEqual(body["success"], False)
+        self.assertEqual(body["error"]["code"], "payload_too_large")
 
     def test_catalog_lists_only_visible_columns(self):
         status, data, _ = request(self.server.url + "/v1/catalog", headers={"Authorization": "Bearer " + self.rep})
