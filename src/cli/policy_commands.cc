@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "app/policy_admin.h"
+#include "catalog/declared_policy.h"
+#include "catalog/policy_catalog.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "common/strings.h"
@@ -124,19 +125,15 @@ policy::TagExpression ExpressionOrExit(const std::string& text) {
 }
 
 std::vector<std::string> ManagedNames(store::Store& store) {
-  auto setting = store.GetSetting(app::kManagedPolicySetting);
-  if (!setting.ok()) Exit(Fail(setting.status()));
-  std::vector<std::string> out;
-  if (*setting) {
-    for (std::string_view line : SplitNonEmpty(**setting, '\n')) out.emplace_back(line);
-  }
-  return out;
+  auto names = catalog::LoadManagedPolicyNames(store);
+  if (!names.ok()) Exit(Fail(names.status()));
+  return *names;
 }
 
 // Runs one change and prints its outcome; `notes` are printed when it changed.
 void Update(Context& ctx, const std::string& author,
             const std::function<Status(PolicySnapshot&)>& change, const std::string& notes = "") {
-  auto update = app::UpdatePolicy(*ctx.store, author, change);
+  auto update = catalog::PolicyCatalog(*ctx.store).Update(author, change);
   if (!update.ok()) Exit(Fail(update.status()));
   if (!update->changed()) {
     std::cout << "no change (policy version " << update->old_version << ")\n";
@@ -212,24 +209,6 @@ std::string DescribeRows(const PolicySnapshot& p, const std::vector<const policy
   return Join(parts, " OR ");
 }
 
-bool NameMatches(std::string_view pattern, std::string_view name) {
-  return pattern == "*" || EqualsIgnoreCase(pattern, name);
-}
-
-bool ColumnAllowed(const policy::ColumnSpec& spec, std::string_view column) {
-  auto listed = std::any_of(spec.columns.begin(), spec.columns.end(),
-                            [&](const std::string& c) { return EqualsIgnoreCase(c, column); });
-  switch (spec.kind) {
-    case policy::ColumnSpec::Kind::kAll:
-      return true;
-    case policy::ColumnSpec::Kind::kInclude:
-      return listed;
-    case policy::ColumnSpec::Kind::kExclude:
-      return !listed;
-  }
-  return false;
-}
-
 std::string DescribeTags(const std::map<std::string, std::string>& tags) {
   if (tags.empty()) return "no tags";
   std::vector<std::string> parts;
@@ -244,7 +223,7 @@ struct Loaded {
 
 Loaded LoadOrExit(const std::string& config) {
   Loaded l{OpenContext(config), nullptr};
-  auto p = app::LoadLatestPolicy(*l.ctx.store);
+  auto p = catalog::LoadLatestPolicy(*l.ctx.store);
   if (!p.ok()) Exit(Fail(p.status()));
   l.policy = *p;
   return l;
@@ -336,7 +315,7 @@ void ExplainTable(const Context& ctx, const PolicySnapshot& p, const policy::Rol
   // Where the permissions come from.
   for (size_t i = 0; i < role.grants.size(); ++i) {
     const policy::Grant& g = role.grants[i];
-    if (g.table.empty() || !NameMatches(g.database, db_name) || !NameMatches(g.table, table_name)) {
+    if (g.table.empty() || !policy::NameMatches(g.database, db_name) || !policy::NameMatches(g.table, table_name)) {
       continue;
     }
     std::cout << "  grant #" << i + 1 << " on " << g.database << "." << g.table << ": "
@@ -377,11 +356,11 @@ void ExplainTable(const Context& ctx, const PolicySnapshot& p, const policy::Rol
     std::vector<std::string> why;
     for (size_t i = 0; i < role.grants.size(); ++i) {
       const policy::Grant& g = role.grants[i];
-      if (g.table.empty() || !NameMatches(g.database, db_name) ||
-          !NameMatches(g.table, table_name) || !policy::Has(g.permissions, policy::Permission::kSelect)) {
+      if (g.table.empty() || !policy::NameMatches(g.database, db_name) ||
+          !policy::NameMatches(g.table, table_name) || !policy::Has(g.permissions, policy::Permission::kSelect)) {
         continue;
       }
-      why.push_back((ColumnAllowed(g.columns, column) ? "granted by grant #" : "excluded by grant #") +
+      why.push_back((policy::ColumnAllowed(g.columns, column) ? "granted by grant #" : "excluded by grant #") +
                     std::to_string(i + 1));
     }
     for (size_t i = 0; i < role.tag_grants.size(); ++i) {
@@ -396,7 +375,7 @@ void ExplainTable(const Context& ctx, const PolicySnapshot& p, const policy::Rol
                     " (" + DescribeTags(tags) + ")");
     }
     for (const policy::DataCellFilter* f : filters) {
-      why.push_back(ColumnAllowed(f->columns, column)
+      why.push_back(policy::ColumnAllowed(f->columns, column)
                         ? "granted by filter " + f->name
                         : "excluded by filter " + f->name);
     }
@@ -480,7 +459,7 @@ void AddPolicyCommands(CLI::App& app) {
         Exit(Fail("give exactly one of --on DATABASE[.TABLE] or --filter NAME"));
       }
       std::string author = std::string(grant ? "cli grant " : "cli revoke ") + flags->role;
-      std::string note = app::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
+      std::string note = catalog::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
       if (!flags->filter.empty()) {
         if (flags->grant_option) {
           Exit(Fail("data-cell filters are granted without the grant option; grant SELECT on the "
@@ -565,7 +544,7 @@ void AddPolicyCommands(CLI::App& app) {
       if (!rows.ok()) Exit(Fail(rows.status().WithPrefix("--rows")));
       f.rows = std::move(*rows);
     }
-    std::string note = app::ManagedNote(ManagedNames(*ctx.store), "filter", flags->name);
+    std::string note = catalog::ManagedNote(ManagedNames(*ctx.store), "filter", flags->name);
     Update(ctx, "cli filter create " + f.name, [&](PolicySnapshot& p) -> Status {
       if (p.filters.count(f.name)) {
         return AlreadyExistsError("filter '" + f.name + "' exists; delete it first");
@@ -581,7 +560,7 @@ void AddPolicyCommands(CLI::App& app) {
   del->footer("Example:\n  lakegate filter delete eu-members --force" + kReload);
   del->callback([flags] {
     Context ctx = OpenContext(flags->config);
-    std::string note = app::ManagedNote(ManagedNames(*ctx.store), "filter", flags->name);
+    std::string note = catalog::ManagedNote(ManagedNames(*ctx.store), "filter", flags->name);
     Update(ctx, "cli filter delete " + flags->name, [&](PolicySnapshot& p) -> Status {
       if (!p.filters.count(flags->name)) return NotFoundError("no filter '" + flags->name + "'");
       std::vector<std::string> users;
@@ -623,7 +602,7 @@ void AddPolicyCommands(CLI::App& app) {
                      kReload);
   key_create->callback([flags] {
     Context ctx = OpenContext(flags->config);
-    std::string note = app::ManagedNote(ManagedNames(*ctx.store), "tagkey", flags->key);
+    std::string note = catalog::ManagedNote(ManagedNames(*ctx.store), "tagkey", flags->key);
     Update(ctx, "cli tag key create " + flags->key, [&](PolicySnapshot& p) -> Status {
       for (const auto& k : p.tag_keys) {
         if (k.key == flags->key) return AlreadyExistsError("tag key '" + flags->key + "' exists");
@@ -719,7 +698,7 @@ void AddPolicyCommands(CLI::App& app) {
       Context ctx = OpenContext(flags->config);
       policy::TagExpression e = ExpressionOrExit(flags->expression);
       policy::PermissionSet permissions = grant ? PermissionsOrExit(flags->permissions) : 0;
-      std::string note = app::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
+      std::string note = catalog::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
       Update(ctx, std::string(grant ? "cli tag grant " : "cli tag revoke ") + flags->role,
              [&](PolicySnapshot& p) -> Status {
                if (!grant && !p.roles.count(flags->role)) {
@@ -800,7 +779,7 @@ void AddPolicyCommands(CLI::App& app) {
     }
     m.expression = flags->expression;
     if (Status valid = policy::ValidateColumnMask(m); !valid.ok()) Exit(Fail(valid));
-    std::string note = app::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
+    std::string note = catalog::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
     Update(ctx, "cli mask set " + flags->role, [&](PolicySnapshot& p) -> Status {
       policy::Role& role = RoleFor(p, flags->role);
       std::erase_if(role.masks, MaskOn(m.database, m.table, m.column));
@@ -816,7 +795,7 @@ void AddPolicyCommands(CLI::App& app) {
   mask_unset->callback([flags] {
     Context ctx = OpenContext(flags->config);
     std::vector<std::string> on = ResourceOrExit(flags->on, 3, 3);
-    std::string note = app::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
+    std::string note = catalog::ManagedNote(ManagedNames(*ctx.store), "role", flags->role);
     Update(ctx, "cli mask unset " + flags->role, [&](PolicySnapshot& p) -> Status {
       auto it = p.roles.find(flags->role);
       if (it == p.roles.end()) return policy::RoleNotFound(p, flags->role);
