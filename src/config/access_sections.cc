@@ -48,30 +48,22 @@ Status ParseTrustedIssuers(StackParse& parse, const YAML::Node& node, const std:
   return yaml.ParseList(
       node, path, [&](const YAML::Node& item, size_t, const std::string& ip) -> Status {
         TrustedIssuerSpec spec;
-        LG_RETURN_IF_ERROR(
-            yaml.ParseMap(item, ip + YamlReader::NameSuffix(item, "issuer"), ip,
-                          {
-                              {"issuer", yaml.SetString(spec.issuer), /*required=*/true},
-                              {"jwks_uri", yaml.SetString(spec.jwks_uri), /*required=*/true},
-                              {"audience",
-                               [&](const YAML::Node& v, const std::string& p) -> Status {
-                                 LG_ASSIGN_OR_RETURN(spec.audience, yaml.ReadNonEmptyString(v, p));
-                                 return Status::Ok();
-                               }},
-                              {"token_use",
-                               [&](const YAML::Node& v, const std::string& p) -> Status {
-                                 LG_ASSIGN_OR_RETURN(spec.token_use, yaml.ReadNonEmptyString(v, p));
-                                 return Status::Ok();
-                               }},
-                              {"require_at_jwt_typ", yaml.SetBool(spec.require_at_jwt_typ)},
-                              {"require_client_id", yaml.SetBool(spec.require_client_id)},
-                              {"refresh_min_interval",
-                               [&](const YAML::Node& v, const std::string& p) -> Status {
-                                 LG_ASSIGN_OR_RETURN(spec.refresh_min_interval_seconds,
-                                                     yaml.ReadDuration(v, p, 1, 86400, "1s..1d"));
-                                 return Status::Ok();
-                               }},
-                          }));
+        LG_RETURN_IF_ERROR(yaml.ParseMap(
+            item, ip + YamlReader::NameSuffix(item, "issuer"), ip,
+            {
+                {"issuer", yaml.SetString(spec.issuer), /*required=*/true},
+                {"jwks_uri", yaml.SetString(spec.jwks_uri), /*required=*/true},
+                {"audience", yaml.Set(spec.audience, &YamlReader::ReadNonEmptyString)},
+                {"token_use", yaml.Set(spec.token_use, &YamlReader::ReadNonEmptyString)},
+                {"require_at_jwt_typ", yaml.SetBool(spec.require_at_jwt_typ)},
+                {"require_client_id", yaml.SetBool(spec.require_client_id)},
+                {"refresh_min_interval",
+                 [&](const YAML::Node& v, const std::string& p) -> Status {
+                   LG_ASSIGN_OR_RETURN(spec.refresh_min_interval_seconds,
+                                       yaml.ReadDuration(v, p, 1, 86400, "1s..1d"));
+                   return Status::Ok();
+                 }},
+            }));
         for (const char* scheme : {"https://", "http://"}) {
           if (spec.jwks_uri.rfind(scheme, 0) == 0) {
             out.trusted_issuers.push_back(std::move(spec));

@@ -85,12 +85,12 @@ Result<ScopeSpec> ReadScopeSpec(const YamlReader& yaml, const YAML::Node& node,
 Status ParseResourceServers(StackParse& parse, const YAML::Node& node, const std::string& path) {
   const YamlReader& yaml = parse.yaml;
   StackConfig& out = parse.config;
-  std::map<std::string, int> identifiers;  // identifier -> line
+  YamlReader::NameLines identifiers;
   return yaml.ParseList(
       node, path, [&](const YAML::Node& item, size_t, const std::string& item_path) -> Status {
         ResourceServerSpec server;
         std::string label = item_path + YamlReader::NameSuffix(item, "identifier");
-        std::map<std::string, int> scope_lines;
+        YamlReader::NameLines scope_lines;
         LG_RETURN_IF_ERROR(yaml.ParseMap(
             item, label, item_path,
             {
@@ -104,23 +104,11 @@ Status ParseResourceServers(StackParse& parse, const YAML::Node& node, const std
                                            "ASCII characters without spaces, quotes or "
                                            "backslashes, e.g. \"athena-api\"");
                    }
-                   auto [previous, inserted] =
-                       identifiers.emplace(server.identifier, YamlReader::Line(v));
-                   if (!inserted) {
-                     return yaml.Error(v, p,
-                                       "duplicate resource server " + Quoted(server.identifier) +
-                                           " (first declared at line " +
-                                           std::to_string(previous->second) +
-                                           "); identifiers must be unique");
-                   }
-                   return Status::Ok();
+                   return yaml.CheckUnique(identifiers, server.identifier, v, p, "resource server",
+                                           "; identifiers must be unique");
                  },
                  /*required=*/true},
-                {"name",
-                 [&](const YAML::Node& v, const std::string& p) -> Status {
-                   LG_ASSIGN_OR_RETURN(server.name, yaml.ReadString(v, p));
-                   return Status::Ok();
-                 }},
+                {"name", yaml.SetString(server.name, false)},
                 {"scopes",
                  [&](const YAML::Node& v, const std::string& p) -> Status {
                    return yaml.ParseList(
@@ -129,14 +117,8 @@ Status ParseResourceServers(StackParse& parse, const YAML::Node& node, const std
                            const std::string& scope_path) -> Status {
                          LG_ASSIGN_OR_RETURN(ScopeSpec scope,
                                              ReadScopeSpec(yaml, scope_node, scope_path));
-                         auto [previous, inserted] =
-                             scope_lines.emplace(scope.name, YamlReader::Line(scope_node));
-                         if (!inserted) {
-                           return yaml.Error(scope_node, scope_path,
-                                             "duplicate scope " + Quoted(scope.name) +
-                                                 " (first declared at line " +
-                                                 std::to_string(previous->second) + ")");
-                         }
+                         LG_RETURN_IF_ERROR(yaml.CheckUnique(scope_lines, scope.name, scope_node,
+                                                             scope_path, "scope"));
                          server.scopes.push_back(std::move(scope));
                          return Status::Ok();
                        });
@@ -152,8 +134,8 @@ Status ParseResourceServers(StackParse& parse, const YAML::Node& node, const std
 Status ParseClients(StackParse& parse, const YAML::Node& node, const std::string& path) {
   const YamlReader& yaml = parse.yaml;
   StackConfig& out = parse.config;
-  std::map<std::string, int> names;       // name -> line
-  std::map<std::string, int> client_ids;  // client_id -> line
+  YamlReader::NameLines names;
+  YamlReader::NameLines client_ids;
   return yaml.ParseList(
       node, path, [&](const YAML::Node& item, size_t, const std::string& item_path) -> Status {
         ClientSpec client;
@@ -172,14 +154,8 @@ Status ParseClients(StackParse& parse, const YAML::Node& node, const std::string
                                            "letters, digits, '.', '_' or '-', starting with a "
                                            "letter or digit");
                    }
-                   auto [previous, inserted] = names.emplace(client.name, YamlReader::Line(v));
-                   if (!inserted) {
-                     return yaml.Error(
-                         v, p,
-                         "duplicate client " + Quoted(client.name) + " (first declared at line " +
-                             std::to_string(previous->second) + "); client names must be unique");
-                   }
-                   return Status::Ok();
+                   return yaml.CheckUnique(names, client.name, v, p, "client",
+                                           "; client names must be unique");
                  },
                  /*required=*/true},
                 {"client_id",
@@ -192,13 +168,7 @@ Status ParseClients(StackParse& parse, const YAML::Node& node, const std::string
                                            "letters, digits, '-', '.', '_' or '~', or "
                                            "leave it out to have one generated");
                    }
-                   auto [previous, inserted] = client_ids.emplace(id, YamlReader::Line(v));
-                   if (!inserted) {
-                     return yaml.Error(v, p,
-                                       "duplicate client_id " + Quoted(id) +
-                                           " (first declared at line " +
-                                           std::to_string(previous->second) + ")");
-                   }
+                   LG_RETURN_IF_ERROR(yaml.CheckUnique(client_ids, id, v, p, "client_id"));
                    client.client_id = std::move(id);
                    return Status::Ok();
                  }},
@@ -228,16 +198,8 @@ Status ParseClients(StackParse& parse, const YAML::Node& node, const std::string
                    ttl_set = true;
                    return Status::Ok();
                  }},
-                {"enabled",
-                 [&](const YAML::Node& v, const std::string& p) -> Status {
-                   LG_ASSIGN_OR_RETURN(client.enabled, yaml.ReadBool(v, p));
-                   return Status::Ok();
-                 }},
-                {"description",
-                 [&](const YAML::Node& v, const std::string& p) -> Status {
-                   LG_ASSIGN_OR_RETURN(client.description, yaml.ReadString(v, p));
-                   return Status::Ok();
-                 }},
+                {"enabled", yaml.SetBool(client.enabled)},
+                {"description", yaml.SetString(client.description, false)},
             }));
         if (!ttl_set) parse.clients_without_ttl.push_back(out.clients.size());
         out.clients.push_back(std::move(client));

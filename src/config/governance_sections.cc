@@ -21,6 +21,15 @@ namespace {
 using policy::PolicyFailure;
 using policy::PolicyPath;
 
+// A handler that stores what `read(yaml, value, path)` returns in `target`.
+template <typename T, typename Read>
+YamlReader::Handler Into(const YamlReader& yaml, T& target, Read read) {
+  return [&yaml, &target, read](const YAML::Node& v, const std::string& p) -> Status {
+    LG_ASSIGN_OR_RETURN(target, read(yaml, v, p));
+    return Status::Ok();
+  };
+}
+
 // The permissions a list names; an empty list gives none (policy/ refuses a
 // grant or tag grant without permissions).
 Result<policy::PermissionSet> ReadPermissions(const YamlReader& yaml, const YAML::Node& node,
@@ -71,17 +80,9 @@ Result<policy::Grant> ReadGrant(const YamlReader& yaml, const YAML::Node& node,
                     {
                         {"database", yaml.SetString(grant.database), /*required=*/true},
                         {"table", yaml.SetString(grant.table)},
-                        {"permissions",
-                         [&](const YAML::Node& v, const std::string& p) -> Status {
-                           LG_ASSIGN_OR_RETURN(grant.permissions, ReadPermissions(yaml, v, p));
-                           return Status::Ok();
-                         },
+                        {"permissions", Into(yaml, grant.permissions, ReadPermissions),
                          /*required=*/true},
-                        {"columns",
-                         [&](const YAML::Node& v, const std::string& p) -> Status {
-                           LG_ASSIGN_OR_RETURN(grant.columns, ReadColumnSpec(yaml, v, p));
-                           return Status::Ok();
-                         }},
+                        {"columns", Into(yaml, grant.columns, ReadColumnSpec)},
                         {"grant_option",
                          [&](const YAML::Node& v, const std::string& p) -> Status {
                            LG_ASSIGN_OR_RETURN(grant.grant_option, ReadPermissions(yaml, v, p));
@@ -177,20 +178,11 @@ Result<policy::TagExpression> ReadTagExpression(const YamlReader& yaml, const YA
 Result<policy::TagGrant> ReadTagGrant(const YamlReader& yaml, const YAML::Node& node,
                                       const std::string& path) {
   policy::TagGrant grant;
-  LG_RETURN_IF_ERROR(
-      yaml.ParseMap(node, path, path,
-                    {{"expression",
-                      [&](const YAML::Node& e, const std::string& ep) -> Status {
-                        LG_ASSIGN_OR_RETURN(grant.expression, ReadTagExpression(yaml, e, ep));
-                        return Status::Ok();
-                      },
-                      /*required=*/true},
-                     {"permissions",
-                      [&](const YAML::Node& e, const std::string& ep) -> Status {
-                        LG_ASSIGN_OR_RETURN(grant.permissions, ReadPermissions(yaml, e, ep));
-                        return Status::Ok();
-                      },
-                      /*required=*/true}}));
+  LG_RETURN_IF_ERROR(yaml.ParseMap(node, path, path,
+                                   {{"expression", Into(yaml, grant.expression, ReadTagExpression),
+                                     /*required=*/true},
+                                    {"permissions", Into(yaml, grant.permissions, ReadPermissions),
+                                     /*required=*/true}}));
   return grant;
 }
 
@@ -237,8 +229,7 @@ Status TagKeyError(const StackParse& parse, const PolicyPath& at, PolicyFailure 
   switch (reason) {
     case PolicyFailure::kTagKeyDeclaredTwice:
       return yaml.Error(item["key"], Child(path, "key"),
-                        "duplicate tag key " + Quoted(key.key) + " (first declared at line " +
-                            std::to_string(YamlReader::Line(keys[at.first]["key"])) + ")");
+                        Duplicate("tag key", key.key, YamlReader::Line(keys[at.first]["key"])));
     case PolicyFailure::kNoTagValue:
       return yaml.Error(item["values"], Child(path, "values"), "lists no value");
     case PolicyFailure::kTagValueListedTwice:
@@ -384,7 +375,7 @@ Status LocatedError(const StackParse& parse, const policy::PolicyViolation& viol
 
 Status ParseRoles(StackParse& parse, const YAML::Node& node, const std::string& path) {
   const YamlReader& yaml = parse.yaml;
-  std::map<std::string, int> names;  // name -> line
+  YamlReader::NameLines names;
   return yaml.ParseList(
       node, path, [&](const YAML::Node& item, size_t, const std::string& item_path) -> Status {
         policy::Role role;
@@ -394,14 +385,7 @@ Status ParseRoles(StackParse& parse, const YAML::Node& node, const std::string& 
                 {"name",
                  [&](const YAML::Node& v, const std::string& p) -> Status {
                    LG_ASSIGN_OR_RETURN(role.name, yaml.ReadNonEmptyString(v, p));
-                   auto [previous, inserted] = names.emplace(role.name, YamlReader::Line(v));
-                   if (!inserted) {
-                     return yaml.Error(v, p,
-                                       "duplicate role " + Quoted(role.name) +
-                                           " (first declared at line " +
-                                           std::to_string(previous->second) + ")");
-                   }
-                   return Status::Ok();
+                   return yaml.CheckUnique(names, role.name, v, p, "role");
                  },
                  /*required=*/true},
                 {"description", yaml.SetString(role.description, false)},
@@ -470,7 +454,7 @@ Status ParseTags(StackParse& parse, const YAML::Node& node, const std::string& p
 
 Status ParseFilters(StackParse& parse, const YAML::Node& node, const std::string& path) {
   const YamlReader& yaml = parse.yaml;
-  std::map<std::string, int> names;  // name -> line
+  YamlReader::NameLines names;
   return yaml.ParseList(
       node, path, [&](const YAML::Node& item, size_t, const std::string& ip) -> Status {
         policy::DataCellFilter filter;
@@ -480,14 +464,7 @@ Status ParseFilters(StackParse& parse, const YAML::Node& node, const std::string
                 {"name",
                  [&](const YAML::Node& v, const std::string& p) -> Status {
                    LG_ASSIGN_OR_RETURN(filter.name, yaml.ReadNonEmptyString(v, p));
-                   auto [previous, inserted] = names.emplace(filter.name, YamlReader::Line(v));
-                   if (!inserted) {
-                     return yaml.Error(v, p,
-                                       "duplicate filter " + Quoted(filter.name) +
-                                           " (first declared at line " +
-                                           std::to_string(previous->second) + ")");
-                   }
-                   return Status::Ok();
+                   return yaml.CheckUnique(names, filter.name, v, p, "filter");
                  },
                  /*required=*/true},
                 {"database", yaml.SetString(filter.database), /*required=*/true},
@@ -505,11 +482,7 @@ Status ParseFilters(StackParse& parse, const YAML::Node& node, const std::string
                    filter.rows = std::move(*rows);
                    return Status::Ok();
                  }},
-                {"columns",
-                 [&](const YAML::Node& v, const std::string& p) -> Status {
-                   LG_ASSIGN_OR_RETURN(filter.columns, ReadColumnSpec(yaml, v, p));
-                   return Status::Ok();
-                 }},
+                {"columns", Into(yaml, filter.columns, ReadColumnSpec)},
             }));
         // A lint of the file: a filter on "*" would match only a table named
         // "*", so it is refused here; the model keeps such a filter readable.

@@ -162,11 +162,7 @@ Status ParseTokens(StackParse& parse, const YAML::Node& node, const std::string&
              LG_ASSIGN_OR_RETURN(tokens.default_ttl_seconds, ReadTtl(yaml, v, p));
              return Status::Ok();
            }},
-          {"scope_omitted_grants_all",
-           [&](const YAML::Node& v, const std::string& p) -> Status {
-             LG_ASSIGN_OR_RETURN(tokens.scope_omitted_grants_all, yaml.ReadBool(v, p));
-             return Status::Ok();
-           }},
+          {"scope_omitted_grants_all", yaml.SetBool(tokens.scope_omitted_grants_all)},
       });
 }
 

@@ -118,16 +118,16 @@ struct AuditSpec {
 
 // The query API (the seed's API Gateway + Lambda + Athena path).
 struct QuerySpec {
-  std::string lake_dir;                  // default "<file dir>/lake": one SQLite file per database
+  std::string lake_dir;  // default "<file dir>/lake": one SQLite file per database
   std::string default_database = "analytics";
-  std::string read_scope = "athena-api/query.read";    // scope -> statement class
+  std::string read_scope = "athena-api/query.read";  // scope -> statement class
   std::string write_scope = "athena-api/query.write";
   std::string admin_scope = "athena-api/query.admin";
   int64_t timeout_seconds = 30;
   int64_t max_rows = 10000;
   int64_t max_result_bytes = 64ll << 20;
-  int64_t max_concurrent_per_client = 4;   // running at once per client
-  int64_t max_queued_per_client = 256;     // waiting behind those; beyond: 429
+  int64_t max_concurrent_per_client = 4;  // running at once per client
+  int64_t max_queued_per_client = 256;    // waiting behind those; beyond: 429
   bool audit_sql = true;
 };
 
@@ -146,7 +146,7 @@ struct TrustedIssuerSpec {
   std::string issuer;
   std::string jwks_uri;
   std::optional<std::string> audience;
-  std::optional<std::string> token_use;   // Cognito access tokens: "access"
+  std::optional<std::string> token_use;  // Cognito access tokens: "access"
   bool require_at_jwt_typ = false;
   bool require_client_id = true;
   int64_t refresh_min_interval_seconds = 60;

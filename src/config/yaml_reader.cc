@@ -102,6 +102,11 @@ std::string DidYouMean(std::string_view word, const std::vector<std::string>& ca
   return match ? "; did you mean " + Quoted(*match) + "?" : "";
 }
 
+std::string Duplicate(std::string_view what, std::string_view name, int first_line) {
+  return "duplicate " + std::string(what) + " " + Quoted(name) + " (first declared at line " +
+         std::to_string(first_line) + ")";
+}
+
 YamlReader::YamlReader(std::string_view file_name, std::string_view base_dir, std::string_view text)
     : file_(file_name), base_dir_(base_dir), text_(text) {}
 
@@ -172,6 +177,14 @@ Status YamlReader::ParseMap(const YAML::Node& node, const std::string& label,
     }
   }
   return Status::Ok();
+}
+
+Status YamlReader::CheckUnique(NameLines& seen, const std::string& name, const YAML::Node& node,
+                               const std::string& path, std::string_view what,
+                               std::string_view fix) const {
+  auto [previous, inserted] = seen.emplace(name, Line(node));
+  if (inserted) return Status::Ok();
+  return Error(node, path, Duplicate(what, name, previous->second) + std::string(fix));
 }
 
 Status YamlReader::ParseList(const YAML::Node& node, const std::string& path,
@@ -269,22 +282,18 @@ Result<int64_t> YamlReader::ReadDuration(const YAML::Node& node, const std::stri
 }
 
 YamlReader::Handler YamlReader::SetString(std::string& target, bool non_empty) const {
-  return [this, &target, non_empty](const YAML::Node& v, const std::string& p) -> Status {
-    LG_ASSIGN_OR_RETURN(target, non_empty ? ReadNonEmptyString(v, p) : ReadString(v, p));
-    return Status::Ok();
-  };
+  return Set(target, non_empty ? &YamlReader::ReadNonEmptyString : &YamlReader::ReadString);
 }
+
 YamlReader::Handler YamlReader::SetInt(int64_t& target, int64_t min, int64_t max) const {
   return [this, &target, min, max](const YAML::Node& v, const std::string& p) -> Status {
     LG_ASSIGN_OR_RETURN(target, ReadInt(v, p, min, max));
     return Status::Ok();
   };
 }
+
 YamlReader::Handler YamlReader::SetBool(bool& target) const {
-  return [this, &target](const YAML::Node& v, const std::string& p) -> Status {
-    LG_ASSIGN_OR_RETURN(target, ReadBool(v, p));
-    return Status::Ok();
-  };
+  return Set(target, &YamlReader::ReadBool);
 }
 
 std::string YamlReader::ResolvePath(const std::string& path) const {

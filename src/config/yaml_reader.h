@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,8 @@ std::optional<std::string> ClosestMatch(std::string_view word,
                                         const std::vector<std::string>& candidates);
 // "; did you mean \"x\"?" with the closest candidate, or "".
 std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
+// "duplicate <what> \"name\" (first declared at line N)".
+std::string Duplicate(std::string_view what, std::string_view name, int first_line);
 
 class YamlReader {
  public:
@@ -71,6 +74,14 @@ class YamlReader {
   // error pointing at its "-".
   Status ParseList(const YAML::Node& node, const std::string& path, const ItemHandler& each) const;
 
+  // Names a list declared so far, with the 1-based line of each.
+  using NameLines = std::map<std::string, int>;
+  // OK when `name`, read from `node`, is new to `seen` (which then holds
+  // it); else Duplicate(what, ...) + `fix` at `node`.
+  Status CheckUnique(NameLines& seen, const std::string& name, const YAML::Node& node,
+                     const std::string& path, std::string_view what,
+                     std::string_view fix = "") const;
+
   // ---- scalars ----
   Result<std::string> ReadString(const YAML::Node& node, const std::string& path) const;
   Result<std::string> ReadNonEmptyString(const YAML::Node& node, const std::string& path) const;
@@ -86,6 +97,15 @@ class YamlReader {
   Result<int64_t> ReadDuration(const YAML::Node& node, const std::string& path, int64_t min,
                                int64_t max, std::string_view range) const;
 
+  // A handler that stores what `read` (one of the readers above) returns.
+  template <typename T, typename R>
+  Handler Set(T& target,
+              Result<R> (YamlReader::*read)(const YAML::Node&, const std::string&) const) const {
+    return [this, &target, read](const YAML::Node& v, const std::string& p) -> Status {
+      LG_ASSIGN_OR_RETURN(target, (this->*read)(v, p));
+      return Status::Ok();
+    };
+  }
   // Handlers that store a value, for the common cases.
   Handler SetString(std::string& target, bool non_empty = true) const;
   Handler SetInt(int64_t& target, int64_t min, int64_t max) const;

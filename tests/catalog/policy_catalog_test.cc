@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "catalog/declared_policy.h"
+#include "catalog/test_changes.h"
 #include "common/thread_annotations.h"
 #include "policy/policy_json.h"
 #include "store/sqlite_store.h"
@@ -105,16 +106,6 @@ class LaggingStore final : public store::Store {
   Mutex mutex_;
   std::optional<std::pair<uint64_t, std::string>> lagging_ GUARDED_BY(mutex_);
 };
-
-PolicyChange AddRole(std::string name) {
-  return [name](policy::PolicySnapshot& p) -> Status {
-    policy::Role role;
-    role.name = name;
-    role.grants.push_back({"analytics", "", policy::Bit(policy::Permission::kDescribe), {}});
-    p.roles.insert_or_assign(name, role);
-    return Status::Ok();
-  };
-}
 
 // Saves a version with one role `name` directly in the store, as another
 // process would.

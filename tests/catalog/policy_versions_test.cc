@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "catalog/test_changes.h"
 #include "policy/policy_json.h"
 #include "policy/validate.h"
 #include "store/fault_injecting_store.h"
@@ -20,17 +21,6 @@ namespace {
 
 using ::lakegate::testing::HasReason;
 using ::testing::ElementsAre;
-
-// Adds a role named `name` with DESCRIBE on analytics.
-PolicyChange AddRole(std::string name) {
-  return [name](policy::PolicySnapshot& p) -> Status {
-    policy::Role role;
-    role.name = name;
-    role.grants.push_back({"analytics", "", policy::Bit(policy::Permission::kDescribe), {}});
-    p.roles.insert_or_assign(name, role);
-    return Status::Ok();
-  };
-}
 
 class PolicyVersionsTest : public ::testing::Test {
  protected:
