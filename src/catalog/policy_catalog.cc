@@ -10,7 +10,8 @@ PolicyCatalog::PolicyCatalog(store::Store& store)
     : store_(store), current_(std::make_shared<const policy::PolicySnapshot>()) {}
 
 std::shared_ptr<const policy::PolicySnapshot> PolicyCatalog::Current() const {
-  return current_.load(std::memory_order_acquire);
+  MutexLock lock(mutex_);
+  return current_;
 }
 
 Status PolicyCatalog::Refresh() {
@@ -33,9 +34,8 @@ Result<std::vector<std::string>> PolicyCatalog::ManagedNames() const {
 }
 
 void PolicyCatalog::Install(std::shared_ptr<const policy::PolicySnapshot> snapshot) {
-  MutexLock lock(install_mutex_);
-  if (snapshot->version <= current_.load(std::memory_order_relaxed)->version) return;
-  current_.store(std::move(snapshot), std::memory_order_release);
+  MutexLock lock(mutex_);
+  if (snapshot->version > current_->version) current_ = std::move(snapshot);
 }
 
 }  // namespace lakegate::catalog

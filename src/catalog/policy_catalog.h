@@ -5,14 +5,14 @@
 // returns. Every rule is policy/'s (validate.h); the store and the JSON
 // document are policy_versions.h's.
 //
-// Thread-safe. Current() takes no mutex and does no I/O: an atomic load of
-// an immutable snapshot, which readers keep for as long as they use it.
-// Refresh() and Update() may run concurrently from any threads: a version
-// is installed only when it is newer than the current one, so an older
-// version never replaces a newer one, whatever order they finish in.
+// Thread-safe. Current() does no I/O and holds the catalog's mutex only to
+// copy a pointer to an immutable snapshot, which the reader keeps for as long
+// as it uses it; store I/O and parsing happen outside the mutex. Refresh()
+// and Update() may run concurrently from any threads: a version is installed
+// only when it is newer than the current one, so an older version never
+// replaces a newer one, whatever order they finish in.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,20 +35,19 @@ class PolicyCatalog {
   PolicyCatalog& operator=(const PolicyCatalog&) = delete;
 
   // The version in effect for new readers; never null.
-  std::shared_ptr<const policy::PolicySnapshot> Current() const;
+  std::shared_ptr<const policy::PolicySnapshot> Current() const EXCLUDES(mutex_);
 
   // Makes the latest stored version current when it is newer than Current().
   // On failure Current() stays as it was (the last good version) and the
   // store's status, or InvalidArgument [kUnreadableVersion], is returned. A
   // server loads with it at start-up, where an error means there is no
   // policy to serve, and again whenever the store changed.
-  Status Refresh() EXCLUDES(install_mutex_);
+  Status Refresh() EXCLUDES(mutex_);
 
   // Changes the policy (UpdatePolicy() on the store) and, when a new version
   // was saved, makes it current before returning, so the caller's next read
   // sees its own write. Fails as UpdatePolicy() does; nothing changes then.
-  Result<PolicyUpdate> Update(std::string_view author, const PolicyChange& change)
-      EXCLUDES(install_mutex_);
+  Result<PolicyUpdate> Update(std::string_view author, const PolicyChange& change) EXCLUDES(mutex_);
 
   // The names the last `apply` declared (declared_policy.h), for
   // ManagedNote().
@@ -56,13 +55,11 @@ class PolicyCatalog {
 
  private:
   // Makes `snapshot` current when it is newer than Current().
-  void Install(std::shared_ptr<const policy::PolicySnapshot> snapshot) EXCLUDES(install_mutex_);
+  void Install(std::shared_ptr<const policy::PolicySnapshot> snapshot) EXCLUDES(mutex_);
 
   store::Store& store_;
-  // Serializes the compare-and-install of Install(); Current() reads
-  // `current_` without it.
-  Mutex install_mutex_;
-  std::atomic<std::shared_ptr<const policy::PolicySnapshot>> current_;
+  mutable Mutex mutex_;
+  std::shared_ptr<const policy::PolicySnapshot> current_ GUARDED_BY(mutex_);  // never null
 };
 
 }  // namespace lakegate::catalog
