@@ -109,7 +109,7 @@ Status AddGrant(PolicySnapshot& policy, const std::string& role, const Grant& wa
 Status RevokeGrant(PolicySnapshot& policy, const std::string& role, const Grant& wanted,
                    bool grant_option_only);
 
-// ---- Lake Formation governance beyond table/column grants (issue 4) ----
+// ---- Lake Formation governance beyond table/column grants ----
 
 // A row filter: Lake Formation's PartiQL subset, parsed into an AST so that
 // it is compiled to SQL by our code (never pasted as text into a privileged
