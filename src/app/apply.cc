@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
-#include "app/policy_admin.h"
+#include "catalog/declared_policy.h"
 #include "common/files.h"
 #include "common/strings.h"
-#include "policy/policy_json.h"
+#include "policy/validate.h"
 
 namespace lakegate::app {
 namespace {
@@ -25,62 +26,31 @@ bool SameScopes(const std::vector<store::ScopeRecord>& a, const std::vector<conf
   return true;
 }
 
-// The governance part of apply: merges the file's roles, filters and tags
-// into the latest policy and saves a new version when the result differs.
+// The governance part of apply: the file's roles, filters and tags merged
+// into the latest policy version (catalog/declared_policy.h), as one change.
 Status PlanPolicy(const config::StackConfig& stack, store::Store& tx, bool dry_run,
                   ApplyResult& result) {
-  LG_ASSIGN_OR_RETURN(auto latest, tx.LatestPolicy());
-  auto current = std::make_shared<const policy::PolicySnapshot>();
-  bool unreadable = false;
-  if (latest) {
-    auto loaded = LoadLatestPolicy(tx);
-    if (loaded.ok()) {
-      current = *loaded;
-    } else if (loaded.status().code() == StatusCode::kInvalidArgument) {
-      // A damaged document must not block the way to repair it.
-      unreadable = true;
-      auto empty = std::make_shared<policy::PolicySnapshot>();
-      empty->version = latest->first;
-      current = std::move(empty);
-    } else {
-      return loaded.status();
-    }
+  Result<catalog::PolicyUpdate> update = catalog::ApplyDeclaredPolicy(
+      tx, config::PolicyOf(stack), "apply " + stack.source_path, dry_run);
+  if (!update.ok()) {
+    std::optional<policy::PolicyFailure> rule = update.status().reason<policy::PolicyFailure>();
+    if (!rule) return update.status();
+    return Status(update.status().code(), *rule,
+                  update.status().message() + " (after merging " + stack.source_path +
+                      " with the policy changes made with the CLI; fix the file or the "
+                      "CLI-made object)");
   }
-  LG_ASSIGN_OR_RETURN(auto setting, tx.GetSetting(kManagedPolicySetting));
-  std::vector<std::string> old_managed;
-  if (setting) {
-    for (std::string_view line : SplitNonEmpty(*setting, '\n')) old_managed.emplace_back(line);
-  }
-  policy::PolicySnapshot next = MergeStackPolicy(*current, old_managed, stack);
-  if (Status s = policy::ValidatePolicy(next); !s.ok()) {
-    return InvalidArgumentError(
-        s.message() + " (after merging " + stack.source_path +
-        " with the policy changes made with the CLI; fix the file or the CLI-made object)");
-  }
-  std::string json = policy::PolicyToJson(next);
-  if (latest && !unreadable && json == latest->second) {
+  if (!update->changed()) {
     ++result.unchanged;
-  } else {
-    std::vector<std::string> changes = policy::DescribePolicyChanges(*current, next);
-    if (unreadable) changes.insert(changes.begin(), "replaces an unreadable version");
-    uint64_t from = current->version;
-    std::string versions = latest ? "version " + std::to_string(from) + " -> " +
-                                        std::to_string(from + 1)
-                                  : "version 1";
-    result.changes.push_back({latest ? Change::Kind::kUpdate : Change::Kind::kCreate, "policy",
-                              versions, changes.empty() ? "" : Join(changes, ", ")});
-    if (!dry_run) {
-      LG_ASSIGN_OR_RETURN(uint64_t saved, tx.SavePolicy(json, "apply " + stack.source_path));
-      // Versions count up from the newest ever saved; name the real number.
-      result.changes.back().name =
-          latest ? "version " + std::to_string(from) + " -> " + std::to_string(saved)
-                 : "version " + std::to_string(saved);
-    }
+    return Status::Ok();
   }
-  std::string managed = Join(ManagedPolicyNames(stack), "\n");
-  if (!dry_run && (!setting || *setting != managed)) {
-    LG_RETURN_IF_ERROR(tx.PutSetting(kManagedPolicySetting, managed));
-  }
+  const bool existed = update->old_version != 0;
+  std::string versions =
+      existed ? "version " + std::to_string(update->old_version) + " -> " +
+                    std::to_string(update->new_version)
+              : "version " + std::to_string(update->new_version);
+  result.changes.push_back({existed ? Change::Kind::kUpdate : Change::Kind::kCreate, "policy",
+                            std::move(versions), Join(update->changes, ", ")});
   return Status::Ok();
 }
 

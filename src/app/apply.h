@@ -5,9 +5,9 @@
 // an earlier apply created but the file no longer lists are deleted. Clients
 // created by hand with `lakegate client create` are left alone unless the file
 // names them. The governance sections (roles, filters, tags) are merged into
-// the latest policy version (app/policy_admin.h: objects the file declares
-// replace those of the same name; objects made with the CLI stay) and saved
-// as a new version when the result differs. All store writes happen in one
+// the latest policy version (catalog/declared_policy.h: objects the file
+// declares replace those of the same name; objects made with the CLI stay)
+// and saved as a new version when the result differs. All store writes happen in one
 // transaction; running it twice changes nothing the second time.
 #pragma once
 

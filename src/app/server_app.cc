@@ -8,10 +8,10 @@
 
 #include "app/apply.h"
 #include "app/engines.h"
-#include "app/policy_admin.h"
 #include "app/routes.h"
 #include "app/stores.h"
 #include "audit/audit_log.h"
+#include "catalog/policy_catalog.h"
 #include "audit/metrics.h"
 #include "common/clock.h"
 #include "common/files.h"
@@ -106,19 +106,15 @@ struct ServerApp::Impl {
   std::unique_ptr<oauth::AuthorizationServer> auth;
   // The query API (serve_query only).
   std::unique_ptr<engine::Engine> engine;
-  // The policy version new queries use: the latest one in the store, swapped
-  // with std::atomic_store by the reload loop. Running queries hold the
-  // snapshot they started with.
-  std::shared_ptr<const policy::PolicySnapshot> policy;
+  // The policy version new queries use; running queries hold the snapshot
+  // they started with.
+  std::unique_ptr<catalog::PolicyCatalog> catalog;
   std::unique_ptr<gateway::JwksFetcher> fetcher;
   std::unique_ptr<gateway::BearerAuthenticator> authenticator;
   std::unique_ptr<gateway::Pipeline> pipeline;
   std::unique_ptr<gateway::QueryService> query;
   std::unique_ptr<gateway::AdminApi> admin;
 
-  // Serializes ReloadPolicy() between the reload loop and admin API writes,
-  // so an older version never replaces a newer one.
-  std::mutex policy_reload_mutex;
   std::mutex reload_mutex;
   std::condition_variable reload_cv;
   bool stopping = false;  // GUARDED_BY(reload_mutex)
@@ -127,14 +123,14 @@ struct ServerApp::Impl {
   Status StartAuth(SecretString hash_key);
   Status StartQuery();
   void ReloadLoop();
-  // Loads the latest policy version when it is newer than the one in use.
-  void ReloadPolicy();
+  // Makes the latest stored policy version current for new queries.
+  void RefreshPolicy();
 };
 
 void ServerApp::Impl::ReloadLoop() {
   // A policy saved between Start() loading it and the first tick would
   // otherwise wait for the next store change.
-  ReloadPolicy();
+  if (options.serve_query) RefreshPolicy();
   // A store change (a CLI grant, a new client, a rotated key) reaches new
   // requests within one tick; the store's change counter makes a tick cheap.
   constexpr auto kTick = std::chrono::milliseconds(250);
@@ -149,30 +145,21 @@ void ServerApp::Impl::ReloadLoop() {
     Status refreshed = due && auth ? auth->Maintain(/*at_startup=*/false) : state->Refresh();
     if (!refreshed.ok()) log::Error("reload from the state store failed: " + refreshed.ToString());
     store_healthy = refreshed.ok();
-    if (options.serve_query) ReloadPolicy();
+    if (options.serve_query) RefreshPolicy();
     lock.lock();
   }
 }
 
-void ServerApp::Impl::ReloadPolicy() {
-  std::lock_guard<std::mutex> lock(policy_reload_mutex);
-  std::shared_ptr<const policy::PolicySnapshot> current = std::atomic_load(&policy);
-  auto latest = store->LatestPolicy();
-  if (!latest.ok()) {
-    log::Error("cannot read the policy from the state store: " + latest.status().ToString());
+void ServerApp::Impl::RefreshPolicy() {
+  const uint64_t before = catalog->Current()->version;
+  if (Status s = catalog->Refresh(); !s.ok()) {
+    // The catalog keeps serving the last good version rather than none.
+    log::Error("policy not reloaded, still using version " + std::to_string(before) + ": " +
+               s.ToString());
     return;
   }
-  if (!*latest || (current && (*latest)->first == current->version)) return;
-  auto loaded = LoadLatestPolicy(*store);
-  if (!loaded.ok()) {
-    // Keep serving the last good version rather than none.
-    log::Error("policy not reloaded, still using version " +
-               std::to_string(current ? current->version : 0) + ": " +
-               loaded.status().ToString());
-    return;
-  }
-  std::atomic_store(&policy, *loaded);
-  log::Info("policy version " + std::to_string((*loaded)->version) + " in effect for new queries");
+  const uint64_t now = catalog->Current()->version;
+  if (now != before) log::Info("policy version " + std::to_string(now) + " in effect for new queries");
 }
 
 // The authorization server: keys made or checked, then the endpoints.
@@ -207,7 +194,8 @@ Status ServerApp::Impl::StartQuery() {
   engine::EngineSettings engine_settings;
   engine_settings.mask_hash_key = std::move(mask_key);
   LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.lake_dir, engine_settings));
-  LG_ASSIGN_OR_RETURN(policy, LoadLatestPolicy(*store));
+  catalog = std::make_unique<catalog::PolicyCatalog>(*store);
+  LG_RETURN_IF_ERROR(catalog->Refresh());
   LG_RETURN_IF_ERROR(gateway::ValidateGatewayOptions(gateway_options));
 
   fetcher = gateway::MakeCurlJwksFetcher({});
@@ -221,7 +209,7 @@ Status ServerApp::Impl::StartQuery() {
   authenticator = std::make_unique<gateway::BearerAuthenticator>(
       gateway_options, std::move(issuers), SystemClock::Get());
   audit::AuditLog* audit_log = audit.get();
-  auto current_policy = [this] { return std::atomic_load(&policy); };
+  auto current_policy = [this] { return catalog->Current(); };
   pipeline = std::make_unique<gateway::Pipeline>(
       gateway_options, *authenticator, current_policy, *workers, SystemClock::Get(),
       [audit_log](std::string_view line) { audit_log->Record(line); }, &metrics);
@@ -229,8 +217,8 @@ Status ServerApp::Impl::StartQuery() {
   auto write_policy = [this](const std::string& author,
                              const std::function<Status(policy::PolicySnapshot&)>& change)
       -> Result<gateway::AdminApi::PolicyWrite> {
-    LG_ASSIGN_OR_RETURN(PolicyUpdate update, UpdatePolicy(*store, author, change));
-    if (update.changed()) ReloadPolicy();  // in effect before the response
+    // In effect for new queries when it returns.
+    LG_ASSIGN_OR_RETURN(catalog::PolicyUpdate update, catalog->Update(author, change));
     return gateway::AdminApi::PolicyWrite{update.old_version, update.new_version,
                                           std::move(update.changes)};
   };

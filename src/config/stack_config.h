@@ -46,7 +46,11 @@
 //     - {issuer: https://idp.example.com, jwks_uri: https://idp.example.com/jwks.json}
 //
 // The loader is strict: unknown keys (with a did-you-mean), wrong types,
-// duplicates, out-of-range values and undeclared scopes are errors. Every error
+// duplicates, out-of-range values, undeclared scopes and broken policy rules
+// are errors (a broken policy rule keeps its policy::PolicyFailure reason).
+// The parser lives in stack_config.cc (the document), yaml_reader.cc
+// (positions, did-you-mean) and one *_sections.cc per group of sections
+// (stack_sections.h). Every error
 // is kInvalidArgument with a message "<file>:<line>:<column>: <key path>: <what
 // is wrong>; <how to fix it>", e.g.
 //   stack.yaml:14:5: clients[1] ("reporting-service"): unknown key "scops"; did you mean "scopes"?
@@ -114,16 +118,16 @@ struct AuditSpec {
 
 // The query API (the seed's API Gateway + Lambda + Athena path).
 struct QuerySpec {
-  std::string lake_dir;                  // default "<file dir>/lake": one SQLite file per database
+  std::string lake_dir;  // default "<file dir>/lake": one SQLite file per database
   std::string default_database = "analytics";
-  std::string read_scope = "athena-api/query.read";    // scope -> statement class
+  std::string read_scope = "athena-api/query.read";  // scope -> statement class
   std::string write_scope = "athena-api/query.write";
   std::string admin_scope = "athena-api/query.admin";
   int64_t timeout_seconds = 30;
   int64_t max_rows = 10000;
   int64_t max_result_bytes = 64ll << 20;
-  int64_t max_concurrent_per_client = 4;   // running at once per client
-  int64_t max_queued_per_client = 256;     // waiting behind those; beyond: 429
+  int64_t max_concurrent_per_client = 4;  // running at once per client
+  int64_t max_queued_per_client = 256;    // waiting behind those; beyond: 429
   bool audit_sql = true;
 };
 
@@ -142,7 +146,7 @@ struct TrustedIssuerSpec {
   std::string issuer;
   std::string jwks_uri;
   std::optional<std::string> audience;
-  std::optional<std::string> token_use;   // Cognito access tokens: "access"
+  std::optional<std::string> token_use;  // Cognito access tokens: "access"
   bool require_at_jwt_typ = false;
   bool require_client_id = true;
   int64_t refresh_min_interval_seconds = 60;
@@ -160,9 +164,10 @@ struct StackConfig {
   std::vector<ClientSpec> clients;
   QuerySpec query;
   std::vector<policy::Role> roles;
-  // Governance (issue 4): data-cell filters, LF-tag keys and assignments.
-  // Every reference is checked at load: roles name existing filters, tags use
-  // declared keys and values, row filters parse.
+  // Governance: data-cell filters, LF-tag keys and assignments. The loader
+  // refuses a file whose governance (PolicyOf) breaks a policy rule
+  // (policy/validate.h), e.g. a role naming an undeclared filter, and row
+  // filters that do not parse.
   std::vector<policy::DataCellFilter> filters;
   std::vector<policy::TagKey> tag_keys;
   std::vector<policy::TagAssignment> tag_assignments;

@@ -26,10 +26,6 @@ constexpr std::array<NamedPermission, 8> kPermissionNames = {{
     {"CREATE_TABLE", Permission::kCreateTable},
 }};
 
-bool NameMatches(std::string_view pattern, std::string_view name) {
-  return pattern == "*" || EqualsIgnoreCase(pattern, name);
-}
-
 bool ContainsIgnoreCase(const std::vector<std::string>& list, std::string_view name) {
   return std::any_of(list.begin(), list.end(),
                      [&](const std::string& c) { return EqualsIgnoreCase(c, name); });
@@ -67,6 +63,15 @@ ColumnSpec UnionColumns(const ColumnSpec& a, const ColumnSpec& b) {
   return out;
 }
 
+constexpr PermissionSet kDatabaseLevel = Bit(Permission::kCreateTable) | Bit(Permission::kAlter) |
+                                         Bit(Permission::kDrop) | Bit(Permission::kDescribe);
+
+}  // namespace
+
+bool NameMatches(std::string_view pattern, std::string_view name) {
+  return pattern == "*" || EqualsIgnoreCase(pattern, name);
+}
+
 bool ColumnAllowed(const ColumnSpec& spec, std::string_view column) {
   switch (spec.kind) {
     case ColumnSpec::Kind::kAll:
@@ -79,10 +84,17 @@ bool ColumnAllowed(const ColumnSpec& spec, std::string_view column) {
   return false;
 }
 
-constexpr PermissionSet kDatabaseLevel = Bit(Permission::kCreateTable) | Bit(Permission::kAlter) |
-                                         Bit(Permission::kDrop) | Bit(Permission::kDescribe);
+std::string ResourceName(std::string_view database, std::string_view table,
+                         std::string_view column) {
+  std::string out(database);
+  if (!table.empty()) out += "." + std::string(table);
+  if (!column.empty()) out += "." + std::string(column);
+  return out;
+}
 
-}  // namespace
+std::string GrantResourceName(const Grant& g) {
+  return g.table.empty() ? "database " + g.database : g.database + "." + g.table;
+}
 
 std::optional<PermissionSet> ParsePermission(std::string_view name) {
   std::string_view trimmed = TrimWhitespace(name);
@@ -170,29 +182,6 @@ const Role* PolicySnapshot::FindRole(std::string_view name) const {
     if (EqualsIgnoreCase(key, name)) return &role;
   }
   return nullptr;
-}
-
-Status ValidateColumnMask(const ColumnMask& mask) {
-  std::string where = mask.database + "." + mask.table + "." + mask.column;
-  switch (mask.kind) {
-    case MaskKind::kNull:
-    case MaskKind::kRedact:
-    case MaskKind::kHash:
-    case MaskKind::kYearOnly:
-      return Status::Ok();
-    case MaskKind::kShowLastN:
-      if (mask.n < 0 || mask.n > 1000) {
-        return InvalidArgumentError("mask on " + where +
-                                    ": show_last_n needs n between 0 and 1000");
-      }
-      return Status::Ok();
-    case MaskKind::kExpression:
-      if (Result<MaskExpression> parsed = ParseMaskExpression(mask.expression); !parsed.ok()) {
-        return InvalidArgumentError("mask on " + where + ": " + parsed.status().message());
-      }
-      return Status::Ok();
-  }
-  return InvalidArgumentError("mask on " + where + ": unknown kind");
 }
 
 std::map<std::string, std::string> EffectiveTags(const PolicySnapshot& policy,
@@ -368,14 +357,10 @@ TableView DecideView(const PolicySnapshot& policy, const Role& role, std::string
 }
 
 // ---------------------------------------------------------------------------
-// Grant option: validation, delegation check and the edits shared by the CLI
-// and the admin API.
+// Grant option: the delegation check and the edits shared by the CLI and the
+// admin API (ValidateGrant() is in validate.cc with the other rules).
 
 namespace {
-
-std::string GrantResource(const Grant& g) {
-  return g.table.empty() ? "database " + g.database : g.database + "." + g.table;
-}
 
 bool SameColumnSpec(const ColumnSpec& a, const ColumnSpec& b) {
   if (a.kind != b.kind || a.columns.size() != b.columns.size()) return false;
@@ -420,20 +405,6 @@ Status RoleNotFound(const PolicySnapshot& policy, const std::string& name) {
                        (names.empty() ? std::string("(none)") : Join(names, ", ")));
 }
 
-Status ValidateGrant(const Grant& grant) {
-  if ((grant.grant_option & ~grant.permissions) != 0) {
-    return InvalidArgumentError("grant on " + GrantResource(grant) + ": the grant option of " +
-                                PermissionNames(grant.grant_option & ~grant.permissions) +
-                                " needs the permission itself; grant it too");
-  }
-  if (grant.grant_option != 0 && grant.columns.kind == ColumnSpec::Kind::kExclude) {
-    return InvalidArgumentError("grant on " + GrantResource(grant) +
-                                ": the grant option on a column-limited grant needs an include "
-                                "list (name the columns), not an exclude list");
-  }
-  return Status::Ok();
-}
-
 Status CheckGrantOption(const Role& grantor, const Grant& wanted) {
   const PermissionSet needed = wanted.permissions | wanted.grant_option;
   for (const NamedPermission& p : kPermissionNames) {
@@ -444,7 +415,7 @@ Status CheckGrantOption(const Role& grantor, const Grant& wanted) {
     });
     if (!held) {
       return PermissionDeniedError("role " + grantor.name + " holds no grant option for " +
-                                   std::string(p.name) + " on " + GrantResource(wanted) +
+                                   std::string(p.name) + " on " + GrantResourceName(wanted) +
                                    (p.permission == Permission::kSelect &&
                                             wanted.columns.kind != ColumnSpec::Kind::kAll
                                         ? " (those columns)"
@@ -496,7 +467,7 @@ Status RevokeGrant(PolicySnapshot& policy, const std::string& role_name, const G
     return NotFoundError("role " + role_name + " has no grant of " +
                          PermissionNames(wanted.permissions) +
                          (grant_option_only ? " with grant option" : "") + " on " +
-                         GrantResource(wanted));
+                         GrantResourceName(wanted));
   }
   std::erase_if(grants, [](const Grant& g) { return g.permissions == 0; });
   return Status::Ok();

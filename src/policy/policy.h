@@ -47,6 +47,8 @@ struct ColumnSpec {
   Kind kind = Kind::kAll;
   std::vector<std::string> columns;  // compared case-insensitively (SQL identifiers)
 };
+// Whether `spec` lets `column` through (case-insensitively).
+bool ColumnAllowed(const ColumnSpec& spec, std::string_view column);
 
 struct Grant {
   std::string database;  // "*" = every database
@@ -60,9 +62,22 @@ struct Grant {
   PermissionSet grant_option = 0;
 };
 
-// Why `grant` is malformed as a grant: grant_option not a subset of
-// permissions, or the grant option on an exclude column list. OK otherwise.
+// Why `grant` is malformed as a grant, as kInvalidArgument with a
+// PolicyFailure reason (policy/validate.h), checked in this order: no
+// database (kMissingResource), no permission (kNoPermission), a column list
+// on a database-level grant or on table "*" (kColumnsNeedOneTable),
+// grant_option not a subset of permissions (kGrantOptionWithoutPermission),
+// the grant option on an exclude column list (kGrantOptionOnExcludedColumns).
+// OK otherwise.
 Status ValidateGrant(const Grant& grant);
+// "database analytics" for a database-level grant, else "analytics.members".
+std::string GrantResourceName(const Grant& grant);
+// "analytics", "analytics.members" or "analytics.members.email".
+std::string ResourceName(std::string_view database, std::string_view table,
+                         std::string_view column);
+// Whether a grant's or mask's database or table name `pattern` ("*" = every
+// one) covers `name`; SQL identifiers compare case-insensitively.
+bool NameMatches(std::string_view pattern, std::string_view name);
 
 struct Role;
 struct PolicySnapshot;
@@ -94,7 +109,7 @@ Status AddGrant(PolicySnapshot& policy, const std::string& role, const Grant& wa
 Status RevokeGrant(PolicySnapshot& policy, const std::string& role, const Grant& wanted,
                    bool grant_option_only);
 
-// ---- Lake Formation governance beyond table/column grants (issue 4) ----
+// ---- Lake Formation governance beyond table/column grants ----
 
 // A row filter: Lake Formation's PartiQL subset, parsed into an AST so that
 // it is compiled to SQL by our code (never pasted as text into a privileged
@@ -197,17 +212,21 @@ enum class MaskKind {
   kYearOnly,    // a date/time text -> its year as text ('2019'); other values NULL
   kExpression,  // `expression` (a MaskExpression) evaluated on the raw row
 };
+// The most characters kShowLastN leaves visible.
+inline constexpr int64_t kMaxMaskShowLastN = 1000;
 struct ColumnMask {
   std::string database, table, column;
   MaskKind kind = MaskKind::kNull;
-  int64_t n = 4;            // kShowLastN
+  int64_t n = 4;            // kShowLastN: 0..kMaxMaskShowLastN
   std::string expression;   // kExpression
 };
 
-// InvalidArgument for a mask the engines cannot apply: kExpression whose
-// expression does not parse, or kShowLastN with n outside [0, 1000]. Loaders
-// call it so that such a policy is refused at load, not silently masked to
-// NULL (engines still read NULL for an invalid mask: fail closed).
+// InvalidArgument with a PolicyFailure reason (policy/validate.h) for a mask
+// the engines cannot apply: kExpression whose expression does not parse
+// (kInvalidMaskExpression), or kShowLastN with n outside
+// [0, kMaxMaskShowLastN] (kMaskLengthOutOfRange). ValidatePolicy() calls it,
+// so such a policy is refused when it is read or written, not silently masked
+// to NULL (engines still read NULL for an invalid mask: fail closed).
 Status ValidateColumnMask(const ColumnMask& mask);
 
 // LF-tags. A key has a set of allowed values; resources carry at most one

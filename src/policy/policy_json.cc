@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <exception>
 #include <initializer_list>
-#include <map>
-#include <set>
 #include <tuple>
 #include <utility>
 
@@ -173,6 +171,8 @@ class ObjectReader {
 
 std::string At(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
+// The permissions a member lists; an empty list gives none (ValidateGrant()
+// and ValidatePolicy() refuse a grant without permissions).
 Result<PermissionSet> ReadPermissions(const ObjectReader& r, const char* name) {
   if (!r.Has(name)) return r.Fail("missing member " + Quoted(name));
   LG_ASSIGN_OR_RETURN(std::vector<std::string> names, r.Strings(name));
@@ -186,8 +186,26 @@ Result<PermissionSet> ReadPermissions(const ObjectReader& r, const char* name) {
     }
     set |= *bits;
   }
-  if (set == 0) return InvalidArgumentError(r.Path(name) + ": lists no permission");
   return set;
+}
+
+std::string NoPermission(const std::string& path) { return path + ": lists no permission"; }
+
+// A grant rule broken by the grant read at `path` ("" = the document itself),
+// said with the JSON path of the member that breaks it where there is one.
+Status GrantError(const Status& status, const std::string& path) {
+  auto reason = status.reason<PolicyFailure>();
+  if (!reason) return status;
+  switch (*reason) {
+    case PolicyFailure::kNoPermission:
+      return Status(status.code(), *reason,
+                    NoPermission(path.empty() ? "permissions" : path + ".permissions"));
+    case PolicyFailure::kColumnsNeedOneTable:
+      return Status(status.code(), *reason,
+                    (path.empty() ? "" : path + ": ") + "columns need a single table");
+    default:
+      return status;
+  }
 }
 
 Result<ColumnSpec> ReadColumns(const ObjectReader& parent, const char* name) {
@@ -219,11 +237,15 @@ Result<Grant> ReadGrant(const json& j, const std::string& path) {
   LG_ASSIGN_OR_RETURN(g.columns, ReadColumns(r, "columns"));
   if (r.Has("grant_option")) {
     LG_ASSIGN_OR_RETURN(g.grant_option, ReadPermissions(r, "grant_option"));
-  }
-  if (g.columns.kind != ColumnSpec::Kind::kAll && (g.table.empty() || g.table == "*")) {
-    return r.Fail("columns need a single table");
+    // An empty list has no meaning in the model (no grant option is the
+    // member left out), so the document may not write one.
+    if (g.grant_option == 0) return InvalidArgumentError(NoPermission(r.Path("grant_option")));
   }
   return g;
+}
+
+std::string MaskLengthError(const std::string& path) {
+  return path + ": expected an integer 0.." + std::to_string(kMaxMaskShowLastN);
 }
 
 Result<ColumnMask> ReadMask(const json& j, const std::string& path) {
@@ -243,9 +265,7 @@ Result<ColumnMask> ReadMask(const json& j, const std::string& path) {
   if (r.Has("n")) {
     if (m.kind != MaskKind::kShowLastN) return r.Fail("\"n\" applies to show_last_n only");
     const json& n = r.Get("n");
-    if (!n.is_number_integer() || n.get<int64_t>() < 0 || n.get<int64_t>() > 1000) {
-      return InvalidArgumentError(r.Path("n") + ": expected an integer 0..1000");
-    }
+    if (!n.is_number_integer()) return InvalidArgumentError(MaskLengthError(r.Path("n")));
     m.n = n.get<int64_t>();
   }
   if (r.Has("expression") != (m.kind == MaskKind::kExpression)) {
@@ -257,20 +277,19 @@ Result<ColumnMask> ReadMask(const json& j, const std::string& path) {
   return m;
 }
 
+std::string TagExpressionError(const std::string& path) {
+  return path + ": expected an object of key: [values], e.g. {\"domain\": [\"sales\"]}";
+}
+
 Result<TagExpression> ReadTagExpression(const ObjectReader& parent, const char* name) {
   if (!parent.Has(name)) return parent.Fail("missing member " + Quoted(name));
   const json& j = parent.Get(name);
   std::string path = parent.Path(name);
-  if (!j.is_object() || j.empty()) {
-    return InvalidArgumentError(path + ": expected an object of key: [values], e.g. "
-                                       "{\"domain\": [\"sales\"]}");
-  }
+  if (!j.is_object()) return InvalidArgumentError(TagExpressionError(path));
   TagExpression e;
   for (auto it = j.begin(); it != j.end(); ++it) {
     ObjectReader values(j, path);
-    LG_ASSIGN_OR_RETURN(std::vector<std::string> list, values.Strings(it.key().c_str()));
-    if (list.empty()) return InvalidArgumentError(path + "." + it.key() + ": lists no value");
-    e.clauses[it.key()] = std::move(list);
+    LG_ASSIGN_OR_RETURN(e.clauses[it.key()], values.Strings(it.key().c_str()));
   }
   return e;
 }
@@ -317,6 +336,52 @@ Result<DataCellFilter> ReadFilter(const json& j, const std::string& path) {
   return f;
 }
 
+// A rule the document breaks (FindPolicyViolation), said with the JSON path
+// of the member that breaks it where the document has one; else the
+// violation's own message, which names the object. `role_names` are the
+// roles in document order.
+Status DocumentError(const PolicyViolation& violation,
+                     const std::vector<std::string>& role_names) {
+  const PolicyPath& where = violation.path;
+  const Status& status = violation.status;
+  auto reason = status.reason<PolicyFailure>();
+  if (!reason) return status;
+  auto restate = [&](std::string message) {
+    return Status(status.code(), *reason, std::move(message));
+  };
+  if (where.object == PolicyPath::Object::kTagAssignment &&
+      *reason == PolicyFailure::kColumnWithoutTable) {
+    return restate(At("tag_assignments", where.index) + ": a column needs its table");
+  }
+  if (where.object != PolicyPath::Object::kRole) return status;
+  auto role = std::find(role_names.begin(), role_names.end(), where.name);
+  if (role == role_names.end()) return status;
+  const std::string role_path =
+      At("roles", static_cast<size_t>(std::distance(role_names.begin(), role)));
+  switch (where.part) {
+    case PolicyPath::Part::kGrant:
+      return GrantError(status, At(role_path + ".grants", where.item));
+    case PolicyPath::Part::kMask:
+      if (*reason != PolicyFailure::kMaskLengthOutOfRange) return status;
+      return restate(MaskLengthError(At(role_path + ".masks", where.item) + ".n"));
+    case PolicyPath::Part::kTagGrant: {
+      const std::string tag_grant = At(role_path + ".tag_grants", where.item);
+      if (*reason == PolicyFailure::kNoPermission) {
+        return restate(NoPermission(tag_grant + ".permissions"));
+      }
+      if (*reason == PolicyFailure::kEmptyTagExpression) {
+        return restate(TagExpressionError(tag_grant + ".expression"));
+      }
+      if (*reason == PolicyFailure::kNoTagValue) {
+        return restate(tag_grant + ".expression." + where.tag_key + ": lists no value");
+      }
+      return status;
+    }
+    default:
+      return status;
+  }
+}
+
 Result<PolicySnapshot> ReadPolicy(const json& root) {
   ObjectReader r(root, "");
   LG_RETURN_IF_ERROR(r.Check({"format", "roles", "filters", "tag_keys", "tag_assignments"}));
@@ -329,10 +394,12 @@ Result<PolicySnapshot> ReadPolicy(const json& root) {
     }
   }
   PolicySnapshot p;
+  std::vector<std::string> role_names;  // in document order
   LG_ASSIGN_OR_RETURN(const json* roles, r.Array("roles"));
   for (size_t i = 0; i < roles->size(); ++i) {
     LG_ASSIGN_OR_RETURN(Role role, ReadRole((*roles)[i], At("roles", i)));
     std::string name = role.name;
+    role_names.push_back(name);
     if (!p.roles.emplace(name, std::move(role)).second) {
       return InvalidArgumentError(At("roles", i) + ": duplicate role " + Quoted(name));
     }
@@ -365,10 +432,11 @@ Result<PolicySnapshot> ReadPolicy(const json& root) {
     LG_ASSIGN_OR_RETURN(t.column, a.String("column", false, false));
     LG_ASSIGN_OR_RETURN(t.key, a.String("key", true, true));
     LG_ASSIGN_OR_RETURN(t.value, a.String("value", true, true));
-    if (!t.column.empty() && t.table.empty()) return a.Fail("a column needs its table");
     p.tag_assignments.push_back(std::move(t));
   }
-  LG_RETURN_IF_ERROR(ValidatePolicy(p));
+  if (std::optional<PolicyViolation> violation = FindPolicyViolation(p)) {
+    return DocumentError(*violation, role_names);
+  }
   return p;
 }
 
@@ -422,14 +490,6 @@ std::vector<std::string> PermissionList(PermissionSet set) {
   for (const auto& [p, name] : kPermissionNames) {
     if (Has(set, p)) out.emplace_back(name);
   }
-  return out;
-}
-
-std::string ResourceName(std::string_view database, std::string_view table,
-                         std::string_view column) {
-  std::string out(database);
-  if (!table.empty()) out += "." + std::string(table);
-  if (!column.empty()) out += "." + std::string(column);
   return out;
 }
 
@@ -492,113 +552,11 @@ Result<GrantRequest> GrantRequestFromJson(std::string_view text, bool revoke) {
     grant.erase("role");
     grant.erase("grant_option_only");
     LG_ASSIGN_OR_RETURN(request.grant, ReadGrant(grant, ""));
-    LG_RETURN_IF_ERROR(ValidateGrant(request.grant));
+    LG_RETURN_IF_ERROR(GrantError(ValidateGrant(request.grant), ""));
     return request;
   } catch (const std::exception& e) {
     return InvalidArgumentError(std::string("cannot read the request: ") + e.what());
   }
-}
-
-Status ValidatePolicy(const PolicySnapshot& policy) {
-  std::map<std::string, const TagKey*> keys;
-  for (const TagKey& k : policy.tag_keys) {
-    if (k.key.empty()) return InvalidArgumentError("a tag key has an empty name");
-    if (!keys.emplace(k.key, &k).second) {
-      return InvalidArgumentError("tag key " + Quoted(k.key) + " is declared twice");
-    }
-    if (k.values.empty()) {
-      return InvalidArgumentError("tag key " + Quoted(k.key) + " declares no value");
-    }
-    std::set<std::string> seen;
-    for (const std::string& v : k.values) {
-      if (v.empty()) return InvalidArgumentError("tag key " + Quoted(k.key) + " has an empty value");
-      if (!seen.insert(v).second) {
-        return InvalidArgumentError("tag key " + Quoted(k.key) + " lists value " + Quoted(v) +
-                                    " twice");
-      }
-    }
-  }
-  auto check_value = [&](const std::string& key, const std::string& value,
-                         const std::string& where) -> Status {
-    auto it = keys.find(key);
-    if (it == keys.end()) {
-      return InvalidArgumentError(where + ": tag key " + Quoted(key) +
-                                  " is not declared; create it first (tag key create)");
-    }
-    const auto& values = it->second->values;
-    if (std::find(values.begin(), values.end(), value) == values.end()) {
-      return InvalidArgumentError(where + ": " + Quoted(value) + " is not a value of tag key " +
-                                  Quoted(key) + "; allowed: " + Join(values, ", "));
-    }
-    return Status::Ok();
-  };
-  std::set<std::string> tagged;  // "resource\0key"
-  for (const TagAssignment& a : policy.tag_assignments) {
-    std::string resource = ResourceName(a.database, a.table, a.column);
-    if (a.database.empty()) return InvalidArgumentError("a tag assignment has no database");
-    if (!a.column.empty() && a.table.empty()) {
-      return InvalidArgumentError("tag assignment on " + resource + ": a column needs its table");
-    }
-    LG_RETURN_IF_ERROR(check_value(a.key, a.value, "tag assignment on " + resource));
-    if (!tagged.insert(AsciiLower(resource) + '\0' + a.key).second) {
-      return InvalidArgumentError(resource + " carries tag key " + Quoted(a.key) +
-                                  " twice; a resource has at most one value per key");
-    }
-  }
-  for (const auto& [name, f] : policy.filters) {
-    if (name != f.name) return InternalError("filter map key differs from its name " + f.name);
-    if (f.name.empty() || f.database.empty() || f.table.empty()) {
-      return InvalidArgumentError("filter " + Quoted(f.name) + " needs a name, database and table");
-    }
-  }
-  for (const auto& [name, role] : policy.roles) {
-    const std::string where = "role " + Quoted(role.name);
-    if (role.name.empty()) return InvalidArgumentError("a role has an empty name");
-    for (const Grant& g : role.grants) {
-      if (g.database.empty()) return InvalidArgumentError(where + ": a grant has no database");
-      if (g.permissions == 0) return InvalidArgumentError(where + ": a grant lists no permission");
-      if (Status s = ValidateGrant(g); !s.ok()) return s.WithPrefix(where);
-    }
-    for (const std::string& f : role.filters) {
-      if (policy.filters.find(f) == policy.filters.end()) {
-        return InvalidArgumentError(where + ": filter " + Quoted(f) + " does not exist");
-      }
-    }
-    std::set<std::string> masked;
-    for (const ColumnMask& m : role.masks) {
-      std::string resource = ResourceName(m.database, m.table, m.column);
-      if (m.database.empty() || m.table.empty() || m.column.empty()) {
-        return InvalidArgumentError(where + ": a mask needs a database, table and column");
-      }
-      if (m.kind == MaskKind::kShowLastN && m.n < 0) {
-        return InvalidArgumentError(where + ": mask on " + resource + ": n must be >= 0");
-      }
-      if (m.kind == MaskKind::kExpression && TrimWhitespace(m.expression).empty()) {
-        return InvalidArgumentError(where + ": mask on " + resource + " has no expression");
-      }
-      if (Status s = ValidateColumnMask(m); !s.ok()) return s.WithPrefix(where);
-      if (!masked.insert(AsciiLower(resource)).second) {
-        return InvalidArgumentError(where + ": " + resource + " is masked twice");
-      }
-    }
-    for (const TagGrant& t : role.tag_grants) {
-      if (t.expression.clauses.empty()) {
-        return InvalidArgumentError(where + ": a tag grant has an empty expression");
-      }
-      if (t.permissions == 0) {
-        return InvalidArgumentError(where + ": a tag grant lists no permission");
-      }
-      for (const auto& [key, values] : t.expression.clauses) {
-        if (values.empty()) {
-          return InvalidArgumentError(where + ": tag grant key " + Quoted(key) + " lists no value");
-        }
-        for (const std::string& v : values) {
-          LG_RETURN_IF_ERROR(check_value(key, v, where + ": tag grant"));
-        }
-      }
-    }
-  }
-  return Status::Ok();
 }
 
 std::vector<std::string> DescribePolicyChanges(const PolicySnapshot& before,

@@ -35,6 +35,7 @@
 
 #include "common/status.h"
 #include "policy/policy.h"
+#include "policy/validate.h"
 
 namespace lakegate::policy {
 
@@ -66,12 +67,6 @@ struct GrantRequest {
 };
 Result<GrantRequest> GrantRequestFromJson(std::string_view json, bool revoke);
 
-// Checks the references and values inside a snapshot: every filter a role
-// names exists; masks have a known kind and n >= 0; tag grants and
-// assignments use declared keys and values; a resource carries at most one
-// value per key; names are non-empty. InvalidArgument naming the object.
-Status ValidatePolicy(const PolicySnapshot& policy);
-
 // "null" | "redact" | "hash" | "show_last_n" | "year_only" | "expression".
 std::string_view MaskKindName(MaskKind kind);
 std::optional<MaskKind> ParseMaskKind(std::string_view name);
@@ -83,9 +78,5 @@ std::vector<std::string> PermissionList(PermissionSet set);
 // "tag key domain removed", "tag assignments". Empty when they are equal.
 std::vector<std::string> DescribePolicyChanges(const PolicySnapshot& before,
                                                const PolicySnapshot& after);
-
-// "analytics", "analytics.members" or "analytics.members.email".
-std::string ResourceName(std::string_view database, std::string_view table,
-                         std::string_view column);
 
 }  // namespace lakegate::policy

@@ -1,24 +1,32 @@
 // apply and the policy catalog: versions are saved only on change, the file's
 // objects replace their namesakes while CLI-made ones stay, dry runs write
-// nothing, and UpdatePolicy is atomic.
+// nothing, and a store failure leaves no partial policy. (The catalog's own
+// operations are tested in tests/catalog.)
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "app/apply.h"
-#include "app/policy_admin.h"
+#include "catalog/declared_policy.h"
+#include "catalog/policy_versions.h"
 #include "common/clock.h"
 #include "config/stack_config.h"
 #include "policy/policy_json.h"
+#include "policy/validate.h"
 #include "store/fault_injecting_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/status_matchers.h"
 
 namespace lakegate::app {
 namespace {
 
+using ::lakegate::testing::HasReason;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using catalog::kManagedPolicySetting;
+using catalog::LoadLatestPolicy;
+using catalog::UpdatePolicy;
 
 constexpr std::string_view kStack = R"yaml(resource_servers:
   - identifier: athena-api
@@ -170,6 +178,7 @@ TEST_F(ApplyPolicyTest, ConflictWithACliObjectIsReported) {
               }).ok());
   auto result = Apply(Stack("resource_servers:\n  - identifier: athena-api\n    scopes: [query.read]\n"));
   EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(HasReason(result.status(), policy::PolicyFailure::kUnknownFilter));
   EXPECT_THAT(result.status().message(),
               HasSubstr("role \"cli-role\": filter \"eu-members\" does not exist (after merging "
                         "/srv/stack.yaml with the policy changes made with the CLI"));
@@ -187,25 +196,6 @@ TEST_F(ApplyPolicyTest, UnreadableStoredPolicyIsReplacedByApply) {
   EXPECT_EQ(Latest()->version, 2u);
 }
 
-TEST_F(ApplyPolicyTest, UpdatePolicyRejectsInvalidResultAndWritesNothing) {
-  ASSERT_TRUE(Apply(Stack(kStack)).ok());
-  auto update = UpdatePolicy(*store_, "test", [](policy::PolicySnapshot& p) -> Status {
-    p.roles.at("lf-dev-role").filters.push_back("missing");
-    return Status::Ok();
-  });
-  EXPECT_EQ(update.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(update.status().message(), "role \"lf-dev-role\": filter \"missing\" does not exist");
-  auto failed = UpdatePolicy(*store_, "test", [](policy::PolicySnapshot&) -> Status {
-    return NotFoundError("no such thing");
-  });
-  EXPECT_EQ(failed.status().code(), StatusCode::kNotFound);
-  auto same = UpdatePolicy(*store_, "test", [](policy::PolicySnapshot&) { return Status::Ok(); });
-  ASSERT_TRUE(same.ok());
-  EXPECT_FALSE(same->changed());
-  EXPECT_EQ(same->new_version, 1u);
-  EXPECT_EQ((*store_->LatestPolicy())->first, 1u);
-}
-
 TEST_F(ApplyPolicyTest, StoreFailureDuringApplyLeavesNoPartialPolicy) {
   auto faulty = std::make_unique<store::FaultInjectingStore>(store::NewInMemoryStore());
   store::FaultInjectingStore* f = faulty.get();
@@ -217,15 +207,6 @@ TEST_F(ApplyPolicyTest, StoreFailureDuringApplyLeavesNoPartialPolicy) {
   f->FailWrites(0);
   EXPECT_FALSE((*store_->LatestPolicy()).has_value());
   EXPECT_TRUE((*store_->ListResourceServers()).empty());
-}
-
-TEST(ManagedNoteTest, OnlyForFileObjects) {
-  std::vector<std::string> managed = {"role\tlf-dev-role", "filter\teu"};
-  EXPECT_THAT(ManagedNote(managed, "role", "lf-dev-role"),
-              HasSubstr("note: role lf-dev-role is declared in the stack file; the next "
-                        "`lakegate apply` puts it back"));
-  EXPECT_EQ(ManagedNote(managed, "role", "other"), "");
-  EXPECT_EQ(ManagedNote(managed, "filter", "lf-dev-role"), "");
 }
 
 }  // namespace

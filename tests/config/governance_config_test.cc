@@ -7,10 +7,13 @@
 
 #include "config/stack_config.h"
 #include "policy/policy_json.h"
+#include "policy/validate.h"
+#include "testing/status_matchers.h"
 
 namespace lakegate::config {
 namespace {
 
+using ::lakegate::testing::HasReason;
 using ::testing::HasSubstr;
 
 Result<StackConfig> Parse(std::string_view yaml) {
@@ -226,6 +229,47 @@ TEST(GovernanceConfigErrorTest, TagGrants) {
             "stack.yaml:5:55: roles[0].tag_grants[0].permissions[0]: unknown permission "
             "\"READ\"; use DESCRIBE, SELECT, INSERT, UPDATE, DELETE, ALTER, DROP, CREATE_TABLE "
             "or ALL");
+}
+
+// The rules are policy/'s; the file reports a broken one at the position of
+// the object that breaks it, with the policy's reason.
+TEST(GovernanceConfigErrorTest, PolicyRulesKeepTheirReason) {
+  auto reason = [](std::string_view yaml, policy::PolicyFailure expected) {
+    auto result = Parse(yaml);
+    EXPECT_TRUE(HasReason(result.status(), expected)) << yaml;
+  };
+  reason("roles:\n  - name: r\n    grants: [{database: a, permissions: [SELECT], columns: "
+         "{include: [x]}}]\n",
+         policy::PolicyFailure::kColumnsNeedOneTable);
+  reason("filters:\n  - {name: f, database: a, table: t}\nroles:\n  - name: r\n    filters: [g]\n",
+         policy::PolicyFailure::kUnknownFilter);
+  reason("tags:\n  keys: [{key: d, values: [x, x]}]\n", policy::PolicyFailure::kTagValueListedTwice);
+  reason("roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, mask: show_last_n, "
+         "n: 1001}]\n",
+         policy::PolicyFailure::kMaskLengthOutOfRange);
+  // Reader problems carry no policy reason.
+  EXPECT_FALSE(Parse("roles:\n  - name: r\n  - name: r\n").status().reason<policy::PolicyFailure>());
+}
+
+TEST(GovernanceConfigErrorTest, PolicyRulesAtTheirPosition) {
+  EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, "
+                    "mask: show_last_n, n: 1001}]\n"),
+            "stack.yaml:3:70: roles[0].masks[0].n: 1001 is out of range; use 0..1000");
+  EXPECT_EQ(ErrorOf("tags:\n  keys: [{key: d, values: [x]}]\nroles:\n  - name: a\n  - name: r\n"
+                    "    tag_grants: [{expression: {d: [x]}, permissions: []}]\n"),
+            "stack.yaml:6:54: roles[1].tag_grants[0].permissions: lists no permission");
+  EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    grants:\n      - {database: a, table: t, "
+                    "permissions: [SELECT], grant_option: []}\n"),
+            "stack.yaml:4:70: roles[0].grants[0].grant_option: lists no permission");
+  EXPECT_EQ(ErrorOf("tags:\n  keys: [{key: domain, values: [sales]}]\nroles:\n  - name: r\n"
+                    "    tag_grants: [{expression: {team: x}, permissions: [SELECT]}]\n"),
+            "stack.yaml:5:38: roles[0].tag_grants[0].expression.team: tag key \"team\" is not "
+            "declared under tags.keys");
+  // Sections in any order: the references are checked once the file is read.
+  EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    filters: [eu]\nfilters:\n"
+                    "  - {name: us, database: a, table: t}\n"),
+            "stack.yaml:3:15: roles[0].filters[0]: filter \"eu\" is not declared under filters; "
+            "did you mean \"us\"?");
 }
 
 }  // namespace

@@ -6,10 +6,12 @@
 #include <string>
 
 #include "policy/policy_json.h"
+#include "testing/status_matchers.h"
 
 namespace lakegate::policy {
 namespace {
 
+using ::lakegate::testing::HasReason;
 using ::testing::HasSubstr;
 
 PolicySnapshot Sample() {
@@ -302,6 +304,48 @@ TEST(PolicyJsonErrorTest, References) {
   EXPECT_THAT(ErrorOf(R"j({"roles": [{"name": "r", "masks": [{"database": "a", "table": "t",
                          "column": "c", "mask": "expression", "expression": "upper(c"}]}]})j"),
               HasSubstr("role \"r\": mask on a.t.c: mask expression: "));
+}
+
+// The policy rules are checked once, in validate.cc; the document names the
+// member that breaks one where it has one, and keeps the rule's reason.
+TEST(PolicyJsonErrorTest, PolicyRulesAtTheirJsonPath) {
+  auto reason_of = [](std::string_view json) {
+    auto parsed = PolicyFromJson(json);
+    EXPECT_FALSE(parsed.ok()) << json;
+    return parsed.status();
+  };
+  const char* columns = R"j({"roles": [{"name": "a"}, {"name": "b", "grants": [{"database": "d",
+      "permissions": ["SELECT"], "columns": {"include": ["x"]}}]}]})j";
+  EXPECT_EQ(ErrorOf(columns), "roles[1].grants[0]: columns need a single table");
+  EXPECT_TRUE(HasReason(reason_of(columns), PolicyFailure::kColumnsNeedOneTable));
+  const char* no_value = R"j({"tag_keys": [{"key": "k", "values": ["v"]}], "roles": [{"name": "r",
+      "tag_grants": [{"expression": {"k": []}, "permissions": ["SELECT"]}]}]})j";
+  EXPECT_EQ(ErrorOf(no_value), "roles[0].tag_grants[0].expression.k: lists no value");
+  EXPECT_TRUE(HasReason(reason_of(no_value), PolicyFailure::kNoTagValue));
+  EXPECT_EQ(ErrorOf(R"j({"tag_keys": [{"key": "k", "values": ["v"]}], "roles": [{"name": "r",
+                       "tag_grants": [{"expression": {"k": ["v"]}, "permissions": []}]}]})j"),
+            "roles[0].tag_grants[0].permissions: lists no permission");
+  const char* mask = R"j({"roles": [{"name": "r", "masks": [{"database": "a", "table": "t",
+      "column": "c", "mask": "show_last_n", "n": 1001}]}]})j";
+  EXPECT_EQ(ErrorOf(mask), "roles[0].masks[0].n: expected an integer 0..1000");
+  EXPECT_TRUE(HasReason(reason_of(mask), PolicyFailure::kMaskLengthOutOfRange));
+  EXPECT_TRUE(HasReason(reason_of(R"j({"roles": [{"name": "r", "filters": ["nope"]}]})j"),
+                        PolicyFailure::kUnknownFilter));
+  // An empty grant_option list means nothing in the model: the document may
+  // not write one.
+  EXPECT_EQ(ErrorOf(R"j({"roles": [{"name": "r", "grants": [{"database": "a", "table": "t",
+                       "permissions": ["SELECT"], "grant_option": []}]}]})j"),
+            "roles[0].grants[0].grant_option: lists no permission");
+}
+
+TEST(GrantRequestTest, PolicyRulesAtTheirMember) {
+  auto r = GrantRequestFromJson(R"({"role": "r", "database": "a", "table": "*",
+      "permissions": ["SELECT"], "columns": {"exclude": ["x"]}})", /*revoke=*/false);
+  EXPECT_TRUE(HasReason(r.status(), PolicyFailure::kColumnsNeedOneTable));
+  EXPECT_EQ(r.status().message(), "columns need a single table");
+  r = GrantRequestFromJson(R"({"role": "r", "database": "a", "permissions": []})", false);
+  EXPECT_TRUE(HasReason(r.status(), PolicyFailure::kNoPermission));
+  EXPECT_EQ(r.status().message(), "permissions: lists no permission");
 }
 
 TEST(PolicyJsonTest, DescribesChanges) {
