@@ -3,12 +3,10 @@
 #include "http/client.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,12 +15,14 @@
 #include "common/thread_annotations.h"
 #include "http/server.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace lakegate::http {
 namespace {
 
 using namespace std::chrono_literals;
 using ::lakegate::testing::HasReason;
+using ::lakegate::testing::TempDir;
 
 Response Text(std::string body, int status = 200) {
   Response r;
@@ -280,22 +280,6 @@ TEST(ParseUrlTest, LowerCasesSchemeAndHostAndUnbracketsIpv6) {
 
 // ---------------------------------------------------------------------------
 // TLS: the peer is verified against the system store or the given CA file.
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "lakegate-client-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 TEST_F(ClientTest, TlsPeerIsVerifiedAgainstTheCaFile) {
   TempDir dir;
