@@ -1,6 +1,8 @@
 #include "cli/client_commands.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
@@ -65,7 +67,7 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
 
 struct Credentials {
   client::TokenClientOptions token;  // endpoint, client id, scope
-  SecretString secret;  // empty when none was given (a cached token may still do)
+  SecretString secret;               // empty when none was given (a cached token may still do)
   bool use_cache = true;
 };
 
@@ -278,7 +280,9 @@ void RunQuery(const QueryFlags& flags) {
   for (const std::string& p : flags.params) request.parameters.push_back(ParamValue(p));
   request.max_rows = flags.max_rows;
   request.format = flags.format == "csv" ? client::ResultFormat::kCsv : client::ResultFormat::kJson;
-  request.timeout = std::chrono::seconds(flags.timeout);
+  // Capped so that the milliseconds stay in range; 68 years is waiting forever.
+  request.timeout =
+      std::chrono::seconds(std::min<long>(flags.timeout, std::numeric_limits<int32_t>::max()));
 
   const Session session(std::move(*creds));
   Result<client::QueryResponse> response = session.queries().Run(request);
@@ -314,8 +318,9 @@ void AddTokenCommand(CLI::App& app) {
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
-      "token", "Get an access token (client-credentials grant) and print it; cached until "
-               "60 s before it expires");
+      "token",
+      "Get an access token (client-credentials grant) and print it; cached until "
+      "60 s before it expires");
   AddClientFlags(cmd, flags->client);
   cmd->add_flag("--print-claims", flags->print_claims,
                 "Print the token's decoded header and claims (JSON) instead of the token");
@@ -340,7 +345,8 @@ void AddTokenCommand(CLI::App& app) {
     json out = json::object();
     std::vector<std::string_view> parts;
     std::string_view rest = token->value.Reveal();
-    for (size_t dot; (dot = rest.find('.')) != std::string_view::npos; rest.remove_prefix(dot + 1)) {
+    for (size_t dot; (dot = rest.find('.')) != std::string_view::npos;
+         rest.remove_prefix(dot + 1)) {
       parts.push_back(rest.substr(0, dot));
     }
     parts.push_back(rest);
