@@ -1,6 +1,8 @@
 // Client-side subcommands: `lakegate token` (the client-credentials grant,
 // with a per-user token cache) and `lakegate query` (runs SQL through the
-// query API and prints a table, JSON or CSV). They talk HTTP(S) via libcurl.
+// query API and prints a table, JSON or CSV). Flags, environment and output
+// only: the requests, the token cache and the retry are the client library's
+// (src/client).
 //
 // Endpoint and credentials come from flags, else from the environment:
 // LAKEGATE_ENDPOINT, LAKEGATE_CLIENT_ID, LAKEGATE_CLIENT_SECRET,

@@ -1,49 +1,17 @@
 #include "gateway/jwks_fetcher.h"
 
-#include <curl/curl.h>
-
 #include <charconv>
-#include <mutex>
+#include <utility>
+#include <vector>
 
 #include "common/strings.h"
+#include "http/client.h"
 
 namespace lakegate::gateway {
 namespace {
 
-void GlobalInitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct UrlParts {
-  std::string scheme, host;
-};
-
-Result<UrlParts> SplitUrl(std::string_view url) {
-  CURLU* handle = curl_url();
-  if (handle == nullptr) return InternalError("curl_url failed");
-  UrlParts parts;
-  std::string copy(url);
-  CURLUcode rc = curl_url_set(handle, CURLUPART_URL, copy.c_str(), 0);
-  if (rc == CURLUE_OK) {
-    char* scheme = nullptr;
-    char* host = nullptr;
-    if (curl_url_get(handle, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK) parts.scheme = scheme;
-    if (curl_url_get(handle, CURLUPART_HOST, &host, 0) == CURLUE_OK) parts.host = host;
-    curl_free(scheme);
-    curl_free(host);
-  }
-  curl_url_cleanup(handle);
-  if (rc != CURLUE_OK || parts.host.empty()) {
-    return InvalidArgumentError("JWKS URI is not a valid absolute URL");
-  }
-  parts.scheme = AsciiLower(parts.scheme);
-  parts.host = AsciiLower(parts.host);
-  return parts;
-}
-
 bool IsLoopbackHost(std::string_view host) {
-  if (host == "localhost" || host == "[::1]" || host == "::1") return true;
+  if (host == "localhost" || host == "::1") return true;
   // 127.0.0.0/8 as a dotted quad.
   if (host.substr(0, 4) != "127.") return false;
   int dots = 0;
@@ -57,93 +25,69 @@ bool IsLoopbackHost(std::string_view host) {
   return dots == 3;
 }
 
-struct Transfer {
-  std::string body;
-  size_t max_bytes = 0;
-  bool too_large = false;
-  std::optional<int64_t> max_age;
-};
-
-size_t OnBody(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t n = size * count;
-  if (t->body.size() + n > t->max_bytes) {
-    t->too_large = true;
-    return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
-  }
-  t->body.append(data, n);
-  return n;
+http::ClientOptions ClientOptionsFor(const CurlFetcherOptions& options) {
+  http::ClientOptions client;
+  client.connect_timeout = options.connect_timeout;
+  client.user_agent = "lakegate";
+  // An HTTP proxy must not sit between us and a local issuer's keys.
+  client.no_proxy = "localhost,127.0.0.1,::1";
+  return client;
 }
 
-size_t OnHeader(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t n = size * count;
-  std::string_view line(data, n);
-  size_t colon = line.find(':');
-  if (colon != std::string_view::npos &&
-      EqualsIgnoreCase(TrimWhitespace(line.substr(0, colon)), "cache-control")) {
-    t->max_age = ParseCacheControlMaxAge(line.substr(colon + 1));
-  } else if (line.substr(0, 5) == "HTTP/") {
-    t->max_age.reset();  // a new response (after 100 Continue): forget earlier headers
+// Every failure to get a document is Unavailable (the keys may come back);
+// the http::ClientFailure reason stays on the status.
+Status Unreachable(const Status& failure, size_t max_bytes) {
+  std::optional<http::ClientFailure> reason = failure.reason<http::ClientFailure>();
+  if (!reason) return UnavailableError(failure.WithPrefix("JWKS fetch failed").message());
+  if (*reason == http::ClientFailure::kTooLarge) {
+    return Status(StatusCode::kUnavailable, *reason,
+                  "JWKS document larger than " + std::to_string(max_bytes) + " bytes");
   }
-  return n;
+  return Status(StatusCode::kUnavailable, *reason,
+                failure.WithPrefix("JWKS fetch failed").message());
 }
 
-class CurlJwksFetcher final : public JwksFetcher {
+class HttpJwksFetcher final : public JwksFetcher {
  public:
-  explicit CurlJwksFetcher(CurlFetcherOptions options) : options_(options) { GlobalInitOnce(); }
+  explicit HttpJwksFetcher(CurlFetcherOptions options)
+      : options_(options), client_(ClientOptionsFor(options)) {}
 
   Result<FetchedDocument> Fetch(const std::string& url, size_t max_bytes) override {
     LG_RETURN_IF_ERROR(CheckJwksUrl(url, options_.allow_insecure_http));
-    CURL* curl = curl_easy_init();
-    if (curl == nullptr) return UnavailableError("curl_easy_init failed");
-    Transfer transfer;
-    transfer.max_bytes = max_bytes;
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect could leave the allowed hosts
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_bytes));
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "lakegate");
-    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // "identity" + whatever libcurl decodes
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
-    CURLcode rc = curl_easy_perform(curl);
-    long http_status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
-    curl_easy_cleanup(curl);
-
-    if (transfer.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-      return UnavailableError("JWKS document larger than " + std::to_string(max_bytes) + " bytes");
+    http::ClientRequest request;
+    request.url = url;
+    request.timeout = options_.timeout;
+    request.max_response_bytes = max_bytes;
+    Result<http::ClientResponse> response = client_.Send(std::move(request));
+    if (!response.ok()) return Unreachable(response.status(), max_bytes);
+    if (response->status != 200) {
+      return UnavailableError("JWKS fetch answered HTTP " + std::to_string(response->status));
     }
-    if (rc != CURLE_OK) return UnavailableError(std::string("JWKS fetch failed: ") + curl_easy_strerror(rc));
-    if (http_status != 200) {
-      return UnavailableError("JWKS fetch answered HTTP " + std::to_string(http_status));
+    // Several Cache-Control fields are one comma-separated list (RFC 9110 §5.3).
+    std::vector<std::string> cache_control;
+    for (const http::Header& h : response->headers) {
+      if (EqualsIgnoreCase(h.name, "cache-control")) cache_control.push_back(h.value);
     }
-    return FetchedDocument{std::move(transfer.body), transfer.max_age};
+    std::optional<int64_t> max_age;
+    if (!cache_control.empty()) max_age = ParseCacheControlMaxAge(Join(cache_control, ","));
+    return FetchedDocument{std::move(response->body), max_age};
   }
 
  private:
   const CurlFetcherOptions options_;
+  const http::Client client_;
 };
 
 }  // namespace
 
 Status CheckJwksUrl(std::string_view url, bool allow_insecure_http) {
-  LG_ASSIGN_OR_RETURN(UrlParts parts, SplitUrl(url));
-  if (parts.scheme == "https") return Status::Ok();
-  if (parts.scheme != "http") return InvalidArgumentError("JWKS URI must use https");
+  Result<http::UrlParts> parts = http::ParseUrl(url);
+  if (!parts.ok()) return InvalidArgumentError("JWKS URI is not a valid absolute URL");
+  if (parts->scheme == "https") return Status::Ok();
+  if (parts->scheme != "http") return InvalidArgumentError("JWKS URI must use https");
   // Keys fetched in clear text could be replaced by anyone on the path, and
   // then any token would verify: plain http only to this machine.
-  if (!allow_insecure_http && !IsLoopbackHost(parts.host)) {
+  if (!allow_insecure_http && !IsLoopbackHost(parts->host)) {
     return InvalidArgumentError("JWKS URI must use https (http only to a loopback address)");
   }
   return Status::Ok();
@@ -173,7 +117,7 @@ std::optional<int64_t> ParseCacheControlMaxAge(std::string_view value) {
 }
 
 std::unique_ptr<JwksFetcher> MakeCurlJwksFetcher(CurlFetcherOptions options) {
-  return std::make_unique<CurlJwksFetcher>(options);
+  return std::make_unique<HttpJwksFetcher>(options);
 }
 
 }  // namespace lakegate::gateway

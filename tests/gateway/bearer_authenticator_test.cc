@@ -1,6 +1,6 @@
 // BearerAuthenticator tests: header parsing, own tokens checked against the
 // state snapshot (with the verified-token cache), and external issuers whose
-// JWKS a loopback http::Server serves to the real libcurl fetcher.
+// JWKS a loopback http::Server serves to the real HTTP fetcher.
 #include "gateway/bearer_authenticator.h"
 
 #include <gtest/gtest.h>

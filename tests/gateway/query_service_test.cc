@@ -3,7 +3,6 @@
 // real http::Server.
 #include "gateway/query_service.h"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -19,6 +18,7 @@
 #include "common/thread_pool.h"
 #include "crypto/hash.h"
 #include "fakes.h"
+#include "http/client.h"
 #include "http/server.h"
 
 namespace lakegate::gateway {
@@ -679,11 +679,6 @@ TEST_F(QueryServiceTest, CatalogListsWhatTheRoleMaySee) {
 // ---------------------------------------------------------------------------
 // Over a real server.
 
-size_t CollectBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
 TEST_F(QueryServiceTest, RoundTripOverHttp) {
   engine_.generator = [](int64_t i) { return std::vector<Value>{i, std::string(100, 'z')}; };
   engine_.generated_rows = 5000;  // ~600 KB: streamed in chunks
@@ -694,29 +689,19 @@ TEST_F(QueryServiceTest, RoundTripOverHttp) {
   ASSERT_TRUE(server.Start().ok());
   std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/query-client-creds";
 
-  CURL* curl = curl_easy_init();
-  ASSERT_NE(curl, nullptr);
-  std::string response;
-  std::string token_header = "Authorization: " + EtlToken();
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  headers = curl_slist_append(headers, token_header.c_str());
-  const char* body = R"({"query":"SELECT * FROM members"})";
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &CollectBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
-  CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  http::ClientRequest request;
+  request.method = http::Method::kPost;
+  request.url = url;
+  request.headers = {{"Content-Type", "application/json"}, {"Authorization", EtlToken()}};
+  request.body = R"({"query":"SELECT * FROM members"})";
+  request.timeout = 20s;
+  request.max_response_bytes = 16 << 20;
+  Result<http::ClientResponse> answer = http::Client().Send(std::move(request));
   server.Stop(1000ms);
 
-  ASSERT_EQ(rc, CURLE_OK) << curl_easy_strerror(rc);
-  EXPECT_EQ(status, 200);
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->status, 200);
+  const std::string& response = answer->body;
   json doc = json::parse(response, nullptr, false);
   ASSERT_TRUE(doc.is_object()) << response.substr(0, 200);
   EXPECT_EQ(doc["rowCount"], 5000);

@@ -1,6 +1,7 @@
 // Interop: panva's openid-client (discovery + client_credentials grant,
 // introspection, revocation) and jose (remote JWKS verification), unchanged,
 // against a running lakegate. Usage: node node_interop.mjs ISSUER CLIENT_ID SECRET
+import './webcrypto_globals.mjs';  // first: Node.js 18 (Debian 12) lacks the Web Crypto globals
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';

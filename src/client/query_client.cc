@@ -1,0 +1,184 @@
+#include "client/query_client.h"
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <utility>
+
+#include "client/api_failure.h"
+#include "client/display.h"
+#include "common/strings.h"
+
+namespace lakegate::client {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxResponseBytes = size_t{512} << 20;
+constexpr size_t kMaxErrorWidth = 40;  // an error body that is not JSON, cut to one short line
+
+std::string RequestBody(const QueryRequest& request) {
+  json doc = {{"query", request.sql},
+              {"format", request.format == ResultFormat::kCsv ? "csv" : "json"}};
+  if (!request.database.empty()) doc["database"] = request.database;
+  if (!request.parameters.empty()) {
+    json params = json::array();
+    for (const QueryParameter& p : request.parameters) {
+      std::visit([&params](const auto& value) { params.push_back(value); }, p);
+    }
+    doc["parameters"] = std::move(params);
+  }
+  if (request.max_rows > 0) doc["maxRows"] = request.max_rows;
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// "query failed (403 PERMISSION_DENIED): column email is not granted [queryId q-9]"
+// from the API's error body, or from whatever else the server sent.
+Status QueryError(int status, std::string_view body) {
+  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  std::string code = "HTTP_" + std::to_string(status);
+  std::string message;
+  if (doc.is_object() && doc.contains("error")) {
+    const json& e = doc["error"];
+    if (e.is_object()) {
+      if (e.contains("code") && e["code"].is_string()) code = e["code"].get<std::string>();
+      if (e.contains("message") && e["message"].is_string()) {
+        message = e["message"].get<std::string>();
+      }
+    } else if (e.is_string()) {  // an RFC 6750 style body
+      code = e.get<std::string>();
+      if (doc.contains("error_description") && doc["error_description"].is_string()) {
+        message = doc["error_description"].get<std::string>();
+      }
+    }
+  }
+  if (message.empty()) {
+    message = body.empty() ? "(empty response)" : FitToWidth(body.substr(0, 200), kMaxErrorWidth);
+  }
+  std::string text = "query failed (" + std::to_string(status) + " " + code + "): " + message;
+  if (doc.is_object() && doc.contains("queryId") && doc["queryId"].is_string()) {
+    text += " [queryId " + doc["queryId"].get<std::string>() + "]";
+  }
+  return Status(StatusCode::kFailedPrecondition, ApiFailure::kQueryFailed, std::move(text));
+}
+
+Cell CellOf(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+    case json::value_t::discarded:
+      return Cell{};
+    case json::value_t::string:
+      return Cell{Cell::Kind::kString, v.get<std::string>()};
+    default:
+      return Cell{v.is_number() ? Cell::Kind::kNumber : Cell::Kind::kOther,
+                  v.dump(-1, ' ', false, json::error_handler_t::replace)};
+  }
+}
+
+const json& RowValue(const json& row, const std::string& column, size_t index) {
+  static const json kNull;
+  if (row.is_object()) {
+    auto it = row.find(column);
+    return it != row.end() ? *it : kNull;
+  }
+  if (row.is_array() && index < row.size()) return row[index];
+  return kNull;
+}
+
+std::vector<std::string> ColumnNames(const json& doc) {
+  std::vector<std::string> names;
+  if (doc.contains("columns") && doc["columns"].is_array()) {
+    for (const json& col : doc["columns"]) {
+      if (col.is_object() && col.contains("name") && col["name"].is_string()) {
+        names.push_back(col["name"].get<std::string>());
+      } else if (col.is_string()) {
+        names.push_back(col.get<std::string>());
+      }
+    }
+  } else if (doc.contains("data") && doc["data"].is_array() && !doc["data"].empty() &&
+             doc["data"][0].is_object()) {
+    for (const auto& item : doc["data"][0].items()) names.push_back(item.key());
+  }
+  return names;
+}
+
+}  // namespace
+
+bool QueryResponse::IsJson() const {
+  return content_type.find("json") != std::string::npos || (!body.empty() && body.front() == '{');
+}
+
+QueryClient::QueryClient(const http::Client& http, const TokenClient& tokens)
+    : http_(http), tokens_(tokens) {}
+
+Result<QueryResponse> QueryClient::Run(const QueryRequest& request) const {
+  const std::string url = tokens_.endpoint() + "/v1/query";
+  const std::string body = RequestBody(request);
+  LG_ASSIGN_OR_RETURN(AccessToken token, tokens_.Get());
+  Result<http::ClientResponse> response = InternalError("no attempt was made");
+  for (int attempt = 0;; ++attempt) {
+    http::ClientRequest call;
+    call.method = http::Method::kPost;
+    call.url = url;
+    call.headers = {{"Authorization", "Bearer " + std::string(token.value.Reveal())},
+                    {"Content-Type", "application/json"},
+                    {"Accept", request.format == ResultFormat::kCsv ? "text/csv, application/json"
+                                                                    : "application/json"}};
+    call.body = body;
+    call.timeout = request.timeout;
+    call.max_response_bytes = kMaxResponseBytes;
+    response = http_.Send(std::move(call));
+    if (!response.ok()) return response.status().WithPrefix("cannot reach " + url);
+    // A cached token the server no longer accepts: one more try with a new one.
+    if (response->status == 401 && token.from_cache && attempt == 0) {
+      LG_ASSIGN_OR_RETURN(token, tokens_.Refresh());
+      continue;
+    }
+    break;
+  }
+  if (response->status < 200 || response->status >= 300) {
+    return QueryError(response->status, response->body);
+  }
+  QueryResponse out;
+  out.status = response->status;
+  out.content_type = std::string(response->GetHeader("content-type"));
+  out.truncated = EqualsIgnoreCase(response->GetHeader("x-result-truncated"), "true");
+  out.body = std::move(response->body);
+  return out;
+}
+
+Result<ResultSet> ParseResultSet(const QueryResponse& response) {
+  const json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) {
+    return Status(StatusCode::kInternal, ApiFailure::kMalformedResponse,
+                  "query failed: the server's response is not JSON");
+  }
+  if (doc.contains("success") && doc["success"].is_boolean() && !doc["success"].get<bool>()) {
+    return QueryError(response.status, response.body);
+  }
+  ResultSet result;
+  result.columns = ColumnNames(doc);
+  if (doc.contains("data") && doc["data"].is_array()) {
+    for (const json& row : doc["data"]) {
+      std::vector<Cell> cells;
+      cells.reserve(result.columns.size());
+      for (size_t i = 0; i < result.columns.size(); ++i) {
+        cells.push_back(CellOf(RowValue(row, result.columns[i], i)));
+      }
+      result.rows.push_back(std::move(cells));
+    }
+  }
+  result.row_count = doc.contains("rowCount") && doc["rowCount"].is_number_integer()
+                         ? doc["rowCount"].get<int64_t>()
+                         : static_cast<int64_t>(result.rows.size());
+  result.truncated =
+      doc.contains("truncated") && doc["truncated"].is_boolean() && doc["truncated"].get<bool>();
+  if (doc.contains("warning") && doc["warning"].is_string()) {
+    result.warning = doc["warning"].get<std::string>();
+  }
+  if (doc.contains("queryId") && doc["queryId"].is_string()) {
+    result.query_id = doc["queryId"].get<std::string>();
+  }
+  return result;
+}
+
+}  // namespace lakegate::client
