@@ -2,7 +2,8 @@
 # and are treated as system headers by the compiler.
 function(lakegate_warnings target)
   target_compile_options(${target} PRIVATE
-    -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wformat-security -Werror
+    -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
+    -Wformat-security -Werror
     # GCC 12 reports false -Wrestrict positives inside libstdc++'s string
     # concatenation at -O3 (GCC bug 105329); the warning says nothing about our code.
     -Wno-restrict

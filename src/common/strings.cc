@@ -9,7 +9,8 @@ std::string HexEncode(std::string_view data) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(data.size() * 2);
-  for (unsigned char c : data) {
+  for (char byte : data) {
+    const auto c = static_cast<unsigned char>(byte);
     out.push_back(kHex[c >> 4]);
     out.push_back(kHex[c & 15]);
   }
@@ -67,7 +68,8 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
 std::string UrlEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
-  for (unsigned char c : s) {
+  for (char byte : s) {
+    const auto c = static_cast<unsigned char>(byte);
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
         c == '.' || c == '_' || c == '~') {
       out.push_back(static_cast<char>(c));
@@ -85,14 +87,28 @@ Result<int64_t> ParseDurationSeconds(std::string_view text) {
   if (t.empty()) return InvalidArgumentError("empty duration; use e.g. 3600, 90s, 60m, 1h or 1d");
   int64_t unit = 1;
   switch (t.back()) {
-    case 's': unit = 1; t.remove_suffix(1); break;
-    case 'm': unit = 60; t.remove_suffix(1); break;
-    case 'h': unit = 3600; t.remove_suffix(1); break;
-    case 'd': unit = 86400; t.remove_suffix(1); break;
-    default: break;
+    case 's':
+      unit = 1;
+      t.remove_suffix(1);
+      break;
+    case 'm':
+      unit = 60;
+      t.remove_suffix(1);
+      break;
+    case 'h':
+      unit = 3600;
+      t.remove_suffix(1);
+      break;
+    case 'd':
+      unit = 86400;
+      t.remove_suffix(1);
+      break;
+    default:
+      break;
   }
   if (t.empty() || t.size() > 18) {
-    return InvalidArgumentError("bad duration '" + std::string(text) + "'; use e.g. 3600, 90s, 60m, 1h or 1d");
+    return InvalidArgumentError("bad duration '" + std::string(text) +
+                                "'; use e.g. 3600, 90s, 60m, 1h or 1d");
   }
   int64_t value = 0;
   for (char c : t) {
@@ -103,7 +119,8 @@ Result<int64_t> ParseDurationSeconds(std::string_view text) {
     value = value * 10 + (c - '0');
   }
   // Saturate instead of overflowing: callers range-check the result.
-  if (value > std::numeric_limits<int64_t>::max() / unit) return std::numeric_limits<int64_t>::max();
+  if (value > std::numeric_limits<int64_t>::max() / unit)
+    return std::numeric_limits<int64_t>::max();
   return value * unit;
 }
 
@@ -122,10 +139,17 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   size_t len;
   uint32_t cp;
   if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-  else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-  else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-  else return 0;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else
+    return 0;
   if (i + len > s.size()) return 0;
   for (size_t k = 1; k < len; ++k) {
     if ((b(i + k) & 0xC0) != 0x80) return 0;
@@ -150,12 +174,28 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      default: break;
+      case '"':
+        out += "\\\"";
+        ++i;
+        continue;
+      case '\\':
+        out += "\\\\";
+        ++i;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      default:
+        break;
     }
     if (c < 0x20) {
       out += "\\u00";

@@ -29,7 +29,8 @@ std::string GenerateClientId() {
   std::string id;
   id.reserve(26);
   // 252 is the largest multiple of 36 below 256: reject above it to stay unbiased.
-  for (unsigned char c : bytes) {
+  for (char byte : bytes) {
+    auto c = static_cast<unsigned char>(byte);
     while (c >= 252) c = static_cast<unsigned char>(RandomBytes(1)[0]);
     id.push_back(kAlphabet[c % 36]);
   }
@@ -76,7 +77,8 @@ Result<SecretString> LoadOrCreateHashKey(const std::string& path) {
   if (existing.status().code() != StatusCode::kNotFound) return existing.status();
   std::string key = RandomBytes(32);
   Status written = WriteFileExclusive(path, Base64UrlEncode(key) + "\n", 0600);
-  if (written.code() == StatusCode::kAlreadyExists) return LoadOrCreateHashKey(path);  // lost a race
+  if (written.code() == StatusCode::kAlreadyExists)
+    return LoadOrCreateHashKey(path);  // lost a race
   LG_RETURN_IF_ERROR(written);
   return SecretString(std::move(key));
 }
