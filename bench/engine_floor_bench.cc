@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
   auto step_all = [&](sqlite3_stmt* st) {
     while (sqlite3_step(st) == SQLITE_ROW) {
       for (int i = 0; i < sqlite3_column_count(st); ++i) {
-        if (sqlite3_column_type(st, i) == SQLITE_TEXT) sink += static_cast<size_t>(sqlite3_column_bytes(st, i));
+        if (sqlite3_column_type(st, i) == SQLITE_TEXT)
+          sink += static_cast<size_t>(sqlite3_column_bytes(st, i));
       }
     }
   };
@@ -93,9 +94,11 @@ int main(int argc, char** argv) {
   lg::policy::PolicySnapshot policy;
   policy.version = 1;
   lg::policy::Role super{"super", "", {{"*", "*", lg::policy::kAllPermissions, {}}}};
-  lg::policy::Role dev{"dev", "",
+  lg::policy::Role dev{"dev",
+                       "",
                        {{"analytics", "", lg::policy::Bit(lg::policy::Permission::kDescribe), {}},
-                        {"analytics", "members",
+                        {"analytics",
+                         "members",
                          lg::policy::Bit(lg::policy::Permission::kSelect),
                          {lg::policy::ColumnSpec::Kind::kExclude, {"email"}}}}};
   policy.roles.emplace("super", super);
@@ -114,7 +117,8 @@ int main(int argc, char** argv) {
   double fast = MicrosPerCall([&] { run(super); });
   double governed = MicrosPerCall([&] { run(dev); });
 
-  std::printf("| `%s`, one thread, in-process | µs per query | queries/s | vs SQLite cached |\n", kSql);
+  std::printf("| `%s`, one thread, in-process | µs per query | queries/s | vs SQLite cached |\n",
+              kSql);
   std::printf("|---|---:|---:|---:|\n");
   auto row = [&](const char* name, double us) {
     std::printf("| %s | %.1f | %.0f | %.2fx |\n", name, us, 1e6 / us, us / raw_cached);

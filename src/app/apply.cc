@@ -45,10 +45,9 @@ Status PlanPolicy(const config::StackConfig& stack, store::Store& tx, bool dry_r
     return Status::Ok();
   }
   const bool existed = update->old_version != 0;
-  std::string versions =
-      existed ? "version " + std::to_string(update->old_version) + " -> " +
-                    std::to_string(update->new_version)
-              : "version " + std::to_string(update->new_version);
+  std::string versions = existed ? "version " + std::to_string(update->old_version) + " -> " +
+                                       std::to_string(update->new_version)
+                                 : "version " + std::to_string(update->new_version);
   result.changes.push_back({existed ? Change::Kind::kUpdate : Change::Kind::kCreate, "policy",
                             std::move(versions), Join(update->changes, ", ")});
   return Status::Ok();
@@ -91,13 +90,14 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
     for (const auto& spec : stack.resource_servers) {
       auto it = existing_servers.find(spec.identifier);
       store::ResourceServerRecord record{spec.identifier, spec.name, {}};
-      for (const auto& scope : spec.scopes) record.scopes.push_back({scope.name, scope.description});
+      for (const auto& scope : spec.scopes)
+        record.scopes.push_back({scope.name, scope.description});
       if (it == existing_servers.end()) {
         result.changes.push_back({Change::Kind::kCreate, "resource-server", spec.identifier,
                                   std::to_string(spec.scopes.size()) + " scopes"});
       } else if (it->second.name != spec.name || !SameScopes(it->second.scopes, spec.scopes)) {
-        result.changes.push_back({Change::Kind::kUpdate, "resource-server", spec.identifier,
-                                  "name or scopes changed"});
+        result.changes.push_back(
+            {Change::Kind::kUpdate, "resource-server", spec.identifier, "name or scopes changed"});
       } else {
         ++result.unchanged;
         existing_servers.erase(it);
@@ -121,15 +121,16 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
       auto it = by_name.find(spec.name);
       if (it == by_name.end()) {
         store::ClientRecord record;
-        record.client_id = spec.client_id.value_or(dry_run ? "(generated)" : oauth::GenerateClientId());
+        record.client_id =
+            spec.client_id.value_or(dry_run ? "(generated)" : oauth::GenerateClientId());
         record.name = spec.name;
         record.scopes = spec.scopes;
         record.token_ttl_seconds = spec.token_ttl_seconds;
         record.enabled = spec.enabled;
         record.created_at = record.updated_at = now;
         record.managed = true;
-        result.changes.push_back({Change::Kind::kCreate, "client", spec.name,
-                                  "scopes: " + ScopeList(spec.scopes)});
+        result.changes.push_back(
+            {Change::Kind::kCreate, "client", spec.name, "scopes: " + ScopeList(spec.scopes)});
         if (!dry_run) {
           SecretString secret = oauth::GenerateClientSecret();
           record.secret_hash = hasher.Hash(secret.Reveal());
@@ -141,8 +142,8 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
       store::ClientRecord record = it->second;
       if (spec.client_id && *spec.client_id != record.client_id) {
         return InvalidArgumentError("client '" + spec.name + "' exists with client_id " +
-                                    record.client_id + " but " + stack.source_path +
-                                    " asks for " + *spec.client_id +
+                                    record.client_id + " but " + stack.source_path + " asks for " +
+                                    *spec.client_id +
                                     "; a client id cannot change: delete the client first");
       }
       std::vector<std::string> details;
@@ -188,9 +189,10 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
   for (const auto& s : new_secrets) {
     auto path = WriteSecretFile(secrets_dir, s.name, s.client_id, s.secret);
     if (!path.ok()) {
-      return path.status().WithPrefix(
-          "client '" + s.name + "' was created but its secret could not be saved; run "
-          "`lakegate client rotate-secret " + s.name + "` to issue a new one");
+      return path.status().WithPrefix("client '" + s.name +
+                                      "' was created but its secret could not be saved; run "
+                                      "`lakegate client rotate-secret " +
+                                      s.name + "` to issue a new one");
     }
     result.secret_files.push_back(*path);
   }
@@ -216,7 +218,8 @@ std::string FormatChanges(const ApplyResult& result, bool dry_run) {
     out += '\n';
   }
   for (const auto& f : result.secret_files) out += "  secret written to " + f + " (mode 0600)\n";
-  out += std::to_string(result.changes.size()) + (dry_run ? " change(s) would be made, " : " change(s), ") +
+  out += std::to_string(result.changes.size()) +
+         (dry_run ? " change(s) would be made, " : " change(s), ") +
          std::to_string(result.unchanged) + " unchanged\n";
   return out;
 }

@@ -15,7 +15,8 @@ std::string DemoStackYaml(int port) {
 # machine clients.
 listen:
   address: 127.0.0.1
-  port: )" + std::to_string(port) + R"yaml(
+  port: )" +
+         std::to_string(port) + R"yaml(
 tokens:
   algorithm: ES256
   default_ttl: 1h

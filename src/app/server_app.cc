@@ -11,16 +11,16 @@
 #include "app/routes.h"
 #include "app/stores.h"
 #include "audit/audit_log.h"
-#include "catalog/policy_catalog.h"
 #include "audit/metrics.h"
+#include "catalog/policy_catalog.h"
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
 #include "gateway/bearer_authenticator.h"
+#include "gateway/jwks_fetcher.h"
 #include "gateway/own_issuer.h"
 #include "gateway/pipeline.h"
-#include "gateway/jwks_fetcher.h"
 #include "http/server.h"
 #include "oauth/authorization_server.h"
 #include "oauth/client_secret.h"
@@ -35,10 +35,10 @@ class HttpMetricsObserver final : public http::RequestObserver {
   explicit HttpMetricsObserver(audit::Metrics& metrics)
       : requests_(metrics.AddCounter("lakegate_http_requests_total",
                                      "HTTP requests by route and status", {"route", "status"})),
-        latency_(metrics.AddHistogram(
-            "lakegate_http_request_duration_seconds", "HTTP request latency by route", {"route"},
-            {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-             2.5, 5, 10, 30})) {}
+        latency_(metrics.AddHistogram("lakegate_http_request_duration_seconds",
+                                      "HTTP request latency by route", {"route"},
+                                      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                       0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})) {}
 
   void OnRequest(std::string_view route, int status, double latency_seconds) override {
     char code[8];
@@ -159,7 +159,8 @@ void ServerApp::Impl::RefreshPolicy() {
     return;
   }
   const uint64_t now = catalog->Current()->version;
-  if (now != before) log::Info("policy version " + std::to_string(now) + " in effect for new queries");
+  if (now != before)
+    log::Info("policy version " + std::to_string(now) + " in effect for new queries");
 }
 
 // The authorization server: keys made or checked, then the endpoints.
@@ -176,9 +177,9 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
       stack.limits.failed_auth_per_minute_per_client;
   auth_options.client_auth.failed_per_minute_per_address =
       stack.limits.failed_auth_per_minute_per_address;
-  auth = std::make_unique<oauth::AuthorizationServer>(
-      auth_options, *store, *state, oauth::SecretHasher(std::move(hash_key)), SystemClock::Get(),
-      audit.get(), &metrics);
+  auth = std::make_unique<oauth::AuthorizationServer>(auth_options, *store, *state,
+                                                      oauth::SecretHasher(std::move(hash_key)),
+                                                      SystemClock::Get(), audit.get(), &metrics);
   return auth->Maintain(/*at_startup=*/true);
 }
 
@@ -200,8 +201,8 @@ Status ServerApp::Impl::StartQuery() {
 
   fetcher = gateway::MakeCurlJwksFetcher({});
   std::vector<std::unique_ptr<gateway::TokenIssuer>> issuers;
-  issuers.push_back(std::make_unique<gateway::OwnIssuer>(issuer, gateway_options, *state,
-                                                         SystemClock::Get()));
+  issuers.push_back(
+      std::make_unique<gateway::OwnIssuer>(issuer, gateway_options, *state, SystemClock::Get()));
   for (const gateway::TrustedIssuer& trusted : gateway_options.trusted_issuers) {
     issuers.push_back(std::make_unique<gateway::RemoteIssuer>(trusted, gateway_options, *fetcher,
                                                               SystemClock::Get()));
@@ -250,8 +251,8 @@ Status ServerApp::Start() {
   LG_ASSIGN_OR_RETURN(SecretString hash_key, oauth::LoadOrCreateHashKey(d.state_dir + "/hash.key"));
 
   LG_ASSIGN_OR_RETURN(ApplyResult applied,
-                      ApplyStack(stack, *d.store, oauth::SecretHasher(hash_key),
-                                 SystemClock::Get(), SecretsDir(stack), false));
+                      ApplyStack(stack, *d.store, oauth::SecretHasher(hash_key), SystemClock::Get(),
+                                 SecretsDir(stack), false));
   if (!d.options.quiet_apply && !applied.changes.empty()) {
     std::cout << FormatChanges(applied, false) << std::flush;
   }
@@ -260,8 +261,8 @@ Status ServerApp::Start() {
   LG_ASSIGN_OR_RETURN(d.audit, audit::AuditLog::Open(audit_path));
 
   http::ServerOptions http_options;
-  http_options.address = d.options.address_override.empty() ? stack.listen.address
-                                                            : d.options.address_override;
+  http_options.address =
+      d.options.address_override.empty() ? stack.listen.address : d.options.address_override;
   http_options.port = static_cast<uint16_t>(d.options.port_override >= 0 ? d.options.port_override
                                                                          : stack.listen.port);
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -275,19 +276,19 @@ Status ServerApp::Start() {
   d.workers = std::make_unique<ThreadPool>(std::max(16u, 4 * cores), 4096);
   d.gateway_options = GatewayOptionsFrom(stack);
   d.observer = std::make_unique<HttpMetricsObserver>(d.metrics);
-  d.routes = std::make_unique<Routes>(
-      RouteSelection{d.options.serve_auth, d.options.serve_query,
-                     d.gateway_options.max_query_bytes},
-      d.metrics);
-  d.server = std::make_unique<http::Server>(http_options, d.routes->BuildRouter(), d.observer.get());
+  d.routes = std::make_unique<Routes>(RouteSelection{d.options.serve_auth, d.options.serve_query,
+                                                     d.gateway_options.max_query_bytes},
+                                      d.metrics);
+  d.server =
+      std::make_unique<http::Server>(http_options, d.routes->BuildRouter(), d.observer.get());
   LG_RETURN_IF_ERROR(d.server->Start());
 
   {
     std::string host = http_options.address;
     if (host == "0.0.0.0" || host == "::" || host.empty()) host = "127.0.0.1";
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    d.listen_url = std::string(http_options.tls_cert_file.empty() ? "http://" : "https://") +
-                   host + ":" + std::to_string(d.server->port());
+    d.listen_url = std::string(http_options.tls_cert_file.empty() ? "http://" : "https://") + host +
+                   ":" + std::to_string(d.server->port());
   }
   d.issuer = stack.issuer.empty() ? d.listen_url : stack.issuer;
   while (!d.issuer.empty() && d.issuer.back() == '/') d.issuer.pop_back();

@@ -22,9 +22,9 @@ namespace lakegate::app {
 
 struct ServeOptions {
   config::StackConfig stack;
-  int port_override = -1;          // >= 0 replaces stack.listen.port (0 = ephemeral)
-  std::string address_override;    // non-empty replaces stack.listen.address
-  bool quiet_apply = false;        // do not print the change set
+  int port_override = -1;        // >= 0 replaces stack.listen.port (0 = ephemeral)
+  std::string address_override;  // non-empty replaces stack.listen.address
+  bool quiet_apply = false;      // do not print the change set
   // Which parts this process serves (`serve --components`). Both by default;
   // a process that serves only one of them needs stack.issuer set, so that
   // the auth process's tokens carry the issuer the query process expects.

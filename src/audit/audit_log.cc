@@ -70,9 +70,9 @@ void AuditLog::WriterLoop() {
   std::string batch;
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    wake_.wait_for(lock, std::chrono::milliseconds(50),
-                   [&] { return stopping_ || pending_.size() >= (256u << 10) ||
-                                enqueued_seq_ > written_seq_; });
+    wake_.wait_for(lock, std::chrono::milliseconds(50), [&] {
+      return stopping_ || pending_.size() >= (256u << 10) || enqueued_seq_ > written_seq_;
+    });
     if (pending_.empty()) {
       written_seq_ = enqueued_seq_;
       flushed_.notify_all();

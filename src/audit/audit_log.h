@@ -12,10 +12,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <memory>
 #include <thread>
 
 #include "common/status.h"
@@ -46,15 +46,14 @@ class AuditLog {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable flushed_;
-  std::string pending_;           // GUARDED_BY(mutex_)
-  uint64_t pending_lines_ = 0;    // GUARDED_BY(mutex_)
-  uint64_t enqueued_seq_ = 0;     // GUARDED_BY(mutex_)
-  uint64_t written_seq_ = 0;      // GUARDED_BY(mutex_)
-  bool stopping_ = false;         // GUARDED_BY(mutex_)
+  std::string pending_;         // GUARDED_BY(mutex_)
+  uint64_t pending_lines_ = 0;  // GUARDED_BY(mutex_)
+  uint64_t enqueued_seq_ = 0;   // GUARDED_BY(mutex_)
+  uint64_t written_seq_ = 0;    // GUARDED_BY(mutex_)
+  bool stopping_ = false;       // GUARDED_BY(mutex_)
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> written_lines_{0};
   std::thread writer_;
 };
-
 
 }  // namespace lakegate::audit

@@ -32,10 +32,17 @@ std::vector<std::string> SanitizeNames(std::vector<std::string> names) {
 void AppendLabelValue(std::string& out, std::string_view v) {
   for (char c : v) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -44,9 +51,14 @@ void AppendLabelValue(std::string& out, std::string_view v) {
 void AppendHelp(std::string& out, std::string_view v) {
   for (char c : v) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -116,8 +128,8 @@ Cell* FindCell(std::map<std::vector<std::string>, std::unique_ptr<Cell>>& cells,
                const std::string& metric, size_t label_count,
                std::initializer_list<std::string_view> label_values, bool create, Make make) {
   if (label_values.size() != label_count) {
-    log::Warn("metrics: " + metric + " takes " + std::to_string(label_count) + " label values, got " +
-              std::to_string(label_values.size()) + "; ignored");
+    log::Warn("metrics: " + metric + " takes " + std::to_string(label_count) +
+              " label values, got " + std::to_string(label_values.size()) + "; ignored");
     return nullptr;
   }
   std::vector<std::string> key;
@@ -134,7 +146,8 @@ Cell* FindCell(std::map<std::vector<std::string>, std::unique_ptr<Cell>>& cells,
 }  // namespace
 
 // ---------------------------------------------------------------------------
-Counter::Cell* Counter::Find(std::initializer_list<std::string_view> label_values, bool create) const {
+Counter::Cell* Counter::Find(std::initializer_list<std::string_view> label_values,
+                             bool create) const {
   std::lock_guard<std::mutex> lock(mu_);
   return FindCell(cells_, name_, label_names_.size(), label_values, create,
                   [] { return std::make_unique<Cell>(); });
@@ -233,16 +246,16 @@ Histogram::Histogram(std::string name, std::string help, std::vector<std::string
       name_(std::move(name)),
       help_(std::move(help)),
       label_names_(std::move(label_names)) {
-  bounds_.erase(std::remove_if(bounds_.begin(), bounds_.end(),
-                               [](double b) { return !std::isfinite(b); }),
-                bounds_.end());
+  bounds_.erase(
+      std::remove_if(bounds_.begin(), bounds_.end(), [](double b) { return !std::isfinite(b); }),
+      bounds_.end());
   std::sort(bounds_.begin(), bounds_.end());
   bounds_.erase(std::unique(bounds_.begin(), bounds_.end()), bounds_.end());
 }
 
 std::vector<double> Histogram::LatencyBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 Histogram::Cell* Histogram::Find(std::initializer_list<std::string_view> label_values,
@@ -314,7 +327,8 @@ Metrics::Entry* Metrics::FindEntry(std::string_view name) {
   return nullptr;
 }
 
-Counter& Metrics::AddCounter(std::string name, std::string help, std::vector<std::string> label_names) {
+Counter& Metrics::AddCounter(std::string name, std::string help,
+                             std::vector<std::string> label_names) {
   name = SanitizeName(std::move(name));
   std::lock_guard<std::mutex> lock(mu_);
   if (Entry* e = FindEntry(name)) {
@@ -324,7 +338,8 @@ Counter& Metrics::AddCounter(std::string name, std::string help, std::vector<std
     if (Entry* d = FindEntry(name); d && d->kind == Kind::kCounter) return *d->counter;
   }
   Entry entry{Kind::kCounter, nullptr, nullptr, nullptr};
-  entry.counter.reset(new Counter(std::move(name), std::move(help), SanitizeNames(std::move(label_names))));
+  entry.counter.reset(
+      new Counter(std::move(name), std::move(help), SanitizeNames(std::move(label_names))));
   entries_.push_back(std::move(entry));
   return *entries_.back().counter;
 }
@@ -339,13 +354,15 @@ Gauge& Metrics::AddGauge(std::string name, std::string help, std::vector<std::st
     if (Entry* d = FindEntry(name); d && d->kind == Kind::kGauge) return *d->gauge;
   }
   Entry entry{Kind::kGauge, nullptr, nullptr, nullptr};
-  entry.gauge.reset(new Gauge(std::move(name), std::move(help), SanitizeNames(std::move(label_names))));
+  entry.gauge.reset(
+      new Gauge(std::move(name), std::move(help), SanitizeNames(std::move(label_names))));
   entries_.push_back(std::move(entry));
   return *entries_.back().gauge;
 }
 
 Histogram& Metrics::AddHistogram(std::string name, std::string help,
-                                 std::vector<std::string> label_names, std::vector<double> buckets) {
+                                 std::vector<std::string> label_names,
+                                 std::vector<double> buckets) {
   name = SanitizeName(std::move(name));
   std::lock_guard<std::mutex> lock(mu_);
   if (Entry* e = FindEntry(name)) {
@@ -366,9 +383,15 @@ std::string Metrics::RenderPrometheus() const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const Entry& e : entries_) {
     switch (e.kind) {
-      case Kind::kCounter: e.counter->Render(out); break;
-      case Kind::kGauge: e.gauge->Render(out); break;
-      case Kind::kHistogram: e.histogram->Render(out); break;
+      case Kind::kCounter:
+        e.counter->Render(out);
+        break;
+      case Kind::kGauge:
+        e.gauge->Render(out);
+        break;
+      case Kind::kHistogram:
+        e.histogram->Render(out);
+        break;
     }
   }
   return out;

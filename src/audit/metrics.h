@@ -144,7 +144,8 @@ class Metrics {
   // again returns the existing metric of that kind (its help and labels win);
   // registering it as another kind yields a metric with a "_dup" suffix and a
   // logged error, so a wiring mistake never crashes the server.
-  Counter& AddCounter(std::string name, std::string help, std::vector<std::string> label_names = {});
+  Counter& AddCounter(std::string name, std::string help,
+                      std::vector<std::string> label_names = {});
   Gauge& AddGauge(std::string name, std::string help, std::vector<std::string> label_names = {});
   // `buckets`: upper bounds; sorted and de-duplicated here, +Inf is implicit.
   Histogram& AddHistogram(std::string name, std::string help, std::vector<std::string> label_names,

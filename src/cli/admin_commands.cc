@@ -107,13 +107,16 @@ void AddClientCommands(CLI::App& app) {
 
   CLI::App* create = client->add_subcommand("create", "Create a client; prints its secret once");
   create->add_option("name", flags->target, "Client name, e.g. billing-etl")->required();
-  create->add_option("--scope,-s", flags->scopes, "Allowed scope (repeatable), e.g. athena-api/query.read")
+  create
+      ->add_option("--scope,-s", flags->scopes,
+                   "Allowed scope (repeatable), e.g. athena-api/query.read")
       ->required();
   create->add_option("--ttl", flags->ttl, "Token lifetime, 5m..1d")->capture_default_str();
   create->add_flag("--write-secret-file", flags->write_secret_file,
                    "Also write <stack dir>/secrets/<name>.json (mode 0600)");
   AddConfigOption(create, flags->config);
-  create->footer("Example:\n  lakegate client create billing-etl --scope athena-api/query.read --ttl 15m");
+  create->footer(
+      "Example:\n  lakegate client create billing-etl --scope athena-api/query.read --ttl 15m");
   create->callback([flags] {
     Context ctx = OpenContext(flags->config);
     auto ttl = ParseDurationSeconds(flags->ttl);
@@ -171,7 +174,9 @@ void AddClientCommands(CLI::App& app) {
   CLI::App* rotate = client->add_subcommand(
       "rotate-secret", "Issue a new secret; the old one keeps working for a grace period");
   rotate->add_option("client", flags->target, "Client id or name")->required();
-  rotate->add_option("--grace", flags->grace, "How long the previous secret stays valid (0 = revoke it now)")
+  rotate
+      ->add_option("--grace", flags->grace,
+                   "How long the previous secret stays valid (0 = revoke it now)")
       ->capture_default_str();
   AddConfigOption(rotate, flags->config);
   rotate->footer("Example:\n  lakegate client rotate-secret reporting-service --grace 1h");
@@ -198,7 +203,8 @@ void AddClientCommands(CLI::App& app) {
   for (bool enable : {false, true}) {
     CLI::App* cmd = client->add_subcommand(
         enable ? "enable" : "disable",
-        enable ? "Enable a client" : "Disable a client: no new tokens, and its live tokens stop working");
+        enable ? "Enable a client"
+               : "Disable a client: no new tokens, and its live tokens stop working");
     cmd->add_option("client", flags->target, "Client id or name")->required();
     AddConfigOption(cmd, flags->config);
     cmd->callback([flags, enable] {
@@ -244,7 +250,8 @@ void AddKeyCommands(CLI::App& app) {
 
   CLI::App* rotate = key->add_subcommand(
       "rotate", "Make a new signing key; the old one stays in the JWKS until its tokens expire");
-  rotate->add_option("--alg", flags->alg, "ES256 (default), EdDSA or RS256; default: the stack file's tokens.algorithm");
+  rotate->add_option("--alg", flags->alg,
+                     "ES256 (default), EdDSA or RS256; default: the stack file's tokens.algorithm");
   AddConfigOption(rotate, flags->config);
   rotate->callback([flags] {
     Context ctx = OpenContext(flags->config);
@@ -270,8 +277,8 @@ void AddKeyCommands(CLI::App& app) {
     if (!keys.ok()) Exit(Fail(keys.status()));
     std::printf("%-45s %-6s %-21s %s\n", "KID", "ALG", "CREATED", "STATE");
     for (const auto& k : *keys) {
-      std::string state = k.retired_at == 0 ? "signing"
-                                            : "published until " + FormatTime(k.publish_until);
+      std::string state =
+          k.retired_at == 0 ? "signing" : "published until " + FormatTime(k.publish_until);
       std::printf("%-45s %-6s %-21s %s\n", k.kid.c_str(), k.algorithm.c_str(),
                   FormatTime(k.created_at).c_str(), state.c_str());
     }

@@ -59,9 +59,9 @@ class ProgressPrinter {
     double secs = std::chrono::duration<double>(now - phase_start_).count();
     double rate = secs > 0 ? static_cast<double>(p.rows) / secs : 0;
     const char* what = p.phase == engine::LoadProgress::Phase::kScanning ? "scanning" : "loading";
-    double fraction = p.total_bytes > 0 ? static_cast<double>(p.bytes_read) /
-                                              static_cast<double>(p.total_bytes)
-                                        : 0;
+    double fraction = p.total_bytes > 0
+                          ? static_cast<double>(p.bytes_read) / static_cast<double>(p.total_bytes)
+                          : 0;
     if (fraction > 1) fraction = 1;
     char line[256];
     if (tty_) {
@@ -141,8 +141,8 @@ void RunLoad(const LoadFlags& flags) {
     lake_dir = LakeDirFor(*stack);
   }
 
-  auto source = format == "csv" ? engine::OpenCsvSource(flags.file)
-                                : engine::OpenNdjsonSource(flags.file);
+  auto source =
+      format == "csv" ? engine::OpenCsvSource(flags.file) : engine::OpenNdjsonSource(flags.file);
   if (!source.ok()) Exit(Fail(source.status()));
 
   // The lake directory may not exist yet: a load with --create makes it.
@@ -156,9 +156,8 @@ void RunLoad(const LoadFlags& flags) {
   request.create = flags.create;
 
   ProgressPrinter printer;
-  auto summary = (*lake)->Load(request, **source, [&printer](const engine::LoadProgress& p) {
-    printer.Update(p);
-  });
+  auto summary = (*lake)->Load(request, **source,
+                               [&printer](const engine::LoadProgress& p) { printer.Update(p); });
   printer.Finish();
   if (!summary.ok()) {
     Exit(Fail(summary.status().message() + "; nothing was loaded"));
@@ -167,8 +166,7 @@ void RunLoad(const LoadFlags& flags) {
   char timing[96];
   std::snprintf(timing, sizeof timing, " in %.2f s (%.0f rows/s)", summary->seconds, rate);
   std::cout << "loaded " << summary->rows << (summary->rows == 1 ? " row" : " rows") << " into "
-            << database << "." << table << (summary->created ? " (created)" : "") << timing
-            << "\n"
+            << database << "." << table << (summary->created ? " (created)" : "") << timing << "\n"
             << "columns:";
   for (size_t i = 0; i < summary->columns.size(); ++i) {
     std::cout << (i == 0 ? " " : ", ") << summary->columns[i].name << " "

@@ -57,7 +57,8 @@ void AddServeCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "serve", "Apply a stack file to the state store and serve it until SIGINT/SIGTERM");
   cmd->add_option("--config,-c", flags->config_path, "Stack file (YAML)")->required();
-  cmd->add_option("--port,-p", flags->port, "Port to listen on (overrides listen.port; 0 = any free port)")
+  cmd->add_option("--port,-p", flags->port,
+                  "Port to listen on (overrides listen.port; 0 = any free port)")
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--listen", flags->listen, "Address to listen on (overrides listen.address)");
   cmd->add_option("--components", flags->components,
@@ -144,19 +145,20 @@ void AddDemoCommand(CLI::App& app) {
         std::cout << "\n";
       }
       std::string f = secrets + "/reporting-service.json";
-      std::cout << "\nGet a token, then query (needs curl and jq):\n"
-                << "  TOKEN=$(curl -s -u \"$(jq -r .client_id " << f << "):$(jq -r .client_secret "
-                << f << ")\" \\\n      -d grant_type=client_credentials " << url
-                << "/oauth2/token | jq -r .access_token)\n"
-                << "  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
-                   "\\\n      -d '{\"query\": \"SELECT * FROM members LIMIT 10\"}' "
-                << url << "/query-client-creds\n\n"
-                << "Or with the CLI:  LAKEGATE_ENDPOINT=" << url << " LAKEGATE_SECRETS_FILE=" << f
-                << " lakegate query 'SELECT region, count(*) FROM members GROUP BY region'\n\n"
-                << "Keys: " << url << "/.well-known/jwks.json   Discovery: " << url
-                << "/.well-known/openid-configuration\n"
-                << "Stop with Ctrl-C.\n"
-                << std::flush;
+      std::cout
+          << "\nGet a token, then query (needs curl and jq):\n"
+          << "  TOKEN=$(curl -s -u \"$(jq -r .client_id " << f << "):$(jq -r .client_secret " << f
+          << ")\" \\\n      -d grant_type=client_credentials " << url
+          << "/oauth2/token | jq -r .access_token)\n"
+          << "  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+             "\\\n      -d '{\"query\": \"SELECT * FROM members LIMIT 10\"}' "
+          << url << "/query-client-creds\n\n"
+          << "Or with the CLI:  LAKEGATE_ENDPOINT=" << url << " LAKEGATE_SECRETS_FILE=" << f
+          << " lakegate query 'SELECT region, count(*) FROM members GROUP BY region'\n\n"
+          << "Keys: " << url << "/.well-known/jwks.json   Discovery: " << url
+          << "/.well-known/openid-configuration\n"
+          << "Stop with Ctrl-C.\n"
+          << std::flush;
     });
     if (code != kExitOk) Exit(code);
   });

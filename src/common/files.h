@@ -3,9 +3,10 @@
 // fsyncs the directory. Thread-safe (distinct paths).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "common/status.h"
 

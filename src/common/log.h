@@ -13,9 +13,17 @@ Level GetLevel();
 bool Enabled(Level level);
 void Write(Level level, std::string_view message);
 
-inline void Debug(std::string_view m) { if (Enabled(Level::kDebug)) Write(Level::kDebug, m); }
-inline void Info(std::string_view m) { if (Enabled(Level::kInfo)) Write(Level::kInfo, m); }
-inline void Warn(std::string_view m) { if (Enabled(Level::kWarn)) Write(Level::kWarn, m); }
-inline void Error(std::string_view m) { if (Enabled(Level::kError)) Write(Level::kError, m); }
+inline void Debug(std::string_view m) {
+  if (Enabled(Level::kDebug)) Write(Level::kDebug, m);
+}
+inline void Info(std::string_view m) {
+  if (Enabled(Level::kInfo)) Write(Level::kInfo, m);
+}
+inline void Warn(std::string_view m) {
+  if (Enabled(Level::kWarn)) Write(Level::kWarn, m);
+}
+inline void Error(std::string_view m) {
+  if (Enabled(Level::kError)) Write(Level::kError, m);
+}
 
 }  // namespace lakegate::log

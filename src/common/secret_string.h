@@ -14,9 +14,7 @@ class SecretString {
   explicit SecretString(std::string value) : value_(std::move(value)) {}
   SecretString(const SecretString&) = default;
   SecretString& operator=(const SecretString&) = default;
-  SecretString(SecretString&& other) noexcept : value_(std::move(other.value_)) {
-    other.Wipe();
-  }
+  SecretString(SecretString&& other) noexcept : value_(std::move(other.value_)) { other.Wipe(); }
   SecretString& operator=(SecretString&& other) noexcept {
     if (this != &other) {
       Wipe();
@@ -33,9 +31,7 @@ class SecretString {
   size_t size() const { return value_.size(); }
   static constexpr std::string_view kRedacted = "[redacted]";
 
-  friend std::ostream& operator<<(std::ostream& os, const SecretString&) {
-    return os << kRedacted;
-  }
+  friend std::ostream& operator<<(std::ostream& os, const SecretString&) { return os << kRedacted; }
 
  private:
   void Wipe() {

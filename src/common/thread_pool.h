@@ -54,9 +54,9 @@ class ThreadPool {
   const size_t max_queue_;
   mutable std::mutex mutex_;
   std::deque<std::function<void()>> queue_;  // GUARDED_BY(mutex_)
-  std::vector<Worker*> parked_;               // GUARDED_BY(mutex_); back = most recent
-  size_t waking_ = 0;                         // GUARDED_BY(mutex_); signalled, not yet back
-  bool stopping_ = false;                     // GUARDED_BY(mutex_)
+  std::vector<Worker*> parked_;              // GUARDED_BY(mutex_); back = most recent
+  size_t waking_ = 0;                        // GUARDED_BY(mutex_); signalled, not yet back
+  bool stopping_ = false;                    // GUARDED_BY(mutex_)
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -44,7 +44,7 @@ struct Request {
 };
 
 struct Response {
-  int status = 200;  // 200..599; anything else is answered as 500
+  int status = 200;                               // 200..599; anything else is answered as 500
   std::string content_type = "application/json";  // empty: no Content-Type header
   // Extra headers. Framing headers (Content-Length, Transfer-Encoding, Connection)
   // are owned by the server and ignored here; a name or value with characters

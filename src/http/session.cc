@@ -350,10 +350,10 @@ class Session final : public SessionBase {
     ErrorFamily family = ErrorFamily::kOAuth;
     Status refused;
     if (ec == bhttp::error::header_limit) {
-      refused = HttpError(HttpFailure::kHeadersTooLarge,
-                          "request line and headers exceed " +
-                              std::to_string(opts_.max_header_bytes) + " bytes or " +
-                              std::to_string(kMaxHeaderCount) + " fields");
+      refused =
+          HttpError(HttpFailure::kHeadersTooLarge,
+                    "request line and headers exceed " + std::to_string(opts_.max_header_bytes) +
+                        " bytes or " + std::to_string(kMaxHeaderCount) + " fields");
     } else if (ec == bhttp::error::body_limit) {
       refused = HttpError(HttpFailure::kBodyTooLarge,
                           "request body exceeds " + std::to_string(parser_->limit()) + " bytes");

@@ -160,7 +160,6 @@ class FlatObjectReader {
   ParseFailure failure_ = ParseFailure::kNone;
 };
 
-
 // Reads decoded JSON `text` as a flat JSON object.
 Result<std::vector<Member>> ReadObject(std::string_view text) {
   FlatObjectReader reader;
@@ -212,7 +211,8 @@ Result<Header> ReadHeader(std::string_view token, size_t max_token_bytes, Parts*
   bool has_alg = false, has_kid = false;
   for (Member& m : members) {
     if (m.name == "alg" || m.name == "kid" || m.name == "typ") {
-      if (m.value.kind != Value::Kind::kString) return TokenError(TokenFailure::kMalformed, "malformed token");
+      if (m.value.kind != Value::Kind::kString)
+        return TokenError(TokenFailure::kMalformed, "malformed token");
       if (m.name == "alg") {
         header.alg = std::move(m.value.string);
         has_alg = true;
@@ -338,18 +338,21 @@ Result<VerifiedToken> Verify(std::string_view token, const KeySet& keys,
   std::optional<crypto::Algorithm> algorithm = crypto::ParseAlgorithm(header.alg);
   if (!algorithm) return TokenError(TokenFailure::kUnsupportedAlgorithm, "unsupported algorithm");
   // We implement no extensions, so every critical one is unknown (RFC 7515 §4.1.11).
-  if (header.crit) return TokenError(TokenFailure::kCriticalHeader, "critical header not supported");
+  if (header.crit)
+    return TokenError(TokenFailure::kCriticalHeader, "critical header not supported");
   const Jwk* jwk = keys.Find(header.kid);
   if (jwk == nullptr) return TokenError(TokenFailure::kUnknownKey, "unknown key id");
   // The key decides the algorithm; the token only has to agree.
-  if (jwk->key.algorithm() != *algorithm) return TokenError(TokenFailure::kAlgorithmMismatch, "algorithm does not match key");
+  if (jwk->key.algorithm() != *algorithm)
+    return TokenError(TokenFailure::kAlgorithmMismatch, "algorithm does not match key");
 
   // Strict base64url for every part (one encoding per token); decoding is not
   // parsing, the payload's JSON is read only once the signature holds.
   std::optional<std::string> payload = Base64UrlDecode(parts.payload);
   std::optional<std::string> signature = Base64UrlDecode(parts.signature);
   if (!payload || !signature) return TokenError(TokenFailure::kMalformed, "malformed token");
-  if (!jwk->key.Verify(parts.signing_input, *signature)) return TokenError(TokenFailure::kBadSignature, "bad signature");
+  if (!jwk->key.Verify(parts.signing_input, *signature))
+    return TokenError(TokenFailure::kBadSignature, "bad signature");
 
   // Only now is anything in the token trusted.
   if (options.require_at_jwt_typ && !IsAtJwtType(header.typ)) {
@@ -368,10 +371,13 @@ Result<VerifiedToken> Verify(std::string_view token, const KeySet& keys,
   // Written so that nothing overflows whatever the token says (now is a sane
   // clock reading, leeway is bounded).
   if (c.exp <= now_seconds - leeway) return TokenError(TokenFailure::kExpired, "token expired");
-  if (c.nbf && *c.nbf > now_seconds + leeway) return TokenError(TokenFailure::kNotYetValid, "token not yet valid");
-  if (c.iat > now_seconds + leeway) return TokenError(TokenFailure::kIssuedInFuture, "token issued in the future");
+  if (c.nbf && *c.nbf > now_seconds + leeway)
+    return TokenError(TokenFailure::kNotYetValid, "token not yet valid");
+  if (c.iat > now_seconds + leeway)
+    return TokenError(TokenFailure::kIssuedInFuture, "token issued in the future");
 
-  if (!options.issuer.empty() && c.iss != options.issuer) return TokenError(TokenFailure::kWrongIssuer, "issuer mismatch");
+  if (!options.issuer.empty() && c.iss != options.issuer)
+    return TokenError(TokenFailure::kWrongIssuer, "issuer mismatch");
   if (options.audience) {
     bool found = false;
     for (const std::string& aud : c.aud) found = found || aud == *options.audience;
@@ -380,7 +386,8 @@ Result<VerifiedToken> Verify(std::string_view token, const KeySet& keys,
   if (options.token_use && c.token_use != *options.token_use) {
     return TokenError(TokenFailure::kWrongTokenUse, "token_use mismatch");
   }
-  if (options.require_client_id && c.client_id.empty()) return TokenError(TokenFailure::kMissingClientId, "missing client_id");
+  if (options.require_client_id && c.client_id.empty())
+    return TokenError(TokenFailure::kMissingClientId, "missing client_id");
 
   out.kid = std::move(header.kid);
   out.algorithm = *algorithm;

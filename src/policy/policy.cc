@@ -223,8 +223,7 @@ namespace {
 // The data-cell filters granted to `role` on `database`.`table` (by name,
 // existing in the snapshot), in the role's order, without duplicates.
 std::vector<const DataCellFilter*> RoleFilters(const PolicySnapshot& policy, const Role& role,
-                                               std::string_view database,
-                                               std::string_view table) {
+                                               std::string_view database, std::string_view table) {
   std::vector<const DataCellFilter*> out;
   for (const std::string& name : role.filters) {
     auto it = policy.filters.find(name);
@@ -239,9 +238,8 @@ std::vector<const DataCellFilter*> RoleFilters(const PolicySnapshot& policy, con
 
 bool HasAllColumns(const std::vector<std::string>& all_columns,
                    const std::vector<std::string>& wanted) {
-  return std::all_of(wanted.begin(), wanted.end(), [&](const std::string& c) {
-    return ContainsIgnoreCase(all_columns, c);
-  });
+  return std::all_of(wanted.begin(), wanted.end(),
+                     [&](const std::string& c) { return ContainsIgnoreCase(all_columns, c); });
 }
 
 }  // namespace
@@ -293,8 +291,8 @@ TableView DecideView(const PolicySnapshot& policy, const Role& role, std::string
     view.permissions |= g.permissions | Bit(Permission::kDescribe);
     if (!Has(g.permissions, Permission::kSelect)) continue;
     for (size_t i = 0; i < n; ++i) {
-      if (!all_rows[i] &&
-          TagExpressionMatches(g.expression, EffectiveTags(policy, database, table, all_columns[i]))) {
+      if (!all_rows[i] && TagExpressionMatches(g.expression, EffectiveTags(policy, database, table,
+                                                                           all_columns[i]))) {
         all_rows[i] = true;
       }
     }
@@ -414,12 +412,12 @@ Status CheckGrantOption(const Role& grantor, const Grant& wanted) {
              (p.permission != Permission::kSelect || ColumnsCover(g.columns, wanted.columns));
     });
     if (!held) {
-      return PermissionDeniedError("role " + grantor.name + " holds no grant option for " +
-                                   std::string(p.name) + " on " + GrantResourceName(wanted) +
-                                   (p.permission == Permission::kSelect &&
-                                            wanted.columns.kind != ColumnSpec::Kind::kAll
-                                        ? " (those columns)"
-                                        : ""));
+      return PermissionDeniedError(
+          "role " + grantor.name + " holds no grant option for " + std::string(p.name) + " on " +
+          GrantResourceName(wanted) +
+          (p.permission == Permission::kSelect && wanted.columns.kind != ColumnSpec::Kind::kAll
+               ? " (those columns)"
+               : ""));
     }
   }
   return Status::Ok();
@@ -453,7 +451,8 @@ Status RevokeGrant(PolicySnapshot& policy, const std::string& role_name, const G
   bool matched = false;
   std::vector<Grant>& grants = it->second.grants;
   for (Grant& g : grants) {
-    if (!EqualsIgnoreCase(g.database, wanted.database) || !EqualsIgnoreCase(g.table, wanted.table) ||
+    if (!EqualsIgnoreCase(g.database, wanted.database) ||
+        !EqualsIgnoreCase(g.table, wanted.table) ||
         (column_limited && !SameColumnSpec(g.columns, wanted.columns))) {
       continue;
     }
@@ -464,10 +463,9 @@ Status RevokeGrant(PolicySnapshot& policy, const std::string& role_name, const G
     if (!grant_option_only) g.permissions &= ~hit;
   }
   if (!matched) {
-    return NotFoundError("role " + role_name + " has no grant of " +
-                         PermissionNames(wanted.permissions) +
-                         (grant_option_only ? " with grant option" : "") + " on " +
-                         GrantResourceName(wanted));
+    return NotFoundError(
+        "role " + role_name + " has no grant of " + PermissionNames(wanted.permissions) +
+        (grant_option_only ? " with grant option" : "") + " on " + GrantResourceName(wanted));
   }
   std::erase_if(grants, [](const Grant& g) { return g.permissions == 0; });
   return Status::Ok();

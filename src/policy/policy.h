@@ -54,7 +54,7 @@ struct Grant {
   std::string database;  // "*" = every database
   std::string table;     // "" = a grant on the database itself; "*" = every table in it
   PermissionSet permissions = 0;
-  ColumnSpec columns;    // table grants only; applies to SELECT
+  ColumnSpec columns;  // table grants only; applies to SELECT
   // The permissions the role may grant on to other roles (Lake Formation's
   // PermissionsWithGrantOption): a subset of `permissions`. A column-limited
   // grant with the grant option needs an include list (Lake Formation's
@@ -217,8 +217,8 @@ inline constexpr int64_t kMaxMaskShowLastN = 1000;
 struct ColumnMask {
   std::string database, table, column;
   MaskKind kind = MaskKind::kNull;
-  int64_t n = 4;            // kShowLastN: 0..kMaxMaskShowLastN
-  std::string expression;   // kExpression
+  int64_t n = 4;           // kShowLastN: 0..kMaxMaskShowLastN
+  std::string expression;  // kExpression
 };
 
 // InvalidArgument with a PolicyFailure reason (policy/validate.h) for a mask
@@ -262,14 +262,14 @@ struct Role {
   std::vector<Grant> grants;
   // (Default member initializers let older aggregate initializations of Role
   // that stop at `grants` compile without -Wmissing-field-initializers.)
-  std::vector<std::string> filters = {};   // names of DataCellFilters the role may SELECT through
-  std::vector<ColumnMask> masks = {};      // applied to what the role reads
-  std::vector<TagGrant> tag_grants = {};   // evaluated against the current tags
+  std::vector<std::string> filters = {};  // names of DataCellFilters the role may SELECT through
+  std::vector<ColumnMask> masks = {};     // applied to what the role reads
+  std::vector<TagGrant> tag_grants = {};  // evaluated against the current tags
 };
 
 // What a role may do with one table.
 struct TableAccess {
-  PermissionSet permissions = 0;     // union over every matching grant
+  PermissionSet permissions = 0;  // union over every matching grant
   // Columns readable with SELECT: the union of the matching grants' column
   // specs (a grant without a column spec makes every column readable).
   ColumnSpec select_columns;
@@ -335,7 +335,7 @@ struct ViewColumn {
   const ColumnMask* mask = nullptr;           // applied after visibility
 };
 struct TableView {
-  PermissionSet permissions = 0;  // plain + tag grants (+ SELECT and DESCRIBE through filters)
+  PermissionSet permissions = 0;    // plain + tag grants (+ SELECT and DESCRIBE through filters)
   std::vector<ViewColumn> columns;  // the columns the role may SELECT, in table order
   // Rows: all when `all_rows`, else those where one of `row_filters` holds.
   bool all_rows = true;

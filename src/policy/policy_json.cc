@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <exception>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <tuple>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "common/strings.h"
 
@@ -25,9 +24,9 @@ constexpr std::pair<Permission, const char*> kPermissionNames[] = {
 };
 
 constexpr std::pair<MaskKind, const char*> kMaskNames[] = {
-    {MaskKind::kNull, "null"},           {MaskKind::kRedact, "redact"},
-    {MaskKind::kHash, "hash"},           {MaskKind::kShowLastN, "show_last_n"},
-    {MaskKind::kYearOnly, "year_only"},  {MaskKind::kExpression, "expression"},
+    {MaskKind::kNull, "null"},          {MaskKind::kRedact, "redact"},
+    {MaskKind::kHash, "hash"},          {MaskKind::kShowLastN, "show_last_n"},
+    {MaskKind::kYearOnly, "year_only"}, {MaskKind::kExpression, "expression"},
 };
 
 std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
@@ -340,8 +339,7 @@ Result<DataCellFilter> ReadFilter(const json& j, const std::string& path) {
 // of the member that breaks it where the document has one; else the
 // violation's own message, which names the object. `role_names` are the
 // roles in document order.
-Status DocumentError(const PolicyViolation& violation,
-                     const std::vector<std::string>& role_names) {
+Status DocumentError(const PolicyViolation& violation, const std::vector<std::string>& role_names) {
   const PolicyPath& where = violation.path;
   const Status& status = violation.status;
   auto reason = status.reason<PolicyFailure>();
@@ -447,7 +445,8 @@ std::string Dump(const json& j) { return j.dump(); }
 json TagKeysToJson(const PolicySnapshot& p) {
   std::vector<const TagKey*> keys;
   for (const TagKey& k : p.tag_keys) keys.push_back(&k);
-  std::sort(keys.begin(), keys.end(), [](const TagKey* a, const TagKey* b) { return a->key < b->key; });
+  std::sort(keys.begin(), keys.end(),
+            [](const TagKey* a, const TagKey* b) { return a->key < b->key; });
   json out = json::array();
   for (const TagKey* k : keys) out.push_back({{"key", k->key}, {"values", k->values}});
   return out;
@@ -534,8 +533,8 @@ Result<GrantRequest> GrantRequestFromJson(std::string_view text, bool revoke) {
   try {
     ObjectReader r(root, "");
     if (revoke) {
-      LG_RETURN_IF_ERROR(r.Check({"role", "database", "table", "permissions", "columns",
-                                  "grant_option_only"}));
+      LG_RETURN_IF_ERROR(
+          r.Check({"role", "database", "table", "permissions", "columns", "grant_option_only"}));
     } else {
       LG_RETURN_IF_ERROR(
           r.Check({"role", "database", "table", "permissions", "columns", "grant_option"}));

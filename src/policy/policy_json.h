@@ -43,8 +43,8 @@ namespace lakegate::policy {
 inline constexpr int kPolicyJsonFormat = 1;
 
 // Canonical JSON (sorted members; roles, filters and tag keys by name, tag
-// assignments by resource and key; two-space indent): equal snapshots give byte-equal text, so comparing the text tells
-// whether a policy changed.
+// assignments by resource and key; two-space indent): equal snapshots give byte-equal text, so
+// comparing the text tells whether a policy changed.
 std::string PolicyToJson(const PolicySnapshot& policy);
 
 // Parses and validates (ValidatePolicy) a document. InvalidArgument with the

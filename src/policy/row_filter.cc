@@ -17,10 +17,10 @@ namespace lakegate::policy {
 struct RowFilterNode {
   enum class Kind { kConst, kAnd, kOr, kNot, kCompare, kIn, kBetween, kLike, kIsNull };
   Kind kind = Kind::kConst;
-  bool value = false;    // kConst
-  bool negated = false;  // NOT IN, NOT BETWEEN, NOT LIKE, IS NOT NULL
-  std::string op;        // kCompare: "=", "<>", "<", "<=", ">", ">="
-  std::string column;    // as written (unquoted)
+  bool value = false;                      // kConst
+  bool negated = false;                    // NOT IN, NOT BETWEEN, NOT LIKE, IS NOT NULL
+  std::string op;                          // kCompare: "=", "<>", "<", "<=", ">", ">="
+  std::string column;                      // as written (unquoted)
   std::vector<RowFilter::Value> literals;  // kCompare: 1, kIn: 1+, kBetween: 2, kLike: 1 text
   std::shared_ptr<const RowFilterNode> left, right;  // kAnd/kOr: both; kNot: left
 };
@@ -167,8 +167,8 @@ void AppendSql(const Node& n, const std::function<std::string(std::string_view)>
       return;
     }
     case Node::Kind::kLike:
-      out += "(" + column() + (n.negated ? " NOT LIKE " : " LIKE ") + LiteralSql(n.literals[0]) +
-             ")";
+      out +=
+          "(" + column() + (n.negated ? " NOT LIKE " : " LIKE ") + LiteralSql(n.literals[0]) + ")";
       return;
     case Node::Kind::kIsNull:
       out += "(" + column() + (n.negated ? " IS NOT NULL)" : " IS NULL)");
@@ -244,7 +244,11 @@ std::vector<uint32_t> CodePoints(std::string_view s) {
   std::vector<uint32_t> out;
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 1;
     if (i + len > s.size()) len = 1;
     uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
     for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);

@@ -5,8 +5,8 @@
 // Store is an abstract interface so that a PostgreSQL implementation can sit
 // next to the SQLite one (sqlite/sqlite_store.h); app/stores.h opens either
 // by URL. Every implementation is thread-safe, makes every write call atomic
-// (all or nothing) and durable once it returns OK, and never throws. The hot path (token endpoint, bearer validation) does
-// not call the store per request: it keeps in-memory snapshots and reloads
+// (all or nothing) and durable once it returns OK, and never throws. The hot path (token endpoint,
+// bearer validation) does not call the store per request: it keeps in-memory snapshots and reloads
 // them when ChangeCounter() moves.
 //
 // Failure codes common to every call:

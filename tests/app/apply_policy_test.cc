@@ -21,12 +21,12 @@
 namespace lakegate::app {
 namespace {
 
-using ::lakegate::testing::HasReason;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using catalog::kManagedPolicySetting;
 using catalog::LoadLatestPolicy;
 using catalog::UpdatePolicy;
+using ::lakegate::testing::HasReason;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 constexpr std::string_view kStack = R"yaml(resource_servers:
   - identifier: athena-api
@@ -79,8 +79,9 @@ TEST_F(ApplyPolicyTest, FirstApplyCreatesVersionOneThenNothingChanges) {
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->kind, Change::Kind::kCreate);
   EXPECT_EQ(c->name, "version 1");
-  EXPECT_EQ(c->detail, "role lf-dev-role added, filter eu-members added, tag key domain added, "
-                       "tag assignments");
+  EXPECT_EQ(c->detail,
+            "role lf-dev-role added, filter eu-members added, tag key domain added, "
+            "tag assignments");
   EXPECT_THAT(FormatChanges(*first, false),
               HasSubstr("+ create  policy          version 1  (role lf-dev-role added"));
   auto policy = Latest();
@@ -153,7 +154,8 @@ TEST_F(ApplyPolicyTest, CliObjectsSurviveApplyAndFileObjectsAreRestored) {
 
 TEST_F(ApplyPolicyTest, ObjectsRemovedFromTheFileAreRemoved) {
   ASSERT_TRUE(Apply(Stack(kStack)).ok());
-  auto result = Apply(Stack("resource_servers:\n  - identifier: athena-api\n    scopes: [query.read]\n"));
+  auto result =
+      Apply(Stack("resource_servers:\n  - identifier: athena-api\n    scopes: [query.read]\n"));
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   ASSERT_NE(PolicyChange(*result), nullptr);
   EXPECT_EQ(PolicyChange(*result)->detail,
@@ -176,7 +178,8 @@ TEST_F(ApplyPolicyTest, ConflictWithACliObjectIsReported) {
                 p.roles.emplace(r.name, r);
                 return Status::Ok();
               }).ok());
-  auto result = Apply(Stack("resource_servers:\n  - identifier: athena-api\n    scopes: [query.read]\n"));
+  auto result =
+      Apply(Stack("resource_servers:\n  - identifier: athena-api\n    scopes: [query.read]\n"));
   EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(HasReason(result.status(), policy::PolicyFailure::kUnknownFilter));
   EXPECT_THAT(result.status().message(),

@@ -1,9 +1,9 @@
 #include "audit/metrics.h"
 
+#include <gtest/gtest.h>
+
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace lakegate::audit {
 namespace {

@@ -1,10 +1,9 @@
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <limits>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "common/base64url.h"
 #include "common/files.h"

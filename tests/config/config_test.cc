@@ -7,8 +7,8 @@
 #include <string>
 
 #include "common/files.h"
-#include "testing/status_matchers.h"
 #include "config/stack_config.h"
+#include "testing/status_matchers.h"
 
 namespace lakegate::config {
 namespace {
@@ -254,25 +254,36 @@ TEST(ParseStackTest, DefaultLakeDirIsNextToTheFile) {
 }
 
 TEST(ParseStackErrorTest, RolesAndRules) {
-  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, permissions: [READ]}]\n")),
-              HasSubstr("stack.yaml:6:42: roles[0].grants[0].permissions[0]: unknown permission \"READ\""));
-  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, permissions: []}]\n")),
-              HasSubstr("lists no permission"));
-  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, permissions: [ALL], columns: {include: [x]}}]\n")),
+  EXPECT_THAT(
+      ErrorOf(
+          WithServers("roles:\n  - name: r\n    grants: [{database: a, permissions: [READ]}]\n")),
+      HasSubstr("stack.yaml:6:42: roles[0].grants[0].permissions[0]: unknown permission \"READ\""));
+  EXPECT_THAT(
+      ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, permissions: []}]\n")),
+      HasSubstr("lists no permission"));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, permissions: "
+                                  "[ALL], columns: {include: [x]}}]\n")),
               HasSubstr("columns need a single table"));
-  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, table: t, permissions: [SELECT], columns: {include: [x], exclude: [y]}}]\n")),
-              HasSubstr("give exactly one of include or exclude"));
-  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n  - name: r\n")), HasSubstr("duplicate role \"r\""));
-  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: dev\nrole_rules:\n  scopes: [{scope: athena-api/query.read, role: deb}]\n")),
+  EXPECT_THAT(
+      ErrorOf(WithServers("roles:\n  - name: r\n    grants: [{database: a, table: t, permissions: "
+                          "[SELECT], columns: {include: [x], exclude: [y]}}]\n")),
+      HasSubstr("give exactly one of include or exclude"));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: r\n  - name: r\n")),
+              HasSubstr("duplicate role \"r\""));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: dev\nrole_rules:\n  scopes: [{scope: "
+                                  "athena-api/query.read, role: deb}]\n")),
               HasSubstr("role \"deb\" is not declared under roles; did you mean \"dev\"?"));
-  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: dev\nrole_rules:\n  clients: [{client: a, client_id: b, role: dev}]\n")),
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: dev\nrole_rules:\n  clients: [{client: a, "
+                                  "client_id: b, role: dev}]\n")),
               HasSubstr("give exactly one of client (a client name) or client_id"));
   EXPECT_THAT(ErrorOf(WithServers("query:\n  scopes: {read: athena-api/query.nope}\n")),
               HasSubstr("scope \"athena-api/query.nope\" is not declared"));
-  EXPECT_THAT(ErrorOf(WithServers("query:\n  timeout: 2h\n")), HasSubstr("out of range; use 1s..1h"));
+  EXPECT_THAT(ErrorOf(WithServers("query:\n  timeout: 2h\n")),
+              HasSubstr("out of range; use 1s..1h"));
   EXPECT_THAT(ErrorOf(WithServers("trusted_issuers:\n  - {issuer: x, jwks_uri: ftp://x}\n")),
               HasSubstr("must be an https:// (or loopback http://) URL"));
-  EXPECT_THAT(ErrorOf(WithServers("trusted_issuers:\n  - {issuer: x}\n")), HasSubstr("missing required key \"jwks_uri\""));
+  EXPECT_THAT(ErrorOf(WithServers("trusted_issuers:\n  - {issuer: x}\n")),
+              HasSubstr("missing required key \"jwks_uri\""));
 }
 
 TEST(ParseStackErrorTest, UnknownKeyWithSuggestion) {

@@ -78,8 +78,7 @@ TEST(GovernanceConfigTest, ParsesEverySection) {
   ASSERT_EQ(role.tag_grants.size(), 1u);
   EXPECT_EQ(role.tag_grants[0].permissions,
             policy::Bit(policy::Permission::kSelect) | policy::Bit(policy::Permission::kDescribe));
-  EXPECT_EQ(role.tag_grants[0].expression.clauses.at("domain"),
-            std::vector<std::string>{"sales"});
+  EXPECT_EQ(role.tag_grants[0].expression.clauses.at("domain"), std::vector<std::string>{"sales"});
   EXPECT_EQ(role.tag_grants[0].expression.clauses.at("sensitivity"),
             (std::vector<std::string>{"public", "internal"}));
 
@@ -115,10 +114,11 @@ TEST(GovernanceConfigErrorTest, UnknownFilterOnRole) {
 }
 
 TEST(GovernanceConfigErrorTest, BadRowFilter) {
-  std::string error = ErrorOf(
-      "filters:\n  - {name: f, database: a, table: t, rows: \"region IN ('eu'\"}\n");
+  std::string error =
+      ErrorOf("filters:\n  - {name: f, database: a, table: t, rows: \"region IN ('eu'\"}\n");
   EXPECT_THAT(error, HasSubstr("stack.yaml:2:44: filters[0].rows: invalid row filter: "));
-  error = ErrorOf("filters:\n  - name: f\n    database: a\n    table: t\n    rows: \"x = ; drop\"\n");
+  error =
+      ErrorOf("filters:\n  - name: f\n    database: a\n    table: t\n    rows: \"x = ; drop\"\n");
   EXPECT_THAT(error, HasSubstr("stack.yaml:5:11: filters[0].rows: invalid row filter"));
 }
 
@@ -153,8 +153,9 @@ TEST(GovernanceConfigErrorTest, Masks) {
             "stack.yaml:3:54: roles[0].masks[0]: mask on a.t.c: mask expression: unknown function "
             "'hex' at position 1; allowed: lower, upper, length, substr, replace, trim, ltrim, "
             "rtrim, coalesce, ifnull, nullif, instr");
-  auto expression = Parse("roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, "
-                          "mask: expression, expression: \"'x' || substr(c, -2)\"}]\n");
+  auto expression = Parse(
+      "roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, "
+      "mask: expression, expression: \"'x' || substr(c, -2)\"}]\n");
   ASSERT_TRUE(expression.ok()) << expression.status().ToString();
   EXPECT_EQ(expression->roles[0].masks[0].expression, "'x' || substr(c, -2)");
   EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, "
@@ -168,9 +169,10 @@ TEST(GovernanceConfigErrorTest, Masks) {
 }
 
 TEST(GovernanceConfigTest, GrantOption) {
-  auto config = Parse("roles:\n  - name: steward\n    grants:\n      - database: a\n"
-                      "        table: t\n        permissions: [SELECT, DESCRIBE]\n"
-                      "        grant_option: [SELECT]\n        columns: {include: [id, name]}\n");
+  auto config = Parse(
+      "roles:\n  - name: steward\n    grants:\n      - database: a\n"
+      "        table: t\n        permissions: [SELECT, DESCRIBE]\n"
+      "        grant_option: [SELECT]\n        columns: {include: [id, name]}\n");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->roles[0].grants[0].grant_option, policy::Bit(policy::Permission::kSelect));
   EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    grants:\n      - {database: a, table: t, "
@@ -192,8 +194,9 @@ TEST(GovernanceConfigErrorTest, Tags) {
                     "    - {database: a, key: domain, value: finance}\n"),
             "stack.yaml:4:41: tags.assign[0]: \"finance\" is not a value of tag key \"domain\" "
             "Allowed: sales, hr");
-  EXPECT_EQ(ErrorOf("tags:\n  keys: [{key: d, values: [x]}, {key: d, values: [y]}]\n"),
-            "stack.yaml:2:39: tags.keys[1].key: duplicate tag key \"d\" (first declared at line 2)");
+  EXPECT_EQ(
+      ErrorOf("tags:\n  keys: [{key: d, values: [x]}, {key: d, values: [y]}]\n"),
+      "stack.yaml:2:39: tags.keys[1].key: duplicate tag key \"d\" (first declared at line 2)");
   EXPECT_EQ(ErrorOf("tags:\n  keys: [{key: d, values: [x, x]}]\n"),
             "stack.yaml:2:31: tags.keys[0].values[1]: value \"x\" is listed twice");
   EXPECT_EQ(ErrorOf("tags:\n  keys: [{key: d, values: []}]\n"),
@@ -215,9 +218,10 @@ TEST(GovernanceConfigErrorTest, TagGrants) {
                     "    tag_grants: [{expression: {domain: [sale]}, permissions: [SELECT]}]\n"),
             "stack.yaml:5:40: roles[0].tag_grants[0].expression.domain: \"sale\" is not a value "
             "of tag key \"domain\"; did you mean \"sales\"? Allowed: sales");
-  EXPECT_EQ(ErrorOf("roles:\n  - name: r\n    tag_grants: [{expression: {}, permissions: [SELECT]}]\n"),
-            "stack.yaml:3:31: roles[0].tag_grants[0].expression: expected a mapping of tag key "
-            "to values, e.g. {domain: [sales]}");
+  EXPECT_EQ(
+      ErrorOf("roles:\n  - name: r\n    tag_grants: [{expression: {}, permissions: [SELECT]}]\n"),
+      "stack.yaml:3:31: roles[0].tag_grants[0].expression: expected a mapping of tag key "
+      "to values, e.g. {domain: [sales]}");
   EXPECT_EQ(ErrorOf("tags:\n  keys: [{key: d, values: [x]}]\nroles:\n  - name: r\n"
                     "    tag_grants: [{expression: {d: [x]}}]\n"),
             "stack.yaml:5:18: roles[0].tag_grants[0]: missing required key \"permissions\"");
@@ -238,17 +242,21 @@ TEST(GovernanceConfigErrorTest, PolicyRulesKeepTheirReason) {
     auto result = Parse(yaml);
     EXPECT_TRUE(HasReason(result.status(), expected)) << yaml;
   };
-  reason("roles:\n  - name: r\n    grants: [{database: a, permissions: [SELECT], columns: "
-         "{include: [x]}}]\n",
-         policy::PolicyFailure::kColumnsNeedOneTable);
+  reason(
+      "roles:\n  - name: r\n    grants: [{database: a, permissions: [SELECT], columns: "
+      "{include: [x]}}]\n",
+      policy::PolicyFailure::kColumnsNeedOneTable);
   reason("filters:\n  - {name: f, database: a, table: t}\nroles:\n  - name: r\n    filters: [g]\n",
          policy::PolicyFailure::kUnknownFilter);
-  reason("tags:\n  keys: [{key: d, values: [x, x]}]\n", policy::PolicyFailure::kTagValueListedTwice);
-  reason("roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, mask: show_last_n, "
-         "n: 1001}]\n",
-         policy::PolicyFailure::kMaskLengthOutOfRange);
+  reason("tags:\n  keys: [{key: d, values: [x, x]}]\n",
+         policy::PolicyFailure::kTagValueListedTwice);
+  reason(
+      "roles:\n  - name: r\n    masks: [{database: a, table: t, column: c, mask: show_last_n, "
+      "n: 1001}]\n",
+      policy::PolicyFailure::kMaskLengthOutOfRange);
   // Reader problems carry no policy reason.
-  EXPECT_FALSE(Parse("roles:\n  - name: r\n  - name: r\n").status().reason<policy::PolicyFailure>());
+  EXPECT_FALSE(
+      Parse("roles:\n  - name: r\n  - name: r\n").status().reason<policy::PolicyFailure>());
 }
 
 TEST(GovernanceConfigErrorTest, PolicyRulesAtTheirPosition) {

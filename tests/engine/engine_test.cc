@@ -1,11 +1,10 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
-
-#include <sys/stat.h>
 
 #include "engine/demo_members.h"
 #include "engine/sqlite/sqlite_engine.h"
@@ -115,8 +114,9 @@ TEST(ReasonTest, PublicCodesOfTheQueryApi) {
 }
 
 TEST_F(EngineTest, DemoDataIsDeterministicAndPrivate) {
-  auto o = Super("SELECT count(*), count(DISTINCT region), min(joined_on) >= '2015', "
-                 "max(joined_on) < '2026', count(DISTINCT tier) FROM members");
+  auto o = Super(
+      "SELECT count(*), count(DISTINCT region), min(joined_on) >= '2015', "
+      "max(joined_on) < '2026', count(DISTINCT tier) FROM members");
   ASSERT_TRUE(o.status.ok()) << o.status.ToString();
   ASSERT_EQ(o.rows.size(), 1u);
   EXPECT_EQ(std::get<int64_t>(o.rows[0][0]), 1000);
@@ -212,7 +212,8 @@ TEST_F(EngineTest, TypedValuesNullsAndBlobs) {
 }
 
 TEST_F(EngineTest, ParametersBind) {
-  auto o = lake_.RunAs(DevRole(), "SELECT member_id, name FROM members WHERE member_id = ?1 OR name = ?2",
+  auto o = lake_.RunAs(DevRole(),
+                       "SELECT member_id, name FROM members WHERE member_id = ?1 OR name = ?2",
                        StatementClass::kRead, "analytics", {int64_t{7}, std::string("nobody")});
   ASSERT_TRUE(o.status.ok()) << o.status.ToString();
   ASSERT_EQ(o.rows.size(), 1u);
@@ -250,8 +251,8 @@ TEST_F(EngineTest, MaxRowsTruncates) {
 }
 
 TEST_F(EngineTest, OneStatementPerRequest) {
-  for (const char* sql : {"SELECT 1; SELECT 2", "SELECT 1; DROP TABLE members",
-                          "SELECT 1;;", "SELECT 1; -- c\n SELECT 2"}) {
+  for (const char* sql : {"SELECT 1; SELECT 2", "SELECT 1; DROP TABLE members", "SELECT 1;;",
+                          "SELECT 1; -- c\n SELECT 2"}) {
     auto o = Super(sql, StatementClass::kAdmin);
     EXPECT_EQ(o.status.code(), StatusCode::kInvalidArgument) << sql;
     EXPECT_EQ(o.status.message(), "one statement per request") << sql;
@@ -284,13 +285,12 @@ TEST_F(EngineTest, BadSqlIsInvalidArgumentWithSqliteMessage) {
 }
 
 TEST_F(EngineTest, EmailIsAColumnErrorForDev) {
-  for (const char* sql : {"SELECT email FROM members", "SELECT \"email\" FROM members",
-                          "SELECT members.email FROM members",
-                          "SELECT count(*) FROM members WHERE email LIKE '%@%'",
-                          "SELECT member_id FROM members ORDER BY email",
-                          "SELECT count(*) FROM members GROUP BY email",
-                          "SELECT count(email) FROM members",
-                          "SELECT min(email) FROM members"}) {
+  for (const char* sql :
+       {"SELECT email FROM members", "SELECT \"email\" FROM members",
+        "SELECT members.email FROM members", "SELECT count(*) FROM members WHERE email LIKE '%@%'",
+        "SELECT member_id FROM members ORDER BY email",
+        "SELECT count(*) FROM members GROUP BY email", "SELECT count(email) FROM members",
+        "SELECT min(email) FROM members"}) {
     auto o = Dev(sql);
     EXPECT_EQ(o.status.code(), StatusCode::kInvalidArgument) << sql;
     EXPECT_NE(o.status.message().find("no such column"), std::string::npos)
@@ -370,7 +370,8 @@ TEST_F(EngineTest, DevCannotObtainHiddenDataThroughAnyConstruct) {
       "SELECT * FROM pragma_table_info('salaries', 'hr')",
       "PRAGMA hr.table_info(salaries)",
       "SELECT * FROM pragma_index_list('members')",
-      "SELECT * FROM members m WHERE EXISTS (SELECT 1 FROM members WHERE email = 'member00001@example.com')",
+      "SELECT * FROM members m WHERE EXISTS (SELECT 1 FROM members WHERE email = "
+      "'member00001@example.com')",
       "SELECT * FROM members ORDER BY \"email\" LIMIT 1",
   };
   for (const char* sql : attacks) {
@@ -439,12 +440,13 @@ TEST_F(EngineTest, DeniedStatementsHaveSpecificErrors) {
 }
 
 TEST_F(EngineTest, ScopesLimitStatementClasses) {
-  for (const char* sql : {"INSERT INTO members(member_id) VALUES (5000)",
-                          "UPDATE members SET name = 'x'", "DELETE FROM members",
-                          "CREATE TABLE t2(x)", "CREATE TABLE t3 AS SELECT 1"}) {
+  for (const char* sql :
+       {"INSERT INTO members(member_id) VALUES (5000)", "UPDATE members SET name = 'x'",
+        "DELETE FROM members", "CREATE TABLE t2(x)", "CREATE TABLE t3 AS SELECT 1"}) {
     auto o = Super(sql, StatementClass::kRead);
     EXPECT_EQ(o.status.code(), StatusCode::kPermissionDenied) << sql;
-    EXPECT_EQ(o.status.message(), "statement needs the write scope; the token has only read") << sql;
+    EXPECT_EQ(o.status.message(), "statement needs the write scope; the token has only read")
+        << sql;
     EXPECT_TRUE(HasReason(o.status, EngineFailure::kStatementNotAllowed)) << sql;
   }
   for (const char* sql : {"DROP TABLE orders", "CREATE INDEX i ON members(region)",
@@ -468,8 +470,8 @@ TEST_F(EngineTest, ScopesLimitStatementClasses) {
 }
 
 TEST_F(EngineTest, RestrictedRolesCannotWrite) {
-  auto o = lake_.RunAs(DevRole(), "INSERT INTO members(member_id) VALUES (1)",
-                       StatementClass::kAdmin);
+  auto o =
+      lake_.RunAs(DevRole(), "INSERT INTO members(member_id) VALUES (1)", StatementClass::kAdmin);
   EXPECT_EQ(o.status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(o.status.message(), "role lf-dev-role lacks INSERT on analytics.members");
   EXPECT_TRUE(HasReason(o.status, EngineFailure::kPermissionDenied));
@@ -481,17 +483,19 @@ TEST_F(EngineTest, RestrictedRolesCannotWrite) {
   policy::Role writer = DevRole();
   writer.name = "writer";
   writer.grants.push_back(policy::Grant{"analytics", "orders", policy::kAllPermissions, {}});
-  writer.grants.push_back(policy::Grant{"analytics", "members", policy::kAllPermissions,
+  writer.grants.push_back(policy::Grant{"analytics",
+                                        "members",
+                                        policy::kAllPermissions,
                                         {policy::ColumnSpec::Kind::kExclude, {"email"}}});
   const std::string refused =
       ": a restricted role writes only whole tables (no row filters, masks or column limits) "
       "and may read only such tables in the statement";
-  for (const char* sql : {"INSERT INTO members(member_id) VALUES (1)",
-                          "DELETE FROM members WHERE member_id = 1",
-                          "INSERT INTO orders(order_id, member_id) SELECT 99, member_id FROM members "
-                          "LIMIT 1",
-                          "DELETE FROM orders WHERE member_id IN (SELECT member_id FROM members)",
-                          "UPDATE orders SET note = (SELECT name FROM members LIMIT 1)"}) {
+  for (const char* sql :
+       {"INSERT INTO members(member_id) VALUES (1)", "DELETE FROM members WHERE member_id = 1",
+        "INSERT INTO orders(order_id, member_id) SELECT 99, member_id FROM members "
+        "LIMIT 1",
+        "DELETE FROM orders WHERE member_id IN (SELECT member_id FROM members)",
+        "UPDATE orders SET note = (SELECT name FROM members LIMIT 1)"}) {
     auto w = lake_.RunAs(writer, sql, StatementClass::kWrite);
     EXPECT_EQ(w.status.code(), StatusCode::kPermissionDenied) << sql;
     std::string type = std::string(sql).substr(0, 6);
@@ -511,8 +515,9 @@ TEST_F(EngineTest, RestrictedRolesCannotWrite) {
   ASSERT_TRUE(ok.status.ok()) << ok.status.ToString();
   EXPECT_EQ(ok.result.changes, 1);
   EXPECT_EQ(ok.result.statement_type, "INSERT");
-  auto copy = lake_.RunAs(writer, "INSERT INTO analytics.orders(order_id, amount) SELECT "
-                                  "order_id + 100, amount FROM orders WHERE order_id < 3",
+  auto copy = lake_.RunAs(writer,
+                          "INSERT INTO analytics.orders(order_id, amount) SELECT "
+                          "order_id + 100, amount FROM orders WHERE order_id < 3",
                           StatementClass::kWrite, "");
   ASSERT_TRUE(copy.status.ok()) << copy.status.ToString();
   EXPECT_EQ(copy.result.changes, 2);
@@ -528,20 +533,24 @@ TEST_F(EngineTest, RestrictedRolesCannotWrite) {
 }
 
 TEST_F(EngineTest, FastPathWritesAndDdl) {
-  auto ins = Super("INSERT INTO orders(order_id, member_id, amount) VALUES (10, 3, 1.5), (11, 3, 2.5)",
-                   StatementClass::kWrite);
+  auto ins =
+      Super("INSERT INTO orders(order_id, member_id, amount) VALUES (10, 3, 1.5), (11, 3, 2.5)",
+            StatementClass::kWrite);
   ASSERT_TRUE(ins.status.ok()) << ins.status.ToString();
   EXPECT_EQ(ins.result.statement_class, StatementClass::kWrite);
   EXPECT_EQ(ins.result.statement_type, "INSERT");
   EXPECT_EQ(ins.result.changes, 2);
-  auto upd = Super("UPDATE orders SET amount = amount * 2 WHERE member_id = 3", StatementClass::kWrite);
+  auto upd =
+      Super("UPDATE orders SET amount = amount * 2 WHERE member_id = 3", StatementClass::kWrite);
   EXPECT_EQ(upd.result.statement_type, "UPDATE");
   EXPECT_EQ(upd.result.changes, 2);
   auto del = Super("DELETE FROM orders WHERE order_id = 11", StatementClass::kWrite);
   EXPECT_EQ(del.result.statement_type, "DELETE");
   EXPECT_EQ(del.result.changes, 1);
-  auto ctas = Super("CREATE TABLE big_spenders AS SELECT member_id FROM members WHERE "
-                    "lifetime_value > 4000", StatementClass::kWrite);
+  auto ctas = Super(
+      "CREATE TABLE big_spenders AS SELECT member_id FROM members WHERE "
+      "lifetime_value > 4000",
+      StatementClass::kWrite);
   ASSERT_TRUE(ctas.status.ok()) << ctas.status.ToString();
   EXPECT_EQ(ctas.result.statement_type, "CREATE TABLE");
   EXPECT_EQ(ctas.result.statement_class, StatementClass::kWrite);
@@ -581,7 +590,8 @@ TEST_F(EngineTest, SameTableNameResolvesToRequestDatabase) {
   EXPECT_EQ(std::get<int64_t>(g_hr.rows[0][0]), 1);
   auto g_an = lake_.RunAs(both, "SELECT count(*) FROM members", StatementClass::kRead, "analytics");
   EXPECT_EQ(std::get<int64_t>(g_an.rows[0][0]), 1000);
-  auto g_q = lake_.RunAs(both, "SELECT count(*) FROM hr.members", StatementClass::kRead, "analytics");
+  auto g_q =
+      lake_.RunAs(both, "SELECT count(*) FROM hr.members", StatementClass::kRead, "analytics");
   EXPECT_EQ(std::get<int64_t>(g_q.rows[0][0]), 1);
   // No default database: the first visible one in name order.
   auto none = lake_.RunAs(both, "SELECT count(*) FROM hr.members", StatementClass::kRead, "");
@@ -598,17 +608,17 @@ TEST_F(EngineTest, UnqualifiedDdlWithoutDatabaseIsRefused) {
 }
 
 TEST_F(EngineTest, PrintfBombFailsFast) {
-  for (const char* sql : {"SELECT printf('%.*c', 2000000000, 'x')",
-                          "SELECT format('%.*c', 2000000000, 'x')",
-                          "SELECT printf('%.2000000000c', 'x')",
-                          "SELECT length(printf('%2000000000c', 'x'))",
-                          "SELECT zeroblob(2000000000)", "SELECT randomblob(2000000000)",
-                          "SELECT replace(hex(zeroblob(400000)), '0', '0000000000')",
-                          "SELECT length(printf('%.*c', 2000000000, name)) FROM members"}) {
+  for (const char* sql :
+       {"SELECT printf('%.*c', 2000000000, 'x')", "SELECT format('%.*c', 2000000000, 'x')",
+        "SELECT printf('%.2000000000c', 'x')", "SELECT length(printf('%2000000000c', 'x'))",
+        "SELECT zeroblob(2000000000)", "SELECT randomblob(2000000000)",
+        "SELECT replace(hex(zeroblob(400000)), '0', '0000000000')",
+        "SELECT length(printf('%.*c', 2000000000, name)) FROM members"}) {
     auto start = std::chrono::steady_clock::now();
     auto o = Dev(sql);
     auto elapsed = std::chrono::steady_clock::now() - start;
-    EXPECT_EQ(o.status.code(), StatusCode::kResourceExhausted) << sql << ": " << o.status.ToString();
+    EXPECT_EQ(o.status.code(), StatusCode::kResourceExhausted)
+        << sql << ": " << o.status.ToString();
     EXPECT_TRUE(HasReason(o.status, EngineFailure::kValueTooLarge)) << sql;
     EXPECT_LT(elapsed, std::chrono::seconds(1)) << sql;
   }
@@ -642,9 +652,9 @@ TEST_F(EngineTest, RunawayQueryTimesOutAndEngineKeepsServing) {
   }
   // A slow governed scan (inner work) is interrupted too.
   auto start = std::chrono::steady_clock::now();
-  auto join = lake_.RunAs(DevRole(),
-                          "SELECT count(*) FROM members a, members b, members c WHERE a.name < c.tier",
-                          StatementClass::kRead, "analytics", {}, limits);
+  auto join = lake_.RunAs(
+      DevRole(), "SELECT count(*) FROM members a, members b, members c WHERE a.name < c.tier",
+      StatementClass::kRead, "analytics", {}, limits);
   EXPECT_EQ(join.status.code(), StatusCode::kDeadlineExceeded) << join.status.ToString();
   EXPECT_TRUE(HasReason(join.status, EngineFailure::kTimeout));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
@@ -686,8 +696,8 @@ TEST_F(EngineTest, ConcurrentRolesDoNotCrossTalk) {
   std::string first_failure;
   auto worker = [&](bool dev) {
     for (int i = 0; i < 40; ++i) {
-      auto o = dev ? lake_.RunAs(DevRole(), "SELECT * FROM members WHERE member_id = " +
-                                               std::to_string(i + 1))
+      auto o = dev ? lake_.RunAs(DevRole(),
+                                 "SELECT * FROM members WHERE member_id = " + std::to_string(i + 1))
                    : lake_.RunAs(SuperRole(), "SELECT * FROM members WHERE member_id = " +
                                                   std::to_string(i + 1));
       bool has_email = o.dump.find("@example.com") != std::string::npos;
@@ -695,8 +705,8 @@ TEST_F(EngineTest, ConcurrentRolesDoNotCrossTalk) {
         failures++;
         std::lock_guard<std::mutex> lock(mu);
         if (first_failure.empty()) {
-          first_failure = (dev ? "dev: " : "super: ") + o.status.ToString() + " rows=" +
-                          std::to_string(o.rows.size()) + " " + o.dump.substr(0, 200);
+          first_failure = (dev ? "dev: " : "super: ") + o.status.ToString() +
+                          " rows=" + std::to_string(o.rows.size()) + " " + o.dump.substr(0, 200);
         }
       }
     }

@@ -100,11 +100,12 @@ inline policy::Role DevRole() {
   using policy::Permission;
   policy::Role r;
   r.name = "lf-dev-role";
-  policy::Grant members{"analytics", "members",
+  policy::Grant members{"analytics",
+                        "members",
                         Bit(Permission::kSelect) | Bit(Permission::kDescribe),
                         {policy::ColumnSpec::Kind::kExclude, {"email"}}};
-  policy::Grant orders{"analytics", "orders", Bit(Permission::kSelect) | Bit(Permission::kDescribe),
-                       {}};
+  policy::Grant orders{
+      "analytics", "orders", Bit(Permission::kSelect) | Bit(Permission::kDescribe), {}};
   r.grants = {members, orders};
   return r;
 }

@@ -24,15 +24,15 @@ class GovernanceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(lake_.Build(10).ok());
-    for (const char* sql : {
-             "CREATE TABLE people(id INTEGER, name TEXT, email TEXT, region TEXT, salary INTEGER, "
-             "born TEXT, note TEXT COLLATE NOCASE)",
-             "INSERT INTO people VALUES (1, 'Ann', 'ann@x.io', 'eu', 100, '1980-05-01', 'a'), "
-             "(2, 'Bob', 'bob@x.io', 'us', 200, '1990-07-15', 'B'), "
-             "(3, 'Cy', 'cy@x.io', 'eu', 300, NULL, NULL), "
-             "(4, 'Di', NULL, 'ap', 400, 'unknown', 'd')",
-             "CREATE TABLE weird(\"select\" TEXT, \"a\"\"b\" INTEGER, v INTEGER)",
-             "INSERT INTO weird VALUES ('k', 1, 10), ('x'' OR 1=1 --', 2, 20), ('z', 3, 30)"}) {
+    for (const char* sql :
+         {"CREATE TABLE people(id INTEGER, name TEXT, email TEXT, region TEXT, salary INTEGER, "
+          "born TEXT, note TEXT COLLATE NOCASE)",
+          "INSERT INTO people VALUES (1, 'Ann', 'ann@x.io', 'eu', 100, '1980-05-01', 'a'), "
+          "(2, 'Bob', 'bob@x.io', 'us', 200, '1990-07-15', 'B'), "
+          "(3, 'Cy', 'cy@x.io', 'eu', 300, NULL, NULL), "
+          "(4, 'Di', NULL, 'ap', 400, 'unknown', 'd')",
+          "CREATE TABLE weird(\"select\" TEXT, \"a\"\"b\" INTEGER, v INTEGER)",
+          "INSERT INTO weird VALUES ('k', 1, 10), ('x'' OR 1=1 --', 2, 20), ('z', 3, 30)"}) {
       ASSERT_TRUE(lake_.RunAs(SuperRole(), sql, StatementClass::kAdmin).status.ok()) << sql;
     }
   }
@@ -161,7 +161,8 @@ TEST_F(GovernanceTest, PlainGrantAndFilterCombine) {
   // name on every row through a grant; salary only in eu rows.
   AddFilter("eu", "region = 'eu'", {ColumnSpec::Kind::kInclude, {"salary"}});
   policy::Role r = FilterRole("mixed", {"eu"});
-  r.grants.push_back({"analytics", "people", kSelectDescribe, {ColumnSpec::Kind::kInclude, {"id", "name"}}});
+  r.grants.push_back(
+      {"analytics", "people", kSelectDescribe, {ColumnSpec::Kind::kInclude, {"id", "name"}}});
   auto o = As(r, "SELECT * FROM people ORDER BY id");
   ASSERT_TRUE(o.status.ok()) << o.status.ToString();
   EXPECT_EQ(Rows(o), "1|Ann|100\n2|Bob|NULL\n3|Cy|300\n4|Di|NULL\n");
@@ -172,10 +173,10 @@ TEST_F(GovernanceTest, MasksOfEachKind) {
   policy::Role r;
   r.name = "masked";
   r.grants.push_back({"analytics", "people", kSelectDescribe, {}});
-  r.masks = {Mask("name", policy::MaskKind::kRedact), Mask("salary", policy::MaskKind::kRedact),
-             Mask("email", policy::MaskKind::kShowLastN, 4),
-             Mask("born", policy::MaskKind::kYearOnly), Mask("region", policy::MaskKind::kNull),
-             Mask("note", policy::MaskKind::kExpression)};
+  r.masks = {
+      Mask("name", policy::MaskKind::kRedact),        Mask("salary", policy::MaskKind::kRedact),
+      Mask("email", policy::MaskKind::kShowLastN, 4), Mask("born", policy::MaskKind::kYearOnly),
+      Mask("region", policy::MaskKind::kNull),        Mask("note", policy::MaskKind::kExpression)};
   auto o = As(r, "SELECT * FROM people ORDER BY id");
   ASSERT_TRUE(o.status.ok()) << o.status.ToString();
   EXPECT_EQ(Rows(o),
@@ -373,7 +374,8 @@ TEST_F(GovernanceTest, RestrictedRolesCannotWriteThroughFiltersOrMasks) {
   AddFilter("eu", "region = 'eu'", {});
   // Writes are granted on the table, but SELECT only through a row filter.
   policy::Role r = FilterRole("writer", {"eu"});
-  r.grants.push_back({"analytics", "people",
+  r.grants.push_back({"analytics",
+                      "people",
                       Bit(Permission::kInsert) | Bit(Permission::kUpdate) |
                           Bit(Permission::kDelete) | Bit(Permission::kDescribe),
                       {}});
@@ -393,15 +395,17 @@ TEST_F(GovernanceTest, RestrictedRolesCannotWriteThroughFiltersOrMasks) {
   auto ins = lake_.RunAs(full, "INSERT INTO people(id) VALUES (9)", StatementClass::kWrite);
   ASSERT_TRUE(ins.status.ok()) << ins.status.ToString();
   EXPECT_EQ(ins.result.changes, 1);
-  ASSERT_TRUE(lake_.RunAs(full, "DELETE FROM people WHERE id = 9", StatementClass::kWrite).status.ok());
+  ASSERT_TRUE(
+      lake_.RunAs(full, "DELETE FROM people WHERE id = 9", StatementClass::kWrite).status.ok());
   // A super role with a mask is governed, not direct: the mask holds and
   // writes of the masked table are refused.
   policy::Role super = SuperRole();
   super.name = "masked-super";
   super.masks = {Mask("email", policy::MaskKind::kNull)};
   EXPECT_EQ(Rows(lake_.RunAs(super, "SELECT email FROM people WHERE id = 1")), "NULL\n");
-  EXPECT_EQ(lake_.RunAs(super, "DELETE FROM analytics.people", StatementClass::kWrite).status.code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      lake_.RunAs(super, "DELETE FROM analytics.people", StatementClass::kWrite).status.code(),
+      StatusCode::kPermissionDenied);
   EXPECT_EQ(Rows(lake_.RunAs(SuperRole(), "SELECT count(*) FROM people")), "4\n");
 }
 

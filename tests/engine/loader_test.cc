@@ -78,9 +78,9 @@ class LoaderTest : public ::testing::Test {
   std::vector<std::string> Query(const std::string& sql, const std::string& db = "analytics") {
     std::vector<std::string> rows;
     sqlite3* h = nullptr;
-    EXPECT_EQ(sqlite3_open_v2((lake_ + "/" + db + ".db").c_str(), &h, SQLITE_OPEN_READONLY,
-                              nullptr),
-              SQLITE_OK);
+    EXPECT_EQ(
+        sqlite3_open_v2((lake_ + "/" + db + ".db").c_str(), &h, SQLITE_OPEN_READONLY, nullptr),
+        SQLITE_OK);
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
         << sqlite3_errmsg(h);
@@ -235,8 +235,9 @@ TEST_F(LoaderTest, CsvSyntaxErrors) {
   auto trailing = LoadCsv("v", "a,b\n1,\"x\"y\n");
   ASSERT_FALSE(trailing.ok());
   EXPECT_EQ(trailing.status().message(),
-            dir_ + "/v.csv:2: unexpected character after the closing quote of field 2 (a quote "
-                   "inside a quoted field is written \"\")");
+            dir_ +
+                "/v.csv:2: unexpected character after the closing quote of field 2 (a quote "
+                "inside a quoted field is written \"\")");
   auto empty = LoadCsv("w", "");
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.status().message(),
@@ -261,7 +262,8 @@ TEST_F(LoaderTest, HeaderValidation) {
 TEST_F(LoaderTest, ReservedWordColumnsAreQuoted) {
   auto summary = LoadCsv("kw", "select,from,order_\n1,2,3\n");
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
-  EXPECT_EQ(Schema("kw"), "t:CREATE TABLE \"kw\"(\"select\" INTEGER, \"from\" INTEGER, \"order_\" INTEGER)");
+  EXPECT_EQ(Schema("kw"),
+            "t:CREATE TABLE \"kw\"(\"select\" INTEGER, \"from\" INTEGER, \"order_\" INTEGER)");
   EXPECT_EQ(sqlite_internal::QuoteIdent("a\"b"), "\"a\"\"b\"");
 }
 
@@ -273,8 +275,8 @@ TEST_F(LoaderTest, DatabaseAndTableNamesAreValidated) {
             "invalid database name 'bad-name': use [A-Za-z_][A-Za-z0-9_]{0,63}");
   EXPECT_TRUE(HasReason(bad_db.status(), EngineFailure::kInvalidName));
   auto path = Write("x.csv", "a\n1\n");
-  for (const std::string& table : std::vector<std::string>{"x;drop", "1abc", "", "sqlite_master", "SQLITE_x",
-                                  std::string(65, 'a')}) {
+  for (const std::string& table : std::vector<std::string>{"x;drop", "1abc", "", "sqlite_master",
+                                                           "SQLITE_x", std::string(65, 'a')}) {
     auto source = OpenCsvSource(path);
     ASSERT_TRUE(source.ok());
     auto summary = Load("analytics", table, **source, true);
@@ -292,8 +294,9 @@ TEST_F(LoaderTest, ColumnMismatchListsColumns) {
   ASSERT_FALSE(summary.ok());
   EXPECT_EQ(summary.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(summary.status().message(),
-            dir_ + "/t.csv: column(s) nme, extra of the file are not in analytics.t, whose "
-                   "columns are: id, name");
+            dir_ +
+                "/t.csv: column(s) nme, extra of the file are not in analytics.t, whose "
+                "columns are: id, name");
   EXPECT_TRUE(HasReason(summary.status(), EngineFailure::kInvalidData));
   EXPECT_EQ(Query("SELECT count(*) FROM t"), (Rows{"i:1"}));
 }
@@ -337,9 +340,10 @@ TEST_F(LoaderTest, NdjsonTypesNestedNullsAndLateKeys) {
   // looks like a number; booleans are 1/0.
   EXPECT_EQ(types, (std::vector<std::string>{"id INTEGER", "name TEXT", "tags TEXT", "ok INTEGER",
                                              "meta TEXT", "score REAL", "code TEXT"}));
-  EXPECT_EQ(Query("SELECT * FROM e ORDER BY id"),
-            (Rows{"i:1|t:a|t:[1,2]|i:1|NULL|NULL|NULL", "i:2|NULL|NULL|i:0|t:{\"k\":\"v\"}|NULL|NULL",
-                  "i:3|NULL|NULL|NULL|NULL|r:2.5|t:123"}));
+  EXPECT_EQ(
+      Query("SELECT * FROM e ORDER BY id"),
+      (Rows{"i:1|t:a|t:[1,2]|i:1|NULL|NULL|NULL", "i:2|NULL|NULL|i:0|t:{\"k\":\"v\"}|NULL|NULL",
+            "i:3|NULL|NULL|NULL|NULL|r:2.5|t:123"}));
 }
 
 TEST_F(LoaderTest, NdjsonErrorsReportLine) {
@@ -371,8 +375,9 @@ TEST_F(LoaderTest, NdjsonIntoExistingTableRejectsUnknownKeyAtItsLine) {
   auto bad = LoadNdjson("t", "{\"id\": 4}\n{\"id\": 5, \"zzz\": 1}\n", false);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
-            dir_ + "/t.ndjson:2: column(s) zzz of the file are not in analytics.t, whose columns "
-                   "are: id, name");
+            dir_ +
+                "/t.ndjson:2: column(s) zzz of the file are not in analytics.t, whose columns "
+                "are: id, name");
   auto nested = LoadNdjson("t", "{\"id\": [1]}\n", false);
   ASSERT_FALSE(nested.ok());
   EXPECT_EQ(nested.status().message(),

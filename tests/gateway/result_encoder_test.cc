@@ -1,10 +1,10 @@
 // ResultEncoder and ParseQueryBody tests.
 #include "gateway/result_encoder.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "fakes.h"
@@ -37,13 +37,14 @@ std::string Encode(ResultFormat format, const std::vector<engine::ColumnInfo>& c
 TEST(ResultEncoderTest, JsonHasTheSeedShapeInOrder) {
   std::string out = Encode(ResultFormat::kJson, {{"id", "INTEGER"}, {"name", "TEXT"}},
                            {{int64_t{1}, std::string("Ann")}, {int64_t{2}, std::monostate{}}});
-  EXPECT_EQ(out,
-            "{\"success\":true,\"authMethod\":\"CLIENT_CREDENTIALS\",\"clientId\":\"cid\","
-            "\"scopes\":[\"athena-api/query.read\"],\"lfRole\":\"lf-dev-role\","
-            "\"database\":\"analytics\",\"queryId\":\"qid-1\","
-            "\"columns\":[{\"name\":\"id\",\"type\":\"INTEGER\"},{\"name\":\"name\",\"type\":\"TEXT\"}],"
-            "\"data\":[{\"id\":1,\"name\":\"Ann\"},{\"id\":2,\"name\":null}],"
-            "\"rowCount\":2,\"truncated\":false}");
+  EXPECT_EQ(
+      out,
+      "{\"success\":true,\"authMethod\":\"CLIENT_CREDENTIALS\",\"clientId\":\"cid\","
+      "\"scopes\":[\"athena-api/query.read\"],\"lfRole\":\"lf-dev-role\","
+      "\"database\":\"analytics\",\"queryId\":\"qid-1\","
+      "\"columns\":[{\"name\":\"id\",\"type\":\"INTEGER\"},{\"name\":\"name\",\"type\":\"TEXT\"}],"
+      "\"data\":[{\"id\":1,\"name\":\"Ann\"},{\"id\":2,\"name\":null}],"
+      "\"rowCount\":2,\"truncated\":false}");
   EXPECT_TRUE(nlohmann::json::accept(out));
 }
 
@@ -51,8 +52,8 @@ TEST(ResultEncoderTest, JsonValues) {
   const double inf = std::numeric_limits<double>::infinity();
   std::string out = Encode(
       ResultFormat::kJson, {{"a", ""}, {"b", ""}, {"c", ""}, {"d", ""}, {"e", ""}, {"f", ""}},
-      {{2.5, std::nan(""), inf, std::string("q\"\\\n\x01 \xff"), engine::Blob{std::string("\x00\x01\xfe\xff", 4)},
-        int64_t{-9223372036854775807LL - 1}}});
+      {{2.5, std::nan(""), inf, std::string("q\"\\\n\x01 \xff"),
+        engine::Blob{std::string("\x00\x01\xfe\xff", 4)}, int64_t{-9223372036854775807LL - 1}}});
   auto doc = nlohmann::json::parse(out);
   const auto& row = doc["data"][0];
   EXPECT_EQ(row["a"], 2.5);
@@ -186,7 +187,8 @@ TEST(ParseQueryBodyTest, Rejections) {
 
 TEST(ParseQueryBodyTest, NestedRepeatsAreNotTopLevelRepeats) {
   // Only top-level members are checked for repeats; none here.
-  EXPECT_TRUE(ParseQueryBody(R"({"query":"SELECT 1","parameters":["query","query"]})", Opts()).ok());
+  EXPECT_TRUE(
+      ParseQueryBody(R"({"query":"SELECT 1","parameters":["query","query"]})", Opts()).ok());
 }
 
 TEST(ParseQueryBodyTest, QueryTooLong) {

@@ -1,8 +1,8 @@
 #include "gateway/role_resolver.h"
 
-#include <functional>
-
 #include <gtest/gtest.h>
+
+#include <functional>
 
 namespace lakegate::gateway {
 namespace {
@@ -23,13 +23,12 @@ const std::string kWrite = "athena-api/query.write";
 const std::string kAdmin = "athena-api/query.admin";
 
 RoleResolver SeedResolver() {
-  return RoleResolver({{"", "etl-service", "lf-super-user-role"},
-                       {"", "reporting-service", "lf-dev-role"},
-                       {"5abc123def456", "", "cognito-role"}},
-                      {{kAdmin, "lf-super-user-role"},
-                       {kWrite, "lf-super-user-role"},
-                       {kRead, "lf-dev-role"}},
-                      ScopeNames{});
+  return RoleResolver(
+      {{"", "etl-service", "lf-super-user-role"},
+       {"", "reporting-service", "lf-dev-role"},
+       {"5abc123def456", "", "cognito-role"}},
+      {{kAdmin, "lf-super-user-role"}, {kWrite, "lf-super-user-role"}, {kRead, "lf-dev-role"}},
+      ScopeNames{});
 }
 
 TEST(RoleResolverTest, ClientRuleBeatsScopeRule) {
@@ -71,7 +70,8 @@ TEST(RoleResolverTest, NoMatchIsDeniedNamingTheClient) {
   EXPECT_EQ(d.status().message(),
             "no role is mapped to client 'mystery' (scopes: other/scope x); add a role rule");
   auto e = SeedResolver().Resolve(Caller("cid-y", "", {}, false));
-  EXPECT_EQ(e.status().message(), "no role is mapped to client 'cid-y' (scopes: ); add a role rule");
+  EXPECT_EQ(e.status().message(),
+            "no role is mapped to client 'cid-y' (scopes: ); add a role rule");
 }
 
 TEST(RoleResolverTest, MaxClassFollowsTheStrongestScope) {
@@ -110,7 +110,9 @@ TEST(ValidateGatewayOptionsTest, Rejections) {
   };
   TrustedIssuer good{"https://issuer.test", "https://issuer.test/jwks", {}, {}, false, true, {}};
   std::vector<Case> cases = {
-      {[&](GatewayOptions& o) { o.trusted_issuers = {good, good}; },
+      {[&](GatewayOptions& o) {
+         o.trusted_issuers = {good, good};
+       },
        "trusted issuer #2: issuer 'https://issuer.test' is listed twice"},
       {[&](GatewayOptions& o) {
          o.trusted_issuers = {good};
@@ -123,13 +125,26 @@ TEST(ValidateGatewayOptionsTest, Rejections) {
        },
        "trusted issuer #1 (https://issuer.test): JWKS URI must use https (http only to a loopback "
        "address)"},
-      {[](GatewayOptions& o) { o.client_rules = {{"id", "name", "r"}}; },
+      {[](GatewayOptions& o) {
+         o.client_rules = {{"id", "name", "r"}};
+       },
        "client rule #1: set exactly one of client_id and client_name"},
-      {[](GatewayOptions& o) { o.client_rules = {{"", "", "r"}}; },
+      {[](GatewayOptions& o) {
+         o.client_rules = {{"", "", "r"}};
+       },
        "client rule #1: set exactly one of client_id and client_name"},
-      {[](GatewayOptions& o) { o.client_rules = {{"id", "", ""}}; }, "client rule #1: role is empty"},
-      {[](GatewayOptions& o) { o.scope_rules = {{"", "r"}}; }, "scope rule #1: scope is empty"},
-      {[](GatewayOptions& o) { o.scope_rules = {{"s", ""}}; }, "scope rule #1: role is empty"},
+      {[](GatewayOptions& o) {
+         o.client_rules = {{"id", "", ""}};
+       },
+       "client rule #1: role is empty"},
+      {[](GatewayOptions& o) {
+         o.scope_rules = {{"", "r"}};
+       },
+       "scope rule #1: scope is empty"},
+      {[](GatewayOptions& o) {
+         o.scope_rules = {{"s", ""}};
+       },
+       "scope rule #1: role is empty"},
       {[](GatewayOptions& o) { o.max_rows = 0; }, "max_rows must be positive"},
       {[](GatewayOptions& o) { o.max_result_bytes = -1; }, "max_result_bytes must be positive"},
       {[](GatewayOptions& o) { o.max_concurrent_per_client = 0; },

@@ -146,8 +146,7 @@ TEST(ErrorResponseTest, ServerRefusalsRenderInTheRouteFamily) {
   EXPECT_EQ(api.status, 413);
   EXPECT_EQ(json::parse(api.body)["error"]["code"], "payload_too_large");
   Response oauth = ErrorResponse(too_large, ErrorFamily::kOAuth);
-  EXPECT_EQ(json::parse(oauth.body),
-            json::parse(R"({"error":"payload_too_large",
+  EXPECT_EQ(json::parse(oauth.body), json::parse(R"({"error":"payload_too_large",
                             "error_description":"request body exceeds 10 bytes"})"));
   EXPECT_EQ(HttpStatusFor(HttpError(HttpFailure::kHeadersTooLarge, "x")), 431);
   EXPECT_EQ(HttpStatusFor(HttpError(HttpFailure::kMethodNotAllowed, "x")), 405);

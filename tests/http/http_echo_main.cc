@@ -1,16 +1,15 @@
 // http_echo_server PORT [THREADS]: serves GET /static ({"ok":true}), POST /echo
 // and GET /sign (an ES256-sized ECDSA P-256 signature per request, like the
 // token endpoint) on 127.0.0.1 for load tests with wrk. Stops on SIGINT/SIGTERM.
-#include <csignal>
-#include <cstdio>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <string>
-
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "common/base64url.h"
 #include "http/server.h"

@@ -16,7 +16,8 @@ TEST(RouterTest, FindsExactPathsOnly) {
 
 TEST(RouterTest, HeadFallsBackToGetAndAllowIsStable) {
   Router router;
-  router.Add(Method::kPost, "/r", [](std::shared_ptr<Exchange>) {}, RouteOptions{10});
+  router.Add(
+      Method::kPost, "/r", [](std::shared_ptr<Exchange>) {}, RouteOptions{10});
   router.Add(Method::kGet, "/r", [](std::shared_ptr<Exchange>) {});
   const PathRoutes* routes = router.FindPath("/r");
   ASSERT_NE(routes, nullptr);
@@ -30,8 +31,10 @@ TEST(RouterTest, HeadFallsBackToGetAndAllowIsStable) {
 
 TEST(RouterTest, ReAddingReplacesTheRoute) {
   Router router;
-  router.Add(Method::kPost, "/r", [](std::shared_ptr<Exchange>) {}, RouteOptions{1});
-  router.Add(Method::kPost, "/r", [](std::shared_ptr<Exchange>) {}, RouteOptions{2});
+  router.Add(
+      Method::kPost, "/r", [](std::shared_ptr<Exchange>) {}, RouteOptions{1});
+  router.Add(
+      Method::kPost, "/r", [](std::shared_ptr<Exchange>) {}, RouteOptions{2});
   EXPECT_EQ(router.FindPath("/r")->Find(Method::kPost)->options.max_body_bytes, 2u);
   EXPECT_EQ(router.FindPath("/r")->allow(), "POST");
 }

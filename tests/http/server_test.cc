@@ -4,8 +4,11 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -21,10 +24,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "common/strings.h"
 #include "testing/temp_dir.h"
@@ -127,7 +126,8 @@ class Conn {
       std::string line = head.substr(pos, e - pos);
       size_t colon = line.find(':');
       if (colon != std::string::npos) {
-        r.headers.push_back(Header{line.substr(0, colon), std::string(TrimWhitespace(line.substr(colon + 1)))});
+        r.headers.push_back(
+            Header{line.substr(0, colon), std::string(TrimWhitespace(line.substr(colon + 1)))});
       }
       pos = e + 2;
     }
@@ -209,8 +209,9 @@ std::string Get(std::string_view path, std::string_view extra = "") {
 }
 
 std::string Post(std::string_view path, std::string_view body, std::string_view extra = "") {
-  return "POST " + std::string(path) + " HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n" + std::string(extra) + "\r\n" + std::string(body);
+  return "POST " + std::string(path) +
+         " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         std::string(extra) + "\r\n" + std::string(body);
 }
 
 Response Text(std::string body, int status = 200) {
@@ -284,14 +285,14 @@ class ServerTest : public ::testing::Test {
     router.Add(Method::kGet, "/hello", [](std::shared_ptr<Exchange> ex) {
       ex->Respond(Text("{\"hello\":\"" + ex->request().query + "\"}"));
     });
-    router.Add(Method::kPost, "/echo",
-               [](std::shared_ptr<Exchange> ex) { ex->Respond(Text(ex->request().body)); },
-               RouteOptions{16});
+    router.Add(
+        Method::kPost, "/echo",
+        [](std::shared_ptr<Exchange> ex) { ex->Respond(Text(ex->request().body)); },
+        RouteOptions{16});
     router.Add(Method::kPut, "/echo",
                [](std::shared_ptr<Exchange> ex) { ex->Respond(Text(ex->request().body)); });
-    router.Add(Method::kGet, "/throw", [](std::shared_ptr<Exchange>) -> void {
-      throw std::runtime_error("boom");
-    });
+    router.Add(Method::kGet, "/throw",
+               [](std::shared_ptr<Exchange>) -> void { throw std::runtime_error("boom"); });
     router.Add(Method::kGet, "/async", [this](std::shared_ptr<Exchange> ex) {
       workers_.Run([ex] {
         std::this_thread::sleep_for(20ms);
@@ -343,7 +344,8 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   StartServer(BaseRouter());
   Conn c(port());
   std::string batch;
-  for (int i = 0; i < 20; ++i) batch += i % 2 ? Get("/hello?p=" + std::to_string(i)) : Post("/echo", std::to_string(i));
+  for (int i = 0; i < 20; ++i)
+    batch += i % 2 ? Get("/hello?p=" + std::to_string(i)) : Post("/echo", std::to_string(i));
   ASSERT_TRUE(c.Send(batch));
   for (int i = 0; i < 20; ++i) {
     auto r = c.Read();
@@ -365,8 +367,9 @@ TEST_F(ServerTest, RequestFieldsAreParsed) {
   });
   StartServer(std::move(router));
   Conn c(port());
-  c.Send("POST /inspect?a=1&b=%20 HTTP/1.1\r\nHost: t\r\nX-Multi: one\r\nx-multi: two\r\n"
-         "Content-Length: 3\r\n\r\nabc");
+  c.Send(
+      "POST /inspect?a=1&b=%20 HTTP/1.1\r\nHost: t\r\nX-Multi: one\r\nx-multi: two\r\n"
+      "Content-Length: 3\r\n\r\nabc");
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -451,8 +454,9 @@ TEST_F(ServerTest, BodyOverLimitIs413FromContentLengthBeforeTheBody) {
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
-  EXPECT_EQ(r->body,
-            "{\"error\":\"payload_too_large\",\"error_description\":\"request body exceeds 16 bytes\"}");
+  EXPECT_EQ(
+      r->body,
+      "{\"error\":\"payload_too_large\",\"error_description\":\"request body exceeds 16 bytes\"}");
   EXPECT_EQ(r->Get("Connection"), "close");
   EXPECT_TRUE(c.WaitClosed(5s));
 }
@@ -471,8 +475,9 @@ TEST_F(ServerTest, ChunkedBodyIsReassembledAndLimited) {
   StartServer(BaseRouter());
   {
     Conn c(port());
-    c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+    c.Send(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
     auto r = c.Read();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
@@ -480,8 +485,9 @@ TEST_F(ServerTest, ChunkedBodyIsReassembledAndLimited) {
   }
   {
     Conn c(port());
-    c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "a\r\n0123456789\r\n7\r\n");  // 10 + 7 > 16, refused at the chunk header
+    c.Send(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "a\r\n0123456789\r\n7\r\n");  // 10 + 7 > 16, refused at the chunk header
     auto r = c.Read();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 413);
@@ -536,9 +542,11 @@ TEST_F(ServerTest, MalformedRequestsAre400AndClose) {
        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"},
       {"content-length and chunked",
        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"},
-      {"unknown transfer coding", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n"},
+      {"unknown transfer coding",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n"},
       {"two host headers", "GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
-      {"bad chunk size", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"},
+      {"bad chunk size",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"},
   };
   for (const auto& tc : cases) {
     SCOPED_TRACE(tc.name);
@@ -630,7 +638,8 @@ TEST_F(ServerTest, ResponseHeadersCannotSplitTheResponse) {
     r.headers.push_back(Header{"X-Fine", "yes"});
     ex->Respond(std::move(r));
   });
-  router.Add(Method::kGet, "/status", [](std::shared_ptr<Exchange> ex) { ex->Respond(Text("", 101)); });
+  router.Add(Method::kGet, "/status",
+             [](std::shared_ptr<Exchange> ex) { ex->Respond(Text("", 101)); });
   StartServer(std::move(router));
   Conn c(port());
   c.Send(Get("/split"));
@@ -714,7 +723,7 @@ TEST_F(ServerTest, MaxConnectionsRefusesExtraConnections) {
 // Streaming
 
 struct StreamProbe {
-  std::atomic<size_t> accepted{0};     // bytes whose Write() returned
+  std::atomic<size_t> accepted{0};  // bytes whose Write() returned
   std::atomic<bool> in_write{false};
   std::atomic<bool> write_failed{false};
   std::atomic<bool> done{false};
@@ -1052,7 +1061,8 @@ std::string HttpsRoundTrip(uint16_t port, const std::string& request) {
   SSL* ssl = SSL_new(ctx);
   SSL_set_fd(ssl, c.fd());
   std::string out;
-  if (SSL_connect(ssl) == 1 && SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0) {
+  if (SSL_connect(ssl) == 1 &&
+      SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0) {
     char buf[4096];
     int n;
     while ((n = SSL_read(ssl, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
@@ -1065,8 +1075,10 @@ std::string HttpsRoundTrip(uint16_t port, const std::string& request) {
 TEST(ServerTlsTest, ServesHttpsWithAGeneratedCertificate) {
   TempDir dir;
   std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
-  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                    "-subj /CN=localhost -keyout " + key + " -out " + cert + " >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+      "-subj /CN=localhost -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
 
   Router router;
@@ -1080,8 +1092,8 @@ TEST(ServerTlsTest, ServesHttpsWithAGeneratedCertificate) {
   Status status = server.Start();
   ASSERT_TRUE(status.ok()) << status.ToString();
 
-  std::string response = HttpsRoundTrip(
-      server.port(), "GET /secure HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  std::string response =
+      HttpsRoundTrip(server.port(), "GET /secure HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
   EXPECT_NE(response.find("\r\n\r\n{\"secure\":true}"), std::string::npos) << response;
 
@@ -1096,10 +1108,12 @@ TEST(ServerTlsTest, MismatchedKeyIsRejectedAtStart) {
   TempDir dir;
   std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem",
               other = dir.path() + "/other.pem";
-  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                    "-subj /CN=localhost -keyout " + key + " -out " + cert +
-                    " >/dev/null 2>&1 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " +
-                    other + " >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+      "-subj /CN=localhost -keyout " +
+      key + " -out " + cert +
+      " >/dev/null 2>&1 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " +
+      other + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   ServerOptions options;
   options.tls_cert_file = cert;

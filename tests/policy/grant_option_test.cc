@@ -30,7 +30,8 @@ TEST(ValidateGrantTest, GrantOptionIsASubsetOfPermissions) {
   EXPECT_TRUE(ValidateGrant(TableGrant("a", "t", kSelect | kDescribe, kSelect)).ok());
   Status s = ValidateGrant(TableGrant("a", "t", kSelect, kSelect | kInsert));
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), "grant on a.t: the grant option of INSERT needs the permission itself; grant it too");
+  EXPECT_EQ(s.message(),
+            "grant on a.t: the grant option of INSERT needs the permission itself; grant it too");
   EXPECT_EQ(ValidateGrant(TableGrant("a", "", kInsert, kInsert)).code(), StatusCode::kOk);
 }
 
@@ -82,11 +83,16 @@ TEST(CheckGrantOptionTest, ResourceCoverage) {
   Role everything{"r", "", {TableGrant("*", "*", kAllPermissions, kAllPermissions)}};
   EXPECT_TRUE(CheckGrantOption(everything, TableGrant("hr", "salaries", kAllPermissions)).ok());
   EXPECT_TRUE(CheckGrantOption(everything, TableGrant("*", "*", kSelect)).ok());
-  EXPECT_FALSE(CheckGrantOption(everything, TableGrant("hr", "", Bit(Permission::kCreateTable))).ok());
+  EXPECT_FALSE(
+      CheckGrantOption(everything, TableGrant("hr", "", Bit(Permission::kCreateTable))).ok());
 
-  Role database{"r", "", {TableGrant("hr", "", Bit(Permission::kCreateTable), Bit(Permission::kCreateTable))}};
+  Role database{
+      "r",
+      "",
+      {TableGrant("hr", "", Bit(Permission::kCreateTable), Bit(Permission::kCreateTable))}};
   EXPECT_TRUE(CheckGrantOption(database, TableGrant("hr", "", Bit(Permission::kCreateTable))).ok());
-  EXPECT_FALSE(CheckGrantOption(database, TableGrant("hr", "t", Bit(Permission::kCreateTable))).ok());
+  EXPECT_FALSE(
+      CheckGrantOption(database, TableGrant("hr", "t", Bit(Permission::kCreateTable))).ok());
 }
 
 TEST(CheckGrantOptionTest, ColumnLimitedSelect) {
@@ -112,7 +118,8 @@ TEST(CheckGrantOptionTest, ColumnLimitedSelect) {
 TEST(CheckGrantOptionTest, TwoGrantsTogetherAreNotEnoughForOnePermission) {
   // SELECT with grant option on one table and INSERT with grant option on
   // another do not combine into both on either.
-  Role r{"r", "", {TableGrant("a", "t1", kSelect, kSelect), TableGrant("a", "t2", kInsert, kInsert)}};
+  Role r{
+      "r", "", {TableGrant("a", "t1", kSelect, kSelect), TableGrant("a", "t2", kInsert, kInsert)}};
   EXPECT_TRUE(CheckGrantOption(r, TableGrant("a", "t1", kSelect)).ok());
   EXPECT_FALSE(CheckGrantOption(r, TableGrant("a", "t1", kSelect | kInsert)).ok());
 }
@@ -135,7 +142,8 @@ TEST(AddGrantTest, MergesIntoTheSameResourceAndColumns) {
 
 TEST(RevokeGrantTest, PermissionsGrantOptionOnlyAndErrors) {
   PolicySnapshot p;
-  ASSERT_TRUE(AddGrant(p, "dev", TableGrant("analytics", "members", kSelect | kDescribe, kSelect)).ok());
+  ASSERT_TRUE(
+      AddGrant(p, "dev", TableGrant("analytics", "members", kSelect | kDescribe, kSelect)).ok());
   // Only the grant option.
   ASSERT_TRUE(RevokeGrant(p, "dev", TableGrant("analytics", "members", kSelect), true).ok());
   EXPECT_EQ(p.roles.at("dev").grants[0].permissions, kSelect | kDescribe);

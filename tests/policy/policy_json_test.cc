@@ -1,11 +1,12 @@
 // policy_json: the policy catalog as JSON (round trip, strictness, validation,
 // change descriptions).
+#include "policy/policy_json.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "policy/policy_json.h"
 #include "testing/status_matchers.h"
 
 namespace lakegate::policy {
@@ -32,8 +33,9 @@ PolicySnapshot Sample() {
   dev.filters = {"eu-members"};
   ColumnMask name{"analytics", "members", "name", MaskKind::kShowLastN, 3, ""};
   ColumnMask joined{"analytics", "members", "joined_on", MaskKind::kYearOnly, 4, ""};
-  ColumnMask email{"analytics", "members", "email", MaskKind::kExpression, 4,
-                   "'***@' || substr(email, instr(email, '@') + 1)"};
+  ColumnMask email{"analytics", "members",
+                   "email",     MaskKind::kExpression,
+                   4,           "'***@' || substr(email, instr(email, '@') + 1)"};
   dev.masks = {name, joined, email};
   TagGrant tg;
   tg.expression.clauses["domain"] = {"sales"};
@@ -190,7 +192,8 @@ TEST(PolicyJsonErrorTest, GrantOptionAndExpressionMasks) {
 TEST(GrantRequestTest, ReadsGrantsAndRevokes) {
   auto g = GrantRequestFromJson(R"j({"role": "dev", "database": "analytics", "table": "members",
       "permissions": ["SELECT", "DESCRIBE"], "grant_option": ["SELECT"],
-      "columns": {"include": ["id", "name"]}})j", /*revoke=*/false);
+      "columns": {"include": ["id", "name"]}})j",
+                                /*revoke=*/false);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_EQ(g->role, "dev");
   EXPECT_EQ(g->grant.database, "analytics");
@@ -200,7 +203,8 @@ TEST(GrantRequestTest, ReadsGrantsAndRevokes) {
   EXPECT_EQ(g->grant.columns.columns, (std::vector<std::string>{"id", "name"}));
   EXPECT_FALSE(g->grant_option_only);
   auto r = GrantRequestFromJson(R"j({"role": "dev", "database": "analytics", "table": "*",
-      "permissions": ["SELECT"], "grant_option_only": true})j", /*revoke=*/true);
+      "permissions": ["SELECT"], "grant_option_only": true})j",
+                                /*revoke=*/true);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->grant_option_only);
   EXPECT_EQ(r->grant.table, "*");
@@ -221,19 +225,22 @@ TEST(GrantRequestTest, Errors) {
             "role: must not be empty");
   EXPECT_EQ(error(R"({"role": "r", "permissions": ["SELECT"]})", false),
             "missing member \"database\"");
-  EXPECT_EQ(error(R"({"role": "r", "database": "a"})", false),
-            "missing member \"permissions\"");
+  EXPECT_EQ(error(R"({"role": "r", "database": "a"})", false), "missing member \"permissions\"");
   EXPECT_THAT(error(R"({"role": "r", "database": "a", "permissions": ["SELECT"],
-                        "grant_option_only": true})", false),
+                        "grant_option_only": true})",
+                    false),
               HasSubstr("unknown member \"grant_option_only\""));
   EXPECT_THAT(error(R"({"role": "r", "database": "a", "permissions": ["SELECT"],
-                        "grant_option": ["SELECT"]})", true),
+                        "grant_option": ["SELECT"]})",
+                    true),
               HasSubstr("unknown member \"grant_option\""));
   EXPECT_EQ(error(R"({"role": "r", "database": "a", "permissions": ["SELECT"],
-                      "grant_option_only": "yes"})", true),
+                      "grant_option_only": "yes"})",
+                  true),
             "grant_option_only: expected true or false");
   EXPECT_EQ(error(R"({"role": "r", "database": "a", "table": "t", "permissions": ["SELECT"],
-                      "grant_option": ["DROP"]})", false),
+                      "grant_option": ["DROP"]})",
+                  false),
             "grant on a.t: the grant option of DROP needs the permission itself; grant it too");
   EXPECT_EQ(error(R"(["role"])", false), "expected an object");
 }
@@ -286,8 +293,9 @@ TEST(PolicyJsonErrorTest, References) {
   EXPECT_EQ(ErrorOf(R"j({"tag_keys": [{"key": "k", "values": ["v"]}],
                        "tag_assignments": [{"database": "a", "key": "k", "value": "w"}]})j"),
             "tag assignment on a: \"w\" is not a value of tag key \"k\"; allowed: v");
-  EXPECT_EQ(ErrorOf(R"j({"tag_keys": [{"key": "k", "values": ["v"]}, {"key": "k", "values": ["w"]}]})j"),
-            "tag key \"k\" is declared twice");
+  EXPECT_EQ(
+      ErrorOf(R"j({"tag_keys": [{"key": "k", "values": ["v"]}, {"key": "k", "values": ["w"]}]})j"),
+      "tag key \"k\" is declared twice");
   EXPECT_EQ(ErrorOf(R"j({"tag_keys": [{"key": "k", "values": ["v", "v"]}]})j"),
             "tag key \"k\" lists value \"v\" twice");
   EXPECT_EQ(ErrorOf(R"j({"tag_keys": [{"key": "k", "values": ["v", "w"]}], "tag_assignments": [
@@ -340,7 +348,8 @@ TEST(PolicyJsonErrorTest, PolicyRulesAtTheirJsonPath) {
 
 TEST(GrantRequestTest, PolicyRulesAtTheirMember) {
   auto r = GrantRequestFromJson(R"({"role": "r", "database": "a", "table": "*",
-      "permissions": ["SELECT"], "columns": {"exclude": ["x"]}})", /*revoke=*/false);
+      "permissions": ["SELECT"], "columns": {"exclude": ["x"]}})",
+                                /*revoke=*/false);
   EXPECT_TRUE(HasReason(r.status(), PolicyFailure::kColumnsNeedOneTable));
   EXPECT_EQ(r.status().message(), "columns need a single table");
   r = GrantRequestFromJson(R"({"role": "r", "database": "a", "permissions": []})", false);
@@ -368,11 +377,12 @@ TEST(PolicyJsonTest, DescribesChanges) {
   after.tag_keys[0].values.push_back("ops");
   after.tag_keys.push_back({"owner", {"a"}});
   after.tag_assignments.pop_back();
-  EXPECT_EQ(DescribePolicyChanges(before, after),
-            (std::vector<std::string>{"role lf-dev-role grants, masks", "role new-role added",
-                                      "role lf-super-user-role removed", "filter eu-members changed",
-                                      "filter g added", "filter all removed", "tag key domain values",
-                                      "tag key owner added", "tag assignments"}));
+  EXPECT_EQ(
+      DescribePolicyChanges(before, after),
+      (std::vector<std::string>{"role lf-dev-role grants, masks", "role new-role added",
+                                "role lf-super-user-role removed", "filter eu-members changed",
+                                "filter g added", "filter all removed", "tag key domain values",
+                                "tag key owner added", "tag assignments"}));
 }
 
 }  // namespace

@@ -63,27 +63,37 @@ TEST(DecideTableTest, ColumnSpecs) {
 TEST(DecideTableTest, UnionOfColumnSpecs) {
   const std::vector<std::string> cols = {"id", "name", "email", "ssn"};
   // include ∪ include
-  Role ii{"r", "", {{"a", "t", kSelectDescribe, {ColumnSpec::Kind::kInclude, {"id"}}},
-                    {"a", "t", kSelectDescribe, {ColumnSpec::Kind::kInclude, {"ssn"}}}}};
+  Role ii{"r",
+          "",
+          {{"a", "t", kSelectDescribe, {ColumnSpec::Kind::kInclude, {"id"}}},
+           {"a", "t", kSelectDescribe, {ColumnSpec::Kind::kInclude, {"ssn"}}}}};
   EXPECT_EQ(SelectableColumns(DecideTable(ii, "a", "t"), cols),
             (std::vector<std::string>{"id", "ssn"}));
   // exclude ∪ exclude = exclude of the intersection
-  Role ee{"r", "", {{"a", "t", kSelectDescribe, {ColumnSpec::Kind::kExclude, {"email", "ssn"}}},
-                    {"a", "*", kSelectDescribe, {ColumnSpec::Kind::kExclude, {"ssn"}}}}};
+  Role ee{"r",
+          "",
+          {{"a", "t", kSelectDescribe, {ColumnSpec::Kind::kExclude, {"email", "ssn"}}},
+           {"a", "*", kSelectDescribe, {ColumnSpec::Kind::kExclude, {"ssn"}}}}};
   EXPECT_EQ(SelectableColumns(DecideTable(ee, "a", "t"), cols),
             (std::vector<std::string>{"id", "name", "email"}));
   // include ∪ exclude
-  Role ie{"r", "", {{"a", "t", kSelectDescribe, {ColumnSpec::Kind::kInclude, {"email"}}},
-                    {"a", "t", kSelectDescribe, {ColumnSpec::Kind::kExclude, {"email", "ssn"}}}}};
+  Role ie{"r",
+          "",
+          {{"a", "t", kSelectDescribe, {ColumnSpec::Kind::kInclude, {"email"}}},
+           {"a", "t", kSelectDescribe, {ColumnSpec::Kind::kExclude, {"email", "ssn"}}}}};
   EXPECT_EQ(SelectableColumns(DecideTable(ie, "a", "t"), cols),
             (std::vector<std::string>{"id", "name", "email"}));
   // all ∪ anything = all
-  Role ae{"r", "", {{"a", "t", kSelectDescribe, {}},
-                    {"a", "t", kSelectDescribe, {ColumnSpec::Kind::kExclude, {"email"}}}}};
+  Role ae{"r",
+          "",
+          {{"a", "t", kSelectDescribe, {}},
+           {"a", "t", kSelectDescribe, {ColumnSpec::Kind::kExclude, {"email"}}}}};
   EXPECT_EQ(SelectableColumns(DecideTable(ae, "a", "t"), cols).size(), 4u);
   // A column spec on a grant without SELECT opens nothing.
-  Role d{"r", "", {{"a", "t", Bit(Permission::kDescribe), {}},
-                   {"a", "t", kSelectDescribe, {ColumnSpec::Kind::kInclude, {"id"}}}}};
+  Role d{"r",
+         "",
+         {{"a", "t", Bit(Permission::kDescribe), {}},
+          {"a", "t", kSelectDescribe, {ColumnSpec::Kind::kInclude, {"id"}}}}};
   EXPECT_EQ(SelectableColumns(DecideTable(d, "a", "t"), cols), (std::vector<std::string>{"id"}));
 }
 

@@ -84,8 +84,7 @@ TEST(RowFilterParseTest, CompilesEveryForm) {
   EXPECT_EQ(Sql("a = 1 OR b = 2 AND c = 3"),
             "(((+\"a\" COLLATE BINARY) = 1) OR (((+\"b\" COLLATE BINARY) = 2) AND "
             "((+\"c\" COLLATE BINARY) = 3)))");
-  EXPECT_EQ(Parse("a = 1 OR \"B\" = 2 AND A = 3").Columns(),
-            (std::vector<std::string>{"a", "B"}));
+  EXPECT_EQ(Parse("a = 1 OR \"B\" = 2 AND A = 3").Columns(), (std::vector<std::string>{"a", "B"}));
 }
 
 TEST(RowFilterParseTest, LiteralsAreRenderedSafely) {
@@ -98,13 +97,13 @@ TEST(RowFilterParseTest, LiteralsAreRenderedSafely) {
   EXPECT_EQ(Sql("a = 007"), "((+\"a\" COLLATE BINARY) = 7)");
   EXPECT_EQ(Sql("a = +5"), "((+\"a\" COLLATE BINARY) = 5)");
   EXPECT_EQ(Sql("a = .5"), "((+\"a\" COLLATE BINARY) = 0.5)");
-  EXPECT_EQ(Sql("a = -9223372036854775808"),
-            "((+\"a\" COLLATE BINARY) = -9223372036854775808)");
+  EXPECT_EQ(Sql("a = -9223372036854775808"), "((+\"a\" COLLATE BINARY) = -9223372036854775808)");
 }
 
 TEST(RowFilterParseTest, ErrorsNamePositionAndExpectation) {
-  EXPECT_EQ(Error("region ="), "row filter: expected a literal (number, 'string', TRUE, FALSE or "
-                               "NULL), found the end of the filter at position 9");
+  EXPECT_EQ(Error("region ="),
+            "row filter: expected a literal (number, 'string', TRUE, FALSE or "
+            "NULL), found the end of the filter at position 9");
   EXPECT_EQ(Error("region = other_column"),
             "row filter: expected a literal (number, 'string', TRUE, FALSE or NULL), found "
             "'other_column' (a filter compares a column with literals only) at position 10");
@@ -139,7 +138,8 @@ TEST(RowFilterParseTest, ErrorsNamePositionAndExpectation) {
   EXPECT_EQ(Error("a = 1.2.3"), "row filter: invalid number at position 5");
   EXPECT_EQ(Error("a ! 1"), "row filter: unexpected character '!' at position 3");
   EXPECT_EQ(Error("\"\" = 1"), "row filter: empty quoted identifier at position 1");
-  EXPECT_EQ(Error(std::string("a = '\0'", 7)), "row filter: unexpected character '\\x00' at position 6");
+  EXPECT_EQ(Error(std::string("a = '\0'", 7)),
+            "row filter: unexpected character '\\x00' at position 6");
   EXPECT_EQ(Error("a = 1 -- comment"), "row filter: unexpected character '-' at position 7");
   EXPECT_EQ(Error(std::string(2049, ' ')), "row filter: longer than 2048 characters");
 }
@@ -194,7 +194,8 @@ TEST(RowFilterMatchTest, ThreeValuedLogic) {
   EXPECT_TRUE(Matches("a LIKE '5'", row));
   EXPECT_TRUE(Matches("r LIKE '2.0'", {{"r", Real(2.0)}}));
   EXPECT_TRUE(Matches("r LIKE '1.0e+20'", {{"r", Real(1e20)}}));
-  EXPECT_TRUE(Matches("u LIKE '_b%'", {{"u", Text("\xc3\xa9" "bc")}}));
+  EXPECT_TRUE(Matches("u LIKE '_b%'", {{"u", Text("\xc3\xa9"
+                                                  "bc")}}));
   EXPECT_TRUE(Matches("TRUE", row));
   EXPECT_FALSE(Matches("FALSE", row));
   EXPECT_TRUE(Matches("a = TRUE OR a = 5", row));

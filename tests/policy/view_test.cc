@@ -44,7 +44,8 @@ TEST(DecideViewTest, PlainGrantIsWholeTable) {
 
 TEST(DecideViewTest, FiltersUnionCells) {
   PolicySnapshot p;
-  p.filters["eu"] = Filter("eu", "region = 'eu'", {ColumnSpec::Kind::kInclude, {"id", "name", "region"}});
+  p.filters["eu"] =
+      Filter("eu", "region = 'eu'", {ColumnSpec::Kind::kInclude, {"id", "name", "region"}});
   p.filters["big"] = Filter("big", "salary >= 300", {ColumnSpec::Kind::kInclude, {"id", "salary"}});
   p.filters["other_table"] = Filter("other_table", "", {});
   p.filters["other_table"].table = "u";
@@ -120,7 +121,8 @@ TEST(ValidateColumnMaskTest, RejectsWhatEnginesCannotApply) {
   EXPECT_EQ(s.message(), "mask on db.t.c: mask expression: unexpected character ';' at position 2");
   m.kind = MaskKind::kShowLastN;
   m.n = -1;
-  EXPECT_EQ(ValidateColumnMask(m).message(), "mask on db.t.c: show_last_n needs n between 0 and 1000");
+  EXPECT_EQ(ValidateColumnMask(m).message(),
+            "mask on db.t.c: show_last_n needs n between 0 and 1000");
   m.n = 4;
   EXPECT_TRUE(ValidateColumnMask(m).ok());
   m.kind = MaskKind::kRedact;
@@ -143,9 +145,12 @@ TEST(TagsTest, NearestAssignmentWins) {
   PolicySnapshot p = Tagged();
   using Tags = std::map<std::string, std::string>;
   EXPECT_EQ(EffectiveTags(p, "db", "", ""), (Tags{{"domain", "sales"}}));
-  EXPECT_EQ(EffectiveTags(p, "DB", "T", ""), (Tags{{"domain", "sales"}, {"sensitivity", "public"}}));
-  EXPECT_EQ(EffectiveTags(p, "db", "t", "email"), (Tags{{"domain", "sales"}, {"sensitivity", "pii"}}));
-  EXPECT_EQ(EffectiveTags(p, "db", "t", "name"), (Tags{{"domain", "sales"}, {"sensitivity", "public"}}));
+  EXPECT_EQ(EffectiveTags(p, "DB", "T", ""),
+            (Tags{{"domain", "sales"}, {"sensitivity", "public"}}));
+  EXPECT_EQ(EffectiveTags(p, "db", "t", "email"),
+            (Tags{{"domain", "sales"}, {"sensitivity", "pii"}}));
+  EXPECT_EQ(EffectiveTags(p, "db", "t", "name"),
+            (Tags{{"domain", "sales"}, {"sensitivity", "public"}}));
   EXPECT_EQ(EffectiveTags(p, "db", "hr_t", ""), (Tags{{"domain", "hr"}}));
   EXPECT_EQ(EffectiveTags(p, "other", "t", ""), Tags{});
 }
@@ -153,11 +158,12 @@ TEST(TagsTest, NearestAssignmentWins) {
 TEST(TagsTest, ExpressionAndAcrossKeysOrAcrossValues) {
   std::map<std::string, std::string> tags = {{"domain", "sales"}, {"sensitivity", "public"}};
   EXPECT_TRUE(TagExpressionMatches({{{"domain", {"sales"}}}}, tags));
-  EXPECT_TRUE(TagExpressionMatches({{{"domain", {"hr", "sales"}}, {"sensitivity", {"public"}}}}, tags));
+  EXPECT_TRUE(
+      TagExpressionMatches({{{"domain", {"hr", "sales"}}, {"sensitivity", {"public"}}}}, tags));
   EXPECT_FALSE(TagExpressionMatches({{{"domain", {"sales"}}, {"sensitivity", {"pii"}}}}, tags));
   EXPECT_FALSE(TagExpressionMatches({{{"owner", {"x"}}}}, tags));
   EXPECT_FALSE(TagExpressionMatches({{{"domain", {"Sales"}}}}, tags));  // case-sensitive
-  EXPECT_FALSE(TagExpressionMatches({}, tags));                          // empty grants nothing
+  EXPECT_FALSE(TagExpressionMatches({}, tags));                         // empty grants nothing
 }
 
 TEST(TagsTest, TagGrantsNarrowColumnsAndReachNewTables) {

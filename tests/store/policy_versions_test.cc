@@ -84,9 +84,10 @@ TEST(PolicyVersionsTest, KeepsOnlyTheNewestVersions) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*), min(version), max(version) FROM policy_versions",
-                               -1, &stmt, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT count(*), min(version), max(version) FROM policy_versions", -1,
+                         &stmt, nullptr),
+      SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(stmt, 0), kPolicyVersionsKept);
   EXPECT_EQ(sqlite3_column_int(stmt, 1), 8);

@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "common/files.h"
-#include "testing/status_matchers.h"
-#include "testing/temp_dir.h"
 #include "store/fault_injecting_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace lakegate::store {
 namespace {

@@ -28,10 +28,9 @@ inline ::testing::AssertionResult HasStatus(const Status& status, StatusCode cod
 template <StatusReason E>
 ::testing::AssertionResult HasReason(const Status& status, E reason) {
   if (status.Is(reason)) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "expected reason " << ReasonDomainOf(reason).name() << "."
-         << ReasonDomainOf(reason).Info(static_cast<int>(reason)).name << ", got "
-         << status.ToString();
+  return ::testing::AssertionFailure() << "expected reason " << ReasonDomainOf(reason).name() << "."
+                                       << ReasonDomainOf(reason).Info(static_cast<int>(reason)).name
+                                       << ", got " << status.ToString();
 }
 
 }  // namespace lakegate::testing

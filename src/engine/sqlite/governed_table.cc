@@ -27,12 +27,12 @@ std::string Key(std::string_view schema, std::string_view table) {
 // One access path chosen by xBestIndex: which columns to read, which
 // constraints the inner statement applies, whether LIMIT is pushed.
 struct Plan {
-  std::vector<int> columns;                    // vtab column indexes read
+  std::vector<int> columns;                      // vtab column indexes read
   std::vector<std::pair<int, int>> constraints;  // (column, SQLITE_INDEX_CONSTRAINT_*)
   bool limit = false;
-  std::string sql;                             // the inner SELECT
-  std::vector<int> result_index;               // vtab column -> inner result column or -1
-  int rowid_index = -1;                        // inner result column of the raw rowid
+  std::string sql;                // the inner SELECT
+  std::vector<int> result_index;  // vtab column -> inner result column or -1
+  int rowid_index = -1;           // inner result column of the raw rowid
 };
 
 const char* OperatorSql(int op) {
@@ -115,8 +115,8 @@ struct GovernedVtab {
       // (masked, NULL where hidden), never on the raw value behind it.
       // COLLATE BINARY: xBestIndex pushes only BINARY comparisons, and the
       // raw column may declare another collation.
-      sql += column_sql(c) + " " + OperatorSql(op) + " ?" + std::to_string(arg++) +
-             " COLLATE BINARY";
+      sql +=
+          column_sql(c) + " " + OperatorSql(op) + " ?" + std::to_string(arg++) + " COLLATE BINARY";
     }
     if (plan.limit) sql += " LIMIT ?" + std::to_string(arg++);
     plan.sql = std::move(sql);
@@ -295,7 +295,8 @@ int XBestIndex(sqlite3_vtab* v, sqlite3_index_info* info) {
     plan.limit = true;
   }
   info->estimatedRows = static_cast<sqlite3_int64>(std::max(rows, 1.0));
-  info->estimatedCost = std::max(rows, 1.0) * (1.0 + 0.1 * static_cast<double>(plan.columns.size()));
+  info->estimatedCost =
+      std::max(rows, 1.0) * (1.0 + 0.1 * static_cast<double>(plan.columns.size()));
   info->idxNum = vt->InternPlan(std::move(plan));
   return SQLITE_OK;
 }
@@ -396,7 +397,8 @@ int XColumn(sqlite3_vtab_cursor* c, sqlite3_context* ctx, int i) {
     sqlite3_result_null(ctx);
     return SQLITE_OK;
   }
-  sqlite3_result_value(ctx, sqlite3_column_value(cur->stmt, plan.result_index[static_cast<size_t>(i)]));
+  sqlite3_result_value(ctx,
+                       sqlite3_column_value(cur->stmt, plan.result_index[static_cast<size_t>(i)]));
   return SQLITE_OK;
 }
 
@@ -451,7 +453,8 @@ int XRowid(sqlite3_vtab_cursor* c, sqlite3_int64* rowid) {
   }
   std::string mac = crypto::HmacSha256(vt->module->rowid_key(), input);
   uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(mac[static_cast<size_t>(i)]);
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | static_cast<unsigned char>(mac[static_cast<size_t>(i)]);
   *rowid = static_cast<sqlite3_int64>(v >> 1);  // non-negative
   return SQLITE_OK;
 }

@@ -22,14 +22,14 @@ namespace lakegate::engine::sqlite_internal {
 
 struct ColumnDef {
   std::string name;
-  std::string type;       // declared type, safe to paste into a CREATE TABLE
-  bool numeric = false;   // INTEGER/REAL/NUMERIC affinity
-  bool text = false;      // TEXT affinity
+  std::string type;      // declared type, safe to paste into a CREATE TABLE
+  bool numeric = false;  // INTEGER/REAL/NUMERIC affinity
+  bool text = false;     // TEXT affinity
   // The raw column's collation when it is a built-in other than BINARY
   // ("NOCASE" or "RTRIM"), declared on the governed column so comparisons,
   // ORDER BY, GROUP BY and DISTINCT behave as on the raw table; else "".
   std::string collation;
-  int pk = 0;             // 1-based position in the raw primary key, 0 = not in it
+  int pk = 0;  // 1-based position in the raw primary key, 0 = not in it
   // The inner SELECT expression over the raw row that gives what the role
   // sees (mask applied, NULL in rows where no granted source covers the
   // cell); "" = the raw column itself. Built only from quoted identifiers,

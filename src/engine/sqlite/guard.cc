@@ -1,8 +1,8 @@
 #include "engine/sqlite/guard.h"
 
 #include <algorithm>
-#include <iterator>
 #include <cctype>
+#include <iterator>
 
 #include "common/strings.h"
 
@@ -15,11 +15,10 @@ namespace {
 // and any function SQLite adds later until someone reviews it).
 constexpr std::string_view kAllowedFunctions[] = {
     // core scalar
-    "abs", "char", "coalesce", "format", "glob", "hex", "ifnull", "iif", "instr",
-    "length", "like", "likelihood", "likely", "lower", "ltrim", "max",
-    "min", "nullif", "printf", "quote", "random", "randomblob", "replace", "round", "rtrim",
-    "sign", "soundex", "sqlite_version", "substr", "substring", "trim",
-    "typeof", "unicode", "unlikely", "upper", "zeroblob",
+    "abs", "char", "coalesce", "format", "glob", "hex", "ifnull", "iif", "instr", "length", "like",
+    "likelihood", "likely", "lower", "ltrim", "max", "min", "nullif", "printf", "quote", "random",
+    "randomblob", "replace", "round", "rtrim", "sign", "soundex", "sqlite_version", "substr",
+    "substring", "trim", "typeof", "unicode", "unlikely", "upper", "zeroblob",
     // aggregate
     "avg", "count", "group_concat", "sum", "total",
     // window
@@ -33,14 +32,14 @@ constexpr std::string_view kAllowedFunctions[] = {
     "json_patch", "json_remove", "json_replace", "json_set", "json_type", "json_valid",
     "json_quote", "json_group_array", "json_group_object", "->", "->>",
     // math
-    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos",
-    "cosh", "degrees", "exp", "floor", "ln", "log", "log10", "log2", "mod", "pi", "pow",
-    "power", "radians", "sin", "sinh", "sqrt", "tan", "tanh", "trunc", "sqlite_source_id"};
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos", "cosh",
+    "degrees", "exp", "floor", "ln", "log", "log10", "log2", "mod", "pi", "pow", "power", "radians",
+    "sin", "sinh", "sqrt", "tan", "tanh", "trunc", "sqlite_source_id"};
 
 // Read-only schema introspection; every other PRAGMA (reads of settings and
 // all writes) is denied.
 constexpr std::string_view kIntrospectionPragmas[] = {
-    "table_info", "table_xinfo",       "table_list",  "index_list",     "index_info",
+    "table_info",  "table_xinfo",      "table_list",    "index_list",     "index_info",
     "index_xinfo", "foreign_key_list", "database_list", "collation_list", "function_list"};
 
 // Eponymous virtual tables a governed connection may read. The pragma_*
@@ -61,7 +60,9 @@ int Deny(Guard& g, std::string message) {
   return SQLITE_DENY;
 }
 
-std::string_view Str(const char* s) { return s != nullptr ? std::string_view(s) : std::string_view(); }
+std::string_view Str(const char* s) {
+  return s != nullptr ? std::string_view(s) : std::string_view();
+}
 
 // What AuthorizeShared() returns for an action it leaves to the caller.
 constexpr int kNotShared = -1;
@@ -233,8 +234,9 @@ int Authorize(void* user_data, int code, const char* a3, const char* a4, const c
               const char* /*view*/) {
   Guard& g = *static_cast<Guard*>(user_data);
   if (g.trusted) return SQLITE_OK;
-  if (g.record) g.actions.push_back(AuthAction{code, std::string(Str(a3)), std::string(Str(a4)),
-                                               std::string(Str(db))});
+  if (g.record)
+    g.actions.push_back(
+        AuthAction{code, std::string(Str(a3)), std::string(Str(a4)), std::string(Str(db))});
   switch (g.mode) {
     case Guard::Mode::kGoverned:
       return AuthorizeGoverned(g, code, Str(a3), Str(a4), Str(db));
