@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Query API benchmark (issue 3): `SELECT * FROM members LIMIT 10` with one
+# Query API benchmark: `SELECT * FROM members LIMIT 10` with one
 # cached token over keep-alive, for the super role (direct fast path) and the
 # dev role (governed virtual tables), against a static nginx response measured
 # in the same run; then a 1,000,000-row JSON stream (rows/s and peak RSS at

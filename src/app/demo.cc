@@ -11,8 +11,8 @@ namespace lakegate::app {
 std::string DemoStackYaml(int port) {
   return R"(# lakegate demo stack (written by `lakegate demo` on first run; edit and re-run
 # `lakegate apply stack.yaml` or restart the demo to reconcile).
-# It mirrors the seed: a Cognito resource server with three scopes and three
-# machine clients.
+# It mirrors the Cognito setup lakegate replaces: a resource server with three
+# scopes and three machine clients.
 listen:
   address: 127.0.0.1
   port: )" +
@@ -54,8 +54,8 @@ query:
   timeout: 30s
   max_rows: 10000
 
-# Lake Formation-style roles: the seed's LF super user and LF dev roles, and an
-# analyst role that shows the governance beyond the seed (see README.md,
+# Lake Formation-style roles: the LF super user and LF dev roles of that setup,
+# and an analyst role that shows the governance beyond it (see README.md,
 # "Governance"): a data-cell filter, a column mask and an LF-tag grant.
 roles:
   - name: lf-super-user-role
@@ -101,7 +101,7 @@ filters:
     rows: "region IN ('eu-west', 'eu-central')"
     columns: {exclude: [email]}
 
-# The seed's "Client to Role Mapping": client rules first, then scope rules
+# Client to role mapping: client rules first, then scope rules
 # (first match wins), else 403.
 role_rules:
   clients:

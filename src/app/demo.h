@@ -1,4 +1,4 @@
-// The demo stack of architecture §3: the seed's Cognito + Lake Formation setup
+// The demo stack of architecture §3: the Cognito + Lake Formation setup lakegate replaces
 // (resource server athena-api, clients etl-service, reporting-service and
 // monitoring-service) as a stack file that `lakegate demo` writes on first run.
 #pragma once

@@ -104,7 +104,7 @@ void AddDemoCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "demo",
       "Create (first run) or reuse the demo stack in DIR and serve it: clients etl-service, "
-      "reporting-service, monitoring-service with the seed's scopes, and analytics-service "
+      "reporting-service, monitoring-service with the athena-api scopes, and analytics-service "
       "(a row filter, a mask and a tag grant)");
   cmd->add_option("--dir,-d", flags->config_path, "Demo directory")->capture_default_str();
   cmd->add_option("--port,-p", flags->port, "Port (0 = any free port)")

@@ -116,7 +116,7 @@ struct AuditSpec {
   std::string path;  // "" = <state_dir>/audit.log; "-" = stdout; else resolved like state_dir
 };
 
-// The query API (the seed's API Gateway + Lambda + Athena path).
+// The query API (what API Gateway + Lambda + Athena do in the AWS setup).
 struct QuerySpec {
   std::string lake_dir;  // default "<file dir>/lake": one SQLite file per database
   std::string default_database = "analytics";

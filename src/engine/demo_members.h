@@ -1,5 +1,5 @@
-// The demo's table, analytics.members (architecture §3): the seed's member
-// list as deterministic rows, the same on every machine and in every engine.
+// The demo's table, analytics.members (architecture §3): 1,000 members
+// as deterministic rows, the same on every machine and in every engine.
 // The demo and the engine conformance tests load it through Engine::Load().
 #pragma once
 

@@ -1,4 +1,4 @@
-// QueryService: the query API's handlers (the seed's API Gateway + Lambda +
+// QueryService: the query API's handlers (what API Gateway + Lambda +
 // Athena path), run behind the gateway Pipeline:
 //
 //   Query    POST /query-client-creds, POST /v1/query   one SQL statement

@@ -1,7 +1,7 @@
 // ResultEncoder: turns a query result into the response body, piece by piece,
 // so a result of any size is encoded with memory bounded by one row.
 //
-//   json    the seed's shape: {"success":true,"authMethod":"CLIENT_CREDENTIALS",
+//   json    the documented shape: {"success":true,"authMethod":"CLIENT_CREDENTIALS",
 //           "clientId","scopes","lfRole","database","queryId","columns":[{"name",
 //           "type"}],"data":[{col:value}..],"rowCount","truncated"}. "data" comes
 //           before "rowCount"/"truncated" because those are known only at the end.

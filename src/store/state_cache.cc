@@ -5,12 +5,12 @@
 namespace lakegate::store {
 
 const ClientRecord* StateSnapshot::FindClient(std::string_view client_id) const {
-  auto it = clients.find(std::string(client_id));
+  auto it = clients.find(client_id);
   return it == clients.end() ? nullptr : &it->second;
 }
 
 bool StateSnapshot::IsRevoked(std::string_view jti) const {
-  return revocations.find(std::string(jti)) != revocations.end();
+  return revocations.find(jti) != revocations.end();
 }
 
 bool IsPublished(const SigningKeyRecord& key, int64_t now_seconds) {

@@ -28,12 +28,21 @@
 
 namespace lakegate::store {
 
+// Hashes std::string and std::string_view alike, so lookups by a view of a
+// request's bytes allocate nothing.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
 // One consistent read of the store. Immutable once published.
 struct StateSnapshot {
-  std::unordered_map<std::string, ClientRecord> clients;  // by client_id
-  std::vector<SigningKeyRecord> signing_keys;             // newest first
-  std::unordered_map<std::string, int64_t> revocations;   // jti -> the token's exp
-  std::vector<ResourceServerRecord> resource_servers;     // by identifier
+  StringMap<ClientRecord> clients;                     // by client_id
+  std::vector<SigningKeyRecord> signing_keys;          // newest first
+  StringMap<int64_t> revocations;                      // jti -> the token's exp
+  std::vector<ResourceServerRecord> resource_servers;  // by identifier
 
   // nullptr when no client has this id.
   const ClientRecord* FindClient(std::string_view client_id) const;

@@ -1,4 +1,4 @@
-// The differential property test of governance (issue 4): random policies x
+// The differential property test of governance: random policies x
 // random queries over random tables. Every governed result of the engine must
 // equal the oracle's (oracle.h: the raw rows with the policy applied by a
 // reference evaluator written from the policy.h contract, loaded into a plain

@@ -1,4 +1,4 @@
-// Timings, not assertions (issue 4's performance bound): run with
+// Timings, not assertions (the governed GROUP BY bound, at most 1.5x the raw table): run with
 //   governance_test --gtest_also_run_disabled_tests --gtest_filter='*DISABLED_*'
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Issue 4 through the sqlite engine: data-cell filters, masks, LF-tags and
+// Governance through the sqlite engine: data-cell filters, masks, LF-tags and
 // their side channels. The people table has four known rows so every
 // expectation is an exact value.
 #include <gtest/gtest.h>

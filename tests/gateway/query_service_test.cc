@@ -324,6 +324,9 @@ TEST_F(QueryServiceTest, ExpiredBearerIs401Expired) {
   clock_.Advance(3600s);
   auto ex = Run(Post(R"({"query":"SELECT 1"})", token));
   ExpectError(*ex, 401, "invalid_token", "the access token expired");
+  // The client learns "expired"; the audit line keeps the precise reason.
+  EXPECT_EQ(LastAudit()["outcome"], "invalid_token");
+  EXPECT_EQ(LastAudit()["reason"], "token.expired");
   EXPECT_EQ(ex->header("WWW-Authenticate"),
             "Bearer realm=\"lakegate\", error=\"invalid_token\", "
             "error_description=\"The access token expired\"");
