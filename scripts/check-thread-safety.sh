@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the clang thread-safety annotations of src/ (src/common/thread_annotations.h):
 # every access to a GUARDED_BY member holds its mutex, every REQUIRES function is
-# called with it held, no EXCLUDES function is called with it held.
+# called with it held, no EXCLUDES function is called with it held. Refuses the
+# unannotated std:: mutexes, locks and condition variables in src/ first.
 #
 # Runs clang++ -fsyntax-only -Wthread-safety -Werror over every src/ translation
 # unit with the include paths, defines and language flags of the build's
@@ -28,15 +29,28 @@ if [[ ! -f $DB ]]; then
   exit 1
 fi
 
+# The analysis sees only annotated locks: a std::mutex, its lock types or a
+# std::condition_variable in src/ would hide its state from it.
+unannotated=$(cd "$ROOT" && grep -rnE \
+  'std::(mutex|timed_mutex|recursive_mutex|shared_mutex|condition_variable(_any)?|lock_guard|unique_lock|scoped_lock|shared_lock)\b' \
+  src --include='*.h' --include='*.cc' | grep -v '^src/common/thread_annotations\.h:' || true)
+if [[ -n $unannotated ]]; then
+  echo "$unannotated" >&2
+  echo "use lakegate::Mutex / SharedMutex / MutexLock / CondVar (common/thread_annotations.h) instead" >&2
+  exit 1
+fi
+
 # -Wthread-safety: GUARDED_BY/PT_GUARDED_BY accesses, REQUIRES/EXCLUDES calls,
 # locks held at the end of a scope, attribute misuse, guarded members passed by
 # reference. -Wthread-safety-beta adds the lock order of ACQUIRED_BEFORE, which
 # clang 14 checks only there.
 CHECK_FLAGS=(-fsyntax-only -Wthread-safety -Wthread-safety-beta -Werror)
 
-# One line per src/ unit: directory, file and the shell-quoted compile command.
+# One line per src/ unit: directory, file and the shell-quoted compile command,
+# separated by US (0x1f), which none of them contains; raw, so that the
+# command's own quoting and backslashes reach eval unchanged.
 mapfile -t UNITS < <(jq -r --arg src "$ROOT/src/" \
-  '.[] | select(.file | startswith($src)) | [.directory, .file, .command] | @tsv' "$DB")
+  '.[] | select(.file | startswith($src)) | "\(.directory)\u001f\(.file)\u001f\(.command)"' "$DB")
 if ((${#UNITS[@]} == 0)); then
   echo "$DB lists no translation unit under $ROOT/src" >&2
   exit 1
@@ -49,7 +63,7 @@ trap 'rm -rf "$LOGS"' EXIT
 # $LOGS/INDEX.log.
 check_unit() {
   local directory file command
-  IFS=$'\t' read -r directory file command <<<"${UNITS[$1]}"
+  IFS=$'\x1f' read -r directory file command <<<"${UNITS[$1]}"
   # CMake writes the command for a POSIX shell; eval splits it the same way.
   local -a words args=()
   eval "words=($command)"
