@@ -2,9 +2,11 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "app/apply.h"
 #include "app/engines.h"
@@ -16,6 +18,7 @@
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "common/thread_annotations.h"
 #include "common/thread_pool.h"
 #include "gateway/bearer_authenticator.h"
 #include "gateway/jwks_fetcher.h"
@@ -86,6 +89,9 @@ gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
 
 }  // namespace
 
+// Start() sets every member before it binds the routes and starts the
+// reloader thread, and the parts are thread-safe themselves: the reloader's
+// stop flag and the store's health are the only state written while serving.
 struct ServerApp::Impl {
   ServeOptions options;
   std::string state_dir;
@@ -100,6 +106,7 @@ struct ServerApp::Impl {
   std::unique_ptr<ThreadPool> workers;
   std::unique_ptr<Routes> routes;
   std::unique_ptr<http::Server> server;
+  // Written by the reloader, read by the health route: atomic, no lock.
   std::atomic<bool> store_healthy{true};
 
   // The authorization server (serve_auth only).
@@ -115,14 +122,14 @@ struct ServerApp::Impl {
   std::unique_ptr<gateway::QueryService> query;
   std::unique_ptr<gateway::AdminApi> admin;
 
-  std::mutex reload_mutex;
-  std::condition_variable reload_cv;
-  bool stopping = false;  // GUARDED_BY(reload_mutex)
+  Mutex reload_mutex;
+  CondVar reload_cv;  // `stopping` was set
+  bool stopping GUARDED_BY(reload_mutex) = false;
   std::thread reloader;
 
   Status StartAuth(SecretString hash_key);
   Status StartQuery();
-  void ReloadLoop();
+  void ReloadLoop() EXCLUDES(reload_mutex);
   // Makes the latest stored policy version current for new queries.
   void RefreshPolicy();
 };
@@ -136,9 +143,10 @@ void ServerApp::Impl::ReloadLoop() {
   constexpr auto kTick = std::chrono::milliseconds(250);
   constexpr int kTicksPerMinute = 240;
   int ticks = 0;
-  std::unique_lock<std::mutex> lock(reload_mutex);
-  while (!reload_cv.wait_for(lock, kTick, [&] { return stopping; })) {
-    lock.unlock();
+  auto stopped = [this]() REQUIRES(reload_mutex) { return stopping; };
+  MutexLock lock(reload_mutex);
+  while (!reload_cv.WaitFor(reload_mutex, kTick, stopped)) {
+    lock.Unlock();
     // Once a minute the authorization server forgets keys and revocations
     // nobody can use any more (and refreshes the state itself).
     const bool due = ++ticks % kTicksPerMinute == 0;
@@ -146,7 +154,7 @@ void ServerApp::Impl::ReloadLoop() {
     if (!refreshed.ok()) log::Error("reload from the state store failed: " + refreshed.ToString());
     store_healthy = refreshed.ok();
     if (options.serve_query) RefreshPolicy();
-    lock.lock();
+    lock.Lock();
   }
 }
 
@@ -316,10 +324,10 @@ void ServerApp::Stop() {
   Impl& d = *impl_;
   if (d.server) d.server->Stop(std::chrono::milliseconds(5000));
   {
-    std::lock_guard<std::mutex> lock(d.reload_mutex);
+    MutexLock lock(d.reload_mutex);
     d.stopping = true;
   }
-  d.reload_cv.notify_all();
+  d.reload_cv.NotifyAll();
   if (d.reloader.joinable()) d.reloader.join();
   d.workers.reset();  // runs what is queued, then joins
   if (d.audit) d.audit->Flush();

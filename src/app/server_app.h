@@ -8,12 +8,8 @@
 // gracefully. Start/Stop from one thread; the parts it owns are thread-safe.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "common/status.h"
 #include "config/stack_config.h"

@@ -32,10 +32,10 @@ AuditLog::AuditLog(int fd, bool owns_fd, size_t max_pending_bytes)
 
 AuditLog::~AuditLog() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   if (writer_.joinable()) writer_.join();
   if (owns_fd_) ::close(fd_);
 }
@@ -44,7 +44,7 @@ void AuditLog::Record(std::string_view json_object) {
   if (fd_ < 0) return;
   bool wake = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (pending_.size() + json_object.size() + 1 > max_pending_bytes_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -55,27 +55,27 @@ void AuditLog::Record(std::string_view json_object) {
     ++enqueued_seq_;
     wake = pending_.size() >= (256u << 10);
   }
-  if (wake) wake_.notify_one();
+  if (wake) wake_.NotifyOne();
 }
 
 void AuditLog::Flush() {
   if (fd_ < 0) return;
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   uint64_t target = enqueued_seq_;
-  wake_.notify_one();
-  flushed_.wait(lock, [&] { return written_seq_ >= target || stopping_; });
+  wake_.NotifyOne();
+  flushed_.Wait(mutex_, [&]() REQUIRES(mutex_) { return written_seq_ >= target || stopping_; });
 }
 
 void AuditLog::WriterLoop() {
   std::string batch;
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   while (true) {
-    wake_.wait_for(lock, std::chrono::milliseconds(50), [&] {
+    wake_.WaitFor(mutex_, std::chrono::milliseconds(50), [&]() REQUIRES(mutex_) {
       return stopping_ || pending_.size() >= (256u << 10) || enqueued_seq_ > written_seq_;
     });
     if (pending_.empty()) {
       written_seq_ = enqueued_seq_;
-      flushed_.notify_all();
+      flushed_.NotifyAll();
       if (stopping_) return;
       continue;
     }
@@ -83,7 +83,7 @@ void AuditLog::WriterLoop() {
     uint64_t lines = pending_lines_;
     uint64_t seq = enqueued_seq_;
     pending_lines_ = 0;
-    lock.unlock();
+    lock.Unlock();
     size_t done = 0;
     while (done < batch.size()) {
       ssize_t n = ::write(fd_, batch.data() + done, batch.size() - done);
@@ -98,9 +98,9 @@ void AuditLog::WriterLoop() {
     }
     written_lines_.fetch_add(lines, std::memory_order_relaxed);
     batch.clear();
-    lock.lock();
+    lock.Lock();
     written_seq_ = seq;
-    flushed_.notify_all();
+    flushed_.NotifyAll();
   }
 }
 

@@ -10,15 +10,14 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include "common/status.h"
+#include "common/thread_annotations.h"
 
 namespace lakegate::audit {
 
@@ -30,29 +29,31 @@ class AuditLog {
   ~AuditLog();  // flushes and joins the writer
 
   // Appends `json_object` plus a newline.
-  void Record(std::string_view json_object);
+  void Record(std::string_view json_object) EXCLUDES(mutex_);
   // Blocks until everything recorded so far is written (tests, shutdown).
-  void Flush();
+  void Flush() EXCLUDES(mutex_);
   uint64_t dropped() const { return dropped_.load(); }
   uint64_t written_lines() const { return written_lines_.load(); }
 
  private:
   AuditLog(int fd, bool owns_fd, size_t max_pending_bytes);
-  void WriterLoop();
+  void WriterLoop() EXCLUDES(mutex_);
 
   const int fd_;
   const bool owns_fd_;
   const size_t max_pending_bytes_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable flushed_;
-  std::string pending_;         // GUARDED_BY(mutex_)
-  uint64_t pending_lines_ = 0;  // GUARDED_BY(mutex_)
-  uint64_t enqueued_seq_ = 0;   // GUARDED_BY(mutex_)
-  uint64_t written_seq_ = 0;    // GUARDED_BY(mutex_)
-  bool stopping_ = false;       // GUARDED_BY(mutex_)
+  Mutex mutex_;
+  CondVar wake_;     // the writer: lines are pending, a flush is asked for, or stopping
+  CondVar flushed_;  // Flush(): written_seq_ moved
+  std::string pending_ GUARDED_BY(mutex_);
+  uint64_t pending_lines_ GUARDED_BY(mutex_) = 0;
+  uint64_t enqueued_seq_ GUARDED_BY(mutex_) = 0;
+  uint64_t written_seq_ GUARDED_BY(mutex_) = 0;
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  // Counters: atomic, so dropped() and written_lines() read them without the mutex.
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> written_lines_{0};
+  // Started by the constructor, joined by the destructor.
   std::thread writer_;
 };
 

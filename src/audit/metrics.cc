@@ -148,7 +148,7 @@ Cell* FindCell(std::map<std::vector<std::string>, std::unique_ptr<Cell>>& cells,
 // ---------------------------------------------------------------------------
 Counter::Cell* Counter::Find(std::initializer_list<std::string_view> label_values,
                              bool create) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return FindCell(cells_, name_, label_names_.size(), label_values, create,
                   [] { return std::make_unique<Cell>(); });
 }
@@ -168,7 +168,7 @@ double Counter::Value(std::initializer_list<std::string_view> label_values) cons
 
 void Counter::Render(std::string& out) const {
   AppendHeader(out, name_, help_, "counter");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (label_names_.empty() && cells_.empty()) {
     out += name_;
     out += " 0\n";
@@ -185,7 +185,7 @@ void Counter::Render(std::string& out) const {
 
 // ---------------------------------------------------------------------------
 Gauge::Cell* Gauge::Find(std::initializer_list<std::string_view> label_values, bool create) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return FindCell(cells_, name_, label_names_.size(), label_values, create,
                   [] { return std::make_unique<Cell>(); });
 }
@@ -209,7 +209,7 @@ double Gauge::Value(std::initializer_list<std::string_view> label_values) const 
 
 void Gauge::Render(std::string& out) const {
   AppendHeader(out, name_, help_, "gauge");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (label_names_.empty() && cells_.empty()) {
     out += name_;
     out += " 0\n";
@@ -260,7 +260,7 @@ std::vector<double> Histogram::LatencyBuckets() {
 
 Histogram::Cell* Histogram::Find(std::initializer_list<std::string_view> label_values,
                                  bool create) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return FindCell(cells_, name_, label_names_.size(), label_values, create,
                   [this] { return std::make_unique<Cell>(&bounds_); });
 }
@@ -275,7 +275,7 @@ Histogram::Cell* Histogram::WithLabels(std::initializer_list<std::string_view> l
 
 void Histogram::Render(std::string& out) const {
   AppendHeader(out, name_, help_, "histogram");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto render_cell = [&](const std::vector<std::string>& values, const Cell* cell) {
     // _count is the running sum of the buckets, so the lines agree with each
     // other even while observations race with the rendering.
@@ -330,7 +330,7 @@ Metrics::Entry* Metrics::FindEntry(std::string_view name) {
 Counter& Metrics::AddCounter(std::string name, std::string help,
                              std::vector<std::string> label_names) {
   name = SanitizeName(std::move(name));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (Entry* e = FindEntry(name)) {
     if (e->kind == Kind::kCounter) return *e->counter;
     log::Error("metrics: " + name + " is already registered as another kind");
@@ -346,7 +346,7 @@ Counter& Metrics::AddCounter(std::string name, std::string help,
 
 Gauge& Metrics::AddGauge(std::string name, std::string help, std::vector<std::string> label_names) {
   name = SanitizeName(std::move(name));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (Entry* e = FindEntry(name)) {
     if (e->kind == Kind::kGauge) return *e->gauge;
     log::Error("metrics: " + name + " is already registered as another kind");
@@ -364,7 +364,7 @@ Histogram& Metrics::AddHistogram(std::string name, std::string help,
                                  std::vector<std::string> label_names,
                                  std::vector<double> buckets) {
   name = SanitizeName(std::move(name));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (Entry* e = FindEntry(name)) {
     if (e->kind == Kind::kHistogram) return *e->histogram;
     log::Error("metrics: " + name + " is already registered as another kind");
@@ -380,7 +380,7 @@ Histogram& Metrics::AddHistogram(std::string name, std::string help,
 
 std::string Metrics::RenderPrometheus() const {
   std::string out;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (const Entry& e : entries_) {
     switch (e.kind) {
       case Kind::kCounter:

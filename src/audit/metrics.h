@@ -15,10 +15,11 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/thread_annotations.h"
 
 namespace lakegate::audit {
 
@@ -49,14 +50,16 @@ class Counter {
   Counter(std::string name, std::string help, std::vector<std::string> label_names)
       : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
   // The cell for `label_values` (created on first use); nullptr on a count mismatch.
-  Cell* Find(std::initializer_list<std::string_view> label_values, bool create) const;
-  void Render(std::string& out) const;
+  Cell* Find(std::initializer_list<std::string_view> label_values, bool create) const EXCLUDES(mu_);
+  void Render(std::string& out) const EXCLUDES(mu_);
 
+  // Set at registration, read-only afterwards.
   std::string name_;
   std::string help_;
   std::vector<std::string> label_names_;
-  mutable std::mutex mu_;
-  mutable std::map<std::vector<std::string>, std::unique_ptr<Cell>> cells_;  // guarded by mu_
+  mutable Mutex mu_;
+  // A cell never moves or goes away once created, so callers keep pointers to it.
+  mutable std::map<std::vector<std::string>, std::unique_ptr<Cell>> cells_ GUARDED_BY(mu_);
 };
 
 // A value that goes up and down (e.g. open connections, keys loaded).
@@ -82,14 +85,16 @@ class Gauge {
   Gauge(std::string name, std::string help, std::vector<std::string> label_names)
       : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
   // The cell for `label_values` (created on first use); nullptr on a count mismatch.
-  Cell* Find(std::initializer_list<std::string_view> label_values, bool create) const;
-  void Render(std::string& out) const;
+  Cell* Find(std::initializer_list<std::string_view> label_values, bool create) const EXCLUDES(mu_);
+  void Render(std::string& out) const EXCLUDES(mu_);
 
+  // Set at registration, read-only afterwards.
   std::string name_;
   std::string help_;
   std::vector<std::string> label_names_;
-  mutable std::mutex mu_;
-  mutable std::map<std::vector<std::string>, std::unique_ptr<Cell>> cells_;  // guarded by mu_
+  mutable Mutex mu_;
+  // A cell never moves or goes away once created, so callers keep pointers to it.
+  mutable std::map<std::vector<std::string>, std::unique_ptr<Cell>> cells_ GUARDED_BY(mu_);
 };
 
 // Observations counted into cumulative buckets (e.g. request latency in seconds).
@@ -122,15 +127,17 @@ class Histogram {
   friend class Metrics;
   Histogram(std::string name, std::string help, std::vector<std::string> label_names,
             std::vector<double> bounds);
-  Cell* Find(std::initializer_list<std::string_view> label_values, bool create) const;
-  void Render(std::string& out) const;
+  Cell* Find(std::initializer_list<std::string_view> label_values, bool create) const EXCLUDES(mu_);
+  void Render(std::string& out) const EXCLUDES(mu_);
 
-  std::vector<double> bounds_;  // sorted, unique, finite
+  std::vector<double> bounds_;  // sorted, unique, finite; read-only after construction
+  // Set at registration, read-only afterwards.
   std::string name_;
   std::string help_;
   std::vector<std::string> label_names_;
-  mutable std::mutex mu_;
-  mutable std::map<std::vector<std::string>, std::unique_ptr<Cell>> cells_;  // guarded by mu_
+  mutable Mutex mu_;
+  // A cell never moves or goes away once created, so callers keep pointers to it.
+  mutable std::map<std::vector<std::string>, std::unique_ptr<Cell>> cells_ GUARDED_BY(mu_);
 };
 
 class Metrics {
@@ -144,18 +151,19 @@ class Metrics {
   // again returns the existing metric of that kind (its help and labels win);
   // registering it as another kind yields a metric with a "_dup" suffix and a
   // logged error, so a wiring mistake never crashes the server.
-  Counter& AddCounter(std::string name, std::string help,
-                      std::vector<std::string> label_names = {});
-  Gauge& AddGauge(std::string name, std::string help, std::vector<std::string> label_names = {});
+  Counter& AddCounter(std::string name, std::string help, std::vector<std::string> label_names = {})
+      EXCLUDES(mu_);
+  Gauge& AddGauge(std::string name, std::string help, std::vector<std::string> label_names = {})
+      EXCLUDES(mu_);
   // `buckets`: upper bounds; sorted and de-duplicated here, +Inf is implicit.
   Histogram& AddHistogram(std::string name, std::string help, std::vector<std::string> label_names,
-                          std::vector<double> buckets);
+                          std::vector<double> buckets) EXCLUDES(mu_);
 
   // Text format 0.0.4: HELP/TYPE lines, then one line per series; histograms as
   // cumulative _bucket{le=..} (ending with le="+Inf"), _sum and _count. Metrics
   // appear in registration order, series sorted by label values. A metric with
   // no labels always shows (0 until touched); labelled series appear once used.
-  std::string RenderPrometheus() const;
+  std::string RenderPrometheus() const EXCLUDES(mu_);
 
   // Content-Type for the rendered text.
   static constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
@@ -169,10 +177,10 @@ class Metrics {
     std::unique_ptr<Histogram> histogram;
   };
   // The entry registered under `name`, or nullptr.
-  Entry* FindEntry(std::string_view name);
+  Entry* FindEntry(std::string_view name) REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  std::vector<Entry> entries_;  // guarded by mu_; registration order
+  mutable Mutex mu_;
+  std::vector<Entry> entries_ GUARDED_BY(mu_);  // registration order
 };
 
 }  // namespace lakegate::audit

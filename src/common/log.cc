@@ -4,13 +4,22 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
 #include <string>
+
+#include "common/thread_annotations.h"
 
 namespace lakegate::log {
 namespace {
+// Atomic: every log call reads it, without a lock.
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
-std::mutex g_mutex;
+
+// Lines reach stderr one whole fwrite at a time under this mutex, so the lines
+// of concurrent threads never interleave.
+Mutex g_stderr_mutex;
+
+void WriteLineLocked(std::string_view line) REQUIRES(g_stderr_mutex) {
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
 
 const char* LevelName(Level level) {
   switch (level) {
@@ -53,8 +62,8 @@ void Write(Level level, std::string_view message) {
   line += ' ';
   line += message;
   line += '\n';
-  std::lock_guard<std::mutex> lock(g_mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  MutexLock lock(g_stderr_mutex);
+  WriteLineLocked(line);
 }
 
 }  // namespace lakegate::log

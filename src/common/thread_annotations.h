@@ -1,8 +1,9 @@
 // Clang thread-safety annotations (https://clang.llvm.org/docs/ThreadSafetyAnalysis.html).
 //
-// Members name the mutex that guards them (`int n_ GUARDED_BY(mu_);`), so the
-// clang build with -Wthread-safety (scripts/check.sh, run by CI) proves that
-// every access holds it. Under GCC the macros expand to nothing.
+// Members name the mutex that guards them (`int n_ GUARDED_BY(mu_);`), so
+// clang's -Wthread-safety analysis (scripts/check-thread-safety.sh, the ctest
+// `lint.thread_safety`) proves that every access holds it. Under GCC the
+// macros expand to nothing.
 //
 // std::mutex and std::lock_guard carry no annotations in libstdc++, so guarded
 // state is locked through the annotated Mutex / MutexLock below.

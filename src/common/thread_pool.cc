@@ -38,7 +38,7 @@ ThreadPool::ThreadPool(size_t threads, size_t max_queue) : max_queue_(max_queue)
 ThreadPool::~ThreadPool() {
   std::vector<Worker*> wake;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
     wake.swap(parked_);
     waking_ += wake.size();
@@ -54,7 +54,7 @@ ThreadPool::~ThreadPool() {
 bool ThreadPool::Submit(std::function<void()> task) {
   Worker* wake = nullptr;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (stopping_ || queue_.size() >= max_queue_) return false;
     queue_.push_back(std::move(task));
     // Workers already woken will each take one task; wake another only for
@@ -73,35 +73,35 @@ bool ThreadPool::Submit(std::function<void()> task) {
 }
 
 size_t ThreadPool::queued() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return queue_.size();
 }
 
 size_t ThreadPool::parked() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return parked_.size();
 }
 
 void ThreadPool::Loop(Worker& self) {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   while (true) {
     if (!queue_.empty()) {
       std::function<void()> task = std::move(queue_.front());
       queue_.pop_front();
-      lock.unlock();
+      lock.Unlock();
       task();
       task = nullptr;  // the captures die before the lock is taken again
-      lock.lock();
+      lock.Lock();
       continue;
     }
     if (stopping_) return;  // stopping and drained
     self.wake.store(0, std::memory_order_relaxed);
     parked_.push_back(&self);
-    lock.unlock();
+    lock.Unlock();
     // Submit() or the destructor pops us from parked_ before it signals, so
     // exactly one signal ends this wait.
     while (self.wake.load(std::memory_order_acquire) == 0) FutexWait(self.wake, 0);
-    lock.lock();
+    lock.Lock();
     --waking_;
   }
 }

@@ -21,9 +21,10 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/thread_annotations.h"
 
 namespace lakegate {
 
@@ -36,27 +37,31 @@ class ThreadPool {
 
   // Queues `task`. False when the queue is full or the pool is stopping (the
   // task is then destroyed without running, on the caller's thread).
-  bool Submit(std::function<void()> task);
-  size_t queued() const;
+  bool Submit(std::function<void()> task) EXCLUDES(mutex_);
+  size_t queued() const EXCLUDES(mutex_);
   // Worker threads (fixed at construction; at least 1).
   size_t threads() const { return workers_.size(); }
   // Workers parked right now, waiting for a task (tests, metrics).
-  size_t parked() const;
+  size_t parked() const EXCLUDES(mutex_);
 
  private:
   struct Worker {
-    std::atomic<uint32_t> wake{0};  // futex word: 1 = signalled
+    // The futex word (1 = signalled): atomic, so a signal needs no lock.
+    std::atomic<uint32_t> wake{0};
+    // Written by the constructor and joined by the destructor; workers never touch it.
     std::thread thread;
   };
 
-  void Loop(Worker& self);
+  void Loop(Worker& self) EXCLUDES(mutex_);
 
   const size_t max_queue_;
-  mutable std::mutex mutex_;
-  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mutex_)
-  std::vector<Worker*> parked_;              // GUARDED_BY(mutex_); back = most recent
-  size_t waking_ = 0;                        // GUARDED_BY(mutex_); signalled, not yet back
-  bool stopping_ = false;                    // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mutex_);
+  std::vector<Worker*> parked_ GUARDED_BY(mutex_);  // back = most recently parked
+  size_t waking_ GUARDED_BY(mutex_) = 0;            // signalled, not yet back
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  // Filled by the constructor before the workers start, never resized: read
+  // without the mutex.
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -16,7 +16,7 @@ double FailureLimiter::Refilled(const Bucket& b, int64_t now_ms) const {
 }
 
 int64_t FailureLimiter::RetryAfter(std::string_view key, int64_t now_ms) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (buckets_.empty()) return 0;
   auto it = buckets_.find(std::string(key));
   if (it == buckets_.end()) return 0;
@@ -27,7 +27,7 @@ int64_t FailureLimiter::RetryAfter(std::string_view key, int64_t now_ms) const {
 }
 
 void FailureLimiter::RecordFailure(std::string_view key, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   std::string k(key);
   auto it = buckets_.find(k);
   if (it == buckets_.end()) {
@@ -46,7 +46,7 @@ void FailureLimiter::RecordFailure(std::string_view key, int64_t now_ms) {
 }
 
 size_t FailureLimiter::tracked_keys() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return buckets_.size();
 }
 

@@ -7,10 +7,11 @@
 
 #include <cstdint>
 #include <list>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "common/thread_annotations.h"
 
 namespace lakegate::oauth {
 
@@ -20,10 +21,10 @@ class FailureLimiter {
   FailureLimiter(int per_minute, size_t max_keys);
 
   // 0 when `key` may try now; else the seconds to wait (for Retry-After).
-  int64_t RetryAfter(std::string_view key, int64_t now_ms) const;
+  int64_t RetryAfter(std::string_view key, int64_t now_ms) const EXCLUDES(mutex_);
   // Records one failure for `key`.
-  void RecordFailure(std::string_view key, int64_t now_ms);
-  size_t tracked_keys() const;
+  void RecordFailure(std::string_view key, int64_t now_ms) EXCLUDES(mutex_);
+  size_t tracked_keys() const EXCLUDES(mutex_);
 
  private:
   struct Bucket {
@@ -36,9 +37,9 @@ class FailureLimiter {
   const double capacity_;
   const double refill_per_ms_;
   const size_t max_keys_;
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, Bucket> buckets_;  // GUARDED_BY(mutex_)
-  std::list<std::string> lru_;                       // GUARDED_BY(mutex_), front = newest
+  mutable Mutex mutex_;
+  std::unordered_map<std::string, Bucket> buckets_ GUARDED_BY(mutex_);
+  std::list<std::string> lru_ GUARDED_BY(mutex_);  // front = most recently touched
 };
 
 }  // namespace lakegate::oauth

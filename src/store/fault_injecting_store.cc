@@ -1,15 +1,17 @@
 #include "store/fault_injecting_store.h"
 
-#include <mutex>
+#include "common/thread_annotations.h"
 
 namespace lakegate::store {
 
+// The fault settings: changed by a test while other threads call the store,
+// and shared with the views handed to transaction bodies.
 struct FaultInjectingStore::State {
-  std::mutex mu;
-  int writes_to_pass = 0;        // guarded by mu
-  int writes_to_fail = 0;        // guarded by mu
-  bool reads_fail = false;       // guarded by mu
-  int64_t writes_forwarded = 0;  // guarded by mu
+  Mutex mu;
+  int writes_to_pass GUARDED_BY(mu) = 0;
+  int writes_to_fail GUARDED_BY(mu) = 0;
+  bool reads_fail GUARDED_BY(mu) = false;
+  int64_t writes_forwarded GUARDED_BY(mu) = 0;
 };
 
 FaultInjectingStore::FaultInjectingStore(std::unique_ptr<Store> base)
@@ -21,23 +23,23 @@ FaultInjectingStore::FaultInjectingStore(Store* target, std::shared_ptr<State> s
 FaultInjectingStore::~FaultInjectingStore() = default;
 
 void FaultInjectingStore::FailWrites(int count, int after) {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   state_->writes_to_fail = count > 0 ? count : 0;
   state_->writes_to_pass = after > 0 ? after : 0;
 }
 
 void FaultInjectingStore::SetReadsFail(bool fail) {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   state_->reads_fail = fail;
 }
 
 int64_t FaultInjectingStore::writes_forwarded() const {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   return state_->writes_forwarded;
 }
 
 Status FaultInjectingStore::BeforeWrite() {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   if (state_->writes_to_fail > 0) {
     if (state_->writes_to_pass > 0) {
       --state_->writes_to_pass;
@@ -51,7 +53,7 @@ Status FaultInjectingStore::BeforeWrite() {
 }
 
 Status FaultInjectingStore::BeforeRead() {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   if (state_->reads_fail) return UnavailableError("injected fault: state store read failed");
   return Status::Ok();
 }
