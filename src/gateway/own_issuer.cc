@@ -5,20 +5,31 @@
 
 namespace lakegate::gateway {
 
+namespace {
+
+// Our own access tokens: RFC 9068 JWTs of our issuer, for a client.
+jose::VerifyOptions OwnRules(const std::string& issuer, const GatewayOptions& options) {
+  jose::VerifyOptions verify;
+  verify.issuer = issuer;
+  verify.token_use = "access";
+  verify.require_at_jwt_typ = true;
+  verify.require_client_id = true;
+  verify.leeway_seconds = options.leeway_seconds;
+  verify.max_token_bytes = options.max_token_bytes;
+  return verify;
+}
+
+}  // namespace
+
 OwnIssuer::OwnIssuer(std::string issuer, const GatewayOptions& options, store::StateCache& state,
                      const Clock& clock, std::chrono::milliseconds refresh_interval)
     : issuer_(std::move(issuer)),
+      verify_(OwnRules(issuer_, options)),
       state_(state),
       clock_(clock),
       refresh_interval_ms_(refresh_interval.count()),
       view_(std::make_shared<const View>(View{std::make_shared<const store::StateSnapshot>(),
                                               std::make_shared<const jose::KeySet>()})) {
-  verify_.issuer = issuer_;
-  verify_.token_use = "access";
-  verify_.require_at_jwt_typ = true;
-  verify_.require_client_id = true;
-  verify_.leeway_seconds = options.leeway_seconds;
-  verify_.max_token_bytes = options.max_token_bytes;
   state_.Subscribe([this](const std::shared_ptr<const store::StateSnapshot>& s) { Rebuild(s); });
 }
 

@@ -42,7 +42,7 @@ class OwnIssuer final : public TokenIssuer {
   std::shared_ptr<const View> view() const { return std::atomic_load(&view_); }
 
   const std::string issuer_;
-  jose::VerifyOptions verify_;
+  const jose::VerifyOptions verify_;
   store::StateCache& state_;
   const Clock& clock_;
   const int64_t refresh_interval_ms_;

@@ -19,17 +19,26 @@ bool Identity::HasScope(std::string_view scope) const {
 
 Status TokenIssuer::CheckStanding(const Identity&, std::string*) const { return Status::Ok(); }
 
+namespace {
+
+// The claim rules of a trusted issuer's tokens.
+jose::VerifyOptions RulesOf(const TrustedIssuer& config, const GatewayOptions& options) {
+  jose::VerifyOptions verify;
+  verify.issuer = config.issuer;
+  verify.audience = config.audience;
+  verify.token_use = config.token_use;
+  verify.require_at_jwt_typ = config.require_at_jwt_typ;
+  verify.require_client_id = config.require_client_id;
+  verify.leeway_seconds = options.leeway_seconds;
+  verify.max_token_bytes = options.max_token_bytes;
+  return verify;
+}
+
+}  // namespace
+
 RemoteIssuer::RemoteIssuer(const TrustedIssuer& config, const GatewayOptions& options,
                            JwksFetcher& fetcher, const Clock& clock)
-    : config_(config), fetcher_(fetcher), clock_(clock) {
-  verify_.issuer = config.issuer;
-  verify_.audience = config.audience;
-  verify_.token_use = config.token_use;
-  verify_.require_at_jwt_typ = config.require_at_jwt_typ;
-  verify_.require_client_id = config.require_client_id;
-  verify_.leeway_seconds = options.leeway_seconds;
-  verify_.max_token_bytes = options.max_token_bytes;
-}
+    : config_(config), verify_(RulesOf(config, options)), fetcher_(fetcher), clock_(clock) {}
 
 Result<std::shared_ptr<const jose::KeySet>> RemoteIssuer::KeysFor(std::string_view kid) {
   const int64_t min_interval_ms = std::max<int64_t>(0, config_.refresh_min_interval.count()) * 1000;

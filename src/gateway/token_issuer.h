@@ -80,7 +80,7 @@ class RemoteIssuer final : public TokenIssuer {
 
  private:
   const TrustedIssuer config_;
-  jose::VerifyOptions verify_;
+  const jose::VerifyOptions verify_;
   JwksFetcher& fetcher_;
   const Clock& clock_;
   std::atomic<uint64_t> fetches_{0};
