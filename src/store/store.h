@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -139,6 +140,26 @@ class Store {
   // rolled-back transactions leave it alone). Values are only comparable with
   // earlier values from the same Store object. Cheap: the server polls it.
   virtual Result<uint64_t> ChangeCounter() = 0;
+
+  // Change notifications, for stores shared by many processes or nodes that
+  // can push them (PostgreSQL LISTEN/NOTIFY): from the call on, `on_change`
+  // runs (on a thread of the store's, never inside a caller's call) soon after
+  // any process commits a write, so readers refresh at once instead of at
+  // their next poll. A notification is only a hint to call ChangeCounter()
+  // and re-read: it may be late, repeated or (while the store is unreachable)
+  // missing, so readers keep polling as the fallback. The subscription ends
+  // when the returned object is destroyed, which waits for a running
+  // `on_change` to return. nullptr when the store cannot push (the default):
+  // readers poll ChangeCounter().
+  class Subscription {
+   public:
+    virtual ~Subscription() = default;
+  };
+  virtual Result<std::unique_ptr<Subscription>> SubscribeToChanges(
+      std::function<void()> on_change) {
+    (void)on_change;
+    return std::unique_ptr<Subscription>();
+  }
 
   // Runs `body` in one transaction: every call made through the `Store&` it
   // receives is atomic with the others and sees the others' writes. If body
