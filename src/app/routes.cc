@@ -1,5 +1,6 @@
 #include "app/routes.h"
 
+#include "audit/events.h"
 #include "gateway/gateway_failure.h"
 #include "oauth/oauth_error.h"
 
@@ -164,13 +165,20 @@ Routes::Routes(RouteSelection selection, audit::Metrics& metrics)
               }));
     }
   }
-  // /readyz: ready once the services are bound and the state store answers.
+  // /readyz: ready once the services are bound. While the state store does
+  // not answer, the node still serves tokens and queries from its last
+  // snapshot, so it stays in the load balancer (200) but says "degraded".
   Add(Method::kGet, "/readyz", kNoBody, ErrorFamily::kOAuth,
       [](const Services& s) -> http::Handler {
-        return [healthy = s.store_healthy](std::shared_ptr<http::Exchange> ex) {
-          if (healthy && !healthy()) {
-            return ex->Respond(
-                JsonResponse(503, "{\"status\":\"unavailable\",\"reason\":\"state store\"}"));
+        return [failing = s.store_failing_since_ms](std::shared_ptr<http::Exchange> ex) {
+          const int64_t since = failing ? failing() : 0;
+          if (since != 0) {
+            return ex->Respond(JsonResponse(
+                200,
+                "{\"status\":\"degraded\",\"reason\":\"the state store does not answer: "
+                "tokens and queries are served from the last snapshot, writes fail\","
+                "\"since\":\"" +
+                    audit::FormatTimestamp(since) + "\"}"));
           }
           ex->Respond(JsonResponse(200, "{\"status\":\"ready\"}"));
         };

@@ -34,8 +34,9 @@ struct Services {
   gateway::QueryService* query = nullptr;
   gateway::AdminApi* admin = nullptr;
   ThreadPool* workers = nullptr;
-  // False while the state store cannot be read (readiness).
-  std::function<bool()> store_healthy;
+  // When the state store stopped answering (Unix ms), 0 while it answers
+  // (readiness).
+  std::function<int64_t()> store_failing_since_ms;
 };
 
 struct RouteSelection {

@@ -1,10 +1,12 @@
 #include "app/server_app.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -97,6 +99,7 @@ struct ServerApp::Impl {
   std::string state_dir;
   std::string issuer;
   std::string listen_url;  // the bound address, e.g. http://127.0.0.1:8080
+  std::string node_name;
   gateway::GatewayOptions gateway_options;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<store::StateCache> state;
@@ -106,8 +109,11 @@ struct ServerApp::Impl {
   std::unique_ptr<ThreadPool> workers;
   std::unique_ptr<Routes> routes;
   std::unique_ptr<http::Server> server;
-  // Written by the reloader, read by the health route: atomic, no lock.
-  std::atomic<bool> store_healthy{true};
+  // When the state store last failed to answer the reloader (Unix ms; 0 = it
+  // answers). Written by the reloader, read by /readyz: atomic, no lock.
+  std::atomic<int64_t> store_failing_since_ms{0};
+  // Pushes the store's change hints to the reloader (null: it only polls).
+  std::unique_ptr<store::Store::Subscription> changes;
 
   // The authorization server (serve_auth only).
   std::unique_ptr<oauth::AuthorizationServer> auth;
@@ -123,13 +129,19 @@ struct ServerApp::Impl {
   std::unique_ptr<gateway::AdminApi> admin;
 
   Mutex reload_mutex;
-  CondVar reload_cv;  // `stopping` was set
+  CondVar reload_cv;  // `stopping` or `changed` was set
   bool stopping GUARDED_BY(reload_mutex) = false;
+  bool changed GUARDED_BY(reload_mutex) = false;  // the store pushed a change hint
   std::thread reloader;
 
   Status StartAuth(SecretString hash_key);
   Status StartQuery();
   void ReloadLoop() EXCLUDES(reload_mutex);
+  // Records whether the store answered the reloader (readiness, one log line
+  // per outage).
+  void NoteStoreHealth(const Status& refreshed, int64_t now_ms);
+  // A change hint from the store: wake the reloader now.
+  void OnStoreChange() EXCLUDES(reload_mutex);
   // Makes the latest stored policy version current for new queries.
   void RefreshPolicy();
 };
@@ -138,24 +150,56 @@ void ServerApp::Impl::ReloadLoop() {
   // A policy saved between Start() loading it and the first tick would
   // otherwise wait for the next store change.
   if (options.serve_query) RefreshPolicy();
-  // A store change (a CLI grant, a new client, a rotated key) reaches new
-  // requests within one tick; the store's change counter makes a tick cheap.
+  // A store change (a CLI grant, a new client, a rotated key, another node's
+  // revocation) reaches new requests at once when the store pushes a hint,
+  // and within one tick otherwise: the tick is the fallback for a missed
+  // hint, and the store's change counter makes it cheap.
   constexpr auto kTick = std::chrono::milliseconds(250);
-  constexpr int kTicksPerMinute = 240;
-  int ticks = 0;
-  auto stopped = [this]() REQUIRES(reload_mutex) { return stopping; };
+  constexpr int64_t kMaintainEveryMs = 60'000;
+  int64_t last_maintained_ms = SystemClock::Get().NowMillis();
+  auto woken = [this]() REQUIRES(reload_mutex) { return stopping || changed; };
   MutexLock lock(reload_mutex);
-  while (!reload_cv.WaitFor(reload_mutex, kTick, stopped)) {
+  while (true) {
+    reload_cv.WaitFor(reload_mutex, kTick, woken);
+    if (stopping) break;
+    changed = false;
     lock.Unlock();
     // Once a minute the authorization server forgets keys and revocations
     // nobody can use any more (and refreshes the state itself).
-    const bool due = ++ticks % kTicksPerMinute == 0;
-    Status refreshed = due && auth ? auth->Maintain(/*at_startup=*/false) : state->Refresh();
-    if (!refreshed.ok()) log::Error("reload from the state store failed: " + refreshed.ToString());
-    store_healthy = refreshed.ok();
+    const int64_t now = SystemClock::Get().NowMillis();
+    const bool due = auth && now - last_maintained_ms >= kMaintainEveryMs;
+    if (due) last_maintained_ms = now;
+    Status refreshed = due ? auth->Maintain(/*at_startup=*/false) : state->Refresh();
+    NoteStoreHealth(refreshed, now);
     if (options.serve_query) RefreshPolicy();
     lock.Lock();
   }
+}
+
+void ServerApp::Impl::NoteStoreHealth(const Status& refreshed, int64_t now_ms) {
+  const int64_t failing_since = store_failing_since_ms.load();
+  if (refreshed.ok()) {
+    if (failing_since != 0) {
+      log::Info("the state store answers again; changes made meanwhile are loaded");
+      store_failing_since_ms = 0;
+    }
+    return;
+  }
+  if (failing_since == 0) {
+    // Once per outage, not every tick.
+    log::Error("the state store does not answer (" + refreshed.ToString() +
+               "); serving tokens and queries from the last snapshot, writes fail until it "
+               "returns");
+    store_failing_since_ms = now_ms;
+  }
+}
+
+void ServerApp::Impl::OnStoreChange() {
+  {
+    MutexLock lock(reload_mutex);
+    changed = true;
+  }
+  reload_cv.NotifyAll();
 }
 
 void ServerApp::Impl::RefreshPolicy() {
@@ -298,6 +342,14 @@ Status ServerApp::Start() {
     d.listen_url = std::string(http_options.tls_cert_file.empty() ? "http://" : "https://") + host +
                    ":" + std::to_string(d.server->port());
   }
+  d.node_name = d.options.node_name;
+  if (d.node_name.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "lakegate");
+    d.node_name = std::string(host) + ":" + std::to_string(d.server->port());
+  }
+  d.audit->SetNode(d.node_name);
+  d.metrics.SetConstantLabel("node", d.node_name);
   d.issuer = stack.issuer.empty() ? d.listen_url : stack.issuer;
   while (!d.issuer.empty() && d.issuer.back() == '/') d.issuer.pop_back();
 
@@ -314,15 +366,26 @@ Status ServerApp::Start() {
   services.query = d.query.get();
   services.admin = d.admin.get();
   services.workers = d.workers.get();
-  services.store_healthy = [&d] { return d.store_healthy.load(); };
+  services.store_failing_since_ms = [&d] { return d.store_failing_since_ms.load(); };
   d.routes->Bind(services);
   d.reloader = std::thread([&d] { d.ReloadLoop(); });
+  // A store shared by many nodes pushes change hints; without them the
+  // reloader's tick still finds every change.
+  Result<std::unique_ptr<store::Store::Subscription>> changes =
+      d.store->SubscribeToChanges([&d] { d.OnStoreChange(); });
+  if (changes.ok()) {
+    d.changes = std::move(*changes);
+  } else {
+    log::Warn("no change notifications from the state store (" + changes.status().ToString() +
+              "); changes are found by polling every 250 ms");
+  }
   return Status::Ok();
 }
 
 void ServerApp::Stop() {
   Impl& d = *impl_;
   if (d.server) d.server->Stop(std::chrono::milliseconds(5000));
+  d.changes.reset();  // no more hints: waits for a running one
   {
     MutexLock lock(d.reload_mutex);
     d.stopping = true;
@@ -335,6 +398,7 @@ void ServerApp::Stop() {
 
 uint16_t ServerApp::port() const { return impl_->server ? impl_->server->port() : 0; }
 const std::string& ServerApp::issuer() const { return impl_->issuer; }
+const std::string& ServerApp::node_name() const { return impl_->node_name; }
 std::string ServerApp::base_url() const { return impl_->listen_url; }
 
 void BlockTerminationSignals() {

@@ -29,6 +29,10 @@ struct ServeOptions {
   // not open the lake.
   bool serve_auth = true;
   bool serve_query = true;
+  // This node's name in every audit line ("node") and every metrics series
+  // (label node): which of many nodes behind a load balancer did what.
+  // Empty: the host name and the bound port ("host-1:8080").
+  std::string node_name = {};
 };
 
 class ServerApp {
@@ -46,6 +50,8 @@ class ServerApp {
   // differ (stack.issuer, e.g. behind a proxy).
   std::string base_url() const;
   const std::string& issuer() const;
+  // This node's name (ServeOptions::node_name or its default).
+  const std::string& node_name() const;
 
  private:
   struct Impl;

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "common/log.h"
+#include "common/strings.h"
 
 namespace lakegate::audit {
 
@@ -45,17 +46,28 @@ void AuditLog::Record(std::string_view json_object) {
   bool wake = false;
   {
     MutexLock lock(mutex_);
-    if (pending_.size() + json_object.size() + 1 > max_pending_bytes_) {
+    if (pending_.size() + json_object.size() + node_member_.size() + 1 > max_pending_bytes_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    pending_.append(json_object);
+    if (!node_member_.empty() && json_object.size() >= 2 && json_object.back() == '}') {
+      pending_.append(json_object.substr(0, json_object.size() - 1));
+      pending_.append(node_member_);
+      pending_.push_back('}');
+    } else {
+      pending_.append(json_object);
+    }
     pending_.push_back('\n');
     ++pending_lines_;
     ++enqueued_seq_;
     wake = pending_.size() >= (256u << 10);
   }
   if (wake) wake_.NotifyOne();
+}
+
+void AuditLog::SetNode(std::string_view node) {
+  MutexLock lock(mutex_);
+  node_member_ = node.empty() ? std::string() : ",\"node\":" + JsonQuote(node);
 }
 
 void AuditLog::Flush() {

@@ -28,8 +28,11 @@ class AuditLog {
                                                 size_t max_pending_bytes = 64u << 20);
   ~AuditLog();  // flushes and joins the writer
 
-  // Appends `json_object` plus a newline.
+  // Appends `json_object` plus a newline; with a node name set, the object
+  // gets a last member "node" (every line says which node wrote it).
   void Record(std::string_view json_object) EXCLUDES(mutex_);
+  // Names this process's node in the lines recorded from now on.
+  void SetNode(std::string_view node) EXCLUDES(mutex_);
   // Blocks until everything recorded so far is written (tests, shutdown).
   void Flush() EXCLUDES(mutex_);
   uint64_t dropped() const { return dropped_.load(); }
@@ -46,6 +49,7 @@ class AuditLog {
   CondVar wake_;     // the writer: lines are pending, a flush is asked for, or stopping
   CondVar flushed_;  // Flush(): written_seq_ moved
   std::string pending_ GUARDED_BY(mutex_);
+  std::string node_member_ GUARDED_BY(mutex_);  // `,"node":"..."`, or "" without a node
   uint64_t pending_lines_ GUARDED_BY(mutex_) = 0;
   uint64_t enqueued_seq_ GUARDED_BY(mutex_) = 0;
   uint64_t written_seq_ GUARDED_BY(mutex_) = 0;

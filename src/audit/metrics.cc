@@ -394,7 +394,51 @@ std::string Metrics::RenderPrometheus() const {
         break;
     }
   }
-  return out;
+  if (constant_labels_.empty()) return out;
+  // Every series line ("name value" or "name{labels} value") gets the
+  // constant label first; HELP/TYPE lines stay as they are.
+  std::string labelled;
+  labelled.reserve(out.size() + out.size() / 4);
+  size_t start = 0;
+  while (start < out.size()) {
+    size_t end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    std::string_view line(out.data() + start, end - start);
+    if (!line.empty() && line[0] != '#') {
+      size_t cut = line.find_first_of("{ ");
+      if (cut != std::string_view::npos) {
+        labelled.append(line.substr(0, cut));
+        labelled += '{';
+        labelled += constant_labels_;
+        if (line[cut] == '{') {
+          if (line[cut + 1] != '}') labelled += ',';
+          labelled.append(line.substr(cut + 1));
+        } else {
+          labelled += '}';
+          labelled.append(line.substr(cut));
+        }
+      } else {
+        labelled.append(line);
+      }
+    } else {
+      labelled.append(line);
+    }
+    labelled += '\n';
+    start = end + 1;
+  }
+  return labelled;
+}
+
+void Metrics::SetConstantLabel(std::string name, std::string value) {
+  MutexLock lock(mu_);
+  if (value.empty()) {
+    constant_labels_.clear();
+    return;
+  }
+  constant_labels_ = std::move(name);
+  constant_labels_ += "=\"";
+  AppendLabelValue(constant_labels_, value);
+  constant_labels_ += '"';
 }
 
 }  // namespace lakegate::audit

@@ -165,6 +165,10 @@ class Metrics {
   // no labels always shows (0 until touched); labelled series appear once used.
   std::string RenderPrometheus() const EXCLUDES(mu_);
 
+  // A label every series carries (e.g. node="auth-1:8080"), first among its
+  // labels. Empty `value`: none.
+  void SetConstantLabel(std::string name, std::string value) EXCLUDES(mu_);
+
   // Content-Type for the rendered text.
   static constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -180,7 +184,8 @@ class Metrics {
   Entry* FindEntry(std::string_view name) REQUIRES(mu_);
 
   mutable Mutex mu_;
-  std::vector<Entry> entries_ GUARDED_BY(mu_);  // registration order
+  std::string constant_labels_ GUARDED_BY(mu_);  // `name="value"`, or "" without one
+  std::vector<Entry> entries_ GUARDED_BY(mu_);   // registration order
 };
 
 }  // namespace lakegate::audit

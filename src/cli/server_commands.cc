@@ -21,7 +21,16 @@ struct ServeFlags {
   int port = -1;
   std::string listen;
   std::string components = "auth,query";
+  std::string node_name;  // --node, else $LAKEGATE_NODE_NAME
 };
+
+// --node NAME on a serving command; $LAKEGATE_NODE_NAME when the flag is absent.
+void AddNodeOption(CLI::App* cmd, std::string& node_name) {
+  cmd->add_option("--node", node_name,
+                  "This node's name in audit lines and metrics (default: $LAKEGATE_NODE_NAME, "
+                  "else HOST:PORT)")
+      ->envname("LAKEGATE_NODE_NAME");
+}
 
 // Serves until SIGINT/SIGTERM. `banner` prints what to do once listening.
 int Serve(app::ServeOptions options, const std::function<void(const app::ServerApp&)>& banner) {
@@ -65,6 +74,7 @@ void AddServeCommand(CLI::App& app) {
                   "What this process serves: auth (token, introspection, revocation, JWKS, "
                   "metadata), query (query API, catalog, admin API) or both")
       ->capture_default_str();
+  AddNodeOption(cmd, flags->node_name);
   cmd->footer(
       "Examples:\n"
       "  lakegate serve --config stack.yaml --port 8443\n"
@@ -90,6 +100,7 @@ void AddServeCommand(CLI::App& app) {
     app::ServeOptions options{std::move(*stack), flags->port, flags->listen, false};
     options.serve_auth = auth;
     options.serve_query = query;
+    options.node_name = flags->node_name;
     int code = Serve(std::move(options), [auth, query](const app::ServerApp& server) {
       PrintServeBanner(server, auth, query);
     });
@@ -111,6 +122,7 @@ void AddDemoCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--listen", flags->listen, "Address to listen on (default 127.0.0.1)");
+  AddNodeOption(cmd, flags->node_name);
   cmd->footer("Example:\n  lakegate demo --dir /tmp/demo --port 9090");
   cmd->callback([flags] {
     std::string dir = std::filesystem::absolute(flags->config_path).lexically_normal().string();
@@ -122,6 +134,7 @@ void AddDemoCommand(CLI::App& app) {
     if (Status s = app::PrepareDemoData(stack->query.lake_dir); !s.ok()) Exit(Fail(s));
     std::string secrets = app::SecretsDir(*stack);
     app::ServeOptions options{*stack, flags->port, flags->listen, false};
+    options.node_name = flags->node_name;
     int code = Serve(std::move(options), [&](const app::ServerApp& server) {
       std::string url = server.base_url();
       std::cout << "\nlakegate demo is running at " << url << "\n\n"

@@ -111,6 +111,24 @@ TEST(MetricsTest, GaugeSetAndAdd) {
             "conns{shard=\"0\"} 7\nconns{shard=\"1\"} 0.5\n");
 }
 
+TEST(MetricsTest, ConstantLabelGoesFirstOnEverySeries) {
+  Metrics m;
+  m.AddCounter("plain_total", "No labels", {});
+  m.AddCounter("req_total", "Requests", {"route"}).Inc({"/a"});
+  m.AddHistogram("lat_seconds", "Latency", {}, {0.5}).Observe({}, 0.1);
+  m.SetConstantLabel("node", "host-1:8080");
+  const std::string text = m.RenderPrometheus();
+  EXPECT_NE(text.find("plain_total{node=\"host-1:8080\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("req_total{node=\"host-1:8080\",route=\"/a\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("lat_seconds_bucket{node=\"host-1:8080\",le=\"0.5\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("lat_seconds_count{node=\"host-1:8080\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE req_total counter\n"), std::string::npos);  // headers untouched
+  m.SetConstantLabel("node", "");
+  EXPECT_EQ(m.RenderPrometheus().find("node="), std::string::npos);
+}
+
 TEST(MetricsTest, ConcurrentIncrementsAreNotLost) {
   Metrics m;
   Counter& c = m.AddCounter("n_total", "N.", {"k"});

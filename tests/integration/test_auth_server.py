@@ -184,9 +184,14 @@ class DemoServerTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertTrue(headers["content-type"].startswith("text/plain"))
         text = data.decode()
-        self.assertIn('lakegate_http_requests_total{route="/oauth2/token",status="200"}', text)
+        # Every series names the node (host:port unless --node says otherwise).
+        port = self.server.url.rsplit(":", 1)[1]
+        self.assertRegex(text, r'lakegate_http_requests_total\{node="[^"]+:%s",'
+                               r'route="/oauth2/token",status="200"\}' % port)
         self.assertIn("lakegate_http_request_duration_seconds_bucket", text)
         self.assertIn('outcome="issued"', text)
+        series = [l for l in text.splitlines() if l and not l.startswith("#")]
+        self.assertTrue(all('{node="' in l for l in series), series[:3])
 
     def test_audit_log_has_token_lines_without_secrets(self):
         token = self.server.access_token("monitoring-service")

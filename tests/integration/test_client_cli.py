@@ -27,7 +27,7 @@ def token_requests(url):
     assert status == 200
     total = 0
     for line in data.decode().splitlines():
-        if line.startswith('lakegate_http_requests_total{route="/oauth2/token"'):
+        if line.startswith("lakegate_http_requests_total{") and 'route="/oauth2/token"' in line:
             total += int(float(line.rsplit(" ", 1)[1]))
     return total
 

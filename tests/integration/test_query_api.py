@@ -192,6 +192,8 @@ class DemoQueryTest(unittest.TestCase):
         self.assertIn("lf-dev-role", text)
         self.assertIn("SELECT 42", text)
         self.assertNotIn(self.rep, text)
+        # The node that served it: host:port unless --node names it.
+        self.assertTrue(mine[0]["node"].endswith(":" + self.server.url.rsplit(":", 1)[1]))
 
 
 class LimitsTest(unittest.TestCase):
@@ -263,8 +265,8 @@ class ComponentsTest(unittest.TestCase):
                 f.write("\nissuer: https://lakegate.test\n")
             with Server(["serve", "--config", path, "--components", "auth", "--port", "0"],
                         directory=d) as auth, \
-                 Server(["serve", "--config", path, "--components", "query", "--port", "0"],
-                        directory=d) as query:
+                 Server(["serve", "--config", path, "--components", "query", "--port", "0",
+                         "--node", "query-1"], directory=d) as query:
                 token = auth.access_token("reporting-service")
                 status, body, _ = run_query(query, token, "SELECT count(*) AS n FROM members")
                 self.assertEqual((status, body.get("data")), (200, [{"n": 1000}]), body)
@@ -289,6 +291,16 @@ class ComponentsTest(unittest.TestCase):
                         break
                     time.sleep(0.05)
                 self.assertEqual(status, 401)
+                # --node names this process in its audit lines and metrics.
+                self.assertIn('{node="query-1"', request(query.url + "/metrics")[1].decode())
+                def query_lines():
+                    with open(os.path.join(d, "state", "audit.log")) as f:
+                        return [json.loads(l) for l in f if '"event":"query"' in l]
+                deadline = time.time() + 5
+                while time.time() < deadline and not query_lines():
+                    time.sleep(0.05)
+                self.assertTrue(query_lines())
+                self.assertTrue(all(l["node"] == "query-1" for l in query_lines()))
         finally:
             demo.cleanup()
 
