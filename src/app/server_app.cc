@@ -13,6 +13,7 @@
 #include "app/apply.h"
 #include "app/engines.h"
 #include "app/routes.h"
+#include "app/state_keys.h"
 #include "app/stores.h"
 #include "audit/audit_log.h"
 #include "audit/metrics.h"
@@ -242,8 +243,9 @@ Status ServerApp::Impl::StartQuery() {
   const config::StackConfig& stack = options.stack;
   LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
   // The key of the keyed-hash column mask lives beside the secret hash key, so
-  // masked values stay the same across restarts (joins on them keep working).
-  LG_ASSIGN_OR_RETURN(SecretString mask_key, oauth::LoadOrCreateHashKey(state_dir + "/mask.key"));
+  // masked values stay the same across restarts and nodes (joins on them keep
+  // working).
+  LG_ASSIGN_OR_RETURN(SecretString mask_key, LoadStateKey(StateKey::kMask, stack, *store));
   engine::EngineSettings engine_settings;
   engine_settings.mask_hash_key = std::move(mask_key);
   LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.lake_dir, engine_settings));
@@ -299,8 +301,12 @@ Status ServerApp::Start() {
   }
   d.state_dir = stack.state_dir;
   LG_RETURN_IF_ERROR(MakeDirectories(d.state_dir, 0700));
-  LG_ASSIGN_OR_RETURN(d.store, OpenStore(DefaultStoreUrl(d.state_dir)));
-  LG_ASSIGN_OR_RETURN(SecretString hash_key, oauth::LoadOrCreateHashKey(d.state_dir + "/hash.key"));
+  const std::string store_url = ChooseStoreUrl(d.options.state_url, stack);
+  LG_ASSIGN_OR_RETURN(d.store, OpenStore(store_url));
+  if (IsSharedStoreUrl(store_url)) log::Info("state store: " + RedactStoreUrl(store_url));
+  // Checked against the store before anything is written with it: a node
+  // with another key must not start (docs/high-availability.md).
+  LG_ASSIGN_OR_RETURN(SecretString hash_key, LoadStateKey(StateKey::kSecretHash, stack, *d.store));
 
   LG_ASSIGN_OR_RETURN(ApplyResult applied,
                       ApplyStack(stack, *d.store, oauth::SecretHasher(hash_key), SystemClock::Get(),

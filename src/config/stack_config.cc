@@ -32,6 +32,7 @@ constexpr Section kSections[] = {
     {"version", &ParseVersion, false},
     {"issuer", &ParseIssuer, false},
     {"state_dir", &ParseStateDir, false},
+    {"state", &ParseState, false},
     {"listen", &ParseListen, false},
     {"tokens", &ParseTokens, false},
     {"limits", &ParseLimits, false},
