@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 
@@ -438,20 +439,27 @@ TEST_P(StoreConformanceTest, FailedPolicySaveInsideATransactionLeavesNothing) {
 // their own version numbers: SavePolicy's read-modify-write is serialised.
 TEST_P(StoreConformanceTest, ConcurrentPolicySaversGetDistinctVersions) {
   if (!backing_->shared()) GTEST_SKIP() << "a private store has no other instance";
-  constexpr int kThreads = 4, kEach = 10;
+  constexpr int kThreads = 4, kEach = 15;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int t = 0; t < kThreads; ++t) {
+    stores.push_back(backing_->Open());
+    ASSERT_NE(stores.back(), nullptr);
+  }
   std::vector<std::vector<uint64_t>> got(kThreads);
+  std::atomic<bool> go{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      auto store = backing_->Open();
-      ASSERT_NE(store, nullptr);
+      Store& store = *stores[static_cast<size_t>(t)];
+      while (!go.load()) std::this_thread::yield();  // start together: contend
       for (int i = 0; i < kEach; ++i) {
-        auto v = store->SavePolicy("{}", "thread");
-        ASSERT_TRUE(v.ok()) << v.status().ToString();
-        got[static_cast<size_t>(t)].push_back(*v);
+        auto v = store.SavePolicy("{}", "thread");
+        EXPECT_TRUE(v.ok()) << v.status().ToString();
+        if (v.ok()) got[static_cast<size_t>(t)].push_back(*v);
       }
     });
   }
+  go = true;
   for (auto& t : threads) t.join();
   std::vector<uint64_t> all;
   for (const auto& g : got) all.insert(all.end(), g.begin(), g.end());
@@ -466,20 +474,32 @@ TEST_P(StoreConformanceTest, ConcurrentPolicySaversGetDistinctVersions) {
 TEST_P(StoreConformanceTest, ConcurrentKeyRotationsLeaveOneCurrentKey) {
   if (!backing_->shared()) GTEST_SKIP() << "a private store has no other instance";
   ASSERT_OK(store_->InsertSigningKey(MakeKey("k0", 1)));
-  constexpr int kThreads = 4, kEach = 5;
+  constexpr int kThreads = 4, kEach = 10;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int t = 0; t < kThreads; ++t) {
+    stores.push_back(backing_->Open());
+    ASSERT_NE(stores.back(), nullptr);
+  }
   std::atomic<int> failures{0};
+  std::atomic<int> several_current{0};
+  std::atomic<bool> go{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      auto store = backing_->Open();
-      if (store == nullptr) {
-        ++failures;
-        return;
-      }
+      Store& store = *stores[static_cast<size_t>(t)];
+      while (!go.load()) std::this_thread::yield();  // start together: contend
       for (int i = 0; i < kEach; ++i) {
         const std::string kid = "k-" + std::to_string(t) + "-" + std::to_string(i);
-        Status s = store->RunInTransaction([&](Store& tx) -> Status {
+        Status s = store.RunInTransaction([&](Store& tx) -> Status {
           LG_ASSIGN_OR_RETURN(auto keys, tx.ListSigningKeys());
+          // Every rotation must find exactly the one key the previous one
+          // made current (a later rotation would hide an interleaving by
+          // retiring both).
+          int current_seen = 0;
+          for (const auto& key : keys) current_seen += key.retired_at == 0 ? 1 : 0;
+          if (current_seen != 1) ++several_current;
+          // Give another writer every chance to interleave here.
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
           for (auto& key : keys) {
             if (key.retired_at != 0) continue;
             key.retired_at = 10;
@@ -488,12 +508,17 @@ TEST_P(StoreConformanceTest, ConcurrentKeyRotationsLeaveOneCurrentKey) {
           }
           return tx.InsertSigningKey(MakeKey(kid, 5));
         });
-        if (!s.ok()) ++failures;
+        if (!s.ok()) {
+          ADD_FAILURE() << s.ToString();
+          ++failures;
+        }
       }
     });
   }
+  go = true;
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(several_current.load(), 0) << "a rotation saw several current keys";
   auto keys = store_->ListSigningKeys();
   ASSERT_TRUE(keys.ok());
   EXPECT_EQ(keys->size(), static_cast<size_t>(1 + kThreads * kEach));
