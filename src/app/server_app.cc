@@ -90,6 +90,24 @@ gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   return o;
 }
 
+// The issuer of nodes that share a state store without `issuer:` in the stack
+// file: the first node's URL, recorded in the store ("issuer" setting) in one
+// transaction, so that every node puts the same `iss` in its tokens and
+// accepts the others' (nodes started at the same moment agree too).
+Result<std::string> SharedIssuer(store::Store& store, const std::string& own_url) {
+  std::string issuer;
+  LG_RETURN_IF_ERROR(store.RunInTransaction([&](store::Store& tx) -> Status {
+    LG_ASSIGN_OR_RETURN(std::optional<std::string> recorded, tx.GetSetting("issuer"));
+    if (recorded) {
+      issuer = *recorded;
+      return Status::Ok();
+    }
+    issuer = own_url;
+    return tx.PutSetting("issuer", issuer);
+  }));
+  return issuer;
+}
+
 }  // namespace
 
 // Start() sets every member before it binds the routes and starts the
@@ -357,6 +375,17 @@ Status ServerApp::Start() {
   d.audit->SetNode(d.node_name);
   d.metrics.SetConstantLabel("node", d.node_name);
   d.issuer = stack.issuer.empty() ? d.listen_url : stack.issuer;
+  if (stack.issuer.empty() && IsSharedStoreUrl(store_url)) {
+    Result<std::string> shared = SharedIssuer(*d.store, d.listen_url);
+    if (!shared.ok()) {
+      d.server->Stop(std::chrono::milliseconds(0));
+      return shared.status();
+    }
+    d.issuer = std::move(*shared);
+    log::Info("issuer " + d.issuer +
+              " (recorded in the shared state store by its first node; set `issuer:` in the "
+              "stack file to the URL clients use, e.g. the load balancer's)");
+  }
   while (!d.issuer.empty() && d.issuer.back() == '/') d.issuer.pop_back();
 
   d.state = std::make_unique<store::StateCache>(*d.store);
