@@ -221,6 +221,35 @@ TEST_F(PostgresStoreTest, ReconnectsAfterTheServerDroppedItsConnections) {
   EXPECT_TRUE(HintsFlow(*b, hints)) << "no notifications after the connections were dropped";
 }
 
+// The pool keeps its full size through repeated server-side drops: dropped
+// connections are discarded and counted out, never leaked.
+TEST_F(PostgresStoreTest, ThePoolSurvivesRepeatedDrops) {
+  auto store = MustOpen(db_->url(), PostgresStoreOptions{.max_connections = 2});
+  ASSERT_NE(store, nullptr);
+  auto busy = [&] {
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 20; ++i) {
+          if (!store->ListClients().ok() || !store->ChangeCounter().ok()) ++failures;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    return failures.load();
+  };
+  for (int round = 0; round < 4; ++round) {
+    EXPECT_EQ(busy(), 0) << "round " << round;
+    RawQuery(db_->url(),
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+             "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  }
+  const auto start = Clock::now();
+  EXPECT_EQ(busy(), 0);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(2)) << "calls waited for a free connection";
+}
+
 // A port nobody listens on: the store is unreachable.
 int ClosedPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
