@@ -107,6 +107,18 @@ class Counter {
   std::atomic<int> count_{0};
 };
 
+// True when, within 10 s, a write through `writer` is followed by a hint
+// (the listener may still be reconnecting at first).
+bool HintsFlow(Store& writer, const Counter& hints) {
+  return WaitUntil(
+      [&] {
+        const int before = hints.count();
+        if (!writer.PutSetting("ping", std::to_string(before)).ok()) return false;
+        return WaitUntil([&] { return hints.count() > before; }, std::chrono::milliseconds(500));
+      },
+      std::chrono::seconds(10));
+}
+
 TEST_F(PostgresStoreTest, NodesStartingTogetherOnAnEmptyDatabaseMigrateOnce) {
   constexpr int kNodes = 8;
   std::vector<std::thread> threads;
@@ -206,14 +218,36 @@ TEST_F(PostgresStoreTest, ReconnectsAfterTheServerDroppedItsConnections) {
   EXPECT_EQ(read->value_or(""), "1");
   ASSERT_TRUE(a->ChangeCounter().ok());
   // The listener reconnects (within its backoff) and hears new writes.
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        const int before = hints.count();
-        if (!b->PutSetting("ping", std::to_string(before)).ok()) return false;
-        return WaitUntil([&] { return hints.count() > before; }, std::chrono::milliseconds(500));
-      },
-      std::chrono::seconds(10)))
-      << "no notifications after the connections were dropped";
+  EXPECT_TRUE(HintsFlow(*b, hints)) << "no notifications after the connections were dropped";
+}
+
+// The pool keeps its full size through repeated server-side drops: dropped
+// connections are discarded and counted out, never leaked.
+TEST_F(PostgresStoreTest, ThePoolSurvivesRepeatedDrops) {
+  auto store = MustOpen(db_->url(), PostgresStoreOptions{.max_connections = 2});
+  ASSERT_NE(store, nullptr);
+  auto busy = [&] {
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 20; ++i) {
+          if (!store->ListClients().ok() || !store->ChangeCounter().ok()) ++failures;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    return failures.load();
+  };
+  for (int round = 0; round < 4; ++round) {
+    EXPECT_EQ(busy(), 0) << "round " << round;
+    RawQuery(db_->url(),
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+             "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  }
+  const auto start = Clock::now();
+  EXPECT_EQ(busy(), 0);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(2)) << "calls waited for a free connection";
 }
 
 // A port nobody listens on: the store is unreachable.
@@ -337,13 +371,7 @@ TEST(PostgresRestartTest, WritesFailFastWhileTheServerIsDownAndWorkAfterItReturn
   // The listener is back too.
   auto other = MustOpen(url);
   ASSERT_NE(other, nullptr);
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        const int before = hints.count();
-        if (!other->PutSetting("ping", std::to_string(before)).ok()) return false;
-        return WaitUntil([&] { return hints.count() > before; }, std::chrono::milliseconds(500));
-      },
-      std::chrono::seconds(10)));
+  EXPECT_TRUE(HintsFlow(*other, hints)) << "no notifications after the restart";
 }
 
 TEST(PostgresUrlTest, RedactsPasswords) {

@@ -23,6 +23,18 @@ using ::lakegate::testing::HasStatus;
 #define EXPECT_STATUS(expr, code, substring) EXPECT_TRUE(HasStatus((expr), (code), (substring)))
 #define ASSERT_OK(expr) ASSERT_TRUE(IsOk(expr))
 
+// `count` store objects on one backing (as many processes or nodes would
+// have); fewer when one cannot be opened (the test fails).
+std::vector<std::unique_ptr<Store>> OpenStores(StoreBacking& backing, int count) {
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < count; ++i) {
+    std::unique_ptr<Store> store = backing.Open();
+    if (store == nullptr) break;
+    stores.push_back(std::move(store));
+  }
+  return stores;
+}
+
 TEST_P(StoreConformanceTest, ClientRoundTripAndOrdering) {
   ClientRecord etl =
       MakeClient("id-etl", "etl-service", {"athena-api/query.read", "athena-api/query.admin"});
@@ -440,11 +452,8 @@ TEST_P(StoreConformanceTest, FailedPolicySaveInsideATransactionLeavesNothing) {
 TEST_P(StoreConformanceTest, ConcurrentPolicySaversGetDistinctVersions) {
   if (!backing_->shared()) GTEST_SKIP() << "a private store has no other instance";
   constexpr int kThreads = 4, kEach = 15;
-  std::vector<std::unique_ptr<Store>> stores;
-  for (int t = 0; t < kThreads; ++t) {
-    stores.push_back(backing_->Open());
-    ASSERT_NE(stores.back(), nullptr);
-  }
+  std::vector<std::unique_ptr<Store>> stores = OpenStores(*backing_, kThreads);
+  ASSERT_EQ(stores.size(), static_cast<size_t>(kThreads));
   std::vector<std::vector<uint64_t>> got(kThreads);
   std::atomic<bool> go{false};
   std::vector<std::thread> threads;
@@ -475,11 +484,8 @@ TEST_P(StoreConformanceTest, ConcurrentKeyRotationsLeaveOneCurrentKey) {
   if (!backing_->shared()) GTEST_SKIP() << "a private store has no other instance";
   ASSERT_OK(store_->InsertSigningKey(MakeKey("k0", 1)));
   constexpr int kThreads = 4, kEach = 10;
-  std::vector<std::unique_ptr<Store>> stores;
-  for (int t = 0; t < kThreads; ++t) {
-    stores.push_back(backing_->Open());
-    ASSERT_NE(stores.back(), nullptr);
-  }
+  std::vector<std::unique_ptr<Store>> stores = OpenStores(*backing_, kThreads);
+  ASSERT_EQ(stores.size(), static_cast<size_t>(kThreads));
   std::atomic<int> failures{0};
   std::atomic<int> several_current{0};
   std::atomic<bool> go{false};

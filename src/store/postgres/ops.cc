@@ -3,9 +3,10 @@
 #include "store/postgres/ops.h"
 
 #include <ctime>
-#include <set>
 #include <unordered_map>
 #include <utility>
+
+#include "store/record_checks.h"
 
 namespace lakegate::store::postgres {
 namespace {
@@ -27,12 +28,6 @@ ClientRecord ReadClient(const PgResult& r, int row) {
 
 const char* Bool(bool b) { return b ? "t" : "f"; }
 
-Status ValidateClient(const ClientRecord& c) {
-  if (c.client_id.empty()) return InvalidArgumentError("client id is empty");
-  if (c.name.empty()) return InvalidArgumentError("client name is empty");
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<bool> Ops::Exists(const char* sql, std::string_view key) {
@@ -40,13 +35,14 @@ Result<bool> Ops::Exists(const char* sql, std::string_view key) {
   return r.rows() > 0;
 }
 
+// The columns ReadClient reads, in its order.
+#define LG_CLIENT_SELECT                                                                    \
+  "SELECT client_id, name, token_ttl_seconds, enabled, secret_hash, previous_secret_hash, " \
+  "previous_secret_expires_at, created_at, updated_at, managed FROM lakegate.clients "
+
 Result<std::vector<ClientRecord>> Ops::ListClients() {
   LG_ASSIGN_OR_RETURN(PgResult rows,
-                      conn_.Exec("cannot list clients",
-                                 "SELECT client_id, name, token_ttl_seconds, enabled, "
-                                 "secret_hash, previous_secret_hash, previous_secret_expires_at, "
-                                 "created_at, updated_at, managed FROM lakegate.clients "
-                                 "ORDER BY name"));
+                      conn_.Exec("cannot list clients", LG_CLIENT_SELECT "ORDER BY name"));
   std::vector<ClientRecord> clients;
   std::unordered_map<std::string, size_t> index;
   for (int i = 0; i < rows.rows(); ++i) {
@@ -78,23 +74,15 @@ Result<std::optional<ClientRecord>> Ops::FindOne(const char* sql, std::string_vi
 }
 
 Result<std::optional<ClientRecord>> Ops::FindClient(std::string_view client_id) {
-  return FindOne(
-      "SELECT client_id, name, token_ttl_seconds, enabled, secret_hash, previous_secret_hash, "
-      "previous_secret_expires_at, created_at, updated_at, managed FROM lakegate.clients "
-      "WHERE client_id = $1",
-      client_id);
+  return FindOne(LG_CLIENT_SELECT "WHERE client_id = $1", client_id);
 }
 
 Result<std::optional<ClientRecord>> Ops::FindClientByName(std::string_view name) {
-  return FindOne(
-      "SELECT client_id, name, token_ttl_seconds, enabled, secret_hash, previous_secret_hash, "
-      "previous_secret_expires_at, created_at, updated_at, managed FROM lakegate.clients "
-      "WHERE name = $1",
-      name);
+  return FindOne(LG_CLIENT_SELECT "WHERE name = $1", name);
 }
 
 Status Ops::InsertClient(const ClientRecord& c) {
-  LG_RETURN_IF_ERROR(ValidateClient(c));
+  LG_RETURN_IF_ERROR(CheckClientRecord(c));
   LG_ASSIGN_OR_RETURN(bool id_taken,
                       Exists("SELECT 1 FROM lakegate.clients WHERE client_id = $1", c.client_id));
   if (id_taken) return AlreadyExistsError("client id " + Quoted(c.client_id) + " already exists");
@@ -115,7 +103,7 @@ Status Ops::InsertClient(const ClientRecord& c) {
 }
 
 Status Ops::UpdateClient(const ClientRecord& c) {
-  LG_RETURN_IF_ERROR(ValidateClient(c));
+  LG_RETURN_IF_ERROR(CheckClientRecord(c));
   LG_ASSIGN_OR_RETURN(bool exists,
                       Exists("SELECT 1 FROM lakegate.clients WHERE client_id = $1", c.client_id));
   if (!exists) return NotFoundError("no client with id " + Quoted(c.client_id));
@@ -278,18 +266,7 @@ Result<std::vector<ResourceServerRecord>> Ops::ListResourceServers() {
 }
 
 Status Ops::PutResourceServer(const ResourceServerRecord& server) {
-  if (server.identifier.empty()) return InvalidArgumentError("resource server identifier is empty");
-  std::set<std::string_view> seen;
-  for (const ScopeRecord& scope : server.scopes) {
-    if (scope.name.empty()) {
-      return InvalidArgumentError("resource server " + Quoted(server.identifier) +
-                                  " has a scope with an empty name");
-    }
-    if (!seen.insert(scope.name).second) {
-      return InvalidArgumentError("resource server " + Quoted(server.identifier) +
-                                  " declares scope " + Quoted(scope.name) + " twice");
-    }
-  }
+  LG_RETURN_IF_ERROR(CheckResourceServerRecord(server));
   LG_RETURN_IF_ERROR(conn_
                          .Exec("cannot store the resource server",
                                "INSERT INTO lakegate.resource_servers (identifier, name) "
@@ -370,5 +347,7 @@ Result<std::optional<std::pair<uint64_t, std::string>>> Ops::LatestPolicy() {
   if (r.rows() == 0) return Latest();
   return Latest(std::make_pair(static_cast<uint64_t>(r.Int(0, 0)), r.Text(0, 1)));
 }
+
+#undef LG_CLIENT_SELECT
 
 }  // namespace lakegate::store::postgres

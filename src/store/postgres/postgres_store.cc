@@ -56,6 +56,8 @@ class Pool {
   // answer or every connection stays busy for the connect timeout.
   Result<Lease> Acquire(bool fresh) EXCLUDES(mu_) {
     std::unique_ptr<Connection> idle;
+    // Idle connections to drop, closed after the lock is released.
+    std::vector<std::unique_ptr<Connection>> stale;
     {
       MutexLock lock(mu_);
       const auto wait = std::chrono::seconds(options_.connect_timeout_seconds);
@@ -65,7 +67,12 @@ class Pool {
         return UnavailableError("state store " + options_.display_name + ": all " +
                                 std::to_string(max_open_) + " connections stayed busy; retry");
       }
-      if (fresh) idle_.clear();  // the caller saw a dropped connection: so were these
+      if (fresh) {
+        // The caller saw a dropped connection: the idle ones were most likely
+        // dropped too (a server restart), so they are not handed out again.
+        open_ -= static_cast<int>(idle_.size());
+        stale.swap(idle_);
+      }
       if (!idle_.empty()) {
         idle = std::move(idle_.back());
         idle_.pop_back();
