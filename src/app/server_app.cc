@@ -75,8 +75,19 @@ gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   o.scopes.read = q.read_scope;
   o.scopes.write = q.write_scope;
   o.scopes.admin = q.admin_scope;
+  std::string own_issuer = stack.issuer;
+  while (!own_issuer.empty() && own_issuer.back() == '/') own_issuer.pop_back();
   for (const auto& rule : stack.client_rules) {
-    o.client_rules.push_back({rule.client_id, rule.client_name, rule.role});
+    std::string rule_issuer = rule.issuer;
+    while (!rule_issuer.empty() && rule_issuer.back() == '/') rule_issuer.pop_back();
+    // Naming our own issuer is the same as naming none.
+    if (!own_issuer.empty() && rule_issuer == own_issuer) rule_issuer.clear();
+    if (!rule.client_id.empty() && rule_issuer.empty() && !stack.trusted_issuers.empty()) {
+      log::Info("role rule for client_id " + rule.client_id +
+                " names no issuer: it matches lakegate's own tokens only; add `issuer:` to map "
+                "a trusted issuer's client");
+    }
+    o.client_rules.push_back({rule.client_id, rule.client_name, rule.role, std::move(rule_issuer)});
   }
   for (const auto& rule : stack.scope_rules) o.scope_rules.push_back({rule.scope, rule.role});
   o.default_database = q.default_database;
@@ -227,8 +238,11 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
   auth_options.scope_omitted_grants_all = stack.tokens.scope_omitted_grants_all;
   auth_options.client_auth.failed_per_minute_per_client =
       stack.limits.failed_auth_per_minute_per_client;
+  auth_options.client_auth.failed_per_minute_per_client_address =
+      stack.limits.failed_auth_per_minute_per_client_address;
   auth_options.client_auth.failed_per_minute_per_address =
       stack.limits.failed_auth_per_minute_per_address;
+  auth_options.metrics_client_labels = stack.metrics.client_labels;
   auth = std::make_unique<oauth::AuthorizationServer>(auth_options, *store, *state,
                                                       oauth::SecretHasher(std::move(hash_key)),
                                                       SystemClock::Get(), audit.get(), &metrics);

@@ -1,5 +1,5 @@
 // The server's own sections: version, issuer, state_dir, listen, tokens,
-// limits, audit and query.
+// limits, audit, metrics and query.
 #include <algorithm>
 #include <limits>
 #include <string>
@@ -181,6 +181,8 @@ Status ParseLimits(StackParse& parse, const YAML::Node& node, const std::string&
                        {
                            {"failed_auth_per_minute_per_client",
                             limit(out.limits.failed_auth_per_minute_per_client)},
+                           {"failed_auth_per_minute_per_client_address",
+                            limit(out.limits.failed_auth_per_minute_per_client_address)},
                            {"failed_auth_per_minute_per_address",
                             limit(out.limits.failed_auth_per_minute_per_address)},
                        });
@@ -199,6 +201,12 @@ Status ParseAudit(StackParse& parse, const YAML::Node& node, const std::string& 
                               return Status::Ok();
                             }},
                        });
+}
+
+Status ParseMetrics(StackParse& parse, const YAML::Node& node, const std::string& path) {
+  return parse.yaml.ParseMap(
+      node, path, path,
+      {{"client_labels", parse.yaml.SetBool(parse.config.metrics.client_labels)}});
 }
 
 Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& path) {

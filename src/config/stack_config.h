@@ -107,13 +107,22 @@ struct ListenSpec {
 };
 
 struct LimitsSpec {
-  // At least 10 each, so that a handful of honest mistakes never locks anyone out.
-  int failed_auth_per_minute_per_client = 20;
-  int failed_auth_per_minute_per_address = 60;
+  // At least 10 each, so that a handful of honest mistakes never trips them.
+  int failed_auth_per_minute_per_client = 20;          // then failures get 429
+  int failed_auth_per_minute_per_client_address = 20;  // then that address is refused for it
+  int failed_auth_per_minute_per_address = 60;         // then that address is refused
 };
 
 struct AuditSpec {
   std::string path;  // "" = <state_dir>/audit.log; "-" = stdout; else resolved like state_dir
+};
+
+// GET /metrics (Prometheus text; unauthenticated, like every scrape target
+// without a proxy in front).
+struct MetricsSpec {
+  // Label token-request counters with client ids. Only for a metrics endpoint
+  // that strangers cannot reach: a client id is half of a credential.
+  bool client_labels = false;
 };
 
 // The query API (what API Gateway + Lambda + Athena do in the AWS setup).
@@ -137,6 +146,7 @@ struct QuerySpec {
 struct RoleRuleSpec {
   std::string client_name;
   std::string client_id;
+  std::string issuer;  // client_id rules: the token issuer; "" = lakegate's own
   std::string scope;
   std::string role;
 };
@@ -160,6 +170,7 @@ struct StackConfig {
   TokenSpec tokens;
   LimitsSpec limits;
   AuditSpec audit;
+  MetricsSpec metrics;
   std::vector<ResourceServerSpec> resource_servers;
   std::vector<ClientSpec> clients;
   QuerySpec query;

@@ -29,11 +29,14 @@ struct TrustedIssuer {
 };
 
 // Maps one client to a role. Exactly one of client_id / client_name is set;
-// names match only our own clients (an external token carries no name).
+// names match only our own clients (an external token carries no name). A
+// client_id rule matches tokens of `issuer` only (exact "iss"); without one,
+// lakegate's own tokens only: another issuer may hand out the same client_id.
 struct ClientRule {
   std::string client_id;
   std::string client_name;
   std::string role;
+  std::string issuer;  // client_id rules: "" = lakegate's own issuer
 };
 
 // Maps a scope to a role; the first rule whose scope the token has wins.

@@ -43,9 +43,9 @@ const std::string kAdmin = "athena-api/query.admin";
 class QueryServiceTest : public ::testing::Test {
  protected:
   QueryServiceTest() : key_(TestIssuerKey::Make("own")) {
-    options_.client_rules = {{"", "etl-service", "lf-super-user-role"},
-                             {"", "reporting-service", "lf-dev-role"},
-                             {"", "ghost-service", "role-not-in-policy"}};
+    options_.client_rules = {{"", "etl-service", "lf-super-user-role", ""},
+                             {"", "reporting-service", "lf-dev-role", ""},
+                             {"", "ghost-service", "role-not-in-policy", ""}};
     options_.scope_rules = {
         {kAdmin, "lf-super-user-role"}, {kWrite, "lf-super-user-role"}, {kRead, "lf-dev-role"}};
     auto snapshot = std::make_shared<policy::PolicySnapshot>();
