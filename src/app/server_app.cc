@@ -57,6 +57,14 @@ class HttpMetricsObserver final : public http::RequestObserver {
   audit::Histogram& latency_;
 };
 
+// Queries block on the engine for up to their timeout, so the pool is larger
+// than the core count by default: one client's slow queries (capped per
+// client) must not stall everybody else's.
+size_t WorkerCount(const config::StackConfig& stack) {
+  if (stack.query.workers > 0) return static_cast<size_t>(stack.query.workers);
+  return std::max(16u, 4 * std::max(1u, std::thread::hardware_concurrency()));
+}
+
 // The gateway's settings from the stack file.
 gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   gateway::GatewayOptions o;
@@ -96,6 +104,7 @@ gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   o.max_result_bytes = q.max_result_bytes;
   o.max_concurrent_per_client = static_cast<int>(q.max_concurrent_per_client);
   o.max_queued_per_client = static_cast<int>(q.max_queued_per_client);
+  o.max_pool_backlog = q.max_backlog > 0 ? static_cast<size_t>(q.max_backlog) : WorkerCount(stack);
   o.audit_sql = q.audit_sql;
   return o;
 }
@@ -336,10 +345,7 @@ Status ServerApp::Start() {
   http_options.tls_cert_file = stack.listen.tls_cert;
   http_options.tls_key_file = stack.listen.tls_key;
 
-  // Queries block on the engine for up to their timeout, so the pool is larger
-  // than the core count: one client's slow queries (capped per client) must
-  // not stall everybody else's.
-  d.workers = std::make_unique<ThreadPool>(std::max(16u, 4 * cores), 4096);
+  d.workers = std::make_unique<ThreadPool>(WorkerCount(stack), 4096);
   d.gateway_options = GatewayOptionsFrom(stack);
   d.observer = std::make_unique<HttpMetricsObserver>(d.metrics);
   d.routes = std::make_unique<Routes>(RouteSelection{d.options.serve_auth, d.options.serve_query,

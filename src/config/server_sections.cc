@@ -246,6 +246,8 @@ Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& 
           {"max_result_bytes", yaml.SetInt(q.max_result_bytes, 1024, 4ll << 30)},
           {"max_concurrent_per_client", yaml.SetInt(q.max_concurrent_per_client, 1, 1000)},
           {"max_queued_per_client", yaml.SetInt(q.max_queued_per_client, 0, 100000)},
+          {"workers", yaml.SetInt(q.workers, 1, 1024)},
+          {"max_backlog", yaml.SetInt(q.max_backlog, 1, 100000)},
           {"audit_sql", yaml.SetBool(q.audit_sql)},
       });
 }
