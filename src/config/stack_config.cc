@@ -37,6 +37,7 @@ constexpr Section kSections[] = {
     {"tokens", &ParseTokens, false},
     {"limits", &ParseLimits, false},
     {"audit", &ParseAudit, false},
+    {"metrics", &ParseMetrics, false},
     {"resource_servers", &ParseResourceServers, true},
     {"clients", &ParseClients, true},
     {"query", &ParseQuery, false},
@@ -77,6 +78,7 @@ Result<StackConfig> ParseDocument(const YamlReader& yaml, std::string_view text)
   LG_RETURN_IF_ERROR(yaml.ParseMap(root, "", "", fields));
   LG_RETURN_IF_ERROR(CheckScopeReferences(parse));
   LG_RETURN_IF_ERROR(CheckRoleReferences(parse));
+  LG_RETURN_IF_ERROR(CheckIssuerReferences(parse));
   LG_RETURN_IF_ERROR(CheckGovernance(parse));
   return config;
 }
