@@ -568,6 +568,16 @@ TEST(ParseStackErrorTest, EmptyAndMultiDocument) {
       HasSubstr("stack.yaml:3:1: a stack file holds one YAML document; remove the \"---\""));
 }
 
+// yaml-cpp 0.7's LoadAll never returns on these (it yields empty documents
+// forever, allocating each); found by tests/fuzz/stack_file_fuzz.cc.
+TEST(ParseStackErrorTest, TokensNoRuleConsumesAreInvalidYamlNotAHang) {
+  EXPECT_EQ(ErrorOf(",A"), "stack.yaml:1:1: invalid YAML: unexpected \",\"");
+  EXPECT_EQ(ErrorOf(","), "stack.yaml:1:1: invalid YAML: unexpected \",\"");
+  EXPECT_THAT(ErrorOf("clients: []\n,\n"), HasSubstr("stack.yaml:2:1: invalid YAML"));
+  EXPECT_THAT(ErrorOf("clients: []\n---\n,\n"),
+              HasSubstr("stack.yaml:3:1: a stack file holds one YAML document"));
+}
+
 TEST(ParseStackErrorTest, Version) {
   EXPECT_EQ(ErrorOf("version: 2\n"),
             "stack.yaml:1:10: version: version 2 is not supported by this lakegate; use version: "
