@@ -17,7 +17,10 @@ using Clock = std::chrono::steady_clock;
 
 // SQLite calls the progress handler every this many virtual machine steps.
 constexpr int kProgressOps = 1000;
-constexpr int kMemoryFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+// The in-memory connections that attach lake files: no SQLITE_OPEN_CREATE,
+// which ATTACH inherits, so attaching a missing file fails instead of
+// creating it.
+constexpr int kMemoryFlags = SQLITE_OPEN_READWRITE;
 
 Status SetupFailure(std::string message) {
   return Status(StatusCode::kInternal, EngineFailure::kInternal, std::move(message));
