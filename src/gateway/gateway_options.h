@@ -67,11 +67,12 @@ struct GatewayOptions {
   // --- queries ---
   std::string default_database = "analytics";
   std::chrono::milliseconds query_timeout{30000};
-  int64_t max_rows = 10000;               // "maxRows" is capped at this
-  int64_t max_result_bytes = 64ll << 20;  // encoded body size
-  int max_concurrent_per_client = 4;      // running at once; more wait in a queue
-  int max_queued_per_client = 256;        // waiting beyond the running ones; beyond it: 429
-  size_t max_query_bytes = 256 * 1024;    // SQL text (Athena's limit)
+  int64_t max_rows = 10000;                      // "maxRows" is capped at this
+  int64_t max_result_bytes = 64ll << 20;         // encoded body size
+  int64_t max_query_memory_bytes = 256ll << 20;  // the engine memory one query may hold
+  int max_concurrent_per_client = 4;             // running at once; more wait in a queue
+  int max_queued_per_client = 256;               // waiting beyond the running ones; beyond it: 429
+  size_t max_query_bytes = 256 * 1024;           // SQL text (Athena's limit)
   size_t max_parameters = 1000;
   size_t stream_chunk_bytes = 64 * 1024;  // first chunk is buffered before the status is chosen
   bool audit_sql = true;                  // put the SQL text itself in the audit line

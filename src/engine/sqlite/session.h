@@ -30,6 +30,7 @@
 #include "engine/sqlite/connection.h"
 #include "engine/sqlite/governed_table.h"
 #include "engine/sqlite/guard.h"
+#include "engine/sqlite/memory_budget.h"
 #include "policy/policy.h"
 
 namespace lakegate::engine::sqlite_internal {
@@ -39,6 +40,7 @@ struct RequestState {
   std::chrono::steady_clock::time_point deadline;
   std::chrono::milliseconds timeout{0};
   const std::atomic<bool>* cancelled = nullptr;
+  const MemoryBudget* memory = nullptr;  // the statement's memory budget
   bool timed_out = false;
   bool was_cancelled = false;
 };
@@ -70,6 +72,8 @@ class Session {
   Result<QueryResult> Run(const policy::PolicySnapshot& policy, const policy::Role& role,
                           const QueryRequest& request, ResultSink& sink);
   uint64_t generation() const { return generation_; }
+  // The most memory the last Run() held (MemoryBudget::peak()).
+  int64_t memory_peak() const { return memory_peak_; }
   // False when a failure left a connection in a state we do not reuse.
   bool reusable() const {
     return !broken_ && sqlite3_get_autocommit(user_.get()) != 0 &&
@@ -82,6 +86,8 @@ class Session {
   Status InstallCommon();
   sqlite3_stmt* PrintfStatement(int argc);
   static int Progress(void* self);
+  // The memory budget's work meter: Progress() as a bool.
+  static bool OverTime(void* self);
   static int Busy(void* self, int count);
   static void GuardedPrintf(sqlite3_context* ctx, int argc, sqlite3_value** argv);
   static void MaskHash(sqlite3_context* ctx, int argc, sqlite3_value** argv);
@@ -100,6 +106,7 @@ class Session {
   const uint64_t generation_;
   const bool governed_;
   bool broken_ = false;
+  int64_t memory_peak_ = 0;
   DbPtr user_;
   DbPtr priv_;    // governed only
   DbPtr helper_;  // evaluates the built-in printf, lazily opened

@@ -63,6 +63,8 @@ int Session::Progress(void* self) {
   return 0;
 }
 
+bool Session::OverTime(void* self) { return Progress(self) != 0; }
+
 int Session::Busy(void* self, int count) {
   auto* s = static_cast<Session*>(self);
   constexpr auto kNap = std::chrono::milliseconds(2);

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
-#include <mutex>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "engine/sqlite/catalog.h"
 #include "engine/sqlite/classify.h"
 #include "engine/sqlite/connection.h"
+#include "engine/sqlite/memory_budget.h"
 #include "engine/sqlite/schema_watch.h"
 #include "engine/sqlite/session.h"
 #include "engine/sqlite/table_loader.h"
@@ -123,6 +123,9 @@ class SqliteEngine final : public Engine {
 // version, database and attached set, so their number is not bounded by the
 // configuration alone; beyond this many idle sessions the oldest is closed.
 constexpr size_t kMaxIdleSessions = 128;
+// A statement that held at least this much returns the free heap to the
+// system when it ends (a few milliseconds, only after such statements).
+constexpr int64_t kTrimAfterBytes = int64_t{32} << 20;
 
 Result<std::vector<std::string>> SqliteEngine::Databases(bool relist) {
   {
@@ -316,7 +319,11 @@ Result<QueryResult> SqliteEngine::Execute(const policy::PolicySnapshot& policy,
       !sqlite_internal::IsRowWrite(result->statement_type)) {
     SchemaChangedHere();  // DDL changed a raw schema
   }
+  const bool held_much = session->memory_peak() >= kTrimAfterBytes;
   Return(key, std::move(session));
+  // The C heap keeps what a big statement freed (glibc does not return it
+  // on its own): give it back, or a burst of big queries stays resident.
+  if (held_much) sqlite_internal::ReleaseFreeHeap();
   return result;
 }
 
@@ -382,12 +389,12 @@ Result<std::unique_ptr<Engine>> OpenSqliteEngine(SqliteEngineOptions options) {
                   "lake directory does not exist: " + options.lake_dir);
   }
   if (options.max_idle_connections_per_role == 0) options.max_idle_connections_per_role = 1;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // A malloc per TEXT value crosses the governed vtab; memory statistics
-    // cost 10-20% there. Fails harmlessly when SQLite is already initialized.
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-  });
+  if (!sqlite_internal::MemoryAccountingInstalled()) {
+    // Only possible when something initialised SQLite before main().
+    return Status(StatusCode::kFailedPrecondition, EngineFailure::kMisconfigured,
+                  "SQLite was initialised before the engine installed its memory accounting; "
+                  "per-query memory limits cannot be enforced");
+  }
   LG_ASSIGN_OR_RETURN(DbPtr probe,
                       sqlite_internal::OpenConnection(":memory:", SQLITE_OPEN_READWRITE));
   const int max_attached = sqlite3_limit(probe.get(), SQLITE_LIMIT_ATTACHED, -1);
