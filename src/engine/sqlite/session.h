@@ -7,7 +7,9 @@
 // governed virtual table per visible table -- and a privileged connection
 // whose attached raw files the virtual tables' cursors read. An authorizer
 // (deny by default) guards both; a progress handler enforces the deadline and
-// cancellation; printf()/format() are bounded.
+// cancellation between steps, and within one step the functions that can
+// do quadratic work (bounded_functions.h) and the memory budget's work meter
+// (memory_budget.h) do; printf()/format() are bounded.
 //
 // Thread-compatible: a session is used by one thread at a time (the engine
 // checks it out of its pool for one call).
@@ -26,6 +28,7 @@
 
 #include "common/status.h"
 #include "engine/engine.h"
+#include "engine/sqlite/bounded_functions.h"
 #include "engine/sqlite/classify.h"
 #include "engine/sqlite/connection.h"
 #include "engine/sqlite/governed_table.h"
@@ -107,6 +110,8 @@ class Session {
   const bool governed_;
   bool broken_ = false;
   int64_t memory_peak_ = 0;
+  // The work of the bounded functions on this session's connections.
+  WorkMeter meter_{&Session::OverTime, this};
   DbPtr user_;
   DbPtr priv_;    // governed only
   DbPtr helper_;  // evaluates the built-in printf, lazily opened
