@@ -276,6 +276,7 @@ Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& 
            }},
           {"max_rows", yaml.SetInt(q.max_rows, 1, 10'000'000)},
           {"max_result_bytes", yaml.SetInt(q.max_result_bytes, 1024, 4ll << 30)},
+          {"max_memory", yaml.SetInt(q.max_memory_bytes, 1ll << 20, 64ll << 30)},
           {"max_concurrent_per_client", yaml.SetInt(q.max_concurrent_per_client, 1, 1000)},
           {"max_queued_per_client", yaml.SetInt(q.max_queued_per_client, 0, 100000)},
           {"workers", yaml.SetInt(q.workers, 1, 1024)},

@@ -149,6 +149,7 @@ TEST(ParseStackTest, Defaults) {
   EXPECT_EQ(config->limits.failed_auth_per_minute_per_address, 60);
   EXPECT_FALSE(config->metrics.client_labels);
   EXPECT_EQ(config->audit.path, "");
+  EXPECT_EQ(config->query.max_memory_bytes, 256 << 20);
   EXPECT_TRUE(config->clients.empty());
   EXPECT_TRUE(config->resource_servers.empty());
 }
@@ -203,6 +204,7 @@ TEST(ParseStackTest, QueryRolesRulesAndIssuers) {
   scopes: {read: athena-api/query.read, write: athena-api/query.write}
   timeout: 2m
   max_rows: 500
+  max_memory: 67108864
   max_concurrent_per_client: 8
   audit_sql: false
 roles:
@@ -236,6 +238,7 @@ trusted_issuers:
   EXPECT_EQ(config->query.admin_scope, "");
   EXPECT_EQ(config->query.timeout_seconds, 120);
   EXPECT_EQ(config->query.max_rows, 500);
+  EXPECT_EQ(config->query.max_memory_bytes, 64 << 20);
   EXPECT_FALSE(config->query.audit_sql);
   ASSERT_EQ(config->roles.size(), 2u);
   EXPECT_TRUE(policy::IsUnrestricted(config->roles[0]));
@@ -302,6 +305,8 @@ TEST(ParseStackErrorTest, RolesAndRules) {
               HasSubstr("scope \"athena-api/query.nope\" is not declared"));
   EXPECT_THAT(ErrorOf(WithServers("query:\n  timeout: 2h\n")),
               HasSubstr("out of range; use 1s..1h"));
+  EXPECT_THAT(ErrorOf(WithServers("query:\n  max_memory: 1000\n")),
+              HasSubstr("out of range; use 1048576..68719476736"));
   EXPECT_THAT(ErrorOf(WithServers("trusted_issuers:\n  - {issuer: x, jwks_uri: ftp://x}\n")),
               HasSubstr("must be an https:// (or loopback http://) URL"));
   EXPECT_THAT(ErrorOf(WithServers("trusted_issuers:\n  - {issuer: x}\n")),
