@@ -1,6 +1,7 @@
 #include "cli/server_commands.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -128,11 +129,23 @@ void AddDemoCommand(CLI::App& app) {
   cmd->add_option("--listen", flags->listen, "Address to listen on (default 127.0.0.1)");
   AddNodeOption(cmd, flags->node_name);
   AddStateOption(cmd);
-  cmd->footer("Example:\n  lakegate demo --dir /tmp/demo --port 9090");
+  cmd->footer(
+      "Examples:\n"
+      "  lakegate demo --dir /tmp/demo --port 9090\n"
+      "  lakegate demo --dir /tmp/demo --port 9090 --state postgresql://USER:PW@HOST:5432/DB\n"
+      "  lakegate demo --dir /tmp/demo --port 9091 --state <the same URL>   # a second node\n"
+      "With --state the stack lives in that database: the first node creates it, later nodes\n"
+      "(same DIR, same URL) join it, and DIR/stack.yaml records the URL for admin commands.");
   cmd->callback([flags] {
     std::string dir = std::filesystem::absolute(flags->config_path).lexically_normal().string();
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    auto path = app::PrepareDemoDir(dir, flags->port);
+    // A new stack records the state store it was created in (the flag, else
+    // $LAKEGATE_STATE_URL), so admin commands with --config find it.
+    std::string state_url = StateUrlFlag();
+    if (const char* env = std::getenv("LAKEGATE_STATE_URL"); state_url.empty() && env != nullptr) {
+      state_url = env;
+    }
+    auto path = app::PrepareDemoDir(dir, flags->port, state_url);
     if (!path.ok()) Exit(Fail(path.status()));
     auto stack = config::LoadStackFile(*path);
     if (!stack.ok()) Exit(Fail(stack.status()));

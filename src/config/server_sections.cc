@@ -1,5 +1,5 @@
 // The server's own sections: version, issuer, state_dir, state, listen, tokens,
-// limits, audit and query.
+// limits, audit, metrics and query.
 #include <algorithm>
 #include <limits>
 #include <string>
@@ -222,6 +222,8 @@ Status ParseLimits(StackParse& parse, const YAML::Node& node, const std::string&
                        {
                            {"failed_auth_per_minute_per_client",
                             limit(out.limits.failed_auth_per_minute_per_client)},
+                           {"failed_auth_per_minute_per_client_address",
+                            limit(out.limits.failed_auth_per_minute_per_client_address)},
                            {"failed_auth_per_minute_per_address",
                             limit(out.limits.failed_auth_per_minute_per_address)},
                        });
@@ -240,6 +242,12 @@ Status ParseAudit(StackParse& parse, const YAML::Node& node, const std::string& 
                               return Status::Ok();
                             }},
                        });
+}
+
+Status ParseMetrics(StackParse& parse, const YAML::Node& node, const std::string& path) {
+  return parse.yaml.ParseMap(
+      node, path, path,
+      {{"client_labels", parse.yaml.SetBool(parse.config.metrics.client_labels)}});
 }
 
 Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& path) {
@@ -279,6 +287,8 @@ Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& 
           {"max_result_bytes", yaml.SetInt(q.max_result_bytes, 1024, 4ll << 30)},
           {"max_concurrent_per_client", yaml.SetInt(q.max_concurrent_per_client, 1, 1000)},
           {"max_queued_per_client", yaml.SetInt(q.max_queued_per_client, 0, 100000)},
+          {"workers", yaml.SetInt(q.workers, 1, 1024)},
+          {"max_backlog", yaml.SetInt(q.max_backlog, 1, 100000)},
           {"audit_sql", yaml.SetBool(q.audit_sql)},
       });
 }

@@ -111,13 +111,22 @@ struct ListenSpec {
 };
 
 struct LimitsSpec {
-  // At least 10 each, so that a handful of honest mistakes never locks anyone out.
-  int failed_auth_per_minute_per_client = 20;
-  int failed_auth_per_minute_per_address = 60;
+  // At least 10 each, so that a handful of honest mistakes never trips them.
+  int failed_auth_per_minute_per_client = 20;          // then failures get 429
+  int failed_auth_per_minute_per_client_address = 20;  // then that address is refused for it
+  int failed_auth_per_minute_per_address = 60;         // then that address is refused
 };
 
 struct AuditSpec {
   std::string path;  // "" = <state_dir>/audit.log; "-" = stdout; else resolved like state_dir
+};
+
+// GET /metrics (Prometheus text; unauthenticated, like every scrape target
+// without a proxy in front).
+struct MetricsSpec {
+  // Label token-request counters with client ids. Only for a metrics endpoint
+  // that strangers cannot reach: a client id is half of a credential.
+  bool client_labels = false;
 };
 
 // The query API (what API Gateway + Lambda + Athena do in the AWS setup).
@@ -132,6 +141,8 @@ struct QuerySpec {
   int64_t max_result_bytes = 64ll << 20;
   int64_t max_concurrent_per_client = 4;  // running at once per client
   int64_t max_queued_per_client = 256;    // waiting behind those; beyond: 429
+  int64_t workers = 0;                    // query worker threads; 0 = max(16, 4 x cores)
+  int64_t max_backlog = 0;                // requests waiting for a worker; 0 = `workers`
   bool audit_sql = true;
 };
 
@@ -141,6 +152,7 @@ struct QuerySpec {
 struct RoleRuleSpec {
   std::string client_name;
   std::string client_id;
+  std::string issuer;  // client_id rules: the token issuer; "" = lakegate's own
   std::string scope;
   std::string role;
 };
@@ -178,6 +190,7 @@ struct StackConfig {
   TokenSpec tokens;
   LimitsSpec limits;
   AuditSpec audit;
+  MetricsSpec metrics;
   std::vector<ResourceServerSpec> resource_servers;
   std::vector<ClientSpec> clients;
   QuerySpec query;
