@@ -14,6 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-jwt python3-cryptography nodejs npm sqlite3
   clang clang-format libclang-rt-14-dev
+  postgresql libpq-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then PACKAGES+=(wrk nginx-light); fi
 missing=()

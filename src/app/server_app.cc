@@ -13,6 +13,7 @@
 #include "app/apply.h"
 #include "app/engines.h"
 #include "app/routes.h"
+#include "app/state_keys.h"
 #include "app/stores.h"
 #include "audit/audit_log.h"
 #include "audit/metrics.h"
@@ -57,6 +58,14 @@ class HttpMetricsObserver final : public http::RequestObserver {
   audit::Histogram& latency_;
 };
 
+// Queries block on the engine for up to their timeout, so the pool is larger
+// than the core count by default: one client's slow queries (capped per
+// client) must not stall everybody else's.
+size_t WorkerCount(const config::StackConfig& stack) {
+  if (stack.query.workers > 0) return static_cast<size_t>(stack.query.workers);
+  return std::max(16u, 4 * std::max(1u, std::thread::hardware_concurrency()));
+}
+
 // The gateway's settings from the stack file.
 gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   gateway::GatewayOptions o;
@@ -75,8 +84,19 @@ gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   o.scopes.read = q.read_scope;
   o.scopes.write = q.write_scope;
   o.scopes.admin = q.admin_scope;
+  std::string own_issuer = stack.issuer;
+  while (!own_issuer.empty() && own_issuer.back() == '/') own_issuer.pop_back();
   for (const auto& rule : stack.client_rules) {
-    o.client_rules.push_back({rule.client_id, rule.client_name, rule.role});
+    std::string rule_issuer = rule.issuer;
+    while (!rule_issuer.empty() && rule_issuer.back() == '/') rule_issuer.pop_back();
+    // Naming our own issuer is the same as naming none.
+    if (!own_issuer.empty() && rule_issuer == own_issuer) rule_issuer.clear();
+    if (!rule.client_id.empty() && rule_issuer.empty() && !stack.trusted_issuers.empty()) {
+      log::Info("role rule for client_id " + rule.client_id +
+                " names no issuer: it matches lakegate's own tokens only; add `issuer:` to map "
+                "a trusted issuer's client");
+    }
+    o.client_rules.push_back({rule.client_id, rule.client_name, rule.role, std::move(rule_issuer)});
   }
   for (const auto& rule : stack.scope_rules) o.scope_rules.push_back({rule.scope, rule.role});
   o.default_database = q.default_database;
@@ -85,8 +105,27 @@ gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   o.max_result_bytes = q.max_result_bytes;
   o.max_concurrent_per_client = static_cast<int>(q.max_concurrent_per_client);
   o.max_queued_per_client = static_cast<int>(q.max_queued_per_client);
+  o.max_pool_backlog = q.max_backlog > 0 ? static_cast<size_t>(q.max_backlog) : WorkerCount(stack);
   o.audit_sql = q.audit_sql;
   return o;
+}
+
+// The issuer of nodes that share a state store without `issuer:` in the stack
+// file: the first node's URL, recorded in the store ("issuer" setting) in one
+// transaction, so that every node puts the same `iss` in its tokens and
+// accepts the others' (nodes started at the same moment agree too).
+Result<std::string> SharedIssuer(store::Store& store, const std::string& own_url) {
+  std::string issuer;
+  LG_RETURN_IF_ERROR(store.RunInTransaction([&](store::Store& tx) -> Status {
+    LG_ASSIGN_OR_RETURN(std::optional<std::string> recorded, tx.GetSetting("issuer"));
+    if (recorded) {
+      issuer = *recorded;
+      return Status::Ok();
+    }
+    issuer = own_url;
+    return tx.PutSetting("issuer", issuer);
+  }));
+  return issuer;
 }
 
 }  // namespace
@@ -227,8 +266,11 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
   auth_options.scope_omitted_grants_all = stack.tokens.scope_omitted_grants_all;
   auth_options.client_auth.failed_per_minute_per_client =
       stack.limits.failed_auth_per_minute_per_client;
+  auth_options.client_auth.failed_per_minute_per_client_address =
+      stack.limits.failed_auth_per_minute_per_client_address;
   auth_options.client_auth.failed_per_minute_per_address =
       stack.limits.failed_auth_per_minute_per_address;
+  auth_options.metrics_client_labels = stack.metrics.client_labels;
   auth = std::make_unique<oauth::AuthorizationServer>(auth_options, *store, *state,
                                                       oauth::SecretHasher(std::move(hash_key)),
                                                       SystemClock::Get(), audit.get(), &metrics);
@@ -242,8 +284,9 @@ Status ServerApp::Impl::StartQuery() {
   const config::StackConfig& stack = options.stack;
   LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
   // The key of the keyed-hash column mask lives beside the secret hash key, so
-  // masked values stay the same across restarts (joins on them keep working).
-  LG_ASSIGN_OR_RETURN(SecretString mask_key, oauth::LoadOrCreateHashKey(state_dir + "/mask.key"));
+  // masked values stay the same across restarts and nodes (joins on them keep
+  // working).
+  LG_ASSIGN_OR_RETURN(SecretString mask_key, LoadStateKey(StateKey::kMask, stack, *store));
   engine::EngineSettings engine_settings;
   engine_settings.mask_hash_key = std::move(mask_key);
   LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.lake_dir, engine_settings));
@@ -299,8 +342,12 @@ Status ServerApp::Start() {
   }
   d.state_dir = stack.state_dir;
   LG_RETURN_IF_ERROR(MakeDirectories(d.state_dir, 0700));
-  LG_ASSIGN_OR_RETURN(d.store, OpenStore(DefaultStoreUrl(d.state_dir)));
-  LG_ASSIGN_OR_RETURN(SecretString hash_key, oauth::LoadOrCreateHashKey(d.state_dir + "/hash.key"));
+  const std::string store_url = ChooseStoreUrl(d.options.state_url, stack);
+  LG_ASSIGN_OR_RETURN(d.store, OpenStore(store_url));
+  if (IsSharedStoreUrl(store_url)) log::Info("state store: " + RedactStoreUrl(store_url));
+  // Checked against the store before anything is written with it: a node
+  // with another key must not start (docs/high-availability.md).
+  LG_ASSIGN_OR_RETURN(SecretString hash_key, LoadStateKey(StateKey::kSecretHash, stack, *d.store));
 
   LG_ASSIGN_OR_RETURN(ApplyResult applied,
                       ApplyStack(stack, *d.store, oauth::SecretHasher(hash_key), SystemClock::Get(),
@@ -322,10 +369,7 @@ Status ServerApp::Start() {
   http_options.tls_cert_file = stack.listen.tls_cert;
   http_options.tls_key_file = stack.listen.tls_key;
 
-  // Queries block on the engine for up to their timeout, so the pool is larger
-  // than the core count: one client's slow queries (capped per client) must
-  // not stall everybody else's.
-  d.workers = std::make_unique<ThreadPool>(std::max(16u, 4 * cores), 4096);
+  d.workers = std::make_unique<ThreadPool>(WorkerCount(stack), 4096);
   d.gateway_options = GatewayOptionsFrom(stack);
   d.observer = std::make_unique<HttpMetricsObserver>(d.metrics);
   d.routes = std::make_unique<Routes>(RouteSelection{d.options.serve_auth, d.options.serve_query,
@@ -351,6 +395,17 @@ Status ServerApp::Start() {
   d.audit->SetNode(d.node_name);
   d.metrics.SetConstantLabel("node", d.node_name);
   d.issuer = stack.issuer.empty() ? d.listen_url : stack.issuer;
+  if (stack.issuer.empty() && IsSharedStoreUrl(store_url)) {
+    Result<std::string> shared = SharedIssuer(*d.store, d.listen_url);
+    if (!shared.ok()) {
+      d.server->Stop(std::chrono::milliseconds(0));
+      return shared.status();
+    }
+    d.issuer = std::move(*shared);
+    log::Info("issuer " + d.issuer +
+              " (recorded in the shared state store by its first node; set `issuer:` in the "
+              "stack file to the URL clients use, e.g. the load balancer's)");
+  }
   while (!d.issuer.empty() && d.issuer.back() == '/') d.issuer.pop_back();
 
   d.state = std::make_unique<store::StateCache>(*d.store);

@@ -1,6 +1,7 @@
 // Who may use the query API and as which role: role_rules (clients and
 // scopes to roles) and trusted_issuers (external token issuers); then every
-// role a rule names is checked against the declared roles.
+// role a rule names is checked against the declared roles, and every issuer
+// against the trusted ones.
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -23,6 +24,7 @@ Status ParseRoleRules(StackParse& parse, const YAML::Node& node, const std::stri
             if (by_client) {
               fields.push_back({"client", yaml.SetString(rule.client_name)});
               fields.push_back({"client_id", yaml.SetString(rule.client_id)});
+              fields.push_back({"issuer", yaml.SetString(rule.issuer)});
             } else {
               fields.push_back({"scope", yaml.SetString(rule.scope), /*required=*/true});
             }
@@ -30,6 +32,15 @@ Status ParseRoleRules(StackParse& parse, const YAML::Node& node, const std::stri
             if (by_client && rule.client_name.empty() == rule.client_id.empty()) {
               return yaml.Error(item, ip,
                                 "give exactly one of client (a client name) or client_id");
+            }
+            if (by_client && !rule.issuer.empty()) {
+              if (!rule.client_name.empty()) {
+                return yaml.Error(item, ip + ".issuer",
+                                  "a client name matches lakegate's own clients only; drop issuer "
+                                  "(or use client_id with the external issuer)");
+              }
+              parse.issuer_references.push_back(
+                  {rule.issuer, item["issuer"].Mark(), ip + ".issuer"});
             }
             parse.role_references.push_back({rule.role, item.Mark(), ip});
             rules.push_back(std::move(rule));
@@ -72,6 +83,20 @@ Status ParseTrustedIssuers(StackParse& parse, const YAML::Node& node, const std:
         }
         return yaml.Error(item, ip + ".jwks_uri", "must be an https:// (or loopback http://) URL");
       });
+}
+
+Status CheckIssuerReferences(const StackParse& parse) {
+  std::vector<std::string> known;
+  if (!parse.config.issuer.empty()) known.push_back(parse.config.issuer);
+  for (const auto& trusted : parse.config.trusted_issuers) known.push_back(trusted.issuer);
+  for (const NameReference& ref : parse.issuer_references) {
+    if (std::find(known.begin(), known.end(), ref.name) != known.end()) continue;
+    return parse.yaml.ErrorAt(
+        ref.mark, ref.path,
+        "issuer " + Quoted(ref.name) + " is neither `issuer` nor listed under trusted_issuers" +
+            DidYouMean(ref.name, known) + "; omit it to match lakegate's own tokens");
+  }
+  return Status::Ok();
 }
 
 Status CheckRoleReferences(const StackParse& parse) {

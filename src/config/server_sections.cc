@@ -1,5 +1,5 @@
-// The server's own sections: version, issuer, state_dir, listen, tokens,
-// limits, audit and query.
+// The server's own sections: version, issuer, state_dir, state, listen, tokens,
+// limits, audit, metrics and query.
 #include <algorithm>
 #include <limits>
 #include <string>
@@ -71,6 +71,38 @@ Status ParseStateDir(StackParse& parse, const YAML::Node& node, const std::strin
   LG_ASSIGN_OR_RETURN(std::string dir, yaml.ReadNonEmptyString(node, path));
   out.state_dir = yaml.ResolvePath(dir);
   return Status::Ok();
+}
+
+Status ParseState(StackParse& parse, const YAML::Node& node, const std::string& path) {
+  const YamlReader& yaml = parse.yaml;
+  StateSpec& state = parse.config.state;
+  return yaml.ParseMap(node, path, path,
+                       {
+                           {"url",
+                            [&](const YAML::Node& v, const std::string& p) -> Status {
+                              // Never quoted back in messages: it may hold a password.
+                              LG_ASSIGN_OR_RETURN(state.url, yaml.ReadNonEmptyString(v, p));
+                              if (HasWhitespaceOrControl(state.url)) {
+                                return yaml.Error(
+                                    v, p,
+                                    "the state store URL contains whitespace; write it as a URL, "
+                                    "e.g. postgresql://USER@HOST:5432/DB?sslmode=verify-full");
+                              }
+                              return Status::Ok();
+                            }},
+                           {"hash_key_file",
+                            [&](const YAML::Node& v, const std::string& p) -> Status {
+                              LG_ASSIGN_OR_RETURN(std::string file, yaml.ReadNonEmptyString(v, p));
+                              state.hash_key_file = yaml.ResolvePath(file);
+                              return Status::Ok();
+                            }},
+                           {"mask_key_file",
+                            [&](const YAML::Node& v, const std::string& p) -> Status {
+                              LG_ASSIGN_OR_RETURN(std::string file, yaml.ReadNonEmptyString(v, p));
+                              state.mask_key_file = yaml.ResolvePath(file);
+                              return Status::Ok();
+                            }},
+                       });
 }
 
 Status ParseListen(StackParse& parse, const YAML::Node& node, const std::string& path) {
@@ -181,6 +213,8 @@ Status ParseLimits(StackParse& parse, const YAML::Node& node, const std::string&
                        {
                            {"failed_auth_per_minute_per_client",
                             limit(out.limits.failed_auth_per_minute_per_client)},
+                           {"failed_auth_per_minute_per_client_address",
+                            limit(out.limits.failed_auth_per_minute_per_client_address)},
                            {"failed_auth_per_minute_per_address",
                             limit(out.limits.failed_auth_per_minute_per_address)},
                        });
@@ -199,6 +233,12 @@ Status ParseAudit(StackParse& parse, const YAML::Node& node, const std::string& 
                               return Status::Ok();
                             }},
                        });
+}
+
+Status ParseMetrics(StackParse& parse, const YAML::Node& node, const std::string& path) {
+  return parse.yaml.ParseMap(
+      node, path, path,
+      {{"client_labels", parse.yaml.SetBool(parse.config.metrics.client_labels)}});
 }
 
 Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& path) {
@@ -238,6 +278,8 @@ Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& 
           {"max_result_bytes", yaml.SetInt(q.max_result_bytes, 1024, 4ll << 30)},
           {"max_concurrent_per_client", yaml.SetInt(q.max_concurrent_per_client, 1, 1000)},
           {"max_queued_per_client", yaml.SetInt(q.max_queued_per_client, 0, 100000)},
+          {"workers", yaml.SetInt(q.workers, 1, 1024)},
+          {"max_backlog", yaml.SetInt(q.max_backlog, 1, 100000)},
           {"audit_sql", yaml.SetBool(q.audit_sql)},
       });
 }

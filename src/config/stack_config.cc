@@ -35,10 +35,12 @@ constexpr Section kSections[] = {
     {"version", &ParseVersion, false},
     {"issuer", &ParseIssuer, false},
     {"state_dir", &ParseStateDir, false},
+    {"state", &ParseState, false},
     {"listen", &ParseListen, false},
     {"tokens", &ParseTokens, false},
     {"limits", &ParseLimits, false},
     {"audit", &ParseAudit, false},
+    {"metrics", &ParseMetrics, false},
     {"resource_servers", &ParseResourceServers, true},
     {"clients", &ParseClients, true},
     {"query", &ParseQuery, false},
@@ -140,6 +142,7 @@ Result<StackConfig> ParseDocument(const YamlReader& yaml, std::string_view text)
   LG_RETURN_IF_ERROR(yaml.ParseMap(root, "", "", fields));
   LG_RETURN_IF_ERROR(CheckScopeReferences(parse));
   LG_RETURN_IF_ERROR(CheckRoleReferences(parse));
+  LG_RETURN_IF_ERROR(CheckIssuerReferences(parse));
   LG_RETURN_IF_ERROR(CheckGovernance(parse));
   return config;
 }

@@ -7,6 +7,10 @@
 //   version: 1                        # optional; the only version is 1
 //   issuer: https://auth.example.com  # optional
 //   state_dir: ./state                # relative to this file's directory
+//   state:                            # optional: where the state store lives
+//     url: postgresql://lakegate@db.internal:5432/lakegate?sslmode=verify-full
+//     hash_key_file: /etc/lakegate/hash.key   # default <state_dir>/hash.key
+//     mask_key_file: /etc/lakegate/mask.key   # default <state_dir>/mask.key
 //   listen: {address: 127.0.0.1, port: 8080, threads: 0}
 //   tokens: {algorithm: ES256, default_ttl: 1h}
 //   resource_servers:
@@ -107,13 +111,22 @@ struct ListenSpec {
 };
 
 struct LimitsSpec {
-  // At least 10 each, so that a handful of honest mistakes never locks anyone out.
-  int failed_auth_per_minute_per_client = 20;
-  int failed_auth_per_minute_per_address = 60;
+  // At least 10 each, so that a handful of honest mistakes never trips them.
+  int failed_auth_per_minute_per_client = 20;          // then failures get 429
+  int failed_auth_per_minute_per_client_address = 20;  // then that address is refused for it
+  int failed_auth_per_minute_per_address = 60;         // then that address is refused
 };
 
 struct AuditSpec {
   std::string path;  // "" = <state_dir>/audit.log; "-" = stdout; else resolved like state_dir
+};
+
+// GET /metrics (Prometheus text; unauthenticated, like every scrape target
+// without a proxy in front).
+struct MetricsSpec {
+  // Label token-request counters with client ids. Only for a metrics endpoint
+  // that strangers cannot reach: a client id is half of a credential.
+  bool client_labels = false;
 };
 
 // The query API (what API Gateway + Lambda + Athena do in the AWS setup).
@@ -128,6 +141,8 @@ struct QuerySpec {
   int64_t max_result_bytes = 64ll << 20;
   int64_t max_concurrent_per_client = 4;  // running at once per client
   int64_t max_queued_per_client = 256;    // waiting behind those; beyond: 429
+  int64_t workers = 0;                    // query worker threads; 0 = max(16, 4 x cores)
+  int64_t max_backlog = 0;                // requests waiting for a worker; 0 = `workers`
   bool audit_sql = true;
 };
 
@@ -137,6 +152,7 @@ struct QuerySpec {
 struct RoleRuleSpec {
   std::string client_name;
   std::string client_id;
+  std::string issuer;  // client_id rules: the token issuer; "" = lakegate's own
   std::string scope;
   std::string role;
 };
@@ -152,14 +168,29 @@ struct TrustedIssuerSpec {
   int64_t refresh_min_interval_seconds = 60;
 };
 
+// Where the state store lives and the key files every node must share.
+struct StateSpec {
+  // The state store URL (app/stores.h); "" = the SQLite file in state_dir.
+  // --state and $LAKEGATE_STATE_URL override it.
+  std::string url;
+  // The secret-hash key and the column-mask key: 0600 files outside the
+  // database, so that a dump of it allows no offline secret check. "" =
+  // <state_dir>/hash.key and <state_dir>/mask.key. Relative paths resolve like
+  // state_dir.
+  std::string hash_key_file;
+  std::string mask_key_file;
+};
+
 struct StackConfig {
   std::string source_path;  // the file it came from
   std::string issuer;       // optional; "" = derived from the listen URL by the server
   std::string state_dir;    // absolute when loaded from a file; default "<file dir>/state"
+  StateSpec state;
   ListenSpec listen;
   TokenSpec tokens;
   LimitsSpec limits;
   AuditSpec audit;
+  MetricsSpec metrics;
   std::vector<ResourceServerSpec> resource_servers;
   std::vector<ClientSpec> clients;
   QuerySpec query;

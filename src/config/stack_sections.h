@@ -2,8 +2,8 @@
 // the whole document. Internal to config/: stack_config.cc drives them over
 // one document, in the order its table lists them.
 //
-//   server_sections.cc      version, issuer, state_dir, listen, tokens, limits,
-//                           audit, query
+//   server_sections.cc      version, issuer, state_dir, state, listen, tokens, limits,
+//                           audit, metrics, query
 //   client_sections.cc      resource_servers, clients; scope references
 //   access_sections.cc      role_rules, trusted_issuers; role references
 //   governance_sections.cc  roles, tags, filters: YAML into the policy model;
@@ -36,9 +36,10 @@ struct StackParse {
   const YamlReader& yaml;
   const YAML::Node& root;
   StackConfig& config;
-  std::vector<NameReference> scope_references = {};  // client scopes and query.scopes
-  std::vector<NameReference> role_references = {};   // roles named by role_rules
-  std::vector<size_t> clients_without_ttl = {};      // they take tokens.default_ttl
+  std::vector<NameReference> scope_references = {};   // client scopes and query.scopes
+  std::vector<NameReference> role_references = {};    // roles named by role_rules
+  std::vector<NameReference> issuer_references = {};  // issuers named by client rules
+  std::vector<size_t> clients_without_ttl = {};       // they take tokens.default_ttl
 };
 
 // A token lifetime: a duration from 5 minutes to 1 day (Cognito's range).
@@ -51,10 +52,12 @@ using SectionParser = Status (*)(StackParse& parse, const YAML::Node& value,
 Status ParseVersion(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseIssuer(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseStateDir(StackParse& parse, const YAML::Node& value, const std::string& path);
+Status ParseState(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseListen(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseTokens(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseLimits(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseAudit(StackParse& parse, const YAML::Node& value, const std::string& path);
+Status ParseMetrics(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseQuery(StackParse& parse, const YAML::Node& value, const std::string& path);
 
 Status ParseResourceServers(StackParse& parse, const YAML::Node& value, const std::string& path);
@@ -73,6 +76,8 @@ Status ParseFilters(StackParse& parse, const YAML::Node& value, const std::strin
 Status CheckScopeReferences(StackParse& parse);
 // Every role a role rule names is declared under roles.
 Status CheckRoleReferences(const StackParse& parse);
+// Every issuer a client rule names is `issuer` or a trusted issuer.
+Status CheckIssuerReferences(const StackParse& parse);
 // The governance the file declares (PolicyOf) keeps every policy rule
 // (policy/validate.h); a violation is reported at the YAML position of the
 // object that breaks it.

@@ -28,6 +28,11 @@ Status ValidateGatewayOptions(const GatewayOptions& options) {
       return InvalidArgumentError(where + ": set exactly one of client_id and client_name");
     }
     if (r.role.empty()) return InvalidArgumentError(where + ": role is empty");
+    if (!r.issuer.empty() && !r.client_name.empty()) {
+      return InvalidArgumentError(where +
+                                  ": a client name rule matches lakegate's own clients only; "
+                                  "drop its issuer");
+    }
   }
   for (size_t i = 0; i < options.scope_rules.size(); ++i) {
     const ScopeRule& r = options.scope_rules[i];

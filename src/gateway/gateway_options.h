@@ -29,11 +29,14 @@ struct TrustedIssuer {
 };
 
 // Maps one client to a role. Exactly one of client_id / client_name is set;
-// names match only our own clients (an external token carries no name).
+// names match only our own clients (an external token carries no name). A
+// client_id rule matches tokens of `issuer` only (exact "iss"); without one,
+// lakegate's own tokens only: another issuer may hand out the same client_id.
 struct ClientRule {
   std::string client_id;
   std::string client_name;
   std::string role;
+  std::string issuer;  // client_id rules: "" = lakegate's own issuer
 };
 
 // Maps a scope to a role; the first rule whose scope the token has wins.
@@ -71,7 +74,10 @@ struct GatewayOptions {
   int64_t max_result_bytes = 64ll << 20;  // encoded body size
   int max_concurrent_per_client = 4;      // running at once; more wait in a queue
   int max_queued_per_client = 256;        // waiting beyond the running ones; beyond it: 429
-  size_t max_query_bytes = 256 * 1024;    // SQL text (Athena's limit)
+  // Requests (of all clients) accepted but waiting for a free worker; beyond
+  // it new requests get 503 + Retry-After at once. 0 = no limit but the pool's.
+  size_t max_pool_backlog = 0;
+  size_t max_query_bytes = 256 * 1024;  // SQL text (Athena's limit)
   size_t max_parameters = 1000;
   size_t stream_chunk_bytes = 64 * 1024;  // first chunk is buffered before the status is chosen
   bool audit_sql = true;                  // put the SQL text itself in the audit line

@@ -106,8 +106,19 @@ http::Handler Pipeline::Route(RouteSpec spec, Handler route_handler) {
       return call->Fail(GatewayError(GatewayFailure::kUnsupportedMediaType,
                                      "Content-Type must be application/json"));
     }
+    // Admission: while every worker is busy (slow queries) and enough
+    // requests already wait for one, more would only wait longer and pile up
+    // connections; tell the client to come back instead (503 + Retry-After).
+    // Token issue and /healthz run on the network threads and are not held up.
+    if (options_.max_pool_backlog > 0 && pool_.queued() >= options_.max_pool_backlog) {
+      return call->Fail(
+          GatewayError(GatewayFailure::kBusy, std::to_string(options_.max_pool_backlog) +
+                                                  " requests already wait for a worker")
+              .WithRetryAfter(1));
+    }
     if (!pool_.Submit([this, call, handler] { Run(call, *handler); })) {
-      call->Fail(GatewayError(GatewayFailure::kBusy, "the worker pool's queue is full"));
+      call->Fail(
+          GatewayError(GatewayFailure::kBusy, "the worker pool's queue is full").WithRetryAfter(1));
     }
   };
 }

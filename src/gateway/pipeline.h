@@ -3,7 +3,9 @@
 //
 //   network thread   presence: an Authorization header (else 401 + challenge)
 //                    content type: application/json where the route takes a body
-//                    admission: a worker from the pool (else 503 + Retry-After)
+//                    admission: a place in the worker pool's queue, which holds
+//                               at most max_pool_backlog requests (else 503
+//                               + Retry-After at once)
 //   worker           authenticate: the Bearer token (BearerAuthenticator)
 //                    role: scope → statement class, client/scope rules → role,
 //                                  as the route's Access says

@@ -14,7 +14,10 @@ RoleResolver::RoleResolver(std::vector<ClientRule> client_rules, std::vector<Sco
 
 Result<RoleDecision> RoleResolver::Resolve(const Identity& identity) const {
   for (const ClientRule& rule : client_rules_) {
-    if (!rule.client_id.empty() && rule.client_id == identity.client_id) {
+    // A client id is unique only within its issuer: a trusted external issuer
+    // could hand out a token with our client's id.
+    const bool issuer_matches = rule.issuer.empty() ? identity.own : rule.issuer == identity.issuer;
+    if (!rule.client_id.empty() && issuer_matches && rule.client_id == identity.client_id) {
       return RoleDecision{rule.role, "client_id rule"};
     }
     // Names exist only in our own directory; an external token cannot claim one.

@@ -1,5 +1,5 @@
 // RoleResolver: maps a caller to a role ("client to role mapping"). Ordered client rules
-// (by client id, or by client name for our own clients) come first, then
+// (by issuer and client id, or by client name for our own clients) come first, then
 // ordered scope rules (the first rule whose scope the token has wins), else
 // the request is denied. Also decides which statement class the token's
 // scopes allow. Pure and immutable: thread-safe.

@@ -41,7 +41,12 @@ void RequestParser::on_field_impl(bhttp::field f, beast::string_view name, beast
       }
       break;
     case bhttp::field::transfer_encoding:
+      if (saw_transfer_encoding_) transfer_encoding_.push_back(',');
+      transfer_encoding_.append(value.data(), value.size());
       saw_transfer_encoding_ = true;
+      break;
+    case bhttp::field::content_length:
+      saw_content_length_ = true;
       break;
     case bhttp::field::host:
       // Two Host headers make the request ambiguous (RFC 9112 §3.2).
@@ -52,12 +57,36 @@ void RequestParser::on_field_impl(bhttp::field f, beast::string_view name, beast
   }
 }
 
+namespace {
+
+// True when a Transfer-Encoding list is exactly the one coding "chunked".
+// Anything else is refused (RFC 9112 §6.1 lets a server refuse codings it
+// does not understand): a proxy in front that decodes "gzip, chunked" or
+// drops a repeated "chunked" would frame the body differently from us, and
+// two parties disagreeing on where a request ends is request smuggling.
+bool IsExactlyChunked(std::string_view list) {
+  int codings = 0;
+  bool chunked = false;
+  for (std::string_view element : SplitNonEmpty(list, ',')) {
+    element = TrimWhitespace(element);
+    if (element.empty()) continue;  // RFC 9110 §5.6.1: empty list elements do not count
+    ++codings;
+    chunked = EqualsIgnoreCase(element, "chunked");
+  }
+  return codings == 1 && chunked;
+}
+
+}  // namespace
+
 void RequestParser::on_header_impl(ErrorCode& ec) {
-  // A Transfer-Encoding whose final coding is not chunked leaves the request
-  // length unknowable (RFC 9112 §6.3): refuse instead of guessing the framing.
-  if (saw_transfer_encoding_ && !chunked()) {
-    ec = bhttp::error::bad_transfer_encoding;
-    return;
+  if (saw_transfer_encoding_) {
+    // Content-Length beside Transfer-Encoding is how smuggling starts (RFC
+    // 9112 §6.1: a server may reject it), and HTTP/1.0 has no transfer codings
+    // (RFC 9112 §6.1: treat the framing as faulty).
+    if (saw_content_length_ || request_.version < 11 || !IsExactlyChunked(transfer_encoding_)) {
+      ec = bhttp::error::bad_transfer_encoding;
+      return;
+    }
   }
   routes_ = router_.FindPath(request_.path);
   limit_ = RouteOptions{}.max_body_bytes;

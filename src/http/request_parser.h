@@ -76,6 +76,8 @@ class RequestParser final : public bhttp::basic_parser<true> {
   int host_count_ = 0;
   bool expect_continue_ = false;
   bool saw_transfer_encoding_ = false;
+  bool saw_content_length_ = false;
+  std::string transfer_encoding_;  // every Transfer-Encoding field, comma-joined
 };
 
 }  // namespace lakegate::http::internal

@@ -12,7 +12,8 @@
 //   body > route's max_body_bytes (Content-Length is checked before any body byte
 //   is read; chunked bodies as the chunks arrive)     -> 413
 //   malformed request, conflicting Content-Length, control characters in header
-//   values, Transfer-Encoding other than chunked      -> 400
+//   values, Transfer-Encoding other than exactly "chunked", Transfer-Encoding
+//   with Content-Length or in HTTP/1.0                -> 400
 //   unknown path -> 404, known path with another method -> 405 + Allow
 //   (OPTIONS on a known path without an OPTIONS route -> 204 + Allow)
 //   handler exception -> 500 {"error":"server_error"}

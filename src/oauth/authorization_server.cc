@@ -60,11 +60,14 @@ AuthorizationServer::AuthorizationServer(AuthServerOptions options, store::Store
       client_auth_(ClientAuthMethods(hasher_), options_.client_auth, clock),
       keys_(clock),
       directory_(std::make_shared<const Directory>()) {
-  if (metrics) {
+  if (metrics && options_.metrics_client_labels) {
     tokens_counter_ = &metrics->AddCounter(
         "lakegate_token_requests_total",
         "Token endpoint requests by client (\"unknown\" when not identified) and outcome",
         {"client", "outcome"});
+  } else if (metrics) {
+    tokens_counter_ = &metrics->AddCounter("lakegate_token_requests_total",
+                                           "Token endpoint requests by outcome", {"outcome"});
   }
   state_.Subscribe([this](const std::shared_ptr<const store::StateSnapshot>& s) { Rebuild(s); });
 }
@@ -92,9 +95,11 @@ Status AuthorizationServer::Maintain(bool at_startup) {
 }
 
 void AuthorizationServer::AuditToken(const audit::TokenEvent& event) {
-  if (tokens_counter_) {
+  if (tokens_counter_ && options_.metrics_client_labels) {
     tokens_counter_->Inc(
         {event.client_name.empty() ? std::string_view("unknown") : event.client_id, event.outcome});
+  } else if (tokens_counter_) {
+    tokens_counter_->Inc({event.outcome});
   }
   if (audit_) audit_->Record(audit::EncodeEvent(event, clock_.NowMillis()));
 }

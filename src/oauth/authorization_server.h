@@ -41,6 +41,10 @@ struct AuthServerOptions {
   bool scope_omitted_grants_all = true;  // Cognito: no scope parameter = every allowed scope
   ClientAuthLimits client_auth;
   int64_t leeway_seconds = 60;
+  // Label the token-request counter with the client id. Off by default: the
+  // metrics endpoint is unauthenticated, and client ids are half of a
+  // credential that strangers should not be handed.
+  bool metrics_client_labels = false;
 };
 
 // A successful endpoint answer (status 200 unless said otherwise).
@@ -110,7 +114,7 @@ class AuthorizationServer {
   audit::AuditLog* const audit_;
   ClientAuthenticator client_auth_;
   KeyManager keys_;
-  audit::Counter* tokens_counter_ = nullptr;
+  audit::Counter* tokens_counter_ = nullptr;    // labels (outcome) or (client, outcome)
   std::shared_ptr<const Directory> directory_;  // atomic_load / atomic_store only
 };
 

@@ -11,6 +11,7 @@ ClientAuthenticator::ClientAuthenticator(std::vector<std::unique_ptr<ClientAuthM
     : methods_(std::move(methods)),
       clock_(clock),
       client_limiter_(limits.failed_per_minute_per_client, limits.max_tracked_keys),
+      client_address_limiter_(limits.failed_per_minute_per_client_address, limits.max_tracked_keys),
       address_limiter_(limits.failed_per_minute_per_address, limits.max_tracked_keys) {}
 
 std::vector<std::string> ClientAuthenticator::method_names() const {
@@ -46,17 +47,19 @@ Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
     return OAuthFailure(OAuthError::kInvalidClient, "invalid client credentials");
   }
 
-  // Refuse before checking anything: a locked-out key learns nothing more.
+  // An address that failed too often (for any client, or for this one) is
+  // refused before anything is checked: it learns nothing more. The address
+  // (never holding a newline) comes last, so the pair key is unambiguous.
   const int64_t now_ms = clock_.NowMillis();
-  const std::string client_key = "c:" + claimed_client_id;
-  const std::string address_key = "a:" + std::string(request.remote_address);
-  const int64_t retry_after = std::max(client_limiter_.RetryAfter(client_key, now_ms),
-                                       address_limiter_.RetryAfter(address_key, now_ms));
-  if (retry_after > 0) {
+  const std::string_view address = request.remote_address;
+  const std::string pair_key = claimed_client_id + "\n" + std::string(address);
+  const int64_t refused_for = std::max(client_address_limiter_.RetryAfter(pair_key, now_ms),
+                                       address_limiter_.RetryAfter(address, now_ms));
+  if (refused_for > 0) {
     return OAuthFailure(OAuthError::kRateLimited,
-                        "too many failed client authentications; retry after " +
-                            std::to_string(retry_after) + " s")
-        .WithRetryAfter(retry_after);
+                        "too many failed client authentications from this address; retry after " +
+                            std::to_string(refused_for) + " s")
+        .WithRetryAfter(refused_for);
   }
 
   const store::ClientRecord* client = state.FindClient(claimed_client_id);
@@ -67,8 +70,20 @@ Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
     verified = used->Verify(request, *client, clock_.NowSeconds());
   }
   if (!verified.ok()) {
-    client_limiter_.RecordFailure(client_key, now_ms);
-    address_limiter_.RecordFailure(address_key, now_ms);
+    // The client's own bucket is read before this failure is counted: the
+    // first `failed_per_minute_per_client` failures a minute stay 401.
+    const int64_t slow_down = client_limiter_.RetryAfter(claimed_client_id, now_ms);
+    client_limiter_.RecordFailure(claimed_client_id, now_ms);
+    client_address_limiter_.RecordFailure(pair_key, now_ms);
+    address_limiter_.RecordFailure(address, now_ms);
+    if (slow_down > 0) {
+      // Failures in this client's name come from many places: tell every
+      // guesser to back off, without refusing the client's correct secret.
+      return OAuthFailure(OAuthError::kRateLimited,
+                          "too many failed authentications for this client; retry after " +
+                              std::to_string(slow_down) + " s")
+          .WithRetryAfter(slow_down);
+    }
     return OAuthFailure(OAuthError::kInvalidClient, "invalid client credentials");
   }
   return Authenticated{client, used->name()};

@@ -9,9 +9,16 @@
 //     "MUST NOT use more than one authentication method in each request");
 //   - a request using none, naming an unknown client, or failing the check is
 //     invalid_client, with the same message whatever went wrong;
-//   - failed attempts are limited per client id and per remote address
-//     (rate_limited with Retry-After), and a key that is locked out is refused
-//     before any credential is checked.
+//   - failed attempts are limited so that nobody can lock a client out by
+//     failing in its name from somewhere else:
+//       per remote address and per (client id, remote address): an address
+//       whose bucket is empty is refused (rate_limited with Retry-After)
+//       before any credential is checked;
+//       per client id: once the client's bucket is empty, further *failures*
+//       for it are answered rate_limited instead of invalid_client, but a
+//       correct credential is always checked and accepted.
+//     A client presenting its correct secret from its own address is never
+//     refused on account of other addresses' failures.
 // Thread-safe.
 #pragma once
 
@@ -51,9 +58,16 @@ class ClientAuthMethod {
 };
 
 struct ClientAuthLimits {
+  // Failures per minute (and burst) for one client id from all addresses,
+  // beyond which its failures are answered 429 (its correct secret still works).
   int failed_per_minute_per_client = 20;
+  // Failures per minute for one client id from one address, beyond which that
+  // address is refused for that client before the secret is checked.
+  int failed_per_minute_per_client_address = 20;
+  // Failures per minute from one address (any client ids), beyond which the
+  // address is refused before the secret is checked.
   int failed_per_minute_per_address = 60;
-  size_t max_tracked_keys = 100000;
+  size_t max_tracked_keys = 100000;  // per limiter
 };
 
 class ClientAuthenticator {
@@ -80,8 +94,9 @@ class ClientAuthenticator {
  private:
   const std::vector<std::unique_ptr<ClientAuthMethod>> methods_;
   const Clock& clock_;
-  FailureLimiter client_limiter_;
-  FailureLimiter address_limiter_;
+  FailureLimiter client_limiter_;          // slows failures down, never refuses
+  FailureLimiter client_address_limiter_;  // refuses
+  FailureLimiter address_limiter_;         // refuses
 };
 
 }  // namespace lakegate::oauth

@@ -54,9 +54,12 @@ tokens:
   scope_omitted_grants_all: false
 limits:
   failed_auth_per_minute_per_client: 10
+  failed_auth_per_minute_per_client_address: 15
   failed_auth_per_minute_per_address: 100
 audit:
   path: logs/../logs/audit.log
+metrics:
+  client_labels: true
 resource_servers:
   - identifier: athena-api
     name: Athena query API
@@ -94,8 +97,10 @@ clients:
   EXPECT_EQ(config->tokens.default_ttl_seconds, 1800);
   EXPECT_FALSE(config->tokens.scope_omitted_grants_all);
   EXPECT_EQ(config->limits.failed_auth_per_minute_per_client, 10);
+  EXPECT_EQ(config->limits.failed_auth_per_minute_per_client_address, 15);
   EXPECT_EQ(config->limits.failed_auth_per_minute_per_address, 100);
   EXPECT_EQ(config->audit.path, "/srv/lakegate/logs/audit.log");
+  EXPECT_TRUE(config->metrics.client_labels);
 
   ASSERT_EQ(config->resource_servers.size(), 2u);
   const ResourceServerSpec& athena = config->resource_servers[0];
@@ -140,7 +145,9 @@ TEST(ParseStackTest, Defaults) {
   EXPECT_EQ(config->tokens.default_ttl_seconds, 3600);
   EXPECT_TRUE(config->tokens.scope_omitted_grants_all);
   EXPECT_EQ(config->limits.failed_auth_per_minute_per_client, 20);
+  EXPECT_EQ(config->limits.failed_auth_per_minute_per_client_address, 20);
   EXPECT_EQ(config->limits.failed_auth_per_minute_per_address, 60);
+  EXPECT_FALSE(config->metrics.client_labels);
   EXPECT_EQ(config->audit.path, "");
   EXPECT_TRUE(config->clients.empty());
   EXPECT_TRUE(config->resource_servers.empty());
@@ -213,6 +220,7 @@ role_rules:
   clients:
     - {client: etl-service, role: super}
     - {client_id: abc123, role: dev}
+    - {client_id: 5abc, issuer: "https://cognito-idp.us-east-1.amazonaws.com/pool", role: dev}
   scopes:
     - {scope: athena-api/query.read, role: dev}
 trusted_issuers:
@@ -237,9 +245,11 @@ trusted_issuers:
   EXPECT_EQ(dev.grants[1].columns.kind, policy::ColumnSpec::Kind::kExclude);
   EXPECT_EQ(dev.grants[1].permissions,
             policy::Bit(policy::Permission::kSelect) | policy::Bit(policy::Permission::kDescribe));
-  ASSERT_EQ(config->client_rules.size(), 2u);
+  ASSERT_EQ(config->client_rules.size(), 3u);
   EXPECT_EQ(config->client_rules[0].client_name, "etl-service");
   EXPECT_EQ(config->client_rules[1].client_id, "abc123");
+  EXPECT_EQ(config->client_rules[1].issuer, "");  // lakegate's own
+  EXPECT_EQ(config->client_rules[2].issuer, "https://cognito-idp.us-east-1.amazonaws.com/pool");
   ASSERT_EQ(config->scope_rules.size(), 1u);
   ASSERT_EQ(config->trusted_issuers.size(), 1u);
   EXPECT_EQ(config->trusted_issuers[0].token_use, "access");
@@ -276,6 +286,18 @@ TEST(ParseStackErrorTest, RolesAndRules) {
   EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: dev\nrole_rules:\n  clients: [{client: a, "
                                   "client_id: b, role: dev}]\n")),
               HasSubstr("give exactly one of client (a client name) or client_id"));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: dev\nrole_rules:\n  clients: [{client_id: b, "
+                                  "issuer: https://idp.test, role: dev}]\n")),
+              HasSubstr("issuer \"https://idp.test\" is neither `issuer` nor listed under "
+                        "trusted_issuers; omit it to match lakegate's own tokens"));
+  EXPECT_THAT(ErrorOf(WithServers("roles:\n  - name: dev\nrole_rules:\n  clients: [{client: a, "
+                                  "issuer: https://idp.test, role: dev}]\n")),
+              HasSubstr("a client name matches lakegate's own clients only; drop issuer"));
+  // The server's own issuer may be named; it is the same as naming none.
+  EXPECT_TRUE(
+      Parse(WithServers("issuer: https://auth.test\nroles:\n  - name: dev\nrole_rules:\n"
+                        "  clients: [{client_id: b, issuer: https://auth.test, role: dev}]\n"))
+          .ok());
   EXPECT_THAT(ErrorOf(WithServers("query:\n  scopes: {read: athena-api/query.nope}\n")),
               HasSubstr("scope \"athena-api/query.nope\" is not declared"));
   EXPECT_THAT(ErrorOf(WithServers("query:\n  timeout: 2h\n")),
@@ -302,7 +324,8 @@ TEST(ParseStackErrorTest, UnknownTopLevelKey) {
             "stack.yaml:1:1: unknown key \"client\"; did you mean \"clients\"?");
   EXPECT_EQ(ErrorOf("clients: []\nfrobnicate: 1\n"),
             "stack.yaml:2:1: unknown key \"frobnicate\"; valid keys are version, issuer, "
-            "state_dir, listen, tokens, limits, audit, resource_servers, clients, query, roles, "
+            "state_dir, listen, tokens, limits, audit, metrics, resource_servers, clients, query, "
+            "roles, "
             "role_rules, trusted_issuers, tags, filters");
 }
 

@@ -43,9 +43,9 @@ const std::string kAdmin = "athena-api/query.admin";
 class QueryServiceTest : public ::testing::Test {
  protected:
   QueryServiceTest() : key_(TestIssuerKey::Make("own")) {
-    options_.client_rules = {{"", "etl-service", "lf-super-user-role"},
-                             {"", "reporting-service", "lf-dev-role"},
-                             {"", "ghost-service", "role-not-in-policy"}};
+    options_.client_rules = {{"", "etl-service", "lf-super-user-role", ""},
+                             {"", "reporting-service", "lf-dev-role", ""},
+                             {"", "ghost-service", "role-not-in-policy", ""}};
     options_.scope_rules = {
         {kAdmin, "lf-super-user-role"}, {kWrite, "lf-super-user-role"}, {kRead, "lf-dev-role"}};
     auto snapshot = std::make_shared<policy::PolicySnapshot>();
@@ -479,6 +479,36 @@ TEST_F(QueryServiceTest, FullWorkerQueueIs503) {
   pool_.reset();
   EXPECT_EQ(first->status(), 200);
   EXPECT_EQ(second->status(), 200);
+}
+
+TEST_F(QueryServiceTest, BacklogBeyondTheAdmissionLimitIs503AtOnce) {
+  // Slow queries of several clients occupy both workers; two more requests
+  // may wait for a worker, the next ones are told to come back.
+  pool_threads_ = 2;
+  pool_queue_ = 100;
+  options_.max_pool_backlog = 2;
+  engine_.hold = true;
+  Service();
+  std::vector<std::shared_ptr<FakeExchange>> accepted;
+  for (const std::string& token : {EtlToken(), ReportingToken()}) {
+    accepted.push_back(std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", token)));
+    Handle(accepted.back());
+  }
+  ASSERT_EQ(engine_.WaitForRunning(2), 2);  // every worker is busy
+  for (int i = 0; i < 2; ++i) {
+    accepted.push_back(std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken())));
+    Handle(accepted.back());  // waits for a worker
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto refused = std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken()));
+    Handle(refused);  // answered on the calling (network) thread, without a worker
+    ExpectError(*refused, 503, "unavailable", "the server is busy; retry later");
+    EXPECT_EQ(refused->header("Retry-After"), "1");
+  }
+  EXPECT_EQ(pool_->queued(), 2u);
+  engine_.Release();
+  pool_.reset();
+  for (const auto& ex : accepted) EXPECT_EQ(ex->status(), 200) << ex->body();
 }
 
 // ---------------------------------------------------------------------------

@@ -7,10 +7,13 @@
 namespace lakegate::gateway {
 namespace {
 
+const std::string kOwnIssuer = "https://lakegate.test";
+const std::string kCognito = "https://cognito.test/pool";
+
 Identity Caller(std::string client_id, std::string name, std::vector<std::string> scopes,
                 bool own = true) {
   Identity id;
-  id.issuer = "https://lakegate.test";
+  id.issuer = own ? kOwnIssuer : kCognito;
   id.client_id = std::move(client_id);
   id.client_name = std::move(name);
   id.scopes = std::move(scopes);
@@ -24,9 +27,10 @@ const std::string kAdmin = "athena-api/query.admin";
 
 RoleResolver SeedResolver() {
   return RoleResolver(
-      {{"", "etl-service", "lf-super-user-role"},
-       {"", "reporting-service", "lf-dev-role"},
-       {"5abc123def456", "", "cognito-role"}},
+      {{"", "etl-service", "lf-super-user-role", ""},
+       {"", "reporting-service", "lf-dev-role", ""},
+       {"5abc123def456", "", "cognito-role", kCognito},
+       {"own-id-1", "", "lf-super-user-role", ""}},
       {{kAdmin, "lf-super-user-role"}, {kWrite, "lf-super-user-role"}, {kRead, "lf-dev-role"}},
       ScopeNames{});
 }
@@ -44,6 +48,33 @@ TEST(RoleResolverTest, ClientIdRuleMatchesExternalClients) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->role, "cognito-role");
   EXPECT_EQ(d->matched_by, "client_id rule");
+}
+
+TEST(RoleResolverTest, ClientIdRuleMatchesOnlyItsIssuer) {
+  // The same client_id from lakegate's own issuer is another client.
+  auto own = SeedResolver().Resolve(Caller("5abc123def456", "", {kRead}, /*own=*/true));
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->role, "lf-dev-role");
+  EXPECT_EQ(own->matched_by, "scope rule " + kRead);
+  // So is the same client_id from a third trusted issuer.
+  Identity other = Caller("5abc123def456", "", {kRead}, /*own=*/false);
+  other.issuer = "https://keycloak.test/realms/x";
+  auto third = SeedResolver().Resolve(other);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->role, "lf-dev-role");
+}
+
+TEST(RoleResolverTest, ClientIdRuleWithoutIssuerMatchesOwnTokensOnly) {
+  auto own = SeedResolver().Resolve(Caller("own-id-1", "", {kRead}, /*own=*/true));
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->role, "lf-super-user-role");
+  EXPECT_EQ(own->matched_by, "client_id rule");
+  // A trusted external issuer's token carrying our client's id does not get
+  // the rule's role.
+  auto external = SeedResolver().Resolve(Caller("own-id-1", "", {kRead}, /*own=*/false));
+  ASSERT_TRUE(external.ok());
+  EXPECT_EQ(external->role, "lf-dev-role");
+  EXPECT_EQ(external->matched_by, "scope rule " + kRead);
 }
 
 TEST(RoleResolverTest, NameRulesNeverMatchExternalTokens) {
@@ -126,17 +157,21 @@ TEST(ValidateGatewayOptionsTest, Rejections) {
        "trusted issuer #1 (https://issuer.test): JWKS URI must use https (http only to a loopback "
        "address)"},
       {[](GatewayOptions& o) {
-         o.client_rules = {{"id", "name", "r"}};
+         o.client_rules = {{"id", "name", "r", ""}};
        },
        "client rule #1: set exactly one of client_id and client_name"},
       {[](GatewayOptions& o) {
-         o.client_rules = {{"", "", "r"}};
+         o.client_rules = {{"", "", "r", ""}};
        },
        "client rule #1: set exactly one of client_id and client_name"},
       {[](GatewayOptions& o) {
-         o.client_rules = {{"id", "", ""}};
+         o.client_rules = {{"id", "", "", ""}};
        },
        "client rule #1: role is empty"},
+      {[](GatewayOptions& o) {
+         o.client_rules = {{"", "name", "r", "https://issuer.test"}};
+       },
+       "client rule #1: a client name rule matches lakegate's own clients only; drop its issuer"},
       {[](GatewayOptions& o) {
          o.scope_rules = {{"", "r"}};
        },

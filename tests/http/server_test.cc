@@ -484,6 +484,17 @@ TEST_F(ServerTest, ChunkedBodyIsReassembledAndLimited) {
     EXPECT_EQ(r->body, "hello world");
   }
   {
+    // Coding names are case-insensitive; whitespace around them is not part of them.
+    Conn c(port());
+    c.Send(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:  Chunked \r\n\r\n"
+        "2\r\nok\r\n0\r\n\r\n");
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "ok");
+  }
+  {
     Conn c(port());
     c.Send(
         "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -544,6 +555,30 @@ TEST_F(ServerTest, MalformedRequestsAre400AndClose) {
        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"},
       {"unknown transfer coding",
        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n"},
+      {"identity before chunked",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity, chunked\r\n\r\n"
+       "1\r\na\r\n0\r\n\r\n"},
+      {"gzip before chunked",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+       "1\r\na\r\n0\r\n\r\n"},
+      {"chunked twice",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"
+       "1\r\na\r\n0\r\n\r\n"},
+      {"chunked in two fields",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n"},
+      {"identity field then chunked field",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n"},
+      {"chunked with a parameter",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked;q=1\r\n\r\n"
+       "1\r\na\r\n0\r\n\r\n"},
+      {"chunked then content-length",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n"
+       "\r\n1\r\na\r\n0\r\n\r\n"},
+      {"chunked in HTTP/1.0",
+       "POST /echo HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "1\r\na\r\n0\r\n\r\n"},
       {"two host headers", "GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
       {"bad chunk size",
        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"},

@@ -4,12 +4,14 @@ Covers every endpoint of the authorization server and its error paths, the
 demo contract (architecture §3), the CLI against a running server, restarts
 and graceful shutdown.
 """
+import http.client
 import json
 import os
 import socket
 import stat
 import time
 import unittest
+import urllib.parse
 
 from harness import (Server, basic, decode_unverified, get_json, post_form, request, run_cli)
 
@@ -208,6 +210,21 @@ class DemoServerTest(unittest.TestCase):
             self.assertNotIn(self.server.secret(client)["client_secret"], text)
 
 
+def post_form_from(source_ip, url, form, headers):
+    """POSTs a form from a chosen loopback source address (all of 127.0.0.0/8
+    is this host), as another machine would reach the server."""
+    parsed = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10,
+                                      source_address=(source_ip, 0))
+    try:
+        conn.request("POST", parsed.path, urllib.parse.urlencode(form).encode(),
+                     {"Content-Type": "application/x-www-form-urlencoded", **headers})
+        resp = conn.getresponse()
+        return resp.status, resp.read(), {k.lower(): v for k, v in resp.getheaders()}
+    finally:
+        conn.close()
+
+
 class RateLimitTest(unittest.TestCase):
     def test_failed_auth_gets_429_with_retry_after_but_tolerates_honest_mistakes(self):
         with Server() as server:
@@ -220,11 +237,37 @@ class RateLimitTest(unittest.TestCase):
                 codes.append(status)
             self.assertTrue(all(c == 401 for c in codes[:10]), codes)  # >= 10 honest mistakes
             self.assertEqual(codes[-1], 429)
+            # This address failed too often for this client: refused for it.
             status, body, headers = server.token("reporting-service")
             self.assertEqual(status, 429)
             self.assertGreaterEqual(int(headers["retry-after"]), 1)
             # Other clients keep working (per-address budget is larger).
             self.assertEqual(server.token("etl-service")[0], 200)
+
+    def test_a_stranger_cannot_lock_a_client_out(self):
+        with Server() as server:
+            creds = server.secret("monitoring-service")
+            url = server.url + "/oauth2/token"
+            form = {"grant_type": "client_credentials"}
+            wrong = {"Authorization": basic(creds["client_id"], "wrong")}
+            right = {"Authorization": basic(creds["client_id"], creds["client_secret"])}
+            stranger, owner = "127.0.0.66", "127.0.0.2"
+            codes = [post_form_from(stranger, url, form, wrong)[0] for _ in range(50)]
+            self.assertTrue(all(c == 401 for c in codes[:10]), codes)
+            self.assertEqual(codes[-1], 429)
+            # The client's correct secret from its own address: 200.
+            status, body, _ = post_form_from(owner, url, form, right)
+            self.assertEqual(status, 200, body)
+            # The stranger stays throttled, with Retry-After.
+            status, body, headers = post_form_from(stranger, url, form, wrong)
+            self.assertEqual(status, 429)
+            self.assertEqual(json.loads(body)["error"], "temporarily_unavailable")
+            self.assertGreaterEqual(int(headers["retry-after"]), 1)
+            # /metrics, which anyone may read, names no client.
+            text = request(server.url + "/metrics")[1].decode()
+            self.assertIn("lakegate_token_requests_total", text)
+            self.assertNotIn(creds["client_id"], text)
+            self.assertNotIn("client=", text)
 
 
 class CliAgainstRunningServerTest(unittest.TestCase):

@@ -284,26 +284,105 @@ TEST_F(AuthorizationServerTest, DisabledClientIsUnauthorizedAndItsTokensStop) {
   EXPECT_FALSE(Active(token, "etl-id", etl_secret_));
 }
 
-TEST_F(AuthorizationServerTest, FailedAuthIsRateLimitedPerClientThenRecovers) {
+TEST_F(AuthorizationServerTest, StrangerCannotLockOutAClient) {
+  // Defaults: 20 failures a minute per client, per (client, address), 60 per address.
+  const std::string stranger = "192.0.2.66";
+  for (int i = 0; i < 50; ++i) {
+    EndpointResponse r =
+        TokenRequest("grant_type=client_credentials", Basic("etl-id", "wrong"), stranger);
+    ASSERT_EQ(r.status, i < 20 ? 401 : 429) << i;
+  }
+  // The client's correct secret from its own address still works.
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", etl_secret_), "10.0.0.9")
+                .status,
+            200);
+  // The stranger's address stays throttled for this client, whatever it sends.
+  EndpointResponse refused =
+      TokenRequest("grant_type=client_credentials", Basic("etl-id", "wrong"), stranger);
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(ErrorOf(refused), "temporarily_unavailable");
+  EXPECT_GE(std::stoi(Header(refused, "Retry-After")), 1);
+  EXPECT_EQ(
+      TokenRequest("grant_type=client_credentials", Basic("etl-id", etl_secret_), stranger).status,
+      429);
+  // Another client from the stranger's address is not refused (20 < 60 per address).
+  EXPECT_EQ(
+      TokenRequest("grant_type=client_credentials", Basic("rep-id", rep_secret_), stranger).status,
+      200);
+  // One token refills every 3 s (20 a minute).
+  clock_.Advance(std::chrono::seconds(3));
+  EXPECT_EQ(
+      TokenRequest("grant_type=client_credentials", Basic("etl-id", etl_secret_), stranger).status,
+      200);
+}
+
+TEST_F(AuthorizationServerTest, FailuresForAClientFromEverywhereAreSlowedNotBlocked) {
   AuthServerOptions options;
   options.client_auth.failed_per_minute_per_client = 10;
-  options.client_auth.failed_per_minute_per_address = 1000;
   MakeServer(options);
+  // Ten honest mistakes a minute never trip anything.
   for (int i = 0; i < 10; ++i) {
     EndpointResponse r = TokenRequest("grant_type=client_credentials", Basic("etl-id", "wrong"),
-                                      "10.0.0." + std::to_string(i));
+                                      "10.0.1." + std::to_string(i));
     ASSERT_EQ(r.status, 401) << i;
   }
-  // Even the right secret is refused while the client is locked out.
+  // Beyond them, failures from any address are told to back off ...
+  EndpointResponse slowed =
+      TokenRequest("grant_type=client_credentials", Basic("etl-id", "wrong"), "10.0.2.1");
+  EXPECT_EQ(slowed.status, 429);
+  EXPECT_EQ(ErrorOf(slowed), "temporarily_unavailable");
+  EXPECT_GE(std::stoi(Header(slowed, "Retry-After")), 1);
+  // ... but the correct secret is checked and accepted, from anywhere.
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", etl_secret_), "10.0.2.1")
+                .status,
+            200);
+  EXPECT_EQ(EtlToken().status, 200);
+  // Another client is unaffected.
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("rep-id", rep_secret_)).status,
+            200);
+  // Refilled (10 a minute: one every 6 s), a failure is a plain 401 again.
+  clock_.Advance(std::chrono::seconds(13));
+  EXPECT_EQ(
+      TokenRequest("grant_type=client_credentials", Basic("etl-id", "wrong"), "10.0.2.2").status,
+      401);
+}
+
+TEST_F(AuthorizationServerTest, FailedAuthIsRateLimitedPerClientAndAddressThenRecovers) {
+  AuthServerOptions options;
+  options.client_auth.failed_per_minute_per_client = 1000;
+  options.client_auth.failed_per_minute_per_client_address = 10;
+  MakeServer(options);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(TokenRequest("grant_type=client_credentials", Basic("etl-id", "wrong")).status, 401)
+        << i;
+  }
   EndpointResponse locked = EtlToken();
   EXPECT_EQ(locked.status, 429);
   EXPECT_EQ(ErrorOf(locked), "temporarily_unavailable");
   EXPECT_GE(std::stoi(Header(locked, "Retry-After")), 1);
-  // Another client is unaffected.
-  EXPECT_EQ(TokenRequest("grant_type=client_credentials", Basic("rep-id", rep_secret_)).status,
-            200);
   clock_.Advance(std::chrono::seconds(7));
   EXPECT_EQ(EtlToken().status, 200);
+}
+
+TEST_F(AuthorizationServerTest, MetricsNameNoClientUnlessConfigured) {
+  ASSERT_EQ(EtlToken().status, 200);
+  std::string text = metrics_.RenderPrometheus();
+  EXPECT_NE(text.find("lakegate_token_requests_total{outcome=\"issued\"} 1"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("etl-id"), std::string::npos) << text;
+
+  // Opted in (a metrics endpoint strangers cannot reach): labelled by client.
+  audit::Metrics labelled;
+  AuthServerOptions options;
+  options.issuer = kIssuer;
+  options.metrics_client_labels = true;
+  server_.reset();
+  state_ = std::make_unique<store::StateCache>(*store_);
+  server_ = std::make_unique<AuthorizationServer>(
+      options, *store_, *state_, SecretHasher(hash_key_), clock_, nullptr, &labelled);
+  ASSERT_TRUE(server_->Maintain(/*at_startup=*/true).ok());
+  ASSERT_EQ(EtlToken().status, 200);
+  EXPECT_NE(labelled.RenderPrometheus().find("client=\"etl-id\""), std::string::npos);
 }
 
 TEST_F(AuthorizationServerTest, FailedAuthIsRateLimitedPerAddress) {
@@ -489,7 +568,7 @@ TEST_F(AuthorizationServerTest, FailuresCarryTypedReasons) {
                               Basic("etl-id", etl_secret_)),
                         OAuthError::kInvalidRequest));
   AuthServerOptions options;
-  options.client_auth.failed_per_minute_per_client = 1;
+  options.client_auth.failed_per_minute_per_client_address = 1;
   MakeServer(options);
   token("grant_type=client_credentials", Basic("etl-id", "wrong")).IgnoreError();
   Status limited = token("grant_type=client_credentials", Basic("etl-id", etl_secret_));
