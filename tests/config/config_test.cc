@@ -324,9 +324,8 @@ TEST(ParseStackErrorTest, UnknownTopLevelKey) {
             "stack.yaml:1:1: unknown key \"client\"; did you mean \"clients\"?");
   EXPECT_EQ(ErrorOf("clients: []\nfrobnicate: 1\n"),
             "stack.yaml:2:1: unknown key \"frobnicate\"; valid keys are version, issuer, "
-            "state_dir, listen, tokens, limits, audit, metrics, resource_servers, clients, query, "
-            "roles, "
-            "role_rules, trusted_issuers, tags, filters");
+            "state_dir, state, listen, tokens, limits, audit, metrics, resource_servers, clients, "
+            "query, roles, role_rules, trusted_issuers, tags, filters");
 }
 
 TEST(ParseStackErrorTest, UnknownNestedKeys) {
