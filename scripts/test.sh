@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds lakegate and runs every test: unit,
-# integration (the real binary over HTTP), interop (PyJWT, openid-client, jose)
-# and the fuzz smoke tests. `.ci/run` calls exactly this.
+# integration (the real binary over HTTP), interop (PyJWT, openid-client, jose),
+# the fuzz smoke tests and the 60-second soak; then the concurrency tests again
+# under ThreadSanitizer (scripts/tsan.sh, its own build in build-tsan).
+# `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -9,3 +11,4 @@ bash scripts/install-deps.sh
 npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
 bash scripts/build.sh build
 ctest --test-dir build --output-on-failure -j 2 --timeout 600
+bash scripts/tsan.sh build-tsan
