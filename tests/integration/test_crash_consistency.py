@@ -286,7 +286,9 @@ class CrashConsistencyTest(unittest.TestCase):
     def check_secret_files(self):
         folder = os.path.join(self.dir, "secrets")
         for name in os.listdir(folder):
-            if not name.startswith("crash-"):
+            # A writer killed mid-write may leave its temporary file
+            # (NAME.json.tmp-XXXX) behind; only the named files are secrets.
+            if not name.startswith("crash-") or not name.endswith(".json"):
                 continue
             with open(os.path.join(folder, name)) as f:
                 doc = json.load(f)  # whole JSON, or this raises
