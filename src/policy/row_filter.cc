@@ -250,7 +250,7 @@ std::vector<uint32_t> CodePoints(std::string_view s) {
                  : (c >> 3) == 0x1e ? 4
                                     : 1;
     if (i + len > s.size()) len = 1;
-    uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
+    uint32_t cp = len == 1 ? c : static_cast<uint32_t>(c & (0xff >> (len + 1)));
     for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
     out.push_back(cp);
     i += len;

@@ -138,8 +138,8 @@ Status BeginWrite(Connection& conn) {
   // statement the server cannot finish, fails as kUnavailable (retry) instead
   // of holding a request thread.
   LG_RETURN_IF_ERROR(conn.Run("cannot begin a transaction",
-                              "BEGIN; SET LOCAL lock_timeout = '5s'; "
-                              "SET LOCAL statement_timeout = '10s'"));
+                              "BEGIN; SET LOCAL lock_timeout = '10s'; "
+                              "SET LOCAL statement_timeout = '15s'"));
   LG_RETURN_IF_ERROR(
       conn.Exec("cannot take the write lock", "SELECT pg_advisory_xact_lock($1)", {kWriteLockKey})
           .status());

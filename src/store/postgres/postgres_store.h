@@ -19,6 +19,9 @@
 //    as with SQLite's BEGIN IMMEDIATE, so read-modify-write calls (SavePolicy's
 //    next version number, a key rotation that retires the current key inside
 //    RunInTransaction) never interleave: one rotation makes exactly one new key.
+//    Waits are bounded: 10 s for the write lock, 15 s (10 s for reads) per
+//    statement, and the server ends a session idle inside a transaction after
+//    60 s; beyond that a call fails with kUnavailable ("retry").
 //  * A write transaction that changed rows also bumps the one-row change
 //    counter and sends NOTIFY lakegate_state_changed; ChangeCounter() reads the
 //    row and SubscribeToChanges() LISTENs on a connection of its own. The
