@@ -255,7 +255,7 @@ clients:
     scopes: [athena-api/query.read]
 query:
   timeout: 1s
-  max_memory: 134217728
+  max_memory: 33554432
 roles:
   - name: super
     grants: [{database: "*", table: "*", permissions: [ALL]}]
@@ -346,7 +346,7 @@ class ResourceLimitsTest(unittest.TestCase):
             self.assertEqual(status, 413, body)
             self.assertEqual(body["error"]["code"], "memory_limit_exceeded")
             self.assertEqual(body["error"]["message"],
-                             "the query needed more memory than the limit of 128 MiB")
+                             "the query needed more memory than the limit of 32 MiB")
         # The server holds far less than the ~600 MB the query asked for.
         self.assertLess(server_rss_bytes(self.server), 400 << 20)
         status, body, _ = run_query(self.server, self.reader, "SELECT name FROM members")
