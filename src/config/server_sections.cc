@@ -88,6 +88,15 @@ Status ParseState(StackParse& parse, const YAML::Node& node, const std::string& 
                                     "the state store URL contains whitespace; write it as a URL, "
                                     "e.g. postgresql://USER@HOST:5432/DB?sslmode=verify-full");
                               }
+                              // An SQLite file given relative to the stack file, like state_dir.
+                              if (state.url.starts_with("sqlite:")) {
+                                std::string file = state.url.substr(7);
+                                if (!file.empty() && file.front() != '/' && file != ":memory:") {
+                                  state.url = "sqlite:" + yaml.ResolvePath(file);
+                                }
+                              } else if (state.url.find(':') == std::string::npos) {
+                                state.url = yaml.ResolvePath(state.url);
+                              }
                               return Status::Ok();
                             }},
                            {"hash_key_file",

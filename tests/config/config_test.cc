@@ -180,6 +180,35 @@ resource_servers: []
   EXPECT_EQ(config->state_dir, "/var/lib/lakegate");
 }
 
+TEST(ParseStackTest, StateSection) {
+  auto config = Parse(R"(state:
+  url: postgresql://lakegate:pw@db:5432/lakegate?sslmode=verify-full
+  hash_key_file: keys/hash.key
+  mask_key_file: /etc/lakegate/mask.key
+)");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->state.url, "postgresql://lakegate:pw@db:5432/lakegate?sslmode=verify-full");
+  EXPECT_EQ(config->state.hash_key_file, "/srv/lakegate/keys/hash.key");
+  EXPECT_EQ(config->state.mask_key_file, "/etc/lakegate/mask.key");
+
+  auto sqlite = Parse("state: {url: \"sqlite:shared/state.db\"}\n");
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status().ToString();
+  EXPECT_EQ(sqlite->state.url, "sqlite:/srv/lakegate/shared/state.db");
+  auto defaults = Parse("resource_servers: []\n");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->state.url, "");
+  EXPECT_EQ(defaults->state.hash_key_file, "");
+}
+
+TEST(ParseStackTest, StateSectionErrorsNeverEchoTheUrl) {
+  std::string error = ErrorOf("state: {url: \"postgresql://u:s3cret@db/x ?sslmode=require\"}\n");
+  EXPECT_NE(error.find("state.url: the state store URL contains whitespace"), std::string::npos)
+      << error;
+  EXPECT_EQ(error.find("s3cret"), std::string::npos) << error;
+  error = ErrorOf("state: {uri: postgresql://db/x}\n");
+  EXPECT_NE(error.find("did you mean \"url\""), std::string::npos) << error;
+}
+
 TEST(ParseStackTest, TtlForms) {
   for (auto [text, seconds] : std::vector<std::pair<std::string, int64_t>>{{"300", 300},
                                                                            {"\"3600\"", 3600},
@@ -329,9 +358,8 @@ TEST(ParseStackErrorTest, UnknownTopLevelKey) {
             "stack.yaml:1:1: unknown key \"client\"; did you mean \"clients\"?");
   EXPECT_EQ(ErrorOf("clients: []\nfrobnicate: 1\n"),
             "stack.yaml:2:1: unknown key \"frobnicate\"; valid keys are version, issuer, "
-            "state_dir, listen, tokens, limits, audit, metrics, resource_servers, clients, query, "
-            "roles, "
-            "role_rules, trusted_issuers, tags, filters");
+            "state_dir, state, listen, tokens, limits, audit, metrics, resource_servers, clients, "
+            "query, roles, role_rules, trusted_issuers, tags, filters");
 }
 
 TEST(ParseStackErrorTest, UnknownNestedKeys) {

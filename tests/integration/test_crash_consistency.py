@@ -19,7 +19,8 @@ delay, and restarts. After every restart it checks that
     integrity_check.
 
 Seeded (LAKEGATE_CRASH_SEED, default 14; printed on failure) and bounded
-(LAKEGATE_CRASH_ROUNDS rounds, default 20). The state store is selectable:
+(LAKEGATE_CRASH_ROUNDS rounds, default 20; each kill within
+LAKEGATE_CRASH_WINDOW seconds of its burst's start, default 0.6). The state store is selectable:
 LAKEGATE_CRASH_STATE=<store URL> runs the demo with `--state URL` (the demo's
 contract flag for a shared store, e.g. postgresql://...); the raw SQLite checks
 of the state store then give way to the same checks through the CLI and API.
@@ -43,6 +44,10 @@ from harness import LAKEGATE, Server, basic, get_json, post_form, request
 SEED = int(os.environ.get("LAKEGATE_CRASH_SEED", "14"))
 ROUNDS = int(os.environ.get("LAKEGATE_CRASH_ROUNDS", "20"))
 STATE_URL = os.environ.get("LAKEGATE_CRASH_STATE", "")
+# The kill comes at a random point within this many seconds of a burst's
+# start: long enough for some writes of every kind to be acknowledged first
+# (a CLI run on a remote store takes longer to connect and commit).
+KILL_WINDOW_S = float(os.environ.get("LAKEGATE_CRASH_WINDOW", "0.6"))
 LOAD_ROWS = 3000
 READ = "athena-api/query.read"
 
@@ -192,7 +197,7 @@ class CrashConsistencyTest(unittest.TestCase):
         api_results = []
         api = threading.Thread(target=self.api_writer, args=(round_no, stop, api_results))
         api.start()
-        time.sleep(self.rng.uniform(0.0, 0.6))
+        time.sleep(self.rng.uniform(0.0, KILL_WINDOW_S))
         # The crash: the server and every CLI process still running.
         self.kill_server()
         for _, _, p in procs:
