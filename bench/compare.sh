@@ -9,6 +9,7 @@
 # Loopback only; every wrk run is bounded by -d; servers are stopped by PID.
 # Usage: bench/compare.sh OLD_BINARY NEW_BINARY [OUTDIR]
 #        env: DURATION=10s CONNECTIONS=50 ROUNDS=3
+#             QUERY_SQL="SELECT ..." (default: SELECT * FROM members LIMIT 10)
 #             DEMO_ARGS_HOOK=PROGRAM  run as `PROGRAM old|new ROUND` before each
 #             demo; what it prints is added to that demo's arguments (e.g.
 #             `--state URL` of a fresh database: bench/ha.sh compares the two
@@ -41,7 +42,7 @@ run_binary() {
   wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$ROOT/bench/wrk/token.lua" \
     "$url/oauth2/token" >"$OUT/$2-$3-token.txt"
   local results="token=$(field "$(grep ^RESULT "$OUT/$2-$3-token.txt")" rps)"
-  export SQL="SELECT * FROM members LIMIT 10"
+  export SQL=${QUERY_SQL:-SELECT * FROM members LIMIT 10}
   for client in etl-service reporting-service; do
     f=$dir/secrets/$client.json
     export TOKEN; TOKEN=$(curl -fsS -u "$(jq -r .client_id "$f"):$(jq -r .client_secret "$f")" \
@@ -56,7 +57,7 @@ run_binary() {
   echo "$results"
 }
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name:\s*//p'); wrk -t1 -c$CONNECTIONS -d$DURATION; old=$OLD new=$NEW"
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name:\s*//p'); wrk -t1 -c$CONNECTIONS -d$DURATION; old=$OLD new=$NEW; query: ${QUERY_SQL:-SELECT * FROM members LIMIT 10}"
 echo
 echo "| round | workload | old req/s | new req/s | new/old |"
 echo "|---|---|---:|---:|---:|"
