@@ -9,6 +9,10 @@
 # Loopback only; every wrk run is bounded by -d; servers are stopped by PID.
 # Usage: bench/compare.sh OLD_BINARY NEW_BINARY [OUTDIR]
 #        env: DURATION=10s CONNECTIONS=50 ROUNDS=3
+#             DEMO_ARGS_HOOK=PROGRAM  run as `PROGRAM old|new ROUND` before each
+#             demo; what it prints is added to that demo's arguments (e.g.
+#             `--state URL` of a fresh database: bench/ha.sh compares the two
+#             state stores with one binary this way)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OLD=${1:?usage: bench/compare.sh OLD_BINARY NEW_BINARY [OUTDIR]}
@@ -24,7 +28,9 @@ source "$ROOT/bench/lib.sh"
 run_binary() {
   local bin=$1 dir=$WORK/$2-$3
   rm -rf "$dir"
-  "$bin" demo --dir "$dir" --port 0 >"$dir.out" 2>"$dir.err" &
+  local extra=()
+  if [[ -n ${DEMO_ARGS_HOOK:-} ]]; then read -r -a extra <<<"$("$DEMO_ARGS_HOOK" "$2" "$3")"; fi
+  "$bin" demo --dir "$dir" --port 0 "${extra[@]}" >"$dir.out" 2>"$dir.err" &
   local pid=$!; PIDS+=("$pid")
   local url; url=$(wait_for_url "$dir.out" "running at")
   [[ -n $url ]] || { cat "$dir.err" >&2; exit 1; }

@@ -8,7 +8,29 @@
 
 namespace lakegate::app {
 
-std::string DemoStackYaml(int port) {
+namespace {
+
+// `text` as a YAML double-quoted scalar.
+std::string YamlQuoted(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string DemoStackYaml(int port, std::string_view state_url) {
+  std::string state;
+  if (!state_url.empty()) {
+    state =
+        "# The state store every node of this stack shares (clients, keys, revocations,\n"
+        "# policy); this file is mode 0600 because the URL may hold a password.\n"
+        "state:\n  url: " +
+        YamlQuoted(state_url) + "\n";
+  }
   return R"(# lakegate demo stack (written by `lakegate demo` on first run; edit and re-run
 # `lakegate apply stack.yaml` or restart the demo to reconcile).
 # It mirrors the Cognito setup lakegate replaces: a resource server with three
@@ -16,8 +38,7 @@ std::string DemoStackYaml(int port) {
 listen:
   address: 127.0.0.1
   port: )" +
-         std::to_string(port) + R"yaml(
-tokens:
+         std::to_string(port) + "\n" + state + R"yaml(tokens:
   algorithm: ES256
   default_ttl: 1h
 resource_servers:
@@ -116,10 +137,13 @@ role_rules:
 )yaml";
 }
 
-Result<std::string> PrepareDemoDir(const std::string& dir, int port) {
+Result<std::string> PrepareDemoDir(const std::string& dir, int port, std::string_view state_url) {
   LG_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
   std::string path = dir + "/stack.yaml";
-  if (!FileExists(path)) LG_RETURN_IF_ERROR(WriteFileAtomic(path, DemoStackYaml(port), 0644));
+  if (!FileExists(path)) {
+    LG_RETURN_IF_ERROR(
+        WriteFileAtomic(path, DemoStackYaml(port, state_url), state_url.empty() ? 0644 : 0600));
+  }
   return path;
 }
 

@@ -13,6 +13,7 @@
 #include "app/apply.h"
 #include "app/engines.h"
 #include "app/routes.h"
+#include "app/state_keys.h"
 #include "app/stores.h"
 #include "audit/audit_log.h"
 #include "audit/metrics.h"
@@ -107,6 +108,24 @@ gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   o.max_pool_backlog = q.max_backlog > 0 ? static_cast<size_t>(q.max_backlog) : WorkerCount(stack);
   o.audit_sql = q.audit_sql;
   return o;
+}
+
+// The issuer of nodes that share a state store without `issuer:` in the stack
+// file: the first node's URL, recorded in the store ("issuer" setting) in one
+// transaction, so that every node puts the same `iss` in its tokens and
+// accepts the others' (nodes started at the same moment agree too).
+Result<std::string> SharedIssuer(store::Store& store, const std::string& own_url) {
+  std::string issuer;
+  LG_RETURN_IF_ERROR(store.RunInTransaction([&](store::Store& tx) -> Status {
+    LG_ASSIGN_OR_RETURN(std::optional<std::string> recorded, tx.GetSetting("issuer"));
+    if (recorded) {
+      issuer = *recorded;
+      return Status::Ok();
+    }
+    issuer = own_url;
+    return tx.PutSetting("issuer", issuer);
+  }));
+  return issuer;
 }
 
 }  // namespace
@@ -265,8 +284,9 @@ Status ServerApp::Impl::StartQuery() {
   const config::StackConfig& stack = options.stack;
   LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
   // The key of the keyed-hash column mask lives beside the secret hash key, so
-  // masked values stay the same across restarts (joins on them keep working).
-  LG_ASSIGN_OR_RETURN(SecretString mask_key, oauth::LoadOrCreateHashKey(state_dir + "/mask.key"));
+  // masked values stay the same across restarts and nodes (joins on them keep
+  // working).
+  LG_ASSIGN_OR_RETURN(SecretString mask_key, LoadStateKey(StateKey::kMask, stack, *store));
   engine::EngineSettings engine_settings;
   engine_settings.mask_hash_key = std::move(mask_key);
   LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.lake_dir, engine_settings));
@@ -322,8 +342,12 @@ Status ServerApp::Start() {
   }
   d.state_dir = stack.state_dir;
   LG_RETURN_IF_ERROR(MakeDirectories(d.state_dir, 0700));
-  LG_ASSIGN_OR_RETURN(d.store, OpenStore(DefaultStoreUrl(d.state_dir)));
-  LG_ASSIGN_OR_RETURN(SecretString hash_key, oauth::LoadOrCreateHashKey(d.state_dir + "/hash.key"));
+  const std::string store_url = ChooseStoreUrl(d.options.state_url, stack);
+  LG_ASSIGN_OR_RETURN(d.store, OpenStore(store_url));
+  if (IsSharedStoreUrl(store_url)) log::Info("state store: " + RedactStoreUrl(store_url));
+  // Checked against the store before anything is written with it: a node
+  // with another key must not start (docs/high-availability.md).
+  LG_ASSIGN_OR_RETURN(SecretString hash_key, LoadStateKey(StateKey::kSecretHash, stack, *d.store));
 
   LG_ASSIGN_OR_RETURN(ApplyResult applied,
                       ApplyStack(stack, *d.store, oauth::SecretHasher(hash_key), SystemClock::Get(),
@@ -371,6 +395,17 @@ Status ServerApp::Start() {
   d.audit->SetNode(d.node_name);
   d.metrics.SetConstantLabel("node", d.node_name);
   d.issuer = stack.issuer.empty() ? d.listen_url : stack.issuer;
+  if (stack.issuer.empty() && IsSharedStoreUrl(store_url)) {
+    Result<std::string> shared = SharedIssuer(*d.store, d.listen_url);
+    if (!shared.ok()) {
+      d.server->Stop(std::chrono::milliseconds(0));
+      return shared.status();
+    }
+    d.issuer = std::move(*shared);
+    log::Info("issuer " + d.issuer +
+              " (recorded in the shared state store by its first node; set `issuer:` in the "
+              "stack file to the URL clients use, e.g. the load balancer's)");
+  }
   while (!d.issuer.empty() && d.issuer.back() == '/') d.issuer.pop_back();
 
   d.state = std::make_unique<store::StateCache>(*d.store);

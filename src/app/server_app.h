@@ -33,6 +33,9 @@ struct ServeOptions {
   // (label node): which of many nodes behind a load balancer did what.
   // Empty: the host name and the bound port ("host-1:8080").
   std::string node_name = {};
+  // The state store URL from --state; "" = $LAKEGATE_STATE_URL, else the
+  // stack's state.url, else SQLite in state_dir (app/stores.h ChooseStoreUrl).
+  std::string state_url = {};
 };
 
 class ServerApp {

@@ -1,10 +1,12 @@
 #include "app/stores.h"
 
+#include <cstdlib>
 #include <optional>
 #include <string>
 
 #include "app/url_scheme.h"
 #include "common/strings.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace lakegate::app {
@@ -17,6 +19,12 @@ Result<std::unique_ptr<store::Store>> OpenSqlite(std::string_view url) {
   return store::OpenSqliteStore(std::string(url));
 }
 
+// A libpq URI, passed whole: libpq reads host, port, database, user, password
+// and the TLS parameters from it.
+Result<std::unique_ptr<store::Store>> OpenPostgres(std::string_view url) {
+  return store::OpenPostgresStore(std::string(url));
+}
+
 struct StoreKind {
   std::string_view scheme;  // without the ':'
   std::string_view syntax;  // how its URLs look, for messages
@@ -27,6 +35,8 @@ struct StoreKind {
 // The first kind also opens URLs without a scheme (plain file paths).
 constexpr StoreKind kStoreKinds[] = {
     {"sqlite", "sqlite:PATH or a plain file path", &OpenSqlite},
+    {"postgresql", "postgresql://USER@HOST:PORT/DB?sslmode=...", &OpenPostgres},
+    {"postgres", "postgres://USER@HOST:PORT/DB?sslmode=...", &OpenPostgres},
 };
 
 std::string KnownKinds() {
@@ -42,6 +52,22 @@ std::string KnownKinds() {
 
 std::string DefaultStoreUrl(std::string_view state_dir) {
   return "sqlite:" + std::string(state_dir) + "/state.db";
+}
+
+std::string ChooseStoreUrl(std::string_view flag, const config::StackConfig& stack) {
+  if (!flag.empty()) return std::string(flag);
+  if (const char* env = std::getenv("LAKEGATE_STATE_URL"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  if (!stack.state.url.empty()) return stack.state.url;
+  return DefaultStoreUrl(stack.state_dir);
+}
+
+std::string RedactStoreUrl(std::string_view url) { return store::RedactPostgresUrl(url); }
+
+bool IsSharedStoreUrl(std::string_view url) {
+  std::optional<std::string_view> scheme = UrlScheme(url);
+  return scheme && !EqualsIgnoreCase(*scheme, "sqlite");
 }
 
 Result<std::unique_ptr<store::Store>> OpenStore(std::string_view url) {

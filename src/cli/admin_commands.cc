@@ -90,7 +90,10 @@ void AddApplyCommand(CLI::App& app) {
       "apply", "Reconcile the state store with a stack file and print what changed");
   cmd->add_option("file", flags->path, "Stack file (YAML)")->required();
   cmd->add_flag("--dry-run", flags->dry_run, "Only print the change set; write nothing");
-  cmd->footer("Examples:\n  lakegate apply stack.yaml --dry-run\n  lakegate apply stack.yaml");
+  AddStateOption(cmd);
+  cmd->footer(
+      "Examples:\n  lakegate apply stack.yaml --dry-run\n  lakegate apply stack.yaml\n"
+      "  lakegate apply stack.yaml --state postgresql://lakegate@db:5432/lakegate");
   cmd->callback([flags] {
     Context ctx = OpenContext(flags->path);
     auto result = app::ApplyStack(ctx.stack, *ctx.store, *ctx.hasher, SystemClock::Get(),

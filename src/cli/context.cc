@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "app/state_keys.h"
 #include "app/stores.h"
 #include "cli/exit_codes.h"
 #include "common/files.h"
@@ -14,6 +15,11 @@ std::string DefaultConfigPath() {
   return "./lakegate-demo/stack.yaml";
 }
 
+std::string& MutableStateUrlFlag() {
+  static std::string url;
+  return url;
+}
+
 }  // namespace
 
 void AddConfigOption(CLI::App* cmd, std::string& path) {
@@ -21,7 +27,17 @@ void AddConfigOption(CLI::App* cmd, std::string& path) {
   cmd->add_option("--config,-c", path,
                   "Stack file whose state store to use (default $LAKEGATE_CONFIG or "
                   "./lakegate-demo/stack.yaml)");
+  AddStateOption(cmd);
 }
+
+void AddStateOption(CLI::App* cmd) {
+  cmd->add_option("--state", MutableStateUrlFlag(),
+                  "State store URL, e.g. postgresql://USER@HOST:5432/DB?sslmode=verify-full "
+                  "(default $LAKEGATE_STATE_URL, else the stack file's state.url, else SQLite in "
+                  "state_dir)");
+}
+
+const std::string& StateUrlFlag() { return MutableStateUrlFlag(); }
 
 Context OpenContext(const std::string& config_path) {
   Context ctx;
@@ -35,10 +51,10 @@ Context OpenContext(const std::string& config_path) {
   }
   ctx.stack = std::move(*stack);
   if (Status s = MakeDirectories(ctx.stack.state_dir, 0700); !s.ok()) Exit(Fail(s));
-  auto store = app::OpenStore(app::DefaultStoreUrl(ctx.stack.state_dir));
+  auto store = app::OpenStore(app::ChooseStoreUrl(StateUrlFlag(), ctx.stack));
   if (!store.ok()) Exit(Fail(store.status()));
   ctx.store = std::move(*store);
-  auto key = oauth::LoadOrCreateHashKey(ctx.stack.state_dir + "/hash.key");
+  auto key = app::LoadStateKey(app::StateKey::kSecretHash, ctx.stack, *ctx.store);
   if (!key.ok()) Exit(Fail(key.status()));
   ctx.hasher = std::make_unique<oauth::SecretHasher>(std::move(*key));
   return ctx;

@@ -1,6 +1,6 @@
 // What every store-backed subcommand needs: the stack file, its state store
 // and the secret hasher, opened from --config (default $LAKEGATE_CONFIG or
-// ./lakegate-demo/stack.yaml). On failure these print the reason and end the
+// ./lakegate-demo/stack.yaml) and --state. On failure these print the reason and end the
 // subcommand (cli::Exit).
 #pragma once
 
@@ -20,10 +20,22 @@ struct Context {
   std::unique_ptr<oauth::SecretHasher> hasher;
 };
 
-// Adds --config,-c to `cmd`, storing into `path` (initialized to the default).
+// Adds --config,-c to `cmd`, storing into `path` (initialized to the default),
+// and --state (AddStateOption).
 void AddConfigOption(CLI::App* cmd, std::string& path);
 
-// Loads the stack file and opens its store; exits the subcommand on failure.
+// Adds --state URL to `cmd`: the state store to act on, overriding
+// $LAKEGATE_STATE_URL and the stack file's state.url. One process runs one
+// subcommand, so the value is kept for OpenContext rather than in each
+// command's flags.
+void AddStateOption(CLI::App* cmd);
+
+// The --state value given on the command line ("" when absent).
+const std::string& StateUrlFlag();
+
+// Loads the stack file and opens its store (--state, else $LAKEGATE_STATE_URL,
+// else state.url, else SQLite in state_dir) with the secret-hash key checked
+// against it; exits the subcommand on failure.
 Context OpenContext(const std::string& config_path);
 
 }  // namespace lakegate::cli

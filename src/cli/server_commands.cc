@@ -1,6 +1,7 @@
 #include "cli/server_commands.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -8,6 +9,7 @@
 #include "app/apply.h"
 #include "app/demo.h"
 #include "app/server_app.h"
+#include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "common/files.h"
 #include "common/strings.h"
@@ -75,13 +77,15 @@ void AddServeCommand(CLI::App& app) {
                   "metadata), query (query API, catalog, admin API) or both")
       ->capture_default_str();
   AddNodeOption(cmd, flags->node_name);
+  AddStateOption(cmd);
   cmd->footer(
       "Examples:\n"
       "  lakegate serve --config stack.yaml --port 8443\n"
+      "  lakegate serve --config stack.yaml --state postgresql://lakegate@db:5432/lakegate\n"
       "  lakegate serve --config stack.yaml --components auth --port 8080\n"
       "  lakegate serve --config stack.yaml --components query --port 8081\n"
-      "Separate processes share the state store (state_dir) and need `issuer:` in the stack "
-      "file.");
+      "Separate processes share the state store (state_dir, or --state / state.url for "
+      "PostgreSQL shared by many nodes) and need `issuer:` in the stack file.");
   cmd->callback([flags] {
     bool auth = false, query = false;
     for (std::string_view part : SplitNonEmpty(flags->components, ',')) {
@@ -101,6 +105,7 @@ void AddServeCommand(CLI::App& app) {
     options.serve_auth = auth;
     options.serve_query = query;
     options.node_name = flags->node_name;
+    options.state_url = StateUrlFlag();
     int code = Serve(std::move(options), [auth, query](const app::ServerApp& server) {
       PrintServeBanner(server, auth, query);
     });
@@ -123,11 +128,24 @@ void AddDemoCommand(CLI::App& app) {
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--listen", flags->listen, "Address to listen on (default 127.0.0.1)");
   AddNodeOption(cmd, flags->node_name);
-  cmd->footer("Example:\n  lakegate demo --dir /tmp/demo --port 9090");
+  AddStateOption(cmd);
+  cmd->footer(
+      "Examples:\n"
+      "  lakegate demo --dir /tmp/demo --port 9090\n"
+      "  lakegate demo --dir /tmp/demo --port 9090 --state postgresql://USER:PW@HOST:5432/DB\n"
+      "  lakegate demo --dir /tmp/demo --port 9091 --state <the same URL>   # a second node\n"
+      "With --state the stack lives in that database: the first node creates it, later nodes\n"
+      "(same DIR, same URL) join it, and DIR/stack.yaml records the URL for admin commands.");
   cmd->callback([flags] {
     std::string dir = std::filesystem::absolute(flags->config_path).lexically_normal().string();
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    auto path = app::PrepareDemoDir(dir, flags->port);
+    // A new stack records the state store it was created in (the flag, else
+    // $LAKEGATE_STATE_URL), so admin commands with --config find it.
+    std::string state_url = StateUrlFlag();
+    if (const char* env = std::getenv("LAKEGATE_STATE_URL"); state_url.empty() && env != nullptr) {
+      state_url = env;
+    }
+    auto path = app::PrepareDemoDir(dir, flags->port, state_url);
     if (!path.ok()) Exit(Fail(path.status()));
     auto stack = config::LoadStackFile(*path);
     if (!stack.ok()) Exit(Fail(stack.status()));
@@ -135,6 +153,7 @@ void AddDemoCommand(CLI::App& app) {
     std::string secrets = app::SecretsDir(*stack);
     app::ServeOptions options{*stack, flags->port, flags->listen, false};
     options.node_name = flags->node_name;
+    options.state_url = StateUrlFlag();
     int code = Serve(std::move(options), [&](const app::ServerApp& server) {
       std::string url = server.base_url();
       std::cout << "\nlakegate demo is running at " << url << "\n\n"

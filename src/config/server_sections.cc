@@ -1,4 +1,4 @@
-// The server's own sections: version, issuer, state_dir, listen, tokens,
+// The server's own sections: version, issuer, state_dir, state, listen, tokens,
 // limits, audit, metrics and query.
 #include <algorithm>
 #include <limits>
@@ -71,6 +71,38 @@ Status ParseStateDir(StackParse& parse, const YAML::Node& node, const std::strin
   LG_ASSIGN_OR_RETURN(std::string dir, yaml.ReadNonEmptyString(node, path));
   out.state_dir = yaml.ResolvePath(dir);
   return Status::Ok();
+}
+
+Status ParseState(StackParse& parse, const YAML::Node& node, const std::string& path) {
+  const YamlReader& yaml = parse.yaml;
+  StateSpec& state = parse.config.state;
+  return yaml.ParseMap(node, path, path,
+                       {
+                           {"url",
+                            [&](const YAML::Node& v, const std::string& p) -> Status {
+                              // Never quoted back in messages: it may hold a password.
+                              LG_ASSIGN_OR_RETURN(state.url, yaml.ReadNonEmptyString(v, p));
+                              if (HasWhitespaceOrControl(state.url)) {
+                                return yaml.Error(
+                                    v, p,
+                                    "the state store URL contains whitespace; write it as a URL, "
+                                    "e.g. postgresql://USER@HOST:5432/DB?sslmode=verify-full");
+                              }
+                              return Status::Ok();
+                            }},
+                           {"hash_key_file",
+                            [&](const YAML::Node& v, const std::string& p) -> Status {
+                              LG_ASSIGN_OR_RETURN(std::string file, yaml.ReadNonEmptyString(v, p));
+                              state.hash_key_file = yaml.ResolvePath(file);
+                              return Status::Ok();
+                            }},
+                           {"mask_key_file",
+                            [&](const YAML::Node& v, const std::string& p) -> Status {
+                              LG_ASSIGN_OR_RETURN(std::string file, yaml.ReadNonEmptyString(v, p));
+                              state.mask_key_file = yaml.ResolvePath(file);
+                              return Status::Ok();
+                            }},
+                       });
 }
 
 Status ParseListen(StackParse& parse, const YAML::Node& node, const std::string& path) {

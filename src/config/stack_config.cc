@@ -2,12 +2,15 @@
 
 #include <sys/stat.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +35,7 @@ constexpr Section kSections[] = {
     {"version", &ParseVersion, false},
     {"issuer", &ParseIssuer, false},
     {"state_dir", &ParseStateDir, false},
+    {"state", &ParseState, false},
     {"listen", &ParseListen, false},
     {"tokens", &ParseTokens, false},
     {"limits", &ParseLimits, false},
@@ -47,17 +51,78 @@ constexpr Section kSections[] = {
     {"filters", &ParseFilters, true},
 };
 
-Result<StackConfig> ParseDocument(const YamlReader& yaml, std::string_view text) {
-  std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-  if (documents.empty() || documents[0].IsNull()) {
+// Records where the top node of each document starts, and nothing else.
+class DocumentMarks final : public YAML::EventHandler {
+ public:
+  const std::vector<YAML::Mark>& marks() const { return marks_; }
+
+  void OnDocumentStart(const YAML::Mark&) override { in_document_ = true; }
+  void OnDocumentEnd() override { in_document_ = false; }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Node(const YAML::Mark& mark) {
+    if (in_document_) marks_.push_back(mark);
+    in_document_ = false;  // only the document's top node
+  }
+  std::vector<YAML::Mark> marks_;
+  bool in_document_ = false;
+};
+
+// The one document of the stack file. Not YAML::LoadAll: yaml-cpp 0.7 (Debian
+// 12) loops forever in it, allocating until the process dies, when no rule
+// consumes the next token (",A" does it; yaml-cpp issue #1040, fixed in 0.8 by
+// pull request #1319): every round yields an empty document without moving on.
+// So the documents are counted with a parser of our own that stops at the
+// second one, and a second document whose top node starts where the first one
+// did is that stuck token, reported as invalid YAML.
+Result<YAML::Node> LoadOneDocument(const YamlReader& yaml, std::string_view text) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentMarks documents;
+  while (documents.marks().size() < 2 && parser.HandleNextDocument(documents)) {
+  }
+  const std::vector<YAML::Mark>& marks = documents.marks();
+  if (marks.size() > 1) {
+    if (marks[1].pos == marks[0].pos) {
+      const size_t pos = static_cast<size_t>(marks[0].pos);
+      std::string token = "end of file";
+      if (pos < text.size()) {
+        const auto c = static_cast<unsigned char>(text[pos]);
+        token = c >= 0x20 && c < 0x7f ? "\"" + std::string(1, text[pos]) + "\""
+                                      : "byte " + std::to_string(c);
+      }
+      return InvalidArgumentError(yaml.Location(marks[0]) + "invalid YAML: unexpected " + token);
+    }
+    return InvalidArgumentError(yaml.Location(marks[1]) +
+                                "a stack file holds one YAML document; remove the \"---\"");
+  }
+  YAML::Node root = YAML::Load(std::string(text));
+  if (!root.IsDefined() || root.IsNull()) {
     return InvalidArgumentError(yaml.file() +
                                 ":1:1: the stack file is empty; declare at least "
                                 "resource_servers and clients");
   }
-  if (documents.size() > 1) {
-    return yaml.Error(documents[1], "", "a stack file holds one YAML document; remove the \"---\"");
-  }
-  const YAML::Node& root = documents[0];
+  return root;
+}
+
+Result<StackConfig> ParseDocument(const YamlReader& yaml, std::string_view text) {
+  LG_ASSIGN_OR_RETURN(YAML::Node root, LoadOneDocument(yaml, text));
   StackConfig config;
   config.source_path = yaml.file();
   config.state_dir = yaml.ResolvePath("state");

@@ -7,6 +7,10 @@
 //   version: 1                        # optional; the only version is 1
 //   issuer: https://auth.example.com  # optional
 //   state_dir: ./state                # relative to this file's directory
+//   state:                            # optional: where the state store lives
+//     url: postgresql://lakegate@db.internal:5432/lakegate?sslmode=verify-full
+//     hash_key_file: /etc/lakegate/hash.key   # default <state_dir>/hash.key
+//     mask_key_file: /etc/lakegate/mask.key   # default <state_dir>/mask.key
 //   listen: {address: 127.0.0.1, port: 8080, threads: 0}
 //   tokens: {algorithm: ES256, default_ttl: 1h}
 //   resource_servers:
@@ -164,10 +168,24 @@ struct TrustedIssuerSpec {
   int64_t refresh_min_interval_seconds = 60;
 };
 
+// Where the state store lives and the key files every node must share.
+struct StateSpec {
+  // The state store URL (app/stores.h); "" = the SQLite file in state_dir.
+  // --state and $LAKEGATE_STATE_URL override it.
+  std::string url;
+  // The secret-hash key and the column-mask key: 0600 files outside the
+  // database, so that a dump of it allows no offline secret check. "" =
+  // <state_dir>/hash.key and <state_dir>/mask.key. Relative paths resolve like
+  // state_dir.
+  std::string hash_key_file;
+  std::string mask_key_file;
+};
+
 struct StackConfig {
   std::string source_path;  // the file it came from
   std::string issuer;       // optional; "" = derived from the listen URL by the server
   std::string state_dir;    // absolute when loaded from a file; default "<file dir>/state"
+  StateSpec state;
   ListenSpec listen;
   TokenSpec tokens;
   LimitsSpec limits;

@@ -2,7 +2,7 @@
 // the whole document. Internal to config/: stack_config.cc drives them over
 // one document, in the order its table lists them.
 //
-//   server_sections.cc      version, issuer, state_dir, listen, tokens, limits,
+//   server_sections.cc      version, issuer, state_dir, state, listen, tokens, limits,
 //                           audit, metrics, query
 //   client_sections.cc      resource_servers, clients; scope references
 //   access_sections.cc      role_rules, trusted_issuers; role references
@@ -52,6 +52,7 @@ using SectionParser = Status (*)(StackParse& parse, const YAML::Node& value,
 Status ParseVersion(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseIssuer(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseStateDir(StackParse& parse, const YAML::Node& value, const std::string& path);
+Status ParseState(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseListen(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseTokens(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseLimits(StackParse& parse, const YAML::Node& value, const std::string& path);

@@ -63,16 +63,27 @@ void SecretHasher::DummyVerify(std::string_view secret) const {
   (void)sink;
 }
 
+std::string KeyCheckValue(const SecretString& key, std::string_view label) {
+  return Base64UrlEncode(
+      crypto::HmacSha256(key.Reveal(), "lakegate key check: " + std::string(label)));
+}
+
+std::optional<SecretString> DecodeHashKey(std::string_view text) {
+  auto key = Base64UrlDecode(TrimWhitespace(text));
+  if (!key || key->size() != 32) return std::nullopt;
+  return SecretString(std::move(*key));
+}
+
 Result<SecretString> LoadOrCreateHashKey(const std::string& path) {
   auto existing = ReadFile(path);
   if (existing.ok()) {
-    auto key = Base64UrlDecode(TrimWhitespace(*existing));
-    if (!key || key->size() != 32) {
+    std::optional<SecretString> key = DecodeHashKey(*existing);
+    if (!key) {
       return InvalidArgumentError("secret hash key " + path +
                                   " is corrupt; restore it from backup (client secrets "
                                   "cannot be verified without it)");
     }
-    return SecretString(std::move(*key));
+    return std::move(*key);
   }
   if (existing.status().code() != StatusCode::kNotFound) return existing.status();
   std::string key = RandomBytes(32);

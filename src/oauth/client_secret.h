@@ -8,6 +8,7 @@
 // separate 0600 file. Verification compares in constant time. Thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,15 @@ class SecretHasher {
  private:
   SecretString key_;
 };
+
+// A fingerprint of `key` that a store may keep to recognise the key without
+// holding it: base64url(HMAC-SHA256(key, "lakegate key check: " + label)).
+// It reveals nothing usable about the key (HMAC is a PRF).
+std::string KeyCheckValue(const SecretString& key, std::string_view label);
+
+// Decodes a key written as base64url (32 bytes), as the key files and
+// $LAKEGATE_HASH_KEY hold it; nullopt when it is not one.
+std::optional<SecretString> DecodeHashKey(std::string_view text);
 
 // Loads the hash key from `path`, creating it (32 random bytes, 0600) when it
 // does not exist. Internal on I/O errors; InvalidArgument when the file is not a

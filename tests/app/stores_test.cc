@@ -72,12 +72,37 @@ TEST(OpenStoreTest, MemoryPathIsAPrivateStore) {
 }
 
 TEST(OpenStoreTest, UnknownSchemeNamesTheKnownOnesAndHidesTheUrl) {
-  auto store = OpenStore("postgresql://admin:s3cret@db.example/lakegate");
+  auto store = OpenStore("mysql://admin:s3cret@db.example/lakegate");
   ASSERT_FALSE(store.ok());
-  EXPECT_TRUE(
-      HasStatus(store.status(), StatusCode::kInvalidArgument, "unknown scheme 'postgresql'"));
-  EXPECT_TRUE(HasStatus(store.status(), StatusCode::kInvalidArgument, "known: sqlite"));
+  EXPECT_TRUE(HasStatus(store.status(), StatusCode::kInvalidArgument, "unknown scheme 'mysql'"));
+  EXPECT_TRUE(HasStatus(store.status(), StatusCode::kInvalidArgument,
+                        "known: sqlite (sqlite:PATH or a plain file path), postgresql ("));
   EXPECT_EQ(store.status().message().find("s3cret"), std::string::npos) << store.status().message();
+}
+
+// Both spellings of the scheme reach the PostgreSQL store (here: nobody
+// listens on port 1, so it is unreachable), and the password stays hidden.
+TEST(OpenStoreTest, PostgresUrlsOpenThePostgresStore) {
+  for (const char* url : {"postgresql://admin:s3cret@127.0.0.1:1/lakegate",
+                          "postgres://admin:s3cret@127.0.0.1:1/lakegate"}) {
+    auto store = OpenStore(url);
+    EXPECT_TRUE(HasStatus(store.status(), StatusCode::kUnavailable, "is unreachable")) << url;
+    EXPECT_EQ(store.status().message().find("s3cret"), std::string::npos)
+        << store.status().message();
+  }
+}
+
+TEST(ChooseStoreUrlTest, FlagThenEnvironmentThenStackFileThenSqliteDefault) {
+  config::StackConfig stack;
+  stack.state_dir = "/srv/state";
+  ::unsetenv("LAKEGATE_STATE_URL");
+  EXPECT_EQ(ChooseStoreUrl("", stack), "sqlite:/srv/state/state.db");
+  stack.state.url = "postgresql://file@db/lg";
+  EXPECT_EQ(ChooseStoreUrl("", stack), "postgresql://file@db/lg");
+  ::setenv("LAKEGATE_STATE_URL", "postgresql://env@db/lg", 1);
+  EXPECT_EQ(ChooseStoreUrl("", stack), "postgresql://env@db/lg");
+  EXPECT_EQ(ChooseStoreUrl("postgresql://flag@db/lg", stack), "postgresql://flag@db/lg");
+  ::unsetenv("LAKEGATE_STATE_URL");
 }
 
 TEST(OpenStoreTest, TheChosenStoresFailuresPassThrough) {

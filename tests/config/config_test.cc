@@ -324,9 +324,8 @@ TEST(ParseStackErrorTest, UnknownTopLevelKey) {
             "stack.yaml:1:1: unknown key \"client\"; did you mean \"clients\"?");
   EXPECT_EQ(ErrorOf("clients: []\nfrobnicate: 1\n"),
             "stack.yaml:2:1: unknown key \"frobnicate\"; valid keys are version, issuer, "
-            "state_dir, listen, tokens, limits, audit, metrics, resource_servers, clients, query, "
-            "roles, "
-            "role_rules, trusted_issuers, tags, filters");
+            "state_dir, state, listen, tokens, limits, audit, metrics, resource_servers, clients, "
+            "query, roles, role_rules, trusted_issuers, tags, filters");
 }
 
 TEST(ParseStackErrorTest, UnknownNestedKeys) {
@@ -566,6 +565,16 @@ TEST(ParseStackErrorTest, EmptyAndMultiDocument) {
   EXPECT_THAT(
       ErrorOf("clients: []\n---\nclients: []\n"),
       HasSubstr("stack.yaml:3:1: a stack file holds one YAML document; remove the \"---\""));
+}
+
+// yaml-cpp 0.7's LoadAll never returns on these (it yields empty documents
+// forever, allocating each); found by tests/fuzz/stack_file_fuzz.cc.
+TEST(ParseStackErrorTest, TokensNoRuleConsumesAreInvalidYamlNotAHang) {
+  EXPECT_EQ(ErrorOf(",A"), "stack.yaml:1:1: invalid YAML: unexpected \",\"");
+  EXPECT_EQ(ErrorOf(","), "stack.yaml:1:1: invalid YAML: unexpected \",\"");
+  EXPECT_THAT(ErrorOf("clients: []\n,\n"), HasSubstr("stack.yaml:2:1: invalid YAML"));
+  EXPECT_THAT(ErrorOf("clients: []\n---\n,\n"),
+              HasSubstr("stack.yaml:3:1: a stack file holds one YAML document"));
 }
 
 TEST(ParseStackErrorTest, Version) {

@@ -2,6 +2,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "store/record_checks.h"
 #include "store/sqlite/ops.h"
 
 namespace lakegate::store::sqlite {
@@ -34,12 +35,6 @@ Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
       .Int(c.created_at)
       .Int(c.updated_at)
       .Int(c.managed ? 1 : 0);
-}
-
-Status ValidateClient(const ClientRecord& c) {
-  if (c.client_id.empty()) return InvalidArgumentError("client id is empty");
-  if (c.name.empty()) return InvalidArgumentError("client name is empty");
-  return Status::Ok();
 }
 
 }  // namespace
@@ -91,7 +86,7 @@ Result<std::optional<ClientRecord>> Ops::FindClientByName(std::string_view name)
 }
 
 Status Ops::InsertClient(const ClientRecord& c) {
-  LG_RETURN_IF_ERROR(ValidateClient(c));
+  LG_RETURN_IF_ERROR(CheckClientRecord(c));
   LG_ASSIGN_OR_RETURN(bool id_taken,
                       Exists(*conn_, "SELECT 1 FROM clients WHERE client_id = ?", c.client_id));
   if (id_taken) return AlreadyExistsError("client id " + Quoted(c.client_id) + " already exists");
@@ -112,7 +107,7 @@ Status Ops::InsertClient(const ClientRecord& c) {
 }
 
 Status Ops::UpdateClient(const ClientRecord& c) {
-  LG_RETURN_IF_ERROR(ValidateClient(c));
+  LG_RETURN_IF_ERROR(CheckClientRecord(c));
   LG_ASSIGN_OR_RETURN(bool exists,
                       Exists(*conn_, "SELECT 1 FROM clients WHERE client_id = ?", c.client_id));
   if (!exists) return NotFoundError("no client with id " + Quoted(c.client_id));

@@ -1,8 +1,8 @@
 // Resource servers with their scopes, and the small settings.
-#include <set>
 #include <unordered_map>
 #include <utility>
 
+#include "store/record_checks.h"
 #include "store/sqlite/ops.h"
 
 namespace lakegate::store::sqlite {
@@ -37,18 +37,7 @@ Result<std::vector<ResourceServerRecord>> Ops::ListResourceServers() {
 }
 
 Status Ops::PutResourceServer(const ResourceServerRecord& server) {
-  if (server.identifier.empty()) return InvalidArgumentError("resource server identifier is empty");
-  std::set<std::string_view> seen;
-  for (const ScopeRecord& scope : server.scopes) {
-    if (scope.name.empty()) {
-      return InvalidArgumentError("resource server " + Quoted(server.identifier) +
-                                  " has a scope with an empty name");
-    }
-    if (!seen.insert(scope.name).second) {
-      return InvalidArgumentError("resource server " + Quoted(server.identifier) +
-                                  " declares scope " + Quoted(scope.name) + " twice");
-    }
-  }
+  LG_RETURN_IF_ERROR(CheckResourceServerRecord(server));
   {
     LG_ASSIGN_OR_RETURN(Stmt stmt,
                         conn_->Prepare("INSERT INTO resource_servers (identifier, name) "

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "common/thread_annotations.h"
+#include "store/ops_store.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/ops.h"
 #include "store/sqlite/schema.h"
@@ -24,85 +25,10 @@ namespace lakegate::store {
 namespace sqlite {
 namespace {
 
-// Implements every data method of Store once, by handing an Ops call to the
-// derived class's Read (no write) or Write (atomic write) wrapper.
-template <typename Derived>
-class OpsStore : public Store {
- public:
-  Result<std::vector<ClientRecord>> ListClients() override {
-    return self().Read([](Ops& ops) { return ops.ListClients(); });
-  }
-  Result<std::optional<ClientRecord>> FindClient(std::string_view client_id) override {
-    return self().Read([&](Ops& ops) { return ops.FindClient(client_id); });
-  }
-  Result<std::optional<ClientRecord>> FindClientByName(std::string_view name) override {
-    return self().Read([&](Ops& ops) { return ops.FindClientByName(name); });
-  }
-  Status InsertClient(const ClientRecord& client) override {
-    return self().Write([&](Ops& ops) { return ops.InsertClient(client); });
-  }
-  Status UpdateClient(const ClientRecord& client) override {
-    return self().Write([&](Ops& ops) { return ops.UpdateClient(client); });
-  }
-  Status DeleteClient(std::string_view client_id) override {
-    return self().Write([&](Ops& ops) { return ops.DeleteClient(client_id); });
-  }
-  Result<std::vector<SigningKeyRecord>> ListSigningKeys() override {
-    return self().Read([](Ops& ops) { return ops.ListSigningKeys(); });
-  }
-  Status InsertSigningKey(const SigningKeyRecord& key) override {
-    return self().Write([&](Ops& ops) { return ops.InsertSigningKey(key); });
-  }
-  Status UpdateSigningKey(const SigningKeyRecord& key) override {
-    return self().Write([&](Ops& ops) { return ops.UpdateSigningKey(key); });
-  }
-  Status DeleteSigningKey(std::string_view kid) override {
-    return self().Write([&](Ops& ops) { return ops.DeleteSigningKey(kid); });
-  }
-  Status AddRevocation(std::string_view jti, int64_t expires_at) override {
-    return self().Write([&](Ops& ops) { return ops.AddRevocation(jti, expires_at); });
-  }
-  Result<std::vector<std::pair<std::string, int64_t>>> ListRevocations(int64_t now) override {
-    return self().Read([&](Ops& ops) { return ops.ListRevocations(now); });
-  }
-  Status PurgeExpiredRevocations(int64_t now) override {
-    return self().Write([&](Ops& ops) { return ops.PurgeExpiredRevocations(now); });
-  }
-  Result<std::vector<ResourceServerRecord>> ListResourceServers() override {
-    return self().Read([](Ops& ops) { return ops.ListResourceServers(); });
-  }
-  Status PutResourceServer(const ResourceServerRecord& server) override {
-    return self().Write([&](Ops& ops) { return ops.PutResourceServer(server); });
-  }
-  Status DeleteResourceServer(std::string_view identifier) override {
-    return self().Write([&](Ops& ops) { return ops.DeleteResourceServer(identifier); });
-  }
-  Result<std::optional<std::string>> GetSetting(std::string_view key) override {
-    return self().Read([&](Ops& ops) { return ops.GetSetting(key); });
-  }
-  Status PutSetting(std::string_view key, std::string_view value) override {
-    return self().Write([&](Ops& ops) { return ops.PutSetting(key, value); });
-  }
-  Result<uint64_t> SavePolicy(std::string_view json, std::string_view author) override {
-    uint64_t version = 0;
-    LG_RETURN_IF_ERROR(self().Write([&](Ops& ops) -> Status {
-      LG_ASSIGN_OR_RETURN(version, ops.SavePolicy(json, author));
-      return Status::Ok();
-    }));
-    return version;
-  }
-  Result<std::optional<std::pair<uint64_t, std::string>>> LatestPolicy() override {
-    return self().Read([](Ops& ops) { return ops.LatestPolicy(); });
-  }
-
- private:
-  Derived& self() { return static_cast<Derived&>(*this); }
-};
-
 // The Store& handed to a RunInTransaction body. The owning SqliteStore holds
 // its mutex and the open transaction for the whole life of this object; each
 // write runs in a savepoint so that a failed call leaves no partial effect.
-class TxStore final : public OpsStore<TxStore> {
+class TxStore final : public OpsStore<TxStore, Ops> {
  public:
   TxStore(Connection* conn, Ops* ops) : conn_(conn), ops_(ops) {}
 
@@ -151,7 +77,7 @@ class TxStore final : public OpsStore<TxStore> {
   Ops* ops_;
 };
 
-class SqliteStore final : public OpsStore<SqliteStore> {
+class SqliteStore final : public OpsStore<SqliteStore, Ops> {
  public:
   explicit SqliteStore(std::unique_ptr<Connection> conn)
       : conn_(std::move(conn)), ops_(conn_.get()) {}
