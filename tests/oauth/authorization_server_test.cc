@@ -54,12 +54,15 @@ class AuthorizationServerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void MakeServer(AuthServerOptions options) {
+  // A fresh server (and state cache) with `options`, counting into `metrics`
+  // (default: metrics_).
+  void MakeServer(AuthServerOptions options, audit::Metrics* metrics = nullptr) {
     options.issuer = kIssuer;
     server_.reset();
     state_ = std::make_unique<store::StateCache>(*store_);
-    server_ = std::make_unique<AuthorizationServer>(
-        options, *store_, *state_, SecretHasher(hash_key_), clock_, audit_.get(), &metrics_);
+    server_ = std::make_unique<AuthorizationServer>(options, *store_, *state_,
+                                                    SecretHasher(hash_key_), clock_, audit_.get(),
+                                                    metrics != nullptr ? metrics : &metrics_);
     ASSERT_TRUE(server_->Maintain(/*at_startup=*/true).ok());
   }
   // What another process's write looks like to this server: the next refresh.
@@ -374,13 +377,8 @@ TEST_F(AuthorizationServerTest, MetricsNameNoClientUnlessConfigured) {
   // Opted in (a metrics endpoint strangers cannot reach): labelled by client.
   audit::Metrics labelled;
   AuthServerOptions options;
-  options.issuer = kIssuer;
   options.metrics_client_labels = true;
-  server_.reset();
-  state_ = std::make_unique<store::StateCache>(*store_);
-  server_ = std::make_unique<AuthorizationServer>(
-      options, *store_, *state_, SecretHasher(hash_key_), clock_, nullptr, &labelled);
-  ASSERT_TRUE(server_->Maintain(/*at_startup=*/true).ok());
+  MakeServer(options, &labelled);
   ASSERT_EQ(EtlToken().status, 200);
   EXPECT_NE(labelled.RenderPrometheus().find("client=\"etl-id\""), std::string::npos);
 }
