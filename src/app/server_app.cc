@@ -103,6 +103,7 @@ gateway::GatewayOptions GatewayOptionsFrom(const config::StackConfig& stack) {
   o.query_timeout = std::chrono::seconds(q.timeout_seconds);
   o.max_rows = q.max_rows;
   o.max_result_bytes = q.max_result_bytes;
+  o.max_query_memory_bytes = q.max_memory_bytes;
   o.max_concurrent_per_client = static_cast<int>(q.max_concurrent_per_client);
   o.max_queued_per_client = static_cast<int>(q.max_queued_per_client);
   o.max_pool_backlog = q.max_backlog > 0 ? static_cast<size_t>(q.max_backlog) : WorkerCount(stack);

@@ -88,6 +88,15 @@ Status ParseState(StackParse& parse, const YAML::Node& node, const std::string& 
                                     "the state store URL contains whitespace; write it as a URL, "
                                     "e.g. postgresql://USER@HOST:5432/DB?sslmode=verify-full");
                               }
+                              // An SQLite file given relative to the stack file, like state_dir.
+                              if (state.url.starts_with("sqlite:")) {
+                                std::string file = state.url.substr(7);
+                                if (!file.empty() && file.front() != '/' && file != ":memory:") {
+                                  state.url = "sqlite:" + yaml.ResolvePath(file);
+                                }
+                              } else if (state.url.find(':') == std::string::npos) {
+                                state.url = yaml.ResolvePath(state.url);
+                              }
                               return Status::Ok();
                             }},
                            {"hash_key_file",
@@ -276,6 +285,7 @@ Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& 
            }},
           {"max_rows", yaml.SetInt(q.max_rows, 1, 10'000'000)},
           {"max_result_bytes", yaml.SetInt(q.max_result_bytes, 1024, 4ll << 30)},
+          {"max_memory", yaml.SetInt(q.max_memory_bytes, 1ll << 20, 64ll << 30)},
           {"max_concurrent_per_client", yaml.SetInt(q.max_concurrent_per_client, 1, 1000)},
           {"max_queued_per_client", yaml.SetInt(q.max_queued_per_client, 0, 100000)},
           {"workers", yaml.SetInt(q.workers, 1, 1024)},

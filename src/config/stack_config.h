@@ -139,10 +139,11 @@ struct QuerySpec {
   int64_t timeout_seconds = 30;
   int64_t max_rows = 10000;
   int64_t max_result_bytes = 64ll << 20;
-  int64_t max_concurrent_per_client = 4;  // running at once per client
-  int64_t max_queued_per_client = 256;    // waiting behind those; beyond: 429
-  int64_t workers = 0;                    // query worker threads; 0 = max(16, 4 x cores)
-  int64_t max_backlog = 0;                // requests waiting for a worker; 0 = `workers`
+  int64_t max_memory_bytes = 256ll << 20;  // "max_memory": what one query may hold in the engine
+  int64_t max_concurrent_per_client = 4;   // running at once per client
+  int64_t max_queued_per_client = 256;     // waiting behind those; beyond: 429
+  int64_t workers = 0;                     // query worker threads; 0 = max(16, 4 x cores)
+  int64_t max_backlog = 0;                 // requests waiting for a worker; 0 = `workers`
   bool audit_sql = true;
 };
 

@@ -22,6 +22,7 @@ constexpr ReasonInfo kEngineFailureInfos[] = {
      .http_status = 408},
     {.name = "value_too_large", .public_code = "result_too_large", .http_status = 413},
     {.name = "out_of_memory", .public_code = "result_too_large", .http_status = 413},
+    {.name = "memory_limit_exceeded", .public_code = "memory_limit_exceeded", .http_status = 413},
     {.name = "unavailable",
      .public_code = "unavailable",
      .public_message = "the query engine is unavailable; retry later",

@@ -49,6 +49,9 @@ namespace lakegate::engine {
 //     kValueTooLarge       ResourceExhausted  413 result_too_large: a TEXT/BLOB over
 //                          limits.max_string_bytes
 //     kOutOfMemory         ResourceExhausted  413 result_too_large
+//     kMemoryLimitExceeded ResourceExhausted  413 memory_limit_exceeded: the statement
+//                          needed more memory than limits.max_memory_bytes; the message
+//                          says the limit
 //     kUnavailable         Unavailable        503 unavailable: the data is locked or the
 //                          backend is away; retrying may succeed
 //   Load()
@@ -75,6 +78,7 @@ enum class EngineFailure {
   kCancelled,
   kValueTooLarge,
   kOutOfMemory,
+  kMemoryLimitExceeded,
   kUnavailable,
   kInvalidName,
   kNotFound,
@@ -148,6 +152,10 @@ struct QueryLimits {
   std::chrono::milliseconds timeout{30000};
   int64_t max_rows = 10000;            // rows beyond it are not produced: truncated = true
   int64_t max_string_bytes = 1 << 20;  // longest TEXT/BLOB a statement may build
+  // The most memory the statement may hold at any moment (the engine's own
+  // allocations for it: values, sorters, hash tables, caches it grows);
+  // 0 = no limit.
+  int64_t max_memory_bytes = int64_t{256} << 20;
 };
 
 struct QueryRequest {

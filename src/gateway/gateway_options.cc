@@ -43,6 +43,8 @@ Status ValidateGatewayOptions(const GatewayOptions& options) {
   if (options.max_rows <= 0) return InvalidArgumentError("max_rows must be positive");
   if (options.max_result_bytes <= 0)
     return InvalidArgumentError("max_result_bytes must be positive");
+  if (options.max_query_memory_bytes <= 0)
+    return InvalidArgumentError("max_query_memory_bytes must be positive");
   if (options.max_queued_per_client < 0) {
     return InvalidArgumentError("max_queued_per_client must not be negative");
   }

@@ -70,10 +70,11 @@ struct GatewayOptions {
   // --- queries ---
   std::string default_database = "analytics";
   std::chrono::milliseconds query_timeout{30000};
-  int64_t max_rows = 10000;               // "maxRows" is capped at this
-  int64_t max_result_bytes = 64ll << 20;  // encoded body size
-  int max_concurrent_per_client = 4;      // running at once; more wait in a queue
-  int max_queued_per_client = 256;        // waiting beyond the running ones; beyond it: 429
+  int64_t max_rows = 10000;                      // "maxRows" is capped at this
+  int64_t max_result_bytes = 64ll << 20;         // encoded body size
+  int64_t max_query_memory_bytes = 256ll << 20;  // the engine memory one query may hold
+  int max_concurrent_per_client = 4;             // running at once; more wait in a queue
+  int max_queued_per_client = 256;               // waiting beyond the running ones; beyond it: 429
   // Requests (of all clients) accepted but waiting for a free worker; beyond
   // it new requests get 503 + Retry-After at once. 0 = no limit but the pool's.
   size_t max_pool_backlog = 0;

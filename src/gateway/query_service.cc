@@ -278,6 +278,7 @@ void QueryService::Execute(Pending& pending) {
   query.max_class = call.max_class();
   query.limits.timeout = options_.query_timeout;
   query.limits.max_rows = body.max_rows;
+  query.limits.max_memory_bytes = options_.max_query_memory_bytes;
   query.cancelled = &cancelled;
 
   const Identity& who = call.identity();

@@ -149,6 +149,7 @@ TEST(ParseStackTest, Defaults) {
   EXPECT_EQ(config->limits.failed_auth_per_minute_per_address, 60);
   EXPECT_FALSE(config->metrics.client_labels);
   EXPECT_EQ(config->audit.path, "");
+  EXPECT_EQ(config->query.max_memory_bytes, 256 << 20);
   EXPECT_TRUE(config->clients.empty());
   EXPECT_TRUE(config->resource_servers.empty());
 }
@@ -179,6 +180,35 @@ resource_servers: []
   EXPECT_EQ(config->state_dir, "/var/lib/lakegate");
 }
 
+TEST(ParseStackTest, StateSection) {
+  auto config = Parse(R"(state:
+  url: postgresql://lakegate:pw@db:5432/lakegate?sslmode=verify-full
+  hash_key_file: keys/hash.key
+  mask_key_file: /etc/lakegate/mask.key
+)");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->state.url, "postgresql://lakegate:pw@db:5432/lakegate?sslmode=verify-full");
+  EXPECT_EQ(config->state.hash_key_file, "/srv/lakegate/keys/hash.key");
+  EXPECT_EQ(config->state.mask_key_file, "/etc/lakegate/mask.key");
+
+  auto sqlite = Parse("state: {url: \"sqlite:shared/state.db\"}\n");
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status().ToString();
+  EXPECT_EQ(sqlite->state.url, "sqlite:/srv/lakegate/shared/state.db");
+  auto defaults = Parse("resource_servers: []\n");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->state.url, "");
+  EXPECT_EQ(defaults->state.hash_key_file, "");
+}
+
+TEST(ParseStackTest, StateSectionErrorsNeverEchoTheUrl) {
+  std::string error = ErrorOf("state: {url: \"postgresql://u:s3cret@db/x ?sslmode=require\"}\n");
+  EXPECT_NE(error.find("state.url: the state store URL contains whitespace"), std::string::npos)
+      << error;
+  EXPECT_EQ(error.find("s3cret"), std::string::npos) << error;
+  error = ErrorOf("state: {uri: postgresql://db/x}\n");
+  EXPECT_NE(error.find("did you mean \"url\""), std::string::npos) << error;
+}
+
 TEST(ParseStackTest, TtlForms) {
   for (auto [text, seconds] : std::vector<std::pair<std::string, int64_t>>{{"300", 300},
                                                                            {"\"3600\"", 3600},
@@ -203,6 +233,7 @@ TEST(ParseStackTest, QueryRolesRulesAndIssuers) {
   scopes: {read: athena-api/query.read, write: athena-api/query.write}
   timeout: 2m
   max_rows: 500
+  max_memory: 67108864
   max_concurrent_per_client: 8
   audit_sql: false
 roles:
@@ -236,6 +267,7 @@ trusted_issuers:
   EXPECT_EQ(config->query.admin_scope, "");
   EXPECT_EQ(config->query.timeout_seconds, 120);
   EXPECT_EQ(config->query.max_rows, 500);
+  EXPECT_EQ(config->query.max_memory_bytes, 64 << 20);
   EXPECT_FALSE(config->query.audit_sql);
   ASSERT_EQ(config->roles.size(), 2u);
   EXPECT_TRUE(policy::IsUnrestricted(config->roles[0]));
@@ -302,6 +334,8 @@ TEST(ParseStackErrorTest, RolesAndRules) {
               HasSubstr("scope \"athena-api/query.nope\" is not declared"));
   EXPECT_THAT(ErrorOf(WithServers("query:\n  timeout: 2h\n")),
               HasSubstr("out of range; use 1s..1h"));
+  EXPECT_THAT(ErrorOf(WithServers("query:\n  max_memory: 1000\n")),
+              HasSubstr("out of range; use 1048576..68719476736"));
   EXPECT_THAT(ErrorOf(WithServers("trusted_issuers:\n  - {issuer: x, jwks_uri: ftp://x}\n")),
               HasSubstr("must be an https:// (or loopback http://) URL"));
   EXPECT_THAT(ErrorOf(WithServers("trusted_issuers:\n  - {issuer: x}\n")),

@@ -780,5 +780,104 @@ TEST_F(EngineTest, CatalogListsOnlyVisibleObjects) {
   EXPECT_EQ((*super)[0].tables[0].columns.size(), 7u);
 }
 
+// A role with a wildcard DESCRIBE grant: every database name is one it "may
+// see", so only the lake's listing stands between a request and the file.
+policy::Role WildcardDescribeRole() {
+  policy::Role r;
+  r.name = "lf-describe-all-role";
+  r.grants.push_back(policy::Grant{"*", "*", policy::Bit(policy::Permission::kDescribe), {}});
+  return r;
+}
+
+TEST_F(EngineTest, UnknownDatabaseCreatesNoFileAndIsTheSame400ForEveryRole) {
+  lake_.policy().roles["lf-describe-all-role"] = WildcardDescribeRole();
+  for (int i = 1; i <= 12; ++i) {
+    const std::string name = "zz_" + std::to_string(i);
+    for (const policy::Role& role : {WildcardDescribeRole(), DevRole(), SuperRole()}) {
+      auto o = lake_.RunAs(role, "SELECT 1 AS x", StatementClass::kRead, name);
+      EXPECT_EQ(o.status.code(), StatusCode::kInvalidArgument) << role.name << " " << name;
+      EXPECT_TRUE(HasReason(o.status, EngineFailure::kUnknownDatabase)) << o.status.ToString();
+      EXPECT_EQ(o.status.message(), "unknown database: " + name) << role.name;
+    }
+    EXPECT_FALSE(std::filesystem::exists(lake_.dir() + "/" + name + ".db")) << name;
+  }
+  // A database that exists but the role may not see reads the same.
+  auto hidden = Dev("SELECT 1 AS x");
+  ASSERT_TRUE(hidden.status.ok());
+  auto hr = lake_.RunAs(DevRole(), "SELECT 1 AS x", StatementClass::kRead, "hr");
+  EXPECT_EQ(hr.status.message(), "unknown database: hr");
+  EXPECT_TRUE(HasReason(hr.status, EngineFailure::kUnknownDatabase));
+  // Everything else keeps working.
+  for (const policy::Role& role : {WildcardDescribeRole(), DevRole(), SuperRole()}) {
+    auto o = lake_.RunAs(role, "SELECT 1 AS x");
+    EXPECT_TRUE(o.status.ok()) << role.name << ": " << o.status.ToString();
+    auto catalog = lake_.engine().Catalog(lake_.policy(), role);
+    EXPECT_TRUE(catalog.ok()) << role.name << ": " << catalog.status().ToString();
+  }
+  auto count = Super("SELECT count(*) FROM members");
+  ASSERT_TRUE(count.status.ok()) << count.status.ToString();
+  EXPECT_EQ(std::get<int64_t>(count.rows[0][0]), 1000);
+}
+
+TEST_F(EngineTest, ALakeWithMoreDatabasesThanSqliteAttachesServesEveryOne) {
+  constexpr int kExtra = 15;
+  policy::Role reader;
+  reader.name = "lf-many-role";
+  auto db_name = [](int i) { return std::string(i < 10 ? "db_0" : "db_") + std::to_string(i); };
+  for (int i = 0; i < kExtra; ++i) {
+    ASSERT_TRUE(CreateDatabaseIfMissing(lake_.dir(), db_name(i)).ok());
+    auto made =
+        Super("CREATE TABLE t(id INTEGER, secret TEXT)", StatementClass::kAdmin, db_name(i));
+    ASSERT_TRUE(made.status.ok()) << made.status.ToString();
+    auto filled = Super("INSERT INTO t VALUES (" + std::to_string(i) + ", 'hidden')",
+                        StatementClass::kWrite, db_name(i));
+    ASSERT_TRUE(filled.status.ok()) << filled.status.ToString();
+    // A governed role: every table, without the secret column.
+    reader.grants.push_back(policy::Grant{
+        db_name(i),
+        "t",
+        policy::Bit(policy::Permission::kSelect) | policy::Bit(policy::Permission::kDescribe),
+        {policy::ColumnSpec::Kind::kExclude, {"secret"}}});
+  }
+  lake_.policy().roles[reader.name] = reader;
+  for (const policy::Role& role : {reader, SuperRole()}) {
+    for (int i = 0; i < kExtra; ++i) {
+      auto o = lake_.RunAs(role, "SELECT id FROM t", StatementClass::kRead, db_name(i));
+      ASSERT_TRUE(o.status.ok()) << role.name << " " << db_name(i) << ": " << o.status.ToString();
+      ASSERT_EQ(o.rows.size(), 1u);
+      EXPECT_EQ(std::get<int64_t>(o.rows[0][0]), i);
+    }
+    // Databases named in the statement are reachable, with or without a
+    // default database.
+    for (const std::string& database : {std::string("db_03"), std::string("")}) {
+      auto join = lake_.RunAs(role,
+                              "SELECT a.id + b.id + c.id FROM db_03.t AS a, \"db_14\".t AS b, "
+                              "[db_07].t AS c",
+                              StatementClass::kRead, database);
+      ASSERT_TRUE(join.status.ok()) << role.name << ": " << join.status.ToString();
+      EXPECT_EQ(std::get<int64_t>(join.rows[0][0]), 3 + 14 + 7);
+    }
+    auto info = lake_.RunAs(role, "SELECT count(*) FROM pragma_table_info('t', 'db_11')",
+                            StatementClass::kRead, "db_02");
+    ASSERT_TRUE(info.status.ok()) << info.status.ToString();
+    EXPECT_EQ(std::get<int64_t>(info.rows[0][0]), role.name == reader.name ? 1 : 2);
+    // A statement that names more databases than one connection attaches.
+    std::string sql = "SELECT 1";
+    for (int i = 0; i < 11; ++i) sql += " + (SELECT id FROM " + db_name(i) + ".t)";
+    auto wide = lake_.RunAs(role, sql, StatementClass::kRead, "");
+    EXPECT_EQ(wide.status.code(), StatusCode::kInvalidArgument) << wide.status.ToString();
+    EXPECT_TRUE(HasReason(wide.status, EngineFailure::kInvalidQuery));
+    EXPECT_NE(wide.status.message().find("attaches at most 10"), std::string::npos)
+        << wide.status.message();
+    auto catalog = lake_.engine().Catalog(lake_.policy(), role);
+    ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+    EXPECT_EQ(catalog->size(), role.name == reader.name ? size_t{kExtra} : size_t{kExtra + 2});
+  }
+  // The secret column stays hidden on the narrower sessions too.
+  auto denied = lake_.RunAs(reader, "SELECT secret FROM db_12.t", StatementClass::kRead, "");
+  EXPECT_EQ(denied.status.code(), StatusCode::kInvalidArgument) << denied.status.ToString();
+  EXPECT_EQ(denied.dump.find("hidden"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lakegate::engine

@@ -182,6 +182,8 @@ TEST(ValidateGatewayOptionsTest, Rejections) {
        "scope rule #1: role is empty"},
       {[](GatewayOptions& o) { o.max_rows = 0; }, "max_rows must be positive"},
       {[](GatewayOptions& o) { o.max_result_bytes = -1; }, "max_result_bytes must be positive"},
+      {[](GatewayOptions& o) { o.max_query_memory_bytes = 0; },
+       "max_query_memory_bytes must be positive"},
       {[](GatewayOptions& o) { o.max_concurrent_per_client = 0; },
        "max_concurrent_per_client must be positive"},
       {[](GatewayOptions& o) { o.max_query_bytes = 0; }, "max_query_bytes must be positive"},

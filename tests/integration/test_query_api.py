@@ -242,6 +242,132 @@ class LimitsTest(unittest.TestCase):
             self.assertIn("nobody", body["error"]["message"])
 
 
+HARDENING_STACK = """\
+listen: {port: 0}
+resource_servers:
+  - identifier: athena-api
+    name: Athena
+    scopes: [query.read, query.write]
+clients:
+  - name: writer
+    scopes: [athena-api/query.read, athena-api/query.write]
+  - name: reader
+    scopes: [athena-api/query.read]
+query:
+  timeout: 1s
+  max_memory: 134217728
+roles:
+  - name: super
+    grants: [{database: "*", table: "*", permissions: [ALL]}]
+  - name: dev
+    grants:
+      - {database: "*", table: "*", permissions: [DESCRIBE]}
+      - {database: analytics, table: members, permissions: [SELECT], columns: {exclude: [email]}}
+%s
+role_rules:
+  clients: [{client: writer, role: super}]
+  scopes: [{scope: athena-api/query.read, role: dev}]
+"""
+
+
+def server_rss_bytes(server):
+    with open("/proc/%d/status" % server.proc.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return -1
+
+
+class ResourceLimitsTest(unittest.TestCase):
+    """Issue 14: no request creates a lake file, a lake with more databases
+    than SQLite attaches at once works, a query's memory is bounded, and the
+    timeout stops slow built-in functions."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="lakegate-limits-")
+        cls.lake = os.path.join(cls.dir, "lake")
+        os.makedirs(cls.lake)
+        with sqlite3.connect(os.path.join(cls.lake, "analytics.db")) as db:
+            db.execute("CREATE TABLE members(member_id INTEGER, name TEXT, email TEXT)")
+            db.execute("INSERT INTO members VALUES (1, 'a', 'x@y')")
+        cls.extra = ["db_%02d" % i for i in range(15)]
+        grants = []
+        for i, name in enumerate(cls.extra):
+            with sqlite3.connect(os.path.join(cls.lake, name + ".db")) as db:
+                db.execute("CREATE TABLE t(id INTEGER, secret TEXT)")
+                db.execute("INSERT INTO t VALUES (?, 'hidden')", (i,))
+            grants.append("      - {database: %s, table: t, permissions: [SELECT], "
+                          "columns: {exclude: [secret]}}" % name)
+        path = os.path.join(cls.dir, "stack.yaml")
+        with open(path, "w") as f:
+            f.write(HARDENING_STACK % "\n".join(grants))
+        cls.server = Server(["serve", "--config", path, "--port", "0"], directory=cls.dir).start()
+        cls.writer = cls.server.access_token("writer")
+        cls.reader = cls.server.access_token("reader")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_unknown_databases_create_no_file_and_the_lake_keeps_serving(self):
+        for i in range(1, 13):
+            name = "zz_%d" % i
+            for token in (self.reader, self.writer):
+                status, body, _ = run_query(self.server, token, "SELECT 1 AS x", database=name)
+                self.assertEqual(status, 400, body)
+                self.assertEqual(body["error"]["code"], "invalid_query")
+                self.assertEqual(body["error"]["message"], "unknown database: " + name)
+            self.assertFalse(os.path.exists(os.path.join(self.lake, name + ".db")), name)
+        for token in (self.reader, self.writer):
+            status, body, _ = run_query(self.server, token, "SELECT name FROM members")
+            self.assertEqual(status, 200, body)
+            status, data, _ = request(self.server.url + "/v1/catalog",
+                                      headers={"Authorization": "Bearer " + token})
+            self.assertEqual(status, 200, data)
+            names = {d["name"] for d in json.loads(data)["databases"]}
+            self.assertTrue(set(self.extra) <= names, names)
+
+    def test_a_lake_of_sixteen_databases_serves_each(self):
+        for i, name in enumerate(self.extra):
+            for token in (self.reader, self.writer):
+                status, body, _ = run_query(self.server, token, "SELECT id FROM t", database=name)
+                self.assertEqual((status, body.get("data")), (200, [{"id": i}]), body)
+        status, body, _ = run_query(self.server, self.reader,
+                                    "SELECT a.id + b.id AS n FROM db_02.t a, db_13.t b")
+        self.assertEqual((status, body.get("data")), (200, [{"n": 15}]), body)
+
+    def test_a_query_cannot_exceed_its_memory_limit(self):
+        bomb = ("WITH RECURSIVE r(i, x) AS (SELECT 1, hex(zeroblob(50000)) UNION ALL "
+                "SELECT i + 1, x FROM r WHERE i < 10) SELECT " +
+                " + ".join("length(group_concat(x, 's%d'))" % i for i in range(600)) + " FROM r")
+        for token in (self.reader, self.writer):
+            status, body, _ = run_query(self.server, token, bomb)
+            self.assertEqual(status, 413, body)
+            self.assertEqual(body["error"]["code"], "memory_limit_exceeded")
+            self.assertEqual(body["error"]["message"],
+                             "the query needed more memory than the limit of 128 MiB")
+        # The server holds far less than the ~600 MB the query asked for.
+        self.assertLess(server_rss_bytes(self.server), 400 << 20)
+        status, body, _ = run_query(self.server, self.reader, "SELECT name FROM members")
+        self.assertEqual(status, 200, body)
+
+    def test_the_timeout_stops_slow_built_in_functions(self):
+        cases = [
+            ("SELECT hex(zeroblob(500000)) LIKE ('%' || hex(zeroblob(2500)) || 'x') AS v", 408),
+            ("SELECT hex(zeroblob(500000)) GLOB ('*' || hex(zeroblob(2500)) || 'x') AS v", 408),
+            ("SELECT instr(hex(zeroblob(250000)), hex(zeroblob(125000)) || 'x') AS v", 200),
+        ]
+        for sql, expected in cases:
+            for token in (self.reader, self.writer):
+                started = time.time()
+                status, body, _ = run_query(self.server, token, sql)
+                self.assertEqual(status, expected, (sql, body))
+                self.assertLess(time.time() - started, 3.0, sql)
+                if expected == 408:
+                    self.assertEqual(body["error"]["code"], "query_timeout")
+
+
 class ComponentsTest(unittest.TestCase):
     """`serve --components`: the auth server and the query API as two
     processes over one state store."""

@@ -4,6 +4,7 @@
 #include <functional>
 #include <string_view>
 #include <utility>
+#include <variant>
 
 #include "common/strings.h"
 #include "engine/engine.h"
@@ -142,6 +143,37 @@ std::vector<std::string> AttachOrder(const std::vector<std::string>& databases,
     if (d != database) ordered.push_back(d);
   }
   return ordered;
+}
+
+std::vector<std::string> DatabasesNamed(std::string_view sql, const std::vector<Param>& params,
+                                        const std::vector<std::string>& candidates,
+                                        const std::string& database) {
+  std::vector<std::string> out;
+  if (!database.empty()) out.push_back(database);
+  auto consider = [&](std::string_view word) {
+    for (const auto& name : candidates) {
+      if (EqualsIgnoreCase(name, word)) out.push_back(name);
+    }
+  };
+  auto word_char = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  size_t i = 0;
+  while (i < sql.size()) {
+    if (!word_char(sql[i])) {
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    while (i < sql.size() && word_char(sql[i])) ++i;
+    consider(sql.substr(start, i - start));
+  }
+  for (const Param& p : params) {
+    if (const auto* text = std::get_if<std::string>(&p)) consider(*text);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 Status CheckAttachLimit(sqlite3* conn, size_t count, const std::string& who) {

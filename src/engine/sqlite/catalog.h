@@ -9,9 +9,11 @@
 #include <sqlite3.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "engine/engine.h"
 #include "engine/sqlite/governed_table.h"
 #include "engine/sqlite/guard.h"
 #include "policy/policy.h"
@@ -34,6 +36,18 @@ Status AttachTrusted(sqlite3* db, Guard& guard, const std::string& path, const s
 // first (SQLite resolves unqualified names in attach order), then the rest.
 std::vector<std::string> AttachOrder(const std::vector<std::string>& databases,
                                      const std::string& database);
+
+// The databases a statement can reach when not every database is attached:
+// `database` (the request's default, unless empty) and each of `candidates`
+// whose name appears in `sql` as a word (an identifier, quoted or not, or a
+// string literal such as pragma_table_info's schema argument) or is a text
+// parameter. Names compare as SQLite compares schema names, ignoring ASCII
+// case. Naming more than needed only attaches more; a database not named is
+// not attached, so a statement that builds a schema name at run time fails.
+// Sorted, no duplicates.
+std::vector<std::string> DatabasesNamed(std::string_view sql, const std::vector<Param>& params,
+                                        const std::vector<std::string>& candidates,
+                                        const std::string& database);
 
 // FailedPrecondition (kMisconfigured) when `count` databases are more than
 // `conn` may attach; `who` says whose databases they are.

@@ -150,6 +150,14 @@ Status Session::StepError(int rc) {
                   "the query ran longer than the limit of " +
                       std::to_string(state_->timeout.count()) + " ms");
   }
+  if (state_ != nullptr && state_->memory != nullptr && state_->memory->exceeded()) {
+    const int64_t limit = state_->memory->limit();
+    constexpr int64_t kMiB = int64_t{1} << 20;
+    return Status(StatusCode::kResourceExhausted, EngineFailure::kMemoryLimitExceeded,
+                  "the query needed more memory than the limit of " +
+                      (limit % kMiB == 0 ? std::to_string(limit / kMiB) + " MiB"
+                                         : std::to_string(limit) + " bytes"));
+  }
   sqlite3* user = user_.get();
   switch (rc & 0xff) {
     case SQLITE_ERROR:
@@ -207,10 +215,20 @@ Result<QueryResult> Session::Run(const policy::PolicySnapshot& policy, const pol
   state.deadline = Clock::now() + request.limits.timeout;
   state.cancelled = request.cancelled;
   state_ = &state;
+  // Every allocation SQLite makes for this statement on this thread, here
+  // and in the governed cursors' inner statements, is charged to it.
+  MemoryBudget memory(request.limits.max_memory_bytes, &Session::OverTime, this);
+  state.memory = &memory;
   struct Reset {
     Session* s;
-    ~Reset() { s->state_ = nullptr; }
-  } reset{this};
+    const MemoryBudget& memory;
+    ~Reset() {
+      s->state_ = nullptr;
+      s->memory_peak_ = memory.peak();
+      // What the connections cached while the budget ran out is not kept.
+      if (memory.exceeded()) s->broken_ = true;
+    }
+  } reset{this, memory};
 
   const int max_len =
       static_cast<int>(std::clamp<int64_t>(request.limits.max_string_bytes, 1, 1000000000));
@@ -235,6 +253,7 @@ Result<QueryResult> Session::Run(const policy::PolicySnapshot& policy, const pol
     stmt.reset(raw);
     cls = Classify(user_guard_.actions, stmt.get());
     if (rc != SQLITE_OK) {
+      if (memory.exceeded() || state.timed_out || state.was_cancelled) return StepError(rc);
       if (cls.klass > request.max_class) return ScopeError(cls.klass, request.max_class);
       if (user_guard_.denied || (rc & 0xff) == SQLITE_AUTH) {
         return DeniedMessage(policy, role, cls, rc);

@@ -7,7 +7,9 @@
 // governed virtual table per visible table -- and a privileged connection
 // whose attached raw files the virtual tables' cursors read. An authorizer
 // (deny by default) guards both; a progress handler enforces the deadline and
-// cancellation; printf()/format() are bounded.
+// cancellation between steps, and within one step the functions that can
+// do quadratic work (bounded_functions.h) and the memory budget's work meter
+// (memory_budget.h) do; printf()/format() are bounded.
 //
 // Thread-compatible: a session is used by one thread at a time (the engine
 // checks it out of its pool for one call).
@@ -26,10 +28,12 @@
 
 #include "common/status.h"
 #include "engine/engine.h"
+#include "engine/sqlite/bounded_functions.h"
 #include "engine/sqlite/classify.h"
 #include "engine/sqlite/connection.h"
 #include "engine/sqlite/governed_table.h"
 #include "engine/sqlite/guard.h"
+#include "engine/sqlite/memory_budget.h"
 #include "policy/policy.h"
 
 namespace lakegate::engine::sqlite_internal {
@@ -39,6 +43,7 @@ struct RequestState {
   std::chrono::steady_clock::time_point deadline;
   std::chrono::milliseconds timeout{0};
   const std::atomic<bool>* cancelled = nullptr;
+  const MemoryBudget* memory = nullptr;  // the statement's memory budget
   bool timed_out = false;
   bool was_cancelled = false;
 };
@@ -70,6 +75,8 @@ class Session {
   Result<QueryResult> Run(const policy::PolicySnapshot& policy, const policy::Role& role,
                           const QueryRequest& request, ResultSink& sink);
   uint64_t generation() const { return generation_; }
+  // The most memory the last Run() held (MemoryBudget::peak()).
+  int64_t memory_peak() const { return memory_peak_; }
   // False when a failure left a connection in a state we do not reuse.
   bool reusable() const {
     return !broken_ && sqlite3_get_autocommit(user_.get()) != 0 &&
@@ -82,6 +89,8 @@ class Session {
   Status InstallCommon();
   sqlite3_stmt* PrintfStatement(int argc);
   static int Progress(void* self);
+  // The memory budget's work meter: Progress() as a bool.
+  static bool OverTime(void* self);
   static int Busy(void* self, int count);
   static void GuardedPrintf(sqlite3_context* ctx, int argc, sqlite3_value** argv);
   static void MaskHash(sqlite3_context* ctx, int argc, sqlite3_value** argv);
@@ -100,6 +109,9 @@ class Session {
   const uint64_t generation_;
   const bool governed_;
   bool broken_ = false;
+  int64_t memory_peak_ = 0;
+  // The work of the bounded functions on this session's connections.
+  WorkMeter meter_{&Session::OverTime, this};
   DbPtr user_;
   DbPtr priv_;    // governed only
   DbPtr helper_;  // evaluates the built-in printf, lazily opened

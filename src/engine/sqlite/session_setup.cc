@@ -17,7 +17,10 @@ using Clock = std::chrono::steady_clock;
 
 // SQLite calls the progress handler every this many virtual machine steps.
 constexpr int kProgressOps = 1000;
-constexpr int kMemoryFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+// The in-memory connections that attach lake files: no SQLITE_OPEN_CREATE,
+// which ATTACH inherits, so attaching a missing file fails instead of
+// creating it.
+constexpr int kMemoryFlags = SQLITE_OPEN_READWRITE;
 
 Status SetupFailure(std::string message) {
   return Status(StatusCode::kInternal, EngineFailure::kInternal, std::move(message));
@@ -59,6 +62,8 @@ int Session::Progress(void* self) {
   }
   return 0;
 }
+
+bool Session::OverTime(void* self) { return Progress(self) != 0; }
 
 int Session::Busy(void* self, int count) {
   auto* s = static_cast<Session*>(self);
@@ -144,6 +149,9 @@ Status Session::InstallCommon() {
   sqlite3* user = user_.get();
   sqlite3_set_authorizer(user, Authorize, &user_guard_);
   sqlite3_progress_handler(user, kProgressOps, &Session::Progress, this);
+  if (RegisterBoundedFunctions(user, &meter_) != SQLITE_OK) {
+    return SetupFailure("cannot register the bounded functions");
+  }
   sqlite3_busy_handler(user, &Session::Busy, this);
   for (const char* name : {"printf", "format"}) {
     if (sqlite3_create_function_v2(
@@ -177,6 +185,10 @@ Result<std::unique_ptr<Session>> Session::OpenGoverned(
   sqlite3_set_authorizer(priv, Authorize, &s->priv_guard_);
   sqlite3_progress_handler(priv, kProgressOps, &Session::Progress, s.get());
   sqlite3_busy_handler(priv, &Session::Busy, s.get());
+  // Masks and filters (the policy's SQL) run here, on raw values.
+  if (RegisterBoundedFunctions(priv, &s->meter_) != SQLITE_OK) {
+    return SetupFailure("cannot register the bounded functions");
+  }
 
   LG_ASSIGN_OR_RETURN(
       std::vector<DatabaseView> views,

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
-#include <mutex>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "engine/sqlite/catalog.h"
 #include "engine/sqlite/classify.h"
 #include "engine/sqlite/connection.h"
+#include "engine/sqlite/memory_budget.h"
 #include "engine/sqlite/schema_watch.h"
 #include "engine/sqlite/session.h"
 #include "engine/sqlite/table_loader.h"
@@ -41,9 +41,10 @@ int64_t SteadyNanos() {
 
 class SqliteEngine final : public Engine {
  public:
-  explicit SqliteEngine(SqliteEngineOptions options)
+  SqliteEngine(SqliteEngineOptions options, size_t max_attached)
       : options_(std::move(options)),
-        mask_hash_key_(options_.mask_hash_key.empty() ? RandomBytes(32) : options_.mask_hash_key) {}
+        mask_hash_key_(options_.mask_hash_key.empty() ? RandomBytes(32) : options_.mask_hash_key),
+        max_attached_(max_attached) {}
 
   Result<QueryResult> Execute(const policy::PolicySnapshot& policy, const policy::Role& role,
                               const QueryRequest& request, ResultSink& sink) override;
@@ -53,8 +54,13 @@ class SqliteEngine final : public Engine {
                            const LoadProgressFn& progress) override;
 
  private:
-  using PoolKey =
-      std::tuple<std::string, uint64_t, std::string, bool>;  // role, version, db, direct
+  // role, policy version, default database, direct, and the databases the
+  // session attaches ("" = every database the role may see).
+  using PoolKey = std::tuple<std::string, uint64_t, std::string, bool, std::string>;
+  struct IdleSession {
+    uint64_t returned;  // idle_seq_ when it was returned: the oldest is evicted first
+    std::unique_ptr<Session> session;
+  };
 
   // The database names in the lake (sorted): the last listing, or a new one
   // with `relist` (the schema watch relists every round; the first call
@@ -74,6 +80,14 @@ class SqliteEngine final : public Engine {
   void SchemaChangedHere() EXCLUDES(watch_mu_);
   std::unique_ptr<Session> Checkout(const PoolKey& key) EXCLUDES(pool_mu_);
   void Return(const PoolKey& key, std::unique_ptr<Session> session) EXCLUDES(pool_mu_);
+  // The databases a session for `request` attaches, from `visible` (the
+  // lake's databases the role may see, sorted): all of them when SQLite can
+  // attach that many (*key = ""), else the request's database and the
+  // databases the statement names (*key lists them). kInvalidQuery when the
+  // statement names more than SQLite attaches.
+  Result<std::vector<std::string>> AttachSet(const QueryRequest& request,
+                                             std::vector<std::string> visible,
+                                             std::string* key) const;
 
   const SqliteEngineOptions options_;
   const std::string mask_hash_key_;  // options_.mask_hash_key, or random per engine
@@ -95,9 +109,23 @@ class SqliteEngine final : public Engine {
   // last round plus the interval.
   std::atomic<int64_t> next_watch_ns_{0};
 
+  // How many databases one SQLite connection attaches (SQLITE_LIMIT_ATTACHED:
+  // 10 in Debian's build).
+  const size_t max_attached_;
+
   Mutex pool_mu_;
-  std::map<PoolKey, std::vector<std::unique_ptr<Session>>> idle_ GUARDED_BY(pool_mu_);
+  std::map<PoolKey, std::vector<IdleSession>> idle_ GUARDED_BY(pool_mu_);
+  size_t idle_count_ GUARDED_BY(pool_mu_) = 0;
+  uint64_t idle_seq_ GUARDED_BY(pool_mu_) = 0;
 };
+
+// Idle sessions kept across all pools. Pools are keyed by role, policy
+// version, database and attached set, so their number is not bounded by the
+// configuration alone; beyond this many idle sessions the oldest is closed.
+constexpr size_t kMaxIdleSessions = 128;
+// A statement that held at least this much returns the free heap to the
+// system when it ends (a few milliseconds, only after such statements).
+constexpr int64_t kTrimAfterBytes = int64_t{32} << 20;
 
 Result<std::vector<std::string>> SqliteEngine::Databases(bool relist) {
   {
@@ -168,7 +196,8 @@ std::unique_ptr<Session> SqliteEngine::Checkout(const PoolKey& key) {
     // Sessions of older policy versions of this role are never used again.
     for (auto it = idle_.begin(); it != idle_.end();) {
       if (std::get<0>(it->first) == std::get<0>(key) && std::get<1>(it->first) < std::get<1>(key)) {
-        for (auto& s : it->second) stale.push_back(std::move(s));
+        for (auto& idle : it->second) stale.push_back(std::move(idle.session));
+        idle_count_ -= it->second.size();
         it = idle_.erase(it);
       } else {
         ++it;
@@ -177,14 +206,16 @@ std::unique_ptr<Session> SqliteEngine::Checkout(const PoolKey& key) {
     auto it = idle_.find(key);
     if (it != idle_.end()) {
       while (!it->second.empty() && found == nullptr) {
-        std::unique_ptr<Session> s = std::move(it->second.back());
+        std::unique_ptr<Session> s = std::move(it->second.back().session);
         it->second.pop_back();
+        --idle_count_;
         if (s->generation() == generation) {
           found = std::move(s);
         } else {
           stale.push_back(std::move(s));
         }
       }
+      if (it->second.empty()) idle_.erase(it);
     }
   }
   return found;
@@ -192,10 +223,48 @@ std::unique_ptr<Session> SqliteEngine::Checkout(const PoolKey& key) {
 
 void SqliteEngine::Return(const PoolKey& key, std::unique_ptr<Session> session) {
   if (!session->reusable() || session->generation() != generation_.load()) return;
+  std::unique_ptr<Session> evicted;  // closed outside the lock
   MutexLock lock(pool_mu_);
   auto& list = idle_[key];
-  if (list.size() < options_.max_idle_connections_per_role) list.push_back(std::move(session));
-  // else: destroyed here, under the lock; closing is quick.
+  if (list.size() >= options_.max_idle_connections_per_role) return;  // closed here; it is quick
+  if (idle_count_ >= kMaxIdleSessions) {
+    // Each list is ordered oldest first: the oldest idle session is at the
+    // front of one of them.
+    auto oldest = idle_.end();
+    for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+      if (!it->second.empty() && (oldest == idle_.end() ||
+                                  it->second.front().returned < oldest->second.front().returned)) {
+        oldest = it;
+      }
+    }
+    if (oldest != idle_.end()) {
+      evicted = std::move(oldest->second.front().session);
+      oldest->second.erase(oldest->second.begin());
+      --idle_count_;
+      if (oldest->second.empty() && &oldest->second != &list) idle_.erase(oldest);
+    }
+  }
+  list.push_back(IdleSession{++idle_seq_, std::move(session)});
+  ++idle_count_;
+}
+
+Result<std::vector<std::string>> SqliteEngine::AttachSet(const QueryRequest& request,
+                                                         std::vector<std::string> visible,
+                                                         std::string* key) const {
+  key->clear();
+  if (visible.size() <= max_attached_) return visible;
+  // More databases than one connection attaches: a statement can only reach
+  // a database other than the request's by naming it, so attach those.
+  std::vector<std::string> named =
+      sqlite_internal::DatabasesNamed(request.sql, request.params, visible, request.database);
+  if (named.size() > max_attached_) {
+    return Status(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                  "the statement names " + std::to_string(named.size()) +
+                      " databases; the sqlite engine attaches at most " +
+                      std::to_string(max_attached_) + " per statement");
+  }
+  for (const auto& name : named) *key += name + ",";
+  return named;
 }
 
 Result<QueryResult> SqliteEngine::Execute(const policy::PolicySnapshot& policy,
@@ -209,17 +278,40 @@ Result<QueryResult> SqliteEngine::Execute(const policy::PolicySnapshot& policy,
   // Loaded before the lake is listed and described (see generation_).
   const uint64_t generation = generation_.load();
   LG_ASSIGN_OR_RETURN(std::vector<std::string> databases, Databases());
+  // Only databases in the lake's listing are ever attached, on connections
+  // opened without SQLITE_OPEN_CREATE: no request creates a lake file. A
+  // database that is not there reads exactly like one the role may not see.
+  auto listed = [&] {
+    return std::binary_search(databases.begin(), databases.end(), request.database);
+  };
+  if (!request.database.empty() && !listed()) {
+    // Maybe created since the last listing (a load by another process): one
+    // directory read, never a file opened.
+    LG_ASSIGN_OR_RETURN(databases, Databases(/*relist=*/true));
+  }
+  if (!request.database.empty() && !listed()) {
+    return Status(StatusCode::kInvalidArgument, EngineFailure::kUnknownDatabase,
+                  "unknown database: " + request.database);
+  }
   const bool direct = policy::IsUnrestricted(role);
-  PoolKey key{role.name, policy.version, request.database, direct};
+  if (!direct && databases.size() > max_attached_) {
+    std::erase_if(databases, [&](const std::string& name) {
+      return policy::DecideDatabase(policy, role, name) == 0 && name != request.database;
+    });
+  }
+  std::string attach_key;
+  LG_ASSIGN_OR_RETURN(std::vector<std::string> attach,
+                      AttachSet(request, std::move(databases), &attach_key));
+  PoolKey key{role.name, policy.version, request.database, direct, attach_key};
   std::unique_ptr<Session> session = Checkout(key);
   if (session == nullptr) {
     if (direct) {
       LG_ASSIGN_OR_RETURN(
-          session, Session::OpenDirect(generation, options_.lake_dir, databases, request.database));
+          session, Session::OpenDirect(generation, options_.lake_dir, attach, request.database));
     } else {
-      LG_ASSIGN_OR_RETURN(
-          session, Session::OpenGoverned(generation, options_.lake_dir, databases, policy, role,
-                                         request.database, mask_hash_key_));
+      LG_ASSIGN_OR_RETURN(session,
+                          Session::OpenGoverned(generation, options_.lake_dir, attach, policy, role,
+                                                request.database, mask_hash_key_));
     }
   }
   Result<QueryResult> result = session->Run(policy, role, request, sink);
@@ -227,7 +319,11 @@ Result<QueryResult> SqliteEngine::Execute(const policy::PolicySnapshot& policy,
       !sqlite_internal::IsRowWrite(result->statement_type)) {
     SchemaChangedHere();  // DDL changed a raw schema
   }
+  const bool held_much = session->memory_peak() >= kTrimAfterBytes;
   Return(key, std::move(session));
+  // The C heap keeps what a big statement freed (glibc does not return it
+  // on its own): give it back, or a burst of big queries stays resident.
+  if (held_much) sqlite_internal::ReleaseFreeHeap();
   return result;
 }
 
@@ -237,14 +333,25 @@ Result<std::vector<DatabaseInfo>> SqliteEngine::Catalog(const policy::PolicySnap
   // of the queries that follow consistent with what it reports.
   MaybeWatchSchemas();
   LG_ASSIGN_OR_RETURN(std::vector<std::string> databases, Databases());
-  LG_ASSIGN_OR_RETURN(DbPtr conn, sqlite_internal::OpenConnection(
-                                      ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  // Without SQLITE_OPEN_CREATE, which ATTACH inherits: a lake file that
+  // vanished since the listing fails to attach instead of coming back empty.
+  LG_ASSIGN_OR_RETURN(DbPtr conn,
+                      sqlite_internal::OpenConnection(":memory:", SQLITE_OPEN_READWRITE));
   Guard guard;
   guard.mode = Guard::Mode::kPrivileged;
   sqlite3_set_authorizer(conn.get(), sqlite_internal::Authorize, &guard);
-  LG_ASSIGN_OR_RETURN(std::vector<sqlite_internal::DatabaseView> views,
-                      sqlite_internal::DescribeLake(conn.get(), guard, options_.lake_dir, databases,
-                                                    policy, role, policy::IsUnrestricted(role)));
+  // One database at a time, detached after it is described: the lake may
+  // hold more databases than one connection attaches.
+  std::vector<sqlite_internal::DatabaseView> views;
+  for (const auto& name : databases) {
+    LG_ASSIGN_OR_RETURN(std::vector<sqlite_internal::DatabaseView> one,
+                        sqlite_internal::DescribeLake(conn.get(), guard, options_.lake_dir, {name},
+                                                      policy, role, policy::IsUnrestricted(role)));
+    if (one.empty()) continue;  // not visible to the role: never attached
+    views.push_back(std::move(one.front()));
+    LG_RETURN_IF_ERROR(sqlite_internal::ExecTrusted(
+        conn.get(), guard, "DETACH DATABASE " + sqlite_internal::QuoteIdent(name)));
+  }
   std::vector<DatabaseInfo> out;
   for (auto& view : views) {
     DatabaseInfo db;
@@ -282,13 +389,17 @@ Result<std::unique_ptr<Engine>> OpenSqliteEngine(SqliteEngineOptions options) {
                   "lake directory does not exist: " + options.lake_dir);
   }
   if (options.max_idle_connections_per_role == 0) options.max_idle_connections_per_role = 1;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // A malloc per TEXT value crosses the governed vtab; memory statistics
-    // cost 10-20% there. Fails harmlessly when SQLite is already initialized.
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-  });
-  return std::unique_ptr<Engine>(std::make_unique<SqliteEngine>(std::move(options)));
+  if (!sqlite_internal::MemoryAccountingInstalled()) {
+    // Only possible when something initialised SQLite before main().
+    return Status(StatusCode::kFailedPrecondition, EngineFailure::kMisconfigured,
+                  "SQLite was initialised before the engine installed its memory accounting; "
+                  "per-query memory limits cannot be enforced");
+  }
+  LG_ASSIGN_OR_RETURN(DbPtr probe,
+                      sqlite_internal::OpenConnection(":memory:", SQLITE_OPEN_READWRITE));
+  const int max_attached = sqlite3_limit(probe.get(), SQLITE_LIMIT_ATTACHED, -1);
+  return std::unique_ptr<Engine>(std::make_unique<SqliteEngine>(
+      std::move(options), static_cast<size_t>(std::max(max_attached, 1))));
 }
 
 Result<std::unique_ptr<Engine>> OpenSqliteEngineAt(std::string_view location,

@@ -93,7 +93,12 @@ Result<std::unique_ptr<Connection>> Connection::Open(const ConnectOptions& optio
   // Server notices ("relation already exists, skipping") are not for the user.
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
-  return std::unique_ptr<Connection>(new Connection(conn, options.display_name));
+  auto connection = std::unique_ptr<Connection>(new Connection(conn, options.display_name));
+  // A process that dies or hangs inside a transaction must not hold the
+  // cluster-wide write lock for long: the server ends such a session.
+  LG_RETURN_IF_ERROR(connection->Run("cannot configure the connection",
+                                     "SET idle_in_transaction_session_timeout = '60s'"));
+  return connection;
 }
 
 Connection::~Connection() { PQfinish(conn_); }

@@ -134,7 +134,12 @@ Status NoteChanges(Connection& conn) {
 
 // Opens a write transaction that holds the cluster-wide write lock.
 Status BeginWrite(Connection& conn) {
-  LG_RETURN_IF_ERROR(conn.Run("cannot begin a transaction", "BEGIN"));
+  // Bounded waits: a writer stuck behind another node's write lock, or a
+  // statement the server cannot finish, fails as kUnavailable (retry) instead
+  // of holding a request thread.
+  LG_RETURN_IF_ERROR(conn.Run("cannot begin a transaction",
+                              "BEGIN; SET LOCAL lock_timeout = '5s'; "
+                              "SET LOCAL statement_timeout = '10s'"));
   LG_RETURN_IF_ERROR(
       conn.Exec("cannot take the write lock", "SELECT pg_advisory_xact_lock($1)", {kWriteLockKey})
           .status());
@@ -236,7 +241,8 @@ class PostgresStore final : public OpsStore<PostgresStore, Ops> {
     for (int attempt = 0;; ++attempt) {
       LG_ASSIGN_OR_RETURN(Pool::Lease conn, pool_.Acquire(/*fresh=*/attempt > 0));
       Status begun = conn->Run("cannot begin a transaction",
-                               "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+                               "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                               "SET LOCAL statement_timeout = '10s'");
       if (begun.ok()) {
         Ops ops(*conn);
         auto result = op(ops);
