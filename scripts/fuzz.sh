@@ -3,12 +3,13 @@
 # their own build directory) and runs each for a bounded time, starting from
 # its seed corpus in tests/fuzz/corpus/<target>/.
 #
-# Usage: scripts/fuzz.sh [--seconds N] [--build-dir DIR] [--jobs N] [target...]
+# Usage: scripts/fuzz.sh [--seconds N] [--build-dir DIR] [--list] [target...]
 #   --seconds N     run time per target (default 30; env LAKEGATE_FUZZ_SECONDS)
 #   --build-dir DIR the clang build (default build-fuzz)
 #   --list          print the target names and exit
 #   target...       some of: http_request form query_body admin_json jose
-#                   row_filter mask_expression stack_file (default: all)
+#                   row_filter mask_expression stack_file postgres_url
+#                   (default: all)
 # Inputs the fuzzer finds that add coverage go to DIR/corpus/<target>/ (not the
 # repository). A crash stops that target, is saved as
 # DIR/crashes/<target>/crash-<sha1> and makes the script exit 1 after the other
@@ -17,11 +18,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS_ALL=(http_request form query_body admin_json jose row_filter mask_expression stack_file)
+TARGETS_ALL=(http_request form query_body admin_json jose row_filter mask_expression stack_file
+  postgres_url)
 seconds=${LAKEGATE_FUZZ_SECONDS:-30}
 build_dir=build-fuzz
 targets=()
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;

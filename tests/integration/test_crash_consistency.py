@@ -20,10 +20,12 @@ delay, and restarts. After every restart it checks that
 
 Seeded (LAKEGATE_CRASH_SEED, default 14; printed on failure) and bounded
 (LAKEGATE_CRASH_ROUNDS rounds, default 20; each kill within
-LAKEGATE_CRASH_WINDOW seconds of its burst's start, default 0.6). The state store is selectable:
-LAKEGATE_CRASH_STATE=<store URL> runs the demo with `--state URL` (the demo's
-contract flag for a shared store, e.g. postgresql://...); the raw SQLite checks
-of the state store then give way to the same checks through the CLI and API.
+LAKEGATE_CRASH_WINDOW seconds of its burst's start, default 0.6). The state
+store is selectable: the demo's SQLite store, or the store named by
+LAKEGATE_CRASH_STATE=<store URL> (the demo gets `--state URL`, the CLI
+LAKEGATE_STATE_URL; CTest integration.crash_consistency_postgres runs it on a
+fresh PostgreSQL database). The raw checks of the state store read SQLite
+directly, or PostgreSQL through psql.
 """
 import csv
 import json
@@ -41,6 +43,7 @@ import unittest
 
 from harness import LAKEGATE, Server, basic, get_json, post_form, request
 
+
 SEED = int(os.environ.get("LAKEGATE_CRASH_SEED", "14"))
 ROUNDS = int(os.environ.get("LAKEGATE_CRASH_ROUNDS", "20"))
 STATE_URL = os.environ.get("LAKEGATE_CRASH_STATE", "")
@@ -53,11 +56,15 @@ READ = "athena-api/query.read"
 
 
 class CrashConsistencyTest(unittest.TestCase):
+    state_url = STATE_URL  # "" = the demo's SQLite file
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="lakegate-crash-")
         args = ["demo", "--dir", self.dir, "--port", "0"]
-        if STATE_URL:
-            args += ["--state", STATE_URL]
+        self.env = dict(os.environ)
+        if self.state_url:
+            args += ["--state", self.state_url]
+            self.env["LAKEGATE_STATE_URL"] = self.state_url
         self.server = Server(args, directory=self.dir)
         self.rng = random.Random(SEED)
         self.csv = os.path.join(self.dir, "rows.csv")
@@ -89,7 +96,7 @@ class CrashConsistencyTest(unittest.TestCase):
 
     def cli(self, *args):
         proc = subprocess.run([LAKEGATE, *args, "--config", self.stack], capture_output=True,
-                              text=True, timeout=60)
+                              text=True, timeout=60, env=self.env)
         self.assertEqual(proc.returncode, 0, f"lakegate {' '.join(args)}: {proc.stderr}")
         return proc.stdout
 
@@ -192,7 +199,7 @@ class CrashConsistencyTest(unittest.TestCase):
                 self.attempted_tables.add(subject)
             procs.append((kind, subject, subprocess.Popen(
                 [LAKEGATE, *args, "--config", self.stack], stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, text=True)))
+                stderr=subprocess.PIPE, text=True, env=self.env)))
         stop = threading.Event()
         api_results = []
         api = threading.Thread(target=self.api_writer, args=(round_no, stop, api_results))
@@ -246,31 +253,51 @@ class CrashConsistencyTest(unittest.TestCase):
             self.loaded.add(subject)
 
     # ---- the checks after a restart -----------------------------------------
-    def check_state_store_file(self):
-        path = os.path.join(self.dir, "state", "state.db")
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
-            self.assertEqual(db.execute("PRAGMA foreign_key_check").fetchall(), [])
-            half = db.execute(
-                "SELECT name FROM clients WHERE secret_hash = '' OR client_id NOT IN "
-                "(SELECT client_id FROM client_scopes)").fetchall()
-            self.assertEqual(half, [], "clients without a secret hash or scopes")
-            for version, text in db.execute("SELECT version, json FROM policy_versions"):
-                doc = json.loads(text)  # a whole document, or this raises
-                self.assertIn("roles", doc, f"policy version {version}")
-            for kid, pem in db.execute("SELECT kid, private_pem FROM signing_keys"):
-                self.assertIn("-----BEGIN", pem, f"key {kid}")
-                self.assertIn("-----END", pem, f"key {kid}")
-        finally:
-            db.close()
+    @staticmethod
+    def open_sqlite(path):
+        """Opens an SQLite file to read, as the next lakegate process would: read-write
+        (so a WAL that a killed writer left is recovered, which a read-only open
+        cannot do), with query_only so this test itself writes nothing."""
+        db = sqlite3.connect(path, timeout=10)
+        db.execute("PRAGMA query_only = 1")
+        return db
+
+    def store_rows(self, sql):
+        """Rows of `sql` over the state store; {s} is the tables' schema prefix."""
+        if not self.state_url:
+            db = self.open_sqlite(os.path.join(self.dir, "state", "state.db"))
+            try:
+                return db.execute(sql.format(s="")).fetchall()
+            finally:
+                db.close()
+        proc = subprocess.run(["psql", self.state_url, "-X", "-q", "-A", "-t", "-F", "\x1f",
+                               "-R", "\x1e", "-c", sql.format(s="lakegate.")],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        out = proc.stdout.rstrip("\n")
+        return [tuple(r.split("\x1f")) for r in out.split("\x1e") if r.strip("\n")]
+
+    def check_state_store(self):
+        if not self.state_url:
+            self.assertEqual(self.store_rows("PRAGMA integrity_check"), [("ok",)])
+            self.assertEqual(self.store_rows("PRAGMA foreign_key_check"), [])
+        half = self.store_rows(
+            "SELECT name FROM {s}clients WHERE secret_hash = '' OR client_id NOT IN "
+            "(SELECT client_id FROM {s}client_scopes)")
+        self.assertEqual(half, [], "clients without a secret hash or scopes")
+        for version, text in self.store_rows("SELECT version, json FROM {s}policy_versions"):
+            doc = json.loads(text)  # a whole document, or this raises
+            self.assertIn("roles", doc, f"policy version {version}")
+        for kid, pem in self.store_rows("SELECT kid, private_pem FROM {s}signing_keys"):
+            self.assertIn("-----BEGIN", pem, f"key {kid}")
+            self.assertIn("-----END", pem, f"key {kid}")
 
     def check_lake(self):
         path = os.path.join(self.dir, "lake", "crashdb.db")
         if not os.path.exists(path):
             self.assertEqual(self.loaded, set())
             return
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        db = self.open_sqlite(path)
         try:
             self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
             tables = {r[0] for r in db.execute(
@@ -335,8 +362,7 @@ class CrashConsistencyTest(unittest.TestCase):
                 if self.rng.random() < 0.25:
                     self.kill_during_start()
                 self.server.start()  # raises when it does not start
-                if not STATE_URL:
-                    self.check_state_store_file()
+                self.check_state_store()
                 self.check_lake()
                 self.check_secret_files()
                 self.check_acknowledged()

@@ -5,57 +5,135 @@
 namespace lakegate::store {
 namespace {
 
-// Replaces the value of every "password=" key (case-insensitive) that starts
-// at `from` or after a separator ('?', '&', ' ').
-std::string RedactPasswordParams(std::string s, size_t from) {
-  static constexpr std::string_view kKey = "password=";
-  for (size_t i = from; i + kKey.size() <= s.size(); ++i) {
-    if (i != from && s[i - 1] != '?' && s[i - 1] != '&' && s[i - 1] != ' ') continue;
-    bool match = true;
-    for (size_t k = 0; k < kKey.size(); ++k) {
-      if (std::tolower(static_cast<unsigned char>(s[i + k])) != kKey[k]) {
-        match = false;
-        break;
-      }
-    }
-    if (!match) continue;
-    size_t start = i + kKey.size();
-    size_t end = start;
-    if (end < s.size() && s[end] == '\'') {
-      // key/value form: 'quoted value' with \' escapes
-      ++end;
-      while (end < s.size() && s[end] != '\'') end += (s[end] == '\\') ? 2u : 1u;
-      if (end < s.size()) ++end;
-    } else {
-      while (end < s.size() && s[end] != '&' && s[end] != ' ') ++end;
-    }
-    if (end > s.size()) end = s.size();
-    s.replace(start, end - start, "***");
-    i = start + 3;
+// Redaction must find the password exactly where libpq does (its
+// conninfo_parse and conninfo_uri_parse), or a password libpq accepts would
+// reach a log: the parsers below follow libpq's rules, not a URI RFC.
+
+bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+bool IsPasswordKey(std::string_view key) {
+  static constexpr std::string_view kKey = "password";
+  if (key.size() != kKey.size()) return false;
+  for (size_t k = 0; k < kKey.size(); ++k) {
+    if (std::tolower(static_cast<unsigned char>(key[k])) != kKey[k]) return false;
   }
-  return s;
+  return true;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// libpq percent-decodes URI query keywords ("pass%77ord" is "password").
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Key/value form: `key = value` pairs separated by white space, white space
+// allowed around '=', values plain (backslash escapes, ending at white space)
+// or 'quoted' (backslash escapes). Replaces every password value.
+std::string RedactKeyValue(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (IsSpace(s[i])) {
+      out += s[i++];
+      continue;
+    }
+    const size_t key_start = i;
+    while (i < s.size() && s[i] != '=' && !IsSpace(s[i])) ++i;
+    const std::string_view key = s.substr(key_start, i - key_start);
+    while (i < s.size() && IsSpace(s[i])) ++i;
+    if (i >= s.size() || s[i] != '=') {  // libpq refuses the rest: keep it
+      out.append(s.substr(key_start));
+      return out;
+    }
+    ++i;
+    while (i < s.size() && IsSpace(s[i])) ++i;
+    out.append(s.substr(key_start, i - key_start));  // key, '=', the spaces
+    const size_t value_start = i;
+    if (i < s.size() && s[i] == '\'') {
+      ++i;
+      while (i < s.size() && s[i] != '\'') i += s[i] == '\\' ? 2u : 1u;
+      if (i < s.size()) ++i;  // the closing quote
+    } else {
+      while (i < s.size() && !IsSpace(s[i])) i += s[i] == '\\' ? 2u : 1u;
+    }
+    if (i > s.size()) i = s.size();
+    if (IsPasswordKey(key)) {
+      out += "***";
+    } else {
+      out.append(s.substr(value_start, i - value_start));
+    }
+  }
+  return out;
+}
+
+// URI query: `key=value` pairs separated by '&', keys percent-decoded.
+std::string RedactQuery(std::string_view query) {
+  std::string out;
+  size_t i = 0;
+  while (true) {
+    size_t end = query.find('&', i);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view pair = query.substr(i, end - i);
+    const size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && IsPasswordKey(PercentDecode(pair.substr(0, eq)))) {
+      out.append(pair.substr(0, eq + 1));
+      out += "***";
+    } else {
+      out.append(pair);
+    }
+    if (end == query.size()) return out;
+    out += '&';
+    i = end + 1;
+  }
 }
 
 }  // namespace
 
 std::string RedactPostgresUrl(std::string_view url) {
-  std::string s(url);
-  size_t scheme_end = s.find("://");
-  if (scheme_end == std::string::npos) return RedactPasswordParams(std::move(s), 0);
-  size_t authority = scheme_end + 3;
-  size_t authority_end = s.find_first_of("/?", authority);
-  if (authority_end == std::string::npos) authority_end = s.size();
-  // The last '@' ends the userinfo (a password may contain an unescaped '@').
-  size_t at = s.rfind('@', authority_end);
-  if (at != std::string::npos && at >= authority) {
-    size_t colon = s.find(':', authority);
-    if (colon != std::string::npos && colon < at) {
-      s.replace(colon + 1, at - colon - 1, "***");
-    }
+  size_t authority = std::string_view::npos;
+  for (std::string_view prefix : {"postgresql://", "postgres://"}) {
+    if (url.substr(0, prefix.size()) == prefix) authority = prefix.size();
   }
-  size_t query = s.find('?', authority);
-  if (query != std::string::npos) s = RedactPasswordParams(std::move(s), query + 1);
-  return s;
+  if (authority == std::string_view::npos) return RedactKeyValue(url);
+
+  std::string out(url.substr(0, authority));
+  // libpq: user[:password]@ before the first '/'. The last '@' before it ends
+  // the userinfo here, so that a password with a raw '@' is hidden whole.
+  size_t slash = url.find('/', authority);
+  if (slash == std::string_view::npos) slash = url.size();
+  const size_t at = url.rfind('@', slash - 1);
+  size_t rest = authority;
+  if (slash > authority && at != std::string_view::npos && at >= authority) {
+    const std::string_view userinfo = url.substr(authority, at - authority);
+    const size_t colon = userinfo.find(':');
+    out.append(userinfo.substr(0, colon));
+    if (colon != std::string_view::npos) out += ":***";
+    out += '@';
+    rest = at + 1;
+  }
+  const size_t query = url.find('?', rest);
+  if (query == std::string_view::npos) {
+    out.append(url.substr(rest));
+    return out;
+  }
+  out.append(url.substr(rest, query + 1 - rest));
+  out += RedactQuery(url.substr(query + 1));
+  return out;
 }
 
 }  // namespace lakegate::store
