@@ -163,7 +163,7 @@ TEST(PolicyVersionsTest, MigratesAVersionOneStore) {
   RawExec(path, "DROP TABLE policy_versions; DELETE FROM schema_migrations WHERE version = 2");
   auto store = OpenSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ(SqliteStoreSchemaVersion(), 2);
+  EXPECT_GE(SqliteStoreSchemaVersion(), 2);
   EXPECT_FALSE((*store)->LatestPolicy()->has_value());
   auto v = (*store)->SavePolicy("{}", "test");
   ASSERT_TRUE(v.ok());

@@ -140,6 +140,9 @@ TEST_P(StoreSemanticsTest, ClientRoundTripAndOrdering) {
   etl.managed = true;
   etl.previous_secret_hash = "old";
   etl.previous_secret_expires_at = 4242;
+  etl.auth_method = "private_key_jwt";
+  etl.jwks = R"({"keys":[]})";
+  etl.jwks_uri = "https://keys.example/jwks.json";
   ASSERT_OK(
       store_->InsertClient(MakeClient("id-rep", "reporting-service", {"athena-api/query.read"})));
   ASSERT_OK(store_->InsertClient(etl));
@@ -444,6 +447,29 @@ TEST_P(StoreSemanticsTest, ChangeCounterMovesOnCommittedWritesOnly) {
   EXPECT_NE(*store_->ChangeCounter(), *c1);
 }
 
+TEST_P(StoreSemanticsTest, RememberOnceRefusesALiveKeyAndRevivesAnExpiredOne) {
+  auto first = store_->RememberOnce("client-a jti-1", 200, 100);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(*store_->RememberOnce("client-a jti-1", 300, 150)) << "a replay was accepted";
+  EXPECT_TRUE(*store_->RememberOnce("client-b jti-1", 200, 150)) << "keys are not independent";
+  // Still refused at the last second of its life, accepted once it expired.
+  EXPECT_FALSE(*store_->RememberOnce("client-a jti-1", 300, 199));
+  EXPECT_TRUE(*store_->RememberOnce("client-a jti-1", 400, 200));
+  EXPECT_FALSE(*store_->RememberOnce("client-a jti-1", 400, 399));
+  EXPECT_STATUS(store_->RememberOnce("", 10, 1).status(), StatusCode::kInvalidArgument, "empty");
+}
+
+TEST_P(StoreSemanticsTest, RememberOnceIsNotAChangeAndStaysOutOfTransactions) {
+  auto before = store_->ChangeCounter();
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(*store_->RememberOnce("k", 100, 1));
+  EXPECT_EQ(*store_->ChangeCounter(), *before);
+  Status in_tx =
+      store_->RunInTransaction([](Store& tx) { return tx.RememberOnce("k2", 100, 1).status(); });
+  EXPECT_STATUS(in_tx, StatusCode::kFailedPrecondition, "not available inside RunInTransaction");
+}
+
 TEST(InMemoryStoreTest, InstancesAreIndependent) {
   auto a = NewInMemoryStore();
   auto b = NewInMemoryStore();
@@ -628,6 +654,38 @@ TEST_F(SqliteFileTest, ChangeCounterSeesWritesFromAnotherInstance) {
   ASSERT_OK(b->AddRevocation("j", 10));
   EXPECT_NE(*a->ChangeCounter(), *a1);
   EXPECT_TRUE(a->FindClient("id-1")->has_value());
+}
+
+// Two store objects on one file stand for two nodes: a key one of them
+// remembered is a replay for the other, and concurrent callers with one key
+// get exactly one true between them. Neither moves the other's counter.
+TEST_F(SqliteFileTest, RememberOnceIsSharedByEveryInstanceAndAtomic) {
+  auto a = MustOpen(DbPath());
+  auto b = MustOpen(DbPath());
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto b0 = b->ChangeCounter();
+  ASSERT_TRUE(b0.ok());
+  ASSERT_TRUE(*a->RememberOnce("c jti", 1000, 10));
+  EXPECT_FALSE(*b->RememberOnce("c jti", 1000, 11));
+  EXPECT_EQ(*b->ChangeCounter(), *b0) << "a one-time key made other nodes reload";
+  EXPECT_EQ(ModeOf(dir_.File("state.replay.db")), 0600u);
+
+  constexpr int kThreads = 8;
+  constexpr int kKeys = 50;
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = (t % 2 == 0) ? *a : *b;
+      for (int k = 0; k < kKeys; ++k) {
+        auto r = store.RememberOnce("race " + std::to_string(k), 1000, 10);
+        if (r.ok() && *r) accepted.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), kKeys);
 }
 
 TEST_F(SqliteFileTest, BusyStoreFailsWithUnavailable) {
