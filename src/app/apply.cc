@@ -9,6 +9,8 @@
 #include "catalog/declared_policy.h"
 #include "common/files.h"
 #include "common/strings.h"
+#include "gateway/jwks_fetcher.h"
+#include "oauth/private_key_jwt.h"
 #include "policy/validate.h"
 
 namespace lakegate::app {
@@ -50,6 +52,18 @@ Status PlanPolicy(const config::StackConfig& stack, store::Store& tx, bool dry_r
                                  : "version " + std::to_string(update->new_version);
   result.changes.push_back({existed ? Change::Kind::kUpdate : Change::Kind::kCreate, "policy",
                             std::move(versions), Join(update->changes, ", ")});
+  return Status::Ok();
+}
+
+// The public keys of a private_key_jwt client, checked before anything is
+// written: a JWK Set that holds no usable key would lock the client out.
+Status CheckClientKeys(const config::ClientSpec& spec) {
+  if (spec.auth != oauth::kPrivateKeyJwt) return Status::Ok();
+  Status keys = oauth::ValidateClientKeys(spec.jwks, spec.jwks_uri);
+  if (keys.ok() && !spec.jwks_uri.empty()) {
+    keys = gateway::CheckJwksUrl(spec.jwks_uri, /*allow_insecure_http=*/false);
+  }
+  if (!keys.ok()) return keys.WithPrefix("client '" + spec.name + "'");
   return Status::Ok();
 }
 
@@ -118,6 +132,8 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
     std::set<std::string> declared;
     for (const auto& spec : stack.clients) {
       declared.insert(spec.name);
+      LG_RETURN_IF_ERROR(CheckClientKeys(spec));
+      const bool key_client = spec.auth == oauth::kPrivateKeyJwt;
       auto it = by_name.find(spec.name);
       if (it == by_name.end()) {
         store::ClientRecord record;
@@ -129,13 +145,21 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
         record.enabled = spec.enabled;
         record.created_at = record.updated_at = now;
         record.managed = true;
+        record.auth_method = spec.auth;
+        record.jwks = spec.jwks;
+        record.jwks_uri = spec.jwks_uri;
         result.changes.push_back(
-            {Change::Kind::kCreate, "client", spec.name, "scopes: " + ScopeList(spec.scopes)});
+            {Change::Kind::kCreate, "client", spec.name,
+             "scopes: " + ScopeList(spec.scopes) + (key_client ? "; auth: private_key_jwt" : "")});
         if (!dry_run) {
-          SecretString secret = oauth::GenerateClientSecret();
-          record.secret_hash = hasher.Hash(secret.Reveal());
+          // A key client has no secret; its private key stays with the client.
+          SecretString secret;
+          if (!key_client) {
+            secret = oauth::GenerateClientSecret();
+            record.secret_hash = hasher.Hash(secret.Reveal());
+          }
           LG_RETURN_IF_ERROR(tx.InsertClient(record));
-          new_secrets.push_back({spec.name, record.client_id, std::move(secret)});
+          if (!key_client) new_secrets.push_back({spec.name, record.client_id, std::move(secret)});
         }
         continue;
       }
@@ -158,18 +182,44 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
         details.push_back(std::string("enabled: ") + (record.enabled ? "true" : "false") + " -> " +
                           (spec.enabled ? "true" : "false"));
       }
+      if (record.auth_method != spec.auth) {
+        details.push_back("auth: " + record.auth_method + " -> " + spec.auth);
+      }
+      if (record.jwks != spec.jwks || record.jwks_uri != spec.jwks_uri) {
+        details.push_back("public keys changed");
+      }
       if (!record.managed) details.push_back("now managed by " + stack.source_path);
       if (details.empty()) {
         ++result.unchanged;
         continue;
       }
       result.changes.push_back({Change::Kind::kUpdate, "client", spec.name, Join(details, "; ")});
+      const bool becomes_secret_client = record.auth_method != spec.auth && !key_client;
       record.scopes = spec.scopes;
       record.token_ttl_seconds = spec.token_ttl_seconds;
       record.enabled = spec.enabled;
       record.managed = true;
       record.updated_at = now;
-      if (!dry_run) LG_RETURN_IF_ERROR(tx.UpdateClient(record));
+      record.auth_method = spec.auth;
+      record.jwks = spec.jwks;
+      record.jwks_uri = spec.jwks_uri;
+      if (key_client) {
+        // Keys only from now on: no secret may still open the door.
+        record.secret_hash.clear();
+        record.previous_secret_hash.clear();
+        record.previous_secret_expires_at = 0;
+      }
+      if (!dry_run) {
+        SecretString secret;
+        if (becomes_secret_client) {
+          secret = oauth::GenerateClientSecret();
+          record.secret_hash = hasher.Hash(secret.Reveal());
+        }
+        LG_RETURN_IF_ERROR(tx.UpdateClient(record));
+        if (becomes_secret_client) {
+          new_secrets.push_back({spec.name, record.client_id, std::move(secret)});
+        }
+      }
     }
     for (const auto& [name, record] : by_name) {
       if (!record.managed || declared.count(name)) continue;

@@ -4,7 +4,11 @@
 
 #include "app/engines.h"
 #include "common/files.h"
+#include "common/strings.h"
+#include "crypto/keys.h"
 #include "engine/demo_members.h"
+#include "jose/jwk.h"
+#include "oauth/client_secret.h"
 
 namespace lakegate::app {
 
@@ -22,7 +26,7 @@ std::string YamlQuoted(std::string_view text) {
 
 }  // namespace
 
-std::string DemoStackYaml(int port, std::string_view state_url) {
+std::string DemoStackYaml(int port, const DemoKeyClient& key_client, std::string_view state_url) {
   std::string state;
   if (!state_url.empty()) {
     state =
@@ -68,6 +72,21 @@ clients:
     description: EU analytics (row filter, mask and tag grant; see lf-analyst-role)
     scopes: [athena-api/query.read]
     token_ttl: 1h
+)yaml" +
+         (key_client.client_id.empty()
+              ? std::string()
+              : R"yaml(  # Authenticates with a signed JWT (private_key_jwt), not a secret: its private
+  # key is in secrets/keyjwt-service.json, only its public key is here.
+  - name: keyjwt-service
+    client_id: )yaml" +
+                    key_client.client_id + R"yaml(
+    description: Read-only service that authenticates with its private key
+    scopes: [athena-api/query.read]
+    token_ttl: 1h
+    auth: private_key_jwt
+    jwks: )yaml" + key_client.jwks_json +
+                    "\n") +
+         R"yaml(
 
 # The query API over the lake (one SQLite file per database in ./lake).
 query:
@@ -130,6 +149,7 @@ role_rules:
     - {client: reporting-service, role: lf-dev-role}
     - {client: monitoring-service, role: lf-dev-role}
     - {client: analytics-service, role: lf-analyst-role}
+    - {client: keyjwt-service, role: lf-dev-role}
   scopes:
     - {scope: athena-api/query.admin, role: lf-super-user-role}
     - {scope: athena-api/query.write, role: lf-super-user-role}
@@ -137,12 +157,33 @@ role_rules:
 )yaml";
 }
 
+Result<DemoKeyClient> WriteDemoKeyClient(const std::string& secrets_dir) {
+  LG_ASSIGN_OR_RETURN(crypto::PrivateKey key,
+                      crypto::PrivateKey::Generate(crypto::Algorithm::kES256));
+  DemoKeyClient client;
+  client.client_id = oauth::GenerateClientId();
+  const std::string kid = jose::Thumbprint(key.Public());
+  client.jwks_json = jose::JwksToJson({jose::Jwk{.kid = kid, .key = key.Public()}});
+  LG_RETURN_IF_ERROR(MakeDirectories(secrets_dir, 0700));
+  SecretString pem = key.ToPem();
+  std::string body = "{\"client_id\": " + JsonQuote(client.client_id) +
+                     ", \"kid\": " + JsonQuote(kid) +
+                     ", \"private_key_pem\": " + JsonQuote(pem.Reveal()) + "}\n";
+  Status written = WriteFileAtomic(secrets_dir + "/keyjwt-service.json", body, 0600);
+  std::fill(body.begin(), body.end(), '\0');
+  LG_RETURN_IF_ERROR(written);
+  return client;
+}
+
 Result<std::string> PrepareDemoDir(const std::string& dir, int port, std::string_view state_url) {
   LG_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
   std::string path = dir + "/stack.yaml";
   if (!FileExists(path)) {
-    LG_RETURN_IF_ERROR(
-        WriteFileAtomic(path, DemoStackYaml(port, state_url), state_url.empty() ? 0644 : 0600));
+    // The key client's private key is written before the stack file that
+    // registers its public key, so a registered key always has its file.
+    LG_ASSIGN_OR_RETURN(DemoKeyClient key_client, WriteDemoKeyClient(dir + "/secrets"));
+    LG_RETURN_IF_ERROR(WriteFileAtomic(path, DemoStackYaml(port, key_client, state_url),
+                                       state_url.empty() ? 0644 : 0600));
   }
   return path;
 }

@@ -1,6 +1,8 @@
 // The demo stack of architecture §3: the Cognito + Lake Formation setup lakegate replaces
 // (resource server athena-api, clients etl-service, reporting-service and
-// monitoring-service) as a stack file that `lakegate demo` writes on first run.
+// monitoring-service), plus analytics-service (governance beyond it) and
+// keyjwt-service (private_key_jwt), as a stack file that `lakegate demo`
+// writes on first run.
 #pragma once
 
 #include <cstdint>
@@ -11,16 +13,30 @@
 
 namespace lakegate::app {
 
+// The demo's private_key_jwt client (keyjwt-service): its id and its public
+// key as an inline JWK Set.
+struct DemoKeyClient {
+  std::string client_id;  // "" leaves the client out
+  std::string jwks_json;
+};
+
 // The stack file text for a demo listening on `port`. A non-empty
 // `state_url` (a shared state store, e.g. postgresql://...) is recorded as
 // `state: {url: ...}`, so admin commands with `--config DIR/stack.yaml` act on
 // that store.
-std::string DemoStackYaml(int port, std::string_view state_url = {});
+std::string DemoStackYaml(int port, const DemoKeyClient& key_client = {},
+                          std::string_view state_url = {});
 
-// Creates DIR and DIR/stack.yaml on first run (an existing stack.yaml is kept,
-// so later runs reuse the stack, and a second node started with the same DIR
-// and state URL joins it). A stack file that records a state URL may hold its
-// password, so it is written 0600. Returns the stack file's path.
+// Makes keyjwt-service's key pair (ES256) and writes
+// `secrets_dir`/keyjwt-service.json, mode 0600: {"client_id", "kid",
+// "private_key_pem"} (PKCS#8). The kid is the key's RFC 7638 thumbprint.
+Result<DemoKeyClient> WriteDemoKeyClient(const std::string& secrets_dir);
+
+// Creates DIR and DIR/stack.yaml on first run, with keyjwt-service's key file
+// (an existing stack.yaml is kept, so later runs reuse the stack, and a second
+// node started with the same DIR and state URL joins it). A stack file that
+// records a state URL may hold its password, so it is written 0600. Returns
+// the stack file's path.
 Result<std::string> PrepareDemoDir(const std::string& dir, int port,
                                    std::string_view state_url = {});
 

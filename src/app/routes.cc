@@ -49,14 +49,33 @@ Status NotReady(http::ErrorFamily family) {
              : gateway::GatewayError(gateway::GatewayFailure::kNotReady, "the server is starting");
 }
 
-// An OAuth endpoint. Token issue and introspection are CPU only (snapshot
-// reads and signing): they run on the network thread, the fastest path.
+// Answers an OAuth request on a worker: 503 when the queue is full.
+void AnswerOnWorker(ThreadPool* workers, std::shared_ptr<http::Exchange> ex,
+                    std::function<oauth::EndpointResult(const http::Request&)> answer) {
+  bool queued = workers->Submit([ex, answer] { ex->Respond(FromResult(answer(ex->request()))); });
+  if (!queued) {
+    ex->Respond(
+        http::ErrorResponse(oauth::OAuthFailure(oauth::OAuthError::kUnavailable, "server busy"),
+                            http::ErrorFamily::kOAuth));
+  }
+}
+
+// An OAuth endpoint. Token issue and introspection with a client secret are
+// CPU only (snapshot reads and signing): they run on the network thread, the
+// fastest path. A client assertion may fetch the client's keys and records its
+// jti in the store, so such a request goes to a worker.
 std::function<http::Handler(const Services&)> OAuthEndpoint(
     oauth::EndpointResult (oauth::AuthorizationServer::*method)(const oauth::EndpointRequest&)) {
   return [method](const Services& s) -> http::Handler {
     oauth::AuthorizationServer* auth = s.auth;
-    return [auth, method](std::shared_ptr<http::Exchange> ex) {
-      ex->Respond(FromResult((auth->*method)(FromHttp(ex->request()))));
+    ThreadPool* workers = s.workers;
+    return [auth, method, workers](std::shared_ptr<http::Exchange> ex) {
+      if (!oauth::AuthorizationServer::MayBlock(FromHttp(ex->request()))) {
+        return ex->Respond(FromResult((auth->*method)(FromHttp(ex->request()))));
+      }
+      AnswerOnWorker(workers, std::move(ex), [auth, method](const http::Request& r) {
+        return (auth->*method)(FromHttp(r));
+      });
     };
   };
 }
@@ -106,13 +125,8 @@ Routes::Routes(RouteSelection selection, audit::Metrics& metrics)
     Add(Method::kPost, "/oauth2/revoke", kOAuthBodyLimit, ErrorFamily::kOAuth,
         [](const Services& s) -> http::Handler {
           return [auth = s.auth, workers = s.workers](std::shared_ptr<http::Exchange> ex) {
-            bool queued = workers->Submit(
-                [auth, ex] { ex->Respond(FromResult(auth->Revoke(FromHttp(ex->request())))); });
-            if (!queued) {
-              ex->Respond(http::ErrorResponse(
-                  oauth::OAuthFailure(oauth::OAuthError::kUnavailable, "server busy"),
-                  ErrorFamily::kOAuth));
-            }
+            AnswerOnWorker(workers, std::move(ex),
+                           [auth](const http::Request& r) { return auth->Revoke(FromHttp(r)); });
           };
         });
     // Short max-age: after a rotation, verifiers pick up the new key quickly

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 #include <thread>
+#include <unordered_map>
 
 #include "app/apply.h"
 #include "app/engines.h"
@@ -129,6 +130,43 @@ Result<std::string> SharedIssuer(store::Store& store, const std::string& own_url
   return issuer;
 }
 
+// The keys of private_key_jwt clients registered with a jwks_uri: one
+// RemoteIssuer per URI, so they are fetched, cached and refreshed exactly like
+// a trusted issuer's (at most one fetch per minute for an unknown kid).
+class ClientJwksCache {
+ public:
+  ClientJwksCache(const gateway::GatewayOptions& options, gateway::JwksFetcher& fetcher)
+      : options_(options), fetcher_(fetcher) {}
+
+  Result<std::shared_ptr<const jose::KeySet>> KeysFor(const std::string& uri, std::string_view kid)
+      EXCLUDES(mu_) {
+    std::shared_ptr<gateway::RemoteIssuer> keys;
+    {
+      MutexLock lock(mu_);
+      auto it = by_uri_.find(uri);
+      if (it == by_uri_.end()) {
+        if (by_uri_.size() >= kMaxUris) by_uri_.clear();
+        gateway::TrustedIssuer config;
+        config.issuer = uri;
+        config.jwks_uri = uri;
+        it = by_uri_
+                 .emplace(uri, std::make_shared<gateway::RemoteIssuer>(config, options_, fetcher_,
+                                                                       SystemClock::Get()))
+                 .first;
+      }
+      keys = it->second;
+    }
+    return keys->KeysFor(kid);
+  }
+
+ private:
+  static constexpr size_t kMaxUris = 10000;
+  const gateway::GatewayOptions& options_;
+  gateway::JwksFetcher& fetcher_;
+  Mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<gateway::RemoteIssuer>> by_uri_ GUARDED_BY(mu_);
+};
+
 }  // namespace
 
 // Start() sets every member before it binds the routes and starts the
@@ -155,8 +193,11 @@ struct ServerApp::Impl {
   // Pushes the store's change hints to the reloader (null: it only polls).
   std::unique_ptr<store::Store::Subscription> changes;
 
-  // The authorization server (serve_auth only).
+  // The authorization server (serve_auth only), and the keys of its clients
+  // registered by jwks_uri.
   std::unique_ptr<oauth::AuthorizationServer> auth;
+  std::unique_ptr<gateway::JwksFetcher> client_jwks_fetcher;
+  std::unique_ptr<ClientJwksCache> client_jwks;
   // The query API (serve_query only).
   std::unique_ptr<engine::Engine> engine;
   // The policy version new queries use; running queries hold the snapshot
@@ -272,6 +313,12 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
   auth_options.client_auth.failed_per_minute_per_address =
       stack.limits.failed_auth_per_minute_per_address;
   auth_options.metrics_client_labels = stack.metrics.client_labels;
+  client_jwks_fetcher = gateway::MakeCurlJwksFetcher({});
+  client_jwks = std::make_unique<ClientJwksCache>(gateway_options, *client_jwks_fetcher);
+  auth_options.client_jwks_uri_keys = [cache = client_jwks.get()](const std::string& uri,
+                                                                  std::string_view kid) {
+    return cache->KeysFor(uri, kid);
+  };
   auth = std::make_unique<oauth::AuthorizationServer>(auth_options, *store, *state,
                                                       oauth::SecretHasher(std::move(hash_key)),
                                                       SystemClock::Get(), audit.get(), &metrics);

@@ -15,8 +15,11 @@
 #include "config/stack_config.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
+#include "gateway/jwks_fetcher.h"
+#include "jose/jwk.h"
 #include "oauth/client_secret.h"
 #include "oauth/key_manager.h"
+#include "oauth/private_key_jwt.h"
 #include "store/store.h"
 
 namespace lakegate::cli {
@@ -49,9 +52,22 @@ void PrintClient(const store::ClientRecord& c) {
             << "enabled:     " << (c.enabled ? "yes" : "no") << "\n"
             << "scopes:      " << Join(c.scopes, " ") << "\n"
             << "token_ttl:   " << FormatDuration(c.token_ttl_seconds) << "\n"
+            << "auth:        " << c.auth_method << "\n"
             << "managed:     " << (c.managed ? "by the stack file" : "by hand (CLI)") << "\n"
             << "created:     " << FormatTime(c.created_at) << "\n"
             << "updated:     " << FormatTime(c.updated_at) << "\n";
+  if (!c.jwks_uri.empty()) std::cout << "jwks_uri:    " << c.jwks_uri << "\n";
+  if (!c.jwks.empty()) {
+    auto keys = jose::ParseJwks(c.jwks);
+    std::cout << "public keys: ";
+    if (keys.ok()) {
+      for (size_t i = 0; i < keys->size(); ++i) {
+        std::cout << (i ? ", " : "") << (*keys)[i].kid << " ("
+                  << crypto::AlgorithmName((*keys)[i].key.algorithm()) << ")";
+      }
+    }
+    std::cout << "\n";
+  }
   if (!c.previous_secret_hash.empty()) {
     std::cout << "old secret:  valid until " << FormatTime(c.previous_secret_expires_at) << "\n";
   }
@@ -76,6 +92,9 @@ struct ClientFlags {
   std::string grace = "24h";
   bool write_secret_file = false;
   bool yes = false;
+  std::string auth = "client_secret_basic";
+  std::string jwks_file;
+  std::string jwks_uri;
 };
 
 }  // namespace
@@ -108,7 +127,8 @@ void AddClientCommands(CLI::App& app) {
   client->require_subcommand(1);
   auto flags = std::make_shared<ClientFlags>();
 
-  CLI::App* create = client->add_subcommand("create", "Create a client; prints its secret once");
+  CLI::App* create = client->add_subcommand(
+      "create", "Create a client; prints its secret once (or registers its public keys)");
   create->add_option("name", flags->target, "Client name, e.g. billing-etl")->required();
   create
       ->add_option("--scope,-s", flags->scopes,
@@ -117,9 +137,25 @@ void AddClientCommands(CLI::App& app) {
   create->add_option("--ttl", flags->ttl, "Token lifetime, 5m..1d")->capture_default_str();
   create->add_flag("--write-secret-file", flags->write_secret_file,
                    "Also write <stack dir>/secrets/<name>.json (mode 0600)");
+  create
+      ->add_option("--auth", flags->auth,
+                   "How the client authenticates: client_secret_basic (a generated secret) or "
+                   "private_key_jwt (assertions signed with its private key; needs --jwks or "
+                   "--jwks-uri)")
+      ->check(CLI::IsMember({"client_secret_basic", "client_secret_post", "private_key_jwt"}))
+      ->capture_default_str();
+  auto* jwks = create->add_option("--jwks", flags->jwks_file,
+                                  "private_key_jwt: file with the client's public keys as a JWK "
+                                  "Set {\"keys\":[...]}, each with a kid");
+  auto* jwks_uri = create->add_option(
+      "--jwks-uri", flags->jwks_uri,
+      "private_key_jwt: https URL the client publishes its JWK Set at (fetched and cached)");
+  jwks->excludes(jwks_uri);
   AddConfigOption(create, flags->config);
   create->footer(
-      "Example:\n  lakegate client create billing-etl --scope athena-api/query.read --ttl 15m");
+      "Examples:\n  lakegate client create billing-etl --scope athena-api/query.read --ttl 15m\n"
+      "  lakegate client create signer --scope athena-api/query.read --auth private_key_jwt "
+      "--jwks signer-jwks.json");
   create->callback([flags] {
     Context ctx = OpenContext(flags->config);
     auto ttl = ParseDurationSeconds(flags->ttl);
@@ -143,6 +179,31 @@ void AddClientCommands(CLI::App& app) {
     record.scopes = flags->scopes;
     record.token_ttl_seconds = *ttl;
     record.created_at = record.updated_at = SystemClock::Get().NowSeconds();
+    if (flags->auth == oauth::kPrivateKeyJwt) {
+      record.auth_method = flags->auth;
+      record.jwks_uri = flags->jwks_uri;
+      if (!flags->jwks_file.empty()) {
+        auto text = ReadFile(flags->jwks_file);
+        if (!text.ok()) Exit(Fail(text.status()));
+        record.jwks = *text;
+      }
+      Status keys = oauth::ValidateClientKeys(record.jwks, record.jwks_uri);
+      if (keys.ok() && !record.jwks_uri.empty()) {
+        keys = gateway::CheckJwksUrl(record.jwks_uri, /*allow_insecure_http=*/false);
+      }
+      if (!keys.ok()) {
+        Exit(
+            Fail(keys.WithPrefix("--auth private_key_jwt needs the client's public keys (--jwks "
+                                 "FILE or --jwks-uri URL)")));
+      }
+      if (Status s = ctx.store->InsertClient(record); !s.ok()) Exit(Fail(s));
+      PrintClient(record);
+      std::cout << "(no secret: the client signs assertions with its private key)\n";
+      return;
+    }
+    if (!flags->jwks_file.empty() || !flags->jwks_uri.empty()) {
+      Exit(Fail("--jwks and --jwks-uri need --auth private_key_jwt"));
+    }
     SecretString secret = oauth::GenerateClientSecret();
     record.secret_hash = ctx.hasher->Hash(secret.Reveal());
     if (Status s = ctx.store->InsertClient(record); !s.ok()) Exit(Fail(s));
@@ -188,6 +249,11 @@ void AddClientCommands(CLI::App& app) {
     auto grace = ParseDurationSeconds(flags->grace);
     if (!grace.ok()) Exit(Fail(grace.status()));
     store::ClientRecord c = FindClientOrExit(*ctx.store, flags->target);
+    if (c.auth_method == oauth::kPrivateKeyJwt) {
+      Exit(Fail("client '" + c.name +
+                "' authenticates with private_key_jwt and has no secret; rotate its key by "
+                "registering the new public key (stack file jwks, or its jwks_uri)"));
+    }
     int64_t now = SystemClock::Get().NowSeconds();
     SecretString secret = oauth::GenerateClientSecret();
     c.previous_secret_hash = *grace > 0 ? c.secret_hash : "";

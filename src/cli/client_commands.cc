@@ -44,6 +44,7 @@ struct ClientFlags {
   std::string client_id;
   std::string client_secret;
   std::string secrets_file;
+  std::string key_file;
   std::string scope;
   bool no_cache = false;
 };
@@ -60,14 +61,22 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
   auto* file = cmd->add_option("--secrets-file", f.secrets_file,
                                "JSON file {\"client_id\",\"client_secret\"} as written by "
                                "`lakegate demo` (default $LAKEGATE_SECRETS_FILE)");
+  auto* key = cmd->add_option("--key", f.key_file,
+                              "private_key_jwt: JSON key file {\"client_id\",\"kid\","
+                              "\"private_key_pem\"} as written by `lakegate demo` for "
+                              "keyjwt-service; the client signs an assertion instead of sending "
+                              "a secret (default $LAKEGATE_KEY_FILE)");
   secret->excludes(file);
+  key->excludes(secret);
+  key->excludes(file);
   cmd->add_option("--scope", f.scope, "Space-separated scopes to request (default: all allowed)");
   cmd->add_flag("--no-cache", f.no_cache, "Neither read nor write the token cache");
 }
 
 struct Credentials {
-  client::TokenClientOptions token;  // endpoint, client id, scope
-  SecretString secret;               // empty when none was given (a cached token may still do)
+  client::TokenClientOptions token;    // endpoint, client id, scope
+  SecretString secret;                 // empty when none was given (a cached token may still do)
+  std::optional<client::KeyFile> key;  // private_key_jwt instead of a secret
   bool use_cache = true;
 };
 
@@ -82,7 +91,16 @@ Result<Credentials> ResolveCredentials(const ClientFlags& f) {
   LG_ASSIGN_OR_RETURN(c.token.endpoint, client::NormalizeEndpoint(endpoint));
   c.token.client_id = !f.client_id.empty() ? f.client_id : Env("LAKEGATE_CLIENT_ID");
   std::string secrets_file = f.secrets_file;
-  if (!f.client_secret.empty()) {
+  std::string key_file = f.key_file;
+  if (key_file.empty() && f.client_secret.empty() && secrets_file.empty() &&
+      Env("LAKEGATE_CLIENT_SECRET").empty()) {
+    key_file = Env("LAKEGATE_KEY_FILE");
+  }
+  if (!key_file.empty()) {
+    LG_ASSIGN_OR_RETURN(client::KeyFile file, client::ReadKeyFile(key_file));
+    if (c.token.client_id.empty()) c.token.client_id = file.client_id;
+    c.key = std::move(file);
+  } else if (!f.client_secret.empty()) {
     c.secret = SecretString(f.client_secret);
   } else if (secrets_file.empty()) {
     if (std::string env = Env("LAKEGATE_CLIENT_SECRET"); !env.empty()) {
@@ -106,14 +124,25 @@ Result<Credentials> ResolveCredentials(const ClientFlags& f) {
   return c;
 }
 
+// How the client authenticates: its key, else its secret, else nothing (a
+// cached token may still do).
+Result<std::unique_ptr<const client::ClientAuthenticator>> AuthenticatorOf(Credentials& c) {
+  if (c.key) {
+    LG_ASSIGN_OR_RETURN(std::unique_ptr<client::ClientAuthenticator> signer,
+                        client::MakePrivateKeyJwt(*c.key, SystemClock::Get()));
+    return std::unique_ptr<const client::ClientAuthenticator>(std::move(signer));
+  }
+  if (c.secret.empty()) return std::unique_ptr<const client::ClientAuthenticator>();
+  return std::unique_ptr<const client::ClientAuthenticator>(
+      std::make_unique<client::ClientSecretBasic>(std::move(c.secret)));
+}
+
 // The client library's objects for one command.
 class Session {
  public:
-  explicit Session(Credentials c)
+  Session(Credentials c, std::unique_ptr<const client::ClientAuthenticator> authenticator)
       : http_(HttpOptions()),
-        tokens_(std::move(c.token), http_,
-                c.secret.empty() ? nullptr
-                                 : std::make_unique<client::ClientSecretBasic>(std::move(c.secret)),
+        tokens_(std::move(c.token), http_, std::move(authenticator),
                 client::TokenCache(c.use_cache ? client::TokenCache::DefaultDir() : "",
                                    SystemClock::Get()),
                 SystemClock::Get()),
@@ -138,8 +167,8 @@ class Session {
 int FailCall(const Status& status) {
   if (status.Is(client::ApiFailure::kNoCredentials)) {
     return Fail(
-        "no client secret: pass --secrets-file or --client-secret, or set "
-        "LAKEGATE_SECRETS_FILE or LAKEGATE_CLIENT_SECRET");
+        "no client secret: pass --secrets-file or --client-secret (--key for a private_key_jwt "
+        "client), or set LAKEGATE_SECRETS_FILE, LAKEGATE_CLIENT_SECRET or LAKEGATE_KEY_FILE");
   }
   return Fail(status);
 }
@@ -284,7 +313,9 @@ void RunQuery(const QueryFlags& flags) {
   request.timeout =
       std::chrono::seconds(std::min<long>(flags.timeout, std::numeric_limits<int32_t>::max()));
 
-  const Session session(std::move(*creds));
+  auto authenticator = AuthenticatorOf(*creds);
+  if (!authenticator.ok()) Exit(Fail(authenticator.status()));
+  const Session session(std::move(*creds), std::move(*authenticator));
   Result<client::QueryResponse> response = session.queries().Run(request);
   if (!response.ok()) Exit(FailCall(response.status()));
   if (flags.format == "json" || (flags.format == "csv" && !response->IsJson())) {
@@ -331,11 +362,14 @@ void AddTokenCommand(CLI::App& app) {
       "  export LAKEGATE_ENDPOINT=http://127.0.0.1:8080\n"
       "  TOKEN=$(lakegate token --secrets-file lakegate-demo/secrets/etl-service.json)\n"
       "  curl -H \"Authorization: Bearer $TOKEN\" $LAKEGATE_ENDPOINT/v1/query ...\n"
-      "  lakegate token --secrets-file s.json --scope athena-api/query.read --print-claims");
+      "  lakegate token --secrets-file s.json --scope athena-api/query.read --print-claims\n"
+      "  lakegate token --key lakegate-demo/secrets/keyjwt-service.json   # private_key_jwt");
   cmd->callback([flags] {
     auto creds = ResolveCredentials(flags->client);
     if (!creds.ok()) Exit(Fail(creds.status()));
-    const Session session(std::move(*creds));
+    auto authenticator = AuthenticatorOf(*creds);
+    if (!authenticator.ok()) Exit(Fail(authenticator.status()));
+    const Session session(std::move(*creds), std::move(*authenticator));
     Result<client::AccessToken> token = session.tokens().Get();
     if (!token.ok()) Exit(FailCall(token.status()));
     if (!flags->print_claims) {

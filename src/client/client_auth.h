@@ -12,10 +12,12 @@
 // one at once.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/secret_string.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -52,5 +54,27 @@ class ClientSecretBasic final : public ClientAuthenticator {
  private:
   const SecretString secret_;
 };
+
+// A private_key_jwt client's key file, as `lakegate demo` writes it for
+// keyjwt-service: {"client_id", "kid", "private_key_pem"} (PKCS#8 PEM of an
+// EC P-256, Ed25519 or RSA key).
+struct KeyFile {
+  std::string client_id;
+  std::string kid;
+  SecretString private_key_pem;
+};
+
+// Reads a key file. The status of ReadFile when it cannot be read;
+// InvalidArgument naming the file when it is not a JSON object with string
+// "client_id", "kid" and "private_key_pem".
+Result<KeyFile> ReadKeyFile(const std::string& path);
+
+// private_key_jwt (RFC 7523 §2.2): a client assertion signed with the key,
+// iss = sub = client_id, aud = the token URL, a fresh random jti, exp one
+// minute after iat. The key's algorithm follows its type (ES256, EdDSA,
+// RS256). InvalidArgument when the PEM does not hold a usable private key.
+// `clock` must outlive the authenticator.
+Result<std::unique_ptr<ClientAuthenticator>> MakePrivateKeyJwt(const KeyFile& key,
+                                                               const Clock& clock);
 
 }  // namespace lakegate::client

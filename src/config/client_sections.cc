@@ -80,6 +80,29 @@ Result<ScopeSpec> ReadScopeSpec(const YamlReader& yaml, const YAML::Node& node,
   return scope;
 }
 
+// A YAML node as JSON text: mappings become objects, sequences arrays and
+// every scalar a string (what a JWK Set holds).
+std::string NodeToJson(const YAML::Node& node) {
+  if (node.IsMap()) {
+    std::string out = "{";
+    for (const auto& item : node) {
+      if (out.size() > 1) out += ',';
+      out += JsonQuote(item.first.Scalar()) + ":" + NodeToJson(item.second);
+    }
+    return out + "}";
+  }
+  if (node.IsSequence()) {
+    std::string out = "[";
+    for (const auto& item : node) {
+      if (out.size() > 1) out += ',';
+      out += NodeToJson(item);
+    }
+    return out + "]";
+  }
+  if (node.IsScalar()) return JsonQuote(node.Scalar());
+  return "null";
+}
+
 }  // namespace
 
 Status ParseResourceServers(StackParse& parse, const YAML::Node& node, const std::string& path) {
@@ -141,6 +164,10 @@ Status ParseClients(StackParse& parse, const YAML::Node& node, const std::string
         ClientSpec client;
         client.token_ttl_seconds = out.tokens.default_ttl_seconds;
         bool ttl_set = false;
+        // Where auth and the keys were given, for errors found after the map.
+        // (Marks, not nodes: assigning a YAML::Node writes into the document.)
+        YAML::Mark auth_mark = item.Mark(), keys_mark = item.Mark();
+        std::string auth_path = item_path, keys_path = item_path;
         LG_RETURN_IF_ERROR(yaml.ParseMap(
             item, item_path + YamlReader::NameSuffix(item, "name"), item_path,
             {
@@ -200,7 +227,63 @@ Status ParseClients(StackParse& parse, const YAML::Node& node, const std::string
                  }},
                 {"enabled", yaml.SetBool(client.enabled)},
                 {"description", yaml.SetString(client.description, false)},
+                {"auth",
+                 [&](const YAML::Node& v, const std::string& p) -> Status {
+                   LG_ASSIGN_OR_RETURN(client.auth, yaml.ReadString(v, p));
+                   if (client.auth == "client_secret_post") client.auth = "client_secret_basic";
+                   if (client.auth != "client_secret_basic" && client.auth != "private_key_jwt") {
+                     return yaml.Error(v, p,
+                                       Quoted(client.auth) +
+                                           " is not a client authentication method; use "
+                                           "client_secret_basic (the default) or "
+                                           "private_key_jwt");
+                   }
+                   auth_mark = v.Mark();
+                   auth_path = p;
+                   return Status::Ok();
+                 }},
+                {"jwks",
+                 [&](const YAML::Node& v, const std::string& p) -> Status {
+                   if (v.IsScalar()) {
+                     LG_ASSIGN_OR_RETURN(client.jwks, yaml.ReadNonEmptyString(v, p));
+                   } else if (v.IsMap()) {
+                     client.jwks = NodeToJson(v);
+                   } else {
+                     return yaml.Error(v, p,
+                                       "expected a JWK Set: a mapping {keys: [...]} or a string "
+                                       "holding its JSON");
+                   }
+                   keys_mark = v.Mark();
+                   keys_path = p;
+                   return Status::Ok();
+                 }},
+                {"jwks_uri",
+                 [&](const YAML::Node& v, const std::string& p) -> Status {
+                   LG_ASSIGN_OR_RETURN(client.jwks_uri, yaml.ReadNonEmptyString(v, p));
+                   if (client.jwks_uri.rfind("https://", 0) != 0 &&
+                       client.jwks_uri.rfind("http://", 0) != 0) {
+                     return yaml.Error(v, p, "jwks_uri must be an https:// URL");
+                   }
+                   keys_mark = v.Mark();
+                   keys_path = p;
+                   return Status::Ok();
+                 }},
             }));
+        const bool key_client = client.auth == "private_key_jwt";
+        if (!client.jwks.empty() && !client.jwks_uri.empty()) {
+          return yaml.ErrorAt(keys_mark, keys_path,
+                              "give the client's keys once: jwks or jwks_uri, not both");
+        }
+        if (key_client && client.jwks.empty() && client.jwks_uri.empty()) {
+          return yaml.ErrorAt(auth_mark, auth_path,
+                              "a private_key_jwt client needs its public keys: add jwks (an inline "
+                              "JWK Set) or jwks_uri");
+        }
+        if (!key_client && (!client.jwks.empty() || !client.jwks_uri.empty())) {
+          return yaml.ErrorAt(keys_mark, keys_path,
+                              "public keys are used only by private_key_jwt clients; add "
+                              "auth: private_key_jwt or remove them");
+        }
         if (!ttl_set) parse.clients_without_ttl.push_back(out.clients.size());
         out.clients.push_back(std::move(client));
         return Status::Ok();

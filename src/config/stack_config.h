@@ -93,6 +93,14 @@ struct ClientSpec {
   int64_t token_ttl_seconds = 3600;
   bool enabled = true;
   std::string description;
+  // YAML key auth: client_secret_basic (the default; client_secret_post is
+  // the same registration) or private_key_jwt.
+  std::string auth = "client_secret_basic";
+  // private_key_jwt: the client's public keys, exactly one of an inline JWK
+  // Set (YAML key jwks: a mapping {keys: [...]} or a string holding the JSON;
+  // kept here as JSON text) and a jwks_uri (https://, or http:// to loopback).
+  std::string jwks;
+  std::string jwks_uri;
 };
 
 struct TokenSpec {

@@ -85,7 +85,8 @@ BnPtr GetBnParam(const EVP_PKEY* pkey, const char* name) {
   return BnPtr(bn);
 }
 
-// The JWS algorithm a key can serve, or nullopt for any other key type.
+// The JWS algorithm a key can serve (RS256 for RSA: PS256 is chosen by the
+// caller), or nullopt for any other key type.
 std::optional<Algorithm> AlgorithmOf(const EVP_PKEY* pkey) {
   if (EVP_PKEY_is_a(pkey, "ED25519")) return Algorithm::kEdDSA;
   if (EVP_PKEY_is_a(pkey, "RSA")) return Algorithm::kRS256;  // not RSA-PSS keys
@@ -136,7 +137,8 @@ Result<PublicKeyParams> ExtractParams(const EVP_PKEY* pkey, Algorithm algorithm)
       }
       return params;
     }
-    case Algorithm::kRS256: {
+    case Algorithm::kRS256:
+    case Algorithm::kPS256: {
       BnPtr n = GetBnParam(pkey, OSSL_PKEY_PARAM_RSA_N);
       BnPtr e = GetBnParam(pkey, OSSL_PKEY_PARAM_RSA_E);
       if (!n || !e) return Fail(StatusCode::kInternal, "cannot read RSA public key");
@@ -163,7 +165,8 @@ Status ValidatePublic(EVP_PKEY* pkey, Algorithm algorithm) {
     }
     case Algorithm::kEdDSA:
       return Status::Ok();
-    case Algorithm::kRS256: {
+    case Algorithm::kRS256:
+    case Algorithm::kPS256: {
       LG_RETURN_IF_ERROR(CheckRsaSize(pkey));
       BnPtr n = GetBnParam(pkey, OSSL_PKEY_PARAM_RSA_N);
       BnPtr e = GetBnParam(pkey, OSSL_PKEY_PARAM_RSA_E);
@@ -217,6 +220,12 @@ class ContextCache {
     }
     // Also makes OpenSSL check that the input is a 32-byte digest.
     ok = ok && EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1;
+    if (ok && algorithm == Algorithm::kPS256) {
+      // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the digest.
+      ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+    }
     if (!ok) {
       EVP_PKEY_CTX_free(ctx);
       return nullptr;
@@ -252,6 +261,8 @@ std::string_view AlgorithmName(Algorithm algorithm) {
       return "EdDSA";
     case Algorithm::kRS256:
       return "RS256";
+    case Algorithm::kPS256:
+      return "PS256";
   }
   return "unknown";
 }
@@ -260,6 +271,7 @@ std::optional<Algorithm> ParseAlgorithm(std::string_view name) {
   if (name == "ES256") return Algorithm::kES256;
   if (name == "EdDSA") return Algorithm::kEdDSA;
   if (name == "RS256") return Algorithm::kRS256;
+  if (name == "PS256") return Algorithm::kPS256;
   return std::nullopt;
 }
 
@@ -273,12 +285,14 @@ struct PublicKey::Impl {
 
 namespace {
 
-// Validates `pkey` (any origin) and wraps it.
-Result<std::shared_ptr<const PublicKey::Impl>> MakePublicImpl(PkeyPtr pkey) {
+// Validates `pkey` (any origin) and wraps it. An RSA key serves `rsa_algorithm`.
+Result<std::shared_ptr<const PublicKey::Impl>> MakePublicImpl(
+    PkeyPtr pkey, Algorithm rsa_algorithm = Algorithm::kRS256) {
   std::optional<Algorithm> algorithm = AlgorithmOf(pkey.get());
   if (!algorithm) {
     return Fail(StatusCode::kInvalidArgument, "unsupported key type (want P-256, Ed25519 or RSA)");
   }
+  if (IsRsa(*algorithm) && IsRsa(rsa_algorithm)) algorithm = rsa_algorithm;
   LG_RETURN_IF_ERROR(ValidatePublic(pkey.get(), *algorithm));
   LG_ASSIGN_OR_RETURN(PublicKeyParams params, ExtractParams(pkey.get(), *algorithm));
   auto impl = std::make_shared<PublicKey::Impl>();
@@ -320,7 +334,8 @@ Result<PkeyPtr> PkeyFromParams(const PublicKeyParams& p) {
       if (!pkey) return Fail(StatusCode::kInvalidArgument, "invalid Ed25519 public key");
       return pkey;
     }
-    case Algorithm::kRS256: {
+    case Algorithm::kRS256:
+    case Algorithm::kPS256: {
       // Upper bounds before any big-number work: 8192 bits (+ a stray zero
       // byte) for n, 64 bits for e.
       if (p.n.empty() || p.e.empty() || p.n.size() > kMaxRsaBits / 8 + 1 || p.e.size() > 8 ||
@@ -349,7 +364,7 @@ Result<PkeyPtr> PkeyFromParams(const PublicKeyParams& p) {
 
 Result<PublicKey> PublicKey::FromParams(const PublicKeyParams& params) {
   LG_ASSIGN_OR_RETURN(PkeyPtr pkey, PkeyFromParams(params));
-  LG_ASSIGN_OR_RETURN(auto impl, MakePublicImpl(std::move(pkey)));
+  LG_ASSIGN_OR_RETURN(auto impl, MakePublicImpl(std::move(pkey), params.algorithm));
   if (impl->params.algorithm != params.algorithm) {
     return Fail(StatusCode::kInvalidArgument, "key type does not match algorithm");
   }
@@ -391,12 +406,14 @@ bool PublicKey::Verify(std::string_view signing_input, std::string_view signatur
       ok = ctx != nullptr && EVP_PKEY_verify(ctx, der, der_len, digest, sizeof(digest)) == 1;
       break;
     }
-    case Algorithm::kRS256: {
+    case Algorithm::kRS256:
+    case Algorithm::kPS256: {
       if (signature.size() != static_cast<size_t>(EVP_PKEY_get_size(k.pkey.get()))) return false;
       unsigned char digest[SHA256_DIGEST_LENGTH];
       SHA256(reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(),
              digest);
-      EVP_PKEY_CTX* ctx = t_verify_contexts.Get(k.id, k.pkey.get(), Algorithm::kRS256, Op::kVerify);
+      EVP_PKEY_CTX* ctx =
+          t_verify_contexts.Get(k.id, k.pkey.get(), k.params.algorithm, Op::kVerify);
       ok = ctx != nullptr &&
            EVP_PKEY_verify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
                            signature.size(), digest, sizeof(digest)) == 1;
@@ -446,10 +463,10 @@ int NoPassphrase(char*, int, int, void*) { return -1; }
 
 Result<std::shared_ptr<const PrivateKey::Impl>> MakePrivateImpl(PkeyPtr pkey, Algorithm algorithm) {
   std::optional<Algorithm> actual = AlgorithmOf(pkey.get());
-  if (!actual || *actual != algorithm) {
+  if (!actual || (*actual != algorithm && !(IsRsa(*actual) && IsRsa(algorithm)))) {
     return Fail(StatusCode::kInvalidArgument, "key type does not match algorithm");
   }
-  if (algorithm == Algorithm::kRS256) LG_RETURN_IF_ERROR(CheckRsaSize(pkey.get()));
+  if (IsRsa(algorithm)) LG_RETURN_IF_ERROR(CheckRsaSize(pkey.get()));
   LG_ASSIGN_OR_RETURN(PublicKeyParams params, ExtractParams(pkey.get(), algorithm));
   LG_ASSIGN_OR_RETURN(PublicKey public_key, PublicKey::FromParams(params));
   auto impl = std::make_shared<PrivateKey::Impl>();
@@ -472,6 +489,7 @@ Result<PrivateKey> PrivateKey::Generate(Algorithm algorithm) {
       raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
       break;
     case Algorithm::kRS256:
+    case Algorithm::kPS256:
       raw = EVP_RSA_gen(2048);
       break;
   }
@@ -528,15 +546,16 @@ Result<std::string> PrivateKey::Sign(std::string_view signing_input) const {
       }
       return sig;
     }
-    case Algorithm::kRS256: {
+    case Algorithm::kRS256:
+    case Algorithm::kPS256: {
       unsigned char digest[SHA256_DIGEST_LENGTH];
       SHA256(input, signing_input.size(), digest);
-      EVP_PKEY_CTX* ctx = t_sign_contexts.Get(k.id, k.pkey.get(), Algorithm::kRS256, Op::kSign);
+      EVP_PKEY_CTX* ctx = t_sign_contexts.Get(k.id, k.pkey.get(), k.algorithm, Op::kSign);
       std::string sig(static_cast<size_t>(EVP_PKEY_get_size(k.pkey.get())), '\0');
       size_t len = sig.size();
       if (ctx == nullptr || EVP_PKEY_sign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
                                           digest, sizeof(digest)) != 1) {
-        return Fail(StatusCode::kInternal, "RS256 signing failed");
+        return Fail(StatusCode::kInternal, "RSA signing failed");
       }
       sig.resize(len);
       return sig;

@@ -1,5 +1,6 @@
-// Asymmetric keys for JWS: ES256 (P-256), EdDSA (Ed25519) and RS256
-// (RSA >= 2048 bits, PKCS#1 v1.5 with SHA-256).
+// Asymmetric keys for JWS: ES256 (P-256), EdDSA (Ed25519), RS256 (RSA >= 2048
+// bits, PKCS#1 v1.5 with SHA-256) and PS256 (the same RSA keys, RSASSA-PSS with
+// SHA-256, MGF1-SHA-256 and a 32-byte salt, RFC 7518 §3.5).
 //
 // PublicKey and PrivateKey are immutable values holding a shared handle to an
 // OpenSSL key: copying is cheap and every method is safe to call from many
@@ -23,9 +24,16 @@
 
 namespace lakegate::crypto {
 
-enum class Algorithm { kES256, kEdDSA, kRS256 };
+// An RSA key serves either RS256 or PS256, never both: the algorithm is part of
+// the key (as a JWK's "alg" is), so a signature is checked only the one way.
+enum class Algorithm { kES256, kEdDSA, kRS256, kPS256 };
 
-// "ES256", "EdDSA", "RS256".
+// True for the RSA algorithms (RS256, PS256).
+constexpr bool IsRsa(Algorithm algorithm) {
+  return algorithm == Algorithm::kRS256 || algorithm == Algorithm::kPS256;
+}
+
+// "ES256", "EdDSA", "RS256", "PS256".
 std::string_view AlgorithmName(Algorithm algorithm);
 // Exact, case-sensitive JWS name. Anything else ("none", "HS256", "es256",
 // "ES384", ...) gives nullopt: callers treat it as unsupported.
@@ -38,7 +46,8 @@ struct PublicKeyParams {
   // ES256: the 32-byte big-endian affine coordinates of the point.
   // EdDSA: x is the 32-byte Ed25519 public key; y is empty.
   std::string x, y;
-  // RS256: big-endian modulus and public exponent, no leading zero bytes.
+  // RS256 and PS256: big-endian modulus and public exponent, no leading zero
+  // bytes.
   std::string n, e;
 
   static PublicKeyParams Es256(std::string x, std::string y) {
@@ -54,9 +63,10 @@ struct PublicKeyParams {
     p.x = std::move(x);
     return p;
   }
-  static PublicKeyParams Rs256(std::string n, std::string e) {
+  static PublicKeyParams Rs256(std::string n, std::string e,
+                               Algorithm algorithm = Algorithm::kRS256) {
     PublicKeyParams p;
-    p.algorithm = Algorithm::kRS256;
+    p.algorithm = algorithm;
     p.n = std::move(n);
     p.e = std::move(e);
     return p;
@@ -73,7 +83,8 @@ class PublicKey {
   // bits, an even or out-of-range exponent.
   static Result<PublicKey> FromParams(const PublicKeyParams& params);
   // Parses an SPKI ("BEGIN PUBLIC KEY") PEM. InvalidArgument when it does not
-  // parse or is not a P-256, Ed25519 or RSA (2048..8192 bits) key.
+  // parse or is not a P-256, Ed25519 or RSA (2048..8192 bits) key. An RSA key
+  // serves RS256.
   static Result<PublicKey> FromPem(std::string_view spki_pem);
 
   PublicKeyParams Params() const;
@@ -82,7 +93,8 @@ class PublicKey {
   // Checks a JWS signature over `signing_input`. ES256 expects the raw 64-byte
   // r||s of RFC 7518 §3.4 (a DER signature, or any other length, is false);
   // EdDSA a 64-byte Ed25519 signature; RS256 a PKCS#1 v1.5 SHA-256 signature
-  // as long as the modulus. Returns false on any failure; never throws.
+  // and PS256 an RSASSA-PSS one, as long as the modulus. Returns false on any failure; never
+  // throws.
   bool Verify(std::string_view signing_input, std::string_view signature) const noexcept;
 
   // SPKI PEM ("BEGIN PUBLIC KEY").
@@ -100,12 +112,14 @@ class PublicKey {
 
 class PrivateKey {
  public:
-  // A fresh key: P-256, Ed25519 or RSA-2048. Internal on an OpenSSL failure.
+  // A fresh key: P-256, Ed25519 or RSA-2048 (RS256 and PS256). Internal on an
+  // OpenSSL failure.
   static Result<PrivateKey> Generate(Algorithm algorithm);
   // Parses an unencrypted PKCS#8 ("BEGIN PRIVATE KEY") PEM; a traditional
   // ("BEGIN EC PRIVATE KEY" / "BEGIN RSA PRIVATE KEY") PEM is accepted too.
   // InvalidArgument when it does not parse, is encrypted, or its key type does
-  // not match `algorithm` (for RS256 also when the modulus is < 2048 bits).
+  // not match `algorithm` (for RS256 and PS256 also when the modulus is < 2048
+  // bits).
   static Result<PrivateKey> FromPem(Algorithm algorithm, std::string_view pkcs8_pem);
 
   // Unencrypted PKCS#8 PEM. Store it with 0600 permissions.
@@ -114,8 +128,8 @@ class PrivateKey {
   PublicKey Public() const;
 
   // The JWS signature of `signing_input`: ES256 raw r||s (64 bytes), EdDSA 64
-  // bytes, RS256 256 bytes for RSA-2048. Safe to call from many threads at
-  // once. Internal on an OpenSSL failure (which should not happen).
+  // bytes, RS256 and PS256 256 bytes for RSA-2048 (PSS is randomized). Safe to call from many
+  // threads at once. Internal on an OpenSSL failure (which should not happen).
   Result<std::string> Sign(std::string_view signing_input) const;
 
   struct Impl;  // defined in keys.cc

@@ -7,75 +7,13 @@
 #include "common/base64url.h"
 #include "common/strings.h"
 #include "crypto/hash.h"
+#include "jose/strict_json.h"
 
 namespace lakegate::jose {
 namespace {
 
 using crypto::Algorithm;
 using nlohmann::json;
-
-constexpr size_t kMaxJsonDepth = 16;
-
-// A SAX pass that builds nothing and rejects what nlohmann's DOM parser would
-// silently accept: duplicate member names (the DOM keeps the last one) and
-// deep nesting (bounded before the DOM is built).
-class StrictChecker {
- public:
-  bool duplicate() const { return duplicate_; }
-
-  bool null() { return true; }
-  bool boolean(bool) { return true; }
-  bool number_integer(json::number_integer_t) { return true; }
-  bool number_unsigned(json::number_unsigned_t) { return true; }
-  bool number_float(json::number_float_t, const json::string_t&) { return true; }
-  bool string(json::string_t&) { return true; }
-  bool binary(json::binary_t&) { return false; }
-  bool start_object(std::size_t) {
-    open_.push_back(true);
-    keys_.emplace_back();
-    return open_.size() <= kMaxJsonDepth;
-  }
-  bool key(json::string_t& name) {
-    if (!keys_.back().insert(name).second) {
-      duplicate_ = true;
-      return false;
-    }
-    return true;
-  }
-  bool end_object() {
-    open_.pop_back();
-    keys_.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t) {
-    open_.push_back(false);
-    return open_.size() <= kMaxJsonDepth;
-  }
-  bool end_array() {
-    open_.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const json::exception&) { return false; }
-
- private:
-  std::vector<bool> open_;                   // true: object, false: array
-  std::vector<std::set<std::string>> keys_;  // member names of each open object
-  bool duplicate_ = false;
-};
-
-// Parses `text` into `out`; false when it is not strict, bounded JSON.
-bool ParseStrict(std::string_view text, json* out, bool* duplicate) {
-  try {
-    StrictChecker checker;
-    bool ok = json::sax_parse(text, &checker);
-    *duplicate = checker.duplicate();
-    if (!ok) return false;
-    *out = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    return !out->is_discarded();
-  } catch (const std::exception&) {  // allocation failure
-    return false;
-  }
-}
 
 // The string member `name`, or nullopt when absent or not a string.
 std::optional<std::string_view> StringMember(const json& object, const char* name) {
@@ -97,6 +35,24 @@ std::optional<Jwk> ParseKey(const json& entry) {
   if (!entry.is_object()) return std::nullopt;
   std::optional<std::string_view> kid = StringMember(entry, "kid");
   if (!kid || kid->empty()) return std::nullopt;
+  std::optional<crypto::PublicKey> key = PublicKeyOfJwk(entry);
+  if (!key) return std::nullopt;
+  return Jwk{.kid = std::string(*kid), .key = std::move(*key), .use = "sig"};
+}
+
+void AppendMember(std::string& out, std::string_view name, std::string_view value) {
+  out.push_back('"');
+  out.append(name);
+  out.append("\":");
+  out.push_back('"');
+  AppendJsonEscaped(out, value);
+  out.push_back('"');
+}
+
+}  // namespace
+
+std::optional<crypto::PublicKey> PublicKeyOfJwk(const json& entry) {
+  if (!entry.is_object()) return std::nullopt;
   if (entry.contains("use")) {
     std::optional<std::string_view> use = StringMember(entry, "use");
     if (!use || *use != "sig") return std::nullopt;
@@ -124,27 +80,20 @@ std::optional<Jwk> ParseKey(const json& entry) {
   } else {
     return std::nullopt;
   }
-  // An explicit alg must be the one we would use with this key type; "ES384"
-  // on a P-256 key or "PS256" on an RSA key is a key we do not support.
+  // An explicit alg must be one we use with this key type ("ES384" on a P-256
+  // key is a key we do not support); an RSA key serves RS256, or PS256 when
+  // its alg says so.
   if (entry.contains("alg")) {
     std::optional<std::string_view> alg = StringMember(entry, "alg");
-    if (!alg || crypto::ParseAlgorithm(*alg) != params.algorithm) return std::nullopt;
+    std::optional<Algorithm> named = alg ? crypto::ParseAlgorithm(*alg) : std::nullopt;
+    if (!named) return std::nullopt;
+    if (crypto::IsRsa(*named) && crypto::IsRsa(params.algorithm)) params.algorithm = *named;
+    if (*named != params.algorithm) return std::nullopt;
   }
   Result<crypto::PublicKey> key = crypto::PublicKey::FromParams(params);
   if (!key.ok()) return std::nullopt;
-  return Jwk{.kid = std::string(*kid), .key = std::move(key).value(), .use = "sig"};
+  return std::move(key).value();
 }
-
-void AppendMember(std::string& out, std::string_view name, std::string_view value) {
-  out.push_back('"');
-  out.append(name);
-  out.append("\":");
-  out.push_back('"');
-  AppendJsonEscaped(out, value);
-  out.push_back('"');
-}
-
-}  // namespace
 
 std::string JwkToJson(const Jwk& jwk) {
   crypto::PublicKeyParams p = jwk.key.Params();
@@ -161,6 +110,7 @@ std::string JwkToJson(const Jwk& jwk) {
       AppendMember(out, "x", Base64UrlEncode(p.x));
       break;
     case Algorithm::kRS256:
+    case Algorithm::kPS256:
       out += R"("kty":"RSA",)";
       AppendMember(out, "n", Base64UrlEncode(p.n));
       out += ',';
@@ -203,6 +153,7 @@ std::string Thumbprint(const crypto::PublicKey& key) {
       canonical = R"({"crv":"Ed25519","kty":"OKP","x":")" + Base64UrlEncode(p.x) + R"("})";
       break;
     case Algorithm::kRS256:
+    case Algorithm::kPS256:
       canonical = R"({"e":")" + Base64UrlEncode(p.e) + R"(","kty":"RSA","n":")" +
                   Base64UrlEncode(p.n) + R"("})";
       break;

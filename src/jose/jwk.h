@@ -37,7 +37,8 @@ constexpr size_t kMaxJwksKeys = 100;
 // other than "sig", a missing or empty "kid", or key material that is not a
 // valid key (bad base64url, point not on the curve, RSA < 2048 bits). A key
 // without "alg" gets the algorithm its type implies (EC P-256 -> ES256, OKP
-// Ed25519 -> EdDSA, RSA -> RS256). Private members ("d", ...) are ignored.
+// Ed25519 -> EdDSA, RSA -> RS256; an RSA key serves PS256 only with "alg":
+// "PS256"). Private members ("d", ...) are ignored.
 // Returns InvalidArgument when the document is larger than kMaxJwksBytes, is
 // not JSON, has duplicate member names, nests too deeply, is not an object
 // with a "keys" array, or lists more than kMaxJwksKeys keys.

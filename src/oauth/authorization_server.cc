@@ -24,10 +24,16 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-std::vector<std::unique_ptr<ClientAuthMethod>> ClientAuthMethods(const SecretHasher& hasher) {
+std::vector<std::unique_ptr<ClientAuthMethod>> ClientAuthMethods(const SecretHasher& hasher,
+                                                                 const AuthServerOptions& options,
+                                                                 store::Store& store) {
   std::vector<std::unique_ptr<ClientAuthMethod>> methods;
   methods.push_back(MakeClientSecretBasic(hasher));
   methods.push_back(MakeClientSecretPost(hasher));
+  methods.push_back(MakePrivateKeyJwt({.issuer = options.issuer,
+                                       .token_endpoint = options.issuer + "/oauth2/token",
+                                       .jwks_uri_keys = options.client_jwks_uri_keys},
+                                      store));
   return methods;
 }
 
@@ -57,7 +63,7 @@ AuthorizationServer::AuthorizationServer(AuthServerOptions options, store::Store
       hasher_(std::move(hasher)),
       clock_(clock),
       audit_(audit),
-      client_auth_(ClientAuthMethods(hasher_), options_.client_auth, clock),
+      client_auth_(ClientAuthMethods(hasher_, options_, store), options_.client_auth, clock),
       keys_(clock),
       directory_(std::make_shared<const Directory>()) {
   if (metrics && options_.metrics_client_labels) {
@@ -238,6 +244,10 @@ EndpointResult AuthorizationServer::Token(const EndpointRequest& request) {
   return r;
 }
 
+bool AuthorizationServer::MayBlock(const EndpointRequest& request) {
+  return request.body.find("client_assertion") != std::string_view::npos;
+}
+
 Result<AuthorizationServer::OwnToken> AuthorizationServer::VerifyOwnToken(
     std::string_view token) const {
   std::shared_ptr<const KeySnapshot> keys = keys_.Current();
@@ -352,6 +362,12 @@ std::string AuthorizationServer::MetadataJson() const {
     auth_methods += JsonQuote(method);
   }
   auth_methods += "]";
+  std::string assertion_algs = "[";
+  for (std::string_view a : kAssertionAlgorithms) {
+    if (assertion_algs.size() > 1) assertion_algs += ',';
+    assertion_algs += JsonQuote(a);
+  }
+  assertion_algs += "]";
   return "{\"issuer\":" + JsonQuote(iss) +
          ",\"token_endpoint\":" + JsonQuote(iss + "/oauth2/token") +
          ",\"jwks_uri\":" + JsonQuote(iss + "/.well-known/jwks.json") +
@@ -362,6 +378,9 @@ std::string AuthorizationServer::MetadataJson() const {
          ",\"token_endpoint_auth_methods_supported\":" + auth_methods +
          ",\"introspection_endpoint_auth_methods_supported\":" + auth_methods +
          ",\"revocation_endpoint_auth_methods_supported\":" + auth_methods +
+         ",\"token_endpoint_auth_signing_alg_values_supported\":" + assertion_algs +
+         ",\"introspection_endpoint_auth_signing_alg_values_supported\":" + assertion_algs +
+         ",\"revocation_endpoint_auth_signing_alg_values_supported\":" + assertion_algs +
          ",\"scopes_supported\":[" + scopes + "]" +
          ",\"access_token_signing_alg_values_supported\":[" + alg + "]" +
          ",\"subject_types_supported\":[\"public\"]" +

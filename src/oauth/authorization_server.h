@@ -29,6 +29,7 @@
 #include "oauth/client_secret.h"
 #include "oauth/form.h"
 #include "oauth/key_manager.h"
+#include "oauth/private_key_jwt.h"
 #include "store/state_cache.h"
 #include "store/store.h"
 
@@ -45,6 +46,9 @@ struct AuthServerOptions {
   // metrics endpoint is unauthenticated, and client ids are half of a
   // credential that strangers should not be handed.
   bool metrics_client_labels = false;
+  // The keys of private_key_jwt clients registered with a jwks_uri (null:
+  // such clients cannot authenticate).
+  JwksUriKeys client_jwks_uri_keys = {};
 };
 
 // A successful endpoint answer (status 200 unless said otherwise).
@@ -70,6 +74,12 @@ class AuthorizationServer {
   Status Maintain(bool at_startup);
 
   EndpointResult Token(const EndpointRequest& request);
+  // True when answering `request` at the token, introspection or revocation
+  // endpoint may block (a client assertion's key fetch and jti record), so
+  // the caller runs it on a worker rather than a network thread. A cheap
+  // look at the body, not a parse: it may say true for a request that turns
+  // out not to block.
+  static bool MayBlock(const EndpointRequest& request);
   EndpointResult Introspect(const EndpointRequest& request);
   EndpointResult Revoke(const EndpointRequest& request);
   const std::string& Issuer() const { return options_.issuer; }

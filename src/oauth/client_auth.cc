@@ -20,12 +20,18 @@ std::vector<std::string> ClientAuthenticator::method_names() const {
   return names;
 }
 
+bool ClientAuthenticator::MayBlock(const FormRequest& request) const {
+  for (const auto& method : methods_) {
+    if (method->blocks() && method->Present(request)) return true;
+  }
+  return false;
+}
+
 Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
     const FormRequest& request, const store::StateSnapshot& state, std::string& claimed_client_id) {
   const ClientAuthMethod* used = nullptr;
   for (const auto& method : methods_) {
-    LG_ASSIGN_OR_RETURN(std::optional<std::string> claimed, method->Claim(request));
-    if (!claimed) continue;
+    if (!method->Present(request)) continue;
     if (used != nullptr) {
       return OAuthFailure(OAuthError::kInvalidRequest,
                           "client credentials sent with more than one method (" +
@@ -33,15 +39,22 @@ Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
                               "); use one");
     }
     used = method.get();
-    claimed_client_id = std::move(*claimed);
   }
   if (used == nullptr) {
     // A client_id alone (a public client) authenticates nothing.
     if (auto id = request.Single("client_id"); id.ok() && *id) claimed_client_id = **id;
-    return OAuthFailure(
-        OAuthError::kInvalidClient,
-        "client authentication required: send client_id and client_secret with "
-        "HTTP Basic (client_secret_basic) or in the form body (client_secret_post)");
+    return OAuthFailure(OAuthError::kInvalidClient,
+                        "client authentication required: send client_id and client_secret with "
+                        "HTTP Basic (client_secret_basic) or in the form body "
+                        "(client_secret_post), or a signed client_assertion (private_key_jwt)");
+  }
+  {
+    Result<std::string> claimed = used->Claim(request);
+    if (!claimed.ok()) {
+      if (auto id = request.Single("client_id"); id.ok() && *id) claimed_client_id = **id;
+      return claimed.status();
+    }
+    claimed_client_id = std::move(*claimed);
   }
   if (claimed_client_id.empty() || claimed_client_id.size() > 256) {
     return OAuthFailure(OAuthError::kInvalidClient, "invalid client credentials");
@@ -70,6 +83,10 @@ Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
     verified = used->Verify(request, *client, clock_.NowSeconds());
   }
   if (!verified.ok()) {
+    // A described failure (a malformed or expired assertion, a key fetch or
+    // the replay store failing) is a mistake or our trouble, never a guessed
+    // secret: it goes back as it is and does not count toward the limits.
+    if (verified.reason<OAuthError>() && client != nullptr) return verified;
     // The client's own bucket is read before this failure is counted: the
     // first `failed_per_minute_per_client` failures a minute stay 401.
     const int64_t slow_down = client_limiter_.RetryAfter(claimed_client_id, now_ms);

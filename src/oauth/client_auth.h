@@ -2,15 +2,19 @@
 // (RFC 6749 §2.3): which method a request uses, who it claims to be, whether
 // the credentials check out, and the failed-authentication limits.
 //
-// Each method (client_secret_basic, client_secret_post; later private_key_jwt,
+// Each method (client_secret_basic, client_secret_post, private_key_jwt; later
 // tls_client_auth ...) is one ClientAuthMethod; the ClientAuthenticator owns
 // the rules every method shares:
 //   - a request using more than one method is invalid_request (RFC 6749 §2.3:
-//     "MUST NOT use more than one authentication method in each request");
+//     "MUST NOT use more than one authentication method in each request"),
+//     whether or not each is well-formed;
 //   - a request using none, naming an unknown client, or failing the check is
-//     invalid_client, with the same message whatever went wrong;
-//   - failed attempts are limited so that nobody can lock a client out by
-//     failing in its name from somewhere else:
+//     invalid_client; a secret that does not match gets the same message
+//     whatever went wrong, while a method whose failures reveal no secret
+//     (a signed assertion) may say precisely what to fix;
+//   - failed attempts that could be guesses (a wrong secret, an unknown
+//     client) are limited so that nobody can lock a client out by failing in
+//     its name from somewhere else:
 //       per remote address and per (client id, remote address): an address
 //       whose bucket is empty is refused (rate_limited with Retry-After)
 //       before any credential is checked;
@@ -44,14 +48,24 @@ class ClientAuthMethod {
   virtual ~ClientAuthMethod() = default;
   // The name used in token_endpoint_auth_methods_supported (RFC 8414).
   virtual std::string_view name() const = 0;
-  // The client id the request claims with this method; nullopt when the
-  // request does not use this method. kInvalidRequest when it uses it
-  // malformed (the message says how to fix it).
-  virtual Result<std::optional<std::string>> Claim(const FormRequest& request) const = 0;
+  // Whether the request uses this method at all (sends any of its
+  // parameters or headers), well-formed or not.
+  virtual bool Present(const FormRequest& request) const = 0;
+  // The client id a request that uses this method claims. An OAuthError
+  // (kInvalidRequest, or kInvalidClient for a method whose every failure is
+  // the client's) when it uses it malformed; the message says how to fix it.
+  virtual Result<std::string> Claim(const FormRequest& request) const = 0;
   // Checks the presented credentials against `client`'s registration at
-  // `now_seconds`: OK, or kUnauthenticated (any message; it is not shown).
+  // `now_seconds`: OK; a status with an OAuthError reason, sent as it is
+  // (kInvalidClient with a precise description, or kUnavailable when a
+  // dependency failed); or any other failure, which the client sees only as
+  // "invalid client credentials". May block (a key fetch, a store write) in
+  // methods whose blocks() is true.
   virtual Status Verify(const FormRequest& request, const store::ClientRecord& client,
                         int64_t now_seconds) const = 0;
+  // True when Verify may block, so that callers move such requests off the
+  // network threads.
+  virtual bool blocks() const { return false; }
   // Does the work of a Verify for a client that does not exist, so response
   // times do not tell which client ids exist.
   virtual void VerifyUnknown(const FormRequest& request) const = 0;
@@ -90,6 +104,8 @@ class ClientAuthenticator {
 
   // The method names, in registration order.
   std::vector<std::string> method_names() const;
+  // Whether authenticating `request` may block (it uses a method that does).
+  bool MayBlock(const FormRequest& request) const;
 
  private:
   const std::vector<std::unique_ptr<ClientAuthMethod>> methods_;

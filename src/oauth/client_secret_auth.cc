@@ -3,6 +3,7 @@
 #include "common/base64url.h"
 #include "common/strings.h"
 #include "oauth/oauth_error.h"
+#include "oauth/private_key_jwt.h"
 
 namespace lakegate::oauth {
 namespace {
@@ -60,26 +61,34 @@ class ClientSecretMethod final : public ClientAuthMethod {
     return basic_ ? "client_secret_basic" : "client_secret_post";
   }
 
-  Result<std::optional<std::string>> Claim(const FormRequest& request) const override {
+  bool Present(const FormRequest& request) const override {
+    return basic_ ? !request.authorization.empty() : request.Has("client_secret");
+  }
+
+  Result<std::string> Claim(const FormRequest& request) const override {
     LG_ASSIGN_OR_RETURN(std::optional<std::string> form_id, request.Single("client_id"));
     if (basic_) {
       LG_ASSIGN_OR_RETURN(std::optional<BasicCredentials> credentials, ReadBasic(request));
-      if (!credentials) return std::optional<std::string>();
+      if (!credentials) return std::string();
       // A client_id in the body must agree with the one in the header.
       if (form_id && *form_id != credentials->client_id) {
         return OAuthFailure(OAuthError::kInvalidRequest,
                             "client_id in the body does not match the Authorization header");
       }
-      return std::optional<std::string>(std::move(credentials->client_id));
+      return std::move(credentials->client_id);
     }
-    LG_ASSIGN_OR_RETURN(std::optional<std::string> secret, request.Single("client_secret"));
-    if (!secret) return std::optional<std::string>();
-    return std::optional<std::string>(form_id.value_or(""));
+    LG_RETURN_IF_ERROR(request.Single("client_secret").status());
+    return form_id.value_or("");
   }
 
   Status Verify(const FormRequest& request, const store::ClientRecord& client,
                 int64_t now_seconds) const override {
     std::string secret = PresentedSecret(request, basic_);
+    if (client.auth_method == kPrivateKeyJwt || client.secret_hash.empty()) {
+      // A key client has no secret: it must not be reachable by one.
+      hasher_.DummyVerify(secret);
+      return UnauthenticatedError("the client does not authenticate with a secret");
+    }
     if (secret.empty() || secret.size() > kMaxSecretBytes) {
       hasher_.DummyVerify(secret);
       return UnauthenticatedError("invalid client secret");

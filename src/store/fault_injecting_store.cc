@@ -98,6 +98,10 @@ Status FaultInjectingStore::DeleteSigningKey(std::string_view kid) {
 Status FaultInjectingStore::AddRevocation(std::string_view jti, int64_t expires_at) {
   LG_FAULT_WRITE(AddRevocation(jti, expires_at));
 }
+Result<bool> FaultInjectingStore::RememberOnce(std::string_view key, int64_t expires_at,
+                                               int64_t now) {
+  LG_FAULT_WRITE(RememberOnce(key, expires_at, now));
+}
 Result<std::vector<std::pair<std::string, int64_t>>> FaultInjectingStore::ListRevocations(
     int64_t now) {
   LG_FAULT_READ(ListRevocations(now));

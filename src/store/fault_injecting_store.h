@@ -42,6 +42,7 @@ class FaultInjectingStore final : public Store {
   Status AddRevocation(std::string_view jti, int64_t expires_at) override;
   Result<std::vector<std::pair<std::string, int64_t>>> ListRevocations(int64_t now) override;
   Status PurgeExpiredRevocations(int64_t now) override;
+  Result<bool> RememberOnce(std::string_view key, int64_t expires_at, int64_t now) override;
   Result<std::vector<ResourceServerRecord>> ListResourceServers() override;
   Status PutResourceServer(const ResourceServerRecord& server) override;
   Status DeleteResourceServer(std::string_view identifier) override;

@@ -43,6 +43,15 @@ struct ClientRecord {
   int64_t created_at = 0;
   int64_t updated_at = 0;
   bool managed = false;  // declared by a stack file (apply may change/delete it)
+  // How the client authenticates at the token endpoint (RFC 8414 names):
+  // "client_secret_basic" (either shared-secret method) or "private_key_jwt".
+  // A client uses its method only: a secret client cannot send an assertion,
+  // a key client has no secret (secret_hash "").
+  std::string auth_method = "client_secret_basic";
+  // private_key_jwt: the client's public keys, as an inline JWK Set (JSON
+  // text) or a jwks_uri to fetch them from; exactly one is set.
+  std::string jwks;
+  std::string jwks_uri;
 
   friend bool operator==(const ClientRecord&, const ClientRecord&) = default;
 };
@@ -111,6 +120,19 @@ class Store {
   virtual Result<std::vector<std::pair<std::string, int64_t>>> ListRevocations(int64_t now) = 0;
   // Forgets every revocation with expires_at <= now.
   virtual Status PurgeExpiredRevocations(int64_t now) = 0;
+
+  // ---- one-time identifiers (replay protection) ----
+  // Records that `key` (e.g. a client assertion's client id and jti) was used
+  // and must not be accepted again before `expires_at` (Unix seconds).
+  // Returns true when the key was new, or its earlier record had expired by
+  // `now`; false when it is recorded and not expired, i.e. a replay. Atomic
+  // across every process and node sharing the store: of two concurrent calls
+  // with one key, exactly one gets true. Records past their expiry may be
+  // forgotten at any time. Not a change for ChangeCounter() (nothing the
+  // snapshots hold moves), and not part of a RunInTransaction body's
+  // transaction (it may fail there with kFailedPrecondition). InvalidArgument
+  // when key is empty.
+  virtual Result<bool> RememberOnce(std::string_view key, int64_t expires_at, int64_t now) = 0;
 
   // ---- resource servers and their scopes ----
   // Ordered by identifier; scopes in the order they were put.

@@ -72,6 +72,9 @@ class LaggingStore final : public store::Store {
   Status AddRevocation(std::string_view jti, int64_t expires_at) override {
     return base_->AddRevocation(jti, expires_at);
   }
+  Result<bool> RememberOnce(std::string_view key, int64_t expires_at, int64_t now) override {
+    return base_->RememberOnce(key, expires_at, now);
+  }
   Result<std::vector<std::pair<std::string, int64_t>>> ListRevocations(int64_t now) override {
     return base_->ListRevocations(now);
   }

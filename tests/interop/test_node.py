@@ -22,6 +22,16 @@ class NodeInteropTest(unittest.TestCase):
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
             self.assertIn("node interop: all passed", proc.stdout)
 
+    def test_openid_client_private_key_jwt(self):
+        self.assertTrue(os.path.isdir(os.path.join(HERE, "node_modules", "openid-client")),
+                        "run `npm ci --prefix tests/interop` first (scripts/test.sh does)")
+        with Server() as server:
+            key_file = os.path.join(server.dir, "secrets", "keyjwt-service.json")
+            proc = subprocess.run(["node", "node_private_key_jwt.mjs", server.url, key_file],
+                                  cwd=HERE, capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+            self.assertIn("node private_key_jwt interop: all passed", proc.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()

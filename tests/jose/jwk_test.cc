@@ -130,8 +130,9 @@ TEST(ParseJwksTest, SkipsKeysWeCannotUse) {
       R"({"kty":"OKP","crv":"X25519","x":")" + std::string(kEdX) + R"(","kid":"x25519"})",
       "{" + ec + R"(,"kid":"es384","alg":"ES384"})",        // alg we do not implement
       "{" + ec + R"(,"kid":"eddsa-on-ec","alg":"EdDSA"})",  // alg of another key type
-      "{" + rsa_n + R"(,"kid":"ps","alg":"PS256"})",
-      "{" + ec + R"(,"kid":"enc","use":"enc"})",  // not a signing key
+      "{" + rsa_n + R"(,"kid":"ps","alg":"PS384"})",
+      "{" + ec + R"(,"kid":"ps-on-ec","alg":"PS256"})",  // an RSA alg on an EC key
+      "{" + ec + R"(,"kid":"enc","use":"enc"})",         // not a signing key
       "{" + ec + R"(,"kid":"use-num","use":1})",
       "{" + ec + "}",              // no kid
       "{" + ec + R"(,"kid":""})",  // empty kid
@@ -161,6 +162,16 @@ TEST(ParseJwksTest, SkipsKeysWeCannotUse) {
   ASSERT_EQ(parsed->size(), 1u);
   EXPECT_EQ((*parsed)[0].kid, "good");
   EXPECT_TRUE((*parsed)[0].key == EcKey());
+
+  // An RSA key serves PS256 when its alg says so, RS256 otherwise.
+  const std::string rsa_keys =
+      R"({"keys":[{)" + rsa_n + R"(,"kid":"ps","alg":"PS256"},{)" + rsa_n + R"(,"kid":"rs"}]})";
+  Result<std::vector<Jwk>> rsa = ParseJwks(rsa_keys);
+  ASSERT_TRUE(rsa.ok());
+  ASSERT_EQ(rsa->size(), 2u);
+  EXPECT_EQ((*rsa)[0].key.algorithm(), crypto::Algorithm::kPS256);
+  EXPECT_EQ((*rsa)[1].key.algorithm(), crypto::Algorithm::kRS256);
+  EXPECT_NE(JwkToJson((*rsa)[0]).find(R"("alg":"PS256")"), std::string::npos);
 }
 
 TEST(ParseJwksTest, RejectsMalformedDocuments) {

@@ -14,6 +14,8 @@ inline const crypto::PrivateKey& TestKey(crypto::Algorithm algorithm) {
   static const crypto::PrivateKey es = *crypto::PrivateKey::Generate(crypto::Algorithm::kES256);
   static const crypto::PrivateKey ed = *crypto::PrivateKey::Generate(crypto::Algorithm::kEdDSA);
   static const crypto::PrivateKey rs = *crypto::PrivateKey::Generate(crypto::Algorithm::kRS256);
+  static const crypto::PrivateKey ps =
+      *crypto::PrivateKey::FromPem(crypto::Algorithm::kPS256, rs.ToPem().Reveal());
   switch (algorithm) {
     case crypto::Algorithm::kES256:
       return es;
@@ -21,6 +23,8 @@ inline const crypto::PrivateKey& TestKey(crypto::Algorithm algorithm) {
       return ed;
     case crypto::Algorithm::kRS256:
       return rs;
+    case crypto::Algorithm::kPS256:
+      return ps;
   }
   return es;
 }

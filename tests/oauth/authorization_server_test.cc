@@ -584,7 +584,9 @@ TEST_F(AuthorizationServerTest, MetadataNamesEndpointsAndScopes) {
   EXPECT_EQ(m["grant_types_supported"], json::array({"client_credentials"}));
   EXPECT_EQ(m["scopes_supported"].size(), 2u);
   EXPECT_EQ(m["token_endpoint_auth_methods_supported"],
-            json::array({"client_secret_basic", "client_secret_post"}));
+            json::array({"client_secret_basic", "client_secret_post", "private_key_jwt"}));
+  EXPECT_EQ(m["token_endpoint_auth_signing_alg_values_supported"],
+            json::array({"ES256", "EdDSA", "RS256", "PS256"}));
 }
 
 FormRequest Form(FormFields fields, std::string_view authorization = "") {
@@ -597,16 +599,17 @@ TEST(ClientAuthTest, BasicCredentialsAreFormDecoded) {
   std::string header = "Basic " + Base64Encode("my%3Aid:s%2Bcret");
   auto claimed = basic->Claim(Form({}, header));
   ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
-  EXPECT_EQ(*claimed, std::optional<std::string>("my:id"));
+  EXPECT_EQ(*claimed, "my:id");
   store::ClientRecord client;
   client.client_id = "my:id";
   client.secret_hash = hasher.Hash("s+cret");
   EXPECT_TRUE(basic->Verify(Form({}, header), client, 0).ok());
   client.secret_hash = hasher.Hash("other");
   EXPECT_EQ(basic->Verify(Form({}, header), client, 0).code(), StatusCode::kUnauthenticated);
-  // Not this method: no claim, no error.
-  EXPECT_EQ(*basic->Claim(Form({{"client_id", "x"}, {"client_secret", "y"}})), std::nullopt);
-  EXPECT_EQ(*MakeClientSecretPost(hasher)->Claim(Form({}, header)), std::nullopt);
+  // Not this method: not present.
+  EXPECT_FALSE(basic->Present(Form({{"client_id", "x"}, {"client_secret", "y"}})));
+  EXPECT_FALSE(MakeClientSecretPost(hasher)->Present(Form({}, header)));
+  EXPECT_TRUE(basic->Present(Form({}, header)));
 }
 
 TEST(ClientAuthTest, MalformedBasicIsInvalidRequest) {

@@ -42,6 +42,9 @@ TEST_P(StoreConformanceTest, ClientRoundTripAndOrdering) {
   etl.managed = true;
   etl.previous_secret_hash = "old";
   etl.previous_secret_expires_at = 4242;
+  etl.auth_method = "private_key_jwt";
+  etl.jwks = R"({"keys":[]})";
+  etl.jwks_uri = "https://keys.example/jwks.json";
   ASSERT_OK(
       store_->InsertClient(MakeClient("id-rep", "reporting-service", {"athena-api/query.read"})));
   ASSERT_OK(store_->InsertClient(etl));
@@ -534,4 +537,27 @@ TEST_P(StoreConformanceTest, ConcurrentKeyRotationsLeaveOneCurrentKey) {
 }
 
 }  // namespace
+TEST_P(StoreConformanceTest, RememberOnceRefusesALiveKeyAndRevivesAnExpiredOne) {
+  auto first = store_->RememberOnce("client-a jti-1", 200, 100);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(*store_->RememberOnce("client-a jti-1", 300, 150)) << "a replay was accepted";
+  EXPECT_TRUE(*store_->RememberOnce("client-b jti-1", 200, 150)) << "keys are not independent";
+  // Still refused at the last second of its life, accepted once it expired.
+  EXPECT_FALSE(*store_->RememberOnce("client-a jti-1", 300, 199));
+  EXPECT_TRUE(*store_->RememberOnce("client-a jti-1", 400, 200));
+  EXPECT_FALSE(*store_->RememberOnce("client-a jti-1", 400, 399));
+  EXPECT_STATUS(store_->RememberOnce("", 10, 1).status(), StatusCode::kInvalidArgument, "empty");
+}
+
+TEST_P(StoreConformanceTest, RememberOnceIsNotAChangeAndStaysOutOfTransactions) {
+  auto before = store_->ChangeCounter();
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(*store_->RememberOnce("k", 100, 1));
+  EXPECT_EQ(*store_->ChangeCounter(), *before);
+  Status in_tx =
+      store_->RunInTransaction([](Store& tx) { return tx.RememberOnce("k2", 100, 1).status(); });
+  EXPECT_STATUS(in_tx, StatusCode::kFailedPrecondition, "not available inside RunInTransaction");
+}
+
 }  // namespace lakegate::store

@@ -285,6 +285,38 @@ TEST_F(SqliteFileTest, UnreadableDirectory) {
                 "cannot access directory " + locked + "/sub: Permission denied");
 }
 
+// Two store objects on one file stand for two nodes: a key one of them
+// remembered is a replay for the other, and concurrent callers with one key
+// get exactly one true between them. Neither moves the other's counter.
+TEST_F(SqliteFileTest, RememberOnceIsSharedByEveryInstanceAndAtomic) {
+  auto a = MustOpen(DbPath());
+  auto b = MustOpen(DbPath());
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto b0 = b->ChangeCounter();
+  ASSERT_TRUE(b0.ok());
+  ASSERT_TRUE(*a->RememberOnce("c jti", 1000, 10));
+  EXPECT_FALSE(*b->RememberOnce("c jti", 1000, 11));
+  EXPECT_EQ(*b->ChangeCounter(), *b0) << "a one-time key made other nodes reload";
+  EXPECT_EQ(ModeOf(dir_.File("state.replay.db")), 0600u);
+
+  constexpr int kThreads = 8;
+  constexpr int kKeys = 50;
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = (t % 2 == 0) ? *a : *b;
+      for (int k = 0; k < kKeys; ++k) {
+        auto r = store.RememberOnce("race " + std::to_string(k), 1000, 10);
+        if (r.ok() && *r) accepted.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), kKeys);
+}
+
 TEST_F(SqliteFileTest, BusyStoreFailsWithUnavailable) {
   auto a = MustOpen(DbPath());
   auto b = MustOpen(DbPath(), SqliteStoreOptions{.busy_timeout_ms = 50});

@@ -23,6 +23,9 @@ ClientRecord ReadClient(const PgResult& r, int row) {
   c.created_at = r.Int(row, 7);
   c.updated_at = r.Int(row, 8);
   c.managed = r.Text(row, 9) == "t";
+  c.auth_method = r.Text(row, 10);
+  c.jwks = r.Text(row, 11);
+  c.jwks_uri = r.Text(row, 12);
   return c;
 }
 
@@ -36,9 +39,10 @@ Result<bool> Ops::Exists(const char* sql, std::string_view key) {
 }
 
 // The columns ReadClient reads, in its order.
-#define LG_CLIENT_SELECT                                                                    \
-  "SELECT client_id, name, token_ttl_seconds, enabled, secret_hash, previous_secret_hash, " \
-  "previous_secret_expires_at, created_at, updated_at, managed FROM lakegate.clients "
+#define LG_CLIENT_SELECT                                                                      \
+  "SELECT client_id, name, token_ttl_seconds, enabled, secret_hash, previous_secret_hash, "   \
+  "previous_secret_expires_at, created_at, updated_at, managed, auth_method, jwks, jwks_uri " \
+  "FROM lakegate.clients "
 
 Result<std::vector<ClientRecord>> Ops::ListClients() {
   LG_ASSIGN_OR_RETURN(PgResult rows,
@@ -89,16 +93,18 @@ Status Ops::InsertClient(const ClientRecord& c) {
   LG_ASSIGN_OR_RETURN(bool name_taken,
                       Exists("SELECT 1 FROM lakegate.clients WHERE name = $1", c.name));
   if (name_taken) return AlreadyExistsError("a client named " + Quoted(c.name) + " already exists");
-  LG_RETURN_IF_ERROR(conn_
-                         .Exec("cannot insert the client",
-                               "INSERT INTO lakegate.clients (client_id, name, token_ttl_seconds, "
-                               "enabled, secret_hash, previous_secret_hash, "
-                               "previous_secret_expires_at, created_at, updated_at, managed) "
-                               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                               {c.client_id, c.name, c.token_ttl_seconds, Bool(c.enabled),
-                                c.secret_hash, c.previous_secret_hash, c.previous_secret_expires_at,
-                                c.created_at, c.updated_at, Bool(c.managed)})
-                         .status());
+  LG_RETURN_IF_ERROR(
+      conn_
+          .Exec("cannot insert the client",
+                "INSERT INTO lakegate.clients (client_id, name, token_ttl_seconds, "
+                "enabled, secret_hash, previous_secret_hash, "
+                "previous_secret_expires_at, created_at, updated_at, managed, "
+                "auth_method, jwks, jwks_uri) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                {c.client_id, c.name, c.token_ttl_seconds, Bool(c.enabled), c.secret_hash,
+                 c.previous_secret_hash, c.previous_secret_expires_at, c.created_at, c.updated_at,
+                 Bool(c.managed), c.auth_method, c.jwks, c.jwks_uri})
+          .status());
   return InsertClientScopes(c);
 }
 
@@ -117,16 +123,18 @@ Status Ops::UpdateClient(const ClientRecord& c) {
       return AlreadyExistsError("a client named " + Quoted(c.name) + " already exists");
     }
   }
-  LG_RETURN_IF_ERROR(conn_
-                         .Exec("cannot update the client",
-                               "UPDATE lakegate.clients SET name = $1, token_ttl_seconds = $2, "
-                               "enabled = $3, secret_hash = $4, previous_secret_hash = $5, "
-                               "previous_secret_expires_at = $6, created_at = $7, "
-                               "updated_at = $8, managed = $9 WHERE client_id = $10",
-                               {c.name, c.token_ttl_seconds, Bool(c.enabled), c.secret_hash,
-                                c.previous_secret_hash, c.previous_secret_expires_at, c.created_at,
-                                c.updated_at, Bool(c.managed), c.client_id})
-                         .status());
+  LG_RETURN_IF_ERROR(
+      conn_
+          .Exec("cannot update the client",
+                "UPDATE lakegate.clients SET name = $1, token_ttl_seconds = $2, "
+                "enabled = $3, secret_hash = $4, previous_secret_hash = $5, "
+                "previous_secret_expires_at = $6, created_at = $7, "
+                "updated_at = $8, managed = $9, auth_method = $10, jwks = $11, "
+                "jwks_uri = $12 WHERE client_id = $13",
+                {c.name, c.token_ttl_seconds, Bool(c.enabled), c.secret_hash,
+                 c.previous_secret_hash, c.previous_secret_expires_at, c.created_at, c.updated_at,
+                 Bool(c.managed), c.auth_method, c.jwks, c.jwks_uri, c.client_id})
+          .status());
   LG_RETURN_IF_ERROR(conn_
                          .Exec("cannot replace the client's scopes",
                                "DELETE FROM lakegate.client_scopes WHERE client_id = $1",

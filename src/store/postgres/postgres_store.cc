@@ -5,6 +5,7 @@
 // Ops (ops.h).
 #include "store/postgres/postgres_store.h"
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -209,6 +210,10 @@ class TxStore final : public OpsStore<TxStore, Ops> {
     return FailedPreconditionError(
         "ChangeCounter() is not available inside RunInTransaction; call it on the store");
   }
+  Result<bool> RememberOnce(std::string_view, int64_t, int64_t) override {
+    return FailedPreconditionError(
+        "RememberOnce() is not available inside RunInTransaction; call it on the store");
+  }
   Status RunInTransaction(const std::function<Status(Store&)>&) override {
     return FailedPreconditionError("RunInTransaction is not re-entrant");
   }
@@ -288,6 +293,38 @@ class PostgresStore final : public OpsStore<PostgresStore, Ops> {
     }
   }
 
+  // One statement in its own transaction, outside the write lock and the
+  // change counter: the upsert takes the key only when it is new or its record
+  // expired, and PostgreSQL's unique index makes concurrent callers (on any
+  // node) wait for each other, so exactly one of them gets the row back.
+  Result<bool> RememberOnce(std::string_view key, int64_t expires_at, int64_t now) override {
+    if (key.empty()) return InvalidArgumentError("one-time key is empty");
+    LG_RETURN_IF_ERROR(CheckNotInsideOwnTransaction());
+    const bool purge = remember_calls_.fetch_add(1, std::memory_order_relaxed) % 256 == 255;
+    for (int attempt = 0;; ++attempt) {
+      LG_ASSIGN_OR_RETURN(Pool::Lease conn, pool_.Acquire(/*fresh=*/attempt > 0));
+      Result<PgResult> taken =
+          conn->Exec("cannot record a one-time key",
+                     "INSERT INTO lakegate.one_time_keys AS k (key, expires_at) VALUES ($1, $2) "
+                     "ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at "
+                     "WHERE k.expires_at <= $3 RETURNING 1",
+                     {key, expires_at, now});
+      if (taken.ok()) {
+        if (purge) {
+          // Records past their expiry only take space; a failure here costs nothing.
+          conn->Exec("cannot forget expired one-time keys",
+                     "DELETE FROM lakegate.one_time_keys WHERE expires_at <= $1", {now})
+              .status()
+              .IgnoreError();
+        }
+        return taken->rows() == 1;
+      }
+      // Nothing was written when the connection turned out dropped: retry once.
+      if (attempt == 0 && conn.reused() && IsConnectionLoss(taken.status())) continue;
+      return taken.status();
+    }
+  }
+
   Result<std::unique_ptr<Subscription>> SubscribeToChanges(
       std::function<void()> on_change) override {
     return std::unique_ptr<Subscription>(
@@ -344,6 +381,7 @@ class PostgresStore final : public OpsStore<PostgresStore, Ops> {
   }
 
   Pool pool_;
+  std::atomic<uint64_t> remember_calls_{0};
 };
 
 }  // namespace

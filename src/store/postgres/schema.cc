@@ -79,6 +79,20 @@ CREATE TABLE lakegate.change_counter (
 );
 INSERT INTO lakegate.change_counter (id, counter) VALUES (1, 0);
 )sql"},
+    // Client authentication beyond shared secrets: the method and, for
+    // private_key_jwt, the client's public keys (inline JWKS or a URI); and
+    // one-time keys (assertion and proof jtis), written outside the write
+    // lock and the change counter (Store::RememberOnce).
+    {2, R"sql(
+ALTER TABLE lakegate.clients ADD COLUMN auth_method text NOT NULL DEFAULT 'client_secret_basic';
+ALTER TABLE lakegate.clients ADD COLUMN jwks text NOT NULL DEFAULT '';
+ALTER TABLE lakegate.clients ADD COLUMN jwks_uri text NOT NULL DEFAULT '';
+CREATE TABLE lakegate.one_time_keys (
+  key text COLLATE "C" PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX one_time_keys_by_expiry ON lakegate.one_time_keys (expires_at);
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -20,11 +20,14 @@ ClientRecord ReadClient(const Stmt& stmt) {
   c.created_at = stmt.ColumnInt(7);
   c.updated_at = stmt.ColumnInt(8);
   c.managed = stmt.ColumnInt(9) != 0;
+  c.auth_method = stmt.ColumnText(10);
+  c.jwks = stmt.ColumnText(11);
+  c.jwks_uri = stmt.ColumnText(12);
   return c;
 }
 
 // Binds every column of `c` but client_id, in table order (name through
-// managed), as INSERT and UPDATE list them.
+// jwks_uri), as INSERT and UPDATE list them.
 Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
   return stmt.Text(c.name)
       .Int(c.token_ttl_seconds)
@@ -34,7 +37,10 @@ Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
       .Int(c.previous_secret_expires_at)
       .Int(c.created_at)
       .Int(c.updated_at)
-      .Int(c.managed ? 1 : 0);
+      .Int(c.managed ? 1 : 0)
+      .Text(c.auth_method)
+      .Text(c.jwks)
+      .Text(c.jwks_uri);
 }
 
 }  // namespace
@@ -43,11 +49,12 @@ Result<std::vector<ClientRecord>> Ops::ListClients() {
   std::vector<ClientRecord> clients;
   std::unordered_map<std::string, size_t> index;
   {
-    LG_ASSIGN_OR_RETURN(Stmt stmt,
-                        conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
-                                       "secret_hash, previous_secret_hash, "
-                                       "previous_secret_expires_at, created_at, updated_at, "
-                                       "managed FROM clients ORDER BY name"));
+    LG_ASSIGN_OR_RETURN(
+        Stmt stmt,
+        conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
+                       "secret_hash, previous_secret_hash, "
+                       "previous_secret_expires_at, created_at, updated_at, "
+                       "managed, auth_method, jwks, jwks_uri FROM clients ORDER BY name"));
     for (;;) {
       LG_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
@@ -68,20 +75,22 @@ Result<std::vector<ClientRecord>> Ops::ListClients() {
 }
 
 Result<std::optional<ClientRecord>> Ops::FindClient(std::string_view client_id) {
-  LG_ASSIGN_OR_RETURN(Stmt stmt,
-                      conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
-                                     "secret_hash, previous_secret_hash, "
-                                     "previous_secret_expires_at, created_at, updated_at, "
-                                     "managed FROM clients WHERE client_id = ?"));
+  LG_ASSIGN_OR_RETURN(
+      Stmt stmt,
+      conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
+                     "secret_hash, previous_secret_hash, "
+                     "previous_secret_expires_at, created_at, updated_at, "
+                     "managed, auth_method, jwks, jwks_uri FROM clients WHERE client_id = ?"));
   return FinishFind(stmt.Text(client_id));
 }
 
 Result<std::optional<ClientRecord>> Ops::FindClientByName(std::string_view name) {
-  LG_ASSIGN_OR_RETURN(Stmt stmt,
-                      conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
-                                     "secret_hash, previous_secret_hash, "
-                                     "previous_secret_expires_at, created_at, updated_at, "
-                                     "managed FROM clients WHERE name = ?"));
+  LG_ASSIGN_OR_RETURN(
+      Stmt stmt,
+      conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
+                     "secret_hash, previous_secret_hash, "
+                     "previous_secret_expires_at, created_at, updated_at, "
+                     "managed, auth_method, jwks, jwks_uri FROM clients WHERE name = ?"));
   return FinishFind(stmt.Text(name));
 }
 
@@ -100,7 +109,8 @@ Status Ops::InsertClient(const ClientRecord& c) {
         Stmt stmt,
         conn_->Prepare("INSERT INTO clients (client_id, name, token_ttl_seconds, enabled, "
                        "secret_hash, previous_secret_hash, previous_secret_expires_at, "
-                       "created_at, updated_at, managed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                       "created_at, updated_at, managed, auth_method, jwks, jwks_uri) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     LG_RETURN_IF_ERROR(BindClientFields(stmt.Text(c.client_id), c).Run());
   }
   return InsertClientScopes(c);
@@ -125,7 +135,8 @@ Status Ops::UpdateClient(const ClientRecord& c) {
         conn_->Prepare("UPDATE clients SET name = ?, token_ttl_seconds = ?, enabled = ?, "
                        "secret_hash = ?, previous_secret_hash = ?, "
                        "previous_secret_expires_at = ?, created_at = ?, updated_at = ?, "
-                       "managed = ? WHERE client_id = ?"));
+                       "managed = ?, auth_method = ?, jwks = ?, jwks_uri = ? "
+                       "WHERE client_id = ?"));
     LG_RETURN_IF_ERROR(BindClientFields(stmt, c).Text(c.client_id).Run());
   }
   {

@@ -76,6 +76,13 @@ CREATE TABLE policy_versions (
   author TEXT NOT NULL
 ) STRICT;
 )sql"},
+    // Client authentication beyond shared secrets: the method and, for
+    // private_key_jwt, the client's public keys (inline JWKS or a URI).
+    {3, R"sql(
+ALTER TABLE clients ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret_basic';
+ALTER TABLE clients ADD COLUMN jwks TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN jwks_uri TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -18,6 +18,7 @@
 #include "store/ops_store.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/ops.h"
+#include "store/sqlite/replay_file.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/state_file.h"
 
@@ -58,6 +59,10 @@ class TxStore final : public OpsStore<TxStore, Ops> {
     return FailedPreconditionError(
         "ChangeCounter() is not available inside RunInTransaction; call it on the store");
   }
+  Result<bool> RememberOnce(std::string_view, int64_t, int64_t) override {
+    return FailedPreconditionError(
+        "RememberOnce() is not available inside RunInTransaction; call it on the store");
+  }
   Status RunInTransaction(const std::function<Status(Store&)>&) override {
     return FailedPreconditionError("RunInTransaction is not re-entrant");
   }
@@ -79,8 +84,21 @@ class TxStore final : public OpsStore<TxStore, Ops> {
 
 class SqliteStore final : public OpsStore<SqliteStore, Ops> {
  public:
-  explicit SqliteStore(std::unique_ptr<Connection> conn)
-      : conn_(std::move(conn)), ops_(conn_.get()) {}
+  SqliteStore(std::unique_ptr<Connection> conn, std::string replay_path, int busy_timeout_ms)
+      : conn_(std::move(conn)),
+        ops_(conn_.get()),
+        replay_path_(std::move(replay_path)),
+        busy_timeout_ms_(busy_timeout_ms) {}
+
+  // In a file of its own (replay_file.h), opened on first use: commands that
+  // never see an assertion never create it.
+  Result<bool> RememberOnce(std::string_view key, int64_t expires_at, int64_t now) override {
+    MutexLock lock(replay_mu_);
+    if (replay_ == nullptr) {
+      LG_ASSIGN_OR_RETURN(replay_, OpenReplayFile(replay_path_, busy_timeout_ms_));
+    }
+    return RememberOnceIn(*replay_, key, expires_at, now, replay_calls_++);
+  }
 
   // Runs a read in one read transaction so that multi-statement reads see one
   // snapshot.
@@ -179,6 +197,11 @@ class SqliteStore final : public OpsStore<SqliteStore, Ops> {
   Ops ops_ GUARDED_BY(mu_);
   uint64_t change_counter_ GUARDED_BY(mu_) = 0;
   int64_t last_data_version_ GUARDED_BY(mu_) = -1;
+  const std::string replay_path_;
+  const int busy_timeout_ms_;
+  Mutex replay_mu_;  // independent of mu_: replay records never join a transaction
+  std::unique_ptr<Connection> replay_ GUARDED_BY(replay_mu_);
+  uint64_t replay_calls_ GUARDED_BY(replay_mu_) = 0;
   // The thread running a RunInTransaction body, or id() when none.
   std::atomic<std::thread::id> transaction_thread_{};
 };
@@ -207,7 +230,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
   auto conn = std::make_unique<sqlite::Connection>(db, path, options.busy_timeout_ms);
   if (rc != SQLITE_OK) return conn->Error(rc, "cannot open");
   LG_RETURN_IF_ERROR(sqlite::Configure(*conn, options.busy_timeout_ms));
-  return std::unique_ptr<Store>(std::make_unique<sqlite::SqliteStore>(std::move(conn)));
+  return std::unique_ptr<Store>(std::make_unique<sqlite::SqliteStore>(
+      std::move(conn), sqlite::ReplayPathFor(path), options.busy_timeout_ms));
 }
 
 std::unique_ptr<Store> NewInMemoryStore() {
