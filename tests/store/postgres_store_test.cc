@@ -196,6 +196,40 @@ TEST_F(PostgresStoreTest, ChangesReachAnotherStoreByNotificationAndCounter) {
 // The server drops every connection (a failover or an operator's
 // pg_terminate_backend): calls reconnect by themselves, the listener comes
 // back and hints flow again, with no new Store object.
+// Two store objects stand for two nodes: a one-time key one of them took is
+// a replay for the other, concurrent callers with one key get exactly one
+// true between them, and neither moves the other's change counter.
+TEST_F(PostgresStoreTest, OneTimeKeysAreSharedByEveryNodeAndTakenOnce) {
+  auto a = MustOpen(db_->url());
+  auto b = MustOpen(db_->url());
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto b0 = b->ChangeCounter();
+  ASSERT_TRUE(b0.ok());
+  ASSERT_TRUE(*a->RememberOnce("c jti", 1000, 10));
+  EXPECT_FALSE(*b->RememberOnce("c jti", 1000, 11));
+  EXPECT_EQ(*b->ChangeCounter(), *b0) << "a one-time key made other nodes reload";
+
+  constexpr int kThreads = 8;
+  constexpr int kKeys = 40;
+  std::atomic<int> accepted{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = (t % 2 == 0) ? *a : *b;
+      for (int k = 0; k < kKeys; ++k) {
+        auto r = store.RememberOnce("race " + std::to_string(k), 1000, 10);
+        if (!r.ok()) errors.fetch_add(1);
+        if (r.ok() && *r) accepted.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(accepted.load(), kKeys);
+}
+
 TEST_F(PostgresStoreTest, ReconnectsAfterTheServerDroppedItsConnections) {
   auto a = MustOpen(db_->url());
   auto b = MustOpen(db_->url());
