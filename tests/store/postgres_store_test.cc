@@ -428,6 +428,8 @@ TEST(PostgresUrlTest, RedactsPasswordsWhereverLibpqFindsThem) {
   EXPECT_EQ(RedactPostgresUrl("host=db\tpassword=secret\nuser=x"), "host=db\tpassword=***\nuser=x");
   // A backslash-escaped space does not end a plain value.
   EXPECT_EQ(RedactPostgresUrl("password=a\\ b user=x"), "password=*** user=x");
+  // A quoted value may run straight into the next pair.
+  EXPECT_EQ(RedactPostgresUrl("password='a b'user=x"), "password=*** user=x");
   // Query keywords are percent-decoded.
   EXPECT_EQ(RedactPostgresUrl("postgresql:///lg?host=%2Frun&pass%77ord=secret"),
             "postgresql:///lg?host=%2Frun&pass%77ord=***");

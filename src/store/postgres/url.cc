@@ -74,6 +74,9 @@ std::string RedactKeyValue(std::string_view s) {
     if (i > s.size()) i = s.size();
     if (IsPasswordKey(key)) {
       out += "***";
+      // A quoted value may be followed by the next key at once ('x'user=y):
+      // keep "***" a value of its own.
+      if (i < s.size() && !IsSpace(s[i])) out += ' ';
     } else {
       out.append(s.substr(value_start, i - value_start));
     }
