@@ -2,7 +2,8 @@
 // C API directly (cached and fresh statements) against the same query through
 // lakegate's engine for an unrestricted role (fast path) and a column-limited
 // role (governed virtual tables). Single thread, in-process, no HTTP.
-// Usage: engine_floor_bench DIR   (DIR is created; the demo lake is built in it)
+// Usage: engine_floor_bench DIR [SQL]   (DIR is created; the demo lake is
+// built in it; SQL replaces the query, e.g. a scan with LIKE)
 #include <sqlite3.h>
 
 #include <chrono>
@@ -19,7 +20,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr char kSql[] = "SELECT * FROM members LIMIT 10";
+constexpr char kDefaultSql[] = "SELECT * FROM members LIMIT 10";
 
 // Microseconds per call of `fn`, over about one second.
 double MicrosPerCall(const std::function<void()>& fn) {
@@ -54,6 +55,7 @@ class CountingSink : public lakegate::engine::ResultSink {
 int main(int argc, char** argv) {
   namespace lg = lakegate;
   std::string dir = argc > 1 ? argv[1] : "/tmp/lakegate-engine-floor";
+  const std::string sql = argc > 2 ? argv[2] : kDefaultSql;
   std::filesystem::create_directories(dir);
   auto engine = lg::engine::OpenSqliteEngine({dir});
   if (!engine.ok()) {
@@ -68,10 +70,13 @@ int main(int argc, char** argv) {
   sqlite3* db = nullptr;
   sqlite3_open_v2((dir + "/analytics.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   sqlite3_stmt* cached = nullptr;
-  sqlite3_prepare_v3(db, kSql, -1, SQLITE_PREPARE_PERSISTENT, &cached, nullptr);
+  sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &cached, nullptr);
   size_t sink = 0;
+  int64_t expected_rows = 0;
   auto step_all = [&](sqlite3_stmt* st) {
+    expected_rows = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
+      ++expected_rows;
       for (int i = 0; i < sqlite3_column_count(st); ++i) {
         if (sqlite3_column_type(st, i) == SQLITE_TEXT)
           sink += static_cast<size_t>(sqlite3_column_bytes(st, i));
@@ -84,7 +89,7 @@ int main(int argc, char** argv) {
   });
   double raw_fresh = MicrosPerCall([&] {
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, kSql, -1, &st, nullptr);
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
     step_all(st);
     sqlite3_finalize(st);
   });
@@ -105,11 +110,11 @@ int main(int argc, char** argv) {
   policy.roles.emplace("dev", dev);
   auto run = [&](const lg::policy::Role& role) {
     lg::engine::QueryRequest request;
-    request.sql = kSql;
+    request.sql = sql.c_str();
     request.database = "analytics";
     CountingSink out;
     auto result = (*engine)->Execute(policy, role, request, out);
-    if (!result.ok() || out.rows != 10) {
+    if (!result.ok() || out.rows != expected_rows) {
       std::fprintf(stderr, "engine query failed: %s\n", result.status().ToString().c_str());
       std::exit(1);
     }
@@ -118,7 +123,7 @@ int main(int argc, char** argv) {
   double governed = MicrosPerCall([&] { run(dev); });
 
   std::printf("| `%s`, one thread, in-process | µs per query | queries/s | vs SQLite cached |\n",
-              kSql);
+              sql.c_str());
   std::printf("|---|---:|---:|---:|\n");
   auto row = [&](const char* name, double us) {
     std::printf("| %s | %.1f | %.0f | %.2fx |\n", name, us, 1e6 / us, us / raw_cached);

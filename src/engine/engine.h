@@ -66,7 +66,7 @@ namespace lakegate::engine {
 //   any call, and opening an engine
 //     kMisconfigured       InvalidArgument / FailedPrecondition  500 internal_error: the
 //                          engine's URL or settings are unusable, or the lake exceeds what
-//                          the engine supports (e.g. more databases than it can attach)
+//                          the engine supports
 //     kInternal            Internal           500 internal_error: anything else
 // The message of a 500 reason is for the server log, never for the client.
 enum class EngineFailure {

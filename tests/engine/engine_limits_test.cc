@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "engine/sqlite/memory_budget.h"
 #include "engine/sqlite/sqlite_engine.h"
 #include "engine_test_util.h"
 #include "testing/status_matchers.h"
@@ -46,6 +48,66 @@ std::string GroupConcatBomb(int aggregates) {
     sql += "length(group_concat(x, 's" + std::to_string(i) + "'))";
   }
   return sql + " FROM r";
+}
+
+// The accounting allocator itself: exact charges, frees credited only to
+// the budget that was charged (whatever thread frees), the limit, and the
+// work meter.
+TEST(MemoryBudgetTest, ChargesFreesAndLimits) {
+  using sqlite_internal::MemoryBudget;
+  ASSERT_TRUE(sqlite_internal::MemoryAccountingInstalled());
+  void* kept = nullptr;
+  {
+    MemoryBudget budget(1 << 20, nullptr, nullptr);
+    void* p = sqlite3_malloc(1000);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(budget.used(), 1000);
+    kept = sqlite3_malloc(4000);
+    EXPECT_EQ(budget.used(), 5000);
+    p = sqlite3_realloc(p, 3000);  // grows in place of the old charge
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(budget.used(), 7000);
+    sqlite3_free(p);
+    EXPECT_EQ(budget.used(), 4000);
+    EXPECT_EQ(sqlite3_malloc(2 << 20), nullptr);  // over the limit: refused
+    EXPECT_TRUE(budget.exceeded());
+    EXPECT_EQ(budget.used(), 4000);
+    EXPECT_EQ(budget.peak(), 7000);
+    {
+      // Nested: the inner budget is charged; freeing an outer block credits
+      // the outer one.
+      MemoryBudget inner(1 << 20, nullptr, nullptr);
+      void* q = sqlite3_malloc(64);
+      EXPECT_EQ(inner.used(), 64);
+      sqlite3_free(q);
+      EXPECT_EQ(inner.used(), 0);
+    }
+  }
+  // `kept` outlived its budget. Freed on another thread, under another
+  // budget, it credits nobody.
+  std::thread([kept] {
+    MemoryBudget other(1 << 20, nullptr, nullptr);
+    void* q = sqlite3_malloc(100);
+    sqlite3_free(kept);
+    EXPECT_EQ(other.used(), 100);
+    sqlite3_free(q);
+    EXPECT_EQ(other.used(), 0);
+  }).join();
+  // Without a budget nothing is limited.
+  void* big = sqlite3_malloc(8 << 20);
+  EXPECT_NE(big, nullptr);
+  sqlite3_free(big);
+  // The work meter: past the deadline, the next check refuses allocations.
+  bool late = false;
+  MemoryBudget metered(
+      0, [](void* arg) { return *static_cast<bool*>(arg); }, &late);
+  void* first = sqlite3_malloc(MemoryBudget::kCheckEveryBytes);
+  EXPECT_NE(first, nullptr);
+  late = true;
+  void* second = sqlite3_malloc(MemoryBudget::kCheckEveryBytes);
+  EXPECT_EQ(second, nullptr);
+  EXPECT_FALSE(metered.exceeded());
+  sqlite3_free(first);
 }
 
 class EngineLimitsTest : public ::testing::Test {

@@ -238,6 +238,8 @@ void GlobFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 
 const unsigned char* Find(const unsigned char* hay, size_t hay_len, const unsigned char* needle,
                           size_t needle_len) {
+  if (needle_len == 1)
+    return static_cast<const unsigned char*>(std::memchr(hay, needle[0], hay_len));
   return static_cast<const unsigned char*>(::memmem(hay, hay_len, needle, needle_len));
 }
 
@@ -320,21 +322,44 @@ void ReplaceFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
   if (!meter.Add(Units(str_len + pattern_len))) return Stop(ctx);
   const auto limit =
       static_cast<size_t>(sqlite3_limit(sqlite3_context_db_handle(ctx), SQLITE_LIMIT_LENGTH, -1));
-  std::string out;
+  // The output in SQLite's heap (charged to the statement's memory budget),
+  // doubled as it grows; never longer than the length limit.
+  size_t capacity = std::min(str_len, limit) + 1;
+  auto* out = static_cast<unsigned char*>(sqlite3_malloc64(capacity));
+  if (out == nullptr) return sqlite3_result_error_nomem(ctx);
+  size_t size = 0;
+  auto append = [&](const unsigned char* bytes, size_t n) -> int {
+    if (size + n > limit) return SQLITE_TOOBIG;
+    if (size + n + 1 > capacity) {
+      capacity = std::min(std::max(capacity * 2, size + n + 1), limit + 1);
+      auto* grown = static_cast<unsigned char*>(sqlite3_realloc64(out, capacity));
+      if (grown == nullptr) return SQLITE_NOMEM;
+      out = grown;
+    }
+    std::memcpy(out + size, bytes, n);
+    size += n;
+    return SQLITE_OK;
+  };
   size_t from = 0;
-  while (from + pattern_len <= str_len) {
+  int rc = SQLITE_OK;
+  while (rc == SQLITE_OK && from + pattern_len <= str_len) {
     const unsigned char* hit = Find(str + from, str_len - from, pattern, pattern_len);
     if (hit == nullptr) break;
     const auto at = static_cast<size_t>(hit - str);
-    if (out.size() + (at - from) + rep_len > limit) return sqlite3_result_error_toobig(ctx);
-    out.append(reinterpret_cast<const char*>(str + from), at - from);
-    out.append(reinterpret_cast<const char*>(rep), rep_len);
+    rc = append(str + from, at - from);
+    if (rc == SQLITE_OK) rc = append(rep, rep_len);
     from = at + pattern_len;
-    if (!meter.Add(Units(rep_len) + 1)) return Stop(ctx);
+    if (rc == SQLITE_OK && !meter.Add(Units(rep_len) + 1)) rc = SQLITE_INTERRUPT;
   }
-  if (out.size() + (str_len - from) > limit) return sqlite3_result_error_toobig(ctx);
-  out.append(reinterpret_cast<const char*>(str + from), str_len - from);
-  sqlite3_result_text64(ctx, out.data(), out.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc == SQLITE_OK) rc = append(str + from, str_len - from);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(out);
+    if (rc == SQLITE_TOOBIG) return sqlite3_result_error_toobig(ctx);
+    if (rc == SQLITE_NOMEM) return sqlite3_result_error_nomem(ctx);
+    return Stop(ctx);
+  }
+  out[size] = 0;
+  sqlite3_result_text64(ctx, reinterpret_cast<const char*>(out), size, sqlite3_free, SQLITE_UTF8);
 }
 
 // ---- trim, ltrim, rtrim: the characters of the set, found in a hash set
@@ -352,13 +377,15 @@ class CharSet {
       const unsigned char* start = p;
       SkipUtf8(&p);
       std::string_view ch(reinterpret_cast<const char*>(start), static_cast<size_t>(p - start));
-      if (!seen_.insert(ch).second) continue;  // a later duplicate never matches first
+      // A later duplicate never matches first: keep the first of each.
       if (ch.size() == 1) {
-        single_[static_cast<unsigned char>(ch[0])] = true;
-        order_.push_back(ch);
-        continue;
+        bool& known = single_[static_cast<unsigned char>(ch[0])];
+        if (known) continue;
+        known = true;
+      } else {
+        if (!seen_.insert(ch).second) continue;
+        all_single_ = false;
       }
-      all_single_ = false;
       order_.push_back(ch);
     }
   }

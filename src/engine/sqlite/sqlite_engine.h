@@ -10,9 +10,19 @@
 // default) is the second wall on both paths. Load() writes a lake file
 // directly, in one transaction.
 //
+// Only databases in the lake's listing are attached, and never with
+// SQLITE_OPEN_CREATE: no query creates a file. SQLite attaches at most
+// SQLITE_LIMIT_ATTACHED (10) databases per connection; a role that sees more
+// gets sessions that attach the request's database and the databases its
+// statement names. Every statement runs under a memory budget
+// (QueryLimits::max_memory_bytes, enforced by the engine's own SQLite
+// allocator, memory_budget.h) and a deadline that also reaches inside slow
+// built-in functions (bounded_functions.h).
+//
 // Thread-safe: Execute(), Catalog() and Load() may run concurrently on many
 // threads; each query borrows one pooled session, pools are keyed by (role,
-// policy version, default database).
+// policy version, default database, attached databases), with at most 128
+// idle sessions in all.
 #pragma once
 
 #include <chrono>
