@@ -46,21 +46,38 @@ Result<std::unique_ptr<Connection>> OpenReplayFile(const std::string& path, int 
   return conn;
 }
 
-Result<bool> RememberOnceIn(Connection& conn, std::string_view key, int64_t expires_at, int64_t now,
-                            uint64_t call_number) {
-  if (key.empty()) return InvalidArgumentError("one-time key is empty");
-  if (call_number % 1024 == 0) {
-    LG_ASSIGN_OR_RETURN(Stmt purge, conn.Prepare("DELETE FROM used_once WHERE expires_at <= ?"));
-    LG_RETURN_IF_ERROR(purge.Int(now).Run());
-  }
-  // One statement, so one atomic write: inserted, or revived when the old
-  // record had expired; a live record is left alone (0 rows changed).
+namespace {
+
+Result<bool> RememberOne(Connection& conn, const OnceRecord& record) {
+  if (record.key.empty()) return InvalidArgumentError("one-time key is empty");
+  // Inserted, or revived when the old record had expired; a live record is
+  // left alone (0 rows changed).
   LG_ASSIGN_OR_RETURN(Stmt stmt, conn.Prepare("INSERT INTO used_once (key, expires_at) "
                                               "VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
                                               "expires_at = excluded.expires_at "
                                               "WHERE used_once.expires_at <= ?"));
-  LG_RETURN_IF_ERROR(stmt.Text(key).Int(expires_at).Int(now).Run());
+  LG_RETURN_IF_ERROR(stmt.Text(record.key).Int(record.expires_at).Int(record.now).Run());
   return sqlite3_changes64(conn.db()) == 1;
+}
+
+Status WriteBatch(Connection& conn, std::vector<OnceRecord*>& batch, uint64_t batch_number) {
+  LG_RETURN_IF_ERROR(conn.Begin(/*immediate=*/true));
+  if (batch_number % 1024 == 0) {
+    LG_ASSIGN_OR_RETURN(Stmt purge, conn.Prepare("DELETE FROM used_once WHERE expires_at <= ?"));
+    LG_RETURN_IF_ERROR(purge.Int(batch.front()->now).Run());
+  }
+  for (OnceRecord* record : batch) record->result = RememberOne(conn, *record);
+  return conn.Commit();
+}
+
+}  // namespace
+
+void RememberAll(Connection& conn, std::vector<OnceRecord*>& batch, uint64_t batch_number) {
+  if (batch.empty()) return;
+  Status written = WriteBatch(conn, batch, batch_number);
+  if (written.ok()) return;
+  conn.RollbackIfOpen();
+  for (OnceRecord* record : batch) record->result = written;
 }
 
 }  // namespace lakegate::store::sqlite
