@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include "store/sqlite/schema.h"
 #include "store/sqlite/state_file.h"
 
 namespace lakegate::store::sqlite {
@@ -17,26 +18,8 @@ std::string ReplayPathFor(const std::string& state_path) {
 }
 
 Result<std::unique_ptr<Connection>> OpenReplayFile(const std::string& path, int busy_timeout_ms) {
-  std::string sqlite_path = path;
-  if (!IsMemoryPath(path)) {
-    LG_RETURN_IF_ERROR(PrepareFile(path));
-    if (path.front() != '/') sqlite_path = "./" + path;
-  }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      sqlite_path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-      nullptr);
-  if (db == nullptr) return ResourceExhaustedError("cannot open " + path + ": out of memory");
-  auto conn = std::make_unique<Connection>(db, path, busy_timeout_ms);
-  if (rc != SQLITE_OK) return conn->Error(rc, "cannot open");
-  sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, busy_timeout_ms);
-  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
-  sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
-  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
-  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
-  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  LG_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, OpenFile(path, busy_timeout_ms));
+  Harden(*conn, busy_timeout_ms);
   LG_RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
                                 "cannot configure the replay file"));
   LG_RETURN_IF_ERROR(

@@ -328,21 +328,8 @@ int SqliteStoreSchemaVersion() { return sqlite::LatestSchemaVersion(); }
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                SqliteStoreOptions options) {
   if (path.empty()) return InvalidArgumentError("state store path is empty");
-  std::string sqlite_path = path;
-  if (!sqlite::IsMemoryPath(path)) {
-    LG_RETURN_IF_ERROR(sqlite::PrepareFile(path));
-    // Never let a relative name such as "file:x" be read as an SQLite URI.
-    if (path.front() != '/') sqlite_path = "./" + path;
-  }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      sqlite_path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-      nullptr);
-  if (db == nullptr)
-    return ResourceExhaustedError("cannot open state store " + path + ": out of memory");
-  auto conn = std::make_unique<sqlite::Connection>(db, path, options.busy_timeout_ms);
-  if (rc != SQLITE_OK) return conn->Error(rc, "cannot open");
+  LG_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Connection> conn,
+                      sqlite::OpenFile(path, options.busy_timeout_ms));
   LG_RETURN_IF_ERROR(sqlite::Configure(*conn, options.busy_timeout_ms));
   return std::unique_ptr<Store>(std::make_unique<sqlite::SqliteStore>(
       std::move(conn), sqlite::ReplayPathFor(path), options.busy_timeout_ms));
