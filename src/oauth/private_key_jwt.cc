@@ -124,13 +124,24 @@ class PrivateKeyJwtMethod final : public ClientAuthMethod {
   void VerifyUnknown(const FormRequest&) const override {}
 
  private:
+  // Claim and Verify of one request run on one thread, one after the other:
+  // the assertion parsed for Claim is kept per thread for Verify, so each
+  // request parses it once.
   Result<jose::SignedJwt> Parse(std::string_view assertion) const {
-    Result<jose::SignedJwt> jwt = jose::ParseSignedJwt(assertion, options_.max_assertion_bytes);
-    if (!jwt.ok()) {
-      return Refuse("client_assertion is not a well-formed signed JWT (" + jwt.status().message() +
-                    ")");
+    struct LastParsed {
+      std::string assertion;
+      Result<jose::SignedJwt> jwt = Status(StatusCode::kInternal, "nothing parsed");
+    };
+    thread_local LastParsed last;
+    if (last.assertion != assertion) {
+      last.assertion = std::string(assertion);
+      last.jwt = jose::ParseSignedJwt(assertion, options_.max_assertion_bytes);
     }
-    return jwt;
+    if (!last.jwt.ok()) {
+      return Refuse("client_assertion is not a well-formed signed JWT (" +
+                    last.jwt.status().message() + ")");
+    }
+    return last.jwt;
   }
 
   Status CheckSignature(const jose::SignedJwt& jwt, const store::ClientRecord& client) const {

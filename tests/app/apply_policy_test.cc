@@ -17,6 +17,7 @@
 #include "store/fault_injecting_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace lakegate::app {
 namespace {
@@ -210,6 +211,69 @@ TEST_F(ApplyPolicyTest, StoreFailureDuringApplyLeavesNoPartialPolicy) {
   f->FailWrites(0);
   EXPECT_FALSE((*store_->LatestPolicy()).has_value());
   EXPECT_TRUE((*store_->ListResourceServers()).empty());
+}
+
+}  // namespace
+}  // namespace lakegate::app
+
+namespace lakegate::app {
+namespace {
+
+constexpr std::string_view kKeyJwks = R"({"keys":[{"kty":"EC","crv":"P-256","kid":"k1",)"
+                                      R"("x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
+                                      R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]})";
+
+std::string ClientStack(std::string_view client) {
+  return "resource_servers:\n  - identifier: athena-api\n    scopes: [query.read]\nclients:\n" +
+         std::string(client);
+}
+
+// A client moves between a secret and keys: keys only means no secret opens
+// the door any more; back to a secret issues a new one. Bad keys are refused
+// before anything is written.
+TEST(ApplyClientAuthTest, SwitchingMethodsReplacesTheCredentials) {
+  ::lakegate::testing::TempDir dir("lg-apply-auth");
+  std::unique_ptr<store::Store> store = store::NewInMemoryStore();
+  oauth::SecretHasher hasher{SecretString(std::string(32, 'k'))};
+  FakeClock clock;
+  auto apply = [&](std::string_view client) {
+    return ApplyStack(Stack(ClientStack(client)), *store, hasher, clock, dir.path(), false);
+  };
+  auto find = [&] { return **store->FindClientByName("svc"); };
+
+  ASSERT_TRUE(apply("  - name: svc\n    scopes: [athena-api/query.read]\n").ok());
+  EXPECT_FALSE(find().secret_hash.empty());
+  EXPECT_EQ(find().auth_method, "client_secret_basic");
+
+  auto to_keys = apply(
+      "  - name: svc\n    scopes: [athena-api/query.read]\n    auth: "
+      "private_key_jwt\n    jwks: '" +
+      std::string(kKeyJwks) + "'\n");
+  ASSERT_TRUE(to_keys.ok()) << to_keys.status().ToString();
+  EXPECT_THAT(FormatChanges(*to_keys, false),
+              HasSubstr("auth: client_secret_basic -> private_key_jwt"));
+  store::ClientRecord keyed = find();
+  EXPECT_EQ(keyed.auth_method, "private_key_jwt");
+  EXPECT_EQ(keyed.jwks, kKeyJwks);
+  EXPECT_TRUE(keyed.secret_hash.empty());
+  EXPECT_TRUE(keyed.previous_secret_hash.empty());
+
+  auto back = apply("  - name: svc\n    scopes: [athena-api/query.read]\n");
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(find().secret_hash.empty());
+  EXPECT_TRUE(find().jwks.empty());
+  EXPECT_EQ(back->secret_files.size(), 1u);
+
+  auto unusable = apply(
+      "  - name: svc\n    scopes: [athena-api/query.read]\n    auth: "
+      "private_key_jwt\n    jwks: '{\"keys\":[]}'\n");
+  EXPECT_EQ(unusable.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(unusable.status().message(), HasSubstr("client 'svc': jwks holds no usable"));
+  auto insecure = apply(
+      "  - name: svc\n    scopes: [athena-api/query.read]\n    auth: "
+      "private_key_jwt\n    jwks_uri: http://keys.example/jwks.json\n");
+  EXPECT_EQ(insecure.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(find().auth_method, "client_secret_basic");  // nothing written
 }
 
 }  // namespace

@@ -720,3 +720,54 @@ TEST_F(LoadStackFileTest, TooLarge) {
 
 }  // namespace
 }  // namespace lakegate::config
+
+namespace lakegate::config {
+namespace {
+
+TEST(ParseStackTest, PrivateKeyJwtClients) {
+  auto config = Parse(WithServers(R"(clients:
+  - name: inline
+    auth: private_key_jwt
+    jwks: {keys: [{kty: EC, crv: P-256, kid: k1, x: "AAA", y: "BBB"}]}
+  - name: as-text
+    auth: private_key_jwt
+    jwks: '{"keys":[]}'
+  - name: by-uri
+    auth: private_key_jwt
+    jwks_uri: https://keys.example/jwks.json
+  - name: post
+    auth: client_secret_post
+  - name: default
+)"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  const auto& c = config->clients;
+  ASSERT_EQ(c.size(), 5u);
+  EXPECT_EQ(c[0].auth, "private_key_jwt");
+  EXPECT_EQ(c[0].jwks, R"({"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"AAA","y":"BBB"}]})");
+  EXPECT_EQ(c[1].jwks, R"({"keys":[]})");
+  EXPECT_EQ(c[2].jwks_uri, "https://keys.example/jwks.json");
+  EXPECT_TRUE(c[2].jwks.empty());
+  EXPECT_EQ(c[3].auth, "client_secret_basic");  // one registration for both secret methods
+  EXPECT_EQ(c[4].auth, "client_secret_basic");
+}
+
+TEST(ParseStackErrorTest, PrivateKeyJwtClients) {
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: tls_client_auth\n")),
+              HasSubstr("\"tls_client_auth\" is not a client authentication method"));
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: private_key_jwt\n")),
+              HasSubstr("needs its public keys: add jwks"));
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: private_key_jwt\n    jwks: "
+                                  "'{}'\n    jwks_uri: https://x/j\n")),
+              HasSubstr("jwks or jwks_uri, not both"));
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    jwks_uri: https://x/j\n")),
+              HasSubstr("used only by private_key_jwt clients"));
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: private_key_jwt\n    "
+                                  "jwks_uri: ftp://x/j\n")),
+              HasSubstr("jwks_uri must be an https:// URL"));
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: private_key_jwt\n    "
+                                  "jwks: [1]\n")),
+              HasSubstr("expected a JWK Set"));
+}
+
+}  // namespace
+}  // namespace lakegate::config

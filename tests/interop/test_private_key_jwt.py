@@ -202,6 +202,40 @@ class PrivateKeyJwtTest(unittest.TestCase):
                                     {"Authorization": basic(self.client_id, "guess")})
         self.assertEqual((status, body["error"]), (401, "invalid_client"))
 
+    # ---- registration with the CLI ----
+
+    def test_cli_client_create_with_jwks_file(self):
+        key = ec.generate_private_key(ec.SECP256R1())
+        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+        jwk["kid"] = "cli-key-1"
+        jwks_path = os.path.join(self.server.dir, "cli-jwks.json")
+        with open(jwks_path, "w") as f:
+            json.dump({"keys": [jwk]}, f)
+        out = self.server.cli("client", "create", "cli-signer", "--scope", "athena-api/query.read",
+                              "--auth", "private_key_jwt", "--jwks", jwks_path).stdout
+        self.assertIn("private_key_jwt", out)
+        self.assertNotIn("client_secret:", out)
+        client_id = next(line.split()[1] for line in out.splitlines()
+                         if line.startswith("client_id:"))
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        deadline = time.time() + 5
+        while True:  # the server picks the new client up within a second
+            now = int(time.time())
+            claims = {"iss": client_id, "sub": client_id, "aud": self.token_url,
+                      "jti": str(uuid.uuid4()), "iat": now, "exp": now + 60}
+            status, body, _ = self.post(jwt.encode(claims, pem, algorithm="ES256",
+                                                   headers={"kid": "cli-key-1"}))
+            if status == 200 or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(status, 200, body)
+        # No keys, or keys for a secret client, are refused with advice.
+        bad = self.server.cli("client", "create", "no-keys", "--scope", "athena-api/query.read",
+                              "--auth", "private_key_jwt", check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("--jwks", bad.stderr)
+
     # ---- the client side ----
 
     def test_cli_token_and_query_with_key(self):

@@ -12,6 +12,7 @@
 #include "jose/claims.h"
 #include "jose/jwk.h"
 #include "jose/jws.h"
+#include "jose/jwt.h"
 #include "test_keys.h"
 
 namespace lakegate::jose {
@@ -220,6 +221,48 @@ TEST(JoseFuzzSmoke, MutatedJwksNeverLetsAnotherKeyVerify) {
       EXPECT_TRUE(used->key == signer_key);
     }
   }
+}
+
+// Client assertions and DPoP proofs (ParseSignedJwt + VerifySignature): a
+// mutated JWT, or one whose decoded JSON was edited under the original
+// signature, never verifies, and parsing never fails other than
+// kUnauthenticated.
+TEST(JoseFuzzSmoke, MutatedSignedJwtsNeverVerify) {
+  const crypto::PrivateKey& key = TestKey(Algorithm::kES256);
+  const std::string jwk = JwkToJson(Jwk{.kid = "x", .key = key.Public(), .use = ""});
+  const std::string header = R"({"alg":"ES256","typ":"dpop+jwt","kid":"k","jwk":)" + jwk + "}";
+  const std::string payload =
+      R"({"iss":"c","sub":"c","aud":["a"],"jti":"j","iat":1,"exp":2,"htm":"POST","htu":"u"})";
+  const std::string input = Base64UrlEncode(header) + "." + Base64UrlEncode(payload);
+  const std::string token = input + "." + Base64UrlEncode(*key.Sign(input));
+  Result<SignedJwt> good = ParseSignedJwt(token, 8192);
+  ASSERT_TRUE(good.ok());
+  ASSERT_TRUE(VerifySignature(*good, key.Public()));
+  Mutator mutator(0x5eed0003);
+  int parsed = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string mutated;
+    if (i % 3 == 0) {
+      mutated = mutator.Mutate(token);
+    } else {
+      std::string h = header, p = payload;
+      (i % 3 == 1 ? h : p) = mutator.Mutate(i % 3 == 1 ? h : p);
+      mutated = Base64UrlEncode(h) + "." + Base64UrlEncode(p) + token.substr(token.rfind('.'));
+    }
+    if (mutated == token) continue;
+    Result<SignedJwt> r = ParseSignedJwt(mutated, 8192);
+    if (!r.ok()) {
+      ASSERT_EQ(r.status().code(), StatusCode::kUnauthenticated);
+      continue;
+    }
+    ++parsed;
+    if (r->signing_input == good->signing_input && r->signature == good->signature) continue;
+    ASSERT_FALSE(VerifySignature(*r, key.Public())) << "verified a modified JWT: " << mutated;
+    if (r->jwk) {
+      ASSERT_FALSE(VerifySignature(*r, *r->jwk)) << mutated;
+    }
+  }
+  EXPECT_GT(parsed, 300);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -13,9 +15,11 @@
 #include "crypto/hash.h"
 #include "http/error_response.h"
 #include "jose/jwk.h"
+#include "jose/jwt.h"
 #include "jose/test_keys.h"
 #include "oauth/authorization_server.h"
 #include "oauth/client_secret.h"
+#include "oauth/form.h"
 #include "store/fault_injecting_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/state_cache.h"
@@ -345,6 +349,57 @@ TEST(ValidateClientKeysTest, NeedsExactlyOneUsableSource) {
   EXPECT_EQ(ValidateClientKeys(jwks, "https://x").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateClientKeys(R"({"keys":[]})", "").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateClientKeys("not json", "").code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lakegate::oauth
+
+namespace lakegate::oauth {
+namespace {
+
+std::string UrlDecodeForTest(const std::string& form) {
+  std::string assertion = form.substr(form.find("client_assertion=") + 17);
+  return *FormUrlDecode(assertion);
+}
+
+// The cost of one assertion-authenticated token request in one thread, by
+// step (run with --gtest_also_run_disabled_tests; numbers are for
+// docs/benchmarks.md, never asserted).
+TEST_F(PrivateKeyJwtTest, DISABLED_BenchTokenWithAssertion) {
+  constexpr int kN = 3000;
+  std::vector<std::string> forms;
+  for (int i = 0; i < kN; ++i) forms.push_back(Form(Sign(GoodClaims())));
+  auto t0 = std::chrono::steady_clock::now();
+  for (const std::string& f : forms) {
+    EndpointResult r = server_->Token({"application/x-www-form-urlencoded", "", f, "1.2.3.4"});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kN; ++i) {
+    ASSERT_TRUE(*store_->RememberOnce("bench " + std::to_string(i), Now() + 60, Now()));
+  }
+  auto t2 = std::chrono::steady_clock::now();
+  std::string basic = "Basic " + Base64Encode("secret-id:" + std::string(secret_.Reveal()));
+  for (int i = 0; i < kN; ++i) {
+    EndpointResult r = server_->Token(
+        {"application/x-www-form-urlencoded", basic, "grant_type=client_credentials", "1.2.3.4"});
+    ASSERT_TRUE(r.ok());
+  }
+  auto t3 = std::chrono::steady_clock::now();
+  for (const std::string& f : forms) {
+    auto jwt = jose::ParseSignedJwt(UrlDecodeForTest(f), 8192);
+    ASSERT_TRUE(jwt.ok());
+    ASSERT_TRUE(jose::VerifySignature(*jwt, TestKey(Algorithm::kES256).Public()));
+  }
+  auto t4 = std::chrono::steady_clock::now();
+  for (const std::string& f : forms)
+    ASSERT_TRUE(jose::ParseSignedJwt(UrlDecodeForTest(f), 8192).ok());
+  auto t5 = std::chrono::steady_clock::now();
+  auto us = [](auto d) { return std::chrono::duration<double, std::micro>(d).count(); };
+  std::printf(
+      "token with assertion: %.1f us; RememberOnce alone: %.1f us; token with secret: %.1f us; "
+      "parse+verify: %.1f us; parse alone: %.1f us\n",
+      us(t1 - t0) / kN, us(t2 - t1) / kN, us(t3 - t2) / kN, us(t4 - t3) / kN, us(t5 - t4) / kN);
 }
 
 }  // namespace

@@ -7,8 +7,11 @@
 //
 // synchronous=NORMAL in WAL mode: a power cut may forget the last few
 // identifiers, each of which expires within minutes anyway; a crash of the
-// process forgets nothing. Every record is one autocommit statement, so
-// concurrent processes serialize on SQLite's write lock (busy timeout).
+// process forgets nothing. Concurrent callers in one process share one
+// transaction (group commit: whoever finds the file idle writes every record
+// waiting at that moment), so the cost of a commit is paid once per batch, not
+// once per token request; processes serialize on SQLite's write lock (busy
+// timeout).
 //
 // Private to src/store/sqlite. Not thread-safe: the store serializes calls.
 #pragma once
@@ -17,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "store/sqlite/connection.h"
@@ -32,9 +36,19 @@ std::string ReplayPathFor(const std::string& state_path);
 // FailedPrecondition / Unavailable with advice as OpenSqliteStore.
 Result<std::unique_ptr<Connection>> OpenReplayFile(const std::string& path, int busy_timeout_ms);
 
-// Store::RememberOnce on `conn`. Every 1024th call also forgets records that
-// expired by `now`.
-Result<bool> RememberOnceIn(Connection& conn, std::string_view key, int64_t expires_at, int64_t now,
-                            uint64_t call_number);
+// One Store::RememberOnce call waiting for its batch.
+struct OnceRecord {
+  std::string_view key;
+  int64_t expires_at = 0;
+  int64_t now = 0;
+  Result<bool> result = false;  // set by RememberAll
+  bool done = false;            // set by the store once `result` is final
+};
+
+// Store::RememberOnce for every record of `batch`, in order, in one
+// transaction on `conn`: a key repeated within the batch is a replay of the
+// first. When the transaction fails every record gets the error. Every 1024th
+// batch also forgets records that expired by the first record's `now`.
+void RememberAll(Connection& conn, std::vector<OnceRecord*>& batch, uint64_t batch_number);
 
 }  // namespace lakegate::store::sqlite

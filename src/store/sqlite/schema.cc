@@ -133,17 +133,21 @@ Status MigrateLocked(Connection& conn) {
 
 int LatestSchemaVersion() { return kLatestSchemaVersion; }
 
-Status Configure(Connection& conn, int busy_timeout_ms) {
+void Harden(Connection& conn, int busy_timeout_ms) {
   sqlite3* db = conn.db();
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, busy_timeout_ms);
-  // Hardening; none of these is needed by a well-formed store, all of them
-  // close doors a damaged or hostile file could open.
+  // None of these is needed by a well-formed store, all of them close doors a
+  // damaged or hostile file could open.
   sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
   sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
   sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+}
+
+Status Configure(Connection& conn, int busy_timeout_ms) {
+  Harden(conn, busy_timeout_ms);
 
   {
     // The first statement that reads the file: a non-database fails here.

@@ -23,4 +23,9 @@ int LatestSchemaVersion();
 // cannot use WAL; otherwise the codes of Connection::Error.
 Status Configure(Connection& conn, int busy_timeout_ms);
 
+// The hardening part of Configure alone (extended result codes, busy timeout,
+// defensive mode, no trusted schema, no double-quoted strings, no extension
+// loading), for the store's other files.
+void Harden(Connection& conn, int busy_timeout_ms);
+
 }  // namespace lakegate::store::sqlite

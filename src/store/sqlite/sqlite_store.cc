@@ -13,6 +13,7 @@
 #include <functional>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "common/thread_annotations.h"
 #include "store/ops_store.h"
@@ -91,13 +92,47 @@ class SqliteStore final : public OpsStore<SqliteStore, Ops> {
         busy_timeout_ms_(busy_timeout_ms) {}
 
   // In a file of its own (replay_file.h), opened on first use: commands that
-  // never see an assertion never create it.
+  // never see an assertion never create it. Group commit: the caller that
+  // finds the file idle writes every record queued by then in one
+  // transaction; the others wait for their result.
   Result<bool> RememberOnce(std::string_view key, int64_t expires_at, int64_t now) override {
+    OnceRecord mine{.key = key, .expires_at = expires_at, .now = now};
     MutexLock lock(replay_mu_);
-    if (replay_ == nullptr) {
-      LG_ASSIGN_OR_RETURN(replay_, OpenReplayFile(replay_path_, busy_timeout_ms_));
+    replay_queue_.push_back(&mine);
+    while (true) {
+      if (mine.done) return std::move(mine.result);
+      if (replay_writing_) {
+        replay_done_.Wait(replay_mu_,
+                          [&]() REQUIRES(replay_mu_) { return mine.done || !replay_writing_; });
+        continue;
+      }
+      std::vector<OnceRecord*> batch;
+      batch.swap(replay_queue_);
+      replay_writing_ = true;
+      Status opened;
+      if (replay_ == nullptr) {
+        Result<std::unique_ptr<Connection>> conn = OpenReplayFile(replay_path_, busy_timeout_ms_);
+        if (conn.ok()) {
+          replay_ = std::move(*conn);
+        } else {
+          opened = conn.status();
+        }
+      }
+      Connection* conn = replay_.get();
+      const uint64_t batch_number = replay_batches_++;
+      lock.Unlock();
+      // Only the writer (replay_writing_) touches the connection, so it runs
+      // without the lock while the others queue the next batch.
+      if (opened.ok()) {
+        RememberAll(*conn, batch, batch_number);
+      } else {
+        for (OnceRecord* record : batch) record->result = opened;
+      }
+      lock.Lock();
+      for (OnceRecord* record : batch) record->done = true;
+      replay_writing_ = false;
+      replay_done_.NotifyAll();
     }
-    return RememberOnceIn(*replay_, key, expires_at, now, replay_calls_++);
   }
 
   // Runs a read in one read transaction so that multi-statement reads see one
@@ -199,9 +234,14 @@ class SqliteStore final : public OpsStore<SqliteStore, Ops> {
   int64_t last_data_version_ GUARDED_BY(mu_) = -1;
   const std::string replay_path_;
   const int busy_timeout_ms_;
-  Mutex replay_mu_;  // independent of mu_: replay records never join a transaction
+  Mutex replay_mu_;      // independent of mu_: replay records never join a transaction
+  CondVar replay_done_;  // a batch finished (replay_writing_ went false)
+  // Set under the lock; used outside it only by the caller that set
+  // replay_writing_.
   std::unique_ptr<Connection> replay_ GUARDED_BY(replay_mu_);
-  uint64_t replay_calls_ GUARDED_BY(replay_mu_) = 0;
+  std::vector<OnceRecord*> replay_queue_ GUARDED_BY(replay_mu_);  // waiting for the next batch
+  bool replay_writing_ GUARDED_BY(replay_mu_) = false;
+  uint64_t replay_batches_ GUARDED_BY(replay_mu_) = 0;
   // The thread running a RunInTransaction body, or id() when none.
   std::atomic<std::thread::id> transaction_thread_{};
 };
@@ -214,21 +254,8 @@ int SqliteStoreSchemaVersion() { return sqlite::LatestSchemaVersion(); }
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                SqliteStoreOptions options) {
   if (path.empty()) return InvalidArgumentError("state store path is empty");
-  std::string sqlite_path = path;
-  if (!sqlite::IsMemoryPath(path)) {
-    LG_RETURN_IF_ERROR(sqlite::PrepareFile(path));
-    // Never let a relative name such as "file:x" be read as an SQLite URI.
-    if (path.front() != '/') sqlite_path = "./" + path;
-  }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      sqlite_path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-      nullptr);
-  if (db == nullptr)
-    return ResourceExhaustedError("cannot open state store " + path + ": out of memory");
-  auto conn = std::make_unique<sqlite::Connection>(db, path, options.busy_timeout_ms);
-  if (rc != SQLITE_OK) return conn->Error(rc, "cannot open");
+  LG_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Connection> conn,
+                      sqlite::OpenFile(path, options.busy_timeout_ms));
   LG_RETURN_IF_ERROR(sqlite::Configure(*conn, options.busy_timeout_ms));
   return std::unique_ptr<Store>(std::make_unique<sqlite::SqliteStore>(
       std::move(conn), sqlite::ReplayPathFor(path), options.busy_timeout_ms));

@@ -1,6 +1,7 @@
 #include "store/sqlite/state_file.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,26 @@ Status PrepareFile(const std::string& path) {
     if (::stat(side.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) ::chmod(side.c_str(), 0600);
   }
   return Status::Ok();
+}
+
+Result<std::unique_ptr<Connection>> OpenFile(const std::string& path, int busy_timeout_ms) {
+  std::string sqlite_path = path;
+  if (!IsMemoryPath(path)) {
+    LG_RETURN_IF_ERROR(PrepareFile(path));
+    // Never let a relative name such as "file:x" be read as an SQLite URI.
+    if (path.front() != '/') sqlite_path = "./" + path;
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      sqlite_path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
+  if (db == nullptr) {
+    return ResourceExhaustedError("cannot open state store " + path + ": out of memory");
+  }
+  auto conn = std::make_unique<Connection>(db, path, busy_timeout_ms);
+  if (rc != SQLITE_OK) return conn->Error(rc, "cannot open");
+  return conn;
 }
 
 }  // namespace lakegate::store::sqlite

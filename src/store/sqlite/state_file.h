@@ -4,9 +4,11 @@
 // Private to src/store/sqlite. Thread-safe (no shared state).
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "common/status.h"
+#include "store/sqlite/connection.h"
 
 namespace lakegate::store::sqlite {
 
@@ -19,5 +21,10 @@ bool IsMemoryPath(const std::string& path);
 // missing or not a directory, or the file cannot be created, is not a regular
 // file, or stays readable by others.
 Status PrepareFile(const std::string& path);
+
+// Prepares the file (PrepareFile; nothing for ":memory:") and opens an SQLite
+// connection to it, created if missing. The status of PrepareFile, or the
+// mapped SQLite error ("cannot open").
+Result<std::unique_ptr<Connection>> OpenFile(const std::string& path, int busy_timeout_ms);
 
 }  // namespace lakegate::store::sqlite
