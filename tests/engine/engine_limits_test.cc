@@ -263,6 +263,31 @@ TEST_F(EngineLimitsTest, TheTimeoutStopsSlowBuiltInFunctions) {
   ASSERT_TRUE(after.status.ok()) << after.status.ToString();
 }
 
+// json_patch merges objects in time quadratic in their keys within one
+// call, so its arguments are bounded; small patches work as before.
+TEST_F(EngineLimitsTest, JsonPatchIsBoundedAndStillWorks) {
+  QueryLimits limits;
+  limits.timeout = std::chrono::milliseconds(1000);
+  for (const policy::Role& role : {DevRole(), SuperRole()}) {
+    Outcome small =
+        Run(role, "SELECT json_patch('{\"a\":1,\"b\":2}', '{\"b\":3,\"c\":4}')", limits);
+    ASSERT_TRUE(small.status.ok()) << small.status.ToString();
+    EXPECT_EQ(std::get<std::string>(small.rows.at(0).at(0)), "{\"a\":1,\"b\":3,\"c\":4}");
+
+    auto start = std::chrono::steady_clock::now();
+    Outcome big = Run(role,
+                      "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < "
+                      "20000) SELECT json_patch((SELECT json_group_object('a' || i, i) FROM r), "
+                      "(SELECT json_group_object('b' || i, i) FROM r))",
+                      limits);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3)) << role.name;
+    EXPECT_FALSE(big.status.ok()) << role.name;
+    EXPECT_NE(big.status.message().find("json_patch() takes at most 65536 bytes per argument"),
+              std::string::npos)
+        << big.status.ToString();
+  }
+}
+
 // The replacements answer exactly what SQLite's built-ins answer: random
 // patterns, strings and sets (wildcards, sets, escapes, case, multi-byte and
 // invalid UTF-8) through the engine, against a plain SQLite connection.

@@ -87,12 +87,17 @@ class Session {
  private:
   // Connection setup and the callbacks SQLite calls (session_setup.cc).
   Status InstallCommon();
-  sqlite3_stmt* PrintfStatement(int argc);
+  // `SELECT function(?1, ..., ?argc)` on helper_, prepared once.
+  sqlite3_stmt* HelperStatement(const char* function, int argc);
+  // Evaluates the built-in `function` over argv on helper_ (within the user
+  // connection's length limit) and sets ctx's result.
+  void RunOnHelper(sqlite3_context* ctx, const char* function, int argc, sqlite3_value** argv);
   static int Progress(void* self);
   // The memory budget's work meter: Progress() as a bool.
   static bool OverTime(void* self);
   static int Busy(void* self, int count);
   static void GuardedPrintf(sqlite3_context* ctx, int argc, sqlite3_value** argv);
+  static void GuardedJsonPatch(sqlite3_context* ctx, int argc, sqlite3_value** argv);
   static void MaskHash(sqlite3_context* ctx, int argc, sqlite3_value** argv);
 
   // Statement execution (session.cc).
@@ -114,11 +119,11 @@ class Session {
   WorkMeter meter_{&Session::OverTime, this};
   DbPtr user_;
   DbPtr priv_;    // governed only
-  DbPtr helper_;  // evaluates the built-in printf, lazily opened
+  DbPtr helper_;  // evaluates the guarded built-ins (printf, json_patch), lazily opened
   Guard user_guard_;
   Guard priv_guard_;
   std::unique_ptr<GovernedModule> module_;
-  std::map<int, StmtPtr> printf_stmts_;  // by argument count, on helper_
+  std::map<std::string, StmtPtr> helper_stmts_;  // by "function/argc", on helper_
   // BEGIN / COMMIT / ROLLBACK on the privileged connection (governed only).
   StmtPtr begin_;
   StmtPtr commit_;
