@@ -281,10 +281,14 @@ class CrashConsistencyTest(unittest.TestCase):
         if not self.state_url:
             self.assertEqual(self.store_rows("PRAGMA integrity_check"), [("ok",)])
             self.assertEqual(self.store_rows("PRAGMA foreign_key_check"), [])
+        # A whole client has its credential (a secret hash, or for
+        # private_key_jwt its public keys) and its scopes.
         half = self.store_rows(
-            "SELECT name FROM {s}clients WHERE secret_hash = '' OR client_id NOT IN "
+            "SELECT name FROM {s}clients WHERE "
+            "(auth_method = 'private_key_jwt' AND jwks = '' AND jwks_uri = '') OR "
+            "(auth_method <> 'private_key_jwt' AND secret_hash = '') OR client_id NOT IN "
             "(SELECT client_id FROM {s}client_scopes)")
-        self.assertEqual(half, [], "clients without a secret hash or scopes")
+        self.assertEqual(half, [], "clients without their credential or scopes")
         for version, text in self.store_rows("SELECT version, json FROM {s}policy_versions"):
             doc = json.loads(text)  # a whole document, or this raises
             self.assertIn("roles", doc, f"policy version {version}")
