@@ -36,12 +36,59 @@ bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= '
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9') || c == '$'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+namespace {
+
+// The offset of the first byte that does not begin a well-formed UTF-8
+// sequence (RFC 3629: no overlong forms, no surrogates, nothing above
+// U+10FFFF), or npos.
+size_t FirstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + len > s.size()) return i;
+    const auto second = static_cast<unsigned char>(s[i + 1]);
+    if (second < lo || second > hi) return i;
+    for (size_t k = 2; k < len; ++k) {
+      const auto next = static_cast<unsigned char>(s[i + k]);
+      if (next < 0x80 || next > 0xBF) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 Status CheckText(const Dialect& dialect, std::string_view text) {
   if (text.size() > kMaxExpressionLength) {
     return dialect.Error("longer than " + std::to_string(kMaxExpressionLength) + " characters");
   }
   if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
     return dialect.ErrorAt(nul + 1, "unexpected character '\\x00'");
+  }
+  // Policies are JSON (UTF-8) and SQLite's LIKE and the reference evaluator
+  // would read other bytes differently: such text is refused, not guessed at.
+  if (size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    return dialect.ErrorAt(bad + 1,
+                           "not valid UTF-8 (byte '\\x" + HexEncode(text.substr(bad, 1)) + "')");
   }
   return Status::Ok();
 }
