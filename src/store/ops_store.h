@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,6 +92,25 @@ class OpsStore : public Store {
 
  private:
   Derived& self() { return static_cast<Derived&>(*this); }
+};
+
+// The Store& a backend hands to a RunInTransaction body: the data calls of
+// OpsStore on the transaction, and the calls that cannot join a transaction
+// refused the same way by every backend.
+template <typename Derived, typename Ops>
+class TxOpsStore : public OpsStore<Derived, Ops> {
+ public:
+  Result<uint64_t> ChangeCounter() override {
+    return FailedPreconditionError(
+        "ChangeCounter() is not available inside RunInTransaction; call it on the store");
+  }
+  Result<bool> RememberOnce(std::string_view, int64_t, int64_t) override {
+    return FailedPreconditionError(
+        "RememberOnce() is not available inside RunInTransaction; call it on the store");
+  }
+  Status RunInTransaction(const std::function<Status(Store&)>&) override {
+    return FailedPreconditionError("RunInTransaction is not re-entrant");
+  }
 };
 
 }  // namespace lakegate::store

@@ -177,7 +177,7 @@ void RollbackIfOpen(Connection& conn) {
 // The Store& handed to a RunInTransaction body: the calls run on the
 // transaction's connection, each write in a savepoint so that a failed call
 // leaves no partial effect.
-class TxStore final : public OpsStore<TxStore, Ops> {
+class TxStore final : public TxOpsStore<TxStore, Ops> {
  public:
   explicit TxStore(Connection& conn) : conn_(conn), ops_(conn) {}
 
@@ -204,18 +204,6 @@ class TxStore final : public OpsStore<TxStore, Ops> {
       return status;
     }
     return conn_.Run("cannot release a savepoint", "RELEASE SAVEPOINT lakegate_op");
-  }
-
-  Result<uint64_t> ChangeCounter() override {
-    return FailedPreconditionError(
-        "ChangeCounter() is not available inside RunInTransaction; call it on the store");
-  }
-  Result<bool> RememberOnce(std::string_view, int64_t, int64_t) override {
-    return FailedPreconditionError(
-        "RememberOnce() is not available inside RunInTransaction; call it on the store");
-  }
-  Status RunInTransaction(const std::function<Status(Store&)>&) override {
-    return FailedPreconditionError("RunInTransaction is not re-entrant");
   }
 
  private:

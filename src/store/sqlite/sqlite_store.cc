@@ -30,7 +30,7 @@ namespace {
 // The Store& handed to a RunInTransaction body. The owning SqliteStore holds
 // its mutex and the open transaction for the whole life of this object; each
 // write runs in a savepoint so that a failed call leaves no partial effect.
-class TxStore final : public OpsStore<TxStore, Ops> {
+class TxStore final : public TxOpsStore<TxStore, Ops> {
  public:
   TxStore(Connection* conn, Ops* ops) : conn_(conn), ops_(ops) {}
 
@@ -54,18 +54,6 @@ class TxStore final : public OpsStore<TxStore, Ops> {
       return status;
     }
     return conn_->Exec("RELEASE lakegate_op", "cannot release a savepoint");
-  }
-
-  Result<uint64_t> ChangeCounter() override {
-    return FailedPreconditionError(
-        "ChangeCounter() is not available inside RunInTransaction; call it on the store");
-  }
-  Result<bool> RememberOnce(std::string_view, int64_t, int64_t) override {
-    return FailedPreconditionError(
-        "RememberOnce() is not available inside RunInTransaction; call it on the store");
-  }
-  Status RunInTransaction(const std::function<Status(Store&)>&) override {
-    return FailedPreconditionError("RunInTransaction is not re-entrant");
   }
 
  private:
