@@ -54,11 +54,14 @@ std::string DefaultStoreUrl(std::string_view state_dir) {
   return "sqlite:" + std::string(state_dir) + "/state.db";
 }
 
-std::string ChooseStoreUrl(std::string_view flag, const config::StackConfig& stack) {
+std::string ExplicitStoreUrl(std::string_view flag) {
   if (!flag.empty()) return std::string(flag);
-  if (const char* env = std::getenv("LAKEGATE_STATE_URL"); env != nullptr && *env != '\0') {
-    return env;
-  }
+  const char* env = std::getenv("LAKEGATE_STATE_URL");
+  return env != nullptr ? env : "";
+}
+
+std::string ChooseStoreUrl(std::string_view flag, const config::StackConfig& stack) {
+  if (std::string url = ExplicitStoreUrl(flag); !url.empty()) return url;
   if (!stack.state.url.empty()) return stack.state.url;
   return DefaultStoreUrl(stack.state_dir);
 }

@@ -23,6 +23,9 @@ std::string DefaultStoreUrl(std::string_view state_dir);
 // not empty, else $LAKEGATE_STATE_URL, else the stack file's state.url, else
 // the SQLite default in the stack's state_dir.
 std::string ChooseStoreUrl(std::string_view flag, const config::StackConfig& stack);
+// The state store URL given outside the stack file: `flag`, else
+// $LAKEGATE_STATE_URL, else "".
+std::string ExplicitStoreUrl(std::string_view flag);
 
 // `url` with any password replaced by "***", for messages and logs.
 std::string RedactStoreUrl(std::string_view url);

@@ -1,7 +1,6 @@
 #include "cli/server_commands.h"
 
 #include <csignal>
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -9,6 +8,7 @@
 #include "app/apply.h"
 #include "app/demo.h"
 #include "app/server_app.h"
+#include "app/stores.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "common/files.h"
@@ -141,11 +141,7 @@ void AddDemoCommand(CLI::App& app) {
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     // A new stack records the state store it was created in (the flag, else
     // $LAKEGATE_STATE_URL), so admin commands with --config find it.
-    std::string state_url = StateUrlFlag();
-    if (const char* env = std::getenv("LAKEGATE_STATE_URL"); state_url.empty() && env != nullptr) {
-      state_url = env;
-    }
-    auto path = app::PrepareDemoDir(dir, flags->port, state_url);
+    auto path = app::PrepareDemoDir(dir, flags->port, app::ExplicitStoreUrl(StateUrlFlag()));
     if (!path.ok()) Exit(Fail(path.status()));
     auto stack = config::LoadStackFile(*path);
     if (!stack.ok()) Exit(Fail(stack.status()));
