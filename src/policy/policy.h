@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "policy/sql_dialect.h"
 
 namespace lakegate::policy {
 
@@ -134,8 +135,15 @@ struct RowFilter {
   // `(+<column_sql(name)> COLLATE BINARY)` and literals rendered safely
   // (integers and reals re-rendered from their parsed values, strings quoted
   // with '' escaping); "1" for all rows. `column_sql` must return a safe SQL
-  // expression (a quoted identifier).
-  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql) const;
+  // expression (a quoted identifier). kTrino: column references are
+  // `column_sql(name)` as is, constants TRUE/FALSE, LIKE compares lower()ed
+  // sides (SQLite folds ASCII case); a LIKE pattern with non-ASCII characters
+  // renders as a call of fail() naming it (the query fails, never matches
+  // differently). Trino refuses to compare values of different types (a
+  // number column with a text literal) where SQLite says false: such a filter
+  // fails the query on Trino.
+  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql,
+                    SqlDialect dialect = SqlDialect::kSQLite) const;
   // Evaluates the filter on one row (the reference evaluator of the tests and
   // of `policy explain`): `value(name)` gives the cell; SQL three-valued logic.
   // Comparisons are SQLite's without type affinity and with BINARY collation
@@ -196,8 +204,12 @@ struct MaskExpression {
   // SQL for SQLite with every column reference replaced by
   // `(+<column_sql(name)> COLLATE BINARY)`, literals rendered safely and
   // every operator parenthesized; `column_sql` must return a safe SQL
-  // expression (a quoted identifier or a bound parameter).
-  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql) const;
+  // expression (a quoted identifier or a bound parameter). kTrino: column
+  // references as is, ifnull as coalesce, instr as strpos; Trino's typing is
+  // stricter than SQLite's (|| and comparisons need matching types), so an
+  // expression mixing types fails the query there.
+  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql,
+                    SqlDialect dialect = SqlDialect::kSQLite) const;
 };
 // InvalidArgument "mask expression: <what was expected, what was found> at
 // position N" (N 1-based); empty text is an error.

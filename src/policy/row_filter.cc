@@ -123,28 +123,57 @@ class Parser : public internal::ExpressionParser<Parser, NodePtr, Value> {
 // ---------------------------------------------------------------------------
 // SQL
 
+// The pieces that differ between dialects; everything else renders alike.
+//
+// A column reference. SQLite: no affinity (unary +) and BINARY collation, so
+// the comparison is the one Matches() evaluates whatever the column's
+// declared type or collation. Trino compares typed values (varchar by code
+// point, which is UTF-8 byte order) and has no affinity: the identifier.
+std::string ColumnRef(SqlDialect dialect, const std::string& quoted) {
+  if (dialect == SqlDialect::kTrino) return quoted;
+  return "(+" + quoted + " COLLATE BINARY)";
+}
+
+std::string BoolSql(SqlDialect dialect, bool value) {
+  if (dialect == SqlDialect::kTrino) return value ? "TRUE" : "FALSE";
+  return value ? "1" : "0";
+}
+
+// `column LIKE pattern`. SQLite's LIKE folds ASCII case only; Trino's is
+// case-sensitive, so both sides are lowered there, which matches SQLite's
+// folding only for ASCII patterns: a pattern with other characters fails the
+// query (fail closed) rather than matching differently.
+std::string LikeSql(SqlDialect dialect, const std::string& column, bool negated,
+                    const Value& pattern) {
+  const char* op = negated ? " NOT LIKE " : " LIKE ";
+  if (dialect != SqlDialect::kTrino) return "(" + column + op + LiteralSql(pattern) + ")";
+  for (char c : pattern.t) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return "CAST(fail('row filter: LIKE with a non-ASCII pattern is not supported on Trino') "
+             "AS boolean)";
+    }
+  }
+  return "(lower(" + column + ")" + op + "lower(" + LiteralSql(pattern) + "))";
+}
+
 void AppendSql(const Node& n, const std::function<std::string(std::string_view)>& column_sql,
-               std::string& out) {
-  auto column = [&] {
-    // No affinity (unary +) and BINARY collation: the comparison is the one
-    // Matches() evaluates, whatever the column's declared type or collation.
-    return "(+" + column_sql(n.column) + " COLLATE BINARY)";
-  };
+               SqlDialect dialect, std::string& out) {
+  auto column = [&] { return ColumnRef(dialect, column_sql(n.column)); };
   switch (n.kind) {
     case Node::Kind::kConst:
-      out += n.value ? "1" : "0";
+      out += BoolSql(dialect, n.value);
       return;
     case Node::Kind::kAnd:
     case Node::Kind::kOr:
       out += "(";
-      AppendSql(*n.left, column_sql, out);
+      AppendSql(*n.left, column_sql, dialect, out);
       out += n.kind == Node::Kind::kAnd ? " AND " : " OR ";
-      AppendSql(*n.right, column_sql, out);
+      AppendSql(*n.right, column_sql, dialect, out);
       out += ")";
       return;
     case Node::Kind::kNot:
       out += "(NOT ";
-      AppendSql(*n.left, column_sql, out);
+      AppendSql(*n.left, column_sql, dialect, out);
       out += ")";
       return;
     case Node::Kind::kCompare:
@@ -167,8 +196,7 @@ void AppendSql(const Node& n, const std::function<std::string(std::string_view)>
       return;
     }
     case Node::Kind::kLike:
-      out +=
-          "(" + column() + (n.negated ? " NOT LIKE " : " LIKE ") + LiteralSql(n.literals[0]) + ")";
+      out += LikeSql(dialect, column(), n.negated, n.literals[0]);
       return;
     case Node::Kind::kIsNull:
       out += "(" + column() + (n.negated ? " IS NOT NULL)" : " IS NULL)");
@@ -363,11 +391,11 @@ std::vector<std::string> RowFilter::Columns() const {
   return out;
 }
 
-std::string RowFilter::ToSql(
-    const std::function<std::string(std::string_view column)>& column_sql) const {
-  if (!root) return "1";
+std::string RowFilter::ToSql(const std::function<std::string(std::string_view column)>& column_sql,
+                             SqlDialect dialect) const {
+  if (!root) return BoolSql(dialect, true);
   std::string out;
-  AppendSql(*root, column_sql, out);
+  AppendSql(*root, column_sql, dialect, out);
   return out;
 }
 
