@@ -3,6 +3,7 @@
 #include "app/url_scheme.h"
 #include "common/strings.h"
 #include "engine/sqlite/sqlite_engine.h"
+#include "engine/trino/trino_engine.h"
 
 namespace lakegate::app {
 namespace {
@@ -12,12 +13,14 @@ using EngineFactory = Result<std::unique_ptr<engine::Engine>> (*)(
 
 struct EngineKind {
   std::string_view scheme;
-  EngineFactory open;  // takes the URL without "<scheme>:"
+  EngineFactory open;   // takes the URL without "<scheme>:"
+  bool remote = false;  // a server's URL (scheme://HOST...), not a local path
 };
 
 // One line per engine; the first is the one a plain path selects.
 constexpr EngineKind kEngines[] = {
     {"sqlite", &engine::OpenSqliteEngineAt},
+    {"trino", &engine::OpenTrinoEngineAt, /*remote=*/true},
 };
 
 const EngineKind* FindEngine(std::string_view scheme) {
@@ -53,6 +56,7 @@ Result<std::unique_ptr<engine::Engine>> OpenEngine(std::string_view url,
     if (!scheme.empty() && rest.substr(0, 2) == "//") return UnknownScheme(scheme);
     return kEngines[0].open(url, settings);  // a plain path
   }
+  if (kind->remote) return kind->open(rest, settings);
   if (rest.substr(0, 2) == "//") {
     // scheme://AUTHORITY/PATH: only an empty authority is local.
     rest.remove_prefix(2);

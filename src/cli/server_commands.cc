@@ -9,6 +9,7 @@
 #include "app/demo.h"
 #include "app/server_app.h"
 #include "app/stores.h"
+#include "app/trino_link.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "common/files.h"
@@ -129,14 +130,21 @@ void AddDemoCommand(CLI::App& app) {
   cmd->add_option("--listen", flags->listen, "Address to listen on (default 127.0.0.1)");
   AddNodeOption(cmd, flags->node_name);
   AddStateOption(cmd);
+  auto engine_url = std::make_shared<std::string>();
+  cmd->add_option("--engine", *engine_url,
+                  "Engine URL for the demo lake instead of DIR/lake, e.g. "
+                  "trino://127.0.0.1:PORT (a cluster started by scripts/trino.sh start; "
+                  "docs/trino.md)");
   cmd->footer(
       "Examples:\n"
       "  lakegate demo --dir /tmp/demo --port 9090\n"
+      "  bash scripts/trino.sh start && "
+      "lakegate demo --dir /tmp/demo --port 8080 --engine trino://127.0.0.1:PORT\n"
       "  lakegate demo --dir /tmp/demo --port 9090 --state postgresql://USER:PW@HOST:5432/DB\n"
       "  lakegate demo --dir /tmp/demo --port 9091 --state <the same URL>   # a second node\n"
       "With --state the stack lives in that database: the first node creates it, later nodes\n"
       "(same DIR, same URL) join it, and DIR/stack.yaml records the URL for admin commands.");
-  cmd->callback([flags] {
+  cmd->callback([flags, engine_url] {
     std::string dir = std::filesystem::absolute(flags->config_path).lexically_normal().string();
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     // A new stack records the state store it was created in (the flag, else
@@ -145,11 +153,18 @@ void AddDemoCommand(CLI::App& app) {
     if (!path.ok()) Exit(Fail(path.status()));
     auto stack = config::LoadStackFile(*path);
     if (!stack.ok()) Exit(Fail(stack.status()));
-    if (Status s = app::PrepareDemoData(stack->query.lake_dir); !s.ok()) Exit(Fail(s));
+    // A Trino lake is loaded once the server runs: Trino authenticates the
+    // load with the server's own token.
+    const bool on_trino = app::IsTrinoEngineUrl(*engine_url);
+    if (!engine_url->empty()) stack->query.lake_dir = *engine_url;
+    if (!on_trino) {
+      if (Status s = app::PrepareDemoData(stack->query.lake_dir); !s.ok()) Exit(Fail(s));
+    }
     std::string secrets = app::SecretsDir(*stack);
     app::ServeOptions options{*stack, flags->port, flags->listen, false};
     options.node_name = flags->node_name;
     options.state_url = StateUrlFlag();
+    options.load_demo_data = on_trino;
     int code = Serve(std::move(options), [&](const app::ServerApp& server) {
       std::string url = server.base_url();
       std::cout << "\nlakegate demo is running at " << url << "\n\n"

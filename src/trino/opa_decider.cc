@@ -206,14 +206,17 @@ Result<OpaDecider::Request> ParseRequest(std::string_view body) {
 class Judge {
  public:
   Judge(const policy::PolicySnapshot& policy, const policy::Role* role, StatementClass max_class,
-        const std::string& catalog)
-      : policy_(policy), role_(role), max_class_(max_class), catalog_(catalog) {
-    unrestricted_ = role_ != nullptr && policy::IsUnrestricted(*role_);
+        bool superuser, const std::string& catalog)
+      : policy_(policy),
+        role_(role),
+        max_class_(max_class),
+        catalog_(catalog),
+        superuser_(superuser) {
+    unrestricted_ = superuser_ || (role_ != nullptr && policy::IsUnrestricted(*role_));
   }
 
-  bool known() const { return role_ != nullptr; }
+  bool known() const { return role_ != nullptr || superuser_; }
   bool unrestricted() const { return unrestricted_; }
-  const policy::Role& role() const { return *role_; }
 
   bool IsLake(std::string_view catalog) const { return EqualsIgnoreCase(catalog, catalog_); }
 
@@ -283,6 +286,7 @@ class Judge {
   const policy::Role* role_;
   const StatementClass max_class_;
   const std::string& catalog_;
+  const bool superuser_;
   bool unrestricted_ = false;
 };
 
@@ -404,7 +408,7 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
     }
   }
   const policy::Role* role = resolved ? policy.FindRole(principal.role) : nullptr;
-  Judge judge(policy, role, principal.max_class, options_.catalog);
+  Judge judge(policy, role, principal.max_class, principal.superuser, options_.catalog);
   const std::string& op = request.operation;
 
   auto columns_of = [this](const TableRef& t) {

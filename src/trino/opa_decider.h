@@ -62,6 +62,8 @@ namespace lakegate::trino {
 struct TrinoPrincipal {
   std::string role;
   engine::StatementClass max_class = engine::StatementClass::kRead;
+  // lakegate's own loads (engine::kTrinoLoadPrincipal): every permission, no role.
+  bool superuser = {};
 };
 
 // Why a decision request failed (the plugin fails the query on any non-2xx).
