@@ -12,9 +12,9 @@
 #
 # DIR defaults to ${TMPDIR:-/tmp}/lakegate-trino. Options of start:
 #   --lakegate URL   lakegate's base URL (default http://127.0.0.1:8080, what `lakegate demo`
-#                    listens on by default): Trino verifies client tokens with URL's JWKS
-#                    (/.well-known/jwks.json, issuer URL) and asks URL/trino/opa/... for
-#                    every access decision
+#                    listens on by default): Trino asks URL/trino/opa/... for every access
+#                    decision. `--lakegate auto` picks a free loopback port for lakegate and
+#                    writes it to DIR/lakegate-port (tests)
 #   --workers N      worker nodes besides the coordinator (default 1; 0 = the coordinator
 #                    runs the tasks itself: faster to start, what CI uses)
 #   --no-access-control   leave out OPA access control and JWT authentication (benchmarks
@@ -74,6 +74,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 lakegate=${lakegate%/}
+lakegate_port=""
 
 find_java() {
   local candidates=()
@@ -313,6 +314,10 @@ start() {
   chmod 0700 "$dir"
   dir=$(cd "$dir" && pwd)
   (umask 077 && random_secret >"$dir/internal-secret" && random_secret >"$dir/opa-secret")
+  if [[ "$lakegate" == auto ]]; then
+    lakegate_port=$(free_port)
+    lakegate=http://127.0.0.1:$lakegate_port
+  fi
   local port
   port=$(free_port)
   echo "$port" >"$dir/port"
@@ -334,6 +339,8 @@ start() {
     exit 1
   fi
   echo "Trino $TRINO_VERSION ready in $((SECONDS - t0))s ($((workers + 1)) nodes, $dir)" >&2
+  url_of >"$dir/url"
+  [[ -n "$lakegate_port" ]] && echo "$lakegate_port" >"$dir/lakegate-port"
   url_of
 }
 
