@@ -31,6 +31,10 @@
 # lakegate writes to DIR/jwt-keys/<kid>.pem. Nodes talk to each other with
 # internal-communication.shared-secret (also generated).
 #
+# With access control, clients reach Trino over HTTPS only (the printed URL;
+# certificate signed by DIR/tls/ca.pem, for 127.0.0.1 and localhost): Trino
+# authenticates nothing over plain HTTP.
+#
 # Needs a JDK 24+ (Trino 476): $TRINO_JAVA_HOME, else a Temurin 24+ under
 # /usr/lib/jvm. Memory: 768 MB heap per node (tests and the demo's 1,000 rows).
 set -euo pipefail
@@ -195,14 +199,18 @@ EOF
       # A SELECT * lists only the columns the role may read (LF behaviour).
       echo "hide-inaccessible-columns=true"
       if ((access_control)); then
+        # Trino authenticates only over HTTPS (over HTTP it would take any
+        # X-Trino-User without a token): clients use the HTTPS port; plain
+        # HTTP stays for the nodes' own traffic (internal shared secret).
+        echo "http-server.https.enabled=true"
+        echo "http-server.https.port=$(cat "$dir/https-port")"
+        echo "http-server.https.keystore.path=$dir/tls/server.pem"
         echo "http-server.authentication.type=JWT"
         # One PEM public key per kid, written by lakegate (its Trino engine keeps
         # DIR/jwt-keys in step with its signing keys): Trino reads a JWKS URL only
         # once at start and refuses to start without it, so a file per kid lets
         # Trino start before lakegate and follow key rotation.
         echo "http-server.authentication.jwt.key-file=$dir/jwt-keys/\${KID}.pem"
-        # Loopback only: tokens travel in clear over 127.0.0.1 (see docs/trino.md).
-        echo "http-server.authentication.allow-insecure-over-http=true"
       fi
     fi
   } >"$etc/config.properties"
@@ -237,7 +245,34 @@ EOF
   fi
 }
 
-url_of() { echo "http://127.0.0.1:$(cat "$dir/port")"; }
+# The URL clients use: HTTPS with access control (DIR/tls/ca.pem signs its
+# certificate), else HTTP.
+url_of() {
+  if [[ -f "$dir/https-port" ]]; then
+    echo "https://127.0.0.1:$(cat "$dir/https-port")"
+  else
+    echo "http://127.0.0.1:$(cat "$dir/port")"
+  fi
+}
+
+# A throwaway CA (DIR/tls/ca.pem) and a certificate for 127.0.0.1 and
+# localhost (DIR/tls/server.pem: key and chain, as Trino reads PEM keystores).
+make_tls() {
+  local tls=$dir/tls
+  mkdir -p "$tls"
+  (
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=lakegate Trino test CA" \
+      -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+      -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+      -CAcreateserial -days 30 -extfile "$tls/san.ext" -out "$tls/server.crt" 2>/dev/null
+    cat "$tls/server.key" "$tls/server.crt" "$tls/ca.pem" >"$tls/server.pem"
+  )
+  chmod 0644 "$tls/ca.pem"
+}
 
 launcher() {
   local name=$1
@@ -287,7 +322,7 @@ wait_ready() {
         return 1
       fi
     done
-    if curl -fsS -m 2 "$url/v1/info" 2>/dev/null | grep -q '"starting":false'; then
+    if curl -fsS -m 2 "http://127.0.0.1:$(cat "$dir/port")/v1/info" 2>/dev/null | grep -q '"starting":false'; then
       # /v1/node needs authentication when it is on; count node announcements in the log instead.
       local nodes=1
       if ((workers > 0)); then
@@ -321,6 +356,10 @@ start() {
   local port
   port=$(free_port)
   echo "$port" >"$dir/port"
+  if ((access_control)); then
+    free_port >"$dir/https-port"
+    make_tls
+  fi
   write_node coordinator "$port" true "$port"
   local t0=$SECONDS
   launcher coordinator start >/dev/null

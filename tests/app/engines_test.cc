@@ -78,7 +78,7 @@ TEST_F(EnginesTest, UnknownSchemeNamesTheKnownOnesAndHidesTheUrl) {
       << engine.status().message();
   EXPECT_NE(engine.status().message().find("sqlite"), std::string::npos);
   EXPECT_EQ(engine.status().message().find("s3cret"), std::string::npos);
-  EXPECT_EQ(EngineSchemes(), (std::vector<std::string>{"sqlite"}));
+  EXPECT_EQ(EngineSchemes(), (std::vector<std::string>{"sqlite", "trino"}));
 }
 
 TEST_F(EnginesTest, SqliteUrlWithAHostIsRefused) {

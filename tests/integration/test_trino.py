@@ -14,8 +14,11 @@ Runs on the python of scripts/python-venv.sh (the `trino` client from PyPI).
 """
 import json
 import os
+import ssl
 import tempfile
 import unittest
+import urllib.error
+import urllib.request
 
 import trino
 from trino.auth import JWTAuthentication
@@ -23,6 +26,10 @@ from trino.auth import JWTAuthentication
 from harness import Server, request
 
 DIR = os.environ.get("LAKEGATE_TEST_TRINO_DIR", "")
+CA = os.path.join(DIR, "tls", "ca.pem")
+# requests lets these override a session's own CA file (verify=CA).
+for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+    os.environ.pop(var, None)
 
 
 def read(name):
@@ -62,7 +69,7 @@ class TrinoGovernanceTest(unittest.TestCase):
         token = cls.server.access_token(client)
         user = cls.server.secret(client)["client_id"]
         return trino.dbapi.connect(host=cls.host, port=cls.trino_port, user=user,
-                                   http_scheme="http", allow_insecure_auth=True, auth=JWTAuthentication(token),
+                                   http_scheme="https", verify=CA, auth=JWTAuthentication(token),
                                    catalog="lake", schema="analytics")
 
     @classmethod
@@ -143,19 +150,32 @@ class TrinoGovernanceTest(unittest.TestCase):
         token = self.server.access_token("reporting-service")
         etl = self.server.secret("etl-service")["client_id"]
         conn = trino.dbapi.connect(host=self.host, port=self.trino_port, user=etl,
-                                   http_scheme="http", allow_insecure_auth=True, auth=JWTAuthentication(token),
+                                   http_scheme="https", verify=CA, auth=JWTAuthentication(token),
                                    catalog="lake", schema="analytics")
-        with self.assertRaises(Exception):
+        with self.assertRaises(Exception) as cm:
             cur = conn.cursor()
             cur.execute("SELECT email FROM members LIMIT 1")
             cur.fetchall()
+        self.assertIn("impersonate", str(cm.exception).lower())
 
     def test_tokens_not_signed_by_lakegate_are_refused(self):
-        with self.assertRaises(Exception):
-            conn = trino.dbapi.connect(host=self.host, port=self.trino_port, user="x",
-                                       http_scheme="http",
-                                       auth=JWTAuthentication("eyJhbGciOiJub25lIn0.e30."))
-            conn.cursor().execute("SELECT 1")
+        ctx = ssl.create_default_context(cafile=CA)
+        def status(headers, url=None):
+            req = urllib.request.Request((url or self.trino_url) + "/v1/statement",
+                                         data=b"SELECT 1", method="POST",
+                                         headers={"X-Trino-User": "x", **headers})
+            try:
+                with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+        self.assertEqual(status({}), 401)
+        self.assertEqual(status({"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}), 401)
+        # Plain HTTP authenticates nothing, so Trino refuses it for clients.
+        plain = "http://127.0.0.1:" + read("port")
+        self.assertEqual(status({}, plain), 403)
+        self.assertEqual(status({"Authorization": "Bearer " +
+                                 self.server.access_token("etl-service")}, plain), 403)
 
     def query_api(self, client, sql):
         token = self.server.access_token(client)

@@ -1,8 +1,11 @@
 #include "engine/trino/trino_engine.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -164,12 +167,13 @@ Status MapTrinoError(const Json& error, const std::string& limit_text) {
 
 class TrinoEngine final : public Engine {
  public:
-  TrinoEngine(std::string base_url, std::string catalog, EngineSettings settings)
+  TrinoEngine(std::string base_url, std::string catalog, std::string ca_file,
+              EngineSettings settings)
       : base_url_(std::move(base_url)),
         catalog_(std::move(catalog)),
         settings_(std::move(settings)),
         client_(http::ClientOptions{.connect_timeout = std::chrono::milliseconds(5000),
-                                    .ca_file = "",
+                                    .ca_file = std::move(ca_file),
                                     .user_agent = "lakegate",
                                     .no_proxy = "*"}) {}
 
@@ -271,6 +275,7 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
     }
   }
   request.max_response_bytes = kMaxPageBytes;
+  const http::ClientRequest first = request;
   Outcome outcome;
   bool columns_seen = false;
   std::string next_uri;
@@ -301,6 +306,14 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
     next_uri = page.value("nextUri", "");
     if (page.contains("error") && page["error"].is_object()) {
       next_uri.clear();  // the query is over
+      // A coordinator that is still starting refuses every statement: wait
+      // for it within the deadline (lakegate and Trino often start together).
+      if (page["error"].value("errorName", "") == "SERVER_STARTING_UP" && !columns_seen &&
+          Clock::now() + std::chrono::milliseconds(500) < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        request = first;
+        continue;
+      }
       return MapTrinoError(page["error"], limit_text);
     }
     if (page.contains("updateType") && page["updateType"].is_string()) {
@@ -636,6 +649,7 @@ Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
     return Misconfigured("a Trino engine URL is trino://HOST:PORT[?catalog=NAME]");
   }
   std::string catalog = "lake";
+  std::string dir;
   if (!rest.empty() && rest != "/") {
     if (rest[0] == '/') rest.remove_prefix(1);
     if (rest.empty() || rest[0] != '?') {
@@ -649,7 +663,7 @@ Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
       if (key == "catalog" && IsValidDatabaseName(value)) {
         catalog = std::string(value);
       } else if (key == "dir") {
-        // The cluster's directory, for the composition root (app/trino_link.h).
+        dir = std::string(value);
       } else {
         return Misconfigured("unknown or invalid Trino engine URL parameter '" + std::string(key) +
                              "' (known: catalog=NAME, dir=DIR)");
@@ -660,8 +674,16 @@ Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
     return Misconfigured(
         "the Trino engine needs lakegate's token issuer (serve the auth component too)");
   }
-  return std::unique_ptr<Engine>(
-      new TrinoEngine("http://" + std::string(authority), std::move(catalog), settings));
+  // Trino authenticates only over HTTPS; the CA of a cluster started by
+  // scripts/trino.sh is DIR/tls/ca.pem.
+  if (dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    dir = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/lakegate-trino";
+  }
+  std::string ca_file = dir + "/tls/ca.pem";
+  if (access(ca_file.c_str(), R_OK) != 0) ca_file.clear();  // the system's trust store
+  return std::unique_ptr<Engine>(new TrinoEngine("https://" + std::string(authority),
+                                                 std::move(catalog), std::move(ca_file), settings));
 }
 
 }  // namespace lakegate::engine

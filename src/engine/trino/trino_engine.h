@@ -11,8 +11,12 @@
 // rights: no SQL construct reaches more. Loads run as the principal
 // "lakegate:load" (the administrator's operation).
 //
-// URL: trino://HOST:PORT[?catalog=lake] (http; the catalog that holds the
-// lake, default "lake"). A catalog database is a Trino schema of that catalog.
+// URL: trino://HOST:PORT[?catalog=NAME&dir=DIR]: Trino's HTTPS port (Trino
+// authenticates nothing over plain HTTP), the catalog that holds the lake
+// (default "lake"), and the directory of a cluster started by
+// scripts/trino.sh (default $TMPDIR/lakegate-trino), whose tls/ca.pem is
+// trusted (else the system's trust store). A catalog database is a Trino
+// schema of that catalog.
 //
 // Values: Trino's integer types read as INTEGER, real/double as REAL,
 // boolean as an integer 0/1, everything else as TEXT (decimals, dates and

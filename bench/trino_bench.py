@@ -1,0 +1,140 @@
+"""Measures lakegate governing Trino (run by bench/trino_bench.sh).
+
+Two Trino clusters hold the same demo table: GOVERNED (OPA access control and
+JWT authentication pointed at lakegate) and OPEN (no access control). The
+same query mix runs on both, alternating round by round so both see the same
+machine load; meanwhile a second thread posts typical decision requests to
+lakegate's /trino/opa endpoints and records their latency.
+
+Prints RESULT lines: per query p50 on each cluster and their ratio, and the
+decision latency p50/p99 (ms) while the mix ran.
+"""
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import urllib.request
+
+import trino
+from trino.auth import JWTAuthentication
+
+GOVERNED, OPEN, LAKEGATE, DEMO_DIR, TRINO_DIR = sys.argv[1:6]
+ROUNDS = int(os.environ.get("ROUNDS", "15"))
+
+QUERIES = {
+    "count": "SELECT count(*) FROM members",
+    "group_by_region": "SELECT region, count(*), avg(lifetime_value) FROM members GROUP BY region",
+    "point": "SELECT * FROM members WHERE member_id = 421",
+    "top10": "SELECT member_id, name, lifetime_value FROM members ORDER BY lifetime_value DESC LIMIT 10",
+    "scan_filter": "SELECT count(*) FROM members WHERE tier = 'gold' AND joined_on >= '2020-01-01'",
+}
+
+
+def secret(client):
+    with open(os.path.join(DEMO_DIR, "secrets", client + ".json")) as f:
+        return json.load(f)
+
+
+def token(client):
+    s = secret(client)
+    import base64
+    import urllib.parse
+    basic = base64.b64encode(f"{s['client_id']}:{s['client_secret']}".encode()).decode()
+    req = urllib.request.Request(LAKEGATE + "/oauth2/token",
+                                 data=b"grant_type=client_credentials",
+                                 headers={"Authorization": "Basic " + basic,
+                                          "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)["access_token"]
+
+
+def connect(url, user, tok=None):
+    host, port = url.split("://", 1)[1].split(":")
+    kwargs = dict(host=host, port=int(port), user=user, http_scheme="http",
+                  catalog="lake", schema="analytics")
+    if tok:
+        kwargs.update(auth=JWTAuthentication(tok), allow_insecure_auth=True)
+    return trino.dbapi.connect(**kwargs)
+
+
+def run(conn, sql):
+    t0 = time.perf_counter()
+    cur = conn.cursor()
+    cur.execute(sql)
+    cur.fetchall()
+    return (time.perf_counter() - t0) * 1000
+
+
+def decision_bodies(user):
+    ctx = {"identity": {"user": user, "groups": []}, "softwareStack": {"trinoVersion": "476"}}
+    table = {"catalogName": "lake", "schemaName": "analytics", "tableName": "members"}
+    cols = ["member_id", "name", "email", "region", "tier", "joined_on", "lifetime_value"]
+    types = ["bigint", "varchar", "varchar", "varchar", "varchar", "varchar", "double"]
+    return [
+        ("allow", {"input": {"context": ctx, "action": {"operation": "ExecuteQuery"}}}),
+        ("allow", {"input": {"context": ctx, "action": {
+            "operation": "SelectFromColumns", "resource": {"table": {**table, "columns": cols[:2]}}}}}),
+        ("batch", {"input": {"context": ctx, "action": {
+            "operation": "FilterColumns", "filterResources": [{"table": {**table, "columns": cols}}]}}}),
+        ("row-filters", {"input": {"context": ctx, "action": {
+            "operation": "GetRowFilters", "resource": {"table": table}}}}),
+        ("column-masks", {"input": {"context": ctx, "action": {
+            "operation": "GetColumnMask", "filterResources": [
+                {"column": {**table, "columnName": c, "columnType": t}} for c, t in zip(cols, types)]}}}),
+    ]
+
+
+def main():
+    key = open(os.path.join(TRINO_DIR, "opa-secret")).read().strip()
+    analyst = secret("analytics-service")["client_id"]
+    bodies = [(kind, json.dumps(b).encode()) for kind, b in decision_bodies(analyst)]
+    stop = threading.Event()
+    latencies = []
+
+    def decide():
+        i = 0
+        while not stop.is_set():
+            kind, body = bodies[i % len(bodies)]
+            i += 1
+            req = urllib.request.Request(f"{LAKEGATE}/trino/opa/{kind}?key={key}", data=body,
+                                         headers={"Content-Type": "application/json"})
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(req, timeout=10) as r:
+                r.read()
+            latencies.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.002)
+
+    governed = {c: connect(GOVERNED, secret(c)["client_id"], token(c))
+                for c in ("etl-service", "analytics-service")}
+    open_conn = connect(OPEN, "bench")
+    # Warm-up: plans, caches, JIT.
+    for sql in QUERIES.values():
+        for _ in range(3):
+            run(open_conn, sql)
+            for c in governed.values():
+                run(c, sql)
+    times = {(name, who): [] for name in QUERIES for who in ("open", "etl-service", "analytics-service")}
+    thread = threading.Thread(target=decide, daemon=True)
+    thread.start()
+    for _ in range(ROUNDS):
+        for name, sql in QUERIES.items():
+            times[(name, "open")].append(run(open_conn, sql))
+            for c, conn in governed.items():
+                times[(name, c)].append(run(conn, sql))
+    stop.set()
+    thread.join()
+    for name in QUERIES:
+        base = statistics.median(times[(name, "open")])
+        for who in ("etl-service", "analytics-service"):
+            gov = statistics.median(times[(name, who)])
+            print(f"RESULT query={name} client={who} open_p50_ms={base:.1f} governed_p50_ms={gov:.1f} "
+                  f"ratio={gov / base:.2f}")
+    lat = sorted(latencies)
+    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+    print(f"RESULT decisions n={len(lat)} p50_ms={p(0.5):.3f} p99_ms={p(0.99):.3f}")
+
+
+if __name__ == "__main__":
+    main()
