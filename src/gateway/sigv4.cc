@@ -60,7 +60,7 @@ std::string PercentDecode(std::string_view in) {
 }
 
 // RFC 3986 §5.2.4 dot-segment removal, with empty segments dropped as AWS
-// services (and botocore) do; "" becomes "/".
+// services (and botocore) do; always absolute ("" becomes "/").
 std::string NormalizePath(std::string_view path) {
   if (path.empty()) return "/";
   std::vector<std::string_view> kept;
@@ -76,13 +76,13 @@ std::string NormalizePath(std::string_view path) {
     }
     start = end + 1;
   }
-  std::string out = path.front() == '/' ? "/" : "";
+  // The canonical URI is an absolute path even when the target was not.
+  std::string out = "/";
   for (size_t i = 0; i < kept.size(); ++i) {
     if (i > 0) out.push_back('/');
     out.append(kept[i]);
   }
   if (path.back() == '/' && !kept.empty()) out.push_back('/');
-  if (out.empty()) out = "/";
   return out;
 }
 
@@ -330,8 +330,9 @@ bool ParseAmzDate(std::string_view text, int64_t& unix_seconds) {
   tm.tm_hour = ToInt(text.substr(9, 2));
   tm.tm_min = ToInt(text.substr(11, 2));
   tm.tm_sec = ToInt(text.substr(13, 2));
-  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 59) {
+  // Years before the epoch are no signing time (and would not format back).
+  if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59) {
     return false;
   }
   const int day = tm.tm_mday;

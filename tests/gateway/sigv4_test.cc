@@ -181,6 +181,8 @@ TEST(SigV4CanonicalTest, UriIsNormalisedAndEncodedTwice) {
   EXPECT_EQ(sigv4::CanonicalUri("/example%20space/"), "/example%2520space/");
   EXPECT_EQ(sigv4::CanonicalUri("/a%2Fb"), "/a%252Fb");
   EXPECT_EQ(sigv4::CanonicalUri("/a/..b/.c"), "/a/..b/.c");
+  EXPECT_EQ(sigv4::CanonicalUri("a/b"), "/a/b");
+  EXPECT_EQ(sigv4::CanonicalUri("/../.."), "/");
 }
 
 TEST(SigV4CanonicalTest, QueryIsDecodedReencodedAndSorted) {
@@ -249,8 +251,9 @@ TEST(SigV4DateTest, ParsesAndFormatsBasicDateTimes) {
   ASSERT_TRUE(sigv4::ParseAmzDate("20150830T123600Z", t));
   EXPECT_EQ(t, 1440938160);
   EXPECT_EQ(sigv4::FormatAmzDate(t), "20150830T123600Z");
-  for (const char* bad : {"", "20150830T123600", "2015-08-30T12:36:00Z", "20150230T123600Z",
-                          "20151330T123600Z", "20150830T253600Z", "20150830X123600Z"}) {
+  for (const char* bad :
+       {"", "20150830T123600", "2015-08-30T12:36:00Z", "20150230T123600Z", "20151330T123600Z",
+        "20150830T253600Z", "20150830X123600Z", "01250830T123600Z"}) {
     EXPECT_FALSE(sigv4::ParseAmzDate(bad, t)) << bad;
   }
 }
