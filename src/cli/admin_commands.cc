@@ -349,7 +349,15 @@ void AddClientCommands(CLI::App& app) {
   AddConfigOption(show, flags->config);
   show->callback([flags] {
     Context ctx = OpenContext(flags->config);
-    PrintClient(FindClientOrExit(*ctx.store, flags->target));
+    store::ClientRecord c = FindClientOrExit(*ctx.store, flags->target);
+    PrintClient(c);
+    auto keys = ctx.store->ListAccessKeys();
+    if (!keys.ok()) Exit(Fail(keys.status()));
+    std::string ids;
+    for (const auto& k : *keys) {
+      if (k.client_id == c.client_id) ids += (ids.empty() ? "" : ", ") + k.access_key_id;
+    }
+    if (!ids.empty()) std::cout << "access keys: " << ids << "\n";
   });
 
   CLI::App* rotate = client->add_subcommand(

@@ -92,6 +92,9 @@ class AccessKeyCliTest(unittest.TestCase):
                          {"aws_access_key_id": key_id, "aws_secret_access_key": secret})
         listed = s.cli("client", "access-key", "list", "monitoring-service").stdout
         self.assertIn(key_id, listed)
+        shown = s.cli("client", "show", "monitoring-service").stdout
+        self.assertRegex(shown, r"access keys: .*" + key_id)
+        self.assertNotIn(secret, shown)
         self.assertIn(demo_key, listed)
         self.assertNotIn(secret, listed)
         # A third key is refused, saying what to do.
