@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -511,6 +513,46 @@ TEST_F(SigV4AuthenticatorTest, UnknownKeysFromOneAddressAreRefusedAfterTheAddres
     EXPECT_TRUE(HasReason(s, SigV4Failure::kUnknownAccessKey));
   }
   EXPECT_TRUE(HasReason(auth->Authenticate(Signed()).status(), SigV4Failure::kRateLimited));
+}
+
+// ---------------------------------------------------------------------------
+// Micro-benchmark, DISABLED_ so that unit runs never time anything. Run with
+//   gateway_test --gtest_also_run_disabled_tests --gtest_filter='*DISABLED_BenchSigV4*'
+
+double ThreadCpuMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
+TEST_F(SigV4AuthenticatorTest, DISABLED_BenchSigV4Verification) {
+  auto auth = Make();
+  // A StartQueryExecution body as boto3 sends it.
+  const http::Request r = Signed(
+      "{\"QueryString\": \"SELECT region, count(*) FROM members GROUP BY region\", "
+      "\"ClientRequestToken\": \"0f1d4c6e-9c1b-4f43-8d43-7a1f7e3b2a55\", "
+      "\"QueryExecutionContext\": {\"Database\": \"analytics\"}}");
+  ASSERT_TRUE(auth->Authenticate(r).ok());
+  constexpr int kIterations = 50000;
+  double start = ThreadCpuMicros();
+  for (int i = 0; i < kIterations; ++i) ASSERT_TRUE(auth->Authenticate(r).ok());
+  const double cached_us = (ThreadCpuMicros() - start) / kIterations;
+  // The first request of a day (or of a new key): open the sealed secret and
+  // derive the signing key.
+  const store::AccessKeyRecord* key = cache_.Current()->FindAccessKey(kSuiteKeyId);
+  ASSERT_NE(key, nullptr);
+  sigv4::Credential credential{
+      .access_key_id = kSuiteKeyId, .date = "20150830", .region = "us-east-1", .service = "x"};
+  start = ThreadCpuMicros();
+  for (int i = 0; i < kIterations; ++i) {
+    auto secret = sealer_.Open(*key);
+    ASSERT_TRUE(secret.ok());
+    (void)sigv4::SigningKey(secret->Reveal(), credential);
+  }
+  const double derive_us = (ThreadCpuMicros() - start) / kIterations;
+  std::printf("SigV4 verify (signing key cached) %6.2f us CPU/op (%8.0f/s/core)\n", cached_us,
+              1e6 / cached_us);
+  std::printf("open sealed secret + derive key   %6.2f us CPU/op\n", derive_us);
 }
 
 }  // namespace
