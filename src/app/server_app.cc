@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "app/access_keys.h"
 #include "app/apply.h"
 #include "app/engines.h"
 #include "app/routes.h"
@@ -402,6 +403,10 @@ Status ServerApp::Start() {
                                  SecretsDir(stack), false));
   if (!d.options.quiet_apply && !applied.changes.empty()) {
     std::cout << FormatChanges(applied, false) << std::flush;
+  }
+  if (d.options.demo_access_keys) {
+    LG_RETURN_IF_ERROR(EnsureDemoAccessKeys(stack, *d.store, oauth::AccessKeySealer(hash_key),
+                                            SecretsDir(stack), SystemClock::Get().NowSeconds()));
   }
 
   std::string audit_path = stack.audit.path.empty() ? d.state_dir + "/audit.log" : stack.audit.path;

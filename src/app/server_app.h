@@ -36,6 +36,9 @@ struct ServeOptions {
   // The state store URL from --state; "" = $LAKEGATE_STATE_URL, else the
   // stack's state.url, else SQLite in state_dir (app/stores.h ChooseStoreUrl).
   std::string state_url = {};
+  // `lakegate demo`: every client of the stack gets an AWS access key and its
+  // <secrets>/<client>-aws.json file once (app/access_keys.h).
+  bool demo_access_keys = false;
 };
 
 class ServerApp {

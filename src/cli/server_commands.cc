@@ -150,11 +150,13 @@ void AddDemoCommand(CLI::App& app) {
     app::ServeOptions options{*stack, flags->port, flags->listen, false};
     options.node_name = flags->node_name;
     options.state_url = StateUrlFlag();
+    options.demo_access_keys = true;
     int code = Serve(std::move(options), [&](const app::ServerApp& server) {
       std::string url = server.base_url();
       std::cout << "\nlakegate demo is running at " << url << "\n\n"
                 << "Stack file:   " << *path << "\n"
-                << "Secrets:      " << secrets << "/<client>.json (mode 0600)\n"
+                << "Secrets:      " << secrets
+                << "/<client>.json, AWS access keys in <client>-aws.json (mode 0600)\n"
                 << "Clients:\n";
       for (const auto& c : stack->clients) {
         auto text = ReadFile(secrets + "/" + c.name + ".json");

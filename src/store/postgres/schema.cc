@@ -93,6 +93,18 @@ CREATE TABLE lakegate.one_time_keys (
 );
 CREATE INDEX one_time_keys_by_expiry ON lakegate.one_time_keys (expires_at);
 )sql"},
+    // AWS Signature Version 4 access keys of clients (the Athena-compatible
+    // endpoint); the secret is sealed outside the store's knowledge.
+    {5, R"sql(
+CREATE TABLE lakegate.access_keys (
+  access_key_id text COLLATE "C" PRIMARY KEY,
+  client_id text COLLATE "C" NOT NULL
+    REFERENCES lakegate.clients (client_id) ON DELETE CASCADE,
+  secret_ciphertext text NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX access_keys_by_client ON lakegate.access_keys (client_id);
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
