@@ -149,6 +149,33 @@ Routes::Routes(RouteSelection selection, audit::Metrics& metrics)
     Add(Method::kPost, "/query-client-creds", query_body_limit, ErrorFamily::kApi,
         Gateway(query, run_query));
     Add(Method::kPost, "/v1/query", query_body_limit, ErrorFamily::kApi, Gateway(query, run_query));
+    // Asynchronous queries: /v1/queries/{id} and /v1/queries/{id}/results.
+    Add(Method::kPost, "/v1/queries", query_body_limit, ErrorFamily::kApi,
+        Gateway(query, [](const Services& s, const std::shared_ptr<Call>& call) {
+          s.async->Submit(call);
+        }));
+    const RouteSpec execution{.access = Access::kQuery, .audit = AuditKind::kQuery};
+    Add(Method::kGet, std::string(gateway::kAsyncQueriesPrefix) + "*", kNoBody, ErrorFamily::kApi,
+        Gateway(execution,
+                [](const Services& s, const std::shared_ptr<Call>& call) { s.async->Read(call); }));
+    Add(Method::kDelete, std::string(gateway::kAsyncQueriesPrefix) + "*", kNoBody,
+        ErrorFamily::kApi,
+        Gateway(execution, [](const Services& s, const std::shared_ptr<Call>& call) {
+          s.async->Cancel(call);
+        }));
+    // The Athena protocol (POST / with X-Amz-Target), authenticated by its
+    // own call: a Bearer token or a SigV4 signature, the same principal.
+    Add(Method::kPost, "/", query_body_limit, ErrorFamily::kAws,
+        [](const Services& s) -> http::Handler {
+          gateway::AthenaApi* athena = s.athena;
+          const RouteSpec spec{
+              .access = Access::kQuery,
+              .audit = AuditKind::kQuery,
+              .errors = ErrorFamily::kAws,
+              .authenticate = [athena](const http::Request& r) { return athena->Authenticate(r); }};
+          return s.pipeline->Route(
+              spec, [athena](const std::shared_ptr<Call>& call) { athena->Handle(call); });
+        });
     Add(Method::kGet, "/v1/catalog", kNoBody, ErrorFamily::kApi,
         Gateway(
             {.access = Access::kQuery, .audit = AuditKind::kCatalog},
