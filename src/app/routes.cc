@@ -163,19 +163,38 @@ Routes::Routes(RouteSelection selection, audit::Metrics& metrics)
         Gateway(execution, [](const Services& s, const std::shared_ptr<Call>& call) {
           s.async->Cancel(call);
         }));
-    // The Athena protocol (POST / with X-Amz-Target), authenticated by its
-    // own call: a Bearer token or a SigV4 signature, the same principal.
+    // The Athena protocols, authenticated by their own call (a Bearer token
+    // or a SigV4 signature: the same principal): awsJson1_1 on POST / with
+    // X-Amz-Target, and restJson1 (current botocore) on Athena's paths.
+    auto athena = [](void (gateway::AthenaApi::*handle)(const std::shared_ptr<Call>&)) {
+      return [handle](const Services& s) -> http::Handler {
+        gateway::AthenaApi* api = s.athena;
+        const RouteSpec spec{
+            .access = Access::kQuery,
+            .audit = AuditKind::kQuery,
+            .errors = ErrorFamily::kAws,
+            .authenticate = [api](const http::Request& r) { return api->Authenticate(r); }};
+        return s.pipeline->Route(
+            spec, [api, handle](const std::shared_ptr<Call>& call) { (api->*handle)(call); });
+      };
+    };
     Add(Method::kPost, "/", query_body_limit, ErrorFamily::kAws,
-        [](const Services& s) -> http::Handler {
-          gateway::AthenaApi* athena = s.athena;
-          const RouteSpec spec{
-              .access = Access::kQuery,
-              .audit = AuditKind::kQuery,
-              .errors = ErrorFamily::kAws,
-              .authenticate = [athena](const http::Request& r) { return athena->Authenticate(r); }};
-          return s.pipeline->Route(
-              spec, [athena](const std::shared_ptr<Call>& call) { athena->Handle(call); });
-        });
+        athena(&gateway::AthenaApi::Handle));
+    const std::pair<Method, const char*> rest[] = {
+        {Method::kPost, "/query-executions"},
+        {Method::kGet, "/query-executions"},
+        {Method::kGet, "/query-executions/*"},
+        {Method::kPost, "/query-executions/*"},
+        {Method::kPost, "/batch-get-query-executions"},
+        {Method::kGet, "/data-catalogs"},
+        {Method::kGet, "/data-catalogs/*"},
+        {Method::kGet, "/workgroups"},
+        {Method::kGet, "/workgroups/*"},
+    };
+    for (const auto& [method, path] : rest) {
+      Add(method, path, method == Method::kPost ? query_body_limit : kNoBody, ErrorFamily::kAws,
+          athena(&gateway::AthenaApi::HandleRest));
+    }
     Add(Method::kGet, "/v1/catalog", kNoBody, ErrorFamily::kApi,
         Gateway(
             {.access = Access::kQuery, .audit = AuditKind::kCatalog},

@@ -292,7 +292,110 @@ Result<engine::Param> ParseExecutionParameter(std::string_view text, size_t inde
   return Invalid(where + " must be a SQL literal: 'text', a number, true, false or NULL");
 }
 
+int Hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes a path segment or query value ('+' is a space in a query).
+Result<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%') {
+      const int hi = i + 1 < text.size() ? Hex(text[i + 1]) : -1;
+      const int lo = i + 2 < text.size() ? Hex(text[i + 2]) : -1;
+      if (hi < 0 || lo < 0) return Invalid("the request URL has a bad percent escape");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (plus_is_space && text[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+Result<RestOperation> ParseRestOperation(http::Method method, std::string_view path,
+                                         std::string_view query, std::string_view body) {
+  json input = json::object();
+  if (!TrimWhitespace(body).empty()) {
+    input = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+    if (!input.is_object()) {
+      return AthenaError(AthenaFailure::kSerialization, "the request body must be a JSON object");
+    }
+  }
+  // Query members: MaxResults is a number in the operation's input.
+  for (std::string_view pair : SplitNonEmpty(query, '&')) {
+    const size_t eq = pair.find('=');
+    LG_ASSIGN_OR_RETURN(std::string name, PercentDecode(pair.substr(0, eq), true));
+    std::string value;
+    if (eq != std::string_view::npos) {
+      LG_ASSIGN_OR_RETURN(value, PercentDecode(pair.substr(eq + 1), true));
+    }
+    if (name == "MaxResults") {
+      int64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size()) {
+        return AthenaError(AthenaFailure::kSerialization, "MaxResults must be an integer");
+      }
+      input[name] = n;
+    } else {
+      input[name] = value;
+    }
+  }
+  std::vector<std::string> segments;
+  for (std::string_view raw : SplitNonEmpty(path, '/')) {
+    LG_ASSIGN_OR_RETURN(std::string segment, PercentDecode(raw, false));
+    segments.push_back(std::move(segment));
+  }
+  const size_t n = segments.size();
+  const bool get = method == http::Method::kGet || method == http::Method::kHead;
+  const bool post = method == http::Method::kPost;
+  auto is = [&segments, n](size_t i, std::string_view name) {
+    return i < n && segments[i] == name;
+  };
+  auto found = [&input](const char* op) { return RestOperation{op, input.dump()}; };
+  if (is(0, "query-executions")) {
+    if (n == 1 && post) return found("StartQueryExecution");
+    if (n == 1 && get) return found("ListQueryExecutions");
+    if (n >= 2) input["QueryExecutionId"] = segments[1];
+    if (n == 2 && get) return found("GetQueryExecution");
+    if (n == 3 && get && is(2, "results")) return found("GetQueryResults");
+    if (n == 3 && post && is(2, "stop")) return found("StopQueryExecution");
+  } else if (is(0, "batch-get-query-executions") && n == 1 && post) {
+    return found("BatchGetQueryExecution");
+  } else if (is(0, "data-catalogs") && get) {
+    if (n == 1) return found("ListDataCatalogs");
+    if (n == 2) {
+      input["Name"] = segments[1];
+      return found("GetDataCatalog");
+    }
+    input["CatalogName"] = segments[1];
+    if (n == 3 && is(2, "databases")) return found("ListDatabases");
+    if (n >= 4 && is(2, "databases")) input["DatabaseName"] = segments[3];
+    if (n == 4 && is(2, "databases")) return found("GetDatabase");
+    if (n == 5 && is(4, "tables")) return found("ListTableMetadata");
+    if (n == 6 && is(4, "tables")) {
+      input["TableName"] = segments[5];
+      return found("GetTableMetadata");
+    }
+  } else if (is(0, "workgroups") && get) {
+    if (n == 1) return found("ListWorkGroups");
+    if (n == 2) {
+      input["WorkGroup"] = segments[1];
+      return found("GetWorkGroup");
+    }
+  }
+  return AthenaError(AthenaFailure::kUnknownOperation, "lakegate serves no Athena operation at " +
+                                                           std::string(http::MethodName(method)) +
+                                                           " " + std::string(path.substr(0, 128)));
+}
 
 const ReasonDomain& ReasonDomainOf(AthenaFailure) { return kDomain; }
 
@@ -400,8 +503,20 @@ void AthenaApi::Handle(const std::shared_ptr<Call>& call) {
     return call->Fail(AthenaError(AthenaFailure::kUnknownOperation,
                                   "X-Amz-Target must be AmazonAthena.<Operation>"));
   }
-  const std::string_view op = target.substr(kTargetPrefix.size());
-  const std::string_view body_text = request.body.empty() ? "{}" : std::string_view(request.body);
+  Dispatch(call, target.substr(kTargetPrefix.size()), request.body, "application/x-amz-json-1.1");
+}
+
+void AthenaApi::HandleRest(const std::shared_ptr<Call>& call) {
+  const http::Request& request = call->request();
+  Result<RestOperation> op =
+      ParseRestOperation(request.method, request.path, request.query, request.body);
+  if (!op.ok()) return call->Fail(op.status());
+  Dispatch(call, op->operation, op->input, "application/json");
+}
+
+void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
+                         std::string_view input, std::string_view content_type) {
+  const std::string_view body_text = TrimWhitespace(input).empty() ? "{}" : input;
   json body = json::parse(body_text.begin(), body_text.end(), nullptr, /*allow_exceptions=*/false);
   if (!body.is_object()) {
     return call->Fail(
@@ -411,9 +526,9 @@ void AthenaApi::Handle(const std::shared_ptr<Call>& call) {
   record.resource = std::string(op);
   const Requester who = RequesterOf(*call);
 
-  auto respond = [&call](const json& out) {
+  auto respond = [&call, content_type](const json& out) {
     http::Response response;
-    response.content_type = "application/x-amz-json-1.1";
+    response.content_type = std::string(content_type);
     response.headers.push_back({"x-amzn-RequestId", call->id()});
     response.body = out.dump(-1, ' ', false, json::error_handler_t::replace);
     call->Respond(std::move(response));

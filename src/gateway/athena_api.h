@@ -3,7 +3,12 @@
 // calls run against lakegate unchanged:
 //
 //   POST /   X-Amz-Target: AmazonAthena.<Operation>
-//            Content-Type: application/x-amz-json-1.1
+//            Content-Type: application/x-amz-json-1.1        (awsJson1_1)
+//   GET /query-executions/{id}, POST /query-executions, ...  (restJson1, as
+//            the Athena model of current botocore releases describes it)
+//
+// Both protocols carry the same operations with the same input and output
+// members; one dispatcher serves them.
 //
 // Queries are AsyncQueries executions (the same as POST /v1/queries: the same
 // engine call, governance, per-client slots and asynchronous timeout); the
@@ -49,6 +54,19 @@ enum class AthenaFailure {
 const ReasonDomain& ReasonDomainOf(AthenaFailure);
 Status AthenaError(AthenaFailure reason, std::string message);
 
+// An Athena operation of the REST-JSON protocol (what current botocore
+// speaks: GET /query-executions/{id}, POST /query-executions, ...) and its
+// input as the JSON protocol's body: path and query members merged into the
+// body's.
+struct RestOperation {
+  std::string operation;  // "GetQueryExecution", ...
+  std::string input;      // a JSON object
+};
+// UnknownOperationException for a method and path that name none;
+// SerializationException for a body that is not a JSON object.
+Result<RestOperation> ParseRestOperation(http::Method method, std::string_view path,
+                                         std::string_view query, std::string_view body);
+
 // The Athena type name of a result or table column: from the declared type
 // (SQLite's rules: ...INT... → integer, BIGINT → bigint, REAL/DOUBLE →
 // double, TEXT/CHAR/CLOB → varchar, DATE → date, ...), else, for an
@@ -70,10 +88,17 @@ class AthenaApi {
   // The route's authentication: the Bearer token or the SigV4 signature.
   Result<std::shared_ptr<const Identity>> Authenticate(const http::Request& request) const;
 
-  // POST /: dispatches on X-Amz-Target.
+  // POST / (the JSON protocol): dispatches on X-Amz-Target.
   void Handle(const std::shared_ptr<Call>& call);
+  // The REST-JSON protocol (/query-executions, /data-catalogs, /workgroups,
+  // ...): dispatches on method and path.
+  void HandleRest(const std::shared_ptr<Call>& call);
 
  private:
+  // Runs `op` with `input` (a JSON object) and answers in `content_type`.
+  void Dispatch(const std::shared_ptr<Call>& call, std::string_view op, std::string_view input,
+                std::string_view content_type);
+
   AsyncQueries& queries_;
   engine::Engine& engine_;
   BearerAuthenticator& bearer_;
