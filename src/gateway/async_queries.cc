@@ -275,6 +275,41 @@ Result<std::vector<engine::Param>> ParseSpoolLine(std::string_view line) {
   return row;
 }
 
+// Replaces `path` with `content` (mode 0600) by a rename, so a reader sees
+// the old or the new file. `durable` syncs the file and the directory, so a
+// power loss keeps it too; without it a process crash still does.
+Status WriteMetaFile(const std::string& path, std::string_view content, bool durable) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return AsyncError(AsyncFailure::kStorage, "cannot create " + tmp + ": " + std::strerror(errno));
+  }
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const bool ok = done == content.size() && (!durable || ::fsync(fd) == 0);
+  const int saved = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(ok ? errno : saved);
+    ::unlink(tmp.c_str());
+    return AsyncError(AsyncFailure::kStorage, "cannot write " + path + ": " + why);
+  }
+  if (durable) {
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
+  return Status::Ok();
+}
+
 void RemoveQuietly(const std::string& path) {
   std::error_code ec;
   std::filesystem::remove(path, ec);
@@ -334,6 +369,7 @@ struct AsyncQueries::Execution {
   std::shared_ptr<const policy::PolicySnapshot> policy;  // dropped when finished
   const policy::Role* role = nullptr;
   std::atomic<bool> cancelled{false};
+  Mutex write_mutex;  // one metadata write at a time (AsyncQueries::Persist)
 };
 
 Result<std::unique_ptr<AsyncQueries>> AsyncQueries::Open(AsyncOptions options,
@@ -390,10 +426,21 @@ std::string AsyncQueries::RowsPath(std::string_view id) const {
   return options_.spool_dir + "/" + std::string(id) + std::string(kRowsSuffix);
 }
 
-Status AsyncQueries::WriteMeta(const ExecutionInfo& info) const {
-  Status s = WriteFileAtomic(MetaPath(info.id), ToJson(info).dump(), 0600);
-  if (!s.ok()) return AsyncError(AsyncFailure::kStorage, s.message());
-  return Status::Ok();
+Status AsyncQueries::WriteMeta(const ExecutionInfo& info, bool durable) const {
+  return WriteMetaFile(MetaPath(info.id), ToJson(info).dump(), durable);
+}
+
+Status AsyncQueries::Persist(Execution& e, bool durable) const {
+  // Writers take turns per execution and copy the state inside their turn,
+  // so the file always ends with the latest state; readers are not held up
+  // by the disk.
+  MutexLock turn(e.write_mutex);
+  ExecutionInfo copy;
+  {
+    MutexLock lock(mutex_);
+    copy = e.info;
+  }
+  return WriteMeta(copy, durable);
 }
 
 Status AsyncQueries::Load() {
@@ -403,6 +450,8 @@ Status AsyncQueries::Load() {
     const std::string name = entry.path().filename().string();
     if (name.size() == 36 + kMetaSuffix.size() && name.ends_with(kMetaSuffix)) {
       ids.push_back(name.substr(0, 36));
+    } else if (name.ends_with(".tmp")) {
+      RemoveQuietly(entry.path().string());  // a write a crash interrupted
     } else if (name.ends_with(kRowsSuffix) && name.size() == 36 + kRowsSuffix.size()) {
       if (!FileExists(MetaPath(name.substr(0, 36)))) RemoveQuietly(entry.path().string());
     }
@@ -432,7 +481,7 @@ Status AsyncQueries::Load() {
       info->state_reason = kStoppedReason;
       info->completed_ms = now;
       ++failed;
-      if (Status s = WriteMeta(*info); !s.ok()) log::Warn(s.ToString());
+      if (Status s = WriteMeta(*info, /*durable=*/true); !s.ok()) log::Warn(s.ToString());
     }
     if (info->completed_ms + retention_ms <= now) {
       RemoveQuietly(MetaPath(id));
@@ -484,26 +533,34 @@ Result<ExecutionInfo> AsyncQueries::Start(AsyncSubmission submission) {
     do {
       info.id = NewQueryId();
     } while (executions_.count(info.id) != 0);
-    LG_RETURN_IF_ERROR(WriteMeta(info));
     executions_.emplace(info.id, e);
   }
   auto forget = [this, id = info.id] {
-    MutexLock lock(mutex_);
-    executions_.erase(id);
+    {
+      MutexLock lock(mutex_);
+      executions_.erase(id);
+    }
     RemoveQuietly(MetaPath(id));
   };
+  // On disk before it can run: a restart then finds it and reports it FAILED.
+  if (Status written = Persist(*e, /*durable=*/false); !written.ok()) {
+    forget();
+    return written;
+  }
   const std::string key = info.owner;
   ClientSlots::Job job{
       .run = [this, e] { Run(e); },
       .busy =
           [this, e] {
-            MutexLock lock(mutex_);
-            e->info.state = ExecutionState::kFailed;
-            e->info.error_code = "unavailable";
-            e->info.state_reason = "the server was too busy to run the query; run it again";
-            e->info.completed_ms = clock_.NowMillis();
-            e->policy.reset();
-            WriteMeta(e->info).IgnoreError();
+            {
+              MutexLock lock(mutex_);
+              e->info.state = ExecutionState::kFailed;
+              e->info.error_code = "unavailable";
+              e->info.state_reason = "the server was too busy to run the query; run it again";
+              e->info.completed_ms = clock_.NowMillis();
+              e->policy.reset();
+            }
+            Persist(*e, /*durable=*/true).IgnoreError();
           },
   };
   switch (slots_.AcquireOrPark(key, std::move(job))) {
@@ -543,12 +600,14 @@ void AsyncQueries::Run(const std::shared_ptr<Execution>& e) {
       e->info.state_reason = stopping_ ? kStoppedReason : "cancelled while queued";
       e->info.completed_ms = clock_.NowMillis();
       e->policy.reset();
-      WriteMeta(e->info).IgnoreError();
+      lock.Unlock();
+      Persist(*e, /*durable=*/true).IgnoreError();
       return;
     }
+    // RUNNING is not written: on disk it is still QUEUED, which a restart
+    // treats the same way.
     e->info.state = ExecutionState::kRunning;
     e->info.started_ms = clock_.NowMillis();
-    WriteMeta(e->info).IgnoreError();
     query.sql = e->info.sql;
     query.database = e->info.database;
     rows_path = RowsPath(e->info.id);
@@ -618,7 +677,8 @@ void AsyncQueries::Run(const std::shared_ptr<Execution>& e) {
     info.bytes = 0;
   }
   e->policy.reset();
-  if (Status s = WriteMeta(info); !s.ok()) log::Error(s.ToString());
+  lock.Unlock();
+  if (Status s = Persist(*e, /*durable=*/true); !s.ok()) log::Error(s.ToString());
 }
 
 const AsyncQueries::Execution* AsyncQueries::Find(const Requester& who, std::string_view id) const {
@@ -639,23 +699,29 @@ Result<ExecutionInfo> AsyncQueries::Get(const Requester& who, std::string_view i
 }
 
 Result<ExecutionInfo> AsyncQueries::Cancel(const Requester& who, std::string_view id) {
-  MutexLock lock(mutex_);
-  const Execution* found = Find(who, id);
-  if (found == nullptr) {
-    return AsyncError(AsyncFailure::kNotFound, "no query execution " + std::string(id));
+  std::shared_ptr<Execution> e;
+  ExecutionInfo info;
+  bool changed = false;
+  {
+    MutexLock lock(mutex_);
+    if (Find(who, id) == nullptr) {
+      return AsyncError(AsyncFailure::kNotFound, "no query execution " + std::string(id));
+    }
+    e = executions_.at(std::string(id));
+    e->cancelled.store(true);
+    if (e->info.state == ExecutionState::kQueued) {
+      // Its slot job still comes and finds it finished.
+      e->info.state = ExecutionState::kCancelled;
+      e->info.error_code = "cancelled";
+      e->info.state_reason = "cancelled while queued";
+      e->info.completed_ms = clock_.NowMillis();
+      e->policy.reset();
+      changed = true;
+    }
+    info = e->info;
   }
-  Execution& e = const_cast<Execution&>(*found);
-  e.cancelled.store(true);
-  if (e.info.state == ExecutionState::kQueued) {
-    // Its slot job still comes and finds it finished.
-    e.info.state = ExecutionState::kCancelled;
-    e.info.error_code = "cancelled";
-    e.info.state_reason = "cancelled while queued";
-    e.info.completed_ms = clock_.NowMillis();
-    e.policy.reset();
-    WriteMeta(e.info).IgnoreError();
-  }
-  return e.info;
+  if (changed) Persist(*e, /*durable=*/true).IgnoreError();
+  return info;
 }
 
 std::vector<ExecutionInfo> AsyncQueries::List(const Requester& who) const {

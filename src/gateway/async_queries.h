@@ -190,8 +190,10 @@ class AsyncQueries {
                const Clock& clock, SecretString token_key);
   Status Load() EXCLUDES(mutex_);
   void Run(const std::shared_ptr<Execution>& e) EXCLUDES(mutex_);
-  // Persists the metadata of `info`.
-  Status WriteMeta(const ExecutionInfo& info) const;
+  // Writes the metadata of `info` (`durable`: synced to disk).
+  Status WriteMeta(const ExecutionInfo& info, bool durable) const;
+  // Writes the current metadata of `e`.
+  Status Persist(Execution& e, bool durable) const EXCLUDES(mutex_);
   const Execution* Find(const Requester& who, std::string_view id) const REQUIRES(mutex_);
   std::string MetaPath(std::string_view id) const;
   std::string RowsPath(std::string_view id) const;
