@@ -25,6 +25,9 @@
 #include "common/log.h"
 #include "common/thread_annotations.h"
 #include "common/thread_pool.h"
+#include "gateway/async_api.h"
+#include "gateway/async_queries.h"
+#include "gateway/athena_api.h"
 #include "gateway/bearer_authenticator.h"
 #include "gateway/jwks_fetcher.h"
 #include "gateway/own_issuer.h"
@@ -209,6 +212,11 @@ struct ServerApp::Impl {
   std::unique_ptr<gateway::Pipeline> pipeline;
   std::unique_ptr<gateway::QueryService> query;
   std::unique_ptr<gateway::AdminApi> admin;
+  // Asynchronous executions (their results spooled under the state dir),
+  // and the two APIs over them: /v1/queries and the Athena protocol.
+  std::unique_ptr<gateway::AsyncQueries> async;
+  std::unique_ptr<gateway::AsyncApi> async_api;
+  std::unique_ptr<gateway::AthenaApi> athena;
 
   Mutex reload_mutex;
   CondVar reload_cv;  // `stopping` or `changed` was set
@@ -359,6 +367,20 @@ Status ServerApp::Impl::StartQuery() {
       gateway_options, *authenticator, current_policy, *workers, SystemClock::Get(),
       [audit_log](std::string_view line) { audit_log->Record(line); }, &metrics);
   query = std::make_unique<gateway::QueryService>(*pipeline, *engine);
+  gateway::AsyncOptions async_options;
+  async_options.spool_dir = stack.query.async_spool_dir.empty() ? state_dir + "/async-results"
+                                                                : stack.query.async_spool_dir;
+  async_options.timeout = std::chrono::seconds(stack.query.async_timeout_seconds);
+  async_options.max_rows = stack.query.async_max_rows;
+  async_options.max_result_bytes = stack.query.async_max_result_bytes;
+  async_options.max_memory_bytes = stack.query.max_memory_bytes;
+  async_options.retention = std::chrono::seconds(stack.query.async_retention_seconds);
+  LG_ASSIGN_OR_RETURN(async,
+                      gateway::AsyncQueries::Open(std::move(async_options), *engine, query->slots(),
+                                                  *workers, SystemClock::Get()));
+  async_api = std::make_unique<gateway::AsyncApi>(*async, pipeline->options());
+  athena =
+      std::make_unique<gateway::AthenaApi>(*async, *engine, *authenticator, pipeline->options());
   auto write_policy = [this](const std::string& author,
                              const std::function<Status(policy::PolicySnapshot&)>& change)
       -> Result<gateway::AdminApi::PolicyWrite> {
@@ -473,6 +495,8 @@ Status ServerApp::Start() {
   services.pipeline = d.pipeline.get();
   services.query = d.query.get();
   services.admin = d.admin.get();
+  services.async = d.async_api.get();
+  services.athena = d.athena.get();
   services.workers = d.workers.get();
   services.store_failing_since_ms = [&d] { return d.store_failing_since_ms.load(); };
   d.routes->Bind(services);
@@ -500,6 +524,9 @@ void ServerApp::Stop() {
   }
   d.reload_cv.NotifyAll();
   if (d.reloader.joinable()) d.reloader.join();
+  // Running asynchronous queries stop now rather than hold the drain below
+  // for up to their timeout.
+  if (d.async) d.async->Stop();
   d.workers.reset();  // runs what is queued, then joins
   if (d.audit) d.audit->Flush();
 }

@@ -291,6 +291,26 @@ Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& 
           {"workers", yaml.SetInt(q.workers, 1, 1024)},
           {"max_backlog", yaml.SetInt(q.max_backlog, 1, 100000)},
           {"audit_sql", yaml.SetBool(q.audit_sql)},
+          {"async_timeout",
+           [&](const YAML::Node& v, const std::string& p) -> Status {
+             LG_ASSIGN_OR_RETURN(q.async_timeout_seconds,
+                                 yaml.ReadDuration(v, p, 1, 7 * 24 * 3600, "1s..7d"));
+             return Status::Ok();
+           }},
+          {"async_max_rows", yaml.SetInt(q.async_max_rows, 1, 1'000'000'000)},
+          {"async_max_result_bytes", yaml.SetInt(q.async_max_result_bytes, 1024, 1ll << 40)},
+          {"async_retention",
+           [&](const YAML::Node& v, const std::string& p) -> Status {
+             LG_ASSIGN_OR_RETURN(q.async_retention_seconds,
+                                 yaml.ReadDuration(v, p, 1, 90 * 24 * 3600, "1s..90d"));
+             return Status::Ok();
+           }},
+          {"async_spool_dir",
+           [&](const YAML::Node& v, const std::string& p) -> Status {
+             LG_ASSIGN_OR_RETURN(std::string dir, yaml.ReadNonEmptyString(v, p));
+             q.async_spool_dir = yaml.ResolvePath(dir);
+             return Status::Ok();
+           }},
       });
 }
 

@@ -153,6 +153,12 @@ struct QuerySpec {
   int64_t workers = 0;                     // query worker threads; 0 = max(16, 4 x cores)
   int64_t max_backlog = 0;                 // requests waiting for a worker; 0 = `workers`
   bool audit_sql = true;
+  // Asynchronous queries (/v1/queries, the Athena protocol).
+  int64_t async_timeout_seconds = 1800;         // "async_timeout"
+  int64_t async_max_rows = 10'000'000;          // rows beyond it: truncated
+  int64_t async_max_result_bytes = 1ll << 30;   // the spooled result of one query
+  int64_t async_retention_seconds = 24 * 3600;  // "async_retention": kept after finishing
+  std::string async_spool_dir;                  // default "<state_dir>/async-results"
 };
 
 // Maps a client (by our client name or by client_id, e.g. of an external
