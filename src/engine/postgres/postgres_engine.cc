@@ -276,13 +276,12 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
     if (!any_unsupported) return conn.Run("cannot commit the compile", "COMMIT");
   }
   auto run = [&](const std::string& sql) { return conn.Run("compile: " + sql, sql); };
-  // Runs `sql` in a savepoint; false (and a log line) when it fails.
+  // Runs `sql` in a savepoint; false when it fails.
   auto try_run = [&](const std::string& sql) {
     if (!run("SAVEPOINT lg_try").ok()) return false;
     Status s = run(sql);
     if (!s.ok()) {
       (void)run("ROLLBACK TO SAVEPOINT lg_try");
-      log::Warn("postgres engine: " + s.message());
       return false;
     }
     return run("RELEASE SAVEPOINT lg_try").ok();
@@ -298,8 +297,22 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
   const std::string db = QuoteIdent(PQdb(conn.raw()));
   (void)try_run("REVOKE TEMPORARY, CREATE ON DATABASE " + db + " FROM PUBLIC");
   (void)try_run("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+  std::vector<std::string> still_public;
   for (const char* fn : kLargeObjectWriters) {
-    (void)try_run(std::string("REVOKE EXECUTE ON FUNCTION pg_catalog.") + fn + " FROM PUBLIC");
+    std::string function = std::string("pg_catalog.") + fn;
+    LG_ASSIGN_OR_RETURN(
+        ResultPtr granted,
+        conn.Query("cannot read a function privilege",
+                   "SELECT has_function_privilege('public', $1, 'EXECUTE')", {function}));
+    if (std::string_view(PQgetvalue(granted.get(), 0, 0)) != "t") continue;
+    if (!try_run("REVOKE EXECUTE ON FUNCTION " + function + " FROM PUBLIC")) {
+      still_public.push_back(fn);
+    }
+  }
+  if (!still_public.empty()) {
+    log::Warn("postgres engine: every role may still create and write large objects (" +
+              Join(still_public, ", ") +
+              "); run scripts/postgres-engine-hardening.sql as a superuser in database " + db);
   }
   // The mask key, readable by the owner role only.
   LG_RETURN_IF_ERROR(run("CREATE SCHEMA IF NOT EXISTS " + priv + " AUTHORIZATION " + owner));
@@ -359,8 +372,30 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
     }
     std::string verifier = hashed;
     PQfreemem(hashed);
-    LG_RETURN_IF_ERROR(run((roles.count(plan.login) != 0 ? "ALTER ROLE " : "CREATE ROLE ") + login +
-                           attributes + " PASSWORD " + QuoteLiteral(verifier)));
+    // (Never the statement in messages: it holds the password's verifier.)
+    if (roles.count(plan.login) == 0) {
+      LG_RETURN_IF_ERROR(
+          conn.Run("cannot create login role " + plan.login,
+                   "CREATE ROLE " + login + attributes + " PASSWORD " + QuoteLiteral(verifier)));
+    } else {
+      // Only a superuser may name the superuser-level attributes; a role
+      // that holds one fails the compile instead (fail closed).
+      LG_ASSIGN_OR_RETURN(ResultPtr attrs,
+                          conn.Query("cannot read a login role",
+                                     "SELECT rolsuper OR rolbypassrls OR rolreplication "
+                                     "FROM pg_roles WHERE rolname = $1",
+                                     {plan.login}));
+      if (PQntuples(attrs.get()) != 1 || std::string_view(PQgetvalue(attrs.get(), 0, 0)) != "f") {
+        return Failure(StatusCode::kFailedPrecondition, EngineFailure::kMisconfigured,
+                       "login role " + plan.login +
+                           " has SUPERUSER, BYPASSRLS or REPLICATION; drop the role so that "
+                           "lakegate creates it anew");
+      }
+      LG_RETURN_IF_ERROR(conn.Run("cannot update login role " + plan.login,
+                                  "ALTER ROLE " + login +
+                                      " LOGIN NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD " +
+                                      QuoteLiteral(verifier)));
+    }
     LG_RETURN_IF_ERROR(
         run("COMMENT ON ROLE " + login + " IS " + QuoteLiteral("lakegate role " + plan.role)));
     // Members of nothing: SET ROLE has no target.
@@ -524,7 +559,7 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
   }
   if (text.klass > request.max_class) {
     return Failure(StatusCode::kPermissionDenied, EngineFailure::kStatementNotAllowed,
-                   "a " + text.type + " statement needs the " +
+                   "the " + text.type + " statement needs the " +
                        std::string(StatementClassName(text.klass)) + " scope; the token allows " +
                        std::string(StatementClassName(request.max_class)));
   }
@@ -784,7 +819,7 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, const RolePlan& plan, const 
   StatementClass klass = std::max(text.klass, tag.klass);
   if (!tag.allowed || klass > request.max_class) {
     return Failure(StatusCode::kPermissionDenied, EngineFailure::kStatementNotAllowed,
-                   "a " + out.statement_type + " statement is not allowed with the " +
+                   "the " + out.statement_type + " statement is not allowed with the " +
                        std::string(StatementClassName(request.max_class)) + " scope");
   }
   out.statement_class = klass;
