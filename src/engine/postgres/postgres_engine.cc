@@ -510,6 +510,15 @@ Status PostgresEngine::UserFailure(const PGresult* result, PGconn* conn,
     return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
                    message + " (role " + plan.role + ")");
   }
+  if (state == "42P01") {
+    // relation "x" does not exist: SQLite's words, so both engines read alike.
+    size_t open = message.find('"'), close = message.rfind('"');
+    std::string name = open != std::string::npos && close > open
+                           ? message.substr(open + 1, close - open - 1)
+                           : std::string("?");
+    return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                   "no such table: " + name);
+  }
   if (state == "57014") {
     return Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout,
                    "the query was cancelled by PostgreSQL: " + message);
@@ -552,6 +561,11 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
                    "unknown database: " + request.database);
   }
   TextClass text = ClassifyText(request.sql);
+  if (!text.statement) {
+    return Failure(
+        StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+        text.type == "OTHER" ? "empty statement" : "syntax error at or near \"" + text.type + "\"");
+  }
   if (!text.allowed) {
     return Failure(StatusCode::kPermissionDenied, EngineFailure::kStatementNotAllowed,
                    "the query API does not run " + text.type +

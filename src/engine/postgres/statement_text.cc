@@ -1,6 +1,8 @@
 #include "engine/postgres/statement_text.h"
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 
 #include "common/strings.h"
 #include "engine/postgres/pg_conn.h"
@@ -183,6 +185,17 @@ constexpr ClassRule kRules[] = {
     {"reindex", "", StatementClass::kAdmin},
 };
 
+// Every keyword a PostgreSQL 15 statement starts with.
+constexpr std::string_view kStatementKeywords[] = {
+    "abort",   "alter",   "analyze", "analyse", "begin",    "call",      "checkpoint",
+    "close",   "cluster", "comment", "commit",  "copy",     "create",    "deallocate",
+    "declare", "delete",  "discard", "do",      "drop",     "end",       "execute",
+    "explain", "fetch",   "grant",   "import",  "insert",   "listen",    "load",
+    "lock",    "merge",   "move",    "notify",  "prepare",  "reassign",  "refresh",
+    "reindex", "release", "reset",   "revoke",  "rollback", "savepoint", "security",
+    "select",  "set",     "show",    "start",   "table",    "truncate",  "unlisten",
+    "update",  "vacuum",  "values",  "with"};
+
 std::string TypeName(std::string_view first, std::string_view second) {
   std::string type = Upper(first);
   if (!second.empty()) type += " " + Upper(second);
@@ -206,10 +219,17 @@ TextClass ClassifyText(std::string_view sql) {
   std::vector<std::string> words = LeadingKeywords(sql, 3);
   TextClass out;
   if (words.empty()) {
+    out.statement = false;
     out.type = "OTHER";
     return out;
   }
   std::string first = AsciiLower(words[0]);
+  if (std::find(std::begin(kStatementKeywords), std::end(kStatementKeywords), first) ==
+      std::end(kStatementKeywords)) {
+    out.statement = false;
+    out.type = words[0];
+    return out;
+  }
   std::string second = words.size() > 1 ? AsciiLower(words[1]) : "";
   // CREATE [TEMP|TEMPORARY|UNLOGGED] TABLE
   if (first == "create" && (second == "temp" || second == "temporary" || second == "unlogged") &&

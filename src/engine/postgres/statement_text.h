@@ -28,6 +28,9 @@ std::vector<std::string> LeadingKeywords(std::string_view sql, size_t count);
 // PREPARE, cursors, DO, COPY, CALL, ...): false in `allowed`, with the
 // statement's name in `type`.
 struct TextClass {
+  // False when the text starts with no PostgreSQL statement keyword at all
+  // (PostgreSQL would answer with a syntax error; so does the engine).
+  bool statement = true;
   bool allowed = false;
   StatementClass klass = StatementClass::kRead;
   std::string type;  // "SELECT", "CREATE TABLE", "DO", ...
