@@ -339,14 +339,15 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
 // admin API.
 Status ServerApp::Impl::StartQuery() {
   const config::StackConfig& stack = options.stack;
-  LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
+  if (stack.query.engine_url.empty())
+    LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
   // The key of the keyed-hash column mask lives beside the secret hash key, so
   // masked values stay the same across restarts and nodes (joins on them keep
   // working).
   LG_ASSIGN_OR_RETURN(SecretString mask_key, LoadStateKey(StateKey::kMask, stack, *store));
   engine::EngineSettings engine_settings;
   engine_settings.mask_hash_key = std::move(mask_key);
-  LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.lake_dir, engine_settings));
+  LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.engine(), engine_settings));
   catalog = std::make_unique<catalog::PolicyCatalog>(*store);
   LG_RETURN_IF_ERROR(catalog->Refresh());
   LG_RETURN_IF_ERROR(gateway::ValidateGatewayOptions(gateway_options));

@@ -23,8 +23,17 @@ struct ServeFlags {
   int port = -1;
   std::string listen;
   std::string components = "auth,query";
-  std::string node_name;  // --node, else $LAKEGATE_NODE_NAME
+  std::string node_name;   // --node, else $LAKEGATE_NODE_NAME
+  std::string engine_url;  // --engine, else the stack file's engine.url
 };
+
+// --engine URL on a serving command.
+void AddEngineOption(CLI::App* cmd, std::string& engine_url) {
+  cmd->add_option("--engine", engine_url,
+                  "The query engine's URL, e.g. postgresql://USER:PW@HOST:5432/DB (the lake lives "
+                  "in that PostgreSQL database, one schema per catalog database); overrides "
+                  "engine.url in the stack file (default: SQLite over query.lake_dir)");
+}
 
 // --node NAME on a serving command; $LAKEGATE_NODE_NAME when the flag is absent.
 void AddNodeOption(CLI::App* cmd, std::string& node_name) {
@@ -78,8 +87,10 @@ void AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   AddNodeOption(cmd, flags->node_name);
   AddStateOption(cmd);
+  AddEngineOption(cmd, flags->engine_url);
   cmd->footer(
       "Examples:\n"
+      "  lakegate serve --config stack.yaml --engine postgresql://lakegate@db:5432/lake\n"
       "  lakegate serve --config stack.yaml --port 8443\n"
       "  lakegate serve --config stack.yaml --state postgresql://lakegate@db:5432/lakegate\n"
       "  lakegate serve --config stack.yaml --components auth --port 8080\n"
@@ -101,6 +112,7 @@ void AddServeCommand(CLI::App& app) {
     }
     auto stack = config::LoadStackFile(flags->config_path);
     if (!stack.ok()) Exit(Fail(stack.status()));
+    if (!flags->engine_url.empty()) stack->query.engine_url = flags->engine_url;
     app::ServeOptions options{std::move(*stack), flags->port, flags->listen, false};
     options.serve_auth = auth;
     options.serve_query = query;
@@ -129,9 +141,11 @@ void AddDemoCommand(CLI::App& app) {
   cmd->add_option("--listen", flags->listen, "Address to listen on (default 127.0.0.1)");
   AddNodeOption(cmd, flags->node_name);
   AddStateOption(cmd);
+  AddEngineOption(cmd, flags->engine_url);
   cmd->footer(
       "Examples:\n"
       "  lakegate demo --dir /tmp/demo --port 9090\n"
+      "  lakegate demo --dir /tmp/demo --port 9090 --engine postgresql://USER:PW@HOST:5432/DB\n"
       "  lakegate demo --dir /tmp/demo --port 9090 --state postgresql://USER:PW@HOST:5432/DB\n"
       "  lakegate demo --dir /tmp/demo --port 9091 --state <the same URL>   # a second node\n"
       "With --state the stack lives in that database: the first node creates it, later nodes\n"
@@ -141,11 +155,13 @@ void AddDemoCommand(CLI::App& app) {
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     // A new stack records the state store it was created in (the flag, else
     // $LAKEGATE_STATE_URL), so admin commands with --config find it.
-    auto path = app::PrepareDemoDir(dir, flags->port, app::ExplicitStoreUrl(StateUrlFlag()));
+    auto path = app::PrepareDemoDir(dir, flags->port, app::ExplicitStoreUrl(StateUrlFlag()),
+                                    flags->engine_url);
     if (!path.ok()) Exit(Fail(path.status()));
     auto stack = config::LoadStackFile(*path);
     if (!stack.ok()) Exit(Fail(stack.status()));
-    if (Status s = app::PrepareDemoData(stack->query.lake_dir); !s.ok()) Exit(Fail(s));
+    if (!flags->engine_url.empty()) stack->query.engine_url = flags->engine_url;
+    if (Status s = app::PrepareDemoData(stack->query.engine()); !s.ok()) Exit(Fail(s));
     std::string secrets = app::SecretsDir(*stack);
     app::ServeOptions options{*stack, flags->port, flags->listen, false};
     options.node_name = flags->node_name;

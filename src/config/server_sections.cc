@@ -250,6 +250,24 @@ Status ParseMetrics(StackParse& parse, const YAML::Node& node, const std::string
       {{"client_labels", parse.yaml.SetBool(parse.config.metrics.client_labels)}});
 }
 
+Status ParseEngine(StackParse& parse, const YAML::Node& node, const std::string& path) {
+  const YamlReader& yaml = parse.yaml;
+  QuerySpec& q = parse.config.query;
+  return yaml.ParseMap(node, path, path,
+                       {{"url", [&](const YAML::Node& v, const std::string& p) -> Status {
+                           LG_ASSIGN_OR_RETURN(q.engine_url, yaml.ReadNonEmptyString(v, p));
+                           if (HasWhitespaceOrControl(q.engine_url)) {
+                             return yaml.Error(v, p,
+                                               "the engine URL contains whitespace; write it as "
+                                               "a URL, e.g. postgresql://user@host/db");
+                           }
+                           if (q.engine_url.find("://") == std::string::npos) {
+                             q.engine_url = yaml.ResolvePath(q.engine_url);
+                           }
+                           return Status::Ok();
+                         }}});
+}
+
 Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& path) {
   const YamlReader& yaml = parse.yaml;
   StackConfig& out = parse.config;

@@ -24,6 +24,7 @@
 //       scopes: [athena-api/query.read, athena-api/query.write]
 //       token_ttl: 1h
 //   query: {lake_dir: ./lake, default_database: analytics, timeout: 30s, max_rows: 10000}
+//   engine: {url: postgresql://lakegate@db/lake}   # optional: the lake in PostgreSQL
 //   roles:
 //     - name: lf-dev-role
 //       grants:
@@ -140,6 +141,11 @@ struct MetricsSpec {
 // The query API (what API Gateway + Lambda + Athena do in the AWS setup).
 struct QuerySpec {
   std::string lake_dir;  // default "<file dir>/lake": one SQLite file per database
+  // The engine URL (`engine: {url: ...}`, or --engine on serve and demo), e.g.
+  // postgresql://lakegate@db/lake; "" = the SQLite engine over lake_dir.
+  std::string engine_url = {};
+  // What app::OpenEngine() opens: engine_url, else lake_dir.
+  const std::string& engine() const { return engine_url.empty() ? lake_dir : engine_url; }
   std::string default_database = "analytics";
   std::string read_scope = "athena-api/query.read";  // scope -> statement class
   std::string write_scope = "athena-api/query.write";

@@ -123,52 +123,93 @@ class Parser : public internal::ExpressionParser<Parser, NodePtr, Value> {
 // ---------------------------------------------------------------------------
 // SQL
 
+// The dialect differences, one small function each.
+
+// A column reference for a comparison.
+std::string ColumnSql(SqlDialect dialect, const std::string& column) {
+  // SQLite: no affinity (unary +) and BINARY collation, so the comparison is
+  // the one Matches() evaluates whatever the column's declared type or
+  // collation. PostgreSQL: the column as it is; the literal carries the rules.
+  if (dialect == SqlDialect::kPostgreSQL) return column;
+  return "(+" + column + " COLLATE BINARY)";
+}
+
+// A literal. PostgreSQL: text is explicitly text (an unknown-typed literal
+// would be coerced to the column's type: '5' = 5 would hold) and compares
+// bytewise.
+std::string LiteralFor(SqlDialect dialect, const Value& v) {
+  if (dialect == SqlDialect::kPostgreSQL && v.type == Value::Type::kText) {
+    return "(" + LiteralSql(v) + "::text COLLATE \"C\")";
+  }
+  return LiteralSql(v);
+}
+
+std::string ConstSql(SqlDialect dialect, bool value) {
+  if (dialect == SqlDialect::kPostgreSQL) return value ? "TRUE" : "FALSE";
+  return value ? "1" : "0";
+}
+
+// `column LIKE pattern` with SQLite's default rules: ASCII-only case folding,
+// no escape character.
+std::string LikeSql(SqlDialect dialect, const std::string& column, const Value& pattern,
+                    bool negated) {
+  if (dialect != SqlDialect::kPostgreSQL) {
+    return "(" + column + (negated ? " NOT LIKE " : " LIKE ") + LiteralSql(pattern) + ")";
+  }
+  // translate() takes text only: a LIKE on a number column is a compile error
+  // (SQLite would match the number's text), never a different answer.
+  static constexpr std::string_view kUpper = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'";
+  static constexpr std::string_view kLower = "'abcdefghijklmnopqrstuvwxyz'";
+  Value folded = pattern;
+  for (char& c : folded.t) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return "(translate(" + column + ", " + std::string(kUpper) + ", " + std::string(kLower) +
+         ") COLLATE \"C\"" + (negated ? " NOT LIKE " : " LIKE ") + LiteralSql(folded) +
+         "::text ESCAPE '')";
+}
+
 void AppendSql(const Node& n, const std::function<std::string(std::string_view)>& column_sql,
-               std::string& out) {
-  auto column = [&] {
-    // No affinity (unary +) and BINARY collation: the comparison is the one
-    // Matches() evaluates, whatever the column's declared type or collation.
-    return "(+" + column_sql(n.column) + " COLLATE BINARY)";
-  };
+               SqlDialect dialect, std::string& out) {
+  auto column = [&] { return ColumnSql(dialect, column_sql(n.column)); };
+  auto literal = [&](size_t i) { return LiteralFor(dialect, n.literals[i]); };
   switch (n.kind) {
     case Node::Kind::kConst:
-      out += n.value ? "1" : "0";
+      out += ConstSql(dialect, n.value);
       return;
     case Node::Kind::kAnd:
     case Node::Kind::kOr:
       out += "(";
-      AppendSql(*n.left, column_sql, out);
+      AppendSql(*n.left, column_sql, dialect, out);
       out += n.kind == Node::Kind::kAnd ? " AND " : " OR ";
-      AppendSql(*n.right, column_sql, out);
+      AppendSql(*n.right, column_sql, dialect, out);
       out += ")";
       return;
     case Node::Kind::kNot:
       out += "(NOT ";
-      AppendSql(*n.left, column_sql, out);
+      AppendSql(*n.left, column_sql, dialect, out);
       out += ")";
       return;
     case Node::Kind::kCompare:
-      out += "(" + column() + " " + n.op + " " + LiteralSql(n.literals[0]) + ")";
+      out += "(" + column() + " " + n.op + " " + literal(0) + ")";
       return;
     case Node::Kind::kIn: {
       out += "(" + column() + (n.negated ? " NOT IN (" : " IN (");
       for (size_t i = 0; i < n.literals.size(); ++i) {
         if (i > 0) out += ", ";
-        out += LiteralSql(n.literals[i]);
+        out += literal(i);
       }
       out += "))";
       return;
     }
     case Node::Kind::kBetween: {
       std::string c = column();
-      std::string both = "(" + c + " >= " + LiteralSql(n.literals[0]) + " AND " + c +
-                         " <= " + LiteralSql(n.literals[1]) + ")";
+      std::string both = "(" + c + " >= " + literal(0) + " AND " + c + " <= " + literal(1) + ")";
       out += n.negated ? "(NOT " + both + ")" : both;
       return;
     }
     case Node::Kind::kLike:
-      out +=
-          "(" + column() + (n.negated ? " NOT LIKE " : " LIKE ") + LiteralSql(n.literals[0]) + ")";
+      out += LikeSql(dialect, column(), n.literals[0], n.negated);
       return;
     case Node::Kind::kIsNull:
       out += "(" + column() + (n.negated ? " IS NOT NULL)" : " IS NULL)");
@@ -363,11 +404,11 @@ std::vector<std::string> RowFilter::Columns() const {
   return out;
 }
 
-std::string RowFilter::ToSql(
-    const std::function<std::string(std::string_view column)>& column_sql) const {
-  if (!root) return "1";
+std::string RowFilter::ToSql(const std::function<std::string(std::string_view column)>& column_sql,
+                             SqlDialect dialect) const {
+  if (!root) return ConstSql(dialect, true);
   std::string out;
-  AppendSql(*root, column_sql, out);
+  AppendSql(*root, column_sql, dialect, out);
   return out;
 }
 
