@@ -47,6 +47,16 @@ run() {  # run NAME SCRIPT: prints the RESULT line with the server's CPU share
 }
 
 secs=${DURATION%s}
+rows() {  # rows ROUND BASELINE NAME:RESULT...: one table row each, rates relative to BASELINE
+  local r=$1 base=$2 pair name line
+  shift 2
+  for pair in "$@"; do
+    name=${pair%%:*}; line=${pair#*:}
+    printf '| %s | %s | %s | %s | %s µs | %s µs | %s | %s%% |\n' "$r" "$name" "$(field "$line" rps)" \
+      "$(ratio "$(field "$line" rps)" "$(field "$base" rps)")" "$(field "$line" p50_us)" \
+      "$(field "$line" p99_us)" "$(field "$line" non2xx)" "$(field "$line" srv_cpu_pct)"
+  done
+}
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name:\s*//p'); wrk -t1 -c$CONNECTIONS -d$DURATION --latency"
 printf '| round | method | tokens/s | ratio to basic | p50 | p99 | non-2xx | server CPU |\n'
 printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
@@ -58,12 +68,7 @@ for r in $(seq "$ROUNDS"); do
   b=$(run "basic-$r" token.lua)
   export ASSERTIONS=$WORK/assertions
   k=$(run "private_key_jwt-$r" token_assertion.lua)
-  for pair in "client_secret_basic:$b" "private_key_jwt:$k"; do
-    name=${pair%%:*}; line=${pair#*:}
-    printf '| %s | %s | %s | %s | %s µs | %s µs | %s | %s%% |\n' "$r" "$name" "$(field "$line" rps)" \
-      "$(ratio "$(field "$line" rps)" "$(field "$b" rps)")" "$(field "$line" p50_us)" \
-      "$(field "$line" p99_us)" "$(field "$line" non2xx)" "$(field "$line" srv_cpu_pct)"
-  done
+  rows "$r" "$b" "client_secret_basic:$b" "private_key_jwt:$k"
 done
 
 # --- over HTTPS: client_secret_basic vs tls_client_auth (keep-alive) ---------------
@@ -94,10 +99,5 @@ for r in $(seq "$ROUNDS"); do
   b=$(tls_run "tls-basic-$r" grant_type=client_credentials "$AUTH")
   m=$(tls_run "tls_client_auth-$r" "grant_type=client_credentials&client_id=$mtls_id" "" \
     "$WORK/svc.pem" "$WORK/svc.key")
-  for pair in "client_secret_basic:$b" "tls_client_auth:$m"; do
-    name=${pair%%:*}; line=${pair#*:}
-    printf '| %s | %s | %s | %s | %s µs | %s µs | %s | %s%% |\n' "$r" "$name" "$(field "$line" rps)" \
-      "$(ratio "$(field "$line" rps)" "$(field "$b" rps)")" "$(field "$line" p50_us)" \
-      "$(field "$line" p99_us)" "$(field "$line" non2xx)" "$(field "$line" srv_cpu_pct)"
-  done
+  rows "$r" "$b" "client_secret_basic:$b" "tls_client_auth:$m"
 done

@@ -161,7 +161,10 @@ std::string Thumbprint(const crypto::PublicKey& key) {
   return Base64UrlEncode(crypto::Sha256(canonical));
 }
 
-Result<std::vector<Jwk>> ParseJwks(std::string_view text) {
+namespace {
+
+// The "keys" array of a JWK Set's text, within the size limits.
+Result<json> ParseJwksKeys(std::string_view text) {
   if (text.size() > kMaxJwksBytes) return InvalidArgumentError("JWKS too large");
   json doc;
   bool duplicate = false;
@@ -173,27 +176,24 @@ Result<std::vector<Jwk>> ParseJwks(std::string_view text) {
   auto keys = doc.find("keys");
   if (keys == doc.end() || !keys->is_array()) return InvalidArgumentError("JWKS has no keys array");
   if (keys->size() > kMaxJwksKeys) return InvalidArgumentError("JWKS has too many keys");
+  return std::move(*keys);
+}
+
+}  // namespace
+
+Result<std::vector<Jwk>> ParseJwks(std::string_view text) {
+  LG_ASSIGN_OR_RETURN(json keys, ParseJwksKeys(text));
   std::vector<Jwk> out;
-  for (const json& entry : *keys) {
+  for (const json& entry : keys) {
     if (std::optional<Jwk> jwk = ParseKey(entry)) out.push_back(std::move(*jwk));
   }
   return out;
 }
 
 Result<std::vector<std::string>> JwksCertificates(std::string_view text) {
-  if (text.size() > kMaxJwksBytes) return InvalidArgumentError("JWKS too large");
-  json doc;
-  bool duplicate = false;
-  if (!ParseStrict(text, &doc, &duplicate)) {
-    return InvalidArgumentError(duplicate ? "JWKS has a duplicate JSON key"
-                                          : "JWKS is not valid JSON");
-  }
-  if (!doc.is_object()) return InvalidArgumentError("JWKS is not a JSON object");
-  auto keys = doc.find("keys");
-  if (keys == doc.end() || !keys->is_array()) return InvalidArgumentError("JWKS has no keys array");
-  if (keys->size() > kMaxJwksKeys) return InvalidArgumentError("JWKS has too many keys");
+  LG_ASSIGN_OR_RETURN(json keys, ParseJwksKeys(text));
   std::vector<std::string> out;
-  for (const json& entry : *keys) {
+  for (const json& entry : keys) {
     if (!entry.is_object()) return InvalidArgumentError("a JWKS key is not a JSON object");
     auto x5c = entry.find("x5c");
     if (x5c == entry.end()) continue;
