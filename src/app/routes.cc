@@ -40,7 +40,7 @@ http::Response FromResult(oauth::EndpointResult result) {
 
 oauth::EndpointRequest FromHttp(const http::Request& r) {
   return oauth::EndpointRequest{r.GetHeader("content-type"), r.GetHeader("authorization"), r.body,
-                                r.remote_address};
+                                r.remote_address, r.client_certificates.get()};
 }
 
 Status NotReady(http::ErrorFamily family) {

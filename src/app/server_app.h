@@ -55,6 +55,9 @@ class ServerApp {
   // The URL of the bound socket (http[s]://address:port); the issuer may
   // differ (stack.issuer, e.g. behind a proxy).
   std::string base_url() const;
+  // The URL of the HTTPS listener that runs next to a plain one
+  // (listen.tls_port), "" when there is none.
+  std::string tls_base_url() const;
   const std::string& issuer() const;
   // This node's name (ServeOptions::node_name or its default).
   const std::string& node_name() const;

@@ -17,11 +17,13 @@
 #include "config/stack_config.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
+#include "crypto/x509.h"
 #include "gateway/jwks_fetcher.h"
 #include "jose/jwk.h"
 #include "oauth/client_secret.h"
 #include "oauth/key_manager.h"
 #include "oauth/private_key_jwt.h"
+#include "oauth/tls_client_auth.h"
 #include "store/store.h"
 
 namespace lakegate::cli {
@@ -59,7 +61,22 @@ void PrintClient(const store::ClientRecord& c) {
             << "created:     " << FormatTime(c.created_at) << "\n"
             << "updated:     " << FormatTime(c.updated_at) << "\n";
   if (!c.jwks_uri.empty()) std::cout << "jwks_uri:    " << c.jwks_uri << "\n";
-  if (!c.jwks.empty()) {
+  if (!c.tls_client_auth_field.empty()) {
+    std::cout << c.tls_client_auth_field << ": " << c.tls_client_auth_value << "\n";
+  }
+  if (c.tls_client_certificate_bound_access_tokens) {
+    std::cout << "tokens:      bound to the client's TLS certificate\n";
+  }
+  if (c.auth_method == oauth::kSelfSignedTlsClientAuth) {
+    auto certificates = jose::JwksCertificates(c.jwks);
+    std::cout << "certificates (x5t#S256): ";
+    if (certificates.ok()) {
+      for (size_t i = 0; i < certificates->size(); ++i) {
+        std::cout << (i ? ", " : "") << oauth::CertificateThumbprint((*certificates)[i]);
+      }
+    }
+    std::cout << "\n";
+  } else if (!c.jwks.empty()) {
     auto keys = jose::ParseJwks(c.jwks);
     std::cout << "public keys: ";
     if (keys.ok()) {
@@ -212,6 +229,10 @@ struct ClientFlags {
   std::string auth = "client_secret_basic";
   std::string jwks_file;
   std::string jwks_uri;
+  // tls_client_auth: the certificate field (RFC 8705 §2.1.2) and its value.
+  std::string tls_subject_dn, tls_san_dns, tls_san_uri, tls_san_ip, tls_san_email;
+  std::string cert_file;  // self_signed_tls_client_auth
+  bool bound_tokens = false;
 };
 
 }  // namespace
@@ -258,9 +279,30 @@ void AddClientCommands(CLI::App& app) {
       ->add_option("--auth", flags->auth,
                    "How the client authenticates: client_secret_basic (a generated secret) or "
                    "private_key_jwt (assertions signed with its private key; needs --jwks or "
-                   "--jwks-uri)")
-      ->check(CLI::IsMember({"client_secret_basic", "client_secret_post", "private_key_jwt"}))
+                   "--jwks-uri), tls_client_auth (a CA-issued TLS client certificate; needs one "
+                   "of --tls-subject-dn, --tls-san-dns, --tls-san-uri, --tls-san-ip, "
+                   "--tls-san-email) or self_signed_tls_client_auth (a registered certificate; "
+                   "needs --cert)")
+      ->check(CLI::IsMember({"client_secret_basic", "client_secret_post", "private_key_jwt",
+                             "tls_client_auth", "self_signed_tls_client_auth"}))
       ->capture_default_str();
+  create->add_option("--tls-subject-dn", flags->tls_subject_dn,
+                     "tls_client_auth: the certificate's subject, RFC 4514, e.g. "
+                     "\"CN=billing,O=Example\"");
+  create->add_option("--tls-san-dns", flags->tls_san_dns,
+                     "tls_client_auth: a dNSName the certificate's subjectAltName holds");
+  create->add_option("--tls-san-uri", flags->tls_san_uri,
+                     "tls_client_auth: a URI the certificate's subjectAltName holds");
+  create->add_option("--tls-san-ip", flags->tls_san_ip,
+                     "tls_client_auth: an IP address the certificate's subjectAltName holds");
+  create->add_option("--tls-san-email", flags->tls_san_email,
+                     "tls_client_auth: an e-mail address the certificate's subjectAltName holds");
+  create->add_option("--cert", flags->cert_file,
+                     "self_signed_tls_client_auth: the client's certificate (PEM; several for a "
+                     "rollover)");
+  create->add_flag("--bound-tokens", flags->bound_tokens,
+                   "Issue the client only tokens bound to its TLS client certificate "
+                   "(tls_client_certificate_bound_access_tokens, RFC 8705 §3)");
   auto* jwks = create->add_option("--jwks", flags->jwks_file,
                                   "private_key_jwt: file with the client's public keys as a JWK "
                                   "Set {\"keys\":[...]}, each with a kid");
@@ -272,7 +314,11 @@ void AddClientCommands(CLI::App& app) {
   create->footer(
       "Examples:\n  lakegate client create billing-etl --scope athena-api/query.read --ttl 15m\n"
       "  lakegate client create signer --scope athena-api/query.read --auth private_key_jwt "
-      "--jwks signer-jwks.json");
+      "--jwks signer-jwks.json\n"
+      "  lakegate client create billing --scope athena-api/query.read --auth tls_client_auth "
+      "--tls-subject-dn \"CN=billing,O=Example\"\n"
+      "  lakegate client create probe --scope athena-api/query.read --auth "
+      "self_signed_tls_client_auth --cert probe.pem");
   create->callback([flags] {
     Context ctx = OpenContext(flags->config);
     auto ttl = ParseDurationSeconds(flags->ttl);
@@ -296,6 +342,58 @@ void AddClientCommands(CLI::App& app) {
     record.scopes = flags->scopes;
     record.token_ttl_seconds = *ttl;
     record.created_at = record.updated_at = SystemClock::Get().NowSeconds();
+    record.tls_client_certificate_bound_access_tokens = flags->bound_tokens;
+    const std::pair<const char*, const std::string*> tls_fields[] = {
+        {"tls_client_auth_subject_dn", &flags->tls_subject_dn},
+        {"tls_client_auth_san_dns", &flags->tls_san_dns},
+        {"tls_client_auth_san_uri", &flags->tls_san_uri},
+        {"tls_client_auth_san_ip", &flags->tls_san_ip},
+        {"tls_client_auth_san_email", &flags->tls_san_email},
+    };
+    for (const auto& [field, value] : tls_fields) {
+      if (value->empty()) continue;
+      if (flags->auth != oauth::kTlsClientAuth) {
+        Exit(Fail("--tls-subject-dn and --tls-san-* need --auth tls_client_auth"));
+      }
+      if (!record.tls_client_auth_field.empty()) {
+        Exit(
+            Fail("give one of --tls-subject-dn, --tls-san-dns, --tls-san-uri, --tls-san-ip, "
+                 "--tls-san-email, not several"));
+      }
+      record.tls_client_auth_field = field;
+      record.tls_client_auth_value = *value;
+    }
+    if (!flags->cert_file.empty() && flags->auth != oauth::kSelfSignedTlsClientAuth) {
+      Exit(Fail("--cert needs --auth self_signed_tls_client_auth"));
+    }
+    if (oauth::IsMutualTlsMethod(flags->auth)) {
+      record.auth_method = flags->auth;
+      Status registered = Status::Ok();
+      if (flags->auth == oauth::kTlsClientAuth) {
+        registered = oauth::ValidateTlsClientAuth(record.tls_client_auth_field,
+                                                  record.tls_client_auth_value);
+      } else if (flags->cert_file.empty()) {
+        registered = InvalidArgumentError("--cert FILE is missing");
+      } else {
+        auto pem = ReadFile(flags->cert_file);
+        if (!pem.ok()) Exit(Fail(pem.status()));
+        auto certificates = crypto::Certificate::ListFromPem(*pem);
+        if (!certificates.ok()) Exit(Fail(certificates.status().WithPrefix(flags->cert_file)));
+        record.jwks = oauth::SelfSignedJwks(*certificates);
+        registered = oauth::ValidateSelfSignedJwks(record.jwks);
+      }
+      if (!registered.ok()) {
+        Exit(Fail(registered.WithPrefix("--auth " + flags->auth +
+                                        " needs the client's certificate name or certificate")));
+      }
+      if (!flags->jwks_file.empty() || !flags->jwks_uri.empty()) {
+        Exit(Fail("--jwks and --jwks-uri need --auth private_key_jwt"));
+      }
+      if (Status s = ctx.store->InsertClient(record); !s.ok()) Exit(Fail(s));
+      PrintClient(record);
+      std::cout << "(no secret: the client authenticates with its TLS client certificate)\n";
+      return;
+    }
     if (flags->auth == oauth::kPrivateKeyJwt) {
       record.auth_method = flags->auth;
       record.jwks_uri = flags->jwks_uri;

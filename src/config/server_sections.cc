@@ -157,11 +157,36 @@ Status ParseListen(StackParse& parse, const YAML::Node& node, const std::string&
                            listen.tls_key = yaml.ResolvePath(file);
                            return Status::Ok();
                          }},
+                        {"tls_port",
+                         [&](const YAML::Node& v, const std::string& p) -> Status {
+                           LG_ASSIGN_OR_RETURN(int64_t port, yaml.ReadInt(v, p, 0, 65535));
+                           listen.tls_port = static_cast<int>(port);
+                           return Status::Ok();
+                         }},
                     }));
   if (listen.tls_cert.empty() != listen.tls_key.empty()) {
     return yaml.Error(node, path, "tls_cert and tls_key go together; set both or neither");
   }
+  if (listen.tls_port >= 0 && listen.tls_cert.empty()) {
+    return yaml.Error(node, path, "tls_port needs tls_cert and tls_key (the HTTPS certificate)");
+  }
   return Status::Ok();
+}
+
+Status ParseMtls(StackParse& parse, const YAML::Node& node, const std::string& path) {
+  const YamlReader& yaml = parse.yaml;
+  MtlsSpec& mtls = parse.config.mtls;
+  mtls.enabled = true;
+  return yaml.ParseMap(node, path, path,
+                       {
+                           {"ca_file",
+                            [&](const YAML::Node& v, const std::string& p) -> Status {
+                              LG_ASSIGN_OR_RETURN(std::string file, yaml.ReadNonEmptyString(v, p));
+                              mtls.ca_file = yaml.ResolvePath(file);
+                              return Status::Ok();
+                            }},
+                           {"bind_all_tokens", yaml.SetBool(mtls.bind_all_tokens)},
+                       });
 }
 
 Status ParseTokens(StackParse& parse, const YAML::Node& node, const std::string& path) {

@@ -44,14 +44,26 @@ struct ClientRecord {
   int64_t updated_at = 0;
   bool managed = false;  // declared by a stack file (apply may change/delete it)
   // How the client authenticates at the token endpoint (RFC 8414 names):
-  // "client_secret_basic" (either shared-secret method) or "private_key_jwt".
-  // A client uses its method only: a secret client cannot send an assertion,
-  // a key client has no secret (secret_hash "").
+  // "client_secret_basic" (either shared-secret method), "private_key_jwt",
+  // "tls_client_auth" or "self_signed_tls_client_auth" (RFC 8705). A client
+  // uses its method only: a secret client cannot send an assertion, a key or
+  // certificate client has no secret (secret_hash "").
   std::string auth_method = "client_secret_basic";
   // private_key_jwt: the client's public keys, as an inline JWK Set (JSON
   // text) or a jwks_uri to fetch them from; exactly one is set.
+  // self_signed_tls_client_auth: its certificates, as an inline JWK Set whose
+  // keys carry them in x5c (RFC 8705 §2.2).
   std::string jwks;
   std::string jwks_uri;
+  // tls_client_auth (RFC 8705 §2.1.2): which certificate field names the
+  // client, one of "tls_client_auth_subject_dn", "tls_client_auth_san_dns",
+  // "tls_client_auth_san_uri", "tls_client_auth_san_ip",
+  // "tls_client_auth_san_email", and the value it must hold.
+  std::string tls_client_auth_field;
+  std::string tls_client_auth_value;
+  // RFC 8705 §3.4 client metadata: every token the client gets is bound to
+  // its TLS client certificate (a token request without one is refused).
+  bool tls_client_certificate_bound_access_tokens = false;
 
   friend bool operator==(const ClientRecord&, const ClientRecord&) = default;
 };

@@ -139,7 +139,7 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherOnAnEmptyDatabaseMigrateOnce) {
   go = true;
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
-  // Numbers may have gaps (assigned per feature): the newest is applied, once.
+  // Migration numbers may have gaps (they are shared between the stores).
   EXPECT_EQ(RawQuery(db_->url(), "SELECT max(version) FROM lakegate.schema_migrations"),
             std::to_string(PostgresStoreSchemaVersion()));
   EXPECT_EQ(

@@ -78,6 +78,41 @@ TEST_P(StoreConformanceTest, ClientRoundTripAndOrdering) {
   EXPECT_TRUE((*list)[1].scopes.empty());
 }
 
+// Migration 4: a tls_client_auth client's certificate field and value, and
+// the certificate-bound-tokens flag, survive insert, update and listing.
+TEST_P(StoreConformanceTest, MutualTlsClientFieldsRoundTrip) {
+  ClientRecord mtls = MakeClient("id-mtls", "mtls-service", {"athena-api/query.read"});
+  mtls.secret_hash.clear();
+  mtls.auth_method = "tls_client_auth";
+  mtls.tls_client_auth_field = "tls_client_auth_subject_dn";
+  mtls.tls_client_auth_value = "CN=mtls-service,O=Example\\, Inc.,C=DE";
+  mtls.tls_client_certificate_bound_access_tokens = true;
+  ASSERT_OK(store_->InsertClient(mtls));
+  auto found = store_->FindClient("id-mtls");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ(**found, mtls);
+
+  mtls.auth_method = "self_signed_tls_client_auth";
+  mtls.tls_client_auth_field.clear();
+  mtls.tls_client_auth_value.clear();
+  mtls.jwks = R"({"keys":[{"kty":"EC","x5c":["MIIB"]}]})";
+  mtls.tls_client_certificate_bound_access_tokens = false;
+  ASSERT_OK(store_->UpdateClient(mtls));
+  auto list = store_->ListClients();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0], mtls);
+
+  mtls.auth_method = "tls_client_auth";
+  mtls.jwks.clear();
+  mtls.tls_client_auth_field = "tls_client_auth_san_ip";
+  mtls.tls_client_auth_value = "2001:db8::1";
+  ASSERT_OK(store_->UpdateClient(mtls));
+  auto by_name = store_->FindClientByName("mtls-service");
+  ASSERT_TRUE(by_name.ok() && by_name->has_value());
+  EXPECT_EQ(**by_name, mtls);
+}
+
 TEST_P(StoreConformanceTest, InsertClientRejectsDuplicatesAndEmptyFields) {
   ASSERT_OK(store_->InsertClient(MakeClient("id-1", "etl-service")));
   EXPECT_STATUS(store_->InsertClient(MakeClient("id-1", "other")), StatusCode::kAlreadyExists,
