@@ -13,10 +13,12 @@
 
 #include "app/access_keys.h"
 #include "app/apply.h"
+#include "app/demo.h"
 #include "app/engines.h"
 #include "app/routes.h"
 #include "app/state_keys.h"
 #include "app/stores.h"
+#include "app/trino_link.h"
 #include "audit/audit_log.h"
 #include "audit/metrics.h"
 #include "catalog/policy_catalog.h"
@@ -26,6 +28,7 @@
 #include "common/thread_annotations.h"
 #include "common/thread_pool.h"
 #include "crypto/x509.h"
+#include "engine/demo_members.h"
 #include "gateway/async_api.h"
 #include "gateway/async_queries.h"
 #include "gateway/athena_api.h"
@@ -236,6 +239,8 @@ struct ServerApp::Impl {
   std::unique_ptr<ClientJwksCache> client_jwks;
   // The query API (serve_query only).
   std::unique_ptr<engine::Engine> engine;
+  // The governed Trino cluster, when the engine is one (app/trino_link.h).
+  std::unique_ptr<TrinoLink> trino;
   // The policy version new queries use; running queries hold the snapshot
   // they started with.
   std::unique_ptr<catalog::PolicyCatalog> catalog;
@@ -372,6 +377,7 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
 // admin API.
 Status ServerApp::Impl::StartQuery() {
   const config::StackConfig& stack = options.stack;
+  const bool on_trino = IsTrinoEngineUrl(stack.query.engine());
   if (stack.query.engine_url.empty())
     LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
   // The key of the keyed-hash column mask lives beside the secret hash key, so
@@ -379,6 +385,17 @@ Status ServerApp::Impl::StartQuery() {
   // working).
   LG_ASSIGN_OR_RETURN(SecretString mask_key, LoadStateKey(StateKey::kMask, stack, *store));
   engine::EngineSettings engine_settings;
+  if (on_trino) {
+    LG_ASSIGN_OR_RETURN(trino, TrinoLink::Open(
+                                   stack.query.engine(), issuer, gateway_options,
+                                   [this] { return catalog->Current(); }, mask_key));
+    state->Subscribe([link = trino.get()](const std::shared_ptr<const store::StateSnapshot>& s) {
+      link->OnState(s);
+    });
+    engine_settings.bearer_token = [link = trino.get()](std::string_view principal) {
+      return link->Mint(principal);
+    };
+  }
   engine_settings.mask_hash_key = std::move(mask_key);
   LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.engine(), engine_settings));
   catalog = std::make_unique<catalog::PolicyCatalog>(*store);
@@ -557,8 +574,15 @@ Status ServerApp::Start() {
   services.async = d.async_api.get();
   services.athena = d.athena.get();
   services.workers = d.workers.get();
+  services.trino = d.trino.get();
   services.store_failing_since_ms = [&d] { return d.store_failing_since_ms.load(); };
   d.routes->Bind(services);
+  if (d.options.load_demo_data && d.engine) {
+    if (Status s = engine::LoadDemoMembers(*d.engine, kDemoMembers); !s.ok()) {
+      d.server->Stop(std::chrono::milliseconds(0));
+      return s;
+    }
+  }
   d.reloader = std::thread([&d] { d.ReloadLoop(); });
   // A store shared by many nodes pushes change hints; without them the
   // reloader's tick still finds every change.

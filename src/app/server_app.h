@@ -39,6 +39,10 @@ struct ServeOptions {
   // `lakegate demo`: every client of the stack gets an AWS access key and its
   // <secrets>/<client>-aws.json file once (app/access_keys.h).
   bool demo_access_keys = false;
+  // Load the demo's table (analytics.members) into the engine once serving,
+  // when it is missing: for engines that need the running server (Trino
+  // authenticates the load with this server's token).
+  bool load_demo_data = false;
 };
 
 class ServerApp {

@@ -9,6 +9,7 @@
 #include "app/demo.h"
 #include "app/server_app.h"
 #include "app/stores.h"
+#include "app/trino_link.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "common/files.h"
@@ -25,7 +26,7 @@ struct ServeFlags {
   std::string components = "auth,query";
   std::string node_name;   // --node, else $LAKEGATE_NODE_NAME
   std::string engine_url;  // --engine, else the stack file's engine.url
-  int tls_port = -1;         // demo --tls-port
+  int tls_port = -1;       // demo --tls-port
 };
 
 // --engine URL on a serving command.
@@ -152,6 +153,8 @@ void AddDemoCommand(CLI::App& app) {
       "Examples:\n"
       "  lakegate demo --dir /tmp/demo --port 9090\n"
       "  lakegate demo --dir /tmp/demo --port 9090 --engine postgresql://USER:PW@HOST:5432/DB\n"
+      "  bash scripts/trino.sh start && "
+      "lakegate demo --dir /tmp/demo --port 8080 --engine trino://127.0.0.1:PORT\n"
       "  lakegate demo --dir /tmp/demo --port 9090 --state postgresql://USER:PW@HOST:5432/DB\n"
       "  lakegate demo --dir /tmp/demo --port 9091 --state <the same URL>   # a second node\n"
       "  lakegate demo --dir /tmp/demo --port 9090 --tls-port 9443        # HTTPS and mTLS too\n"
@@ -168,7 +171,12 @@ void AddDemoCommand(CLI::App& app) {
     auto stack = config::LoadStackFile(*path);
     if (!stack.ok()) Exit(Fail(stack.status()));
     if (!flags->engine_url.empty()) stack->query.engine_url = flags->engine_url;
-    if (Status s = app::PrepareDemoData(stack->query.engine()); !s.ok()) Exit(Fail(s));
+    // A Trino lake is loaded once the server runs: Trino authenticates the
+    // load with the server's own token.
+    const bool on_trino = app::IsTrinoEngineUrl(stack->query.engine());
+    if (!on_trino) {
+      if (Status s = app::PrepareDemoData(stack->query.engine()); !s.ok()) Exit(Fail(s));
+    }
     std::string secrets = app::SecretsDir(*stack);
     std::string ca_file;
     if (flags->tls_port >= 0) {
@@ -181,6 +189,7 @@ void AddDemoCommand(CLI::App& app) {
     options.node_name = flags->node_name;
     options.state_url = StateUrlFlag();
     options.demo_access_keys = true;
+    options.load_demo_data = on_trino;
     int code = Serve(std::move(options), [&](const app::ServerApp& server) {
       std::string url = server.base_url();
       std::cout << "\nlakegate demo is running at " << url << "\n";
