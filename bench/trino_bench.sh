@@ -29,7 +29,7 @@ governed=$(bash "$ROOT/scripts/trino.sh" start "$WORK/governed" --workers 0 --la
 open=$(bash "$ROOT/scripts/trino.sh" start "$WORK/open" --workers 0 --no-access-control)
 port=$(cat "$WORK/governed/lakegate-port")
 "$LAKEGATE" demo --dir "$WORK/demo" --port "$port" \
-  --engine "trino://${governed#http://}?dir=$WORK/governed" >"$WORK/stdout" 2>"$WORK/stderr" &
+  --engine "trino://${governed#https://}?dir=$WORK/governed" >"$WORK/stdout" 2>"$WORK/stderr" &
 PIDS+=("$!")
 # The demo loads its table through Trino before it prints its URL.
 url=
@@ -50,10 +50,15 @@ req = urllib.request.Request(lakegate + "/oauth2/token", data=b"grant_type=clien
     headers={"Authorization": "Basic " + base64.b64encode(f"{s['client_id']}:{s['client_secret']}".encode()).decode(),
              "Content-Type": "application/x-www-form-urlencoded"})
 tok = json.load(urllib.request.urlopen(req))["access_token"]
+import os
+for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+    os.environ.pop(var, None)
 def conn(url, **kw):
-    host, port = url.split("://")[1].split(":")
-    return trino.dbapi.connect(host=host, port=int(port), http_scheme="http", catalog="lake", schema="analytics", **kw)
-g = conn(governed, user=s["client_id"], auth=JWTAuthentication(tok), allow_insecure_auth=True).cursor()
+    scheme, rest = url.split("://")
+    host, port = rest.split(":")
+    return trino.dbapi.connect(host=host, port=int(port), http_scheme=scheme, catalog="lake", schema="analytics", **kw)
+g = conn(governed, user=s["client_id"], auth=JWTAuthentication(tok),
+         verify=os.path.join(os.path.dirname(demo), "governed", "tls", "ca.pem")).cursor()
 g.execute("SELECT * FROM members ORDER BY member_id")
 rows = g.fetchall()
 o = conn(open_url, user="bench").cursor()

@@ -41,7 +41,7 @@ http::Response FromResult(oauth::EndpointResult result) {
 
 oauth::EndpointRequest FromHttp(const http::Request& r) {
   return oauth::EndpointRequest{r.GetHeader("content-type"), r.GetHeader("authorization"), r.body,
-                                r.remote_address};
+                                r.remote_address, r.client_certificates.get()};
 }
 
 Status NotReady(http::ErrorFamily family) {
@@ -150,6 +150,52 @@ Routes::Routes(RouteSelection selection, audit::Metrics& metrics)
     Add(Method::kPost, "/query-client-creds", query_body_limit, ErrorFamily::kApi,
         Gateway(query, run_query));
     Add(Method::kPost, "/v1/query", query_body_limit, ErrorFamily::kApi, Gateway(query, run_query));
+    // Asynchronous queries: /v1/queries/{id} and /v1/queries/{id}/results.
+    Add(Method::kPost, "/v1/queries", query_body_limit, ErrorFamily::kApi,
+        Gateway(query, [](const Services& s, const std::shared_ptr<Call>& call) {
+          s.async->Submit(call);
+        }));
+    const RouteSpec execution{.access = Access::kQuery, .audit = AuditKind::kQuery};
+    Add(Method::kGet, std::string(gateway::kAsyncQueriesPrefix) + "*", kNoBody, ErrorFamily::kApi,
+        Gateway(execution,
+                [](const Services& s, const std::shared_ptr<Call>& call) { s.async->Read(call); }));
+    Add(Method::kDelete, std::string(gateway::kAsyncQueriesPrefix) + "*", kNoBody,
+        ErrorFamily::kApi,
+        Gateway(execution, [](const Services& s, const std::shared_ptr<Call>& call) {
+          s.async->Cancel(call);
+        }));
+    // The Athena protocols, authenticated by their own call (a Bearer token
+    // or a SigV4 signature: the same principal): awsJson1_1 on POST / with
+    // X-Amz-Target, and restJson1 (current botocore) on Athena's paths.
+    auto athena = [](void (gateway::AthenaApi::*handle)(const std::shared_ptr<Call>&)) {
+      return [handle](const Services& s) -> http::Handler {
+        gateway::AthenaApi* api = s.athena;
+        const RouteSpec spec{
+            .access = Access::kQuery,
+            .audit = AuditKind::kQuery,
+            .errors = ErrorFamily::kAws,
+            .authenticate = [api](const http::Request& r) { return api->Authenticate(r); }};
+        return s.pipeline->Route(
+            spec, [api, handle](const std::shared_ptr<Call>& call) { (api->*handle)(call); });
+      };
+    };
+    Add(Method::kPost, "/", query_body_limit, ErrorFamily::kAws,
+        athena(&gateway::AthenaApi::Handle));
+    const std::pair<Method, const char*> rest[] = {
+        {Method::kPost, "/query-executions"},
+        {Method::kGet, "/query-executions"},
+        {Method::kGet, "/query-executions/*"},
+        {Method::kPost, "/query-executions/*"},
+        {Method::kPost, "/batch-get-query-executions"},
+        {Method::kGet, "/data-catalogs"},
+        {Method::kGet, "/data-catalogs/*"},
+        {Method::kGet, "/workgroups"},
+        {Method::kGet, "/workgroups/*"},
+    };
+    for (const auto& [method, path] : rest) {
+      Add(method, path, method == Method::kPost ? query_body_limit : kNoBody, ErrorFamily::kAws,
+          athena(&gateway::AthenaApi::HandleRest));
+    }
     Add(Method::kGet, "/v1/catalog", kNoBody, ErrorFamily::kApi,
         Gateway(
             {.access = Access::kQuery, .audit = AuditKind::kCatalog},

@@ -19,6 +19,8 @@
 #include "audit/metrics.h"
 #include "common/thread_pool.h"
 #include "gateway/admin_api.h"
+#include "gateway/async_api.h"
+#include "gateway/athena_api.h"
 #include "gateway/pipeline.h"
 #include "gateway/query_service.h"
 #include "http/error_response.h"
@@ -35,6 +37,8 @@ struct Services {
   gateway::Pipeline* pipeline = nullptr;
   gateway::QueryService* query = nullptr;
   gateway::AdminApi* admin = nullptr;
+  gateway::AsyncApi* async = nullptr;
+  gateway::AthenaApi* athena = nullptr;
   ThreadPool* workers = nullptr;
   // The governed Trino cluster's decision point; null when the engine is not Trino.
   TrinoLink* trino = nullptr;

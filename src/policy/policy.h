@@ -131,17 +131,21 @@ struct RowFilter {
   bool all_rows() const { return root == nullptr; }
   // Column names the filter references (as written; compare case-insensitively).
   std::vector<std::string> Columns() const;
-  // SQL for SQLite with every column reference replaced by
-  // `(+<column_sql(name)> COLLATE BINARY)` and literals rendered safely
-  // (integers and reals re-rendered from their parsed values, strings quoted
-  // with '' escaping); "1" for all rows. `column_sql` must return a safe SQL
-  // expression (a quoted identifier). kTrino: column references are
-  // `column_sql(name)` as is, constants TRUE/FALSE, LIKE compares lower()ed
-  // sides (SQLite folds ASCII case); a LIKE pattern with non-ASCII characters
-  // renders as a call of fail() naming it (the query fails, never matches
-  // differently). Trino refuses to compare values of different types (a
-  // number column with a text literal) where SQLite says false: such a filter
-  // fails the query on Trino.
+  // SQL in `dialect` with literals rendered safely (integers and reals
+  // re-rendered from their parsed values, strings quoted with '' escaping);
+  // `column_sql` must return a safe SQL expression (a quoted identifier).
+  //   kSQLite: every column reference is `(+<column_sql(name)> COLLATE
+  //     BINARY)`; "1" for all rows.
+  //   kPostgreSQL, kTrino: the same comparisons where the engine evaluates
+  //     them as Matches() does, and a type error where it cannot, so that a
+  //     policy compiled into a view or filter fails instead of admitting other
+  //     rows: column references as they are; text literals compare bytewise
+  //     (PostgreSQL: `'..'::text COLLATE "C"`; Trino's varchar compares by
+  //     code point) and are never coerced to a number, so comparing a number
+  //     column with a string is an error, as is a text column with a number;
+  //     LIKE folds ASCII letters only (translate() on the column, no escape
+  //     character) and takes text columns only; TRUE/FALSE for constants;
+  //     "TRUE" for all rows.
   std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql,
                     SqlDialect dialect = SqlDialect::kSQLite) const;
   // Evaluates the filter on one row (the reference evaluator of the tests and

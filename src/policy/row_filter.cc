@@ -123,45 +123,66 @@ class Parser : public internal::ExpressionParser<Parser, NodePtr, Value> {
 // ---------------------------------------------------------------------------
 // SQL
 
-// The pieces that differ between dialects; everything else renders alike.
-//
-// A column reference. SQLite: no affinity (unary +) and BINARY collation, so
-// the comparison is the one Matches() evaluates whatever the column's
-// declared type or collation. Trino compares typed values (varchar by code
-// point, which is UTF-8 byte order) and has no affinity: the identifier.
-std::string ColumnRef(SqlDialect dialect, const std::string& quoted) {
-  if (dialect == SqlDialect::kTrino) return quoted;
-  return "(+" + quoted + " COLLATE BINARY)";
+// The dialect differences, one small function each.
+
+// A column reference for a comparison. SQLite: no affinity (unary +) and
+// BINARY collation, so the comparison is the one Matches() evaluates whatever
+// the column's declared type or collation. PostgreSQL and Trino: the column
+// as it is; they compare typed values (a number column with a text literal is
+// a type error there, where SQLite says false: such a filter fails to compile,
+// never admits other rows), and the literal carries the collation rules.
+std::string ColumnSql(SqlDialect dialect, const std::string& column) {
+  if (dialect != SqlDialect::kSQLite) return column;
+  return "(+" + column + " COLLATE BINARY)";
 }
 
-std::string BoolSql(SqlDialect dialect, bool value) {
-  if (dialect == SqlDialect::kTrino) return value ? "TRUE" : "FALSE";
+// A literal. PostgreSQL: text is explicitly text (an unknown-typed literal
+// would be coerced to the column's type: '5' = 5 would hold) and compares
+// bytewise. Trino: a varchar literal, which compares by code point (UTF-8
+// byte order) and is never coerced.
+std::string LiteralFor(SqlDialect dialect, const Value& v) {
+  if (dialect == SqlDialect::kPostgreSQL && v.type == Value::Type::kText) {
+    return "(" + LiteralSql(v) + "::text COLLATE \"C\")";
+  }
+  return LiteralSql(v);
+}
+
+std::string ConstSql(SqlDialect dialect, bool value) {
+  if (dialect != SqlDialect::kSQLite) return value ? "TRUE" : "FALSE";
   return value ? "1" : "0";
 }
 
-// `column LIKE pattern`. SQLite's LIKE folds ASCII case only; Trino's is
-// case-sensitive, so both sides are lowered there, which matches SQLite's
-// folding only for ASCII patterns: a pattern with other characters fails the
-// query (fail closed) rather than matching differently.
-std::string LikeSql(SqlDialect dialect, const std::string& column, bool negated,
-                    const Value& pattern) {
+// `column LIKE pattern` with SQLite's default rules: ASCII-only case folding,
+// no escape character. PostgreSQL and Trino fold ASCII letters only too
+// (translate() on the column, the pattern folded here), so a non-ASCII letter
+// matches exactly as in SQLite; translate() takes text only, so a LIKE on a
+// number column is a compile error (SQLite would match the number's text),
+// never a different answer.
+std::string LikeSql(SqlDialect dialect, const std::string& column, const Value& pattern,
+                    bool negated) {
   const char* op = negated ? " NOT LIKE " : " LIKE ";
-  if (dialect != SqlDialect::kTrino) return "(" + column + op + LiteralSql(pattern) + ")";
-  for (char c : pattern.t) {
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      return "CAST(fail('row filter: LIKE with a non-ASCII pattern is not supported on Trino') "
-             "AS boolean)";
-    }
+  if (dialect == SqlDialect::kSQLite) return "(" + column + op + LiteralSql(pattern) + ")";
+  static constexpr std::string_view kUpper = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'";
+  static constexpr std::string_view kLower = "'abcdefghijklmnopqrstuvwxyz'";
+  Value folded = pattern;
+  for (char& c : folded.t) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return "(lower(" + column + ")" + op + "lower(" + LiteralSql(pattern) + "))";
+  std::string folded_column =
+      "translate(" + column + ", " + std::string(kUpper) + ", " + std::string(kLower) + ")";
+  if (dialect == SqlDialect::kPostgreSQL) {
+    return "(" + folded_column + " COLLATE \"C\"" + op + LiteralSql(folded) + "::text ESCAPE '')";
+  }
+  return "(" + folded_column + op + LiteralSql(folded) + ")";
 }
 
 void AppendSql(const Node& n, const std::function<std::string(std::string_view)>& column_sql,
                SqlDialect dialect, std::string& out) {
-  auto column = [&] { return ColumnRef(dialect, column_sql(n.column)); };
+  auto column = [&] { return ColumnSql(dialect, column_sql(n.column)); };
+  auto literal = [&](size_t i) { return LiteralFor(dialect, n.literals[i]); };
   switch (n.kind) {
     case Node::Kind::kConst:
-      out += BoolSql(dialect, n.value);
+      out += ConstSql(dialect, n.value);
       return;
     case Node::Kind::kAnd:
     case Node::Kind::kOr:
@@ -177,26 +198,25 @@ void AppendSql(const Node& n, const std::function<std::string(std::string_view)>
       out += ")";
       return;
     case Node::Kind::kCompare:
-      out += "(" + column() + " " + n.op + " " + LiteralSql(n.literals[0]) + ")";
+      out += "(" + column() + " " + n.op + " " + literal(0) + ")";
       return;
     case Node::Kind::kIn: {
       out += "(" + column() + (n.negated ? " NOT IN (" : " IN (");
       for (size_t i = 0; i < n.literals.size(); ++i) {
         if (i > 0) out += ", ";
-        out += LiteralSql(n.literals[i]);
+        out += literal(i);
       }
       out += "))";
       return;
     }
     case Node::Kind::kBetween: {
       std::string c = column();
-      std::string both = "(" + c + " >= " + LiteralSql(n.literals[0]) + " AND " + c +
-                         " <= " + LiteralSql(n.literals[1]) + ")";
+      std::string both = "(" + c + " >= " + literal(0) + " AND " + c + " <= " + literal(1) + ")";
       out += n.negated ? "(NOT " + both + ")" : both;
       return;
     }
     case Node::Kind::kLike:
-      out += LikeSql(dialect, column(), n.negated, n.literals[0]);
+      out += LikeSql(dialect, column(), n.literals[0], n.negated);
       return;
     case Node::Kind::kIsNull:
       out += "(" + column() + (n.negated ? " IS NOT NULL)" : " IS NULL)");
@@ -393,7 +413,7 @@ std::vector<std::string> RowFilter::Columns() const {
 
 std::string RowFilter::ToSql(const std::function<std::string(std::string_view column)>& column_sql,
                              SqlDialect dialect) const {
-  if (!root) return BoolSql(dialect, true);
+  if (!root) return ConstSql(dialect, true);
   std::string out;
   AppendSql(*root, column_sql, dialect, out);
   return out;

@@ -1,5 +1,5 @@
-// The SQL dialects the policy's filters and masks compile to (RowFilter::ToSql,
-// MaskExpression::ToSql): one per engine that runs them.
+// The SQL dialects the policy's expressions (row filters, mask expressions)
+// compile to: one per engine that evaluates them.
 #pragma once
 
 namespace lakegate::policy {

@@ -165,6 +165,14 @@ Status MapTrinoError(const Json& error, const std::string& limit_text) {
   return Internal("Trino failed the statement (" + name + "): " + message);
 }
 
+http::ClientOptions ClientOptionsFor(std::string ca_file) {
+  http::ClientOptions options;
+  options.connect_timeout = std::chrono::milliseconds(5000);
+  options.ca_file = std::move(ca_file);
+  options.no_proxy = "*";  // the cluster is reached directly
+  return options;
+}
+
 class TrinoEngine final : public Engine {
  public:
   TrinoEngine(std::string base_url, std::string catalog, std::string ca_file,
@@ -172,10 +180,7 @@ class TrinoEngine final : public Engine {
       : base_url_(std::move(base_url)),
         catalog_(std::move(catalog)),
         settings_(std::move(settings)),
-        client_(http::ClientOptions{.connect_timeout = std::chrono::milliseconds(5000),
-                                    .ca_file = std::move(ca_file),
-                                    .user_agent = "lakegate",
-                                    .no_proxy = "*"}) {}
+        client_(ClientOptionsFor(std::move(ca_file))) {}
 
   Result<QueryResult> Execute(const policy::PolicySnapshot& policy, const policy::Role& role,
                               const QueryRequest& request, ResultSink& sink) override;
@@ -639,6 +644,10 @@ Result<LoadSummary> TrinoEngine::Load(const LoadRequest& request, RowSource& sou
 
 Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
                                                   const EngineSettings& settings) {
+  // The registry hands over the whole URL (a server's URL keeps its scheme).
+  if (location.size() >= 6 && EqualsIgnoreCase(location.substr(0, 6), "trino:")) {
+    location.remove_prefix(6);
+  }
   if (!location.starts_with("//")) {
     return Misconfigured("a Trino engine URL is trino://HOST:PORT[?catalog=NAME]");
   }
