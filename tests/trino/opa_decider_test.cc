@@ -297,7 +297,8 @@ TEST_F(OpaDeciderTest, RowFilterIsOneOrExpression) {
   ASSERT_EQ(filters.size(), 1u) << filters.dump();
   EXPECT_EQ(filters[0]["expression"],
             "((\"region\" IN ('eu-west', 'eu-central'))) OR (((\"tier\" = 'gold') AND "
-            "(lower(\"name\") LIKE lower('a%'))))");
+            "(translate(\"name\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE "
+            "'a%')))");
 }
 
 TEST_F(OpaDeciderTest, WithoutTheColumnsFilteredReadsFailAndWritesAreDenied) {
