@@ -24,9 +24,10 @@ struct DemoKeyClient {
 // The stack file text for a demo listening on `port`. A non-empty
 // `state_url` (a shared state store, e.g. postgresql://...) is recorded as
 // `state: {url: ...}`, so admin commands with `--config DIR/stack.yaml` act on
-// that store.
+// that store. A non-empty `engine_url` (the lake in PostgreSQL) is recorded
+// as `engine: {url: ...}` the same way.
 std::string DemoStackYaml(int port, const DemoKeyClient& key_client = {},
-                          std::string_view state_url = {});
+                          std::string_view state_url = {}, std::string_view engine_url = {});
 
 // Makes keyjwt-service's key pair (ES256) and writes
 // `secrets_dir`/keyjwt-service.json, mode 0600: {"client_id", "kid",
@@ -36,10 +37,11 @@ Result<DemoKeyClient> WriteDemoKeyClient(const std::string& secrets_dir);
 // Creates DIR and DIR/stack.yaml on first run, with keyjwt-service's key file
 // (an existing stack.yaml is kept, so later runs reuse the stack, and a second
 // node started with the same DIR and state URL joins it). A stack file that
-// records a state URL may hold its password, so it is written 0600. Returns
-// the stack file's path.
+// records a state or engine URL may hold its password, so it is written 0600.
+// Returns the stack file's path.
 Result<std::string> PrepareDemoDir(const std::string& dir, int port,
-                                   std::string_view state_url = {});
+                                   std::string_view state_url = {},
+                                   std::string_view engine_url = {});
 
 // The demo's HTTPS files under DIR/tls (`demo --tls-port`).
 struct DemoTls {
@@ -61,8 +63,9 @@ void EnableDemoTls(config::StackConfig& stack, const DemoTls& tls, int tls_port)
 
 inline constexpr int64_t kDemoMembers = 1000;
 
-// Creates analytics.members with 1,000 deterministic rows in `lake_dir` when
-// it does not exist yet.
-Status PrepareDemoData(const std::string& lake_dir);
+// Creates analytics.members with 1,000 deterministic rows in the engine
+// `engine_url` (a lake directory or an engine URL, app/engines.h) when it does
+// not exist yet.
+Status PrepareDemoData(const std::string& engine_url);
 
 }  // namespace lakegate::app

@@ -11,11 +11,14 @@
 #include <thread>
 #include <unordered_map>
 
+#include "app/access_keys.h"
 #include "app/apply.h"
+#include "app/demo.h"
 #include "app/engines.h"
 #include "app/routes.h"
 #include "app/state_keys.h"
 #include "app/stores.h"
+#include "app/trino_link.h"
 #include "audit/audit_log.h"
 #include "audit/metrics.h"
 #include "catalog/policy_catalog.h"
@@ -25,6 +28,10 @@
 #include "common/thread_annotations.h"
 #include "common/thread_pool.h"
 #include "crypto/x509.h"
+#include "engine/demo_members.h"
+#include "gateway/async_api.h"
+#include "gateway/async_queries.h"
+#include "gateway/athena_api.h"
 #include "gateway/bearer_authenticator.h"
 #include "gateway/jwks_fetcher.h"
 #include "gateway/own_issuer.h"
@@ -232,6 +239,8 @@ struct ServerApp::Impl {
   std::unique_ptr<ClientJwksCache> client_jwks;
   // The query API (serve_query only).
   std::unique_ptr<engine::Engine> engine;
+  // The governed Trino cluster, when the engine is one (app/trino_link.h).
+  std::unique_ptr<TrinoLink> trino;
   // The policy version new queries use; running queries hold the snapshot
   // they started with.
   std::unique_ptr<catalog::PolicyCatalog> catalog;
@@ -240,6 +249,11 @@ struct ServerApp::Impl {
   std::unique_ptr<gateway::Pipeline> pipeline;
   std::unique_ptr<gateway::QueryService> query;
   std::unique_ptr<gateway::AdminApi> admin;
+  // Asynchronous executions (their results spooled under the state dir),
+  // and the two APIs over them: /v1/queries and the Athena protocol.
+  std::unique_ptr<gateway::AsyncQueries> async;
+  std::unique_ptr<gateway::AsyncApi> async_api;
+  std::unique_ptr<gateway::AthenaApi> athena;
 
   Mutex reload_mutex;
   CondVar reload_cv;  // `stopping` or `changed` was set
@@ -363,14 +377,27 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
 // admin API.
 Status ServerApp::Impl::StartQuery() {
   const config::StackConfig& stack = options.stack;
-  LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
+  const bool on_trino = IsTrinoEngineUrl(stack.query.engine());
+  if (stack.query.engine_url.empty())
+    LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
   // The key of the keyed-hash column mask lives beside the secret hash key, so
   // masked values stay the same across restarts and nodes (joins on them keep
   // working).
   LG_ASSIGN_OR_RETURN(SecretString mask_key, LoadStateKey(StateKey::kMask, stack, *store));
   engine::EngineSettings engine_settings;
+  if (on_trino) {
+    LG_ASSIGN_OR_RETURN(trino, TrinoLink::Open(
+                                   stack.query.engine(), issuer, gateway_options,
+                                   [this] { return catalog->Current(); }, mask_key));
+    state->Subscribe([link = trino.get()](const std::shared_ptr<const store::StateSnapshot>& s) {
+      link->OnState(s);
+    });
+    engine_settings.bearer_token = [link = trino.get()](std::string_view principal) {
+      return link->Mint(principal);
+    };
+  }
   engine_settings.mask_hash_key = std::move(mask_key);
-  LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.lake_dir, engine_settings));
+  LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.engine(), engine_settings));
   catalog = std::make_unique<catalog::PolicyCatalog>(*store);
   LG_RETURN_IF_ERROR(catalog->Refresh());
   LG_RETURN_IF_ERROR(gateway::ValidateGatewayOptions(gateway_options));
@@ -391,6 +418,20 @@ Status ServerApp::Impl::StartQuery() {
       gateway_options, *authenticator, current_policy, *workers, SystemClock::Get(),
       [audit_log](std::string_view line) { audit_log->Record(line); }, &metrics);
   query = std::make_unique<gateway::QueryService>(*pipeline, *engine);
+  gateway::AsyncOptions async_options;
+  async_options.spool_dir = stack.query.async_spool_dir.empty() ? state_dir + "/async-results"
+                                                                : stack.query.async_spool_dir;
+  async_options.timeout = std::chrono::seconds(stack.query.async_timeout_seconds);
+  async_options.max_rows = stack.query.async_max_rows;
+  async_options.max_result_bytes = stack.query.async_max_result_bytes;
+  async_options.max_memory_bytes = stack.query.max_memory_bytes;
+  async_options.retention = std::chrono::seconds(stack.query.async_retention_seconds);
+  LG_ASSIGN_OR_RETURN(async,
+                      gateway::AsyncQueries::Open(std::move(async_options), *engine, query->slots(),
+                                                  *workers, SystemClock::Get()));
+  async_api = std::make_unique<gateway::AsyncApi>(*async, pipeline->options());
+  athena =
+      std::make_unique<gateway::AthenaApi>(*async, *engine, *authenticator, pipeline->options());
   auto write_policy = [this](const std::string& author,
                              const std::function<Status(policy::PolicySnapshot&)>& change)
       -> Result<gateway::AdminApi::PolicyWrite> {
@@ -435,6 +476,10 @@ Status ServerApp::Start() {
                                  SecretsDir(stack), false));
   if (!d.options.quiet_apply && !applied.changes.empty()) {
     std::cout << FormatChanges(applied, false) << std::flush;
+  }
+  if (d.options.demo_access_keys) {
+    LG_RETURN_IF_ERROR(EnsureDemoAccessKeys(stack, *d.store, oauth::AccessKeySealer(hash_key),
+                                            SecretsDir(stack), SystemClock::Get().NowSeconds()));
   }
 
   std::string audit_path = stack.audit.path.empty() ? d.state_dir + "/audit.log" : stack.audit.path;
@@ -526,9 +571,18 @@ Status ServerApp::Start() {
   services.pipeline = d.pipeline.get();
   services.query = d.query.get();
   services.admin = d.admin.get();
+  services.async = d.async_api.get();
+  services.athena = d.athena.get();
   services.workers = d.workers.get();
+  services.trino = d.trino.get();
   services.store_failing_since_ms = [&d] { return d.store_failing_since_ms.load(); };
   d.routes->Bind(services);
+  if (d.options.load_demo_data && d.engine) {
+    if (Status s = engine::LoadDemoMembers(*d.engine, kDemoMembers); !s.ok()) {
+      d.server->Stop(std::chrono::milliseconds(0));
+      return s;
+    }
+  }
   d.reloader = std::thread([&d] { d.ReloadLoop(); });
   // A store shared by many nodes pushes change hints; without them the
   // reloader's tick still finds every change.
@@ -554,6 +608,9 @@ void ServerApp::Stop() {
   }
   d.reload_cv.NotifyAll();
   if (d.reloader.joinable()) d.reloader.join();
+  // Running asynchronous queries stop now rather than hold the drain below
+  // for up to their timeout.
+  if (d.async) d.async->Stop();
   d.workers.reset();  // runs what is queued, then joins
   if (d.audit) d.audit->Flush();
 }

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
+#include "app/access_keys.h"
 #include "app/apply.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
@@ -99,6 +101,121 @@ void MaybeUpdateSecretFile(const Context& ctx, const store::ClientRecord& c,
   auto path = app::WriteSecretFile(dir, c.name, c.client_id, secret);
   if (!path.ok()) Exit(Fail(path.status()));
   std::cout << "secret written to " << *path << " (mode 0600)\n";
+}
+
+// The access key id of a <client>-aws.json file, "" when there is none.
+std::string AwsFileKeyId(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return "";
+  auto doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  std::fill(text->begin(), text->end(), '\0');
+  if (!doc.is_object() || !doc.contains("aws_access_key_id") ||
+      !doc["aws_access_key_id"].is_string()) {
+    return "";
+  }
+  return doc["aws_access_key_id"].get<std::string>();
+}
+
+void AddAccessKeyCommands(CLI::App* client) {
+  struct Flags {
+    std::string config;
+    std::string target;
+    std::string access_key_id;
+    bool write_secret_file = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* keys = client->add_subcommand(
+      "access-key",
+      "Manage a client's AWS access keys (Signature Version 4, for the Athena-compatible "
+      "endpoint: boto3, the AWS CLI, PyAthena)");
+  keys->require_subcommand(1);
+
+  CLI::App* create = keys->add_subcommand(
+      "create", "Create an access key for a client and print its secret once (at most " +
+                    std::to_string(oauth::kMaxAccessKeysPerClient) + " keys per client)");
+  create->add_option("client", flags->target, "Client id or name")->required();
+  create->add_option("--access-key-id", flags->access_key_id,
+                     "Use this id (16-128 characters of A-Z and 0-9) instead of a generated one");
+  create->add_flag("--write-secret-file", flags->write_secret_file,
+                   "Also write <secrets_dir>/<client>-aws.json (mode 0600); done anyway when "
+                   "that file exists, as in the demo");
+  AddConfigOption(create, flags->config);
+  create->footer(
+      "Examples:\n  lakegate client access-key create reporting-service\n"
+      "  aws configure set aws_access_key_id LGAK...   # then aws_secret_access_key\n"
+      "  aws athena list-work-groups --endpoint-url http://127.0.0.1:8080 --region us-east-1");
+  create->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    store::ClientRecord c = FindClientOrExit(*ctx.store, flags->target);
+    auto created = app::CreateAccessKey(*ctx.store, *ctx.sealer, c.client_id,
+                                        SystemClock::Get().NowSeconds(), flags->access_key_id);
+    if (!created.ok()) {
+      Exit(Fail("cannot create an access key for client '" + c.name +
+                "': " + created.status().message()));
+    }
+    std::cout << "client:          " << c.name << " (" << c.client_id << ")\n"
+              << "AccessKeyId:     " << created->record.access_key_id << "\n"
+              << "SecretAccessKey: " << created->secret.Reveal() << "\n"
+              << "(shown once: store it now; AWS SDKs read them as aws_access_key_id and "
+                 "aws_secret_access_key)\n";
+    if (!c.enabled)
+      std::cout << "note: client " << c.name << " is disabled; the key works once it is enabled\n";
+    const std::string dir = app::SecretsDir(ctx.stack);
+    if (flags->write_secret_file || FileExists(app::AwsSecretFile(dir, c.name))) {
+      auto path =
+          app::WriteAwsSecretFile(dir, c.name, created->record.access_key_id, created->secret);
+      if (!path.ok()) Exit(Fail(path.status()));
+      std::cout << "written to " << *path << " (mode 0600)\n";
+    }
+  });
+
+  CLI::App* list = keys->add_subcommand("list", "List access keys (ids and dates, never secrets)");
+  list->add_option("client", flags->target, "Only this client (id or name)");
+  AddConfigOption(list, flags->config);
+  list->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    std::string only;
+    if (!flags->target.empty()) only = FindClientOrExit(*ctx.store, flags->target).client_id;
+    auto all = ctx.store->ListAccessKeys();
+    if (!all.ok()) Exit(Fail(all.status()));
+    auto clients = ctx.store->ListClients();
+    if (!clients.ok()) Exit(Fail(clients.status()));
+    std::printf("%-24s %-24s %s\n", "ACCESS_KEY_ID", "CLIENT", "CREATED");
+    for (const auto& k : *all) {
+      if (!only.empty() && k.client_id != only) continue;
+      std::string name = k.client_id;
+      for (const auto& c : *clients) {
+        if (c.client_id == k.client_id) name = c.name;
+      }
+      std::printf("%-24s %-24s %s\n", k.access_key_id.c_str(), name.c_str(),
+                  FormatTime(k.created_at).c_str());
+    }
+  });
+
+  CLI::App* del =
+      keys->add_subcommand("delete", "Delete a client's access key (at once, on every node)");
+  del->add_option("client", flags->target, "Client id or name")->required();
+  del->add_option("access_key_id", flags->access_key_id, "The access key id")->required();
+  AddConfigOption(del, flags->config);
+  del->callback([flags] {
+    Context ctx = OpenContext(flags->config);
+    store::ClientRecord c = FindClientOrExit(*ctx.store, flags->target);
+    Status deleted = ctx.store->RunInTransaction([&](store::Store& tx) -> Status {
+      LG_ASSIGN_OR_RETURN(std::vector<store::AccessKeyRecord> all, tx.ListAccessKeys());
+      const bool owned = std::any_of(all.begin(), all.end(), [&](const auto& k) {
+        return k.access_key_id == flags->access_key_id && k.client_id == c.client_id;
+      });
+      if (!owned) {
+        return NotFoundError("client '" + c.name + "' has no access key " + flags->access_key_id +
+                             "; `lakegate client access-key list " + c.name + "` shows its keys");
+      }
+      return tx.DeleteAccessKey(flags->access_key_id);
+    });
+    if (!deleted.ok()) Exit(Fail(deleted));
+    const std::string file = app::AwsSecretFile(app::SecretsDir(ctx.stack), c.name);
+    if (AwsFileKeyId(file) == flags->access_key_id) std::filesystem::remove(file);
+    std::cout << "access key " << flags->access_key_id << " of client " << c.name << " deleted\n";
+  });
 }
 
 struct ClientFlags {
@@ -330,7 +447,15 @@ void AddClientCommands(CLI::App& app) {
   AddConfigOption(show, flags->config);
   show->callback([flags] {
     Context ctx = OpenContext(flags->config);
-    PrintClient(FindClientOrExit(*ctx.store, flags->target));
+    store::ClientRecord c = FindClientOrExit(*ctx.store, flags->target);
+    PrintClient(c);
+    auto keys = ctx.store->ListAccessKeys();
+    if (!keys.ok()) Exit(Fail(keys.status()));
+    std::string ids;
+    for (const auto& k : *keys) {
+      if (k.client_id == c.client_id) ids += (ids.empty() ? "" : ", ") + k.access_key_id;
+    }
+    if (!ids.empty()) std::cout << "access keys: " << ids << "\n";
   });
 
   CLI::App* rotate = client->add_subcommand(
@@ -402,8 +527,13 @@ void AddClientCommands(CLI::App& app) {
     if (Status s = ctx.store->DeleteClient(c.client_id); !s.ok()) Exit(Fail(s));
     std::string file = app::SecretsDir(ctx.stack) + "/" + c.name + ".json";
     if (FileExists(file)) std::filesystem::remove(file);
+    // Its access keys went with it (the store deletes them with the client).
+    std::string aws_file = app::AwsSecretFile(app::SecretsDir(ctx.stack), c.name);
+    if (FileExists(aws_file)) std::filesystem::remove(aws_file);
     std::cout << "client " << c.name << " deleted\n";
   });
+
+  AddAccessKeyCommands(client);
 }
 
 void AddKeyCommands(CLI::App& app) {

@@ -1,8 +1,11 @@
 #include "cli/client_commands.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -324,6 +327,31 @@ struct QueryFlags {
   int64_t max_rows = 0;  // 0 = the server's default
   std::vector<std::string> params;
   long timeout = 120;
+  bool async = false;
+};
+
+// The progress of an asynchronous query on stderr: one line rewritten in
+// place on a terminal, else one line per state change.
+class ProgressLine {
+ public:
+  ProgressLine() : tty_(isatty(STDERR_FILENO) == 1) {}
+  void Show(const client::AsyncProgress& p) {
+    char elapsed[32];
+    std::snprintf(elapsed, sizeof elapsed, "%.1f s", static_cast<double>(p.elapsed_ms) / 1000.0);
+    std::string line = "lakegate: query " + p.query_id + " " + p.state + " " + elapsed;
+    if (p.state == "SUCCEEDED") line += ", " + std::to_string(p.rows) + " rows";
+    const bool finished = p.state == "SUCCEEDED" || p.state == "FAILED" || p.state == "CANCELLED";
+    if (tty_) {
+      std::cerr << "\r" << line << "\x1b[K" << (finished ? "\n" : "") << std::flush;
+    } else if (p.state != last_state_) {
+      std::cerr << line << "\n" << std::flush;
+    }
+    last_state_ = p.state;
+  }
+
+ private:
+  const bool tty_;
+  std::string last_state_;
 };
 
 void RunQuery(const QueryFlags& flags) {
@@ -342,7 +370,11 @@ void RunQuery(const QueryFlags& flags) {
   auto authenticator = AuthenticatorOf(*creds);
   if (!authenticator.ok()) Exit(Fail(authenticator.status()));
   const Session session(std::move(*creds), std::move(*authenticator));
-  Result<client::QueryResponse> response = session.queries().Run(request);
+  ProgressLine progress;
+  Result<client::QueryResponse> response =
+      flags.async ? session.queries().RunAsync(
+                        request, [&progress](const client::AsyncProgress& p) { progress.Show(p); })
+                  : session.queries().Run(request);
   if (!response.ok()) Exit(FailCall(response.status()));
   if (flags.format == "json" || (flags.format == "csv" && !response->IsJson())) {
     std::cout << response->body;
@@ -439,6 +471,10 @@ void AddQueryCommand(CLI::App& app) {
   cmd->add_option("--timeout", flags->timeout, "Seconds to wait for the result")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_flag("--async", flags->async,
+                "Run it as an asynchronous query (POST /v1/queries): the server's longer "
+                "asynchronous timeout applies, progress goes to stderr, and every result page "
+                "is fetched; past --timeout the query is cancelled");
   AddClientFlags(cmd, flags->client);
   cmd->footer(
       "Gets (or reuses a cached) token like `lakegate token`; on a 401 with a cached token it\n"
@@ -447,7 +483,9 @@ void AddQueryCommand(CLI::App& app) {
       "  export LAKEGATE_ENDPOINT=http://127.0.0.1:8080\n"
       "  export LAKEGATE_SECRETS_FILE=lakegate-demo/secrets/reporting-service.json\n"
       "  lakegate query \"SELECT region, count(*) FROM members GROUP BY region\" -d analytics\n"
-      "  lakegate query \"SELECT * FROM analytics.members WHERE tier = ?1\" -p gold --format csv");
+      "  lakegate query \"SELECT * FROM analytics.members WHERE tier = ?1\" -p gold --format csv\n"
+      "  lakegate query --async --timeout 3600 \"SELECT region, count(*) FROM members GROUP BY "
+      "1\"");
   cmd->callback([flags] { RunQuery(*flags); });
 }
 

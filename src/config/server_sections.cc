@@ -275,6 +275,24 @@ Status ParseMetrics(StackParse& parse, const YAML::Node& node, const std::string
       {{"client_labels", parse.yaml.SetBool(parse.config.metrics.client_labels)}});
 }
 
+Status ParseEngine(StackParse& parse, const YAML::Node& node, const std::string& path) {
+  const YamlReader& yaml = parse.yaml;
+  QuerySpec& q = parse.config.query;
+  return yaml.ParseMap(node, path, path,
+                       {{"url", [&](const YAML::Node& v, const std::string& p) -> Status {
+                           LG_ASSIGN_OR_RETURN(q.engine_url, yaml.ReadNonEmptyString(v, p));
+                           if (HasWhitespaceOrControl(q.engine_url)) {
+                             return yaml.Error(v, p,
+                                               "the engine URL contains whitespace; write it as "
+                                               "a URL, e.g. postgresql://user@host/db");
+                           }
+                           if (q.engine_url.find("://") == std::string::npos) {
+                             q.engine_url = yaml.ResolvePath(q.engine_url);
+                           }
+                           return Status::Ok();
+                         }}});
+}
+
 Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& path) {
   const YamlReader& yaml = parse.yaml;
   StackConfig& out = parse.config;
@@ -316,6 +334,26 @@ Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& 
           {"workers", yaml.SetInt(q.workers, 1, 1024)},
           {"max_backlog", yaml.SetInt(q.max_backlog, 1, 100000)},
           {"audit_sql", yaml.SetBool(q.audit_sql)},
+          {"async_timeout",
+           [&](const YAML::Node& v, const std::string& p) -> Status {
+             LG_ASSIGN_OR_RETURN(q.async_timeout_seconds,
+                                 yaml.ReadDuration(v, p, 1, 7 * 24 * 3600, "1s..7d"));
+             return Status::Ok();
+           }},
+          {"async_max_rows", yaml.SetInt(q.async_max_rows, 1, 1'000'000'000)},
+          {"async_max_result_bytes", yaml.SetInt(q.async_max_result_bytes, 1024, 1ll << 40)},
+          {"async_retention",
+           [&](const YAML::Node& v, const std::string& p) -> Status {
+             LG_ASSIGN_OR_RETURN(q.async_retention_seconds,
+                                 yaml.ReadDuration(v, p, 1, 90 * 24 * 3600, "1s..90d"));
+             return Status::Ok();
+           }},
+          {"async_spool_dir",
+           [&](const YAML::Node& v, const std::string& p) -> Status {
+             LG_ASSIGN_OR_RETURN(std::string dir, yaml.ReadNonEmptyString(v, p));
+             q.async_spool_dir = yaml.ResolvePath(dir);
+             return Status::Ok();
+           }},
       });
 }
 

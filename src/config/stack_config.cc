@@ -45,6 +45,7 @@ constexpr Section kSections[] = {
     {"resource_servers", &ParseResourceServers, true},
     {"clients", &ParseClients, true},
     {"query", &ParseQuery, false},
+    {"engine", &ParseEngine, false},
     {"roles", &ParseRoles, true},
     {"role_rules", &ParseRoleRules, false},
     {"trusted_issuers", &ParseTrustedIssuers, true},

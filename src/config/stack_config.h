@@ -25,6 +25,7 @@
 //       scopes: [athena-api/query.read, athena-api/query.write]
 //       token_ttl: 1h
 //   query: {lake_dir: ./lake, default_database: analytics, timeout: 30s, max_rows: 10000}
+//   engine: {url: postgresql://lakegate@db/lake}   # optional: the lake in PostgreSQL
 //   roles:
 //     - name: lf-dev-role
 //       grants:
@@ -168,6 +169,11 @@ struct MetricsSpec {
 // The query API (what API Gateway + Lambda + Athena do in the AWS setup).
 struct QuerySpec {
   std::string lake_dir;  // default "<file dir>/lake": one SQLite file per database
+  // The engine URL (`engine: {url: ...}`, or --engine on serve and demo), e.g.
+  // postgresql://lakegate@db/lake; "" = the SQLite engine over lake_dir.
+  std::string engine_url = {};
+  // What app::OpenEngine() opens: engine_url, else lake_dir.
+  const std::string& engine() const { return engine_url.empty() ? lake_dir : engine_url; }
   std::string default_database = "analytics";
   std::string read_scope = "athena-api/query.read";  // scope -> statement class
   std::string write_scope = "athena-api/query.write";
@@ -181,6 +187,12 @@ struct QuerySpec {
   int64_t workers = 0;                     // query worker threads; 0 = max(16, 4 x cores)
   int64_t max_backlog = 0;                 // requests waiting for a worker; 0 = `workers`
   bool audit_sql = true;
+  // Asynchronous queries (/v1/queries, the Athena protocol).
+  int64_t async_timeout_seconds = 1800;         // "async_timeout"
+  int64_t async_max_rows = 10'000'000;          // rows beyond it: truncated
+  int64_t async_max_result_bytes = 1ll << 30;   // the spooled result of one query
+  int64_t async_retention_seconds = 24 * 3600;  // "async_retention": kept after finishing
+  std::string async_spool_dir;                  // default "<state_dir>/async-results"
 };
 
 // Maps a client (by our client name or by client_id, e.g. of an external

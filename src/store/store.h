@@ -92,6 +92,19 @@ struct ResourceServerRecord {
   friend bool operator==(const ResourceServerRecord&, const ResourceServerRecord&) = default;
 };
 
+// An AWS Signature Version 4 access key of a client (the Athena-compatible
+// endpoint). The secret access key is needed to verify a signature, so it
+// cannot be a hash: the oauth module seals it (oauth/access_key.h) and the
+// store keeps only the sealed bytes.
+struct AccessKeyRecord {
+  std::string access_key_id;      // unique, immutable, e.g. "LGAK..."
+  std::string client_id;          // the client it signs in as; deleted with the client
+  std::string secret_ciphertext;  // the sealed secret access key, opaque to the store
+  int64_t created_at = 0;
+
+  friend bool operator==(const AccessKeyRecord&, const AccessKeyRecord&) = default;
+};
+
 // How many policy versions the store keeps (older ones are deleted on save).
 inline constexpr int kPolicyVersionsKept = 50;
 
@@ -113,6 +126,16 @@ class Store {
   virtual Status UpdateClient(const ClientRecord& client) = 0;
   // NotFound if absent.
   virtual Status DeleteClient(std::string_view client_id) = 0;
+
+  // ---- access keys (SigV4) ----
+  // Every access key, ordered by access_key_id.
+  virtual Result<std::vector<AccessKeyRecord>> ListAccessKeys() = 0;
+  // InvalidArgument when the id, the client id or the ciphertext is empty;
+  // NotFound when no client has client_id; AlreadyExists when the id is taken.
+  // Deleting the client deletes its access keys.
+  virtual Status InsertAccessKey(const AccessKeyRecord& key) = 0;
+  // NotFound if absent.
+  virtual Status DeleteAccessKey(std::string_view access_key_id) = 0;
 
   // ---- signing keys ----
   // Newest first (by created_at, then by insertion order).

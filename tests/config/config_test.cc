@@ -359,7 +359,20 @@ TEST(ParseStackErrorTest, UnknownTopLevelKey) {
   EXPECT_EQ(ErrorOf("clients: []\nfrobnicate: 1\n"),
             "stack.yaml:2:1: unknown key \"frobnicate\"; valid keys are version, issuer, "
             "state_dir, state, listen, mtls, tokens, limits, audit, metrics, resource_servers, "
-            "clients, query, roles, role_rules, trusted_issuers, tags, filters");
+            "clients, query, engine, roles, role_rules, trusted_issuers, tags, filters");
+}
+
+TEST(ParseStackTest, EngineUrl) {
+  auto stack =
+      ParseStack("engine:\n  url: postgresql://lakegate@db/lake\n", "stack.yaml", "/etc/lg");
+  ASSERT_TRUE(stack.ok()) << stack.status().ToString();
+  EXPECT_EQ(stack->query.engine_url, "postgresql://lakegate@db/lake");
+  EXPECT_EQ(stack->query.engine(), "postgresql://lakegate@db/lake");
+  // A plain path is a lake directory relative to the stack file.
+  stack = ParseStack("engine: {url: lake2}\n", "stack.yaml", "/etc/lg");
+  ASSERT_TRUE(stack.ok()) << stack.status().ToString();
+  EXPECT_EQ(stack->query.engine(), "/etc/lg/lake2");
+  EXPECT_FALSE(ParseStack("engine: {url: \"postgresql://a b\"}\n", "stack.yaml", "/etc/lg").ok());
 }
 
 TEST(ParseStackErrorTest, UnknownNestedKeys) {

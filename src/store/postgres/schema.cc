@@ -101,6 +101,18 @@ ALTER TABLE lakegate.clients ADD COLUMN tls_client_auth_field text NOT NULL DEFA
 ALTER TABLE lakegate.clients ADD COLUMN tls_client_auth_value text NOT NULL DEFAULT '';
 ALTER TABLE lakegate.clients ADD COLUMN tls_bound_tokens boolean NOT NULL DEFAULT false;
 )sql"},
+    // AWS Signature Version 4 access keys of clients (the Athena-compatible
+    // endpoint); the secret is sealed outside the store's knowledge.
+    {5, R"sql(
+CREATE TABLE lakegate.access_keys (
+  access_key_id text COLLATE "C" PRIMARY KEY,
+  client_id text COLLATE "C" NOT NULL
+    REFERENCES lakegate.clients (client_id) ON DELETE CASCADE,
+  secret_ciphertext text NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX access_keys_by_client ON lakegate.access_keys (client_id);
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -91,6 +91,17 @@ ALTER TABLE clients ADD COLUMN tls_client_auth_field TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN tls_client_auth_value TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN tls_bound_tokens INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // AWS Signature Version 4 access keys of clients (the Athena-compatible
+    // endpoint); the secret is sealed outside the store's knowledge.
+    {5, R"sql(
+CREATE TABLE access_keys (
+  access_key_id TEXT PRIMARY KEY NOT NULL,
+  client_id TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+  secret_ciphertext TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX access_keys_by_client ON access_keys (client_id);
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
