@@ -94,8 +94,8 @@ class TrustAnchors {
 
 // A certificate and its private key (PKCS#8), both PEM.
 struct IssuedCertificate {
-  std::string certificate_pem;
-  SecretString key_pem;
+  std::string certificate_pem = {};
+  SecretString key_pem = {};
 };
 
 // A self-signed certificate authority (EC P-256, basicConstraints CA:TRUE,
