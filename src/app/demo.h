@@ -45,9 +45,9 @@ Result<std::string> PrepareDemoDir(const std::string& dir, int port,
 
 // The demo's HTTPS files under DIR/tls (`demo --tls-port`).
 struct DemoTls {
-  std::string ca_file;    // DIR/tls/ca.pem: the CA clients trust (--cacert)
-  std::string cert_file;  // DIR/tls/server.pem: the server certificate
-  std::string key_file;   // DIR/tls/server-key.pem (0600)
+  std::string ca_file = {};    // DIR/tls/ca.pem: the CA clients trust (--cacert)
+  std::string cert_file = {};  // DIR/tls/server.pem: the server certificate
+  std::string key_file = {};   // DIR/tls/server-key.pem (0600)
 };
 
 // Makes, on first use, a certificate authority (DIR/tls/ca.pem, its key

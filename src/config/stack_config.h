@@ -109,8 +109,8 @@ struct ClientSpec {
   // tls_client_auth: exactly one of the YAML keys tls_client_auth_subject_dn,
   // tls_client_auth_san_dns, tls_client_auth_san_uri, tls_client_auth_san_ip,
   // tls_client_auth_san_email (the key is kept in _field, its value in _value).
-  std::string tls_client_auth_field;
-  std::string tls_client_auth_value;
+  std::string tls_client_auth_field = {};
+  std::string tls_client_auth_value = {};
   // Every token of the client is bound to its TLS client certificate.
   bool tls_client_certificate_bound_access_tokens = false;
 };
@@ -140,7 +140,7 @@ struct MtlsSpec {
   // PEM certificate authorities tls_client_auth client certificates must
   // chain to; "" = no tls_client_auth client can authenticate. Relative paths
   // resolve like state_dir.
-  std::string ca_file;
+  std::string ca_file = {};
   // Bind every token requested with a client certificate (cnf x5t#S256),
   // whatever the client-auth method; else only clients registered with
   // tls_client_certificate_bound_access_tokens get bound tokens.

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <optional>
 #include <utility>
 
@@ -393,6 +394,15 @@ std::vector<std::string> Certificate::SubjectAltNames(SanType type) const {
   return out;
 }
 
+int64_t Certificate::NotAfter() const {
+  struct tm tm = {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(impl_->x509.get()), &tm) != 1) {
+    ERR_clear_error();
+    return 0;
+  }
+  return static_cast<int64_t>(timegm(&tm));
+}
+
 std::string Certificate::KeyType() const {
   const EVP_PKEY* key = X509_get0_pubkey(impl_->x509.get());
   if (key == nullptr) return {};
@@ -459,7 +469,8 @@ Result<TrustAnchors> TrustAnchors::FromPem(std::string_view pem) {
   return TrustAnchors(std::move(impl));
 }
 
-Status TrustAnchors::VerifyClientChain(const std::vector<std::string>& chain, int64_t now) const {
+Result<Certificate> TrustAnchors::VerifyClientChain(const std::vector<std::string>& chain,
+                                                    int64_t now) const {
   if (chain.empty()) return PermissionDeniedError("no client certificate");
   if (chain.size() > kMaxChainLength) {
     return PermissionDeniedError("the client sent more than " + std::to_string(kMaxChainLength) +
@@ -471,9 +482,9 @@ Status TrustAnchors::VerifyClientChain(const std::vector<std::string>& chain, in
   for (size_t i = 1; i < chain.size(); ++i) {
     Result<Certificate> cert = Certificate::FromDer(chain[i]);
     if (!cert.ok()) return PermissionDeniedError("an intermediate certificate does not parse");
-    X509* copy = X509_dup(cert->impl_->x509.get());
-    if (copy == nullptr || sk_X509_push(untrusted.get(), copy) <= 0) {
-      X509_free(copy);
+    X509* shared = cert->impl_->x509.get();
+    if (X509_up_ref(shared) != 1 || sk_X509_push(untrusted.get(), shared) <= 0) {
+      X509_free(shared);
       return InternalError("crypto: out of memory");
     }
   }
@@ -491,7 +502,7 @@ Status TrustAnchors::VerifyClientChain(const std::vector<std::string>& chain, in
         std::string("the client certificate does not chain to a trusted certificate authority (") +
         X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())) + ")");
   }
-  return Status::Ok();
+  return leaf;
 }
 
 // ---- the demo's certificate authority ------------------------------------------------

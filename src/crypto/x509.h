@@ -49,6 +49,9 @@ class Certificate {
   // and rfc822Name as their text, iPAddress as its textual form ("10.0.0.1",
   // "2001:db8::1").
   std::vector<std::string> SubjectAltNames(SanType type) const;
+  // The end of the validity period (notAfter), Unix seconds; 0 when it
+  // cannot be read.
+  int64_t NotAfter() const;
   // "EC", "RSA" or "OKP" (the JWK kty of its public key); "" for others.
   std::string KeyType() const;
   std::string ToPem() const;
@@ -79,8 +82,9 @@ class TrustAnchors {
   // Verifies `chain` (DER, the leaf first, then the intermediates the client
   // sent) up to one of the anchors at Unix time `now`, for TLS client
   // authentication (an extendedKeyUsage, when present, must allow clientAuth).
-  // PermissionDenied saying why when it does not verify.
-  Status VerifyClientChain(const std::vector<std::string>& chain, int64_t now) const;
+  // Returns the parsed leaf; PermissionDenied saying why when it does not
+  // verify.
+  Result<Certificate> VerifyClientChain(const std::vector<std::string>& chain, int64_t now) const;
 
  private:
   struct Impl;
@@ -90,8 +94,8 @@ class TrustAnchors {
 
 // A certificate and its private key (PKCS#8), both PEM.
 struct IssuedCertificate {
-  std::string certificate_pem;
-  SecretString key_pem;
+  std::string certificate_pem = {};
+  SecretString key_pem = {};
 };
 
 // A self-signed certificate authority (EC P-256, basicConstraints CA:TRUE,

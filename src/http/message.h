@@ -41,7 +41,7 @@ struct Request {
   // intermediates it sent), as received: the TLS layer accepts any, so whoever
   // reads them makes the trust decision. Null when none (or plain TCP). Shared
   // by every request of the connection.
-  std::shared_ptr<const std::vector<std::string>> client_certificates;
+  std::shared_ptr<const std::vector<std::string>> client_certificates = {};
 
   // Value of the first header named `name` (ASCII case-insensitive), or "" when absent.
   std::string_view GetHeader(std::string_view name) const;

@@ -21,7 +21,7 @@ struct AccessTokenClaims {
   // Confirmation (RFC 7800 "cnf"): the base64url SHA-256 thumbprint of the
   // client certificate the token is bound to (RFC 8705 §3.1 "x5t#S256");
   // "" = not certificate-bound.
-  std::string cnf_x5t_s256;
+  std::string cnf_x5t_s256 = {};
 
   friend bool operator==(const AccessTokenClaims&, const AccessTokenClaims&) = default;
 };

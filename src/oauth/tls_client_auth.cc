@@ -1,6 +1,7 @@
 #include "oauth/tls_client_auth.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -75,6 +76,52 @@ class RegisteredCertificates {
   std::unordered_map<std::string, Entry> by_client_ GUARDED_BY(mu_);
 };
 
+// Chains that verified against the trust anchors, with their parsed leaf. A
+// client presents the same chain on every token request, and parsing a
+// certificate costs OpenSSL 3.0 far more than the rest of a token (its
+// public-key decoders). An entry stands for at most kVerifiedChainSeconds and
+// never past the leaf's notAfter; failures are not remembered.
+class VerifiedChains {
+ public:
+  static constexpr int64_t kVerifiedChainSeconds = 60;
+
+  // A key for `chain`: SHA-256 over each certificate and its length.
+  static std::string KeyOf(const std::vector<std::string>& chain) {
+    std::string material;
+    for (const std::string& der : chain) material += std::to_string(der.size()) + ":" + der;
+    return crypto::Sha256(material);
+  }
+
+  std::optional<crypto::Certificate> Find(const std::string& key, int64_t now) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return std::nullopt;
+    if (now >= it->second.valid_until) {
+      entries_.erase(it);
+      return std::nullopt;
+    }
+    return it->second.leaf;
+  }
+
+  void Insert(std::string key, crypto::Certificate leaf, int64_t now) EXCLUDES(mu_) {
+    const int64_t until = std::min(now + kVerifiedChainSeconds, leaf.NotAfter());
+    if (until <= now) return;
+    MutexLock lock(mu_);
+    // Bounded: forgetting everything costs each client one verification.
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_.insert_or_assign(std::move(key), Entry{std::move(leaf), until});
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 10000;
+  struct Entry {
+    crypto::Certificate leaf;
+    int64_t valid_until = 0;
+  };
+  Mutex mu_;
+  std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);
+};
+
 class MutualTlsMethod final : public ClientAuthMethod {
  public:
   explicit MutualTlsMethod(MutualTlsOptions options) : options_(std::move(options)) {}
@@ -122,10 +169,14 @@ class MutualTlsMethod final : public ClientAuthMethod {
           "tls_client_auth is not available: this server has no certificate authorities for "
           "client certificates (mtls.ca_file)");
     }
-    Status trusted = options_.trust_anchors->VerifyClientChain(chain, now);
-    if (!trusted.ok()) return Refuse(trusted.message());
-    Result<crypto::Certificate> leaf = crypto::Certificate::FromDer(chain[0]);
-    if (!leaf.ok()) return Refuse("the client certificate does not parse");
+    std::string key = VerifiedChains::KeyOf(chain);
+    std::optional<crypto::Certificate> leaf = verified_.Find(key, now);
+    if (!leaf) {
+      Result<crypto::Certificate> trusted = options_.trust_anchors->VerifyClientChain(chain, now);
+      if (!trusted.ok()) return Refuse(trusted.status().message());
+      leaf = *trusted;
+      verified_.Insert(std::move(key), *std::move(trusted), now);
+    }
     const std::string& field = client.tls_client_auth_field;
     const std::string& value = client.tls_client_auth_value;
     if (field == "tls_client_auth_subject_dn") {
@@ -164,6 +215,7 @@ class MutualTlsMethod final : public ClientAuthMethod {
 
   const MutualTlsOptions options_;
   mutable RegisteredCertificates certificates_;
+  mutable VerifiedChains verified_;
 };
 
 }  // namespace

@@ -42,7 +42,7 @@ struct MutualTlsOptions {
   // The certificate authorities tls_client_auth certificates must chain to;
   // null: no tls_client_auth client can authenticate (the description says
   // the server has none configured). self_signed_tls_client_auth needs none.
-  std::shared_ptr<const crypto::TrustAnchors> trust_anchors;
+  std::shared_ptr<const crypto::TrustAnchors> trust_anchors = {};
 };
 
 std::unique_ptr<ClientAuthMethod> MakeMutualTls(MutualTlsOptions options);

@@ -14,6 +14,18 @@ std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 Status CheckClientRecord(const ClientRecord& client) {
   if (client.client_id.empty()) return InvalidArgumentError("client id is empty");
   if (client.name.empty()) return InvalidArgumentError("client name is empty");
+  // A certificate field is one of RFC 8705 §2.1.2's, and comes with a value.
+  const std::string& field = client.tls_client_auth_field;
+  if (!field.empty() && field != "tls_client_auth_subject_dn" &&
+      field != "tls_client_auth_san_dns" && field != "tls_client_auth_san_uri" &&
+      field != "tls_client_auth_san_ip" && field != "tls_client_auth_san_email") {
+    return InvalidArgumentError("client " + Quoted(client.name) +
+                                ": unknown tls_client_auth field " + Quoted(field));
+  }
+  if (field.empty() != client.tls_client_auth_value.empty()) {
+    return InvalidArgumentError("client " + Quoted(client.name) +
+                                ": tls_client_auth field and value go together");
+  }
   return Status::Ok();
 }
 

@@ -8,7 +8,9 @@
 
 namespace lakegate::store {
 
-// InvalidArgument when the client id or the name is empty.
+// InvalidArgument when the client id or the name is empty, or the
+// tls_client_auth field is not one of RFC 8705's or comes without its value
+// (or a value without it).
 Status CheckClientRecord(const ClientRecord& client);
 
 // InvalidArgument when the access key id, the client id or the ciphertext is

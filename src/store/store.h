@@ -59,8 +59,8 @@ struct ClientRecord {
   // client, one of "tls_client_auth_subject_dn", "tls_client_auth_san_dns",
   // "tls_client_auth_san_uri", "tls_client_auth_san_ip",
   // "tls_client_auth_san_email", and the value it must hold.
-  std::string tls_client_auth_field;
-  std::string tls_client_auth_value;
+  std::string tls_client_auth_field = {};
+  std::string tls_client_auth_value = {};
   // RFC 8705 §3.4 client metadata: every token the client gets is bound to
   // its TLS client certificate (a token request without one is refused).
   bool tls_client_certificate_bound_access_tokens = false;

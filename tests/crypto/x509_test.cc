@@ -112,7 +112,10 @@ TEST(TrustAnchorsTest, VerifiesAChainToAnAnchor) {
   Result<TrustAnchors> anchors = TrustAnchors::FromPem(ca.certificate_pem);
   ASSERT_TRUE(anchors.ok()) << anchors.status().ToString();
   Certificate client = Leaf(ClientCert(&ca, {.subject = {{"CN", "svc"}}}));
-  EXPECT_TRUE(anchors->VerifyClientChain({client.der()}, Now()).ok());
+  Result<Certificate> leaf = anchors->VerifyClientChain({client.der()}, Now());
+  ASSERT_TRUE(leaf.ok()) << leaf.status().ToString();
+  EXPECT_EQ(leaf->der(), client.der());
+  EXPECT_GT(leaf->NotAfter(), Now());
 }
 
 TEST(TrustAnchorsTest, RefusesAnotherCaASelfSignedCertificateAndNone) {
@@ -121,15 +124,15 @@ TEST(TrustAnchorsTest, RefusesAnotherCaASelfSignedCertificateAndNone) {
   Result<TrustAnchors> anchors = TrustAnchors::FromPem(ca.certificate_pem);
   ASSERT_TRUE(anchors.ok());
   Certificate foreign = Leaf(ClientCert(&other, {.subject = {{"CN", "svc"}}}));
-  Status refused = anchors->VerifyClientChain({foreign.der()}, Now());
+  Status refused = anchors->VerifyClientChain({foreign.der()}, Now()).status();
   EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(refused.message().find("does not chain to a trusted certificate authority"),
             std::string::npos)
       << refused.message();
   Certificate self_signed = Leaf(ClientCert(nullptr, {.subject = {{"CN", "svc"}}}));
-  EXPECT_EQ(anchors->VerifyClientChain({self_signed.der()}, Now()).code(),
+  EXPECT_EQ(anchors->VerifyClientChain({self_signed.der()}, Now()).status().code(),
             StatusCode::kPermissionDenied);
-  EXPECT_EQ(anchors->VerifyClientChain({}, Now()).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(anchors->VerifyClientChain({}, Now()).status().code(), StatusCode::kPermissionDenied);
 }
 
 TEST(TrustAnchorsTest, RefusesAnExpiredCertificate) {
@@ -137,7 +140,7 @@ TEST(TrustAnchorsTest, RefusesAnExpiredCertificate) {
   Result<TrustAnchors> anchors = TrustAnchors::FromPem(ca.certificate_pem);
   ASSERT_TRUE(anchors.ok());
   Certificate client = Leaf(ClientCert(&ca, {.subject = {{"CN", "svc"}}, .days = 1}));
-  Status refused = anchors->VerifyClientChain({client.der()}, Now() + 3 * 86400);
+  Status refused = anchors->VerifyClientChain({client.der()}, Now() + 3 * 86400).status();
   EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(refused.message().find("expired"), std::string::npos) << refused.message();
 }
@@ -148,7 +151,7 @@ TEST(TrustAnchorsTest, RefusesAServerOnlyCertificateForClientAuthentication) {
   ASSERT_TRUE(anchors.ok());
   Result<IssuedCertificate> server = IssueServerCertificate(ca, {"localhost"}, {"127.0.0.1"}, 1);
   ASSERT_TRUE(server.ok());
-  EXPECT_EQ(anchors->VerifyClientChain({Leaf(*server).der()}, Now()).code(),
+  EXPECT_EQ(anchors->VerifyClientChain({Leaf(*server).der()}, Now()).status().code(),
             StatusCode::kPermissionDenied);
 }
 

@@ -220,6 +220,18 @@ TEST_F(TlsClientAuthTest, CertificateOfAnotherCaOrSelfSignedIsInvalidClient) {
                 "does not chain to a trusted certificate authority");
 }
 
+// A verified chain is remembered for a minute at most and never past the
+// certificate's notAfter: an expired certificate is refused even right after
+// it was accepted.
+TEST_F(TlsClientAuthTest, RememberedChainsStillExpire) {
+  std::string der =
+      Der(Issue(&ca_, {.subject = {{"CN", "x"}}, .dns_names = {"svc.example.com"}, .days = 1}));
+  EXPECT_EQ(WithCertificate("dns-id", der).status, 200);
+  EXPECT_EQ(WithCertificate("dns-id", der).status, 200);  // from the cache
+  clock_.Advance(std::chrono::hours(48));
+  ExpectRefused(WithCertificate("dns-id", der), "certificate has expired");
+}
+
 TEST_F(TlsClientAuthTest, NoTrustAnchorsSaysSo) {
   Start(/*bind_all_tokens=*/false, /*with_anchors=*/false);
   ExpectRefused(

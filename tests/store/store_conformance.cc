@@ -111,6 +111,19 @@ TEST_P(StoreConformanceTest, MutualTlsClientFieldsRoundTrip) {
   auto by_name = store_->FindClientByName("mtls-service");
   ASSERT_TRUE(by_name.ok() && by_name->has_value());
   EXPECT_EQ(**by_name, mtls);
+
+  ClientRecord bad = mtls;
+  bad.tls_client_auth_field = "tls_client_auth_cn";
+  EXPECT_STATUS(store_->UpdateClient(bad), StatusCode::kInvalidArgument,
+                "unknown tls_client_auth field \"tls_client_auth_cn\"");
+  bad = mtls;
+  bad.tls_client_auth_value.clear();
+  EXPECT_STATUS(store_->UpdateClient(bad), StatusCode::kInvalidArgument,
+                "tls_client_auth field and value go together");
+  bad.client_id = "id-other";
+  bad.name = "other";
+  EXPECT_STATUS(store_->InsertClient(bad), StatusCode::kInvalidArgument,
+                "tls_client_auth field and value go together");
 }
 
 TEST_P(StoreConformanceTest, InsertClientRejectsDuplicatesAndEmptyFields) {
