@@ -103,6 +103,20 @@ Result<size_t> ParseOffsetToken(const json& body) {
   return offset;
 }
 
+// One page of a list operation: items [offset, offset + max) under `member`,
+// and the NextToken of the rest.
+template <typename T, typename ToJson>
+json ListPage(const std::vector<T>& items, size_t offset, size_t max, const char* member,
+              ToJson to_json) {
+  json list = json::array();
+  for (size_t i = offset; i < items.size() && list.size() < max; ++i) {
+    list.push_back(to_json(items[i]));
+  }
+  json out = {{member, std::move(list)}};
+  if (offset + max < items.size()) out["NextToken"] = OffsetToken(offset + max);
+  return out;
+}
+
 double EpochSeconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
 json EngineVersion() {
@@ -686,11 +700,8 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
       // Own executions only, the admin scope's too: Athena lists a work
       // group's executions for the caller.
       std::vector<ExecutionInfo> all = queries_.List(Requester{who.owner, false});
-      json ids = json::array();
-      for (size_t i = offset; i < all.size() && ids.size() < max; ++i) ids.push_back(all[i].id);
-      json out = {{"QueryExecutionIds", std::move(ids)}};
-      if (offset + max < all.size()) out["NextToken"] = OffsetToken(offset + max);
-      respond(out);
+      respond(ListPage(all, offset, max, "QueryExecutionIds",
+                       [](const ExecutionInfo& e) { return json(e.id); }));
       return Status::Ok();
     }
     if (op == "ListDataCatalogs") {
@@ -707,29 +718,23 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
                  {"Parameters", json::object()}}}});
       return Status::Ok();
     }
+    // The one work group: its summary, and with its configuration for GetWorkGroup.
+    json work_group = {
+        {"Name", kWorkGroup}, {"State", "ENABLED"}, {"Description", ""}, {"CreationTime", 0}};
     if (op == "ListWorkGroups") {
-      respond({{"WorkGroups",
-                {{{"Name", kWorkGroup},
-                  {"State", "ENABLED"},
-                  {"Description", ""},
-                  {"CreationTime", 0},
-                  {"EngineVersion", EngineVersion()}}}}});
+      work_group["EngineVersion"] = EngineVersion();
+      respond({{"WorkGroups", {std::move(work_group)}}});
       return Status::Ok();
     }
     if (op == "GetWorkGroup") {
       LG_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "WorkGroup", 128));
       LG_RETURN_IF_ERROR(CheckWorkGroup(name));
-      respond({{"WorkGroup",
-                {{"Name", kWorkGroup},
-                 {"State", "ENABLED"},
-                 {"Description", ""},
-                 {"CreationTime", 0},
-                 {"Configuration",
-                  {{"ResultConfiguration", {{"OutputLocation", kOutputBucket}}},
-                   {"EnforceWorkGroupConfiguration", false},
-                   {"PublishCloudWatchMetricsEnabled", false},
-                   {"RequesterPaysEnabled", false},
-                   {"EngineVersion", EngineVersion()}}}}}});
+      work_group["Configuration"] = {{"ResultConfiguration", {{"OutputLocation", kOutputBucket}}},
+                                     {"EnforceWorkGroupConfiguration", false},
+                                     {"PublishCloudWatchMetricsEnabled", false},
+                                     {"RequesterPaysEnabled", false},
+                                     {"EngineVersion", EngineVersion()}};
+      respond({{"WorkGroup", std::move(work_group)}});
       return Status::Ok();
     }
     const bool list_databases = op == "ListDatabases";
@@ -750,13 +755,9 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
     if (list_databases) {
       LG_ASSIGN_OR_RETURN(size_t max, MaxResults(body, kMaxListResults, kMaxListResults));
       LG_ASSIGN_OR_RETURN(size_t offset, ParseOffsetToken(body));
-      json list = json::array();
-      for (size_t i = offset; i < databases.size() && list.size() < max; ++i) {
-        list.push_back({{"Name", databases[i].name}, {"Parameters", json::object()}});
-      }
-      json out = {{"DatabaseList", std::move(list)}};
-      if (offset + max < databases.size()) out["NextToken"] = OffsetToken(offset + max);
-      respond(out);
+      respond(ListPage(databases, offset, max, "DatabaseList", [](const engine::DatabaseInfo& d) {
+        return json{{"Name", d.name}, {"Parameters", json::object()}};
+      }));
       return Status::Ok();
     }
     LG_ASSIGN_OR_RETURN(std::string database_name, RequiredString(body, "DatabaseName", 128));
@@ -790,13 +791,8 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
     for (const engine::TableInfo& t : database->tables) {
       if (MatchesExpression(expression, t.name)) matching.push_back(&t);
     }
-    json list = json::array();
-    for (size_t i = offset; i < matching.size() && list.size() < max; ++i) {
-      list.push_back(TableJson(*matching[i]));
-    }
-    json out = {{"TableMetadataList", std::move(list)}};
-    if (offset + max < matching.size()) out["NextToken"] = OffsetToken(offset + max);
-    respond(out);
+    respond(ListPage(matching, offset, max, "TableMetadataList",
+                     [](const engine::TableInfo* t) { return TableJson(*t); }));
     return Status::Ok();
   };
   if (Status s = run(); !s.ok()) call->Fail(s);
