@@ -10,6 +10,7 @@
 #include "common/base64url.h"
 #include "common/strings.h"
 #include "gateway/gateway_failure.h"
+#include "gateway/result_encoder.h"
 
 namespace lakegate::gateway {
 namespace {
@@ -173,21 +174,29 @@ json QueryExecutionJson(const ExecutionInfo& info) {
 }
 
 // Athena's spelling of a value of `type`.
-json Datum(const engine::Param& value, std::string_view type) {
+// Appends Athena's spelling of a value of `type`: {"VarCharValue": "..."},
+// or {} for NULL. Rows are written as text, not built as JSON trees: a page
+// has up to 1,000 of them.
+void AppendDatum(const engine::Param& value, std::string_view type, std::string& out) {
+  auto quoted = [&out](std::string_view text) {
+    out += "{\"VarCharValue\":\"";
+    AppendJsonEscaped(out, text);
+    out += "\"}";
+  };
   switch (value.index()) {
     case 1: {
       const int64_t n = std::get<int64_t>(value);
-      if (type == "boolean") return {{"VarCharValue", n != 0 ? "true" : "false"}};
-      return {{"VarCharValue", std::to_string(n)}};
+      if (type == "boolean") return quoted(n != 0 ? "true" : "false");
+      return quoted(std::to_string(n));
     }
     case 2: {
       const double d = std::get<double>(value);
-      if (std::isnan(d)) return {{"VarCharValue", "NaN"}};
-      if (std::isinf(d)) return {{"VarCharValue", d > 0 ? "Infinity" : "-Infinity"}};
-      return {{"VarCharValue", json(d).dump()}};
+      if (std::isnan(d)) return quoted("NaN");
+      if (std::isinf(d)) return quoted(d > 0 ? "Infinity" : "-Infinity");
+      return quoted(json(d).dump());
     }
     case 3:
-      return {{"VarCharValue", std::get<std::string>(value)}};
+      return quoted(std::get<std::string>(value));  // spooled as valid UTF-8
     case 4: {
       // varbinary: hex bytes separated by spaces, as Athena prints it.
       const std::string hex = HexEncode(std::get<engine::Blob>(value).bytes);
@@ -196,10 +205,10 @@ json Datum(const engine::Param& value, std::string_view type) {
         if (i > 0) spaced.push_back(' ');
         spaced.append(hex, i, 2);
       }
-      return {{"VarCharValue", spaced}};
+      return quoted(spaced);
     }
     default:
-      return json::object();  // NULL: no VarCharValue
+      out += "{}";  // NULL: no VarCharValue
   }
 }
 
@@ -540,12 +549,15 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
   record.resource = std::string(op);
   const Requester who = RequesterOf(*call);
 
-  auto respond = [&call, content_type](const json& out) {
+  auto respond_text = [&call, content_type](std::string text) {
     http::Response response;
     response.content_type = std::string(content_type);
     response.headers.push_back({"x-amzn-RequestId", call->id()});
-    response.body = out.dump(-1, ' ', false, json::error_handler_t::replace);
+    response.body = std::move(text);
     call->Respond(std::move(response));
+  };
+  auto respond = [&respond_text](const json& out) {
+    respond_text(out.dump(-1, ' ', false, json::error_handler_t::replace));
   };
   auto not_found = [](std::string_view id) {
     return Invalid("QueryExecution " + std::string(id.substr(0, 128)) + " was not found");
@@ -653,14 +665,19 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
         types.push_back(AthenaTypeName(c.declared_type, c.value_type));
         column_info.push_back(ColumnInfoJson(c.name, types.back()));
       }
-      json rows = json::array();
+      std::string rows;
       // As Athena does, the first page of a result with columns starts with
       // the header row, and it counts within MaxResults.
       const bool header = token.empty() && !info.columns.empty();
       if (header) {
-        json data = json::array();
-        for (const SpooledColumn& c : info.columns) data.push_back({{"VarCharValue", c.name}});
-        rows.push_back({{"Data", std::move(data)}});
+        rows += "{\"Data\":[";
+        for (size_t i = 0; i < info.columns.size(); ++i) {
+          if (i > 0) rows.push_back(',');
+          std::string name;
+          AppendUtf8Sanitized(name, info.columns[i].name);
+          AppendDatum(engine::Param{std::move(name)}, "varchar", rows);
+        }
+        rows += "]}";
       }
       Result<ResultPage> page = queries_.Results(who, id, header ? max - 1 : max, token);
       if (!page.ok()) {
@@ -668,19 +685,22 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
         return page.status();
       }
       for (const std::vector<engine::Param>& values : page->rows) {
-        json data = json::array();
+        if (!rows.empty()) rows.push_back(',');
+        rows += "{\"Data\":[";
         for (size_t i = 0; i < values.size(); ++i) {
-          data.push_back(Datum(values[i], i < types.size() ? types[i] : std::string()));
+          if (i > 0) rows.push_back(',');
+          AppendDatum(values[i], i < types.size() ? std::string_view(types[i]) : "", rows);
         }
-        rows.push_back({{"Data", std::move(data)}});
+        rows += "]}";
       }
       record.rows = static_cast<int64_t>(page->rows.size());
-      json out = {{"UpdateCount", info.changes},
-                  {"ResultSet",
-                   {{"Rows", std::move(rows)},
-                    {"ResultSetMetadata", {{"ColumnInfo", std::move(column_info)}}}}}};
-      if (!page->next_token.empty()) out["NextToken"] = page->next_token;
-      respond(out);
+      std::string out = "{\"UpdateCount\":" + std::to_string(info.changes) +
+                        ",\"ResultSet\":{\"Rows\":[" + rows +
+                        "],\"ResultSetMetadata\":{\"ColumnInfo\":" +
+                        column_info.dump(-1, ' ', false, json::error_handler_t::replace) + "}}";
+      if (!page->next_token.empty()) out += ",\"NextToken\":" + JsonQuote(page->next_token);
+      out.push_back('}');
+      respond_text(std::move(out));
       return Status::Ok();
     }
     if (op == "StopQueryExecution") {
