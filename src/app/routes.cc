@@ -1,5 +1,6 @@
 #include "app/routes.h"
 
+#include "app/trino_link.h"
 #include "audit/events.h"
 #include "gateway/gateway_failure.h"
 #include "oauth/oauth_error.h"
@@ -40,7 +41,7 @@ http::Response FromResult(oauth::EndpointResult result) {
 
 oauth::EndpointRequest FromHttp(const http::Request& r) {
   return oauth::EndpointRequest{r.GetHeader("content-type"), r.GetHeader("authorization"), r.body,
-                                r.remote_address};
+                                r.remote_address, r.client_certificates.get()};
 }
 
 Status NotReady(http::ErrorFamily family) {
@@ -223,6 +224,40 @@ Routes::Routes(RouteSelection selection, audit::Metrics& metrics)
               [a = action](const Services& s, const std::shared_ptr<Call>& call) {
                 s.admin->Write(a, call);
               }));
+    }
+  }
+  if (selection_.query) {
+    // Trino's OPA access-control plugin asks here (app/trino_link.h). CPU
+    // only, on the network thread: a worker may be waiting for the very
+    // Trino query that asks.
+    constexpr size_t kDecisionBodyLimit = 4 << 20;
+    using Decide = Result<std::string> (trino::OpaDecider::*)(std::string_view);
+    const std::pair<const char*, Decide> decisions[] = {
+        {"/trino/opa/allow", &trino::OpaDecider::Allow},
+        {"/trino/opa/batch", &trino::OpaDecider::Batch},
+        {"/trino/opa/row-filters", &trino::OpaDecider::RowFilters},
+        {"/trino/opa/column-masks", &trino::OpaDecider::ColumnMasks},
+    };
+    for (const auto& [path, decide] : decisions) {
+      Add(Method::kPost, path, kDecisionBodyLimit, ErrorFamily::kApi,
+          [d = decide](const Services& s) -> http::Handler {
+            return [link = s.trino, d](std::shared_ptr<http::Exchange> ex) {
+              if (link == nullptr) {
+                return ex->Respond(JsonResponse(
+                    404, "{\"error\":\"this node governs no Trino cluster (engine trino://)\"}"));
+              }
+              // Only the cluster holds the key (never open: the answers
+              // describe the policy).
+              if (!link->Authorized(ex->request().query)) {
+                return ex->Respond(JsonResponse(401, "{\"error\":\"unknown key\"}"));
+              }
+              Result<std::string> answer = (link->decider().*d)(ex->request().body);
+              if (!answer.ok()) {
+                return ex->Respond(http::ErrorResponse(answer.status(), ErrorFamily::kApi));
+              }
+              ex->Respond(JsonResponse(200, std::move(answer).value()));
+            };
+          });
     }
   }
   // /readyz: ready once the services are bound. While the state store does

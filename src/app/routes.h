@@ -29,6 +29,8 @@
 
 namespace lakegate::app {
 
+class TrinoLink;
+
 // What answers requests. A null service is one this process does not serve.
 struct Services {
   oauth::AuthorizationServer* auth = nullptr;
@@ -38,6 +40,8 @@ struct Services {
   gateway::AsyncApi* async = nullptr;
   gateway::AthenaApi* athena = nullptr;
   ThreadPool* workers = nullptr;
+  // The governed Trino cluster's decision point; null when the engine is not Trino.
+  TrinoLink* trino = nullptr;
   // When the state store stopped answering (Unix ms), 0 while it answers
   // (readiness).
   std::function<int64_t()> store_failing_since_ms;

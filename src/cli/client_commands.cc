@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -50,6 +51,7 @@ struct ClientFlags {
   std::string key_file;
   std::string scope;
   bool no_cache = false;
+  std::string cert_file, cert_key_file, ca_file;  // TLS (mutual TLS: RFC 8705)
 };
 
 void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
@@ -72,12 +74,25 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
   secret->excludes(file);
   key->excludes(secret);
   key->excludes(file);
+  auto* cert = cmd->add_option(
+      "--cert", f.cert_file,
+      "TLS client certificate (PEM) to present: tls_client_auth / self_signed_tls_client_auth "
+      "without a secret, or with any credentials to get a certificate-bound token (RFC 8705); "
+      "needs --cert-key (default $LAKEGATE_CERT)");
+  auto* cert_key = cmd->add_option("--cert-key", f.cert_key_file,
+                                   "Private key (PEM) of --cert (default $LAKEGATE_CERT_KEY)");
+  cert->needs(cert_key);
+  cert_key->needs(cert);
+  cmd->add_option("--cacert", f.ca_file,
+                  "PEM CA bundle to verify the server with instead of the system's, e.g. "
+                  "DIR/tls/ca.pem of `lakegate demo --tls-port` (default $LAKEGATE_CACERT)");
   cmd->add_option("--scope", f.scope, "Space-separated scopes to request (default: all allowed)");
   cmd->add_flag("--no-cache", f.no_cache, "Neither read nor write the token cache");
 }
 
 struct Credentials {
-  client::TokenClientOptions token;    // endpoint, client id, scope
+  client::TokenClientOptions token;    // endpoint, client id, scope, certificate
+  http::ClientOptions http;            // TLS files
   SecretString secret;                 // empty when none was given (a cached token may still do)
   std::optional<client::KeyFile> key;  // private_key_jwt instead of a secret
   bool use_cache = true;
@@ -93,6 +108,18 @@ Result<Credentials> ResolveCredentials(const ClientFlags& f) {
   }
   LG_ASSIGN_OR_RETURN(c.token.endpoint, client::NormalizeEndpoint(endpoint));
   c.token.client_id = !f.client_id.empty() ? f.client_id : Env("LAKEGATE_CLIENT_ID");
+  c.http.user_agent = "lakegate-cli/0.1";
+  c.http.cert_file = !f.cert_file.empty() ? f.cert_file : Env("LAKEGATE_CERT");
+  c.http.key_file = !f.cert_key_file.empty() ? f.cert_key_file : Env("LAKEGATE_CERT_KEY");
+  c.http.ca_file = !f.ca_file.empty() ? f.ca_file : Env("LAKEGATE_CACERT");
+  if (c.http.cert_file.empty() != c.http.key_file.empty()) {
+    return InvalidArgumentError(
+        "a TLS client certificate needs its key: pass --cert and --cert-key (or set "
+        "LAKEGATE_CERT and LAKEGATE_CERT_KEY) together");
+  }
+  if (!c.http.cert_file.empty()) {
+    c.token.certificate = std::filesystem::absolute(c.http.cert_file).lexically_normal().string();
+  }
   std::string secrets_file = f.secrets_file;
   std::string key_file = f.key_file;
   if (key_file.empty() && f.client_secret.empty() && secrets_file.empty() &&
@@ -127,13 +154,17 @@ Result<Credentials> ResolveCredentials(const ClientFlags& f) {
   return c;
 }
 
-// How the client authenticates: its key, else its secret, else nothing (a
-// cached token may still do).
+// How the client authenticates: its key, else its secret, else its TLS
+// client certificate, else nothing (a cached token may still do).
 Result<std::unique_ptr<const client::ClientAuthenticator>> AuthenticatorOf(Credentials& c) {
   if (c.key) {
     LG_ASSIGN_OR_RETURN(std::unique_ptr<client::ClientAuthenticator> signer,
                         client::MakePrivateKeyJwt(*c.key, SystemClock::Get()));
     return std::unique_ptr<const client::ClientAuthenticator>(std::move(signer));
+  }
+  if (c.secret.empty() && !c.http.cert_file.empty()) {
+    return std::unique_ptr<const client::ClientAuthenticator>(
+        std::make_unique<client::ClientTlsAuth>());
   }
   if (c.secret.empty()) return std::unique_ptr<const client::ClientAuthenticator>();
   return std::unique_ptr<const client::ClientAuthenticator>(
@@ -144,7 +175,7 @@ Result<std::unique_ptr<const client::ClientAuthenticator>> AuthenticatorOf(Crede
 class Session {
  public:
   Session(Credentials c, std::unique_ptr<const client::ClientAuthenticator> authenticator)
-      : http_(HttpOptions()),
+      : http_(std::move(c.http)),
         tokens_(std::move(c.token), http_, std::move(authenticator),
                 client::TokenCache(c.use_cache ? client::TokenCache::DefaultDir() : "",
                                    SystemClock::Get()),
@@ -155,12 +186,6 @@ class Session {
   const client::QueryClient& queries() const { return queries_; }
 
  private:
-  static http::ClientOptions HttpOptions() {
-    http::ClientOptions options;
-    options.user_agent = "lakegate-cli/0.1";
-    return options;
-  }
-
   const http::Client http_;
   const client::TokenClient tokens_;
   const client::QueryClient queries_;
@@ -171,7 +196,8 @@ int FailCall(const Status& status) {
   if (status.Is(client::ApiFailure::kNoCredentials)) {
     return Fail(
         "no client secret: pass --secrets-file or --client-secret (--key for a private_key_jwt "
-        "client), or set LAKEGATE_SECRETS_FILE, LAKEGATE_CLIENT_SECRET or LAKEGATE_KEY_FILE");
+        "client, --client-id with --cert and --cert-key for a tls_client_auth one), or set "
+        "LAKEGATE_SECRETS_FILE, LAKEGATE_CLIENT_SECRET or LAKEGATE_KEY_FILE");
   }
   return Fail(status);
 }
