@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 # The interop tests' npm packages, locked by package-lock.json.
 npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
+# The pinned PyPI packages of the Athena and Trino tests (boto3, AWS CLI, PyAthena).
+bash scripts/python-venv.sh >/dev/null
 bash scripts/build.sh build
 ctest --test-dir build --output-on-failure -j 2 --timeout 600
 bash scripts/fuzz.sh --seconds "${LAKEGATE_FUZZ_SECONDS:-20}"

@@ -36,7 +36,9 @@
 #include "gateway/jwks_fetcher.h"
 #include "gateway/own_issuer.h"
 #include "gateway/pipeline.h"
+#include "gateway/sigv4_authenticator.h"
 #include "http/server.h"
+#include "oauth/access_key.h"
 #include "oauth/authorization_server.h"
 #include "oauth/client_secret.h"
 #include "store/state_cache.h"
@@ -246,6 +248,8 @@ struct ServerApp::Impl {
   std::unique_ptr<catalog::PolicyCatalog> catalog;
   std::unique_ptr<gateway::JwksFetcher> fetcher;
   std::unique_ptr<gateway::BearerAuthenticator> authenticator;
+  // AWS Signature Version 4 with the clients' access keys (the Athena routes).
+  std::unique_ptr<gateway::SigV4Authenticator> sigv4;
   std::unique_ptr<gateway::Pipeline> pipeline;
   std::unique_ptr<gateway::QueryService> query;
   std::unique_ptr<gateway::AdminApi> admin;
@@ -262,7 +266,8 @@ struct ServerApp::Impl {
   std::thread reloader;
 
   Status StartAuth(SecretString hash_key);
-  Status StartQuery();
+  // `hash_key` opens the clients' AWS access keys (SigV4 on the Athena routes).
+  Status StartQuery(const SecretString& hash_key);
   void ReloadLoop() EXCLUDES(reload_mutex);
   // Records whether the store answered the reloader (readiness, one log line
   // per outage).
@@ -375,7 +380,7 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
 // The query API over the lake: engine, bearer authentication (our own tokens
 // from the state snapshot, like any trusted issuer's), query service and
 // admin API.
-Status ServerApp::Impl::StartQuery() {
+Status ServerApp::Impl::StartQuery(const SecretString& hash_key) {
   const config::StackConfig& stack = options.stack;
   const bool on_trino = IsTrinoEngineUrl(stack.query.engine());
   if (stack.query.engine_url.empty())
@@ -430,8 +435,21 @@ Status ServerApp::Impl::StartQuery() {
                       gateway::AsyncQueries::Open(std::move(async_options), *engine, query->slots(),
                                                   *workers, SystemClock::Get()));
   async_api = std::make_unique<gateway::AsyncApi>(*async, pipeline->options());
+  // SigV4 yields the same Identity as a token of the key's client, with the
+  // failed-authentication limits of the token endpoint.
+  gateway::SigV4Options sigv4_options;
+  sigv4_options.failed_per_minute_per_client = stack.limits.failed_auth_per_minute_per_client;
+  sigv4_options.failed_per_minute_per_client_address =
+      stack.limits.failed_auth_per_minute_per_client_address;
+  sigv4_options.failed_per_minute_per_address = stack.limits.failed_auth_per_minute_per_address;
+  sigv4 = std::make_unique<gateway::SigV4Authenticator>(
+      sigv4_options, [cache = state.get()] { return cache->Current(); },
+      oauth::AccessKeySealer(hash_key), issuer, SystemClock::Get());
   athena =
-      std::make_unique<gateway::AthenaApi>(*async, *engine, *authenticator, pipeline->options());
+      std::make_unique<gateway::AthenaApi>(*async, *engine, *authenticator, pipeline->options(),
+                                           [verifier = sigv4.get()](const http::Request& request) {
+                                             return verifier->Authenticate(request);
+                                           });
   auto write_policy = [this](const std::string& author,
                              const std::function<Status(policy::PolicySnapshot&)>& change)
       -> Result<gateway::AdminApi::PolicyWrite> {
@@ -559,8 +577,9 @@ Status ServerApp::Start() {
   while (!d.issuer.empty() && d.issuer.back() == '/') d.issuer.pop_back();
 
   d.state = std::make_unique<store::StateCache>(*d.store);
+  const SecretString query_hash_key = hash_key;
   Status started = d.options.serve_auth ? d.StartAuth(std::move(hash_key)) : d.state->Refresh();
-  if (started.ok() && d.options.serve_query) started = d.StartQuery();
+  if (started.ok() && d.options.serve_query) started = d.StartQuery(query_hash_key);
   if (!started.ok()) {
     d.server->Stop(std::chrono::milliseconds(0));
     if (d.tls_server) d.tls_server->Stop(std::chrono::milliseconds(0));

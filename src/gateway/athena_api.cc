@@ -10,6 +10,7 @@
 #include "common/base64url.h"
 #include "common/strings.h"
 #include "gateway/gateway_failure.h"
+#include "gateway/result_encoder.h"
 
 namespace lakegate::gateway {
 namespace {
@@ -103,6 +104,20 @@ Result<size_t> ParseOffsetToken(const json& body) {
   return offset;
 }
 
+// One page of a list operation: items [offset, offset + max) under `member`,
+// and the NextToken of the rest.
+template <typename T, typename ToJson>
+json ListPage(const std::vector<T>& items, size_t offset, size_t max, const char* member,
+              ToJson to_json) {
+  json list = json::array();
+  for (size_t i = offset; i < items.size() && list.size() < max; ++i) {
+    list.push_back(to_json(items[i]));
+  }
+  json out = {{member, std::move(list)}};
+  if (offset + max < items.size()) out["NextToken"] = OffsetToken(offset + max);
+  return out;
+}
+
 double EpochSeconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
 json EngineVersion() {
@@ -159,21 +174,29 @@ json QueryExecutionJson(const ExecutionInfo& info) {
 }
 
 // Athena's spelling of a value of `type`.
-json Datum(const engine::Param& value, std::string_view type) {
+// Appends Athena's spelling of a value of `type`: {"VarCharValue": "..."},
+// or {} for NULL. Rows are written as text, not built as JSON trees: a page
+// has up to 1,000 of them.
+void AppendDatum(const engine::Param& value, std::string_view type, std::string& out) {
+  auto quoted = [&out](std::string_view text) {
+    out += "{\"VarCharValue\":\"";
+    AppendJsonEscaped(out, text);
+    out += "\"}";
+  };
   switch (value.index()) {
     case 1: {
       const int64_t n = std::get<int64_t>(value);
-      if (type == "boolean") return {{"VarCharValue", n != 0 ? "true" : "false"}};
-      return {{"VarCharValue", std::to_string(n)}};
+      if (type == "boolean") return quoted(n != 0 ? "true" : "false");
+      return quoted(std::to_string(n));
     }
     case 2: {
       const double d = std::get<double>(value);
-      if (std::isnan(d)) return {{"VarCharValue", "NaN"}};
-      if (std::isinf(d)) return {{"VarCharValue", d > 0 ? "Infinity" : "-Infinity"}};
-      return {{"VarCharValue", json(d).dump()}};
+      if (std::isnan(d)) return quoted("NaN");
+      if (std::isinf(d)) return quoted(d > 0 ? "Infinity" : "-Infinity");
+      return quoted(json(d).dump());
     }
     case 3:
-      return {{"VarCharValue", std::get<std::string>(value)}};
+      return quoted(std::get<std::string>(value));  // spooled as valid UTF-8
     case 4: {
       // varbinary: hex bytes separated by spaces, as Athena prints it.
       const std::string hex = HexEncode(std::get<engine::Blob>(value).bytes);
@@ -182,10 +205,10 @@ json Datum(const engine::Param& value, std::string_view type) {
         if (i > 0) spaced.push_back(' ');
         spaced.append(hex, i, 2);
       }
-      return {{"VarCharValue", spaced}};
+      return quoted(spaced);
     }
     default:
-      return json::object();  // NULL: no VarCharValue
+      out += "{}";  // NULL: no VarCharValue
   }
 }
 
@@ -526,12 +549,15 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
   record.resource = std::string(op);
   const Requester who = RequesterOf(*call);
 
-  auto respond = [&call, content_type](const json& out) {
+  auto respond_text = [&call, content_type](std::string text) {
     http::Response response;
     response.content_type = std::string(content_type);
     response.headers.push_back({"x-amzn-RequestId", call->id()});
-    response.body = out.dump(-1, ' ', false, json::error_handler_t::replace);
+    response.body = std::move(text);
     call->Respond(std::move(response));
+  };
+  auto respond = [&respond_text](const json& out) {
+    respond_text(out.dump(-1, ' ', false, json::error_handler_t::replace));
   };
   auto not_found = [](std::string_view id) {
     return Invalid("QueryExecution " + std::string(id.substr(0, 128)) + " was not found");
@@ -639,14 +665,19 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
         types.push_back(AthenaTypeName(c.declared_type, c.value_type));
         column_info.push_back(ColumnInfoJson(c.name, types.back()));
       }
-      json rows = json::array();
+      std::string rows;
       // As Athena does, the first page of a result with columns starts with
       // the header row, and it counts within MaxResults.
       const bool header = token.empty() && !info.columns.empty();
       if (header) {
-        json data = json::array();
-        for (const SpooledColumn& c : info.columns) data.push_back({{"VarCharValue", c.name}});
-        rows.push_back({{"Data", std::move(data)}});
+        rows += "{\"Data\":[";
+        for (size_t i = 0; i < info.columns.size(); ++i) {
+          if (i > 0) rows.push_back(',');
+          std::string name;
+          AppendUtf8Sanitized(name, info.columns[i].name);
+          AppendDatum(engine::Param{std::move(name)}, "varchar", rows);
+        }
+        rows += "]}";
       }
       Result<ResultPage> page = queries_.Results(who, id, header ? max - 1 : max, token);
       if (!page.ok()) {
@@ -654,19 +685,22 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
         return page.status();
       }
       for (const std::vector<engine::Param>& values : page->rows) {
-        json data = json::array();
+        if (!rows.empty()) rows.push_back(',');
+        rows += "{\"Data\":[";
         for (size_t i = 0; i < values.size(); ++i) {
-          data.push_back(Datum(values[i], i < types.size() ? types[i] : std::string()));
+          if (i > 0) rows.push_back(',');
+          AppendDatum(values[i], i < types.size() ? std::string_view(types[i]) : "", rows);
         }
-        rows.push_back({{"Data", std::move(data)}});
+        rows += "]}";
       }
       record.rows = static_cast<int64_t>(page->rows.size());
-      json out = {{"UpdateCount", info.changes},
-                  {"ResultSet",
-                   {{"Rows", std::move(rows)},
-                    {"ResultSetMetadata", {{"ColumnInfo", std::move(column_info)}}}}}};
-      if (!page->next_token.empty()) out["NextToken"] = page->next_token;
-      respond(out);
+      std::string out = "{\"UpdateCount\":" + std::to_string(info.changes) +
+                        ",\"ResultSet\":{\"Rows\":[" + rows +
+                        "],\"ResultSetMetadata\":{\"ColumnInfo\":" +
+                        column_info.dump(-1, ' ', false, json::error_handler_t::replace) + "}}";
+      if (!page->next_token.empty()) out += ",\"NextToken\":" + JsonQuote(page->next_token);
+      out.push_back('}');
+      respond_text(std::move(out));
       return Status::Ok();
     }
     if (op == "StopQueryExecution") {
@@ -686,11 +720,8 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
       // Own executions only, the admin scope's too: Athena lists a work
       // group's executions for the caller.
       std::vector<ExecutionInfo> all = queries_.List(Requester{who.owner, false});
-      json ids = json::array();
-      for (size_t i = offset; i < all.size() && ids.size() < max; ++i) ids.push_back(all[i].id);
-      json out = {{"QueryExecutionIds", std::move(ids)}};
-      if (offset + max < all.size()) out["NextToken"] = OffsetToken(offset + max);
-      respond(out);
+      respond(ListPage(all, offset, max, "QueryExecutionIds",
+                       [](const ExecutionInfo& e) { return json(e.id); }));
       return Status::Ok();
     }
     if (op == "ListDataCatalogs") {
@@ -707,29 +738,23 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
                  {"Parameters", json::object()}}}});
       return Status::Ok();
     }
+    // The one work group: its summary, and with its configuration for GetWorkGroup.
+    json work_group = {
+        {"Name", kWorkGroup}, {"State", "ENABLED"}, {"Description", ""}, {"CreationTime", 0}};
     if (op == "ListWorkGroups") {
-      respond({{"WorkGroups",
-                {{{"Name", kWorkGroup},
-                  {"State", "ENABLED"},
-                  {"Description", ""},
-                  {"CreationTime", 0},
-                  {"EngineVersion", EngineVersion()}}}}});
+      work_group["EngineVersion"] = EngineVersion();
+      respond({{"WorkGroups", {std::move(work_group)}}});
       return Status::Ok();
     }
     if (op == "GetWorkGroup") {
       LG_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "WorkGroup", 128));
       LG_RETURN_IF_ERROR(CheckWorkGroup(name));
-      respond({{"WorkGroup",
-                {{"Name", kWorkGroup},
-                 {"State", "ENABLED"},
-                 {"Description", ""},
-                 {"CreationTime", 0},
-                 {"Configuration",
-                  {{"ResultConfiguration", {{"OutputLocation", kOutputBucket}}},
-                   {"EnforceWorkGroupConfiguration", false},
-                   {"PublishCloudWatchMetricsEnabled", false},
-                   {"RequesterPaysEnabled", false},
-                   {"EngineVersion", EngineVersion()}}}}}});
+      work_group["Configuration"] = {{"ResultConfiguration", {{"OutputLocation", kOutputBucket}}},
+                                     {"EnforceWorkGroupConfiguration", false},
+                                     {"PublishCloudWatchMetricsEnabled", false},
+                                     {"RequesterPaysEnabled", false},
+                                     {"EngineVersion", EngineVersion()}};
+      respond({{"WorkGroup", std::move(work_group)}});
       return Status::Ok();
     }
     const bool list_databases = op == "ListDatabases";
@@ -750,13 +775,9 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
     if (list_databases) {
       LG_ASSIGN_OR_RETURN(size_t max, MaxResults(body, kMaxListResults, kMaxListResults));
       LG_ASSIGN_OR_RETURN(size_t offset, ParseOffsetToken(body));
-      json list = json::array();
-      for (size_t i = offset; i < databases.size() && list.size() < max; ++i) {
-        list.push_back({{"Name", databases[i].name}, {"Parameters", json::object()}});
-      }
-      json out = {{"DatabaseList", std::move(list)}};
-      if (offset + max < databases.size()) out["NextToken"] = OffsetToken(offset + max);
-      respond(out);
+      respond(ListPage(databases, offset, max, "DatabaseList", [](const engine::DatabaseInfo& d) {
+        return json{{"Name", d.name}, {"Parameters", json::object()}};
+      }));
       return Status::Ok();
     }
     LG_ASSIGN_OR_RETURN(std::string database_name, RequiredString(body, "DatabaseName", 128));
@@ -790,13 +811,8 @@ void AthenaApi::Dispatch(const std::shared_ptr<Call>& call, std::string_view op,
     for (const engine::TableInfo& t : database->tables) {
       if (MatchesExpression(expression, t.name)) matching.push_back(&t);
     }
-    json list = json::array();
-    for (size_t i = offset; i < matching.size() && list.size() < max; ++i) {
-      list.push_back(TableJson(*matching[i]));
-    }
-    json out = {{"TableMetadataList", std::move(list)}};
-    if (offset + max < matching.size()) out["NextToken"] = OffsetToken(offset + max);
-    respond(out);
+    respond(ListPage(matching, offset, max, "TableMetadataList",
+                     [](const engine::TableInfo* t) { return TableJson(*t); }));
     return Status::Ok();
   };
   if (Status s = run(); !s.ok()) call->Fail(s);

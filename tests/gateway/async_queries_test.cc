@@ -271,6 +271,9 @@ TEST_F(AsyncQueriesTest, FinishedSurviveARestartAndInterruptedOnesFail) {
   // An execution the process was running when it died: its metadata says RUNNING.
   const std::string running = "0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b";
   const std::string meta = dir_.File("spool") + "/" + running + ".json";
+  // Stopping drains the pool: the final state is on disk after it (it is
+  // written just after the state changes in memory).
+  Reopen();
   Result<std::string> text = ReadFile(dir_.File("spool") + "/" + done + ".json");
   ASSERT_TRUE(text.ok());
   std::string copy = *text;

@@ -21,8 +21,10 @@ from botocore.config import Config
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from harness import Server, request  # noqa: E402
+import test_athena as boto3_test  # noqa: E402  (its helpers; its tests run on their own)
 
-FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
+FINISHED = boto3_test.FINISHED
+wait = boto3_test.wait
 
 
 def aws_keys(server, client):
@@ -36,16 +38,6 @@ def athena(server, client, region="us-east-1"):
     return boto3.client("athena", endpoint_url=server.url, region_name=region,
                         aws_access_key_id=key_id, aws_secret_access_key=secret,
                         config=Config(retries={"max_attempts": 1, "mode": "standard"}))
-
-
-def wait(client, qid, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        execution = client.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-        if execution["Status"]["State"] in FINISHED:
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"{qid} did not finish")
 
 
 def sign(url, key_id, secret, target, body, when=None, region="us-east-1"):
