@@ -36,6 +36,7 @@
 #include "gateway/jwks_fetcher.h"
 #include "gateway/own_issuer.h"
 #include "gateway/pipeline.h"
+#include "gateway/sigv4_authenticator.h"
 #include "http/server.h"
 #include "oauth/authorization_server.h"
 #include "oauth/client_secret.h"
@@ -253,6 +254,7 @@ struct ServerApp::Impl {
   // and the two APIs over them: /v1/queries and the Athena protocol.
   std::unique_ptr<gateway::AsyncQueries> async;
   std::unique_ptr<gateway::AsyncApi> async_api;
+  std::unique_ptr<gateway::SigV4Authenticator> sigv4;  // the Athena endpoint's access keys
   std::unique_ptr<gateway::AthenaApi> athena;
 
   Mutex reload_mutex;
@@ -430,8 +432,21 @@ Status ServerApp::Impl::StartQuery() {
                       gateway::AsyncQueries::Open(std::move(async_options), *engine, query->slots(),
                                                   *workers, SystemClock::Get()));
   async_api = std::make_unique<gateway::AsyncApi>(*async, pipeline->options());
-  athena =
-      std::make_unique<gateway::AthenaApi>(*async, *engine, *authenticator, pipeline->options());
+  // AWS Signature Version 4 on the Athena endpoint: clients' access keys from
+  // the state snapshot, their secrets opened with a sub-key of the hash key
+  // (oauth/access_key.h), failures limited with the token endpoint's rules.
+  LG_ASSIGN_OR_RETURN(SecretString hash_key, LoadStateKey(StateKey::kSecretHash, stack, *store));
+  gateway::SigV4Options sigv4_options;
+  sigv4_options.failed_per_minute_per_client = stack.limits.failed_auth_per_minute_per_client;
+  sigv4_options.failed_per_minute_per_client_address =
+      stack.limits.failed_auth_per_minute_per_client_address;
+  sigv4_options.failed_per_minute_per_address = stack.limits.failed_auth_per_minute_per_address;
+  sigv4 = std::make_unique<gateway::SigV4Authenticator>(
+      sigv4_options, [this] { return state->Current(); }, oauth::AccessKeySealer(hash_key), issuer,
+      SystemClock::Get());
+  athena = std::make_unique<gateway::AthenaApi>(
+      *async, *engine, *authenticator, pipeline->options(),
+      [verifier = sigv4.get()](const http::Request& r) { return verifier->Authenticate(r); });
   auto write_policy = [this](const std::string& author,
                              const std::function<Status(policy::PolicySnapshot&)>& change)
       -> Result<gateway::AdminApi::PolicyWrite> {
