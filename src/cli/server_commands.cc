@@ -219,6 +219,7 @@ void AddDemoCommand(CLI::App& app) {
         std::cout << "\n";
       }
       std::string f = secrets + "/reporting-service.json";
+      std::string aws = secrets + "/reporting-service-aws.json";
       std::cout
           << "\nGet a token, then query (needs curl and jq):\n"
           << "  TOKEN=$(curl -s -u \"$(jq -r .client_id " << f << "):$(jq -r .client_secret " << f
@@ -229,6 +230,11 @@ void AddDemoCommand(CLI::App& app) {
           << url << "/query-client-creds\n\n"
           << "Or with the CLI:  LAKEGATE_ENDPOINT=" << url << " LAKEGATE_SECRETS_FILE=" << f
           << " lakegate query 'SELECT region, count(*) FROM members GROUP BY region'\n\n"
+          << "Or the Athena API (boto3, the AWS CLI, PyAthena) signed with an access key:\n"
+          << "  AWS_ACCESS_KEY_ID=$(jq -r .aws_access_key_id " << aws
+          << ") AWS_SECRET_ACCESS_KEY=$(jq -r .aws_secret_access_key " << aws
+          << ") \\\n      aws athena list-databases --catalog-name AwsDataCatalog --endpoint-url "
+          << url << " --region us-east-1\n\n"
           << "Keys: " << url << "/.well-known/jwks.json   Discovery: " << url
           << "/.well-known/openid-configuration\n"
           << "Stop with Ctrl-C.\n"

@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/percent_encoding.h"
 #include "common/strings.h"
 #include "crypto/hash.h"
 
@@ -30,33 +31,6 @@ void UriEncode(std::string_view in, bool keep_slash, std::string& out) {
       out.push_back(kHex[c & 0x0F]);
     }
   }
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding that keeps '+' and a malformed escape as they are (the
-// signer encoded what it meant; we must reproduce its bytes, not judge them).
-std::string PercentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(in[i]);
-  }
-  return out;
 }
 
 // RFC 3986 §5.2.4 dot-segment removal, with empty segments dropped as AWS
@@ -238,9 +212,9 @@ std::string CanonicalQuery(std::string_view raw_query) {
     const size_t eq = item.find('=');
     std::string name;
     std::string value;
-    UriEncode(PercentDecode(item.substr(0, eq)), /*keep_slash=*/false, name);
+    UriEncode(PercentDecodeLenient(item.substr(0, eq)), /*keep_slash=*/false, name);
     if (eq != std::string_view::npos) {
-      UriEncode(PercentDecode(item.substr(eq + 1)), /*keep_slash=*/false, value);
+      UriEncode(PercentDecodeLenient(item.substr(eq + 1)), /*keep_slash=*/false, value);
     }
     pairs.emplace_back(std::move(name), std::move(value));
   }

@@ -7,6 +7,7 @@
 
 #include "common/base64url.h"
 #include "common/files.h"
+#include "common/percent_encoding.h"
 #include "common/random.h"
 #include "common/secret_string.h"
 #include "common/status.h"
@@ -159,6 +160,19 @@ TEST(FilesTest, AtomicWriteHasMode0600) {
   EXPECT_EQ(*ReadFile(path), "{}");
   EXPECT_EQ(ReadFile((dir / "missing").string()).status().code(), StatusCode::kNotFound);
   std::filesystem::remove_all(dir);
+}
+
+TEST(PercentEncodingTest, DecodesEscapesAndKeepsEverythingElse) {
+  EXPECT_EQ(HexDigitValue('0'), 0);
+  EXPECT_EQ(HexDigitValue('f'), 15);
+  EXPECT_EQ(HexDigitValue('F'), 15);
+  EXPECT_EQ(HexDigitValue('g'), -1);
+  EXPECT_EQ(PercentDecodeLenient("pass%77ord"), "password");
+  EXPECT_EQ(PercentDecodeLenient("%E1%88%b4"), "\xE1\x88\xB4");
+  EXPECT_EQ(PercentDecodeLenient("a+b"), "a+b");
+  EXPECT_EQ(PercentDecodeLenient("100%"), "100%");
+  EXPECT_EQ(PercentDecodeLenient("%zz%4"), "%zz%4");
+  EXPECT_EQ(PercentDecodeLenient("%2525"), "%25");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import unittest
+from unittest import mock
 
 import boto3
 import botocore
@@ -137,6 +138,88 @@ class AthenaSigV4Test(unittest.TestCase):
         status, err = send(sign(self.server.url, key_id, secret, target, body, when=old))
         self.assertEqual(status, 403, err)
         self.assertEqual(err["__type"], "InvalidSignatureException")
+
+    def audit_failures(self):
+        """The audit lines of refused signatures so far (their reasons)."""
+        with open(os.path.join(self.server.dir, "state", "audit.log")) as f:
+            lines = [json.loads(line) for line in f if line.strip()]
+        return [line.get("reason") for line in lines
+                if str(line.get("reason", "")).startswith("sigv4.")]
+
+    def expect_refused(self, call, code, reason, status=403):
+        before = len(self.audit_failures())
+        with self.assertRaises(botocore.exceptions.ClientError) as e:
+            call()
+        self.assertEqual(e.exception.response["Error"]["Code"], code, e.exception.response)
+        self.assertEqual(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], status)
+        # One audit line per refused request, naming why.
+        deadline = time.time() + 5
+        while len(self.audit_failures()) == before and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(self.audit_failures()[before:], [reason])
+        return e.exception.response["Error"]
+
+    def test_botocore_signatures_that_must_fail(self):
+        key_id, secret = aws_keys(self.server, "monitoring-service")
+        wrong = boto3.client("athena", endpoint_url=self.server.url, region_name="us-east-1",
+                             aws_access_key_id=key_id, aws_secret_access_key=secret[::-1],
+                             config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        self.expect_refused(wrong.list_work_groups, "InvalidSignatureException",
+                            "sigv4.sigv4_bad_signature")
+
+        unknown = boto3.client("athena", endpoint_url=self.server.url, region_name="us-east-1",
+                               aws_access_key_id="LGAKNOSUCHKEY0000000",
+                               aws_secret_access_key=secret,
+                               config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        self.expect_refused(unknown.list_work_groups, "UnrecognizedClientException",
+                            "sigv4.sigv4_unknown_key")
+
+        # The body changed after botocore signed it.
+        tampering = athena(self.server, "monitoring-service")
+        tampering.meta.events.register(
+            "before-send.athena.*",
+            lambda request, **_: setattr(request, "body",
+                                         request.body.replace(b"SELECT 1", b"SELECT 2")))
+        self.expect_refused(lambda: tampering.start_query_execution(QueryString="SELECT 1"),
+                            "InvalidSignatureException", "sigv4.sigv4_bad_signature")
+
+        # botocore signing 20 minutes in the past.
+        old = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - \
+            datetime.timedelta(minutes=20)
+        late = athena(self.server, "monitoring-service")
+        with mock.patch("botocore.auth.get_current_datetime", return_value=old):
+            error = self.expect_refused(late.list_work_groups, "InvalidSignatureException",
+                                        "sigv4.sigv4_expired")
+        self.assertIn("Signature expired", error["Message"])
+
+        # A signed X-Amz-Content-Sha256 that is not the body's hash: never believed.
+        lying = athena(self.server, "monitoring-service")
+        lying.meta.events.register(
+            "before-sign.athena.*",
+            lambda request, **_: request.headers.__setitem__("X-Amz-Content-Sha256", "0" * 64))
+        self.expect_refused(lying.list_work_groups, "InvalidSignatureException",
+                            "sigv4.sigv4_payload_hash", status=400)
+
+        # The same key works again: a handful of mistakes locks nobody out.
+        athena(self.server, "monitoring-service").list_work_groups()
+
+    def test_a_disabled_clients_keys_stop_at_once(self):
+        client = athena(self.server, "analytics-service")
+        client.list_work_groups()
+        self.server.cli("client", "disable", "analytics-service")
+        try:
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                try:
+                    client.list_work_groups()
+                    time.sleep(0.05)
+                except botocore.exceptions.ClientError as e:
+                    self.assertEqual(e.response["Error"]["Code"], "UnrecognizedClientException")
+                    break
+            else:
+                self.fail("the disabled client's key still works")
+        finally:
+            self.server.cli("client", "enable", "analytics-service")
 
     def test_aws_cli_runs_a_query(self):
         key_id, secret = aws_keys(self.server, "etl-service")

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/percent_encoding.h"
+
 namespace lakegate::store {
 namespace {
 
@@ -18,27 +20,6 @@ bool IsPasswordKey(std::string_view key) {
     if (std::tolower(static_cast<unsigned char>(key[k])) != kKey[k]) return false;
   }
   return true;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// libpq percent-decodes URI query keywords ("pass%77ord" is "password").
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 // Key/value form: `key = value` pairs separated by white space, white space
@@ -84,7 +65,8 @@ std::string RedactKeyValue(std::string_view s) {
   return out;
 }
 
-// URI query: `key=value` pairs separated by '&', keys percent-decoded.
+// URI query: `key=value` pairs separated by '&', keys percent-decoded as libpq
+// decodes them ("pass%77ord" is "password").
 std::string RedactQuery(std::string_view query) {
   std::string out;
   size_t i = 0;
@@ -93,7 +75,7 @@ std::string RedactQuery(std::string_view query) {
     if (end == std::string_view::npos) end = query.size();
     const std::string_view pair = query.substr(i, end - i);
     const size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && IsPasswordKey(PercentDecode(pair.substr(0, eq)))) {
+    if (eq != std::string_view::npos && IsPasswordKey(PercentDecodeLenient(pair.substr(0, eq)))) {
       out.append(pair.substr(0, eq + 1));
       out += "***";
     } else {
