@@ -6,6 +6,7 @@
 #include "common/files.h"
 #include "common/strings.h"
 #include "crypto/keys.h"
+#include "crypto/x509.h"
 #include "engine/demo_members.h"
 #include "jose/jwk.h"
 #include "oauth/client_secret.h"
@@ -195,6 +196,36 @@ Result<std::string> PrepareDemoDir(const std::string& dir, int port, std::string
                                        state_url.empty() && engine_url.empty() ? 0644 : 0600));
   }
   return path;
+}
+
+Result<DemoTls> PrepareDemoTls(const std::string& dir) {
+  const std::string tls_dir = dir + "/tls";
+  LG_RETURN_IF_ERROR(MakeDirectories(tls_dir, 0700));
+  DemoTls tls{tls_dir + "/ca.pem", tls_dir + "/server.pem", tls_dir + "/server-key.pem"};
+  const std::string ca_key_file = tls_dir + "/ca-key.pem";
+  if (FileExists(tls.ca_file) && FileExists(ca_key_file) && FileExists(tls.cert_file) &&
+      FileExists(tls.key_file)) {
+    return tls;
+  }
+  // Keys first, certificates last: a file set that exists is whole.
+  LG_ASSIGN_OR_RETURN(crypto::IssuedCertificate ca,
+                      crypto::MakeCertificateAuthority("lakegate demo CA", 3650));
+  LG_ASSIGN_OR_RETURN(crypto::IssuedCertificate server,
+                      crypto::IssueServerCertificate(ca, {"localhost"}, {"127.0.0.1", "::1"}, 730));
+  LG_RETURN_IF_ERROR(WriteFileAtomic(ca_key_file, ca.key_pem.Reveal(), 0600));
+  LG_RETURN_IF_ERROR(WriteFileAtomic(tls.key_file, server.key_pem.Reveal(), 0600));
+  LG_RETURN_IF_ERROR(WriteFileAtomic(tls.cert_file, server.certificate_pem, 0644));
+  LG_RETURN_IF_ERROR(WriteFileAtomic(tls.ca_file, ca.certificate_pem, 0644));
+  return tls;
+}
+
+void EnableDemoTls(config::StackConfig& stack, const DemoTls& tls, int tls_port) {
+  stack.listen.tls_cert = tls.cert_file;
+  stack.listen.tls_key = tls.key_file;
+  stack.listen.tls_port = tls_port;
+  stack.mtls.enabled = true;
+  stack.mtls.ca_file = tls.ca_file;
+  stack.mtls.bind_all_tokens = true;
 }
 
 Status PrepareDemoData(const std::string& engine_url) {

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "config/stack_config.h"
 
 namespace lakegate::app {
 
@@ -41,6 +42,24 @@ Result<DemoKeyClient> WriteDemoKeyClient(const std::string& secrets_dir);
 Result<std::string> PrepareDemoDir(const std::string& dir, int port,
                                    std::string_view state_url = {},
                                    std::string_view engine_url = {});
+
+// The demo's HTTPS files under DIR/tls (`demo --tls-port`).
+struct DemoTls {
+  std::string ca_file;    // DIR/tls/ca.pem: the CA clients trust (--cacert)
+  std::string cert_file;  // DIR/tls/server.pem: the server certificate
+  std::string key_file;   // DIR/tls/server-key.pem (0600)
+};
+
+// Makes, on first use, a certificate authority (DIR/tls/ca.pem, its key
+// DIR/tls/ca-key.pem 0600, EC P-256, 10 years) and a server certificate it
+// signs for localhost and 127.0.0.1 (2 years); later runs reuse them.
+Result<DemoTls> PrepareDemoTls(const std::string& dir);
+
+// Points `stack` at the demo's HTTPS files: plain HTTP stays on listen.port,
+// HTTPS on `tls_port`, clients may present certificates (tls_client_auth
+// ones chaining to the demo CA), and every token requested with one is bound
+// to it.
+void EnableDemoTls(config::StackConfig& stack, const DemoTls& tls, int tls_port);
 
 inline constexpr int64_t kDemoMembers = 1000;
 

@@ -4,6 +4,7 @@
 #include "common/strings.h"
 #include "engine/postgres/postgres_engine.h"
 #include "engine/sqlite/sqlite_engine.h"
+#include "engine/trino/trino_engine.h"
 
 namespace lakegate::app {
 namespace {
@@ -22,6 +23,7 @@ constexpr EngineKind kEngines[] = {
     {"sqlite", &engine::OpenSqliteEngineAt},
     {"postgresql", &engine::OpenPostgresEngineAt, true},
     {"postgres", &engine::OpenPostgresEngineAt, true},
+    {"trino", &engine::OpenTrinoEngineAt, true},
 };
 
 const EngineKind* FindEngine(std::string_view scheme) {

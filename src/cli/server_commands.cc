@@ -9,6 +9,7 @@
 #include "app/demo.h"
 #include "app/server_app.h"
 #include "app/stores.h"
+#include "app/trino_link.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "common/files.h"
@@ -25,6 +26,7 @@ struct ServeFlags {
   std::string components = "auth,query";
   std::string node_name;   // --node, else $LAKEGATE_NODE_NAME
   std::string engine_url;  // --engine, else the stack file's engine.url
+  int tls_port = -1;       // demo --tls-port
 };
 
 // --engine URL on a serving command.
@@ -139,6 +141,11 @@ void AddDemoCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--listen", flags->listen, "Address to listen on (default 127.0.0.1)");
+  cmd->add_option("--tls-port", flags->tls_port,
+                  "Also serve every endpoint over HTTPS on this port (0 = any free port): a "
+                  "self-signed CA made on first run, DIR/tls/ca.pem; client certificates are "
+                  "optional, and a token requested with one is bound to it (RFC 8705)")
+      ->check(CLI::Range(0, 65535));
   AddNodeOption(cmd, flags->node_name);
   AddStateOption(cmd);
   AddEngineOption(cmd, flags->engine_url);
@@ -146,8 +153,11 @@ void AddDemoCommand(CLI::App& app) {
       "Examples:\n"
       "  lakegate demo --dir /tmp/demo --port 9090\n"
       "  lakegate demo --dir /tmp/demo --port 9090 --engine postgresql://USER:PW@HOST:5432/DB\n"
+      "  bash scripts/trino.sh start && "
+      "lakegate demo --dir /tmp/demo --port 8080 --engine trino://127.0.0.1:PORT\n"
       "  lakegate demo --dir /tmp/demo --port 9090 --state postgresql://USER:PW@HOST:5432/DB\n"
       "  lakegate demo --dir /tmp/demo --port 9091 --state <the same URL>   # a second node\n"
+      "  lakegate demo --dir /tmp/demo --port 9090 --tls-port 9443        # HTTPS and mTLS too\n"
       "With --state the stack lives in that database: the first node creates it, later nodes\n"
       "(same DIR, same URL) join it, and DIR/stack.yaml records the URL for admin commands.");
   cmd->callback([flags] {
@@ -161,16 +171,36 @@ void AddDemoCommand(CLI::App& app) {
     auto stack = config::LoadStackFile(*path);
     if (!stack.ok()) Exit(Fail(stack.status()));
     if (!flags->engine_url.empty()) stack->query.engine_url = flags->engine_url;
-    if (Status s = app::PrepareDemoData(stack->query.engine()); !s.ok()) Exit(Fail(s));
+    // A Trino lake is loaded once the server runs: Trino authenticates the
+    // load with the server's own token.
+    const bool on_trino = app::IsTrinoEngineUrl(stack->query.engine());
+    if (!on_trino) {
+      if (Status s = app::PrepareDemoData(stack->query.engine()); !s.ok()) Exit(Fail(s));
+    }
     std::string secrets = app::SecretsDir(*stack);
+    std::string ca_file;
+    if (flags->tls_port >= 0) {
+      auto tls = app::PrepareDemoTls(dir);
+      if (!tls.ok()) Exit(Fail(tls.status()));
+      app::EnableDemoTls(*stack, *tls, flags->tls_port);
+      ca_file = tls->ca_file;
+    }
     app::ServeOptions options{*stack, flags->port, flags->listen, false};
     options.node_name = flags->node_name;
     options.state_url = StateUrlFlag();
+    options.demo_access_keys = true;
+    options.load_demo_data = on_trino;
     int code = Serve(std::move(options), [&](const app::ServerApp& server) {
       std::string url = server.base_url();
-      std::cout << "\nlakegate demo is running at " << url << "\n\n"
+      std::cout << "\nlakegate demo is running at " << url << "\n";
+      if (!server.tls_base_url().empty()) {
+        std::cout << "and over HTTPS at " << server.tls_base_url() << " (CA: " << ca_file
+                  << "; a client certificate is optional and binds the token to it)\n";
+      }
+      std::cout << "\n"
                 << "Stack file:   " << *path << "\n"
-                << "Secrets:      " << secrets << "/<client>.json (mode 0600)\n"
+                << "Secrets:      " << secrets
+                << "/<client>.json, AWS access keys in <client>-aws.json (mode 0600)\n"
                 << "Clients:\n";
       for (const auto& c : stack->clients) {
         auto text = ReadFile(secrets + "/" + c.name + ".json");

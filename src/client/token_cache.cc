@@ -37,7 +37,9 @@ std::string TokenCache::DefaultDir() {
 
 std::string TokenCache::PathFor(const TokenKey& key) const {
   if (dir_.empty()) return "";
-  const std::string digest = crypto::Sha256(key.endpoint + "\n" + key.client_id + "\n" + key.scope);
+  std::string name = key.endpoint + "\n" + key.client_id + "\n" + key.scope;
+  if (!key.certificate.empty()) name += "\n" + key.certificate;
+  const std::string digest = crypto::Sha256(name);
   return dir_ + "/token-" + HexEncode(digest).substr(0, 32) + ".json";
 }
 

@@ -30,6 +30,9 @@ struct TokenKey {
   std::string endpoint;  // as normalized by NormalizeEndpoint
   std::string client_id;
   std::string scope;  // as requested; "" = all the client may have
+  // The TLS client certificate the token was requested with (its file), ""
+  // = none: a certificate-bound token works only with its certificate.
+  std::string certificate = {};
 };
 
 struct CachedToken {

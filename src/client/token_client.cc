@@ -69,7 +69,7 @@ TokenClient::TokenClient(TokenClientOptions options, const http::Client& http,
       clock_(clock) {}
 
 TokenKey TokenClient::Key() const {
-  return TokenKey{options_.endpoint, options_.client_id, options_.scope};
+  return TokenKey{options_.endpoint, options_.client_id, options_.scope, options_.certificate};
 }
 
 Result<AccessToken> TokenClient::Get() const {

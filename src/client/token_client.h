@@ -30,7 +30,8 @@ struct AccessToken {
 struct TokenClientOptions {
   std::string endpoint;  // as normalized by NormalizeEndpoint
   std::string client_id;
-  std::string scope;  // space-separated scopes to ask for; "" = all the client may have
+  std::string scope;             // space-separated scopes to ask for; "" = all the client may have
+  std::string certificate = {};  // the TLS client certificate file in use ("" = none)
   std::chrono::milliseconds timeout{30000};
 };
 

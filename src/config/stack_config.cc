@@ -37,6 +37,7 @@ constexpr Section kSections[] = {
     {"state_dir", &ParseStateDir, false},
     {"state", &ParseState, false},
     {"listen", &ParseListen, false},
+    {"mtls", &ParseMtls, false},
     {"tokens", &ParseTokens, false},
     {"limits", &ParseLimits, false},
     {"audit", &ParseAudit, false},

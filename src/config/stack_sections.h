@@ -54,6 +54,7 @@ Status ParseIssuer(StackParse& parse, const YAML::Node& value, const std::string
 Status ParseStateDir(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseState(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseListen(StackParse& parse, const YAML::Node& value, const std::string& path);
+Status ParseMtls(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseTokens(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseLimits(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseAudit(StackParse& parse, const YAML::Node& value, const std::string& path);

@@ -7,6 +7,7 @@
 #include "common/base64url.h"
 #include "common/strings.h"
 #include "crypto/hash.h"
+#include "gateway/certificate_binding.h"
 #include "jose/token_failure.h"
 
 namespace lakegate::gateway {
@@ -98,7 +99,12 @@ Result<std::shared_ptr<const Identity>> BearerAuthenticator::Authenticate(
   if (request.CountHeader("authorization") > 1) {
     return TokenError(TokenFailure::kMalformed, "more than one Authorization header");
   }
-  return Authenticate(request.GetHeader("authorization"));
+  LG_ASSIGN_OR_RETURN(std::shared_ptr<const Identity> identity,
+                      Authenticate(request.GetHeader("authorization")));
+  // Checked on every request, cached token or not: the binding is to the
+  // connection, not to the token.
+  LG_RETURN_IF_ERROR(CheckCertificateBinding(*identity, request));
+  return identity;
 }
 
 Result<std::shared_ptr<const Identity>> BearerAuthenticator::Authenticate(
@@ -135,6 +141,7 @@ Result<std::shared_ptr<const Identity>> BearerAuthenticator::Verify(TokenIssuer&
   identity->jti = claims.jti;
   identity->expires_at = claims.exp;
   identity->own = issuer.own();
+  identity->cnf_x5t_s256 = claims.cnf_x5t_s256;
   if (identity->client_id.empty()) {
     return TokenError(TokenFailure::kMissingClientId, "missing client_id");
   }

@@ -55,7 +55,8 @@ class BearerAuthenticator {
   // Authenticates the value of the Authorization header ("" when absent).
   Result<std::shared_ptr<const Identity>> Authenticate(std::string_view authorization);
   // The same for a whole request: more than one Authorization header is
-  // refused (which one would we trust?).
+  // refused (which one would we trust?), and a certificate-bound token must
+  // come with its certificate (gateway/certificate_binding.h).
   Result<std::shared_ptr<const Identity>> Authenticate(const http::Request& request);
 
   // Test and metrics hooks.

@@ -49,7 +49,7 @@ void Call::Respond(http::Response response) {
 
 void Call::Fail(const Status& failure) {
   http::Response response = http::ErrorResponse(
-      failure, http::ErrorFamily::kApi,
+      failure, spec_.errors,
       {.request_id = id_, .required_scope = required_scope_, .headers = {{"X-Query-Id", id_}}});
   record_.outcome = http::PublicErrorCode(failure, http::ErrorFamily::kApi);
   failure_reason_ = failure.ReasonName();
@@ -130,10 +130,12 @@ void Pipeline::Run(const std::shared_ptr<Call>& call, const Handler& handler) {
 
 Status Pipeline::Admit(Call& call) {
   const http::Request& request = call.request();
-  Result<std::shared_ptr<const Identity>> identity = authenticator_.Authenticate(request);
+  Result<std::shared_ptr<const Identity>> identity = call.spec_.authenticate
+                                                         ? call.spec_.authenticate(request)
+                                                         : authenticator_.Authenticate(request);
   if (!identity.ok()) {
     log::Info("request " + call.id_ + " from " + request.remote_address +
-              ": bearer token rejected: " + identity.status().ToString());
+              ": credentials rejected: " + identity.status().ToString());
     return identity.status();
   }
   call.identity_ = std::move(*identity);

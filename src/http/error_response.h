@@ -19,6 +19,13 @@
 //           error_description when a token was sent and rejected, no error when
 //           none was sent), a 403 whose reason says insufficient_scope carries
 //           error="insufficient_scope" and the scope that would help.
+//   kAws    the AWS JSON protocols' {"__type": "<Type>", "Message": "..."} with
+//           Content-Type application/x-amz-json-1.1 and x-amzn-ErrorType:
+//           the type is the reason's public_code when it names an AWS
+//           exception ("...Exception"), else by code: InvalidRequestException
+//           (400 for every client error but 401/403/429),
+//           UnrecognizedClientException (401), AccessDeniedException (403),
+//           TooManyRequestsException (429), InternalServerException (5xx).
 // The message is the reason's public_message, else the status message, which
 // request-path code keeps safe to show by contract; a kInternal message is
 // never shown (the client gets a pointer to the server log instead).
@@ -35,7 +42,7 @@
 
 namespace lakegate::http {
 
-enum class ErrorFamily { kOAuth, kApi };
+enum class ErrorFamily { kOAuth, kApi, kAws };
 
 // What the server itself refuses before or around a handler.
 enum class HttpFailure {

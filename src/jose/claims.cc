@@ -23,6 +23,11 @@ class ObjectWriter {
     (void)ec;  // 24 bytes always fit an int64_t
     out_->append(buf, end);
   }
+  // `json` is written as it is (a value this file built).
+  void Raw(std::string_view name, std::string_view json) {
+    Key(name);
+    out_->append(json);
+  }
   void StringOrArray(std::string_view name, const std::vector<std::string>& values) {
     Key(name);
     if (values.size() == 1) {
@@ -72,6 +77,13 @@ std::string EncodeAccessTokenClaims(const AccessTokenClaims& c) {
   w.Integer("exp", c.exp);
   if (!c.jti.empty()) w.String("jti", c.jti);
   if (c.version != 0) w.Integer("version", c.version);
+  if (!c.cnf_x5t_s256.empty()) {
+    std::string cnf;
+    ObjectWriter confirmation(&cnf);
+    confirmation.String("x5t#S256", c.cnf_x5t_s256);
+    confirmation.Finish();
+    w.Raw("cnf", cnf);
+  }
   w.Finish();
   return out;
 }

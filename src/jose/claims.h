@@ -18,13 +18,17 @@ struct AccessTokenClaims {
   std::optional<int64_t> nbf;
   std::optional<int64_t> auth_time;
   int64_t version = 0;  // omitted when 0
+  // Confirmation (RFC 7800 "cnf"): the base64url SHA-256 thumbprint of the
+  // client certificate the token is bound to (RFC 8705 §3.1 "x5t#S256");
+  // "" = not certificate-bound.
+  std::string cnf_x5t_s256;
 
   friend bool operator==(const AccessTokenClaims&, const AccessTokenClaims&) = default;
 };
 
 // The JSON payload, built by hand (no DOM) with members in a fixed order:
 // iss, sub, aud, client_id, scope, token_use, auth_time, iat, nbf, exp, jti,
-// version. Empty strings and unset optionals are omitted; iat and exp are
+// version, cnf. Empty strings and unset optionals are omitted; iat and exp are
 // always present. Strings are escaped safely (invalid UTF-8 becomes U+FFFD).
 std::string EncodeAccessTokenClaims(const AccessTokenClaims& claims);
 

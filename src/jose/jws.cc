@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "common/base64url.h"
@@ -18,15 +20,18 @@ constexpr size_t kMaxJsonDepth = 16;
 constexpr size_t kMaxMembersPerObject = 128;
 constexpr int64_t kMaxLeewaySeconds = 24 * 3600;
 
-// A top-level member value of a flat JSON object. Nested objects, and arrays
-// holding anything but strings, are kept only as kOther.
+// A top-level member value of a flat JSON object. Arrays holding anything but
+// strings are kept only as kOther; an object keeps its members' names, with
+// the values of those that are strings (a claim such as "cnf").
 struct Value {
-  enum class Kind { kNull, kBool, kInteger, kFloat, kString, kStringArray, kOther };
+  enum class Kind { kNull, kBool, kInteger, kFloat, kString, kStringArray, kObject, kOther };
   Kind kind = Kind::kNull;
   int64_t integer = 0;
   double number = 0;
   std::string string;
   std::vector<std::string> strings;
+  // kObject: each member's name and, when it is a string, its value.
+  std::vector<std::pair<std::string, std::optional<std::string>>> object;
 
   static Value Of(Kind kind) {
     Value v;
@@ -84,12 +89,17 @@ class FlatObjectReader {
       if (array.kind == Value::Kind::kStringArray) array.strings.push_back(std::move(v));
       return true;
     }
+    if (InTopObject()) {
+      members_.back().value.object.back().second = std::move(v);
+      return true;
+    }
     return Scalar(Value::String(std::move(v)));
   }
   bool binary(json::binary_t&) { return Fail(ParseFailure::kMalformed); }
 
   bool start_object(std::size_t) {
     MarkNested();
+    if (depth() == 1) members_.back().value.kind = Value::Kind::kObject;
     open_.push_back(true);
     object_keys_.emplace_back();
     return depth() <= kMaxJsonDepth || Fail(ParseFailure::kMalformed);
@@ -102,6 +112,7 @@ class FlatObjectReader {
     }
     keys.push_back(name);
     if (depth() == 1) members_.push_back(Member{.name = name, .value = {}});
+    if (InTopObject()) members_.back().value.object.emplace_back(name, std::nullopt);
     return true;
   }
   bool end_object() {
@@ -131,6 +142,10 @@ class FlatObjectReader {
 
  private:
   size_t depth() const { return open_.size(); }
+  // Directly inside an object that is a top-level member's value.
+  bool InTopObject() const {
+    return depth() == 2 && open_[1] && members_.back().value.kind == Value::Kind::kObject;
+  }
 
   bool Fail(ParseFailure failure) {
     if (failure_ == ParseFailure::kNone) failure_ = failure;
@@ -273,6 +288,15 @@ Status ReadClaims(std::vector<Member>& members, AccessTokenClaims* c, bool* has_
         c->aud = std::move(v.strings);
       } else {
         return InvalidClaim(name);
+      }
+    } else if (name == "cnf") {
+      // RFC 7800: an object of confirmation methods. A certificate
+      // thumbprint that is not a string must not read as "not bound".
+      if (v.kind != Value::Kind::kObject) return InvalidClaim(name);
+      for (auto& [method, value] : v.object) {
+        if (method != "x5t#S256") continue;
+        if (!value || value->empty()) return InvalidClaim("cnf");
+        c->cnf_x5t_s256 = std::move(*value);
       }
     } else if (name == "exp" || name == "iat" || name == "nbf" || name == "auth_time" ||
                name == "version") {

@@ -136,15 +136,16 @@ struct RowFilter {
   // `column_sql` must return a safe SQL expression (a quoted identifier).
   //   kSQLite: every column reference is `(+<column_sql(name)> COLLATE
   //     BINARY)`; "1" for all rows.
-  //   kPostgreSQL: the same comparisons where PostgreSQL evaluates them as
-  //     Matches() does, and a type error where it cannot, so that a policy
-  //     compiled into a view fails to compile instead of admitting other rows:
-  //     text literals are `'..'::text COLLATE "C"` (bytewise, never coerced to
-  //     a number, so comparing a number column with a string is an error, as
-  //     is a text column with a number); LIKE folds ASCII letters only
-  //     (translate() on both sides, no escape character) and takes text
-  //     columns only; TRUE/FALSE for constants; "TRUE" for all rows.
-  //   kTrino: the kSQLite form until the Trino engine renders its own.
+  //   kPostgreSQL, kTrino: the same comparisons where the engine evaluates
+  //     them as Matches() does, and a type error where it cannot, so that a
+  //     policy compiled into a view or filter fails instead of admitting other
+  //     rows: column references as they are; text literals compare bytewise
+  //     (PostgreSQL: `'..'::text COLLATE "C"`; Trino's varchar compares by
+  //     code point) and are never coerced to a number, so comparing a number
+  //     column with a string is an error, as is a text column with a number;
+  //     LIKE folds ASCII letters only (translate() on the column, no escape
+  //     character) and takes text columns only; TRUE/FALSE for constants;
+  //     "TRUE" for all rows.
   std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql,
                     SqlDialect dialect = SqlDialect::kSQLite) const;
   // Evaluates the filter on one row (the reference evaluator of the tests and
@@ -207,8 +208,12 @@ struct MaskExpression {
   // SQL for SQLite with every column reference replaced by
   // `(+<column_sql(name)> COLLATE BINARY)`, literals rendered safely and
   // every operator parenthesized; `column_sql` must return a safe SQL
-  // expression (a quoted identifier or a bound parameter).
-  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql) const;
+  // expression (a quoted identifier or a bound parameter). kTrino: column
+  // references as is, ifnull as coalesce, instr as strpos; Trino's typing is
+  // stricter than SQLite's (|| and comparisons need matching types), so an
+  // expression mixing types fails the query there.
+  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql,
+                    SqlDialect dialect = SqlDialect::kSQLite) const;
 };
 // InvalidArgument "mask expression: <what was expected, what was found> at
 // position N" (N 1-based); empty text is an error.

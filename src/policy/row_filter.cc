@@ -125,18 +125,21 @@ class Parser : public internal::ExpressionParser<Parser, NodePtr, Value> {
 
 // The dialect differences, one small function each.
 
-// A column reference for a comparison.
+// A column reference for a comparison. SQLite: no affinity (unary +) and
+// BINARY collation, so the comparison is the one Matches() evaluates whatever
+// the column's declared type or collation. PostgreSQL and Trino: the column
+// as it is; they compare typed values (a number column with a text literal is
+// a type error there, where SQLite says false: such a filter fails to compile,
+// never admits other rows), and the literal carries the collation rules.
 std::string ColumnSql(SqlDialect dialect, const std::string& column) {
-  // SQLite: no affinity (unary +) and BINARY collation, so the comparison is
-  // the one Matches() evaluates whatever the column's declared type or
-  // collation. PostgreSQL: the column as it is; the literal carries the rules.
-  if (dialect == SqlDialect::kPostgreSQL) return column;
+  if (dialect != SqlDialect::kSQLite) return column;
   return "(+" + column + " COLLATE BINARY)";
 }
 
 // A literal. PostgreSQL: text is explicitly text (an unknown-typed literal
 // would be coerced to the column's type: '5' = 5 would hold) and compares
-// bytewise.
+// bytewise. Trino: a varchar literal, which compares by code point (UTF-8
+// byte order) and is never coerced.
 std::string LiteralFor(SqlDialect dialect, const Value& v) {
   if (dialect == SqlDialect::kPostgreSQL && v.type == Value::Type::kText) {
     return "(" + LiteralSql(v) + "::text COLLATE \"C\")";
@@ -145,28 +148,32 @@ std::string LiteralFor(SqlDialect dialect, const Value& v) {
 }
 
 std::string ConstSql(SqlDialect dialect, bool value) {
-  if (dialect == SqlDialect::kPostgreSQL) return value ? "TRUE" : "FALSE";
+  if (dialect != SqlDialect::kSQLite) return value ? "TRUE" : "FALSE";
   return value ? "1" : "0";
 }
 
 // `column LIKE pattern` with SQLite's default rules: ASCII-only case folding,
-// no escape character.
+// no escape character. PostgreSQL and Trino fold ASCII letters only too
+// (translate() on the column, the pattern folded here), so a non-ASCII letter
+// matches exactly as in SQLite; translate() takes text only, so a LIKE on a
+// number column is a compile error (SQLite would match the number's text),
+// never a different answer.
 std::string LikeSql(SqlDialect dialect, const std::string& column, const Value& pattern,
                     bool negated) {
-  if (dialect != SqlDialect::kPostgreSQL) {
-    return "(" + column + (negated ? " NOT LIKE " : " LIKE ") + LiteralSql(pattern) + ")";
-  }
-  // translate() takes text only: a LIKE on a number column is a compile error
-  // (SQLite would match the number's text), never a different answer.
+  const char* op = negated ? " NOT LIKE " : " LIKE ";
+  if (dialect == SqlDialect::kSQLite) return "(" + column + op + LiteralSql(pattern) + ")";
   static constexpr std::string_view kUpper = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'";
   static constexpr std::string_view kLower = "'abcdefghijklmnopqrstuvwxyz'";
   Value folded = pattern;
   for (char& c : folded.t) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return "(translate(" + column + ", " + std::string(kUpper) + ", " + std::string(kLower) +
-         ") COLLATE \"C\"" + (negated ? " NOT LIKE " : " LIKE ") + LiteralSql(folded) +
-         "::text ESCAPE '')";
+  std::string folded_column =
+      "translate(" + column + ", " + std::string(kUpper) + ", " + std::string(kLower) + ")";
+  if (dialect == SqlDialect::kPostgreSQL) {
+    return "(" + folded_column + " COLLATE \"C\"" + op + LiteralSql(folded) + "::text ESCAPE '')";
+  }
+  return "(" + folded_column + op + LiteralSql(folded) + ")";
 }
 
 void AppendSql(const Node& n, const std::function<std::string(std::string_view)>& column_sql,

@@ -93,6 +93,26 @@ CREATE TABLE lakegate.one_time_keys (
 );
 CREATE INDEX one_time_keys_by_expiry ON lakegate.one_time_keys (expires_at);
 )sql"},
+    // Mutual TLS (RFC 8705): the certificate field and value naming a
+    // tls_client_auth client, and whether its tokens are certificate-bound.
+    // (Migration numbers are shared with the SQLite store; 3 is DPoP's.)
+    {4, R"sql(
+ALTER TABLE lakegate.clients ADD COLUMN tls_client_auth_field text NOT NULL DEFAULT '';
+ALTER TABLE lakegate.clients ADD COLUMN tls_client_auth_value text NOT NULL DEFAULT '';
+ALTER TABLE lakegate.clients ADD COLUMN tls_bound_tokens boolean NOT NULL DEFAULT false;
+)sql"},
+    // AWS Signature Version 4 access keys of clients (the Athena-compatible
+    // endpoint); the secret is sealed outside the store's knowledge.
+    {5, R"sql(
+CREATE TABLE lakegate.access_keys (
+  access_key_id text COLLATE "C" PRIMARY KEY,
+  client_id text COLLATE "C" NOT NULL
+    REFERENCES lakegate.clients (client_id) ON DELETE CASCADE,
+  secret_ciphertext text NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX access_keys_by_client ON lakegate.access_keys (client_id);
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -23,11 +23,14 @@ ClientRecord ReadClient(const Stmt& stmt) {
   c.auth_method = stmt.ColumnText(10);
   c.jwks = stmt.ColumnText(11);
   c.jwks_uri = stmt.ColumnText(12);
+  c.tls_client_auth_field = stmt.ColumnText(13);
+  c.tls_client_auth_value = stmt.ColumnText(14);
+  c.tls_client_certificate_bound_access_tokens = stmt.ColumnInt(15) != 0;
   return c;
 }
 
 // Binds every column of `c` but client_id, in table order (name through
-// jwks_uri), as INSERT and UPDATE list them.
+// tls_bound_tokens), as INSERT and UPDATE list them.
 Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
   return stmt.Text(c.name)
       .Int(c.token_ttl_seconds)
@@ -40,7 +43,10 @@ Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
       .Int(c.managed ? 1 : 0)
       .Text(c.auth_method)
       .Text(c.jwks)
-      .Text(c.jwks_uri);
+      .Text(c.jwks_uri)
+      .Text(c.tls_client_auth_field)
+      .Text(c.tls_client_auth_value)
+      .Int(c.tls_client_certificate_bound_access_tokens ? 1 : 0);
 }
 
 }  // namespace
@@ -54,7 +60,8 @@ Result<std::vector<ClientRecord>> Ops::ListClients() {
         conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
                        "secret_hash, previous_secret_hash, "
                        "previous_secret_expires_at, created_at, updated_at, "
-                       "managed, auth_method, jwks, jwks_uri FROM clients ORDER BY name"));
+                       "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
+                       "tls_client_auth_value, tls_bound_tokens FROM clients ORDER BY name"));
     for (;;) {
       LG_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
@@ -80,7 +87,8 @@ Result<std::optional<ClientRecord>> Ops::FindClient(std::string_view client_id) 
       conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
                      "secret_hash, previous_secret_hash, "
                      "previous_secret_expires_at, created_at, updated_at, "
-                     "managed, auth_method, jwks, jwks_uri FROM clients WHERE client_id = ?"));
+                     "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
+                     "tls_client_auth_value, tls_bound_tokens FROM clients WHERE client_id = ?"));
   return FinishFind(stmt.Text(client_id));
 }
 
@@ -90,7 +98,8 @@ Result<std::optional<ClientRecord>> Ops::FindClientByName(std::string_view name)
       conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
                      "secret_hash, previous_secret_hash, "
                      "previous_secret_expires_at, created_at, updated_at, "
-                     "managed, auth_method, jwks, jwks_uri FROM clients WHERE name = ?"));
+                     "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
+                     "tls_client_auth_value, tls_bound_tokens FROM clients WHERE name = ?"));
   return FinishFind(stmt.Text(name));
 }
 
@@ -109,8 +118,9 @@ Status Ops::InsertClient(const ClientRecord& c) {
         Stmt stmt,
         conn_->Prepare("INSERT INTO clients (client_id, name, token_ttl_seconds, enabled, "
                        "secret_hash, previous_secret_hash, previous_secret_expires_at, "
-                       "created_at, updated_at, managed, auth_method, jwks, jwks_uri) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                       "created_at, updated_at, managed, auth_method, jwks, jwks_uri, "
+                       "tls_client_auth_field, tls_client_auth_value, tls_bound_tokens) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     LG_RETURN_IF_ERROR(BindClientFields(stmt.Text(c.client_id), c).Run());
   }
   return InsertClientScopes(c);
@@ -135,8 +145,9 @@ Status Ops::UpdateClient(const ClientRecord& c) {
         conn_->Prepare("UPDATE clients SET name = ?, token_ttl_seconds = ?, enabled = ?, "
                        "secret_hash = ?, previous_secret_hash = ?, "
                        "previous_secret_expires_at = ?, created_at = ?, updated_at = ?, "
-                       "managed = ?, auth_method = ?, jwks = ?, jwks_uri = ? "
-                       "WHERE client_id = ?"));
+                       "managed = ?, auth_method = ?, jwks = ?, jwks_uri = ?, "
+                       "tls_client_auth_field = ?, tls_client_auth_value = ?, "
+                       "tls_bound_tokens = ? WHERE client_id = ?"));
     LG_RETURN_IF_ERROR(BindClientFields(stmt, c).Text(c.client_id).Run());
   }
   {

@@ -83,6 +83,25 @@ ALTER TABLE clients ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret_
 ALTER TABLE clients ADD COLUMN jwks TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN jwks_uri TEXT NOT NULL DEFAULT '';
 )sql"},
+    // Mutual TLS (RFC 8705): the certificate field and value naming a
+    // tls_client_auth client, and whether its tokens are certificate-bound.
+    // (Migration numbers are shared with the PostgreSQL store.)
+    {4, R"sql(
+ALTER TABLE clients ADD COLUMN tls_client_auth_field TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN tls_client_auth_value TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN tls_bound_tokens INTEGER NOT NULL DEFAULT 0;
+)sql"},
+    // AWS Signature Version 4 access keys of clients (the Athena-compatible
+    // endpoint); the secret is sealed outside the store's knowledge.
+    {5, R"sql(
+CREATE TABLE access_keys (
+  access_key_id TEXT PRIMARY KEY NOT NULL,
+  client_id TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+  secret_ciphertext TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX access_keys_by_client ON access_keys (client_id);
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
