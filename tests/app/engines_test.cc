@@ -78,7 +78,8 @@ TEST_F(EnginesTest, UnknownSchemeNamesTheKnownOnesAndHidesTheUrl) {
       << engine.status().message();
   EXPECT_NE(engine.status().message().find("sqlite"), std::string::npos);
   EXPECT_EQ(engine.status().message().find("s3cret"), std::string::npos);
-  EXPECT_EQ(EngineSchemes(), (std::vector<std::string>{"sqlite", "postgresql", "postgres"}));
+  EXPECT_EQ(EngineSchemes(),
+            (std::vector<std::string>{"sqlite", "postgresql", "postgres", "trino"}));
 }
 
 TEST_F(EnginesTest, PostgresqlUrlsOpenThePostgresEngineAndHideThePassword) {
