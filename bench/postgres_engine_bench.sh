@@ -24,10 +24,12 @@ NGINX_PORT=${NGINX_PORT:-18080}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 mkdir -p "$OUT"
 source "$ROOT/bench/lib.sh"
-trap 'bash "$ROOT/scripts/postgres.sh" stop "$WORK/pg" >/dev/null 2>&1 || true; cleanup' EXIT
+# The server's own directory (its user must reach it: not under $WORK, 0700).
+PG_DIR=$(mktemp -d /tmp/lakegate-pgbench.XXXXXX)
+trap 'bash "$ROOT/scripts/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || true; rm -rf "$PG_DIR"; cleanup' EXIT
 
 seconds=${DURATION%s}
-PG_URL=$(bash "$ROOT/scripts/postgres.sh" start "$WORK/pg")
+PG_URL=$(bash "$ROOT/scripts/postgres.sh" start "$PG_DIR")
 
 token_for() {
   local f=$1/secrets/$2.json
@@ -71,8 +73,10 @@ printf '| nginx return 200 | - | %s | %s | - | 1.00 | %s µs | %s µs |\n' "$CON
   "$(field "$n" p50_us)" "$(field "$n" p99_us)"
 
 LIMIT_SQL="SELECT * FROM analytics.members LIMIT 10"
-direct=$(pgbench_tps "$LIMIT_SQL" "$CONNECTIONS" limit)
-printf '| LIMIT 10 | pgbench (direct, prepared) | %s | %s | 1.00 | %s | - | - |\n' "$CONNECTIONS" "$direct" "$(ratio "$direct" "$nrps")"
+# The query API runs at most query.max_concurrent_per_client (4) statements of
+# one client at once, so the direct run gets the same 4 connections.
+direct=$(pgbench_tps "$LIMIT_SQL" "$GROUP_CONNECTIONS" limit)
+printf '| LIMIT 10 | pgbench (direct, prepared) | %s | %s | 1.00 | %s | - | - |\n' "$GROUP_CONNECTIONS" "$direct" "$(ratio "$direct" "$nrps")"
 for client in etl-service reporting-service; do
   l=$(api_run "$client" "SELECT * FROM members LIMIT 10" "$CONNECTIONS" limit); r=$(field "$l" rps)
   printf '| LIMIT 10 | query API, %s | %s | %s | %s | %s | %s µs | %s µs |\n' "$client" "$CONNECTIONS" "$r" \

@@ -692,12 +692,23 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
     if (broken || !conn->Healthy()) return result;
     // The request's effects end here: commit (write scopes) or roll back,
     // then reset everything a statement can leave in a session.
-    bool commit = result.ok() && !read_only;
-    ResultPtr ended(PQexec(conn->raw(), commit ? "COMMIT" : "ROLLBACK"));
+    if (read_only) {
+      // A read-only transaction's rollback undoes everything a statement can
+      // set up (settings, LISTEN, cursors, temp objects) except session-level
+      // advisory locks: released here, in the same round trip.
+      ResultPtr ended(PQexec(conn->raw(), "ROLLBACK; SELECT pg_advisory_unlock_all()"));
+      if (ended && PQresultStatus(ended.get()) == PGRES_TUPLES_OK &&
+          PQtransactionStatus(conn->raw()) == PQTRANS_IDLE) {
+        Return(plan.login, std::move(conn));
+      }
+      return result;
+    }
+    ResultPtr ended(PQexec(conn->raw(), result.ok() ? "COMMIT" : "ROLLBACK"));
     if (!ended || PQresultStatus(ended.get()) != PGRES_COMMAND_OK) {
       if (result.ok()) result = UserFailure(ended.get(), conn->raw(), plan);
       return result;
     }
+    // A committed statement may have set up anything the session keeps.
     ResultPtr reset(PQexec(conn->raw(), "DISCARD ALL"));
     if (reset && PQresultStatus(reset.get()) == PGRES_COMMAND_OK &&
         PQtransactionStatus(conn->raw()) == PQTRANS_IDLE) {
