@@ -396,7 +396,14 @@ std::vector<std::string> CaseFiles() {
   return files;
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, SqlCasesTest, ::testing::ValuesIn(CaseFiles()),
+// The PostgreSQL build's tests are named Postgres/... so that ctest tells the
+// two executables' tests apart (and gives only those the fixture).
+#ifdef LAKEGATE_SQL_CASES_POSTGRES
+#define LAKEGATE_SQL_CASES_PREFIX Postgres
+#else
+#define LAKEGATE_SQL_CASES_PREFIX Files
+#endif
+INSTANTIATE_TEST_SUITE_P(LAKEGATE_SQL_CASES_PREFIX, SqlCasesTest, ::testing::ValuesIn(CaseFiles()),
                          [](const ::testing::TestParamInfo<std::string>& param_info) {
                            std::string name =
                                std::filesystem::path(param_info.param).stem().string();
