@@ -256,3 +256,34 @@ TEST(MaskExpressionTrinoTest, RendersForTrino) {
 
 }  // namespace
 }  // namespace lakegate::policy
+
+namespace lakegate::policy {
+namespace {
+
+std::string PostgresSql(std::string_view text) {
+  Result<RowFilter> f = ParseRowFilter(text);
+  EXPECT_TRUE(f.ok()) << text;
+  return f->ToSql([](std::string_view c) { return "t.\"" + std::string(c) + "\""; },
+                  SqlDialect::kPostgreSQL);
+}
+
+TEST(RowFilterPostgresTest, TextLiteralsAreTypedAndBytewise) {
+  EXPECT_EQ(PostgresSql(""), "TRUE");
+  EXPECT_EQ(PostgresSql("TRUE AND FALSE"), "(TRUE AND FALSE)");
+  // '5' stays text: compared with a number column it is a type error when the
+  // view is created (SQLite: never equal), not a coerced match.
+  EXPECT_EQ(PostgresSql("id = '5'"), "(t.\"id\" = ('5'::text COLLATE \"C\"))");
+  EXPECT_EQ(PostgresSql("region IN ('eu', 'us') OR id BETWEEN 1 AND 2"),
+            "((t.\"region\" IN (('eu'::text COLLATE \"C\"), ('us'::text COLLATE \"C\"))) OR "
+            "(t.\"id\" >= 1 AND t.\"id\" <= 2))");
+  EXPECT_EQ(PostgresSql("x IS NOT NULL"), "(t.\"x\" IS NOT NULL)");
+}
+
+TEST(RowFilterPostgresTest, LikeFoldsAsciiOnlyWithoutEscape) {
+  EXPECT_EQ(PostgresSql("name LIKE 'A_%'"),
+            "(translate(t.\"name\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') "
+            "COLLATE \"C\" LIKE 'a_%'::text ESCAPE '')");
+}
+
+}  // namespace
+}  // namespace lakegate::policy

@@ -1,4 +1,6 @@
-// Runs the data-driven cases in tests/sql/*.test against the sqlite engine.
+// Runs the data-driven cases in tests/sql/*.test against an engine: SQLite
+// (sql_cases_test) or, built with LAKEGATE_SQL_CASES_POSTGRES, the PostgreSQL
+// engine on the ctest fixture's server (sql_cases_postgres_test).
 //
 // Format (DuckDB sqllogictest-like; the same files can run against another
 // engine with the same lake and roles):
@@ -16,6 +18,11 @@
 //   ----
 //   <one line per row, cells joined by '|', NULL for null>
 // Defaults: role=dev scope=read db=analytics.
+// `engines=sqlite` (or postgresql) runs a case on those engines only: SQL
+// written in one engine's dialect (pragma_table_info, typeof, x'' blobs).
+// A second expectation block after a line "---- postgresql" replaces the
+// expectation on PostgreSQL (e.g. a fail-closed error where SQLite answers);
+// its first line "error" makes the case an error case there.
 //
 // Roles: "dev" (lf-dev-role) and "super" (lf-super-user-role) always exist;
 // a policy block adds roles, filters, masks and tags to the snapshot (blocks
@@ -47,14 +54,25 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include "engine_test_util.h"
 #pragma GCC diagnostic pop
+#ifdef LAKEGATE_SQL_CASES_POSTGRES
+#include "engine/postgres/postgres_engine.h"
+#include "store/postgres_test_server.h"
+#endif
 
 namespace lakegate::engine {
 namespace {
 
 using testing::Lake;
 
+#ifdef LAKEGATE_SQL_CASES_POSTGRES
+constexpr const char* kEngine = "postgresql";
+#else
+constexpr const char* kEngine = "sqlite";
+#endif
+
 struct Case {
   int line = 0;
+  bool runs = true;  // on this engine (engines=...)
   std::string kind;  // "ok", "error", "query", "policy"
   std::string role = "dev";
   StatementClass scope = StatementClass::kRead;
@@ -98,13 +116,33 @@ std::vector<Case> Parse(const std::string& path) {
       if (word == "scope=write") c.scope = StatementClass::kWrite;
       if (word == "scope=admin") c.scope = StatementClass::kAdmin;
       if (word.rfind("db=", 0) == 0) c.db = word.substr(3);
+      if (word.rfind("engines=", 0) == 0) {
+        c.runs = ("," + word.substr(8) + ",").find(std::string(",") + kEngine + ",") !=
+                 std::string::npos;
+      }
     }
     bool expecting = false;
+    bool other_engine = false;  // inside a "---- <engine>" block of another engine
+    bool replaced = false;
     while (std::getline(in, line)) {
       ++number;
       if (line.empty()) break;
       if (line == "----") {
         expecting = true;
+        continue;
+      }
+      if (line.rfind("---- ", 0) == 0) {
+        other_engine = line.substr(5) != kEngine;
+        if (!other_engine) {
+          c.expected.clear();
+          replaced = true;
+          expecting = true;
+        }
+        continue;
+      }
+      if (other_engine) continue;
+      if (replaced && c.expected.empty() && line == "error") {
+        c.kind = "error";
         continue;
       }
       if (expecting) {
@@ -245,8 +283,64 @@ void ApplyPolicy(const Case& c, policy::PolicySnapshot& snapshot) {
 
 class SqlCasesTest : public ::testing::TestWithParam<std::string> {};
 
+#ifdef LAKEGATE_SQL_CASES_POSTGRES
+// The same lake as testing::Lake, in a fresh PostgreSQL database.
+class PostgresLake {
+ public:
+  Status Build() {
+    std::string server = ::lakegate::testing::PostgresTestServerUrl();
+    if (server.empty()) return Status(StatusCode::kUnavailable, "no PostgreSQL test server");
+    db_ = std::make_unique<::lakegate::testing::TestDatabase>(server);
+    policy_.version = 1;
+    policy_.roles["lf-super-user-role"] = testing::SuperRole();
+    policy_.roles["lf-dev-role"] = testing::DevRole();
+    auto engine = OpenPostgresEngineAt(db_->url(), {});
+    if (!engine.ok()) return engine.status();
+    engine_ = std::move(engine).value();
+    LG_RETURN_IF_ERROR(LoadDemoMembers(*engine_, 1000));
+    ::lakegate::testing::RawQuery(
+        db_->url(),
+        "CREATE TABLE analytics.orders(order_id bigint PRIMARY KEY, member_id bigint, amount "
+        "double precision, note text, payload bytea);"
+        "INSERT INTO analytics.orders VALUES (1, 1, 10.5, 'first', '\\x0001ff'), "
+        "(2, 1, 20.25, NULL, NULL), (3, 2, 7.0, 'third', '\\x');"
+        "CREATE TABLE analytics.secret_table(code text);"
+        "INSERT INTO analytics.secret_table VALUES ('TOPSECRET-1');"
+        "CREATE SCHEMA hr; CREATE TABLE hr.salaries(employee text, salary bigint);"
+        "INSERT INTO hr.salaries VALUES ('SECRET-HR-alice', 123456);"
+        "CREATE TABLE hr.members(member_id bigint, name text);"
+        "INSERT INTO hr.members VALUES (-1, 'SECRET-HR-member')");
+    return Status::Ok();
+  }
+  testing::Outcome RunAs(const policy::Role& role, const std::string& sql, StatementClass max_class,
+                         const std::string& database) {
+    QueryRequest req;
+    req.sql = sql;
+    req.database = database;
+    req.max_class = max_class;
+    testing::CollectingSink sink;
+    testing::Outcome out;
+    auto r = engine_->Execute(policy_, role, req, sink);
+    out.status = r.status();
+    if (r.ok()) out.result = *r;
+    out.columns = sink.columns();
+    out.rows = sink.rows();
+    return out;
+  }
+  policy::PolicySnapshot& policy() { return policy_; }
+
+ private:
+  std::unique_ptr<::lakegate::testing::TestDatabase> db_;
+  policy::PolicySnapshot policy_;
+  std::unique_ptr<Engine> engine_;
+};
+using CaseLake = PostgresLake;
+#else
+using CaseLake = Lake;
+#endif
+
 TEST_P(SqlCasesTest, Run) {
-  Lake lake;
+  CaseLake lake;
   ASSERT_TRUE(lake.Build().ok());
   std::vector<Case> cases = Parse(GetParam());
   ASSERT_FALSE(cases.empty()) << GetParam();
@@ -256,6 +350,7 @@ TEST_P(SqlCasesTest, Run) {
       ApplyPolicy(c, lake.policy());
       continue;
     }
+    if (!c.runs) continue;
     std::string name = c.role == "super" ? "lf-super-user-role"
                        : c.role == "dev" ? "lf-dev-role"
                                          : c.role;
@@ -301,7 +396,14 @@ std::vector<std::string> CaseFiles() {
   return files;
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, SqlCasesTest, ::testing::ValuesIn(CaseFiles()),
+// The PostgreSQL build's tests are named Postgres/... so that ctest tells the
+// two executables' tests apart (and gives only those the fixture).
+#ifdef LAKEGATE_SQL_CASES_POSTGRES
+#define LAKEGATE_SQL_CASES_PREFIX Postgres
+#else
+#define LAKEGATE_SQL_CASES_PREFIX Files
+#endif
+INSTANTIATE_TEST_SUITE_P(LAKEGATE_SQL_CASES_PREFIX, SqlCasesTest, ::testing::ValuesIn(CaseFiles()),
                          [](const ::testing::TestParamInfo<std::string>& param_info) {
                            std::string name =
                                std::filesystem::path(param_info.param).stem().string();

@@ -193,7 +193,10 @@ std::vector<RolePlan> PlanRoles(const policy::PolicySnapshot& policy, const RawC
         }
         std::string target = QuoteIdent(governed) + "." + QuoteIdent(table.name);
         ViewPlan v;
+        v.database = schema.name;
         v.table = table.name;
+        v.permissions = view.permissions;
+        v.whole_table = view.whole_table;
         v.create_sql = "CREATE VIEW " + target + " WITH (security_barrier) AS SELECT " + select +
                        " FROM " + QuoteIdent(schema.name) + "." + QuoteIdent(table.name) + " AS t";
         if (!view.all_rows) v.create_sql += " WHERE " + any_of(view.row_filters);

@@ -65,9 +65,12 @@ TypeFamily FamilyOf(const std::string& type);
 std::string PublicType(const std::string& type);
 
 struct ViewPlan {
-  std::string table;       // the catalog table
-  std::string create_sql;  // CREATE VIEW ... (run as the owner role)
-  std::string grant_sql;   // GRANT ... TO the login role ("" = none)
+  std::string database;  // the catalog database
+  std::string table;     // the catalog table
+  policy::PermissionSet permissions = 0;
+  bool whole_table = true;  // INSERT/UPDATE/DELETE apply (policy::TableView)
+  std::string create_sql;   // CREATE VIEW ... (run as the owner role)
+  std::string grant_sql;    // GRANT ... TO the login role ("" = none)
 };
 
 struct RolePlan {

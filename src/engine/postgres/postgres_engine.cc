@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -105,7 +106,11 @@ class PostgresEngine final : public Engine {
   Result<QueryResult> Run(Conn& conn, const RolePlan& plan, const TextClass& text,
                           const std::string& sql, const std::string& begin,
                           const QueryRequest& request, ResultSink& sink, bool& broken);
-  Status UserFailure(const PGresult* result, PGconn* conn, const RolePlan& plan) const;
+  // `sql` and `type` (the statement as sent, its class's name) and
+  // `database` (the request's) shape the messages like the SQLite engine's.
+  Status UserFailure(const PGresult* result, PGconn* conn, const RolePlan& plan,
+                     const std::string& sql = {}, const std::string& type = {},
+                     const std::string& database = {}) const;
 
   const ConnectTarget target_;
   const Naming naming_;
@@ -485,12 +490,61 @@ void PostgresEngine::Return(const std::string& login, std::unique_ptr<Conn> conn
   if (idle.size() < max_idle_) idle.push_back(std::move(conn));
 }
 
-Status PostgresEngine::UserFailure(const PGresult* result, PGconn* conn,
-                                   const RolePlan& plan) const {
+// The identifier chain (a.b.c, quoted parts too) at 1-based byte `position`
+// of `sql`, as PostgreSQL's error position points at a name.
+std::string NameAt(const std::string& sql, const char* position) {
+  if (position == nullptr) return "";
+  long at = std::strtol(position, nullptr, 10) - 1;
+  if (at < 0 || static_cast<size_t>(at) >= sql.size()) return "";
+  std::string out;
+  for (size_t i = static_cast<size_t>(at); i < sql.size(); ++i) {
+    char c = sql[i];
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.') {
+      out += c;
+    } else if (c != '"') {
+      break;
+    }
+  }
+  return out;
+}
+
+// PermissionDenied (SQLite's words) when `view` of `database` is a table
+// `plan`'s role may write with `type` but does not see whole; OK otherwise.
+Status PartialWrite(const RolePlan& plan, const std::string& view, const std::string& type,
+                    const std::string& database) {
+  policy::Permission needed = type == "INSERT"   ? policy::Permission::kInsert
+                              : type == "UPDATE" ? policy::Permission::kUpdate
+                              : type == "DELETE" ? policy::Permission::kDelete
+                                                 : policy::Permission::kAlter;
+  if (needed == policy::Permission::kAlter) return Status::Ok();
+  for (const auto& [schema, views] : plan.views_by_schema) {
+    for (const ViewPlan& v : views) {
+      if (v.table != view || (!database.empty() && v.database != database)) continue;
+      if (!v.whole_table && policy::Has(v.permissions, needed)) {
+        return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
+                       "role " + plan.role + " may not run this " + type +
+                           ": a restricted role writes only whole tables");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// The text between the first and last double quote of `message` ("" when none).
+std::string QuotedPart(const std::string& message) {
+  size_t open = message.find('"'), close = message.rfind('"');
+  return open != std::string::npos && close > open ? message.substr(open + 1, close - open - 1)
+                                                   : "";
+}
+
+Status PostgresEngine::UserFailure(const PGresult* result, PGconn* conn, const RolePlan& plan,
+                                   const std::string& sql, const std::string& type,
+                                   const std::string& database) const {
   std::string state = SqlState(result);
   std::string message = PrimaryMessage(result, conn);
   // Governed schemas read as the catalog databases they stand for.
-  for (const auto& [database, schema] : plan.schemas) message = Replace(message, schema, database);
+  for (const auto& [catalog_db, schema] : plan.schemas)
+    message = Replace(message, schema, catalog_db);
   if (message.size() > 300) message = message.substr(0, 300) + "...";
   if (IsConnectionLoss(result, conn)) {
     return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable,
@@ -498,26 +552,51 @@ Status PostgresEngine::UserFailure(const PGresult* result, PGconn* conn,
   }
   if (state == "25006") {
     return Failure(StatusCode::kPermissionDenied, EngineFailure::kStatementNotAllowed,
-                   "the token's scope allows read statements only (" + message + ")");
+                   "statement needs the write scope; the token has only read (" + message + ")");
   }
   if (state == "42501") {
     if (message.starts_with("permission denied for schema")) {
       // A catalog database the role may not see reads like a missing one.
-      return Failure(
-          StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
-          "no such table: the statement names a database role " + plan.role + " cannot see");
+      std::string name = NameAt(sql, PQresultErrorField(result, PG_DIAG_STATEMENT_POSITION));
+      return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                     "no such table: " + (name.empty() ? QuotedPart(message) : name));
+    }
+    if (message.starts_with("permission denied for view ") && !type.empty()) {
+      // A governed view without the privilege: the role lacks the permission,
+      // or holds it on a table it does not see whole.
+      std::string view = message.substr(27);
+      if (Status partial = PartialWrite(plan, view, type, database); !partial.ok()) return partial;
+      std::string object = database.empty() ? view : database + "." + view;
+      if (type != "INSERT" && type != "UPDATE" && type != "DELETE" && type != "MERGE") {
+        return Failure(
+            StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
+            "access to " + object + " is not granted to role " + plan.role + " (no SELECT)");
+      }
+      return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
+                     "role " + plan.role + " lacks " + type + " on " + object);
     }
     return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
                    message + " (role " + plan.role + ")");
   }
+  if ((state == "0A000" || state == "55000") && message.find(" view ") != std::string::npos &&
+      !type.empty()) {
+    // A view PostgreSQL cannot write through (masked or filtered columns).
+    std::string view = QuotedPart(message.substr(message.find(" view ")));
+    if (Status partial = PartialWrite(plan, view, type, database); !partial.ok()) return partial;
+  }
+  if (state == "42703" && message.starts_with("column ")) {
+    std::string name = QuotedPart(message);
+    return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                   "no such column: " + (name.empty() ? message : name));
+  }
+  if (state == "42601" && message.find("multiple commands") != std::string::npos) {
+    return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                   "one statement per request: the text holds more than one");
+  }
   if (state == "42P01") {
     // relation "x" does not exist: SQLite's words, so both engines read alike.
-    size_t open = message.find('"'), close = message.rfind('"');
-    std::string name = open != std::string::npos && close > open
-                           ? message.substr(open + 1, close - open - 1)
-                           : std::string("?");
     return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
-                   "no such table: " + name);
+                   "no such table: " + QuotedPart(message));
   }
   if (state == "57014") {
     return Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout,
@@ -573,9 +652,9 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
   }
   if (text.klass > request.max_class) {
     return Failure(StatusCode::kPermissionDenied, EngineFailure::kStatementNotAllowed,
-                   "the " + text.type + " statement needs the " +
-                       std::string(StatementClassName(text.klass)) + " scope; the token allows " +
-                       std::string(StatementClassName(request.max_class)));
+                   "statement needs the " + std::string(StatementClassName(text.klass)) +
+                       " scope; the token has only " +
+                       std::string(StatementClassName(request.max_class)) + " (" + text.type + ")");
   }
   if (text.type == "EXPLAIN" && !plan.unrestricted) {
     return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
@@ -613,12 +692,23 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
     if (broken || !conn->Healthy()) return result;
     // The request's effects end here: commit (write scopes) or roll back,
     // then reset everything a statement can leave in a session.
-    bool commit = result.ok() && !read_only;
-    ResultPtr ended(PQexec(conn->raw(), commit ? "COMMIT" : "ROLLBACK"));
+    if (read_only) {
+      // A read-only transaction's rollback undoes everything a statement can
+      // set up (settings, LISTEN, cursors, temp objects) except session-level
+      // advisory locks: released here, in the same round trip.
+      ResultPtr ended(PQexec(conn->raw(), "ROLLBACK; SELECT pg_advisory_unlock_all()"));
+      if (ended && PQresultStatus(ended.get()) == PGRES_TUPLES_OK &&
+          PQtransactionStatus(conn->raw()) == PQTRANS_IDLE) {
+        Return(plan.login, std::move(conn));
+      }
+      return result;
+    }
+    ResultPtr ended(PQexec(conn->raw(), result.ok() ? "COMMIT" : "ROLLBACK"));
     if (!ended || PQresultStatus(ended.get()) != PGRES_COMMAND_OK) {
       if (result.ok()) result = UserFailure(ended.get(), conn->raw(), plan);
       return result;
     }
+    // A committed statement may have set up anything the session keeps.
     ResultPtr reset(PQexec(conn->raw(), "DISCARD ALL"));
     if (reset && PQresultStatus(reset.get()) == PGRES_COMMAND_OK &&
         PQtransactionStatus(conn->raw()) == PQTRANS_IDLE) {
@@ -798,7 +888,7 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, const RolePlan& plan, const 
       case PGRES_FATAL_ERROR:
         // Our own cancel (timeout, max rows, a sink error) is not the error.
         if (cancel_deadline && SqlState(r.get()) == "57014") break;
-        if (error.ok()) error = UserFailure(r.get(), pg, plan);
+        if (error.ok()) error = UserFailure(r.get(), pg, plan, sql, text.type, request.database);
         break;
       default:
         // COPY and the like never reach here (ClassifyText refuses them);

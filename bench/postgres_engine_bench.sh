@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# PostgreSQL engine benchmark: the query API over `--engine postgresql://` against
+# the same statements run directly on PostgreSQL with a prepared statement
+# (pgbench -M prepared, as the database owner: no governance), in one run, plus
+# a static nginx response as the machine's HTTP ceiling.
+#
+#   1. SELECT * FROM members LIMIT 10       (demo lake, 1,000 rows)
+#   2. SELECT region, count(*), sum(amount) FROM big GROUP BY region   (1,000,000 rows)
+# each through the query API as the super role (raw schema) and the dev role
+# (a governed security-barrier view), and directly with pgbench.
+#
+# A private PostgreSQL (scripts/postgres.sh) in a temp dir; loopback only; every
+# run bounded by -d / -T; servers stopped by PID (and the database by its script).
+# Usage: bench/postgres_engine_bench.sh [OUTDIR]
+#   env: DURATION=15s CONNECTIONS=50 GROUP_CONNECTIONS=4
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${1:-/tmp/lakegate-bench/postgres-engine}
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-50}
+GROUP_CONNECTIONS=${GROUP_CONNECTIONS:-4}
+LAKEGATE=${LAKEGATE:-$ROOT/build/src/cli/lakegate}
+NGINX_PORT=${NGINX_PORT:-18080}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+mkdir -p "$OUT"
+source "$ROOT/bench/lib.sh"
+# The server's own directory (its user must reach it: not under $WORK, 0700).
+PG_DIR=$(mktemp -d /tmp/lakegate-pgbench.XXXXXX)
+trap 'bash "$ROOT/scripts/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || true; rm -rf "$PG_DIR"; cleanup' EXIT
+
+seconds=${DURATION%s}
+PG_URL=$(bash "$ROOT/scripts/postgres.sh" start "$PG_DIR")
+
+token_for() {
+  local f=$1/secrets/$2.json
+  curl -fsS -u "$(jq -r .client_id "$f"):$(jq -r .client_secret "$f")" \
+    -d grant_type=client_credentials "$URL/oauth2/token" | jq -r .access_token
+}
+# api_run CLIENT SQL CONNECTIONS NAME: the query API's RESULT line for SQL as CLIENT.
+api_run() {
+  export TOKEN SQL="$2"
+  TOKEN=$(token_for "$WORK/demo" "$1")
+  wrk -t1 -c4 -d2s -s "$ROOT/bench/wrk/query.lua" "$URL/v1/query" >/dev/null
+  wrk -t1 -c"$3" -d"$DURATION" --latency -s "$ROOT/bench/wrk/query.lua" "$URL/v1/query" \
+    >"$OUT/api-$1-$4.txt"
+  grep ^RESULT "$OUT/api-$1-$4.txt"
+}
+# pgbench_tps SQL CONNECTIONS NAME: transactions/s of the prepared statement.
+pgbench_tps() {
+  printf '%s;\n' "$1" >"$WORK/$3.sql"
+  "$PG_BIN/pgbench" -n -M prepared -c "$2" -j 1 -T 2 -f "$WORK/$3.sql" "$PG_URL" >/dev/null
+  "$PG_BIN/pgbench" -n -M prepared -c "$2" -j 1 -T "$seconds" -f "$WORK/$3.sql" "$PG_URL" \
+    >"$OUT/pgbench-$3.txt"
+  sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench-$3.txt"
+}
+
+n=$(nginx_ceiling "$OUT/nginx.txt"); nrps=$(field "$n" rps)
+
+"$LAKEGATE" demo --dir "$WORK/demo" --port 0 --engine "$PG_URL" >"$WORK/demo.out" 2>"$WORK/demo.err" &
+PID=$!; PIDS+=("$PID")
+URL=$(wait_for_url "$WORK/demo.out" "running at")
+[[ -n $URL ]] || { cat "$WORK/demo.err" >&2; exit 1; }
+"$PG_BIN/psql" "$PG_URL" -q -v ON_ERROR_STOP=1 -c \
+  "CREATE TABLE analytics.big AS SELECT i AS id, 'name-' || i AS name, i * 0.5 AS amount,
+     'region-' || (i % 7) AS region FROM generate_series(1, 1000000) i; ANALYZE analytics.big;"
+sleep 1  # the engine's schema check picks the new table up
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name:\s*//p'); PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'); wrk -t1 --latency; pgbench -M prepared -j 1; $DURATION each"
+echo
+echo "| workload | client | connections | requests/s | ratio to direct | ratio to nginx | p50 | p99 |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+printf '| nginx return 200 | - | %s | %s | - | 1.00 | %s µs | %s µs |\n' "$CONNECTIONS" "$nrps" \
+  "$(field "$n" p50_us)" "$(field "$n" p99_us)"
+
+LIMIT_SQL="SELECT * FROM analytics.members LIMIT 10"
+# The query API runs at most query.max_concurrent_per_client (4) statements of
+# one client at once, so the direct run gets the same 4 connections.
+direct=$(pgbench_tps "$LIMIT_SQL" "$GROUP_CONNECTIONS" limit)
+printf '| LIMIT 10 | pgbench (direct, prepared) | %s | %s | 1.00 | %s | - | - |\n' "$GROUP_CONNECTIONS" "$direct" "$(ratio "$direct" "$nrps")"
+for client in etl-service reporting-service; do
+  l=$(api_run "$client" "SELECT * FROM members LIMIT 10" "$CONNECTIONS" limit); r=$(field "$l" rps)
+  printf '| LIMIT 10 | query API, %s | %s | %s | %s | %s | %s µs | %s µs |\n' "$client" "$CONNECTIONS" "$r" \
+    "$(ratio "$r" "$direct")" "$(ratio "$r" "$nrps")" "$(field "$l" p50_us)" "$(field "$l" p99_us)"
+done
+
+GROUP_SQL="SELECT region, count(*), sum(amount) FROM analytics.big GROUP BY region"
+direct=$(pgbench_tps "$GROUP_SQL" "$GROUP_CONNECTIONS" group)
+printf '| GROUP BY, 1M rows | pgbench (direct, prepared) | %s | %s | 1.00 | - | - | - |\n' "$GROUP_CONNECTIONS" "$direct"
+l=$(api_run etl-service "SELECT region, count(*), sum(amount) FROM big GROUP BY region" "$GROUP_CONNECTIONS" group)
+r=$(field "$l" rps)
+printf '| GROUP BY, 1M rows | query API, etl-service | %s | %s | %s | - | %s µs | %s µs |\n' "$GROUP_CONNECTIONS" "$r" \
+  "$(ratio "$r" "$direct")" "$(field "$l" p50_us)" "$(field "$l" p99_us)"
+l=$(api_run reporting-service "SELECT region, count(*), sum(lifetime_value) FROM members GROUP BY region" "$GROUP_CONNECTIONS" group-dev)
+r=$(field "$l" rps)
+direct=$(pgbench_tps "SELECT region, count(*), sum(lifetime_value) FROM analytics.members GROUP BY region" "$GROUP_CONNECTIONS" group-dev)
+printf '| GROUP BY, members (1,000 rows) | pgbench (direct, prepared) | %s | %s | 1.00 | - | - | - |\n' "$GROUP_CONNECTIONS" "$direct"
+printf '| GROUP BY, members (1,000 rows) | query API, reporting-service (governed view) | %s | %s | %s | - | %s µs | %s µs |\n' \
+  "$GROUP_CONNECTIONS" "$r" "$(ratio "$r" "$direct")" "$(field "$l" p50_us)" "$(field "$l" p99_us)"
