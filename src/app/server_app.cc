@@ -257,7 +257,6 @@ struct ServerApp::Impl {
   // and the two APIs over them: /v1/queries and the Athena protocol.
   std::unique_ptr<gateway::AsyncQueries> async;
   std::unique_ptr<gateway::AsyncApi> async_api;
-  std::unique_ptr<gateway::SigV4Authenticator> sigv4;  // the Athena endpoint's access keys
   std::unique_ptr<gateway::AthenaApi> athena;
 
   Mutex reload_mutex;
