@@ -86,6 +86,9 @@ TEST(PolicyVersionsTest, MigratesAVersionOneStore) {
           "DROP TABLE access_keys; DROP TABLE policy_versions; "
           "ALTER TABLE clients DROP COLUMN auth_method; "
           "ALTER TABLE clients DROP COLUMN jwks; ALTER TABLE clients DROP COLUMN jwks_uri; "
+          "ALTER TABLE clients DROP COLUMN tls_client_auth_field; "
+          "ALTER TABLE clients DROP COLUMN tls_client_auth_value; "
+          "ALTER TABLE clients DROP COLUMN tls_bound_tokens; "
           "DELETE FROM schema_migrations WHERE version >= 2");
   auto store = OpenSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
