@@ -2,8 +2,11 @@
 # Token endpoint throughput by client-authentication method, in one run against
 # one `lakegate demo`: client_secret_basic (reporting-service) next to
 # private_key_jwt (keyjwt-service, ES256 assertions signed beforehand by
-# bench/make_assertions, each used once). The difference is the cost of the
-# assertion: its signature verification and its jti record in the state store.
+# bench/make_assertions, each used once) and next to client_secret_basic with a
+# DPoP proof (RFC 9449; ES256 proofs made beforehand by bench/make_dpop_proofs,
+# each used once). The differences are the cost of the assertion or proof: its
+# signature verification and its jti record in the state store (and for DPoP
+# the key thumbprint and the cnf claim in the token).
 #
 # Loopback only; every wrk run is bounded by -d; the server started here is
 # stopped by its own PID. Needs a Release build (scripts/build.sh) and wrk, jq.
@@ -17,6 +20,7 @@ CONNECTIONS=${CONNECTIONS:-50}
 ROUNDS=${ROUNDS:-2}
 LAKEGATE=${LAKEGATE:-$ROOT/build/src/cli/lakegate}
 MAKE_ASSERTIONS=${MAKE_ASSERTIONS:-$ROOT/build/bench/make_assertions}
+MAKE_DPOP_PROOFS=${MAKE_DPOP_PROOFS:-$ROOT/build/bench/make_dpop_proofs}
 mkdir -p "$OUT"
 source "$ROOT/bench/lib.sh"
 result() { grep '^RESULT' "$1" | sed 's/^RESULT //'; }
@@ -51,7 +55,10 @@ for r in $(seq "$ROUNDS"); do
   b=$(run "basic-$r" token.lua)
   export ASSERTIONS=$WORK/assertions
   k=$(run "private_key_jwt-$r" token_assertion.lua)
-  for pair in "client_secret_basic:$b" "private_key_jwt:$k"; do
+  "$MAKE_DPOP_PROOFS" "$url/oauth2/token" $((secs * 40000)) >"$WORK/proofs"
+  export PROOFS=$WORK/proofs
+  d=$(run "dpop-$r" token_dpop.lua)
+  for pair in "client_secret_basic:$b" "private_key_jwt:$k" "basic+DPoP:$d"; do
     name=${pair%%:*}; line=${pair#*:}
     printf '| %s | %s | %s | %s | %s µs | %s µs | %s | %s%% |\n' "$r" "$name" "$(field "$line" rps)" \
       "$(ratio "$(field "$line" rps)" "$(field "$b" rps)")" "$(field "$line" p50_us)" \

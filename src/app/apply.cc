@@ -148,6 +148,7 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
         record.auth_method = spec.auth;
         record.jwks = spec.jwks;
         record.jwks_uri = spec.jwks_uri;
+        record.dpop_bound_access_tokens = spec.dpop_bound_access_tokens;
         result.changes.push_back(
             {Change::Kind::kCreate, "client", spec.name,
              "scopes: " + ScopeList(spec.scopes) + (key_client ? "; auth: private_key_jwt" : "")});
@@ -188,6 +189,11 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
       if (record.jwks != spec.jwks || record.jwks_uri != spec.jwks_uri) {
         details.push_back("public keys changed");
       }
+      if (record.dpop_bound_access_tokens != spec.dpop_bound_access_tokens) {
+        details.push_back(std::string("dpop_bound_access_tokens: ") +
+                          (record.dpop_bound_access_tokens ? "true" : "false") + " -> " +
+                          (spec.dpop_bound_access_tokens ? "true" : "false"));
+      }
       if (!record.managed) details.push_back("now managed by " + stack.source_path);
       if (details.empty()) {
         ++result.unchanged;
@@ -203,6 +209,7 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
       record.auth_method = spec.auth;
       record.jwks = spec.jwks;
       record.jwks_uri = spec.jwks_uri;
+      record.dpop_bound_access_tokens = spec.dpop_bound_access_tokens;
       if (key_client) {
         // Keys only from now on: no secret may still open the door.
         record.secret_hash.clear();

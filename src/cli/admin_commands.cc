@@ -53,6 +53,7 @@ void PrintClient(const store::ClientRecord& c) {
             << "scopes:      " << Join(c.scopes, " ") << "\n"
             << "token_ttl:   " << FormatDuration(c.token_ttl_seconds) << "\n"
             << "auth:        " << c.auth_method << "\n"
+            << "dpop:        " << (c.dpop_bound_access_tokens ? "required" : "optional") << "\n"
             << "managed:     " << (c.managed ? "by the stack file" : "by hand (CLI)") << "\n"
             << "created:     " << FormatTime(c.created_at) << "\n"
             << "updated:     " << FormatTime(c.updated_at) << "\n";
@@ -95,6 +96,7 @@ struct ClientFlags {
   std::string auth = "client_secret_basic";
   std::string jwks_file;
   std::string jwks_uri;
+  bool dpop_required = false;
 };
 
 }  // namespace
@@ -151,6 +153,9 @@ void AddClientCommands(CLI::App& app) {
       "--jwks-uri", flags->jwks_uri,
       "private_key_jwt: https URL the client publishes its JWK Set at (fetched and cached)");
   jwks->excludes(jwks_uri);
+  create->add_flag("--dpop-required", flags->dpop_required,
+                   "Refuse token requests without a DPoP proof (RFC 9449 "
+                   "dpop_bound_access_tokens): every token of the client is DPoP-bound");
   AddConfigOption(create, flags->config);
   create->footer(
       "Examples:\n  lakegate client create billing-etl --scope athena-api/query.read --ttl 15m\n"
@@ -179,6 +184,7 @@ void AddClientCommands(CLI::App& app) {
     record.scopes = flags->scopes;
     record.token_ttl_seconds = *ttl;
     record.created_at = record.updated_at = SystemClock::Get().NowSeconds();
+    record.dpop_bound_access_tokens = flags->dpop_required;
     if (flags->auth == oauth::kPrivateKeyJwt) {
       record.auth_method = flags->auth;
       record.jwks_uri = flags->jwks_uri;

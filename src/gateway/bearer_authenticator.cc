@@ -48,11 +48,19 @@ Result<std::string> PeekIssuer(std::string_view token) {
 }  // namespace
 
 Result<std::string_view> ExtractBearerToken(std::string_view authorization) {
+  LG_ASSIGN_OR_RETURN(PresentedToken presented, ExtractAccessToken(authorization));
+  // DPoP is "no bearer credentials" here, like any other scheme.
+  if (presented.dpop) return TokenError(TokenFailure::kMissing, "no bearer credentials");
+  return presented.token;
+}
+
+Result<PresentedToken> ExtractAccessToken(std::string_view authorization) {
   authorization = TrimWhitespace(authorization);
   if (authorization.empty()) return TokenError(TokenFailure::kMissing, "no bearer credentials");
   size_t space = authorization.find_first_of(" \t");
   std::string_view scheme = authorization.substr(0, space);
-  if (!EqualsIgnoreCase(scheme, "Bearer")) {
+  const bool dpop = EqualsIgnoreCase(scheme, oauth::kDpopScheme);
+  if (!dpop && !EqualsIgnoreCase(scheme, "Bearer")) {
     // Another scheme (Basic, ...) is "no bearer credentials" (RFC 6750 §3.1).
     return TokenError(TokenFailure::kMissing, "no bearer credentials");
   }
@@ -67,13 +75,13 @@ Result<std::string_view> ExtractBearerToken(std::string_view authorization) {
   while (i < token.size() && token[i] == '=') ++i;
   if (i != token.size())
     return TokenError(TokenFailure::kMalformed, "malformed bearer credentials");
-  return token;
+  return PresentedToken{.token = token, .dpop = dpop};
 }
 
 BearerAuthenticator::BearerAuthenticator(const GatewayOptions& options,
                                          std::vector<std::unique_ptr<TokenIssuer>> issuers,
-                                         const Clock& clock)
-    : options_(options), issuers_(std::move(issuers)), clock_(clock) {}
+                                         const Clock& clock, const oauth::DpopVerifier* dpop)
+    : options_(options), issuers_(std::move(issuers)), clock_(clock), dpop_(dpop) {}
 
 BearerAuthenticator::~BearerAuthenticator() = default;
 
@@ -98,12 +106,54 @@ Result<std::shared_ptr<const Identity>> BearerAuthenticator::Authenticate(
   if (request.CountHeader("authorization") > 1) {
     return TokenError(TokenFailure::kMalformed, "more than one Authorization header");
   }
-  return Authenticate(request.GetHeader("authorization"));
+  LG_ASSIGN_OR_RETURN(PresentedToken presented,
+                      ExtractAccessToken(request.GetHeader("authorization")));
+  LG_ASSIGN_OR_RETURN(std::shared_ptr<const Identity> identity, AuthenticateToken(presented.token));
+  LG_RETURN_IF_ERROR(CheckBinding(*identity, presented, request));
+  return identity;
 }
 
 Result<std::shared_ptr<const Identity>> BearerAuthenticator::Authenticate(
     std::string_view authorization) {
   LG_ASSIGN_OR_RETURN(std::string_view token, ExtractBearerToken(authorization));
+  LG_ASSIGN_OR_RETURN(std::shared_ptr<const Identity> identity, AuthenticateToken(token));
+  if (!identity->cnf_jkt.empty()) {
+    return oauth::DpopError(oauth::DpopFailure::kBoundTokenAsBearer,
+                            "this access token is bound to a DPoP key; send it as "
+                            "Authorization: DPoP with a DPoP proof");
+  }
+  return identity;
+}
+
+Status BearerAuthenticator::CheckBinding(const Identity& identity, const PresentedToken& presented,
+                                         const http::Request& request) const {
+  using oauth::DpopError;
+  using oauth::DpopFailure;
+  if (!presented.dpop) {
+    // RFC 9449 §7.2: a bound token is no bearer token.
+    if (identity.cnf_jkt.empty()) return Status::Ok();
+    return DpopError(DpopFailure::kBoundTokenAsBearer,
+                     "this access token is bound to a DPoP key; send it as Authorization: DPoP "
+                     "with a DPoP proof");
+  }
+  if (identity.cnf_jkt.empty()) {
+    return DpopError(DpopFailure::kNotBound,
+                     "this access token is not DPoP-bound; send it as Authorization: Bearer");
+  }
+  if (dpop_ == nullptr) {
+    return DpopError(DpopFailure::kNotBound, "this server does not accept DPoP-bound tokens");
+  }
+  Result<std::string> verified = dpop_->Verify({.method = request.method_text,
+                                                .path = request.path,
+                                                .proof_headers = request.CountHeader("dpop"),
+                                                .proof = request.GetHeader("dpop"),
+                                                .access_token = presented.token},
+                                               identity.cnf_jkt);
+  return verified.status();
+}
+
+Result<std::shared_ptr<const Identity>> BearerAuthenticator::AuthenticateToken(
+    std::string_view token) {
   if (token.size() > options_.max_token_bytes) {
     return TokenError(TokenFailure::kTooLarge, "token too large");
   }
@@ -135,6 +185,7 @@ Result<std::shared_ptr<const Identity>> BearerAuthenticator::Verify(TokenIssuer&
   identity->jti = claims.jti;
   identity->expires_at = claims.exp;
   identity->own = issuer.own();
+  identity->cnf_jkt = claims.cnf.jkt;
   if (identity->client_id.empty()) {
     return TokenError(TokenFailure::kMissingClientId, "missing client_id");
   }

@@ -38,6 +38,9 @@ struct Identity {
   std::string jti;
   int64_t expires_at = 0;  // exp, Unix seconds
   bool own = false;        // issued by this deployment
+  // RFC 9449 §6.1 cnf.jkt: the thumbprint of the DPoP key the token is bound
+  // to; "" for a bearer token.
+  std::string cnf_jkt;
 
   bool HasScope(std::string_view scope) const;
 };

@@ -1,6 +1,8 @@
 #include "jose/claims.h"
 
 #include <charconv>
+#include <initializer_list>
+#include <utility>
 
 #include "common/strings.h"
 
@@ -35,6 +37,23 @@ class ObjectWriter {
       Quoted(values[i]);
     }
     out_->push_back(']');
+  }
+
+  // A nested object of string members; empty values are left out.
+  void Object(std::string_view name,
+              std::initializer_list<std::pair<std::string_view, std::string_view>> members) {
+    Key(name);
+    out_->push_back('{');
+    bool first = true;
+    for (const auto& [member, value] : members) {
+      if (value.empty()) continue;
+      if (!first) out_->push_back(',');
+      first = false;
+      Quoted(member);
+      out_->push_back(':');
+      Quoted(value);
+    }
+    out_->push_back('}');
   }
 
  private:
@@ -72,6 +91,7 @@ std::string EncodeAccessTokenClaims(const AccessTokenClaims& c) {
   w.Integer("exp", c.exp);
   if (!c.jti.empty()) w.String("jti", c.jti);
   if (c.version != 0) w.Integer("version", c.version);
+  if (!c.cnf.empty()) w.Object("cnf", {{"jkt", c.cnf.jkt}});
   w.Finish();
   return out;
 }

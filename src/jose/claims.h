@@ -9,6 +9,15 @@
 
 namespace lakegate::jose {
 
+// RFC 7800 confirmation ("cnf"): the key a sender-constrained token is bound
+// to. Empty members are omitted; no member set means a plain bearer token.
+struct Confirmation {
+  std::string jkt;  // RFC 9449 §6.1: the SHA-256 JWK thumbprint of the DPoP key
+
+  bool empty() const { return jkt.empty(); }
+  friend bool operator==(const Confirmation&, const Confirmation&) = default;
+};
+
 struct AccessTokenClaims {
   std::string iss, sub, client_id, scope, token_use, jti;
   // Encoded as a string when it has one element, as an array when it has more,
@@ -18,13 +27,14 @@ struct AccessTokenClaims {
   std::optional<int64_t> nbf;
   std::optional<int64_t> auth_time;
   int64_t version = 0;  // omitted when 0
+  Confirmation cnf;     // omitted when empty
 
   friend bool operator==(const AccessTokenClaims&, const AccessTokenClaims&) = default;
 };
 
 // The JSON payload, built by hand (no DOM) with members in a fixed order:
 // iss, sub, aud, client_id, scope, token_use, auth_time, iat, nbf, exp, jti,
-// version. Empty strings and unset optionals are omitted; iat and exp are
+// version, cnf. Empty strings and unset optionals are omitted; iat and exp are
 // always present. Strings are escaped safely (invalid UTF-8 becomes U+FFFD).
 std::string EncodeAccessTokenClaims(const AccessTokenClaims& claims);
 

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "common/base64url.h"
@@ -18,15 +20,18 @@ constexpr size_t kMaxJsonDepth = 16;
 constexpr size_t kMaxMembersPerObject = 128;
 constexpr int64_t kMaxLeewaySeconds = 24 * 3600;
 
-// A top-level member value of a flat JSON object. Nested objects, and arrays
-// holding anything but strings, are kept only as kOther.
+// A top-level member value of a flat JSON object. An object member keeps its
+// own members' names and string values (kObject: "cnf"); deeper nesting, and
+// arrays holding anything but strings, are kept only as kOther.
 struct Value {
-  enum class Kind { kNull, kBool, kInteger, kFloat, kString, kStringArray, kOther };
+  enum class Kind { kNull, kBool, kInteger, kFloat, kString, kStringArray, kObject, kOther };
   Kind kind = Kind::kNull;
   int64_t integer = 0;
   double number = 0;
   std::string string;
   std::vector<std::string> strings;
+  // kObject: each member's name and value, nullopt when it is not a string.
+  std::vector<std::pair<std::string, std::optional<std::string>>> fields;
 
   static Value Of(Kind kind) {
     Value v;
@@ -84,12 +89,21 @@ class FlatObjectReader {
       if (array.kind == Value::Kind::kStringArray) array.strings.push_back(std::move(v));
       return true;
     }
+    if (depth() == 2 && top_object_open_) {
+      members_.back().value.fields.back().second = std::move(v);
+      return true;
+    }
     return Scalar(Value::String(std::move(v)));
   }
   bool binary(json::binary_t&) { return Fail(ParseFailure::kMalformed); }
 
   bool start_object(std::size_t) {
-    MarkNested();
+    if (depth() == 1) {
+      members_.back().value.kind = Value::Kind::kObject;
+      top_object_open_ = true;
+    } else {
+      MarkNested();
+    }
     open_.push_back(true);
     object_keys_.emplace_back();
     return depth() <= kMaxJsonDepth || Fail(ParseFailure::kMalformed);
@@ -101,12 +115,17 @@ class FlatObjectReader {
       if (k == name) return Fail(ParseFailure::kDuplicate);
     }
     keys.push_back(name);
-    if (depth() == 1) members_.push_back(Member{.name = name, .value = {}});
+    if (depth() == 1) {
+      members_.push_back(Member{.name = name, .value = {}});
+    } else if (depth() == 2 && top_object_open_) {
+      members_.back().value.fields.emplace_back(name, std::nullopt);
+    }
     return true;
   }
   bool end_object() {
     open_.pop_back();
     object_keys_.pop_back();
+    if (depth() == 1) top_object_open_ = false;
     return true;
   }
   bool start_array(std::size_t) {
@@ -157,6 +176,7 @@ class FlatObjectReader {
   std::vector<bool> open_;  // open containers: true = object, false = array
   std::vector<std::vector<std::string>> object_keys_;
   bool top_array_open_ = false;
+  bool top_object_open_ = false;
   ParseFailure failure_ = ParseFailure::kNone;
 };
 
@@ -273,6 +293,14 @@ Status ReadClaims(std::vector<Member>& members, AccessTokenClaims* c, bool* has_
         c->aud = std::move(v.strings);
       } else {
         return InvalidClaim(name);
+      }
+    } else if (name == "cnf") {
+      // RFC 7800 §3.1: an object; a confirmation method we know must be a string.
+      if (v.kind != Value::Kind::kObject) return InvalidClaim(name);
+      for (auto& [member, value] : v.fields) {
+        if (member != "jkt") continue;
+        if (!value || value->empty()) return InvalidClaim("cnf.jkt");
+        c->cnf.jkt = std::move(*value);
       }
     } else if (name == "exp" || name == "iat" || name == "nbf" || name == "auth_time" ||
                name == "version") {

@@ -19,6 +19,9 @@ struct EndpointRequest {
   std::string_view authorization;  // the Authorization header, "" if absent
   std::string_view body;
   std::string_view remote_address;
+  // The DPoP header (RFC 9449): how many the request has, and the first one.
+  size_t dpop_proofs = 0;
+  std::string_view dpop_proof = {};
 };
 
 // Every name with all its values, in order.

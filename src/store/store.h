@@ -52,6 +52,9 @@ struct ClientRecord {
   // text) or a jwks_uri to fetch them from; exactly one is set.
   std::string jwks;
   std::string jwks_uri;
+  // RFC 9449 §5.2: the client always uses DPoP, so a token request without a
+  // DPoP proof is refused.
+  bool dpop_bound_access_tokens = false;
 
   friend bool operator==(const ClientRecord&, const ClientRecord&) = default;
 };

@@ -26,6 +26,7 @@ ClientRecord ReadClient(const PgResult& r, int row) {
   c.auth_method = r.Text(row, 10);
   c.jwks = r.Text(row, 11);
   c.jwks_uri = r.Text(row, 12);
+  c.dpop_bound_access_tokens = r.Text(row, 13) == "t";
   return c;
 }
 
@@ -39,10 +40,10 @@ Result<bool> Ops::Exists(const char* sql, std::string_view key) {
 }
 
 // The columns ReadClient reads, in its order.
-#define LG_CLIENT_SELECT                                                                      \
-  "SELECT client_id, name, token_ttl_seconds, enabled, secret_hash, previous_secret_hash, "   \
-  "previous_secret_expires_at, created_at, updated_at, managed, auth_method, jwks, jwks_uri " \
-  "FROM lakegate.clients "
+#define LG_CLIENT_SELECT                                                                       \
+  "SELECT client_id, name, token_ttl_seconds, enabled, secret_hash, previous_secret_hash, "    \
+  "previous_secret_expires_at, created_at, updated_at, managed, auth_method, jwks, jwks_uri, " \
+  "dpop_bound_access_tokens FROM lakegate.clients "
 
 Result<std::vector<ClientRecord>> Ops::ListClients() {
   LG_ASSIGN_OR_RETURN(PgResult rows,
@@ -99,11 +100,12 @@ Status Ops::InsertClient(const ClientRecord& c) {
                 "INSERT INTO lakegate.clients (client_id, name, token_ttl_seconds, "
                 "enabled, secret_hash, previous_secret_hash, "
                 "previous_secret_expires_at, created_at, updated_at, managed, "
-                "auth_method, jwks, jwks_uri) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                "auth_method, jwks, jwks_uri, dpop_bound_access_tokens) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 {c.client_id, c.name, c.token_ttl_seconds, Bool(c.enabled), c.secret_hash,
                  c.previous_secret_hash, c.previous_secret_expires_at, c.created_at, c.updated_at,
-                 Bool(c.managed), c.auth_method, c.jwks, c.jwks_uri})
+                 Bool(c.managed), c.auth_method, c.jwks, c.jwks_uri,
+                 Bool(c.dpop_bound_access_tokens)})
           .status());
   return InsertClientScopes(c);
 }
@@ -125,15 +127,16 @@ Status Ops::UpdateClient(const ClientRecord& c) {
   }
   LG_RETURN_IF_ERROR(
       conn_
-          .Exec("cannot update the client",
-                "UPDATE lakegate.clients SET name = $1, token_ttl_seconds = $2, "
-                "enabled = $3, secret_hash = $4, previous_secret_hash = $5, "
-                "previous_secret_expires_at = $6, created_at = $7, "
-                "updated_at = $8, managed = $9, auth_method = $10, jwks = $11, "
-                "jwks_uri = $12 WHERE client_id = $13",
-                {c.name, c.token_ttl_seconds, Bool(c.enabled), c.secret_hash,
-                 c.previous_secret_hash, c.previous_secret_expires_at, c.created_at, c.updated_at,
-                 Bool(c.managed), c.auth_method, c.jwks, c.jwks_uri, c.client_id})
+          .Exec(
+              "cannot update the client",
+              "UPDATE lakegate.clients SET name = $1, token_ttl_seconds = $2, "
+              "enabled = $3, secret_hash = $4, previous_secret_hash = $5, "
+              "previous_secret_expires_at = $6, created_at = $7, "
+              "updated_at = $8, managed = $9, auth_method = $10, jwks = $11, "
+              "jwks_uri = $12, dpop_bound_access_tokens = $13 WHERE client_id = $14",
+              {c.name, c.token_ttl_seconds, Bool(c.enabled), c.secret_hash, c.previous_secret_hash,
+               c.previous_secret_expires_at, c.created_at, c.updated_at, Bool(c.managed),
+               c.auth_method, c.jwks, c.jwks_uri, Bool(c.dpop_bound_access_tokens), c.client_id})
           .status());
   LG_RETURN_IF_ERROR(conn_
                          .Exec("cannot replace the client's scopes",

@@ -93,9 +93,24 @@ CREATE TABLE lakegate.one_time_keys (
 );
 CREATE INDEX one_time_keys_by_expiry ON lakegate.one_time_keys (expires_at);
 )sql"},
+    // DPoP (RFC 9449 §5.2): clients that must send a proof with every token
+    // request.
+    {3, R"sql(
+ALTER TABLE lakegate.clients ADD COLUMN dpop_bound_access_tokens boolean NOT NULL DEFAULT false;
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
+
+// The runner applies migrations in array order and skips those at or below
+// the recorded version: a migration out of order would never run.
+constexpr bool MigrationsAscend() {
+  for (size_t i = 1; i < std::size(kMigrations); ++i) {
+    if (kMigrations[i].version <= kMigrations[i - 1].version) return false;
+  }
+  return true;
+}
+static_assert(MigrationsAscend(), "schema migrations must be listed in ascending version order");
 
 Status MigrateLocked(Connection& conn) {
   LG_RETURN_IF_ERROR(conn.Exec("cannot take the migration lock", "SELECT pg_advisory_xact_lock($1)",

@@ -23,11 +23,12 @@ ClientRecord ReadClient(const Stmt& stmt) {
   c.auth_method = stmt.ColumnText(10);
   c.jwks = stmt.ColumnText(11);
   c.jwks_uri = stmt.ColumnText(12);
+  c.dpop_bound_access_tokens = stmt.ColumnInt(13) != 0;
   return c;
 }
 
 // Binds every column of `c` but client_id, in table order (name through
-// jwks_uri), as INSERT and UPDATE list them.
+// dpop_bound_access_tokens), as INSERT and UPDATE list them.
 Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
   return stmt.Text(c.name)
       .Int(c.token_ttl_seconds)
@@ -40,7 +41,8 @@ Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
       .Int(c.managed ? 1 : 0)
       .Text(c.auth_method)
       .Text(c.jwks)
-      .Text(c.jwks_uri);
+      .Text(c.jwks_uri)
+      .Int(c.dpop_bound_access_tokens ? 1 : 0);
 }
 
 }  // namespace
@@ -50,11 +52,11 @@ Result<std::vector<ClientRecord>> Ops::ListClients() {
   std::unordered_map<std::string, size_t> index;
   {
     LG_ASSIGN_OR_RETURN(
-        Stmt stmt,
-        conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
-                       "secret_hash, previous_secret_hash, "
-                       "previous_secret_expires_at, created_at, updated_at, "
-                       "managed, auth_method, jwks, jwks_uri FROM clients ORDER BY name"));
+        Stmt stmt, conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
+                                  "secret_hash, previous_secret_hash, "
+                                  "previous_secret_expires_at, created_at, updated_at, "
+                                  "managed, auth_method, jwks, jwks_uri, dpop_bound_access_tokens "
+                                  "FROM clients ORDER BY name"));
     for (;;) {
       LG_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
@@ -76,21 +78,21 @@ Result<std::vector<ClientRecord>> Ops::ListClients() {
 
 Result<std::optional<ClientRecord>> Ops::FindClient(std::string_view client_id) {
   LG_ASSIGN_OR_RETURN(
-      Stmt stmt,
-      conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
-                     "secret_hash, previous_secret_hash, "
-                     "previous_secret_expires_at, created_at, updated_at, "
-                     "managed, auth_method, jwks, jwks_uri FROM clients WHERE client_id = ?"));
+      Stmt stmt, conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
+                                "secret_hash, previous_secret_hash, "
+                                "previous_secret_expires_at, created_at, updated_at, "
+                                "managed, auth_method, jwks, jwks_uri, dpop_bound_access_tokens "
+                                "FROM clients WHERE client_id = ?"));
   return FinishFind(stmt.Text(client_id));
 }
 
 Result<std::optional<ClientRecord>> Ops::FindClientByName(std::string_view name) {
   LG_ASSIGN_OR_RETURN(
-      Stmt stmt,
-      conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
-                     "secret_hash, previous_secret_hash, "
-                     "previous_secret_expires_at, created_at, updated_at, "
-                     "managed, auth_method, jwks, jwks_uri FROM clients WHERE name = ?"));
+      Stmt stmt, conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
+                                "secret_hash, previous_secret_hash, "
+                                "previous_secret_expires_at, created_at, updated_at, "
+                                "managed, auth_method, jwks, jwks_uri, dpop_bound_access_tokens "
+                                "FROM clients WHERE name = ?"));
   return FinishFind(stmt.Text(name));
 }
 
@@ -109,8 +111,9 @@ Status Ops::InsertClient(const ClientRecord& c) {
         Stmt stmt,
         conn_->Prepare("INSERT INTO clients (client_id, name, token_ttl_seconds, enabled, "
                        "secret_hash, previous_secret_hash, previous_secret_expires_at, "
-                       "created_at, updated_at, managed, auth_method, jwks, jwks_uri) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                       "created_at, updated_at, managed, auth_method, jwks, jwks_uri, "
+                       "dpop_bound_access_tokens) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     LG_RETURN_IF_ERROR(BindClientFields(stmt.Text(c.client_id), c).Run());
   }
   return InsertClientScopes(c);
@@ -135,8 +138,8 @@ Status Ops::UpdateClient(const ClientRecord& c) {
         conn_->Prepare("UPDATE clients SET name = ?, token_ttl_seconds = ?, enabled = ?, "
                        "secret_hash = ?, previous_secret_hash = ?, "
                        "previous_secret_expires_at = ?, created_at = ?, updated_at = ?, "
-                       "managed = ?, auth_method = ?, jwks = ?, jwks_uri = ? "
-                       "WHERE client_id = ?"));
+                       "managed = ?, auth_method = ?, jwks = ?, jwks_uri = ?, "
+                       "dpop_bound_access_tokens = ? WHERE client_id = ?"));
     LG_RETURN_IF_ERROR(BindClientFields(stmt, c).Text(c.client_id).Run());
   }
   {

@@ -83,9 +83,25 @@ ALTER TABLE clients ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret_
 ALTER TABLE clients ADD COLUMN jwks TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN jwks_uri TEXT NOT NULL DEFAULT '';
 )sql"},
+    // DPoP (RFC 9449 §5.2): clients that must send a proof with every token
+    // request. Version 6: this store's 3 was taken before the numbers shared
+    // with the PostgreSQL store were handed out (mTLS 4, access keys 5).
+    {6, R"sql(
+ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
+
+// The runner applies migrations in array order and skips those at or below
+// the recorded version: a migration out of order would never run.
+constexpr bool MigrationsAscend() {
+  for (size_t i = 1; i < std::size(kMigrations); ++i) {
+    if (kMigrations[i].version <= kMigrations[i - 1].version) return false;
+  }
+  return true;
+}
+static_assert(MigrationsAscend(), "schema migrations must be listed in ascending version order");
 
 // Checks that the file is ours (or empty) and applies pending migrations, all
 // in one IMMEDIATE transaction: concurrent openers serialize, and a failure
