@@ -5,14 +5,15 @@ set -euo pipefail
 # Everything the tests run is named here, not left to Recommends (installed
 # with --no-install-recommends): python3-jwt only recommends
 # python3-cryptography, without which PyJWT cannot load any key of a JWKS; the
-# TLS tests generate certificates with the openssl command; the lint tests run
+# tests that need PyPI packages (boto3, trino, ...) put them in a venv (python3-venv,
+# scripts/python-venv.sh); the TLS tests generate certificates with the openssl command; the lint tests run
 # clang (its thread-safety analysis) and clang-format; the fuzz targets need
 # clang's libFuzzer and sanitizer runtimes (libclang-rt-14-dev, Debian 12's clang 14).
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl jq openssl
   libssl-dev libsqlite3-dev libboost-dev libboost-system-dev libyaml-cpp-dev libcli11-dev
   nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-jwt python3-cryptography nodejs npm sqlite3
+  python3 python3-jwt python3-cryptography python3-venv nodejs npm sqlite3
   clang clang-format libclang-rt-14-dev
   postgresql libpq-dev
 )

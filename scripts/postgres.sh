@@ -13,8 +13,10 @@
 # The server runs as an unprivileged user (`postgres`, which Debian's package
 # creates; as a non-root caller, the caller itself), listens on 127.0.0.1 only
 # (plus a Unix socket in DIR/run), and has one password-authenticated (SCRAM)
-# role `lakegate` (allowed to create databases: tests make one each) owning the
-# database `lakegate`. The URL, password included, is written to DIR/url (mode
+# role `lakegate` (allowed to create databases and roles: tests make a database
+# each, the PostgreSQL engine a login role per lakegate role) owning the
+# database `lakegate`; the large-object write functions are revoked from PUBLIC
+# (scripts/postgres-engine-hardening.sql). The URL, password included, is written to DIR/url (mode
 # 0600) and printed. With --tls the server has a certificate for 127.0.0.1 and
 # localhost signed by a throwaway CA (DIR/tls/ca.pem), refuses unencrypted TCP
 # connections, and the URL says sslmode=verify-full. `start` on a halted DIR
@@ -115,9 +117,15 @@ start() {
     as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start >/dev/null
     as_pg "$PG_BIN/psql" -h "$dir/run" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
       -v pw="$password" >/dev/null <<'SQL'
-CREATE ROLE lakegate LOGIN CREATEDB PASSWORD :'pw';
+CREATE ROLE lakegate LOGIN CREATEDB CREATEROLE PASSWORD :'pw';
 CREATE DATABASE lakegate OWNER lakegate;
 SQL
+    # The PostgreSQL engine's hardening that needs a superuser, once per
+    # database (template1: every database a test creates inherits it).
+    for db in template1 lakegate; do
+      as_pg "$PG_BIN/psql" -h "$dir/run" -p "$port" -U postgres -d "$db" -v ON_ERROR_STOP=1 -q \
+        -f "$(dirname "$0")/postgres-engine-hardening.sql" >/dev/null
+    done
     local url="postgresql://lakegate:$password@127.0.0.1:$port/lakegate"
     if ((tls)); then url="$url?sslmode=verify-full&sslrootcert=$dir/tls/ca.pem"; fi
     (umask 077 && printf '%s\n' "$url" >"$dir/url")

@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "gateway/jwks_fetcher.h"
 #include "oauth/private_key_jwt.h"
+#include "oauth/tls_client_auth.h"
 #include "policy/validate.h"
 
 namespace lakegate::app {
@@ -58,8 +59,15 @@ Status PlanPolicy(const config::StackConfig& stack, store::Store& tx, bool dry_r
 // The public keys of a private_key_jwt client, checked before anything is
 // written: a JWK Set that holds no usable key would lock the client out.
 Status CheckClientKeys(const config::ClientSpec& spec) {
+  Status keys = Status::Ok();
+  if (spec.auth == oauth::kTlsClientAuth) {
+    keys = oauth::ValidateTlsClientAuth(spec.tls_client_auth_field, spec.tls_client_auth_value);
+  } else if (spec.auth == oauth::kSelfSignedTlsClientAuth) {
+    keys = oauth::ValidateSelfSignedJwks(spec.jwks);
+  }
+  if (!keys.ok()) return keys.WithPrefix("client '" + spec.name + "'");
   if (spec.auth != oauth::kPrivateKeyJwt) return Status::Ok();
-  Status keys = oauth::ValidateClientKeys(spec.jwks, spec.jwks_uri);
+  keys = oauth::ValidateClientKeys(spec.jwks, spec.jwks_uri);
   if (keys.ok() && !spec.jwks_uri.empty()) {
     keys = gateway::CheckJwksUrl(spec.jwks_uri, /*allow_insecure_http=*/false);
   }
@@ -133,7 +141,8 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
     for (const auto& spec : stack.clients) {
       declared.insert(spec.name);
       LG_RETURN_IF_ERROR(CheckClientKeys(spec));
-      const bool key_client = spec.auth == oauth::kPrivateKeyJwt;
+      // Clients that authenticate with keys or certificates have no secret.
+      const bool key_client = spec.auth != "client_secret_basic";
       auto it = by_name.find(spec.name);
       if (it == by_name.end()) {
         store::ClientRecord record;
@@ -148,10 +157,14 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
         record.auth_method = spec.auth;
         record.jwks = spec.jwks;
         record.jwks_uri = spec.jwks_uri;
+        record.tls_client_auth_field = spec.tls_client_auth_field;
+        record.tls_client_auth_value = spec.tls_client_auth_value;
+        record.tls_client_certificate_bound_access_tokens =
+            spec.tls_client_certificate_bound_access_tokens;
         record.dpop_bound_access_tokens = spec.dpop_bound_access_tokens;
         result.changes.push_back(
             {Change::Kind::kCreate, "client", spec.name,
-             "scopes: " + ScopeList(spec.scopes) + (key_client ? "; auth: private_key_jwt" : "")});
+             "scopes: " + ScopeList(spec.scopes) + (key_client ? "; auth: " + spec.auth : "")});
         if (!dry_run) {
           // A key client has no secret; its private key stays with the client.
           SecretString secret;
@@ -189,6 +202,15 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
       if (record.jwks != spec.jwks || record.jwks_uri != spec.jwks_uri) {
         details.push_back("public keys changed");
       }
+      if (record.tls_client_auth_field != spec.tls_client_auth_field ||
+          record.tls_client_auth_value != spec.tls_client_auth_value) {
+        details.push_back("tls_client_auth certificate name changed");
+      }
+      if (record.tls_client_certificate_bound_access_tokens !=
+          spec.tls_client_certificate_bound_access_tokens) {
+        details.push_back(std::string("tls_client_certificate_bound_access_tokens: ") +
+                          (spec.tls_client_certificate_bound_access_tokens ? "true" : "false"));
+      }
       if (record.dpop_bound_access_tokens != spec.dpop_bound_access_tokens) {
         details.push_back(std::string("dpop_bound_access_tokens: ") +
                           (record.dpop_bound_access_tokens ? "true" : "false") + " -> " +
@@ -209,6 +231,10 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
       record.auth_method = spec.auth;
       record.jwks = spec.jwks;
       record.jwks_uri = spec.jwks_uri;
+      record.tls_client_auth_field = spec.tls_client_auth_field;
+      record.tls_client_auth_value = spec.tls_client_auth_value;
+      record.tls_client_certificate_bound_access_tokens =
+          spec.tls_client_certificate_bound_access_tokens;
       record.dpop_bound_access_tokens = spec.dpop_bound_access_tokens;
       if (key_client) {
         // Keys only from now on: no secret may still open the door.

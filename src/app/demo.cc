@@ -6,6 +6,7 @@
 #include "common/files.h"
 #include "common/strings.h"
 #include "crypto/keys.h"
+#include "crypto/x509.h"
 #include "engine/demo_members.h"
 #include "jose/jwk.h"
 #include "oauth/client_secret.h"
@@ -26,7 +27,8 @@ std::string YamlQuoted(std::string_view text) {
 
 }  // namespace
 
-std::string DemoStackYaml(int port, const DemoKeyClient& key_client, std::string_view state_url) {
+std::string DemoStackYaml(int port, const DemoKeyClient& key_client, std::string_view state_url,
+                          std::string_view engine_url) {
   std::string state;
   if (!state_url.empty()) {
     state =
@@ -34,6 +36,13 @@ std::string DemoStackYaml(int port, const DemoKeyClient& key_client, std::string
         "# policy); this file is mode 0600 because the URL may hold a password.\n"
         "state:\n  url: " +
         YamlQuoted(state_url) + "\n";
+  }
+  if (!engine_url.empty()) {
+    state +=
+        "# The query engine: the lake (schema analytics) lives in this PostgreSQL database\n"
+        "# and PostgreSQL enforces the roles below (docs/postgresql.md).\n"
+        "engine:\n  url: " +
+        YamlQuoted(engine_url) + "\n";
   }
   return R"(# lakegate demo stack (written by `lakegate demo` on first run; edit and re-run
 # `lakegate apply stack.yaml` or restart the demo to reconcile).
@@ -175,23 +184,54 @@ Result<DemoKeyClient> WriteDemoKeyClient(const std::string& secrets_dir) {
   return client;
 }
 
-Result<std::string> PrepareDemoDir(const std::string& dir, int port, std::string_view state_url) {
+Result<std::string> PrepareDemoDir(const std::string& dir, int port, std::string_view state_url,
+                                   std::string_view engine_url) {
   LG_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
   std::string path = dir + "/stack.yaml";
   if (!FileExists(path)) {
     // The key client's private key is written before the stack file that
     // registers its public key, so a registered key always has its file.
     LG_ASSIGN_OR_RETURN(DemoKeyClient key_client, WriteDemoKeyClient(dir + "/secrets"));
-    LG_RETURN_IF_ERROR(WriteFileAtomic(path, DemoStackYaml(port, key_client, state_url),
-                                       state_url.empty() ? 0644 : 0600));
+    LG_RETURN_IF_ERROR(WriteFileAtomic(path, DemoStackYaml(port, key_client, state_url, engine_url),
+                                       state_url.empty() && engine_url.empty() ? 0644 : 0600));
   }
   return path;
 }
 
-Status PrepareDemoData(const std::string& lake_dir) {
+Result<DemoTls> PrepareDemoTls(const std::string& dir) {
+  const std::string tls_dir = dir + "/tls";
+  LG_RETURN_IF_ERROR(MakeDirectories(tls_dir, 0700));
+  DemoTls tls{tls_dir + "/ca.pem", tls_dir + "/server.pem", tls_dir + "/server-key.pem"};
+  const std::string ca_key_file = tls_dir + "/ca-key.pem";
+  if (FileExists(tls.ca_file) && FileExists(ca_key_file) && FileExists(tls.cert_file) &&
+      FileExists(tls.key_file)) {
+    return tls;
+  }
+  // Keys first, certificates last: a file set that exists is whole.
+  LG_ASSIGN_OR_RETURN(crypto::IssuedCertificate ca,
+                      crypto::MakeCertificateAuthority("lakegate demo CA", 3650));
+  LG_ASSIGN_OR_RETURN(crypto::IssuedCertificate server,
+                      crypto::IssueServerCertificate(ca, {"localhost"}, {"127.0.0.1", "::1"}, 730));
+  LG_RETURN_IF_ERROR(WriteFileAtomic(ca_key_file, ca.key_pem.Reveal(), 0600));
+  LG_RETURN_IF_ERROR(WriteFileAtomic(tls.key_file, server.key_pem.Reveal(), 0600));
+  LG_RETURN_IF_ERROR(WriteFileAtomic(tls.cert_file, server.certificate_pem, 0644));
+  LG_RETURN_IF_ERROR(WriteFileAtomic(tls.ca_file, ca.certificate_pem, 0644));
+  return tls;
+}
+
+void EnableDemoTls(config::StackConfig& stack, const DemoTls& tls, int tls_port) {
+  stack.listen.tls_cert = tls.cert_file;
+  stack.listen.tls_key = tls.key_file;
+  stack.listen.tls_port = tls_port;
+  stack.mtls.enabled = true;
+  stack.mtls.ca_file = tls.ca_file;
+  stack.mtls.bind_all_tokens = true;
+}
+
+Status PrepareDemoData(const std::string& engine_url) {
   engine::EngineSettings settings;
   settings.create_if_missing = true;  // the first Load() makes the lake directory
-  LG_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine, OpenEngine(lake_dir, settings));
+  LG_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine, OpenEngine(engine_url, settings));
   return engine::LoadDemoMembers(*engine, kDemoMembers);
 }
 

@@ -2,7 +2,9 @@
 
 #include "app/url_scheme.h"
 #include "common/strings.h"
+#include "engine/postgres/postgres_engine.h"
 #include "engine/sqlite/sqlite_engine.h"
+#include "engine/trino/trino_engine.h"
 
 namespace lakegate::app {
 namespace {
@@ -12,12 +14,16 @@ using EngineFactory = Result<std::unique_ptr<engine::Engine>> (*)(
 
 struct EngineKind {
   std::string_view scheme;
-  EngineFactory open;  // takes the URL without "<scheme>:"
+  EngineFactory open;   // takes the URL without "<scheme>:", or all of it with `server`
+  bool server = false;  // a database server: the URL (with its authority) goes as it is
 };
 
 // One line per engine; the first is the one a plain path selects.
 constexpr EngineKind kEngines[] = {
     {"sqlite", &engine::OpenSqliteEngineAt},
+    {"postgresql", &engine::OpenPostgresEngineAt, true},
+    {"postgres", &engine::OpenPostgresEngineAt, true},
+    {"trino", &engine::OpenTrinoEngineAt, true},
 };
 
 const EngineKind* FindEngine(std::string_view scheme) {
@@ -53,6 +59,7 @@ Result<std::unique_ptr<engine::Engine>> OpenEngine(std::string_view url,
     if (!scheme.empty() && rest.substr(0, 2) == "//") return UnknownScheme(scheme);
     return kEngines[0].open(url, settings);  // a plain path
   }
+  if (kind->server) return kind->open(url, settings);
   if (rest.substr(0, 2) == "//") {
     // scheme://AUTHORITY/PATH: only an empty authority is local.
     rest.remove_prefix(2);

@@ -4,6 +4,9 @@
 //   sqlite:PATH   the embedded SQLite engine over the lake directory PATH
 //                 (sqlite:///srv/lake, with an empty authority, names /srv/lake)
 //   PATH          a plain lake directory path: the SQLite engine
+//   postgresql://USER:PASSWORD@HOST:PORT/DB?...  (or postgres://) the PostgreSQL
+//                 engine over that database: each schema is a catalog database
+//                 (engine/postgres/postgres_engine.h)
 //
 // Text is a URL when it starts with a scheme ([A-Za-z][A-Za-z0-9+.-]*) and a
 // ':' that the registry knows, or that "//" follows; anything else is a path.

@@ -1,5 +1,6 @@
 #include "app/routes.h"
 
+#include "app/trino_link.h"
 #include "audit/events.h"
 #include "gateway/gateway_failure.h"
 #include "oauth/oauth_error.h"
@@ -53,6 +54,7 @@ oauth::EndpointRequest FromHttp(const http::Request& r) {
                                 .authorization = r.GetHeader("authorization"),
                                 .body = r.body,
                                 .remote_address = r.remote_address,
+                                .client_certificates = r.client_certificates.get(),
                                 .dpop_proofs = r.CountHeader(oauth::kDpopHeader),
                                 .dpop_proof = r.GetHeader(oauth::kDpopHeader)};
 }
@@ -165,6 +167,52 @@ Routes::Routes(RouteSelection selection, audit::Metrics& metrics)
     Add(Method::kPost, "/query-client-creds", query_body_limit, ErrorFamily::kApi,
         Gateway(query, run_query));
     Add(Method::kPost, "/v1/query", query_body_limit, ErrorFamily::kApi, Gateway(query, run_query));
+    // Asynchronous queries: /v1/queries/{id} and /v1/queries/{id}/results.
+    Add(Method::kPost, "/v1/queries", query_body_limit, ErrorFamily::kApi,
+        Gateway(query, [](const Services& s, const std::shared_ptr<Call>& call) {
+          s.async->Submit(call);
+        }));
+    const RouteSpec execution{.access = Access::kQuery, .audit = AuditKind::kQuery};
+    Add(Method::kGet, std::string(gateway::kAsyncQueriesPrefix) + "*", kNoBody, ErrorFamily::kApi,
+        Gateway(execution,
+                [](const Services& s, const std::shared_ptr<Call>& call) { s.async->Read(call); }));
+    Add(Method::kDelete, std::string(gateway::kAsyncQueriesPrefix) + "*", kNoBody,
+        ErrorFamily::kApi,
+        Gateway(execution, [](const Services& s, const std::shared_ptr<Call>& call) {
+          s.async->Cancel(call);
+        }));
+    // The Athena protocols, authenticated by their own call (a Bearer token
+    // or a SigV4 signature: the same principal): awsJson1_1 on POST / with
+    // X-Amz-Target, and restJson1 (current botocore) on Athena's paths.
+    auto athena = [](void (gateway::AthenaApi::*handle)(const std::shared_ptr<Call>&)) {
+      return [handle](const Services& s) -> http::Handler {
+        gateway::AthenaApi* api = s.athena;
+        const RouteSpec spec{
+            .access = Access::kQuery,
+            .audit = AuditKind::kQuery,
+            .errors = ErrorFamily::kAws,
+            .authenticate = [api](const http::Request& r) { return api->Authenticate(r); }};
+        return s.pipeline->Route(
+            spec, [api, handle](const std::shared_ptr<Call>& call) { (api->*handle)(call); });
+      };
+    };
+    Add(Method::kPost, "/", query_body_limit, ErrorFamily::kAws,
+        athena(&gateway::AthenaApi::Handle));
+    const std::pair<Method, const char*> rest[] = {
+        {Method::kPost, "/query-executions"},
+        {Method::kGet, "/query-executions"},
+        {Method::kGet, "/query-executions/*"},
+        {Method::kPost, "/query-executions/*"},
+        {Method::kPost, "/batch-get-query-executions"},
+        {Method::kGet, "/data-catalogs"},
+        {Method::kGet, "/data-catalogs/*"},
+        {Method::kGet, "/workgroups"},
+        {Method::kGet, "/workgroups/*"},
+    };
+    for (const auto& [method, path] : rest) {
+      Add(method, path, method == Method::kPost ? query_body_limit : kNoBody, ErrorFamily::kAws,
+          athena(&gateway::AthenaApi::HandleRest));
+    }
     Add(Method::kGet, "/v1/catalog", kNoBody, ErrorFamily::kApi,
         Gateway(
             {.access = Access::kQuery, .audit = AuditKind::kCatalog},
@@ -193,6 +241,40 @@ Routes::Routes(RouteSelection selection, audit::Metrics& metrics)
               [a = action](const Services& s, const std::shared_ptr<Call>& call) {
                 s.admin->Write(a, call);
               }));
+    }
+  }
+  if (selection_.query) {
+    // Trino's OPA access-control plugin asks here (app/trino_link.h). CPU
+    // only, on the network thread: a worker may be waiting for the very
+    // Trino query that asks.
+    constexpr size_t kDecisionBodyLimit = 4 << 20;
+    using Decide = Result<std::string> (trino::OpaDecider::*)(std::string_view);
+    const std::pair<const char*, Decide> decisions[] = {
+        {"/trino/opa/allow", &trino::OpaDecider::Allow},
+        {"/trino/opa/batch", &trino::OpaDecider::Batch},
+        {"/trino/opa/row-filters", &trino::OpaDecider::RowFilters},
+        {"/trino/opa/column-masks", &trino::OpaDecider::ColumnMasks},
+    };
+    for (const auto& [path, decide] : decisions) {
+      Add(Method::kPost, path, kDecisionBodyLimit, ErrorFamily::kApi,
+          [d = decide](const Services& s) -> http::Handler {
+            return [link = s.trino, d](std::shared_ptr<http::Exchange> ex) {
+              if (link == nullptr) {
+                return ex->Respond(JsonResponse(
+                    404, "{\"error\":\"this node governs no Trino cluster (engine trino://)\"}"));
+              }
+              // Only the cluster holds the key (never open: the answers
+              // describe the policy).
+              if (!link->Authorized(ex->request().query)) {
+                return ex->Respond(JsonResponse(401, "{\"error\":\"unknown key\"}"));
+              }
+              Result<std::string> answer = (link->decider().*d)(ex->request().body);
+              if (!answer.ok()) {
+                return ex->Respond(http::ErrorResponse(answer.status(), ErrorFamily::kApi));
+              }
+              ex->Respond(JsonResponse(200, std::move(answer).value()));
+            };
+          });
     }
   }
   // /readyz: ready once the services are bound. While the state store does

@@ -19,6 +19,8 @@
 #include "audit/metrics.h"
 #include "common/thread_pool.h"
 #include "gateway/admin_api.h"
+#include "gateway/async_api.h"
+#include "gateway/athena_api.h"
 #include "gateway/pipeline.h"
 #include "gateway/query_service.h"
 #include "http/error_response.h"
@@ -27,13 +29,19 @@
 
 namespace lakegate::app {
 
+class TrinoLink;
+
 // What answers requests. A null service is one this process does not serve.
 struct Services {
   oauth::AuthorizationServer* auth = nullptr;
   gateway::Pipeline* pipeline = nullptr;
   gateway::QueryService* query = nullptr;
   gateway::AdminApi* admin = nullptr;
+  gateway::AsyncApi* async = nullptr;
+  gateway::AthenaApi* athena = nullptr;
   ThreadPool* workers = nullptr;
+  // The governed Trino cluster's decision point; null when the engine is not Trino.
+  TrinoLink* trino = nullptr;
   // When the state store stopped answering (Unix ms), 0 while it answers
   // (readiness).
   std::function<int64_t()> store_failing_since_ms;

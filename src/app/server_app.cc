@@ -11,11 +11,14 @@
 #include <thread>
 #include <unordered_map>
 
+#include "app/access_keys.h"
 #include "app/apply.h"
+#include "app/demo.h"
 #include "app/engines.h"
 #include "app/routes.h"
 #include "app/state_keys.h"
 #include "app/stores.h"
+#include "app/trino_link.h"
 #include "audit/audit_log.h"
 #include "audit/metrics.h"
 #include "catalog/policy_catalog.h"
@@ -25,6 +28,11 @@
 #include "common/thread_annotations.h"
 #include "common/thread_pool.h"
 #include "crypto/hash.h"
+#include "crypto/x509.h"
+#include "engine/demo_members.h"
+#include "gateway/async_api.h"
+#include "gateway/async_queries.h"
+#include "gateway/athena_api.h"
 #include "gateway/bearer_authenticator.h"
 #include "gateway/jwks_fetcher.h"
 #include "gateway/own_issuer.h"
@@ -169,6 +177,34 @@ class ClientJwksCache {
   std::unordered_map<std::string, std::shared_ptr<gateway::RemoteIssuer>> by_uri_ GUARDED_BY(mu_);
 };
 
+// RFC 8705 at the token endpoint, from the stack's mtls section: the trust
+// anchors for tls_client_auth (read once at start) and, when HTTPS runs on a
+// port of its own, that listener's URL for mtls_endpoint_aliases.
+Result<oauth::MutualTlsServerOptions> MutualTlsOptionsFrom(const config::StackConfig& stack,
+                                                           const std::string& tls_url) {
+  oauth::MutualTlsServerOptions mtls;
+  if (!stack.mtls.enabled) return mtls;
+  mtls.enabled = true;
+  mtls.endpoint_base = tls_url;
+  mtls.bind_all_tokens = stack.mtls.bind_all_tokens;
+  if (!stack.mtls.ca_file.empty()) {
+    Result<std::string> pem = ReadFile(stack.mtls.ca_file);
+    if (!pem.ok()) {
+      return InvalidArgumentError("mtls.ca_file " + stack.mtls.ca_file +
+                                  " cannot be read: " + pem.status().message());
+    }
+    Result<crypto::TrustAnchors> anchors = crypto::TrustAnchors::FromPem(*pem);
+    if (!anchors.ok()) {
+      return InvalidArgumentError("mtls.ca_file " + stack.mtls.ca_file + ": " +
+                                  anchors.status().message() +
+                                  "; give the PEM certificates of the CAs that issue client "
+                                  "certificates");
+    }
+    mtls.trust_anchors = std::make_shared<const crypto::TrustAnchors>(std::move(*anchors));
+  }
+  return mtls;
+}
+
 }  // namespace
 
 // Start() sets every member before it binds the routes and starts the
@@ -189,6 +225,9 @@ struct ServerApp::Impl {
   std::unique_ptr<ThreadPool> workers;
   std::unique_ptr<Routes> routes;
   std::unique_ptr<http::Server> server;
+  // The HTTPS listener beside the plain one (listen.tls_port); same routes.
+  std::unique_ptr<http::Server> tls_server;
+  std::string tls_url;
   // When the state store last failed to answer the reloader (Unix ms; 0 = it
   // answers). Written by the reloader, read by /readyz: atomic, no lock.
   std::atomic<int64_t> store_failing_since_ms{0};
@@ -202,6 +241,8 @@ struct ServerApp::Impl {
   std::unique_ptr<ClientJwksCache> client_jwks;
   // The query API (serve_query only).
   std::unique_ptr<engine::Engine> engine;
+  // The governed Trino cluster, when the engine is one (app/trino_link.h).
+  std::unique_ptr<TrinoLink> trino;
   // The policy version new queries use; running queries hold the snapshot
   // they started with.
   std::unique_ptr<catalog::PolicyCatalog> catalog;
@@ -214,6 +255,11 @@ struct ServerApp::Impl {
   std::unique_ptr<gateway::Pipeline> pipeline;
   std::unique_ptr<gateway::QueryService> query;
   std::unique_ptr<gateway::AdminApi> admin;
+  // Asynchronous executions (their results spooled under the state dir),
+  // and the two APIs over them: /v1/queries and the Athena protocol.
+  std::unique_ptr<gateway::AsyncQueries> async;
+  std::unique_ptr<gateway::AsyncApi> async_api;
+  std::unique_ptr<gateway::AthenaApi> athena;
 
   Mutex reload_mutex;
   CondVar reload_cv;  // `stopping` or `changed` was set
@@ -326,6 +372,7 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
                                                                   std::string_view kid) {
     return cache->KeysFor(uri, kid);
   };
+  LG_ASSIGN_OR_RETURN(auth_options.mtls, MutualTlsOptionsFrom(stack, tls_url));
   auth = std::make_unique<oauth::AuthorizationServer>(auth_options, *store, *state,
                                                       oauth::SecretHasher(std::move(hash_key)),
                                                       SystemClock::Get(), audit.get(), &metrics);
@@ -337,14 +384,27 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
 // admin API.
 Status ServerApp::Impl::StartQuery() {
   const config::StackConfig& stack = options.stack;
-  LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
+  const bool on_trino = IsTrinoEngineUrl(stack.query.engine());
+  if (stack.query.engine_url.empty())
+    LG_RETURN_IF_ERROR(MakeDirectories(stack.query.lake_dir, 0700));
   // The key of the keyed-hash column mask lives beside the secret hash key, so
   // masked values stay the same across restarts and nodes (joins on them keep
   // working).
   LG_ASSIGN_OR_RETURN(SecretString mask_key, LoadStateKey(StateKey::kMask, stack, *store));
   engine::EngineSettings engine_settings;
+  if (on_trino) {
+    LG_ASSIGN_OR_RETURN(trino, TrinoLink::Open(
+                                   stack.query.engine(), issuer, gateway_options,
+                                   [this] { return catalog->Current(); }, mask_key));
+    state->Subscribe([link = trino.get()](const std::shared_ptr<const store::StateSnapshot>& s) {
+      link->OnState(s);
+    });
+    engine_settings.bearer_token = [link = trino.get()](std::string_view principal) {
+      return link->Mint(principal);
+    };
+  }
   engine_settings.mask_hash_key = std::move(mask_key);
-  LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.lake_dir, engine_settings));
+  LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.engine(), engine_settings));
   catalog = std::make_unique<catalog::PolicyCatalog>(*store);
   LG_RETURN_IF_ERROR(catalog->Refresh());
   LG_RETURN_IF_ERROR(gateway::ValidateGatewayOptions(gateway_options));
@@ -366,6 +426,20 @@ Status ServerApp::Impl::StartQuery() {
       gateway_options, *authenticator, current_policy, *workers, SystemClock::Get(),
       [audit_log](std::string_view line) { audit_log->Record(line); }, &metrics);
   query = std::make_unique<gateway::QueryService>(*pipeline, *engine);
+  gateway::AsyncOptions async_options;
+  async_options.spool_dir = stack.query.async_spool_dir.empty() ? state_dir + "/async-results"
+                                                                : stack.query.async_spool_dir;
+  async_options.timeout = std::chrono::seconds(stack.query.async_timeout_seconds);
+  async_options.max_rows = stack.query.async_max_rows;
+  async_options.max_result_bytes = stack.query.async_max_result_bytes;
+  async_options.max_memory_bytes = stack.query.max_memory_bytes;
+  async_options.retention = std::chrono::seconds(stack.query.async_retention_seconds);
+  LG_ASSIGN_OR_RETURN(async,
+                      gateway::AsyncQueries::Open(std::move(async_options), *engine, query->slots(),
+                                                  *workers, SystemClock::Get()));
+  async_api = std::make_unique<gateway::AsyncApi>(*async, pipeline->options());
+  athena =
+      std::make_unique<gateway::AthenaApi>(*async, *engine, *authenticator, pipeline->options());
   auto write_policy = [this](const std::string& author,
                              const std::function<Status(policy::PolicySnapshot&)>& change)
       -> Result<gateway::AdminApi::PolicyWrite> {
@@ -411,6 +485,10 @@ Status ServerApp::Start() {
   if (!d.options.quiet_apply && !applied.changes.empty()) {
     std::cout << FormatChanges(applied, false) << std::flush;
   }
+  if (d.options.demo_access_keys) {
+    LG_RETURN_IF_ERROR(EnsureDemoAccessKeys(stack, *d.store, oauth::AccessKeySealer(hash_key),
+                                            SecretsDir(stack), SystemClock::Get().NowSeconds()));
+  }
 
   std::string audit_path = stack.audit.path.empty() ? d.state_dir + "/audit.log" : stack.audit.path;
   LG_ASSIGN_OR_RETURN(d.audit, audit::AuditLog::Open(audit_path));
@@ -422,8 +500,22 @@ Status ServerApp::Start() {
                                                                          : stack.listen.port);
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   http_options.threads = stack.listen.threads > 0 ? stack.listen.threads : static_cast<int>(cores);
-  http_options.tls_cert_file = stack.listen.tls_cert;
-  http_options.tls_key_file = stack.listen.tls_key;
+  // HTTPS on listen.port itself, or on listen.tls_port beside plain HTTP.
+  const bool separate_tls = stack.listen.tls_port >= 0 && !stack.listen.tls_cert.empty();
+  if (stack.mtls.enabled && stack.listen.tls_cert.empty()) {
+    return InvalidArgumentError(
+        "mtls needs an HTTPS listener: set listen.tls_cert and listen.tls_key (and "
+        "listen.tls_port to keep plain HTTP on listen.port)");
+  }
+  http::ServerOptions tls_options = http_options;
+  tls_options.tls_cert_file = stack.listen.tls_cert;
+  tls_options.tls_key_file = stack.listen.tls_key;
+  tls_options.request_client_certificates = stack.mtls.enabled;
+  if (separate_tls) {
+    tls_options.port = static_cast<uint16_t>(stack.listen.tls_port);
+  } else {
+    http_options = tls_options;
+  }
 
   d.workers = std::make_unique<ThreadPool>(WorkerCount(stack), 4096);
   d.gateway_options = GatewayOptionsFrom(stack);
@@ -434,6 +526,14 @@ Status ServerApp::Start() {
   d.server =
       std::make_unique<http::Server>(http_options, d.routes->BuildRouter(), d.observer.get());
   LG_RETURN_IF_ERROR(d.server->Start());
+  if (separate_tls) {
+    d.tls_server =
+        std::make_unique<http::Server>(tls_options, d.routes->BuildRouter(), d.observer.get());
+    if (Status s = d.tls_server->Start(); !s.ok()) {
+      d.server->Stop(std::chrono::milliseconds(0));
+      return s;
+    }
+  }
 
   {
     std::string host = http_options.address;
@@ -441,6 +541,7 @@ Status ServerApp::Start() {
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
     d.listen_url = std::string(http_options.tls_cert_file.empty() ? "http://" : "https://") + host +
                    ":" + std::to_string(d.server->port());
+    if (d.tls_server) d.tls_url = "https://" + host + ":" + std::to_string(d.tls_server->port());
   }
   d.node_name = d.options.node_name;
   if (d.node_name.empty()) {
@@ -455,6 +556,7 @@ Status ServerApp::Start() {
     Result<std::string> shared = SharedIssuer(*d.store, d.listen_url);
     if (!shared.ok()) {
       d.server->Stop(std::chrono::milliseconds(0));
+      if (d.tls_server) d.tls_server->Stop(std::chrono::milliseconds(0));
       return shared.status();
     }
     d.issuer = std::move(*shared);
@@ -468,6 +570,7 @@ Status ServerApp::Start() {
   // derives alike from the secret-hash key.
   d.dpop_options.base_urls = {d.issuer};
   if (d.listen_url != d.issuer) d.dpop_options.base_urls.push_back(d.listen_url);
+  if (!d.tls_url.empty() && d.tls_url != d.issuer) d.dpop_options.base_urls.push_back(d.tls_url);
   d.dpop_options.require_nonce = stack.tokens.dpop_nonce;
   d.dpop_options.nonce_key = crypto::HmacSha256(hash_key.Reveal(), "lakegate dpop nonce key");
 
@@ -476,6 +579,7 @@ Status ServerApp::Start() {
   if (started.ok() && d.options.serve_query) started = d.StartQuery();
   if (!started.ok()) {
     d.server->Stop(std::chrono::milliseconds(0));
+    if (d.tls_server) d.tls_server->Stop(std::chrono::milliseconds(0));
     return started;
   }
   Services services;
@@ -483,9 +587,18 @@ Status ServerApp::Start() {
   services.pipeline = d.pipeline.get();
   services.query = d.query.get();
   services.admin = d.admin.get();
+  services.async = d.async_api.get();
+  services.athena = d.athena.get();
   services.workers = d.workers.get();
+  services.trino = d.trino.get();
   services.store_failing_since_ms = [&d] { return d.store_failing_since_ms.load(); };
   d.routes->Bind(services);
+  if (d.options.load_demo_data && d.engine) {
+    if (Status s = engine::LoadDemoMembers(*d.engine, kDemoMembers); !s.ok()) {
+      d.server->Stop(std::chrono::milliseconds(0));
+      return s;
+    }
+  }
   d.reloader = std::thread([&d] { d.ReloadLoop(); });
   // A store shared by many nodes pushes change hints; without them the
   // reloader's tick still finds every change.
@@ -502,6 +615,7 @@ Status ServerApp::Start() {
 
 void ServerApp::Stop() {
   Impl& d = *impl_;
+  if (d.tls_server) d.tls_server->Stop(std::chrono::milliseconds(5000));
   if (d.server) d.server->Stop(std::chrono::milliseconds(5000));
   d.changes.reset();  // no more hints: waits for a running one
   {
@@ -510,6 +624,9 @@ void ServerApp::Stop() {
   }
   d.reload_cv.NotifyAll();
   if (d.reloader.joinable()) d.reloader.join();
+  // Running asynchronous queries stop now rather than hold the drain below
+  // for up to their timeout.
+  if (d.async) d.async->Stop();
   d.workers.reset();  // runs what is queued, then joins
   if (d.audit) d.audit->Flush();
 }
@@ -518,6 +635,7 @@ uint16_t ServerApp::port() const { return impl_->server ? impl_->server->port() 
 const std::string& ServerApp::issuer() const { return impl_->issuer; }
 const std::string& ServerApp::node_name() const { return impl_->node_name; }
 std::string ServerApp::base_url() const { return impl_->listen_url; }
+std::string ServerApp::tls_base_url() const { return impl_->tls_url; }
 
 void BlockTerminationSignals() {
   sigset_t set;

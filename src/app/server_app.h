@@ -36,6 +36,13 @@ struct ServeOptions {
   // The state store URL from --state; "" = $LAKEGATE_STATE_URL, else the
   // stack's state.url, else SQLite in state_dir (app/stores.h ChooseStoreUrl).
   std::string state_url = {};
+  // `lakegate demo`: every client of the stack gets an AWS access key and its
+  // <secrets>/<client>-aws.json file once (app/access_keys.h).
+  bool demo_access_keys = false;
+  // Load the demo's table (analytics.members) into the engine once serving,
+  // when it is missing: for engines that need the running server (Trino
+  // authenticates the load with this server's token).
+  bool load_demo_data = false;
 };
 
 class ServerApp {
@@ -52,6 +59,9 @@ class ServerApp {
   // The URL of the bound socket (http[s]://address:port); the issuer may
   // differ (stack.issuer, e.g. behind a proxy).
   std::string base_url() const;
+  // The URL of the HTTPS listener that runs next to a plain one
+  // (listen.tls_port), "" when there is none.
+  std::string tls_base_url() const;
   const std::string& issuer() const;
   // This node's name (ServeOptions::node_name or its default).
   const std::string& node_name() const;

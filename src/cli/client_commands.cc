@@ -1,9 +1,13 @@
 #include "cli/client_commands.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -49,6 +53,7 @@ struct ClientFlags {
   std::string key_file;
   std::string scope;
   bool no_cache = false;
+  std::string cert_file, cert_key_file, ca_file;  // TLS (mutual TLS: RFC 8705)
   bool dpop = false;
   std::string dpop_key_file;
 };
@@ -73,6 +78,18 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
   secret->excludes(file);
   key->excludes(secret);
   key->excludes(file);
+  auto* cert = cmd->add_option(
+      "--cert", f.cert_file,
+      "TLS client certificate (PEM) to present: tls_client_auth / self_signed_tls_client_auth "
+      "without a secret, or with any credentials to get a certificate-bound token (RFC 8705); "
+      "needs --cert-key (default $LAKEGATE_CERT)");
+  auto* cert_key = cmd->add_option("--cert-key", f.cert_key_file,
+                                   "Private key (PEM) of --cert (default $LAKEGATE_CERT_KEY)");
+  cert->needs(cert_key);
+  cert_key->needs(cert);
+  cmd->add_option("--cacert", f.ca_file,
+                  "PEM CA bundle to verify the server with instead of the system's, e.g. "
+                  "DIR/tls/ca.pem of `lakegate demo --tls-port` (default $LAKEGATE_CACERT)");
   cmd->add_option("--scope", f.scope, "Space-separated scopes to request (default: all allowed)");
   cmd->add_flag("--no-cache", f.no_cache, "Neither read nor write the token cache");
   cmd->add_flag("--dpop", f.dpop,
@@ -98,7 +115,8 @@ Result<std::shared_ptr<const crypto::PrivateKey>> ReadDpopKey(const std::string&
 }
 
 struct Credentials {
-  client::TokenClientOptions token;    // endpoint, client id, scope
+  client::TokenClientOptions token;    // endpoint, client id, scope, certificate
+  http::ClientOptions http;            // TLS files
   SecretString secret;                 // empty when none was given (a cached token may still do)
   std::optional<client::KeyFile> key;  // private_key_jwt instead of a secret
   bool use_cache = true;
@@ -114,6 +132,18 @@ Result<Credentials> ResolveCredentials(const ClientFlags& f) {
   }
   LG_ASSIGN_OR_RETURN(c.token.endpoint, client::NormalizeEndpoint(endpoint));
   c.token.client_id = !f.client_id.empty() ? f.client_id : Env("LAKEGATE_CLIENT_ID");
+  c.http.user_agent = "lakegate-cli/0.1";
+  c.http.cert_file = !f.cert_file.empty() ? f.cert_file : Env("LAKEGATE_CERT");
+  c.http.key_file = !f.cert_key_file.empty() ? f.cert_key_file : Env("LAKEGATE_CERT_KEY");
+  c.http.ca_file = !f.ca_file.empty() ? f.ca_file : Env("LAKEGATE_CACERT");
+  if (c.http.cert_file.empty() != c.http.key_file.empty()) {
+    return InvalidArgumentError(
+        "a TLS client certificate needs its key: pass --cert and --cert-key (or set "
+        "LAKEGATE_CERT and LAKEGATE_CERT_KEY) together");
+  }
+  if (!c.http.cert_file.empty()) {
+    c.token.certificate = std::filesystem::absolute(c.http.cert_file).lexically_normal().string();
+  }
   std::string secrets_file = f.secrets_file;
   std::string key_file = f.key_file;
   if (key_file.empty() && f.client_secret.empty() && secrets_file.empty() &&
@@ -152,13 +182,17 @@ Result<Credentials> ResolveCredentials(const ClientFlags& f) {
   return c;
 }
 
-// How the client authenticates: its key, else its secret, else nothing (a
-// cached token may still do).
+// How the client authenticates: its key, else its secret, else its TLS
+// client certificate, else nothing (a cached token may still do).
 Result<std::unique_ptr<const client::ClientAuthenticator>> AuthenticatorOf(Credentials& c) {
   if (c.key) {
     LG_ASSIGN_OR_RETURN(std::unique_ptr<client::ClientAuthenticator> signer,
                         client::MakePrivateKeyJwt(*c.key, SystemClock::Get()));
     return std::unique_ptr<const client::ClientAuthenticator>(std::move(signer));
+  }
+  if (c.secret.empty() && !c.http.cert_file.empty()) {
+    return std::unique_ptr<const client::ClientAuthenticator>(
+        std::make_unique<client::ClientTlsAuth>());
   }
   if (c.secret.empty()) return std::unique_ptr<const client::ClientAuthenticator>();
   return std::unique_ptr<const client::ClientAuthenticator>(
@@ -169,7 +203,7 @@ Result<std::unique_ptr<const client::ClientAuthenticator>> AuthenticatorOf(Crede
 class Session {
  public:
   Session(Credentials c, std::unique_ptr<const client::ClientAuthenticator> authenticator)
-      : http_(HttpOptions()),
+      : http_(std::move(c.http)),
         tokens_(std::move(c.token), http_, std::move(authenticator),
                 client::TokenCache(c.use_cache ? client::TokenCache::DefaultDir() : "",
                                    SystemClock::Get()),
@@ -180,12 +214,6 @@ class Session {
   const client::QueryClient& queries() const { return queries_; }
 
  private:
-  static http::ClientOptions HttpOptions() {
-    http::ClientOptions options;
-    options.user_agent = "lakegate-cli/0.1";
-    return options;
-  }
-
   const http::Client http_;
   const client::TokenClient tokens_;
   const client::QueryClient queries_;
@@ -196,7 +224,8 @@ int FailCall(const Status& status) {
   if (status.Is(client::ApiFailure::kNoCredentials)) {
     return Fail(
         "no client secret: pass --secrets-file or --client-secret (--key for a private_key_jwt "
-        "client), or set LAKEGATE_SECRETS_FILE, LAKEGATE_CLIENT_SECRET or LAKEGATE_KEY_FILE");
+        "client, --client-id with --cert and --cert-key for a tls_client_auth one), or set "
+        "LAKEGATE_SECRETS_FILE, LAKEGATE_CLIENT_SECRET or LAKEGATE_KEY_FILE");
   }
   return Fail(status);
 }
@@ -326,6 +355,31 @@ struct QueryFlags {
   int64_t max_rows = 0;  // 0 = the server's default
   std::vector<std::string> params;
   long timeout = 120;
+  bool async = false;
+};
+
+// The progress of an asynchronous query on stderr: one line rewritten in
+// place on a terminal, else one line per state change.
+class ProgressLine {
+ public:
+  ProgressLine() : tty_(isatty(STDERR_FILENO) == 1) {}
+  void Show(const client::AsyncProgress& p) {
+    char elapsed[32];
+    std::snprintf(elapsed, sizeof elapsed, "%.1f s", static_cast<double>(p.elapsed_ms) / 1000.0);
+    std::string line = "lakegate: query " + p.query_id + " " + p.state + " " + elapsed;
+    if (p.state == "SUCCEEDED") line += ", " + std::to_string(p.rows) + " rows";
+    const bool finished = p.state == "SUCCEEDED" || p.state == "FAILED" || p.state == "CANCELLED";
+    if (tty_) {
+      std::cerr << "\r" << line << "\x1b[K" << (finished ? "\n" : "") << std::flush;
+    } else if (p.state != last_state_) {
+      std::cerr << line << "\n" << std::flush;
+    }
+    last_state_ = p.state;
+  }
+
+ private:
+  const bool tty_;
+  std::string last_state_;
 };
 
 void RunQuery(const QueryFlags& flags) {
@@ -344,7 +398,11 @@ void RunQuery(const QueryFlags& flags) {
   auto authenticator = AuthenticatorOf(*creds);
   if (!authenticator.ok()) Exit(Fail(authenticator.status()));
   const Session session(std::move(*creds), std::move(*authenticator));
-  Result<client::QueryResponse> response = session.queries().Run(request);
+  ProgressLine progress;
+  Result<client::QueryResponse> response =
+      flags.async ? session.queries().RunAsync(
+                        request, [&progress](const client::AsyncProgress& p) { progress.Show(p); })
+                  : session.queries().Run(request);
   if (!response.ok()) Exit(FailCall(response.status()));
   if (flags.format == "json" || (flags.format == "csv" && !response->IsJson())) {
     std::cout << response->body;
@@ -442,6 +500,10 @@ void AddQueryCommand(CLI::App& app) {
   cmd->add_option("--timeout", flags->timeout, "Seconds to wait for the result")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_flag("--async", flags->async,
+                "Run it as an asynchronous query (POST /v1/queries): the server's longer "
+                "asynchronous timeout applies, progress goes to stderr, and every result page "
+                "is fetched; past --timeout the query is cancelled");
   AddClientFlags(cmd, flags->client);
   cmd->footer(
       "Gets (or reuses a cached) token like `lakegate token`; on a 401 with a cached token it\n"
@@ -451,6 +513,8 @@ void AddQueryCommand(CLI::App& app) {
       "  export LAKEGATE_SECRETS_FILE=lakegate-demo/secrets/reporting-service.json\n"
       "  lakegate query \"SELECT region, count(*) FROM members GROUP BY region\" -d analytics\n"
       "  lakegate query \"SELECT * FROM analytics.members WHERE tier = ?1\" -p gold --format csv\n"
+      "  lakegate query --async --timeout 3600 \"SELECT region, count(*) FROM members GROUP BY "
+      "1\"\n"
       "  lakegate query \"SELECT count(*) FROM members\" --dpop   # a DPoP-bound token and proofs");
   cmd->callback([flags] { RunQuery(*flags); });
 }

@@ -56,6 +56,7 @@ Context OpenContext(const std::string& config_path) {
   ctx.store = std::move(*store);
   auto key = app::LoadStateKey(app::StateKey::kSecretHash, ctx.stack, *ctx.store);
   if (!key.ok()) Exit(Fail(key.status()));
+  ctx.sealer = std::make_unique<oauth::AccessKeySealer>(*key);
   ctx.hasher = std::make_unique<oauth::SecretHasher>(std::move(*key));
   return ctx;
 }

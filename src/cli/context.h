@@ -1,5 +1,5 @@
 // What every store-backed subcommand needs: the stack file, its state store
-// and the secret hasher, opened from --config (default $LAKEGATE_CONFIG or
+// and the secret hasher (and access-key sealer), opened from --config (default $LAKEGATE_CONFIG or
 // ./lakegate-demo/stack.yaml) and --state. On failure these print the reason and end the
 // subcommand (cli::Exit).
 #pragma once
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/stack_config.h"
+#include "oauth/access_key.h"
 #include "oauth/client_secret.h"
 #include "store/store.h"
 
@@ -18,6 +19,7 @@ struct Context {
   config::StackConfig stack;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<oauth::SecretHasher> hasher;
+  std::unique_ptr<oauth::AccessKeySealer> sealer;  // under a sub-key of the hasher's key
 };
 
 // Adds --config,-c to `cmd`, storing into `path` (initialized to the default),

@@ -178,7 +178,7 @@ void RunLoad(const LoadFlags& flags) {
 }  // namespace
 
 std::string LakeDirFor(const config::StackConfig& stack) {
-  if (!stack.query.lake_dir.empty()) return stack.query.lake_dir;
+  if (!stack.query.engine().empty()) return stack.query.engine();
   return (std::filesystem::path(stack.state_dir).parent_path() / "lake")
       .lexically_normal()
       .string();

@@ -24,7 +24,7 @@ using policy::PolicySnapshot;
 // pseudo-role (never a real role).
 std::vector<engine::DatabaseInfo> LakeCatalogOrExit(const Context& ctx,
                                                     const PolicySnapshot& snapshot) {
-  auto engine = app::OpenEngine(ctx.stack.query.lake_dir, {});
+  auto engine = app::OpenEngine(ctx.stack.query.engine(), {});
   if (!engine.ok()) Exit(Fail(engine.status()));
   policy::Role everything;
   everything.name = "(lakegate policy)";

@@ -9,6 +9,7 @@
 #include "app/demo.h"
 #include "app/server_app.h"
 #include "app/stores.h"
+#include "app/trino_link.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "common/files.h"
@@ -23,8 +24,18 @@ struct ServeFlags {
   int port = -1;
   std::string listen;
   std::string components = "auth,query";
-  std::string node_name;  // --node, else $LAKEGATE_NODE_NAME
+  std::string node_name;   // --node, else $LAKEGATE_NODE_NAME
+  std::string engine_url;  // --engine, else the stack file's engine.url
+  int tls_port = -1;       // demo --tls-port
 };
+
+// --engine URL on a serving command.
+void AddEngineOption(CLI::App* cmd, std::string& engine_url) {
+  cmd->add_option("--engine", engine_url,
+                  "The query engine's URL, e.g. postgresql://USER:PW@HOST:5432/DB (the lake lives "
+                  "in that PostgreSQL database, one schema per catalog database); overrides "
+                  "engine.url in the stack file (default: SQLite over query.lake_dir)");
+}
 
 // --node NAME on a serving command; $LAKEGATE_NODE_NAME when the flag is absent.
 void AddNodeOption(CLI::App* cmd, std::string& node_name) {
@@ -78,8 +89,10 @@ void AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   AddNodeOption(cmd, flags->node_name);
   AddStateOption(cmd);
+  AddEngineOption(cmd, flags->engine_url);
   cmd->footer(
       "Examples:\n"
+      "  lakegate serve --config stack.yaml --engine postgresql://lakegate@db:5432/lake\n"
       "  lakegate serve --config stack.yaml --port 8443\n"
       "  lakegate serve --config stack.yaml --state postgresql://lakegate@db:5432/lakegate\n"
       "  lakegate serve --config stack.yaml --components auth --port 8080\n"
@@ -101,6 +114,7 @@ void AddServeCommand(CLI::App& app) {
     }
     auto stack = config::LoadStackFile(flags->config_path);
     if (!stack.ok()) Exit(Fail(stack.status()));
+    if (!flags->engine_url.empty()) stack->query.engine_url = flags->engine_url;
     app::ServeOptions options{std::move(*stack), flags->port, flags->listen, false};
     options.serve_auth = auth;
     options.serve_query = query;
@@ -127,13 +141,23 @@ void AddDemoCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--listen", flags->listen, "Address to listen on (default 127.0.0.1)");
+  cmd->add_option("--tls-port", flags->tls_port,
+                  "Also serve every endpoint over HTTPS on this port (0 = any free port): a "
+                  "self-signed CA made on first run, DIR/tls/ca.pem; client certificates are "
+                  "optional, and a token requested with one is bound to it (RFC 8705)")
+      ->check(CLI::Range(0, 65535));
   AddNodeOption(cmd, flags->node_name);
   AddStateOption(cmd);
+  AddEngineOption(cmd, flags->engine_url);
   cmd->footer(
       "Examples:\n"
       "  lakegate demo --dir /tmp/demo --port 9090\n"
+      "  lakegate demo --dir /tmp/demo --port 9090 --engine postgresql://USER:PW@HOST:5432/DB\n"
+      "  bash scripts/trino.sh start && "
+      "lakegate demo --dir /tmp/demo --port 8080 --engine trino://127.0.0.1:PORT\n"
       "  lakegate demo --dir /tmp/demo --port 9090 --state postgresql://USER:PW@HOST:5432/DB\n"
       "  lakegate demo --dir /tmp/demo --port 9091 --state <the same URL>   # a second node\n"
+      "  lakegate demo --dir /tmp/demo --port 9090 --tls-port 9443        # HTTPS and mTLS too\n"
       "With --state the stack lives in that database: the first node creates it, later nodes\n"
       "(same DIR, same URL) join it, and DIR/stack.yaml records the URL for admin commands.");
   cmd->callback([flags] {
@@ -141,20 +165,42 @@ void AddDemoCommand(CLI::App& app) {
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     // A new stack records the state store it was created in (the flag, else
     // $LAKEGATE_STATE_URL), so admin commands with --config find it.
-    auto path = app::PrepareDemoDir(dir, flags->port, app::ExplicitStoreUrl(StateUrlFlag()));
+    auto path = app::PrepareDemoDir(dir, flags->port, app::ExplicitStoreUrl(StateUrlFlag()),
+                                    flags->engine_url);
     if (!path.ok()) Exit(Fail(path.status()));
     auto stack = config::LoadStackFile(*path);
     if (!stack.ok()) Exit(Fail(stack.status()));
-    if (Status s = app::PrepareDemoData(stack->query.lake_dir); !s.ok()) Exit(Fail(s));
+    if (!flags->engine_url.empty()) stack->query.engine_url = flags->engine_url;
+    // A Trino lake is loaded once the server runs: Trino authenticates the
+    // load with the server's own token.
+    const bool on_trino = app::IsTrinoEngineUrl(stack->query.engine());
+    if (!on_trino) {
+      if (Status s = app::PrepareDemoData(stack->query.engine()); !s.ok()) Exit(Fail(s));
+    }
     std::string secrets = app::SecretsDir(*stack);
+    std::string ca_file;
+    if (flags->tls_port >= 0) {
+      auto tls = app::PrepareDemoTls(dir);
+      if (!tls.ok()) Exit(Fail(tls.status()));
+      app::EnableDemoTls(*stack, *tls, flags->tls_port);
+      ca_file = tls->ca_file;
+    }
     app::ServeOptions options{*stack, flags->port, flags->listen, false};
     options.node_name = flags->node_name;
     options.state_url = StateUrlFlag();
+    options.demo_access_keys = true;
+    options.load_demo_data = on_trino;
     int code = Serve(std::move(options), [&](const app::ServerApp& server) {
       std::string url = server.base_url();
-      std::cout << "\nlakegate demo is running at " << url << "\n\n"
+      std::cout << "\nlakegate demo is running at " << url << "\n";
+      if (!server.tls_base_url().empty()) {
+        std::cout << "and over HTTPS at " << server.tls_base_url() << " (CA: " << ca_file
+                  << "; a client certificate is optional and binds the token to it)\n";
+      }
+      std::cout << "\n"
                 << "Stack file:   " << *path << "\n"
-                << "Secrets:      " << secrets << "/<client>.json (mode 0600)\n"
+                << "Secrets:      " << secrets
+                << "/<client>.json, AWS access keys in <client>-aws.json (mode 0600)\n"
                 << "Clients:\n";
       for (const auto& c : stack->clients) {
         auto text = ReadFile(secrets + "/" + c.name + ".json");

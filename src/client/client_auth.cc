@@ -20,6 +20,11 @@ Status ClientSecretBasic::Authenticate(TokenRequest& request) const {
   return Status::Ok();
 }
 
+Status ClientTlsAuth::Authenticate(TokenRequest& request) const {
+  request.form.emplace_back("client_id", request.client_id);
+  return Status::Ok();
+}
+
 namespace {
 
 constexpr int64_t kAssertionLifetimeSeconds = 60;

@@ -55,6 +55,14 @@ class ClientSecretBasic final : public ClientAuthenticator {
   const SecretString secret_;
 };
 
+// tls_client_auth and self_signed_tls_client_auth (RFC 8705 §2): the proof
+// is the certificate presented in the TLS handshake (http::ClientOptions);
+// the request carries only client_id in the form.
+class ClientTlsAuth final : public ClientAuthenticator {
+ public:
+  Status Authenticate(TokenRequest& request) const override;
+};
+
 // A private_key_jwt client's key file, as `lakegate demo` writes it for
 // keyjwt-service: {"client_id", "kid", "private_key_pem"} (PKCS#8 PEM of an
 // EC P-256, Ed25519 or RSA key).

@@ -1,11 +1,14 @@
 #include "client/query_client.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "client/api_failure.h"
 #include "client/display.h"
+#include "common/clock.h"
 #include "common/strings.h"
 
 namespace lakegate::client {
@@ -160,6 +163,129 @@ Result<QueryResponse> QueryClient::Run(const QueryRequest& request) const {
   out.truncated = EqualsIgnoreCase(response->GetHeader("x-result-truncated"), "true");
   out.body = std::move(response->body);
   return out;
+}
+
+Result<http::ClientResponse> QueryClient::Send(http::Method method, const std::string& url,
+                                               std::string body,
+                                               std::chrono::milliseconds timeout) const {
+  LG_ASSIGN_OR_RETURN(AccessToken token, tokens_.Get());
+  std::string nonce;
+  bool nonce_retried = false;
+  for (int attempt = 0;; ++attempt) {
+    http::ClientRequest call;
+    call.method = method;
+    call.url = url;
+    call.headers = {{"Authorization", std::string(token.dpop_key ? "DPoP " : "Bearer ") +
+                                          std::string(token.value.Reveal())},
+                    {"Accept", "application/json"}};
+    if (token.dpop_key) {
+      LG_ASSIGN_OR_RETURN(std::string proof, DpopProofFor(token, http::MethodName(method), url,
+                                                          nonce, tokens_.clock()));
+      call.headers.push_back({"DPoP", std::move(proof)});
+    }
+    if (!body.empty()) call.headers.push_back({"Content-Type", "application/json"});
+    call.body = body;
+    call.timeout = timeout;
+    call.max_response_bytes = kMaxResponseBytes;
+    Result<http::ClientResponse> response = http_.Send(std::move(call));
+    if (!response.ok()) return response.status().WithPrefix("cannot reach " + url);
+    // RFC 9449 §9: the server wants a nonce of its own in the proof; once.
+    if (response->status == 401 && token.dpop_key && !nonce_retried &&
+        response->GetHeader("www-authenticate").find("use_dpop_nonce") != std::string_view::npos &&
+        !response->GetHeader("dpop-nonce").empty()) {
+      nonce = std::string(response->GetHeader("dpop-nonce"));
+      nonce_retried = true;
+      continue;
+    }
+    if (response->status == 401 && token.from_cache && attempt == 0) {
+      LG_ASSIGN_OR_RETURN(token, tokens_.Refresh());
+      continue;
+    }
+    return response;
+  }
+}
+
+Result<QueryResponse> QueryClient::RunAsync(const QueryRequest& request,
+                                            const ProgressFn& progress) const {
+  const std::string base = tokens_.endpoint() + "/v1/queries";
+  constexpr std::chrono::milliseconds kCallTimeout{30000};
+  QueryRequest json_request = request;
+  json_request.format = ResultFormat::kJson;
+  LG_ASSIGN_OR_RETURN(http::ClientResponse submitted,
+                      Send(http::Method::kPost, base, RequestBody(json_request), kCallTimeout));
+  if (submitted.status != 202) return QueryError(submitted.status, submitted.body);
+  json doc = json::parse(submitted.body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("queryId") || !doc["queryId"].is_string()) {
+    return Status(StatusCode::kInternal, ApiFailure::kMalformedResponse,
+                  "query failed: the server's answer has no queryId");
+  }
+  const std::string id = doc["queryId"].get<std::string>();
+  const Clock& clock = SystemClock::Get();
+  const int64_t start = clock.NowMillis();
+  std::chrono::milliseconds pause{50};
+  json status;
+  while (true) {
+    LG_ASSIGN_OR_RETURN(http::ClientResponse polled,
+                        Send(http::Method::kGet, base + "/" + id, "", kCallTimeout));
+    if (polled.status != 200) return QueryError(polled.status, polled.body);
+    status = json::parse(polled.body, nullptr, /*allow_exceptions=*/false);
+    const std::string state =
+        status.is_object() && status.contains("state") && status["state"].is_string()
+            ? status["state"].get<std::string>()
+            : "";
+    const int64_t elapsed = clock.NowMillis() - start;
+    if (progress) {
+      progress({id, state, elapsed, status.value("rowCount", int64_t{0})});
+    }
+    if (state == "SUCCEEDED") break;
+    if (state == "FAILED" || state == "CANCELLED") {
+      json failure = {{"success", false}, {"queryId", id}};
+      failure["error"] =
+          status.contains("error") ? status["error"] : json{{"code", state}, {"message", state}};
+      return QueryError(200, failure.dump());
+    }
+    if (state.empty()) {
+      return Status(StatusCode::kInternal, ApiFailure::kMalformedResponse,
+                    "query failed: the server's status of " + id + " has no state");
+    }
+    if (elapsed >= request.timeout.count()) {
+      Send(http::Method::kDelete, base + "/" + id, "", kCallTimeout).status().IgnoreError();
+      return Status(StatusCode::kFailedPrecondition, ApiFailure::kQueryFailed,
+                    "query " + id + " did not finish within " +
+                        std::to_string(request.timeout.count() / 1000) +
+                        " s; it was cancelled (raise --timeout)");
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::milliseconds(1000));
+  }
+  // Every page, into one document shaped like /v1/query's.
+  json out = {{"success", true},
+              {"queryId", id},
+              {"columns", status.value("columns", json::array())},
+              {"data", json::array()}};
+  std::string token;
+  while (true) {
+    std::string url = base + "/" + id + "/results?maxResults=1000";
+    if (!token.empty()) url += "&nextToken=" + UrlEncode(token);
+    LG_ASSIGN_OR_RETURN(http::ClientResponse page, Send(http::Method::kGet, url, "", kCallTimeout));
+    if (page.status != 200) return QueryError(page.status, page.body);
+    json body = json::parse(page.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("data") || !body["data"].is_array()) {
+      return Status(StatusCode::kInternal, ApiFailure::kMalformedResponse,
+                    "query failed: a results page of " + id + " is not JSON");
+    }
+    for (json& row : body["data"]) out["data"].push_back(std::move(row));
+    if (!body.contains("nextToken") || !body["nextToken"].is_string()) break;
+    token = body["nextToken"].get<std::string>();
+  }
+  out["rowCount"] = out["data"].size();
+  out["truncated"] = status.value("truncated", false);
+  QueryResponse response;
+  response.status = 200;
+  response.content_type = "application/json";
+  response.truncated = out["truncated"].get<bool>();
+  response.body = out.dump(-1, ' ', false, json::error_handler_t::replace);
+  return response;
 }
 
 Result<ResultSet> ParseResultSet(const QueryResponse& response) {

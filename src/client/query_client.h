@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -46,6 +47,16 @@ struct QueryResponse {
   bool IsJson() const;
 };
 
+// Where an asynchronous query is: its id, state ("QUEUED", "RUNNING", ...),
+// how long it has run and, once finished, its rows.
+struct AsyncProgress {
+  std::string query_id;
+  std::string state;
+  int64_t elapsed_ms = 0;
+  int64_t rows = 0;
+};
+using ProgressFn = std::function<void(const AsyncProgress&)>;
+
 class QueryClient {
  public:
   // `http` and `tokens` must outlive the QueryClient.
@@ -59,7 +70,21 @@ class QueryClient {
   // "query failed (STATUS CODE): message [queryId ID]".
   Result<QueryResponse> Run(const QueryRequest& request) const;
 
+  // Runs one statement through the asynchronous API: POST /v1/queries, polls
+  // GET /v1/queries/{id} (calling `progress`, which may be empty, at every
+  // poll) until it finishes or request.timeout passes (then it cancels the
+  // query), and pages through its results. The answer is one JSON document
+  // shaped like /v1/query's ({"success","queryId","columns","data",
+  // "rowCount","truncated"}). Errors as Run(); a FAILED or CANCELLED query is
+  // ApiFailure::kQueryFailed with the server's code and reason.
+  Result<QueryResponse> RunAsync(const QueryRequest& request, const ProgressFn& progress) const;
+
  private:
+  // One call of the API with the token, retried once with a fresh token
+  // after a 401 to a cached one. Any status is returned.
+  Result<http::ClientResponse> Send(http::Method method, const std::string& url, std::string body,
+                                    std::chrono::milliseconds timeout) const;
+
   const http::Client& http_;
   const TokenClient& tokens_;
 };

@@ -37,9 +37,10 @@ std::string TokenCache::DefaultDir() {
 
 std::string TokenCache::PathFor(const TokenKey& key) const {
   if (dir_.empty()) return "";
-  std::string id = key.endpoint + "\n" + key.client_id + "\n" + key.scope;
-  if (!key.dpop.empty()) id += "\n" + key.dpop;
-  const std::string digest = crypto::Sha256(id);
+  std::string name = key.endpoint + "\n" + key.client_id + "\n" + key.scope;
+  if (!key.certificate.empty()) name += "\n" + key.certificate;
+  if (!key.dpop.empty()) name += "\ndpop " + key.dpop;
+  const std::string digest = crypto::Sha256(name);
   return dir_ + "/token-" + HexEncode(digest).substr(0, 32) + ".json";
 }
 

@@ -33,6 +33,9 @@ struct TokenKey {
   std::string endpoint;  // as normalized by NormalizeEndpoint
   std::string client_id;
   std::string scope;  // as requested; "" = all the client may have
+  // The TLS client certificate the token was requested with (its file), ""
+  // = none: a certificate-bound token works only with its certificate.
+  std::string certificate = {};
   // "" = a bearer token; else which DPoP key the token is bound to:
   // "ephemeral" (a key made for it) or the thumbprint of a key file's key.
   std::string dpop = {};

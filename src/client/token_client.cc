@@ -75,7 +75,8 @@ TokenKey TokenClient::Key() const {
   if (options_.dpop) {
     dpop = options_.dpop_key ? jose::Thumbprint(options_.dpop_key->Public()) : "ephemeral";
   }
-  return TokenKey{options_.endpoint, options_.client_id, options_.scope, std::move(dpop)};
+  return TokenKey{options_.endpoint, options_.client_id, options_.scope, options_.certificate,
+                  std::move(dpop)};
 }
 
 Result<std::string> DpopProofFor(const AccessToken& token, std::string_view method,

@@ -40,7 +40,8 @@ Result<std::string> DpopProofFor(const AccessToken& token, std::string_view meth
 struct TokenClientOptions {
   std::string endpoint;  // as normalized by NormalizeEndpoint
   std::string client_id;
-  std::string scope;  // space-separated scopes to ask for; "" = all the client may have
+  std::string scope;             // space-separated scopes to ask for; "" = all the client may have
+  std::string certificate = {};  // the TLS client certificate file in use ("" = none)
   std::chrono::milliseconds timeout{30000};
   // DPoP (RFC 9449): ask for tokens bound to a key, proving possession of it
   // on every request. The key is dpop_key, else a fresh P-256 key made for

@@ -166,8 +166,22 @@ Status ParseClients(StackParse& parse, const YAML::Node& node, const std::string
         bool ttl_set = false;
         // Where auth and the keys were given, for errors found after the map.
         // (Marks, not nodes: assigning a YAML::Node writes into the document.)
-        YAML::Mark auth_mark = item.Mark(), keys_mark = item.Mark();
-        std::string auth_path = item_path, keys_path = item_path;
+        YAML::Mark auth_mark = item.Mark(), keys_mark = item.Mark(), tls_mark = item.Mark();
+        std::string auth_path = item_path, keys_path = item_path, tls_path = item_path;
+        // The one certificate field a tls_client_auth client registers.
+        auto tls_field = [&](const YAML::Node& v, const std::string& p) -> Status {
+          const std::string field = p.substr(p.rfind('.') + 1);
+          if (!client.tls_client_auth_field.empty()) {
+            return yaml.Error(v, p,
+                              "register one certificate field, not both " +
+                                  client.tls_client_auth_field + " and " + field);
+          }
+          LG_ASSIGN_OR_RETURN(client.tls_client_auth_value, yaml.ReadNonEmptyString(v, p));
+          client.tls_client_auth_field = field;
+          tls_mark = v.Mark();
+          tls_path = p;
+          return Status::Ok();
+        };
         LG_RETURN_IF_ERROR(yaml.ParseMap(
             item, item_path + YamlReader::NameSuffix(item, "name"), item_path,
             {
@@ -232,12 +246,15 @@ Status ParseClients(StackParse& parse, const YAML::Node& node, const std::string
                  [&](const YAML::Node& v, const std::string& p) -> Status {
                    LG_ASSIGN_OR_RETURN(client.auth, yaml.ReadString(v, p));
                    if (client.auth == "client_secret_post") client.auth = "client_secret_basic";
-                   if (client.auth != "client_secret_basic" && client.auth != "private_key_jwt") {
+                   if (client.auth != "client_secret_basic" && client.auth != "private_key_jwt" &&
+                       client.auth != "tls_client_auth" &&
+                       client.auth != "self_signed_tls_client_auth") {
                      return yaml.Error(v, p,
                                        Quoted(client.auth) +
                                            " is not a client authentication method; use "
-                                           "client_secret_basic (the default) or "
-                                           "private_key_jwt");
+                                           "client_secret_basic (the default), "
+                                           "private_key_jwt, tls_client_auth or "
+                                           "self_signed_tls_client_auth");
                    }
                    auth_mark = v.Mark();
                    auth_path = p;
@@ -269,7 +286,43 @@ Status ParseClients(StackParse& parse, const YAML::Node& node, const std::string
                    keys_path = p;
                    return Status::Ok();
                  }},
+                {"tls_client_auth_subject_dn", tls_field},
+                {"tls_client_auth_san_dns", tls_field},
+                {"tls_client_auth_san_uri", tls_field},
+                {"tls_client_auth_san_ip", tls_field},
+                {"tls_client_auth_san_email", tls_field},
+                {"tls_client_certificate_bound_access_tokens",
+                 yaml.SetBool(client.tls_client_certificate_bound_access_tokens)},
             }));
+        const bool tls_client = client.auth == "tls_client_auth";
+        if (tls_client && client.tls_client_auth_field.empty()) {
+          return yaml.ErrorAt(auth_mark, auth_path,
+                              "a tls_client_auth client names its certificate: add one of "
+                              "tls_client_auth_subject_dn, tls_client_auth_san_dns, "
+                              "tls_client_auth_san_uri, tls_client_auth_san_ip or "
+                              "tls_client_auth_san_email");
+        }
+        if (!tls_client && !client.tls_client_auth_field.empty()) {
+          return yaml.ErrorAt(tls_mark, tls_path,
+                              client.tls_client_auth_field +
+                                  " is used only by tls_client_auth clients; add auth: "
+                                  "tls_client_auth or remove it");
+        }
+        if (client.auth == "self_signed_tls_client_auth") {
+          if (client.jwks.empty()) {
+            return yaml.ErrorAt(auth_mark, auth_path,
+                                "a self_signed_tls_client_auth client needs its certificate: add "
+                                "jwks whose keys carry it in x5c");
+          }
+          if (!client.jwks_uri.empty()) {
+            return yaml.ErrorAt(keys_mark, keys_path,
+                                "a self_signed_tls_client_auth client registers its certificate "
+                                "inline (jwks with x5c), not by jwks_uri");
+          }
+          if (!ttl_set) parse.clients_without_ttl.push_back(out.clients.size());
+          out.clients.push_back(std::move(client));
+          return Status::Ok();
+        }
         const bool key_client = client.auth == "private_key_jwt";
         if (!client.jwks.empty() && !client.jwks_uri.empty()) {
           return yaml.ErrorAt(keys_mark, keys_path,

@@ -157,11 +157,36 @@ Status ParseListen(StackParse& parse, const YAML::Node& node, const std::string&
                            listen.tls_key = yaml.ResolvePath(file);
                            return Status::Ok();
                          }},
+                        {"tls_port",
+                         [&](const YAML::Node& v, const std::string& p) -> Status {
+                           LG_ASSIGN_OR_RETURN(int64_t port, yaml.ReadInt(v, p, 0, 65535));
+                           listen.tls_port = static_cast<int>(port);
+                           return Status::Ok();
+                         }},
                     }));
   if (listen.tls_cert.empty() != listen.tls_key.empty()) {
     return yaml.Error(node, path, "tls_cert and tls_key go together; set both or neither");
   }
+  if (listen.tls_port >= 0 && listen.tls_cert.empty()) {
+    return yaml.Error(node, path, "tls_port needs tls_cert and tls_key (the HTTPS certificate)");
+  }
   return Status::Ok();
+}
+
+Status ParseMtls(StackParse& parse, const YAML::Node& node, const std::string& path) {
+  const YamlReader& yaml = parse.yaml;
+  MtlsSpec& mtls = parse.config.mtls;
+  mtls.enabled = true;
+  return yaml.ParseMap(node, path, path,
+                       {
+                           {"ca_file",
+                            [&](const YAML::Node& v, const std::string& p) -> Status {
+                              LG_ASSIGN_OR_RETURN(std::string file, yaml.ReadNonEmptyString(v, p));
+                              mtls.ca_file = yaml.ResolvePath(file);
+                              return Status::Ok();
+                            }},
+                           {"bind_all_tokens", yaml.SetBool(mtls.bind_all_tokens)},
+                       });
 }
 
 Status ParseTokens(StackParse& parse, const YAML::Node& node, const std::string& path) {
@@ -251,6 +276,24 @@ Status ParseMetrics(StackParse& parse, const YAML::Node& node, const std::string
       {{"client_labels", parse.yaml.SetBool(parse.config.metrics.client_labels)}});
 }
 
+Status ParseEngine(StackParse& parse, const YAML::Node& node, const std::string& path) {
+  const YamlReader& yaml = parse.yaml;
+  QuerySpec& q = parse.config.query;
+  return yaml.ParseMap(node, path, path,
+                       {{"url", [&](const YAML::Node& v, const std::string& p) -> Status {
+                           LG_ASSIGN_OR_RETURN(q.engine_url, yaml.ReadNonEmptyString(v, p));
+                           if (HasWhitespaceOrControl(q.engine_url)) {
+                             return yaml.Error(v, p,
+                                               "the engine URL contains whitespace; write it as "
+                                               "a URL, e.g. postgresql://user@host/db");
+                           }
+                           if (q.engine_url.find("://") == std::string::npos) {
+                             q.engine_url = yaml.ResolvePath(q.engine_url);
+                           }
+                           return Status::Ok();
+                         }}});
+}
+
 Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& path) {
   const YamlReader& yaml = parse.yaml;
   StackConfig& out = parse.config;
@@ -292,6 +335,26 @@ Status ParseQuery(StackParse& parse, const YAML::Node& node, const std::string& 
           {"workers", yaml.SetInt(q.workers, 1, 1024)},
           {"max_backlog", yaml.SetInt(q.max_backlog, 1, 100000)},
           {"audit_sql", yaml.SetBool(q.audit_sql)},
+          {"async_timeout",
+           [&](const YAML::Node& v, const std::string& p) -> Status {
+             LG_ASSIGN_OR_RETURN(q.async_timeout_seconds,
+                                 yaml.ReadDuration(v, p, 1, 7 * 24 * 3600, "1s..7d"));
+             return Status::Ok();
+           }},
+          {"async_max_rows", yaml.SetInt(q.async_max_rows, 1, 1'000'000'000)},
+          {"async_max_result_bytes", yaml.SetInt(q.async_max_result_bytes, 1024, 1ll << 40)},
+          {"async_retention",
+           [&](const YAML::Node& v, const std::string& p) -> Status {
+             LG_ASSIGN_OR_RETURN(q.async_retention_seconds,
+                                 yaml.ReadDuration(v, p, 1, 90 * 24 * 3600, "1s..90d"));
+             return Status::Ok();
+           }},
+          {"async_spool_dir",
+           [&](const YAML::Node& v, const std::string& p) -> Status {
+             LG_ASSIGN_OR_RETURN(std::string dir, yaml.ReadNonEmptyString(v, p));
+             q.async_spool_dir = yaml.ResolvePath(dir);
+             return Status::Ok();
+           }},
       });
 }
 

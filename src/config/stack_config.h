@@ -12,6 +12,7 @@
 //     hash_key_file: /etc/lakegate/hash.key   # default <state_dir>/hash.key
 //     mask_key_file: /etc/lakegate/mask.key   # default <state_dir>/mask.key
 //   listen: {address: 127.0.0.1, port: 8080, threads: 0}
+//   mtls: {ca_file: client-ca.pem, bind_all_tokens: false}   # RFC 8705 (needs TLS)
 //   tokens: {algorithm: ES256, default_ttl: 1h}
 //   resource_servers:
 //     - identifier: athena-api
@@ -24,6 +25,7 @@
 //       scopes: [athena-api/query.read, athena-api/query.write]
 //       token_ttl: 1h
 //   query: {lake_dir: ./lake, default_database: analytics, timeout: 30s, max_rows: 10000}
+//   engine: {url: postgresql://lakegate@db/lake}   # optional: the lake in PostgreSQL
 //   roles:
 //     - name: lf-dev-role
 //       grants:
@@ -94,13 +96,23 @@ struct ClientSpec {
   bool enabled = true;
   std::string description;
   // YAML key auth: client_secret_basic (the default; client_secret_post is
-  // the same registration) or private_key_jwt.
+  // the same registration), private_key_jwt, tls_client_auth or
+  // self_signed_tls_client_auth (RFC 8705).
   std::string auth = "client_secret_basic";
   // private_key_jwt: the client's public keys, exactly one of an inline JWK
   // Set (YAML key jwks: a mapping {keys: [...]} or a string holding the JSON;
   // kept here as JSON text) and a jwks_uri (https://, or http:// to loopback).
+  // self_signed_tls_client_auth: an inline JWK Set whose keys carry the
+  // client's certificates in x5c.
   std::string jwks;
   std::string jwks_uri;
+  // tls_client_auth: exactly one of the YAML keys tls_client_auth_subject_dn,
+  // tls_client_auth_san_dns, tls_client_auth_san_uri, tls_client_auth_san_ip,
+  // tls_client_auth_san_email (the key is kept in _field, its value in _value).
+  std::string tls_client_auth_field;
+  std::string tls_client_auth_value;
+  // Every token of the client is bound to its TLS client certificate.
+  bool tls_client_certificate_bound_access_tokens = false;
   // RFC 9449 §5.2 (YAML key dpop_bound_access_tokens): every token request of
   // the client must carry a DPoP proof, so all its tokens are DPoP-bound.
   bool dpop_bound_access_tokens = false;
@@ -122,6 +134,23 @@ struct ListenSpec {
   int threads = 0;       // 0 = one per core
   std::string tls_cert;  // both or neither; relative paths resolve like state_dir
   std::string tls_key;
+  // With tls_cert and tls_key: HTTPS on this port while `port` stays plain
+  // HTTP (both serve every endpoint). -1 = none: `port` itself is HTTPS.
+  int tls_port = -1;
+};
+
+// Mutual TLS (RFC 8705). The section's presence turns it on: the HTTPS
+// listener asks clients for a certificate (optional for them).
+struct MtlsSpec {
+  bool enabled = false;
+  // PEM certificate authorities tls_client_auth client certificates must
+  // chain to; "" = no tls_client_auth client can authenticate. Relative paths
+  // resolve like state_dir.
+  std::string ca_file;
+  // Bind every token requested with a client certificate (cnf x5t#S256),
+  // whatever the client-auth method; else only clients registered with
+  // tls_client_certificate_bound_access_tokens get bound tokens.
+  bool bind_all_tokens = false;
 };
 
 struct LimitsSpec {
@@ -146,6 +175,11 @@ struct MetricsSpec {
 // The query API (what API Gateway + Lambda + Athena do in the AWS setup).
 struct QuerySpec {
   std::string lake_dir;  // default "<file dir>/lake": one SQLite file per database
+  // The engine URL (`engine: {url: ...}`, or --engine on serve and demo), e.g.
+  // postgresql://lakegate@db/lake; "" = the SQLite engine over lake_dir.
+  std::string engine_url = {};
+  // What app::OpenEngine() opens: engine_url, else lake_dir.
+  const std::string& engine() const { return engine_url.empty() ? lake_dir : engine_url; }
   std::string default_database = "analytics";
   std::string read_scope = "athena-api/query.read";  // scope -> statement class
   std::string write_scope = "athena-api/query.write";
@@ -159,6 +193,12 @@ struct QuerySpec {
   int64_t workers = 0;                     // query worker threads; 0 = max(16, 4 x cores)
   int64_t max_backlog = 0;                 // requests waiting for a worker; 0 = `workers`
   bool audit_sql = true;
+  // Asynchronous queries (/v1/queries, the Athena protocol).
+  int64_t async_timeout_seconds = 1800;         // "async_timeout"
+  int64_t async_max_rows = 10'000'000;          // rows beyond it: truncated
+  int64_t async_max_result_bytes = 1ll << 30;   // the spooled result of one query
+  int64_t async_retention_seconds = 24 * 3600;  // "async_retention": kept after finishing
+  std::string async_spool_dir;                  // default "<state_dir>/async-results"
 };
 
 // Maps a client (by our client name or by client_id, e.g. of an external
@@ -202,6 +242,7 @@ struct StackConfig {
   std::string state_dir;    // absolute when loaded from a file; default "<file dir>/state"
   StateSpec state;
   ListenSpec listen;
+  MtlsSpec mtls;
   TokenSpec tokens;
   LimitsSpec limits;
   AuditSpec audit;

@@ -54,11 +54,15 @@ Status ParseIssuer(StackParse& parse, const YAML::Node& value, const std::string
 Status ParseStateDir(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseState(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseListen(StackParse& parse, const YAML::Node& value, const std::string& path);
+Status ParseMtls(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseTokens(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseLimits(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseAudit(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseMetrics(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseQuery(StackParse& parse, const YAML::Node& value, const std::string& path);
+// engine: {url: URL} -- the query engine (app/engines.h); a plain path is a
+// lake directory relative to the stack file.
+Status ParseEngine(StackParse& parse, const YAML::Node& value, const std::string& path);
 
 Status ParseResourceServers(StackParse& parse, const YAML::Node& value, const std::string& path);
 Status ParseClients(StackParse& parse, const YAML::Node& value, const std::string& path);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -103,6 +104,10 @@ struct EngineSettings {
   // directory): a Load() with create makes it (mode 0700), and every other
   // call fails until then. Without it, opening a missing location fails.
   bool create_if_missing = false;
+  // For an engine that authenticates to a remote server with lakegate's own
+  // access tokens (Trino): a fresh token whose subject is `principal`, minted
+  // by the composition root. Empty when no engine needs it.
+  std::function<Result<SecretString>(std::string_view principal)> bearer_token = {};
 };
 
 // True when `name` is a valid catalog database name (and the rule for table

@@ -7,6 +7,7 @@
 #include "common/base64url.h"
 #include "common/strings.h"
 #include "crypto/hash.h"
+#include "gateway/certificate_binding.h"
 #include "jose/token_failure.h"
 
 namespace lakegate::gateway {
@@ -109,7 +110,10 @@ Result<std::shared_ptr<const Identity>> BearerAuthenticator::Authenticate(
   LG_ASSIGN_OR_RETURN(PresentedToken presented,
                       ExtractAccessToken(request.GetHeader("authorization")));
   LG_ASSIGN_OR_RETURN(std::shared_ptr<const Identity> identity, AuthenticateToken(presented.token));
+  // Both checked on every request, cached token or not: the bindings are to
+  // a key proven per request and to the connection, not to the token.
   LG_RETURN_IF_ERROR(CheckBinding(*identity, presented, request));
+  LG_RETURN_IF_ERROR(CheckCertificateBinding(*identity, request));
   return identity;
 }
 
@@ -185,7 +189,8 @@ Result<std::shared_ptr<const Identity>> BearerAuthenticator::Verify(TokenIssuer&
   identity->jti = claims.jti;
   identity->expires_at = claims.exp;
   identity->own = issuer.own();
-  identity->cnf_jkt = claims.cnf.jkt;
+  identity->cnf_x5t_s256 = claims.cnf_x5t_s256;
+  identity->cnf_jkt = claims.cnf_jkt;
   if (identity->client_id.empty()) {
     return TokenError(TokenFailure::kMissingClientId, "missing client_id");
   }

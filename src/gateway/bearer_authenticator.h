@@ -75,8 +75,10 @@ class BearerAuthenticator {
   // absent); a DPoP-bound token fails (DpopFailure::kBoundTokenAsBearer).
   Result<std::shared_ptr<const Identity>> Authenticate(std::string_view authorization);
   // The same for a whole request, Bearer or DPoP: more than one
-  // Authorization header is refused (which one would we trust?). A DPoP
-  // presentation's proof is checked, and its jti recorded (may block).
+  // Authorization header is refused (which one would we trust?), a DPoP
+  // presentation's proof is checked and its jti recorded (may block), and a
+  // certificate-bound token must come with its certificate
+  // (gateway/certificate_binding.h).
   Result<std::shared_ptr<const Identity>> Authenticate(const http::Request& request);
 
   // The DPoP verifier (null when DPoP is not accepted).

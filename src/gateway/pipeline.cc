@@ -62,11 +62,13 @@ void Call::Fail(const Status& failure) {
   const oauth::DpopVerifier* dpop = pipeline_.authenticator_.dpop();
   const std::string_view authorization = TrimWhitespace(request().GetHeader("authorization"));
   http::Response response = http::ErrorResponse(
-      failure, http::ErrorFamily::kApi,
+      failure, spec_.errors,
       {.request_id = id_,
        .required_scope = required_scope_,
        .headers = std::move(headers),
-       .dpop_algs = dpop != nullptr ? std::string_view(pipeline_.dpop_algs_) : std::string_view(),
+       .dpop_algs = dpop != nullptr && spec_.errors == http::ErrorFamily::kApi
+                        ? std::string_view(pipeline_.dpop_algs_)
+                        : std::string_view(),
        .dpop_error =
            oauth::IsDpopFailure(failure) ||
            (authorization.size() > 5 && EqualsIgnoreCase(authorization.substr(0, 5), "DPoP "))});
@@ -150,10 +152,12 @@ void Pipeline::Run(const std::shared_ptr<Call>& call, const Handler& handler) {
 
 Status Pipeline::Admit(Call& call) {
   const http::Request& request = call.request();
-  Result<std::shared_ptr<const Identity>> identity = authenticator_.Authenticate(request);
+  Result<std::shared_ptr<const Identity>> identity = call.spec_.authenticate
+                                                         ? call.spec_.authenticate(request)
+                                                         : authenticator_.Authenticate(request);
   if (!identity.ok()) {
     log::Info("request " + call.id_ + " from " + request.remote_address +
-              ": bearer token rejected: " + identity.status().ToString());
+              ": credentials rejected: " + identity.status().ToString());
     return identity.status();
   }
   call.identity_ = std::move(*identity);

@@ -37,6 +37,7 @@
 #include "gateway/bearer_authenticator.h"
 #include "gateway/gateway_options.h"
 #include "gateway/role_resolver.h"
+#include "http/error_response.h"
 #include "http/exchange.h"
 #include "policy/policy.h"
 
@@ -52,10 +53,21 @@ enum class Access {
 // The audit event a route writes.
 enum class AuditKind { kQuery, kCatalog, kPolicyRead, kPolicyChange };
 
+// How a route authenticates a request: the caller's identity (client,
+// issuer, scopes), or a kUnauthenticated failure. Every authenticator yields
+// the same Identity, so role resolution and governance do not depend on how
+// the caller proved who it is.
+using Authenticate =
+    std::function<Result<std::shared_ptr<const Identity>>(const http::Request& request)>;
+
 struct RouteSpec {
   bool json_body = false;  // the body must be application/json (415 otherwise)
   Access access = Access::kQuery;
   AuditKind audit = AuditKind::kQuery;
+  // The shape of the route's error responses (the Athena protocol: kAws).
+  http::ErrorFamily errors = http::ErrorFamily::kApi;
+  // Empty: the Bearer token (the pipeline's BearerAuthenticator).
+  Authenticate authenticate = {};
 };
 
 // What a request did, for its audit line. Handlers fill what applies.

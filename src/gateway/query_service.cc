@@ -227,7 +227,10 @@ Result<QueryBody> ParseQueryBody(std::string_view text, const GatewayOptions& op
 }
 
 QueryService::QueryService(Pipeline& pipeline, engine::Engine& engine)
-    : pipeline_(pipeline), options_(pipeline.options()), engine_(engine) {}
+    : pipeline_(pipeline),
+      options_(pipeline.options()),
+      engine_(engine),
+      slots_(pipeline.pool(), options_.max_concurrent_per_client, options_.max_queued_per_client) {}
 
 // Per query request: the parsed body and the client's slot key travel with
 // the call while it may wait for a slot.
@@ -244,25 +247,33 @@ void QueryService::Query(const std::shared_ptr<Call>& call) {
   pending->call = call;
   pending->body = std::move(*parsed);
   const Identity& who = call->identity();
-  pending->slot = who.issuer + "\n" + who.client_id;
+  pending->slot = SlotKey(who);
   CallRecord& record = call->record();
   record.sql = pending->body.sql;
   record.database = pending->body.database;
 
-  switch (AcquireOrPark(pending)) {
-    case SlotOutcome::kRefused:
+  ClientSlots::Job job{
+      .run = [this, pending] { Execute(*pending); },
+      .busy =
+          [pending] {
+            pending->call->Fail(
+                GatewayError(GatewayFailure::kBusy, "the worker pool's queue is full"));
+          },
+  };
+  switch (slots_.AcquireOrPark(pending->slot, std::move(job))) {
+    case ClientSlots::Outcome::kRefused:
       return call->Fail(GatewayError(
           GatewayFailure::kTooManyQueries,
           "client '" + who.client_id + "' already runs " +
               std::to_string(options_.max_concurrent_per_client) + " queries and has " +
               std::to_string(options_.max_queued_per_client) + " waiting; retry later"));
-    case SlotOutcome::kParked:
+    case ClientSlots::Outcome::kParked:
       return;  // run later by the query that passes it a slot
-    case SlotOutcome::kAcquired:
+    case ClientSlots::Outcome::kAcquired:
       break;
   }
   Execute(*pending);
-  PassOnSlot(pending->slot);
+  slots_.Release(pending->slot);
 }
 
 void QueryService::Execute(Pending& pending) {
@@ -368,57 +379,60 @@ void QueryService::Catalog(const std::shared_ptr<Call>& call) {
   call->Respond(std::move(response));
 }
 
-// A client runs at most max_concurrent_per_client queries at once, so its slow
-// queries cannot take every worker; further calls wait in its own queue
-// without holding a worker (like Athena's queued state), and only a full
-// queue is 429.
-QueryService::SlotOutcome QueryService::AcquireOrPark(const std::shared_ptr<Pending>& pending) {
-  MutexLock lock(slots_mutex_);
-  int& active = active_by_client_[pending->slot];
-  if (active < options_.max_concurrent_per_client) {
+std::string SlotKey(const Identity& who) { return who.issuer + "\n" + who.client_id; }
+
+ClientSlots::ClientSlots(ThreadPool& pool, int max_concurrent, int max_queued)
+    : pool_(pool), max_concurrent_(max_concurrent), max_queued_(max_queued) {}
+
+// A client's slow queries cannot take every worker; further calls wait in
+// its own queue without holding a worker (like Athena's QUEUED state), and
+// only a full queue refuses.
+ClientSlots::Outcome ClientSlots::AcquireOrPark(const std::string& key, Job job) {
+  MutexLock lock(mutex_);
+  int& active = active_[key];
+  if (active < max_concurrent_) {
     ++active;
-    return SlotOutcome::kAcquired;
+    return Outcome::kAcquired;
   }
-  auto& queue = waiting_[pending->slot];
-  if (queue.size() >= static_cast<size_t>(options_.max_queued_per_client)) {
-    if (queue.empty()) waiting_.erase(pending->slot);
-    return SlotOutcome::kRefused;
+  auto& queue = waiting_[key];
+  if (queue.size() >= static_cast<size_t>(max_queued_)) {
+    if (queue.empty()) waiting_.erase(key);
+    return Outcome::kRefused;
   }
-  queue.push_back(pending);
-  return SlotOutcome::kParked;
+  queue.push_back(std::move(job));
+  return Outcome::kParked;
 }
 
-void QueryService::PassOnSlot(const std::string& key) {
+void ClientSlots::Release(const std::string& key) {
   while (true) {
-    std::shared_ptr<Pending> next;
+    Job next;
     {
-      MutexLock lock(slots_mutex_);
+      MutexLock lock(mutex_);
       auto it = waiting_.find(key);
       if (it == waiting_.end() || it->second.empty()) {
         if (it != waiting_.end()) waiting_.erase(it);
-        auto active = active_by_client_.find(key);
-        if (active != active_by_client_.end() && --active->second <= 0) {
-          active_by_client_.erase(active);
-        }
+        auto active = active_.find(key);
+        if (active != active_.end() && --active->second <= 0) active_.erase(active);
         return;
       }
       next = std::move(it->second.front());  // the slot passes to it
       it->second.pop_front();
     }
-    bool queued = pipeline_.pool().Submit([this, next] {
-      Execute(*next);
-      PassOnSlot(next->slot);
+    auto run = std::make_shared<std::function<void()>>(std::move(next.run));
+    bool queued = pool_.Submit([this, run, key] {
+      (*run)();
+      Release(key);
     });
     if (queued) return;
-    next->call->Fail(GatewayError(GatewayFailure::kBusy, "the worker pool's queue is full"));
+    if (next.busy) next.busy();
     // Its slot goes to the one after it, or is freed.
   }
 }
 
-int QueryService::ActiveQueries(std::string_view client_id) const {
-  MutexLock lock(slots_mutex_);
+int ClientSlots::Active(std::string_view client_id) const {
+  MutexLock lock(mutex_);
   int total = 0;
-  for (const auto& [key, count] : active_by_client_) {
+  for (const auto& [key, count] : active_) {
     size_t nl = key.find('\n');
     if (nl != std::string::npos && std::string_view(key).substr(nl + 1) == client_id)
       total += count;
@@ -426,8 +440,8 @@ int QueryService::ActiveQueries(std::string_view client_id) const {
   return total;
 }
 
-int QueryService::WaitingQueries(std::string_view client_id) const {
-  MutexLock lock(slots_mutex_);
+int ClientSlots::Waiting(std::string_view client_id) const {
+  MutexLock lock(mutex_);
   int total = 0;
   for (const auto& [key, queue] : waiting_) {
     size_t nl = key.find('\n');

@@ -240,6 +240,12 @@ Result<ClientResponse> Client::Send(ClientRequest request) const {
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!options_.cert_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.cert_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.key_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
+  }
   if (!options_.no_proxy.empty()) {
     curl_easy_setopt(curl, CURLOPT_NOPROXY, options_.no_proxy.c_str());
   }

@@ -64,6 +64,11 @@ struct ClientResponse {
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{10000};
   std::string ca_file;  // PEM bundle of trusted CAs; "" = the system trust store
+  // A TLS client certificate (PEM, the client's own first) and its private key
+  // (PEM), presented to servers that ask for one (mutual TLS, RFC 8705);
+  // both or neither.
+  std::string cert_file = {};
+  std::string key_file = {};
   std::string user_agent = "lakegate";
   // Hosts reached without a proxy even when the environment names one
   // (comma-separated host names or addresses; "*" = every host). It replaces the

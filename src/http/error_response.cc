@@ -159,7 +159,33 @@ int HttpStatusFor(const Status& status) {
   return reason_status != 0 ? reason_status : DefaultHttpStatus(status.code());
 }
 
+namespace {
+
+// The AWS exception type of a failure (kAws).
+std::string_view AwsErrorType(const Status& status, int http_status) {
+  std::string_view code = status.reason_info().public_code;
+  if (code.ends_with("Exception")) return code;
+  switch (http_status) {
+    case 401:
+      return "UnrecognizedClientException";
+    case 403:
+      return "AccessDeniedException";
+    case 429:
+      return "TooManyRequestsException";
+    default:
+      return http_status >= 500 ? "InternalServerException" : "InvalidRequestException";
+  }
+}
+
+int AwsHttpStatus(int status) {
+  if (status == 401 || status == 403 || status == 429 || status >= 500) return status;
+  return 400;
+}
+
+}  // namespace
+
 std::string_view PublicErrorCode(const Status& status, ErrorFamily family) {
+  if (family == ErrorFamily::kAws) return AwsErrorType(status, HttpStatusFor(status));
   std::string_view code = status.reason_info().public_code;
   if (!code.empty()) return code;
   return family == ErrorFamily::kOAuth ? DefaultOAuthCode(status.code())
@@ -172,7 +198,12 @@ Response ErrorResponse(const Status& status, ErrorFamily family, ErrorContext co
   r.headers = std::move(context.headers);
   const std::string message = PublicErrorMessage(status, context.request_id);
   const std::string_view code = PublicErrorCode(status, family);
-  if (family == ErrorFamily::kOAuth) {
+  if (family == ErrorFamily::kAws) {
+    r.status = AwsHttpStatus(r.status);
+    r.content_type = "application/x-amz-json-1.1";
+    r.body = "{\"__type\":" + JsonQuote(code) + ",\"Message\":" + JsonQuote(message) + "}";
+    r.headers.push_back({"x-amzn-ErrorType", std::string(code)});
+  } else if (family == ErrorFamily::kOAuth) {
     r.body = JsonError(code, message);
     r.headers.push_back({"Cache-Control", "no-store"});
     r.headers.push_back({"Pragma", "no-cache"});

@@ -24,6 +24,13 @@
 //           (after the Bearer one); the error goes into the DPoP one, listed
 //           first, when the context says so (a bad proof, a bound token sent
 //           as Bearer, any token failure of a DPoP presentation).
+//   kAws    the AWS JSON protocols' {"__type": "<Type>", "Message": "..."} with
+//           Content-Type application/x-amz-json-1.1 and x-amzn-ErrorType:
+//           the type is the reason's public_code when it names an AWS
+//           exception ("...Exception"), else by code: InvalidRequestException
+//           (400 for every client error but 401/403/429),
+//           UnrecognizedClientException (401), AccessDeniedException (403),
+//           TooManyRequestsException (429), InternalServerException (5xx).
 // The message is the reason's public_message, else the status message, which
 // request-path code keeps safe to show by contract; a kInternal message is
 // never shown (the client gets a pointer to the server log instead).
@@ -40,7 +47,7 @@
 
 namespace lakegate::http {
 
-enum class ErrorFamily { kOAuth, kApi };
+enum class ErrorFamily { kOAuth, kApi, kAws };
 
 // What the server itself refuses before or around a handler.
 enum class HttpFailure {

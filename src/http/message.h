@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,11 @@ struct Request {
   std::string body;
   std::string remote_address;  // peer IP, without port
   bool secure = false;         // arrived over TLS
+  // The certificates the TLS client presented (DER, its own first, then the
+  // intermediates it sent), as received: the TLS layer accepts any, so whoever
+  // reads them makes the trust decision. Null when none (or plain TCP). Shared
+  // by every request of the connection.
+  std::shared_ptr<const std::vector<std::string>> client_certificates;
 
   // Value of the first header named `name` (ASCII case-insensitive), or "" when absent.
   std::string_view GetHeader(std::string_view name) const;

@@ -15,7 +15,8 @@ const Route* PathRoutes::Find(Method method) const {
 }
 
 void Router::Add(Method method, std::string path, Handler handler, RouteOptions options) {
-  PathRoutes& routes = paths_[path];
+  const bool prefix = !path.empty() && path.back() == '*';
+  PathRoutes& routes = prefix ? prefixes_[path.substr(0, path.size() - 1)] : paths_[path];
   routes.by_method_[static_cast<size_t>(method)] =
       Route{std::move(path), method, std::move(handler), options};
   // Rebuild Allow in a stable order; a GET route also serves HEAD.
@@ -33,7 +34,16 @@ void Router::Add(Method method, std::string path, Handler handler, RouteOptions 
 
 const PathRoutes* Router::FindPath(std::string_view path) const {
   auto it = paths_.find(path);
-  return it == paths_.end() ? nullptr : &it->second;
+  if (it != paths_.end()) return &it->second;
+  const PathRoutes* best = nullptr;
+  size_t best_length = 0;
+  for (const auto& [prefix, routes] : prefixes_) {
+    if (path.starts_with(prefix) && prefix.size() >= best_length) {
+      best = &routes;
+      best_length = prefix.size();
+    }
+  }
+  return best;
 }
 
 }  // namespace lakegate::http

@@ -48,8 +48,10 @@ class PathRoutes {
 class Router {
  public:
   // Registers `handler` for (method, path). `path` is matched exactly against the
-  // request path (without query string). Registering the same pair again
-  // replaces the earlier route.
+  // request path (without query string), or, when it ends with '*', as a
+  // prefix (the longest registered prefix wins; an exact path wins over any
+  // prefix): "/v1/queries/*" serves "/v1/queries/abc/results". Registering
+  // the same pair again replaces the earlier route.
   void Add(Method method, std::string path, Handler handler, RouteOptions options = {});
 
   // Routes for `path`, or nullptr when the path is unknown.
@@ -57,6 +59,8 @@ class Router {
 
  private:
   std::map<std::string, PathRoutes, std::less<>> paths_;
+  // Prefix routes, keyed by the prefix (without the '*').
+  std::map<std::string, PathRoutes, std::less<>> prefixes_;
 };
 
 }  // namespace lakegate::http

@@ -45,14 +45,18 @@ class RequestObserver {
 };
 
 struct ServerOptions {
-  std::string address = "127.0.0.1";         // IPv4 or IPv6 literal
-  uint16_t port = 0;                         // 0 = ephemeral; port() tells which
-  int threads = 2;                           // shards (io_context + listener + thread each)
-  size_t max_header_bytes = 8 * 1024;        // request line + headers
-  std::chrono::seconds header_timeout{10};   // the whole request must arrive within this
-  std::chrono::seconds idle_timeout{60};     // keep-alive idle; also write progress
-  size_t max_connections = 10000;            // more are accepted and closed at once
-  std::string tls_cert_file, tls_key_file;   // both set = serve HTTPS (PEM files)
+  std::string address = "127.0.0.1";        // IPv4 or IPv6 literal
+  uint16_t port = 0;                        // 0 = ephemeral; port() tells which
+  int threads = 2;                          // shards (io_context + listener + thread each)
+  size_t max_header_bytes = 8 * 1024;       // request line + headers
+  std::chrono::seconds header_timeout{10};  // the whole request must arrive within this
+  std::chrono::seconds idle_timeout{60};    // keep-alive idle; also write progress
+  size_t max_connections = 10000;           // more are accepted and closed at once
+  std::string tls_cert_file, tls_key_file;  // both set = serve HTTPS (PEM files)
+  // HTTPS: ask every client for a certificate (optional for the client; any
+  // certificate, self-signed too, is accepted at the TLS layer and handed to
+  // handlers in Request::client_certificates for them to judge: RFC 8705).
+  bool request_client_certificates = false;
   std::string server_header = "lakegate";    // empty: no Server header
   size_t stream_high_water_bytes = 1 << 20;  // Exchange::Write blocks above this
 };

@@ -3,6 +3,9 @@
 // Shard::Post, carrying a shared_ptr that keeps it alive.
 #include "http/session.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <array>
 #include <boost/asio/ssl.hpp>
@@ -107,6 +110,30 @@ void AppendNumber(std::string& out, uint64_t v) {
   out.append(buf, end);
 }
 
+// The certificates the TLS peer presented, DER, its own first; null when none.
+std::shared_ptr<const std::vector<std::string>> PeerCertificates(SSL* ssl) {
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  if (leaf == nullptr) return nullptr;
+  auto out = std::make_shared<std::vector<std::string>>();
+  auto append = [&](X509* cert) {
+    unsigned char* der = nullptr;
+    int n = i2d_X509(cert, &der);
+    if (n <= 0) return;
+    out->emplace_back(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+    OPENSSL_free(der);
+  };
+  append(leaf);
+  // On a server the peer's chain leaves its own certificate out.
+  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+      X509* cert = sk_X509_value(chain, i);
+      if (X509_cmp(cert, leaf) != 0) append(cert);
+    }
+  }
+  if (out->empty()) return nullptr;
+  return out;
+}
+
 using PlainStream = tcp::socket;
 using TlsStream = net::ssl::stream<tcp::socket>;
 
@@ -137,6 +164,7 @@ class Session final : public SessionBase {
           self->Close();
           return;
         }
+        self->client_certificates_ = PeerCertificates(self->stream_.native_handle());
         self->StartRequest();
       });
     } else {
@@ -400,6 +428,7 @@ class Session final : public SessionBase {
     route_name_ = &route->path;
     request_.remote_address = remote_address_;
     request_.secure = kIsTls;
+    request_.client_certificates = client_certificates_;
     state_ = State::kHandling;
     deadline_ = SteadyClock::time_point::max();  // the handler decides how long it takes
     auto exchange =
@@ -599,6 +628,7 @@ class Session final : public SessionBase {
   Request request_;
   std::optional<RequestParser> parser_;
   std::string remote_address_;
+  std::shared_ptr<const std::vector<std::string>> client_certificates_;  // TLS only
   const std::string* route_name_ = &kUnmatched;
   SteadyClock::time_point request_start_ = SteadyClock::now();
   int version_ = 11;

@@ -6,6 +6,18 @@
 #include <string>
 
 namespace lakegate::http::internal {
+namespace {
+
+// Client certificates are optional and never judged here: the handshake
+// succeeds whatever the client presents (or not), and the handlers decide
+// what a certificate proves (RFC 8705: a trust anchor for tls_client_auth, a
+// registered certificate for self_signed_tls_client_auth, a thumbprint for
+// bound tokens).
+int AcceptAnyClientCertificate(int, X509_STORE_CTX*) { return 1; }
+
+constexpr unsigned char kSessionIdContext[] = "lakegate";
+
+}  // namespace
 
 Result<std::unique_ptr<boost::asio::ssl::context>> MakeTlsContext(const ServerOptions& options) {
   namespace ssl = boost::asio::ssl;
@@ -29,6 +41,13 @@ Result<std::unique_ptr<boost::asio::ssl::context>> MakeTlsContext(const ServerOp
     if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
       return InvalidArgumentError("http: TLS private key " + options.tls_key_file +
                                   " does not match certificate " + options.tls_cert_file);
+    }
+    if (options.request_client_certificates) {
+      SSL_CTX_set_verify(ctx->native_handle(), SSL_VERIFY_PEER, AcceptAnyClientCertificate);
+      // Resumed sessions keep their client certificate; OpenSSL requires a
+      // session id context once it asks for one.
+      SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionIdContext,
+                                     sizeof kSessionIdContext - 1);
     }
     return ctx;
   } catch (const std::exception& e) {

@@ -1,8 +1,6 @@
 #include "jose/claims.h"
 
 #include <charconv>
-#include <initializer_list>
-#include <utility>
 
 #include "common/strings.h"
 
@@ -25,6 +23,11 @@ class ObjectWriter {
     (void)ec;  // 24 bytes always fit an int64_t
     out_->append(buf, end);
   }
+  // `json` is written as it is (a value this file built).
+  void Raw(std::string_view name, std::string_view json) {
+    Key(name);
+    out_->append(json);
+  }
   void StringOrArray(std::string_view name, const std::vector<std::string>& values) {
     Key(name);
     if (values.size() == 1) {
@@ -37,23 +40,6 @@ class ObjectWriter {
       Quoted(values[i]);
     }
     out_->push_back(']');
-  }
-
-  // A nested object of string members; empty values are left out.
-  void Object(std::string_view name,
-              std::initializer_list<std::pair<std::string_view, std::string_view>> members) {
-    Key(name);
-    out_->push_back('{');
-    bool first = true;
-    for (const auto& [member, value] : members) {
-      if (value.empty()) continue;
-      if (!first) out_->push_back(',');
-      first = false;
-      Quoted(member);
-      out_->push_back(':');
-      Quoted(value);
-    }
-    out_->push_back('}');
   }
 
  private:
@@ -91,7 +77,14 @@ std::string EncodeAccessTokenClaims(const AccessTokenClaims& c) {
   w.Integer("exp", c.exp);
   if (!c.jti.empty()) w.String("jti", c.jti);
   if (c.version != 0) w.Integer("version", c.version);
-  if (!c.cnf.empty()) w.Object("cnf", {{"jkt", c.cnf.jkt}});
+  if (!c.cnf_x5t_s256.empty() || !c.cnf_jkt.empty()) {
+    std::string cnf;
+    ObjectWriter confirmation(&cnf);
+    if (!c.cnf_x5t_s256.empty()) confirmation.String("x5t#S256", c.cnf_x5t_s256);
+    if (!c.cnf_jkt.empty()) confirmation.String("jkt", c.cnf_jkt);
+    confirmation.Finish();
+    w.Raw("cnf", cnf);
+  }
   w.Finish();
   return out;
 }

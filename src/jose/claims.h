@@ -9,15 +9,6 @@
 
 namespace lakegate::jose {
 
-// RFC 7800 confirmation ("cnf"): the key a sender-constrained token is bound
-// to. Empty members are omitted; no member set means a plain bearer token.
-struct Confirmation {
-  std::string jkt;  // RFC 9449 §6.1: the SHA-256 JWK thumbprint of the DPoP key
-
-  bool empty() const { return jkt.empty(); }
-  friend bool operator==(const Confirmation&, const Confirmation&) = default;
-};
-
 struct AccessTokenClaims {
   std::string iss, sub, client_id, scope, token_use, jti;
   // Encoded as a string when it has one element, as an array when it has more,
@@ -27,7 +18,13 @@ struct AccessTokenClaims {
   std::optional<int64_t> nbf;
   std::optional<int64_t> auth_time;
   int64_t version = 0;  // omitted when 0
-  Confirmation cnf;     // omitted when empty
+  // Confirmation (RFC 7800 "cnf"): the base64url SHA-256 thumbprint of the
+  // client certificate the token is bound to (RFC 8705 §3.1 "x5t#S256");
+  // "" = not certificate-bound.
+  std::string cnf_x5t_s256;
+  // Confirmation (RFC 9449 §6.1 "jkt"): the base64url SHA-256 JWK thumbprint
+  // of the DPoP key the token is bound to; "" = not DPoP-bound.
+  std::string cnf_jkt;
 
   friend bool operator==(const AccessTokenClaims&, const AccessTokenClaims&) = default;
 };

@@ -161,7 +161,10 @@ std::string Thumbprint(const crypto::PublicKey& key) {
   return Base64UrlEncode(crypto::Sha256(canonical));
 }
 
-Result<std::vector<Jwk>> ParseJwks(std::string_view text) {
+namespace {
+
+// The "keys" array of a JWK Set's text, within the size limits.
+Result<json> ParseJwksKeys(std::string_view text) {
   if (text.size() > kMaxJwksBytes) return InvalidArgumentError("JWKS too large");
   json doc;
   bool duplicate = false;
@@ -173,9 +176,35 @@ Result<std::vector<Jwk>> ParseJwks(std::string_view text) {
   auto keys = doc.find("keys");
   if (keys == doc.end() || !keys->is_array()) return InvalidArgumentError("JWKS has no keys array");
   if (keys->size() > kMaxJwksKeys) return InvalidArgumentError("JWKS has too many keys");
+  return std::move(*keys);
+}
+
+}  // namespace
+
+Result<std::vector<Jwk>> ParseJwks(std::string_view text) {
+  LG_ASSIGN_OR_RETURN(json keys, ParseJwksKeys(text));
   std::vector<Jwk> out;
-  for (const json& entry : *keys) {
+  for (const json& entry : keys) {
     if (std::optional<Jwk> jwk = ParseKey(entry)) out.push_back(std::move(*jwk));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> JwksCertificates(std::string_view text) {
+  LG_ASSIGN_OR_RETURN(json keys, ParseJwksKeys(text));
+  std::vector<std::string> out;
+  for (const json& entry : keys) {
+    if (!entry.is_object()) return InvalidArgumentError("a JWKS key is not a JSON object");
+    auto x5c = entry.find("x5c");
+    if (x5c == entry.end()) continue;
+    // RFC 7517 §4.7: an array of base64 (not base64url) DER certificates,
+    // the key's own first.
+    if (!x5c->is_array() || x5c->empty() || !(*x5c)[0].is_string()) {
+      return InvalidArgumentError("x5c must be a non-empty array of base64 DER certificates");
+    }
+    std::optional<std::string> der = Base64Decode((*x5c)[0].get<std::string>());
+    if (!der || der->empty()) return InvalidArgumentError("x5c[0] is not base64");
+    out.push_back(std::move(*der));
   }
   return out;
 }

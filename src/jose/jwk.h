@@ -46,6 +46,11 @@ Result<std::vector<Jwk>> ParseJwks(std::string_view json);
 
 // An immutable set of keys looked up by kid. Thread-safe. When several keys
 // share a kid, the first one wins and the later ones are dropped.
+// The certificates of a JWK Set's keys that carry x5c: each key's first
+// certificate (its own), DER. Keys without x5c are skipped. InvalidArgument
+// when the text is not a JWK Set or an x5c is malformed.
+Result<std::vector<std::string>> JwksCertificates(std::string_view json);
+
 class KeySet {
  public:
   KeySet() = default;

@@ -20,9 +20,9 @@ constexpr size_t kMaxJsonDepth = 16;
 constexpr size_t kMaxMembersPerObject = 128;
 constexpr int64_t kMaxLeewaySeconds = 24 * 3600;
 
-// A top-level member value of a flat JSON object. An object member keeps its
-// own members' names and string values (kObject: "cnf"); deeper nesting, and
-// arrays holding anything but strings, are kept only as kOther.
+// A top-level member value of a flat JSON object. Arrays holding anything but
+// strings are kept only as kOther; an object keeps its members' names, with
+// the values of those that are strings (a claim such as "cnf").
 struct Value {
   enum class Kind { kNull, kBool, kInteger, kFloat, kString, kStringArray, kObject, kOther };
   Kind kind = Kind::kNull;
@@ -30,8 +30,8 @@ struct Value {
   double number = 0;
   std::string string;
   std::vector<std::string> strings;
-  // kObject: each member's name and value, nullopt when it is not a string.
-  std::vector<std::pair<std::string, std::optional<std::string>>> fields;
+  // kObject: each member's name and, when it is a string, its value.
+  std::vector<std::pair<std::string, std::optional<std::string>>> object;
 
   static Value Of(Kind kind) {
     Value v;
@@ -89,8 +89,8 @@ class FlatObjectReader {
       if (array.kind == Value::Kind::kStringArray) array.strings.push_back(std::move(v));
       return true;
     }
-    if (depth() == 2 && top_object_open_) {
-      members_.back().value.fields.back().second = std::move(v);
+    if (InTopObject()) {
+      members_.back().value.object.back().second = std::move(v);
       return true;
     }
     return Scalar(Value::String(std::move(v)));
@@ -98,12 +98,8 @@ class FlatObjectReader {
   bool binary(json::binary_t&) { return Fail(ParseFailure::kMalformed); }
 
   bool start_object(std::size_t) {
-    if (depth() == 1) {
-      members_.back().value.kind = Value::Kind::kObject;
-      top_object_open_ = true;
-    } else {
-      MarkNested();
-    }
+    MarkNested();
+    if (depth() == 1) members_.back().value.kind = Value::Kind::kObject;
     open_.push_back(true);
     object_keys_.emplace_back();
     return depth() <= kMaxJsonDepth || Fail(ParseFailure::kMalformed);
@@ -115,17 +111,13 @@ class FlatObjectReader {
       if (k == name) return Fail(ParseFailure::kDuplicate);
     }
     keys.push_back(name);
-    if (depth() == 1) {
-      members_.push_back(Member{.name = name, .value = {}});
-    } else if (depth() == 2 && top_object_open_) {
-      members_.back().value.fields.emplace_back(name, std::nullopt);
-    }
+    if (depth() == 1) members_.push_back(Member{.name = name, .value = {}});
+    if (InTopObject()) members_.back().value.object.emplace_back(name, std::nullopt);
     return true;
   }
   bool end_object() {
     open_.pop_back();
     object_keys_.pop_back();
-    if (depth() == 1) top_object_open_ = false;
     return true;
   }
   bool start_array(std::size_t) {
@@ -150,6 +142,10 @@ class FlatObjectReader {
 
  private:
   size_t depth() const { return open_.size(); }
+  // Directly inside an object that is a top-level member's value.
+  bool InTopObject() const {
+    return depth() == 2 && open_[1] && members_.back().value.kind == Value::Kind::kObject;
+  }
 
   bool Fail(ParseFailure failure) {
     if (failure_ == ParseFailure::kNone) failure_ = failure;
@@ -176,7 +172,6 @@ class FlatObjectReader {
   std::vector<bool> open_;  // open containers: true = object, false = array
   std::vector<std::vector<std::string>> object_keys_;
   bool top_array_open_ = false;
-  bool top_object_open_ = false;
   ParseFailure failure_ = ParseFailure::kNone;
 };
 
@@ -295,12 +290,13 @@ Status ReadClaims(std::vector<Member>& members, AccessTokenClaims* c, bool* has_
         return InvalidClaim(name);
       }
     } else if (name == "cnf") {
-      // RFC 7800 §3.1: an object; a confirmation method we know must be a string.
+      // RFC 7800: an object of confirmation methods. A certificate or key
+      // thumbprint that is not a string must not read as "not bound".
       if (v.kind != Value::Kind::kObject) return InvalidClaim(name);
-      for (auto& [member, value] : v.fields) {
-        if (member != "jkt") continue;
-        if (!value || value->empty()) return InvalidClaim("cnf.jkt");
-        c->cnf.jkt = std::move(*value);
+      for (auto& [method, value] : v.object) {
+        if (method != "x5t#S256" && method != "jkt") continue;
+        if (!value || value->empty()) return InvalidClaim("cnf");
+        (method == "jkt" ? c->cnf_jkt : c->cnf_x5t_s256) = std::move(*value);
       }
     } else if (name == "exp" || name == "iat" || name == "nbf" || name == "auth_time" ||
                name == "version") {

@@ -34,6 +34,11 @@ std::vector<std::unique_ptr<ClientAuthMethod>> ClientAuthMethods(const SecretHas
                                        .token_endpoint = options.issuer + "/oauth2/token",
                                        .jwks_uri_keys = options.client_jwks_uri_keys},
                                       store));
+  // Offered (and in the metadata) only where a TLS listener asks for
+  // client certificates.
+  if (options.mtls.enabled) {
+    methods.push_back(MakeMutualTls({.trust_anchors = options.mtls.trust_anchors}));
+  }
   return methods;
 }
 
@@ -168,6 +173,18 @@ EndpointResult AuthorizationServer::Token(const EndpointRequest& request) {
   auto auth = client_auth_.Authenticate(*form, *dir->state, client_id);
   if (!auth.ok()) return fail(auth.status());
   const store::ClientRecord& record = *auth->client;
+  // RFC 8705 §3: the token is bound to the certificate the client presented
+  // when the server or the client's registration asks for it.
+  const std::vector<std::string>* certificates = form->client_certificates;
+  const bool has_certificate = certificates != nullptr && !certificates->empty();
+  if (record.tls_client_certificate_bound_access_tokens && !has_certificate) {
+    return fail(OAuthFailure(OAuthError::kInvalidRequest,
+                             "client '" + record.name +
+                                 "' gets certificate-bound tokens only "
+                                 "(tls_client_certificate_bound_access_tokens): request the token "
+                                 "over HTTPS with its TLS client certificate"),
+                record.name);
+  }
 
   const std::string& grant_type = token_request->grant_type;
   if (grant_type.empty()) {
@@ -253,7 +270,11 @@ EndpointResult AuthorizationServer::Token(const EndpointRequest& request) {
   claims.exp = now + record.token_ttl_seconds;
   claims.jti = RandomToken(16);
   claims.version = 2;
-  claims.cnf.jkt = jkt;
+  claims.cnf_jkt = jkt;
+  if (has_certificate &&
+      (options_.mtls.bind_all_tokens || record.tls_client_certificate_bound_access_tokens)) {
+    claims.cnf_x5t_s256 = CertificateThumbprint((*certificates)[0]);
+  }
   auto token = keys->signer->SignCompact(jose::EncodeAccessTokenClaims(claims));
   if (!token.ok()) {
     log::Error("token signing failed: " + token.status().ToString());
@@ -339,10 +360,19 @@ EndpointResult AuthorizationServer::Introspect(const EndpointRequest& request) {
   const jose::AccessTokenClaims& c = verified->claims;
   r.body = "{\"active\":true,\"scope\":" + JsonQuote(c.scope) +
            ",\"client_id\":" + JsonQuote(c.client_id) +
-           (c.cnf.jkt.empty() ? ",\"token_type\":\"Bearer\"" : ",\"token_type\":\"DPoP\"") +
+           (c.cnf_jkt.empty() ? ",\"token_type\":\"Bearer\"" : ",\"token_type\":\"DPoP\"") +
            ",\"exp\":" + std::to_string(c.exp) + ",\"iat\":" + std::to_string(c.iat) +
            ",\"sub\":" + JsonQuote(c.sub) + ",\"iss\":" + JsonQuote(c.iss) +
            ",\"jti\":" + JsonQuote(c.jti) + ",\"token_use\":" + JsonQuote(c.token_use);
+  // RFC 8705 §3.2, RFC 9449 §6.2: the certificate or key a bound token is
+  // bound to, so that a resource server can check it.
+  if (!c.cnf_x5t_s256.empty() || !c.cnf_jkt.empty()) {
+    r.body += ",\"cnf\":{";
+    if (!c.cnf_x5t_s256.empty()) r.body += "\"x5t#S256\":" + JsonQuote(c.cnf_x5t_s256);
+    if (!c.cnf_x5t_s256.empty() && !c.cnf_jkt.empty()) r.body += ',';
+    if (!c.cnf_jkt.empty()) r.body += "\"jkt\":" + JsonQuote(c.cnf_jkt);
+    r.body += '}';
+  }
   if (!c.aud.empty()) {
     r.body += ",\"aud\":[";
     for (size_t i = 0; i < c.aud.size(); ++i) {
@@ -351,8 +381,6 @@ EndpointResult AuthorizationServer::Introspect(const EndpointRequest& request) {
     }
     r.body += ']';
   }
-  // RFC 9449 §6.2: the binding, so that a resource server can check it.
-  if (!c.cnf.jkt.empty()) r.body += ",\"cnf\":{\"jkt\":" + JsonQuote(c.cnf.jkt) + "}";
   r.body += '}';
   return r;
 }
@@ -388,6 +416,20 @@ EndpointResult AuthorizationServer::Revoke(const EndpointRequest& request) {
 }
 
 std::string AuthorizationServer::JwksJson() const { return keys_.Current()->jwks_json; }
+
+// RFC 8705 §3.3 and §5.
+std::string AuthorizationServer::MutualTlsMetadata() const {
+  const MutualTlsServerOptions& mtls = options_.mtls;
+  if (!mtls.enabled) return {};
+  std::string out = ",\"tls_client_certificate_bound_access_tokens\":true";
+  if (!mtls.endpoint_base.empty()) {
+    const std::string& base = mtls.endpoint_base;
+    out += ",\"mtls_endpoint_aliases\":{\"token_endpoint\":" + JsonQuote(base + "/oauth2/token") +
+           ",\"introspection_endpoint\":" + JsonQuote(base + "/oauth2/introspect") +
+           ",\"revocation_endpoint\":" + JsonQuote(base + "/oauth2/revoke") + "}";
+  }
+  return out;
+}
 
 std::string AuthorizationServer::MetadataJson() const {
   const std::string& iss = options_.issuer;
@@ -432,7 +474,7 @@ std::string AuthorizationServer::MetadataJson() const {
          ",\"dpop_signing_alg_values_supported\":" + dpop_algs + ",\"scopes_supported\":[" +
          scopes + "]" + ",\"access_token_signing_alg_values_supported\":[" + alg + "]" +
          ",\"subject_types_supported\":[\"public\"]" +
-         ",\"id_token_signing_alg_values_supported\":[" + alg + "]" + "}";
+         ",\"id_token_signing_alg_values_supported\":[" + alg + "]" + MutualTlsMetadata() + "}";
 }
 
 }  // namespace lakegate::oauth

@@ -31,10 +31,28 @@
 #include "oauth/form.h"
 #include "oauth/key_manager.h"
 #include "oauth/private_key_jwt.h"
+#include "oauth/tls_client_auth.h"
 #include "store/state_cache.h"
 #include "store/store.h"
 
 namespace lakegate::oauth {
+
+// Mutual TLS (RFC 8705) at the token endpoint.
+struct MutualTlsServerOptions {
+  // A TLS listener asks clients for certificates: the metadata says
+  // tls_client_certificate_bound_access_tokens: true.
+  bool enabled = false;
+  // The https:// base URL of that listener when the issuer's endpoints are
+  // not it (the demo: issuer http://…:N, TLS on another port): the metadata
+  // names its endpoints in mtls_endpoint_aliases (RFC 8705 §5). "" = none.
+  std::string endpoint_base = {};
+  // Bind every token requested with a client certificate, whatever the
+  // client-auth method (clients can also ask for it in their registration).
+  bool bind_all_tokens = false;
+  // What tls_client_auth certificates must chain to; null = no such client
+  // can authenticate.
+  std::shared_ptr<const crypto::TrustAnchors> trust_anchors = {};
+};
 
 struct AuthServerOptions {
   std::string issuer;  // e.g. "http://127.0.0.1:8080"; no trailing slash
@@ -53,6 +71,7 @@ struct AuthServerOptions {
   // DPoP (RFC 9449): the base URLs a proof's htu may name (the issuer is
   // always one), and server nonces.
   DpopOptions dpop = {};
+  MutualTlsServerOptions mtls = {};
 };
 
 // A successful endpoint answer (status 200 unless said otherwise).
@@ -122,6 +141,8 @@ class AuthorizationServer {
                             std::string_view client_name, std::string_view requested_scope,
                             std::string_view remote);
   void AuditToken(const audit::TokenEvent& event);
+  // The mutual-TLS members of the metadata (with a leading comma), or "".
+  std::string MutualTlsMetadata() const;
   std::shared_ptr<const Directory> directory() const { return std::atomic_load(&directory_); }
 
   const AuthServerOptions options_;

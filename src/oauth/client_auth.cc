@@ -16,7 +16,9 @@ ClientAuthenticator::ClientAuthenticator(std::vector<std::unique_ptr<ClientAuthM
 
 std::vector<std::string> ClientAuthenticator::method_names() const {
   std::vector<std::string> names;
-  for (const auto& method : methods_) names.emplace_back(method->name());
+  for (const auto& method : methods_) {
+    for (std::string_view name : method->metadata_names()) names.emplace_back(name);
+  }
   return names;
 }
 
@@ -46,7 +48,9 @@ Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
     return OAuthFailure(OAuthError::kInvalidClient,
                         "client authentication required: send client_id and client_secret with "
                         "HTTP Basic (client_secret_basic) or in the form body "
-                        "(client_secret_post), or a signed client_assertion (private_key_jwt)");
+                        "(client_secret_post), a signed client_assertion (private_key_jwt), or "
+                        "client_id with a TLS client certificate (tls_client_auth, "
+                        "self_signed_tls_client_auth)");
   }
   {
     Result<std::string> claimed = used->Claim(request);
@@ -86,7 +90,8 @@ Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
     // A described failure (a malformed or expired assertion, a key fetch or
     // the replay store failing) is a mistake or our trouble, never a guessed
     // secret: it goes back as it is and does not count toward the limits.
-    if (verified.reason<OAuthError>() && client != nullptr) return verified;
+    const bool described = verified.reason<OAuthError>() && client != nullptr;
+    if (described && !used->counts_failures()) return verified;
     // The client's own bucket is read before this failure is counted: the
     // first `failed_per_minute_per_client` failures a minute stay 401.
     const int64_t slow_down = client_limiter_.RetryAfter(claimed_client_id, now_ms);
@@ -101,9 +106,15 @@ Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
                               std::to_string(slow_down) + " s")
           .WithRetryAfter(slow_down);
     }
+    if (described) return verified;
     return OAuthFailure(OAuthError::kInvalidClient, "invalid client credentials");
   }
-  return Authenticated{client, used->name()};
+  // A method serving several names reports the one the client registered.
+  std::string_view method = used->name();
+  for (std::string_view name : used->metadata_names()) {
+    if (name == client->auth_method) method = name;
+  }
+  return Authenticated{client, method};
 }
 
 }  // namespace lakegate::oauth

@@ -2,9 +2,9 @@
 // (RFC 6749 §2.3): which method a request uses, who it claims to be, whether
 // the credentials check out, and the failed-authentication limits.
 //
-// Each method (client_secret_basic, client_secret_post, private_key_jwt; later
-// tls_client_auth ...) is one ClientAuthMethod; the ClientAuthenticator owns
-// the rules every method shares:
+// Each method (client_secret_basic, client_secret_post, private_key_jwt,
+// tls_client_auth with self_signed_tls_client_auth) is one ClientAuthMethod; the
+// ClientAuthenticator owns the rules every method shares:
 //   - a request using more than one method is invalid_request (RFC 6749 §2.3:
 //     "MUST NOT use more than one authentication method in each request"),
 //     whether or not each is well-formed;
@@ -48,6 +48,10 @@ class ClientAuthMethod {
   virtual ~ClientAuthMethod() = default;
   // The name used in token_endpoint_auth_methods_supported (RFC 8414).
   virtual std::string_view name() const = 0;
+  // Every name the method serves in the metadata (one object may serve
+  // several methods whose requests look alike, told apart by the client's
+  // registration: tls_client_auth and self_signed_tls_client_auth).
+  virtual std::vector<std::string_view> metadata_names() const { return {name()}; }
   // Whether the request uses this method at all (sends any of its
   // parameters or headers), well-formed or not.
   virtual bool Present(const FormRequest& request) const = 0;
@@ -66,6 +70,11 @@ class ClientAuthMethod {
   // True when Verify may block, so that callers move such requests off the
   // network threads.
   virtual bool blocks() const { return false; }
+  // True when a described failure (one with an OAuthError reason) still
+  // counts toward the failed-authentication limits, like a wrong secret: the
+  // method's failures could be someone trying credentials they hold (a
+  // certificate) against other clients' names.
+  virtual bool counts_failures() const { return false; }
   // Does the work of a Verify for a client that does not exist, so response
   // times do not tell which client ids exist.
   virtual void VerifyUnknown(const FormRequest& request) const = 0;

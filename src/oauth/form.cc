@@ -82,7 +82,8 @@ Result<FormRequest> ParseFormRequest(const EndpointRequest& request) {
   }
   Result<FormFields> fields = ParseForm(request.body);
   if (!fields.ok()) return OAuthFailure(OAuthError::kInvalidRequest, fields.status().message());
-  return FormRequest{std::move(*fields), request.authorization, request.remote_address};
+  return FormRequest{std::move(*fields), request.authorization, request.remote_address,
+                     request.client_certificates};
 }
 
 }  // namespace lakegate::oauth

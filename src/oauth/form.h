@@ -19,6 +19,9 @@ struct EndpointRequest {
   std::string_view authorization;  // the Authorization header, "" if absent
   std::string_view body;
   std::string_view remote_address;
+  // The TLS client certificates (DER, the client's own first), or null when
+  // the request came without one (or over plain HTTP).
+  const std::vector<std::string>* client_certificates = nullptr;
   // The DPoP header (RFC 9449): how many the request has, and the first one.
   size_t dpop_proofs = 0;
   std::string_view dpop_proof = {};
@@ -40,6 +43,7 @@ struct FormRequest {
   FormFields fields;
   std::string_view authorization;
   std::string_view remote_address;
+  const std::vector<std::string>* client_certificates = nullptr;  // as EndpointRequest's
 
   // The value of a field that may appear at most once (RFC 6749 §3.2); nullopt
   // when absent; InvalidArgument naming the field when repeated.

@@ -368,20 +368,39 @@ std::string LiteralSql(const Value& v) {
   return !sql.empty() && sql[0] == '-' ? "(" + sql + ")" : sql;
 }
 
+// The pieces that differ between dialects.
+//
+// A column reference: SQLite without affinity (unary +) and with BINARY
+// collation, as for row filters; Trino's typed values need neither.
+std::string ColumnRef(SqlDialect dialect, const std::string& quoted) {
+  if (dialect == SqlDialect::kTrino) return quoted;
+  return "(+" + quoted + " COLLATE BINARY)";
+}
+
+// The name of one of the grammar's functions (lower case, as parsed) in the
+// dialect. Trino has SQLite's others under the same names and argument order
+// (substr counts a negative start from the end in both).
+std::string FunctionName(SqlDialect dialect, const std::string& name) {
+  if (dialect == SqlDialect::kTrino) {
+    if (name == "ifnull") return "coalesce";
+    if (name == "instr") return "strpos";
+  }
+  return name;
+}
+
 // Every node renders as one token (a literal, a function call) or inside its
 // own parentheses, and operators are surrounded by spaces; so the output has
 // no "--" or "/*" outside strings whatever the tree (a '-' or '/' of ours is
 // always followed by a space).
 void AppendSql(const Node& n, const std::function<std::string(std::string_view)>& column_sql,
-               std::string& out) {
-  auto operand = [&](size_t i) { AppendSql(*n.operands[i], column_sql, out); };
+               SqlDialect dialect, std::string& out) {
+  auto operand = [&](size_t i) { AppendSql(*n.operands[i], column_sql, dialect, out); };
   switch (n.kind) {
     case Node::Kind::kLiteral:
       out += LiteralSql(n.literal);
       return;
     case Node::Kind::kColumn:
-      // No affinity (unary +) and BINARY collation, as for row filters.
-      out += "(+" + column_sql(n.name) + " COLLATE BINARY)";
+      out += ColumnRef(dialect, column_sql(n.name));
       return;
     case Node::Kind::kNegate:
       out += "(- ";
@@ -437,7 +456,7 @@ void AppendSql(const Node& n, const std::function<std::string(std::string_view)>
       out += ")";
       return;
     case Node::Kind::kFunction:
-      out += n.name + "(";
+      out += FunctionName(dialect, n.name) + "(";
       for (size_t i = 0; i < n.operands.size(); ++i) {
         if (i > 0) out += ", ";
         operand(i);
@@ -494,10 +513,11 @@ std::vector<std::string> MaskExpression::Columns() const {
 }
 
 std::string MaskExpression::ToSql(
-    const std::function<std::string(std::string_view column)>& column_sql) const {
+    const std::function<std::string(std::string_view column)>& column_sql,
+    SqlDialect dialect) const {
   if (!root) return "NULL";  // not parsed: fail closed
   std::string out;
-  AppendSql(*root, column_sql, out);
+  AppendSql(*root, column_sql, dialect, out);
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "policy/sql_dialect.h"
 
 namespace lakegate::policy {
 
@@ -130,12 +131,23 @@ struct RowFilter {
   bool all_rows() const { return root == nullptr; }
   // Column names the filter references (as written; compare case-insensitively).
   std::vector<std::string> Columns() const;
-  // SQL for SQLite with every column reference replaced by
-  // `(+<column_sql(name)> COLLATE BINARY)` and literals rendered safely
-  // (integers and reals re-rendered from their parsed values, strings quoted
-  // with '' escaping); "1" for all rows. `column_sql` must return a safe SQL
-  // expression (a quoted identifier).
-  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql) const;
+  // SQL in `dialect` with literals rendered safely (integers and reals
+  // re-rendered from their parsed values, strings quoted with '' escaping);
+  // `column_sql` must return a safe SQL expression (a quoted identifier).
+  //   kSQLite: every column reference is `(+<column_sql(name)> COLLATE
+  //     BINARY)`; "1" for all rows.
+  //   kPostgreSQL, kTrino: the same comparisons where the engine evaluates
+  //     them as Matches() does, and a type error where it cannot, so that a
+  //     policy compiled into a view or filter fails instead of admitting other
+  //     rows: column references as they are; text literals compare bytewise
+  //     (PostgreSQL: `'..'::text COLLATE "C"`; Trino's varchar compares by
+  //     code point) and are never coerced to a number, so comparing a number
+  //     column with a string is an error, as is a text column with a number;
+  //     LIKE folds ASCII letters only (translate() on the column, no escape
+  //     character) and takes text columns only; TRUE/FALSE for constants;
+  //     "TRUE" for all rows.
+  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql,
+                    SqlDialect dialect = SqlDialect::kSQLite) const;
   // Evaluates the filter on one row (the reference evaluator of the tests and
   // of `policy explain`): `value(name)` gives the cell; SQL three-valued logic.
   // Comparisons are SQLite's without type affinity and with BINARY collation
@@ -196,8 +208,12 @@ struct MaskExpression {
   // SQL for SQLite with every column reference replaced by
   // `(+<column_sql(name)> COLLATE BINARY)`, literals rendered safely and
   // every operator parenthesized; `column_sql` must return a safe SQL
-  // expression (a quoted identifier or a bound parameter).
-  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql) const;
+  // expression (a quoted identifier or a bound parameter). kTrino: column
+  // references as is, ifnull as coalesce, instr as strpos; Trino's typing is
+  // stricter than SQLite's (|| and comparisons need matching types), so an
+  // expression mixing types fails the query there.
+  std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql,
+                    SqlDialect dialect = SqlDialect::kSQLite) const;
 };
 // InvalidArgument "mask expression: <what was expected, what was found> at
 // position N" (N 1-based); empty text is an error.

@@ -123,52 +123,100 @@ class Parser : public internal::ExpressionParser<Parser, NodePtr, Value> {
 // ---------------------------------------------------------------------------
 // SQL
 
+// The dialect differences, one small function each.
+
+// A column reference for a comparison. SQLite: no affinity (unary +) and
+// BINARY collation, so the comparison is the one Matches() evaluates whatever
+// the column's declared type or collation. PostgreSQL and Trino: the column
+// as it is; they compare typed values (a number column with a text literal is
+// a type error there, where SQLite says false: such a filter fails to compile,
+// never admits other rows), and the literal carries the collation rules.
+std::string ColumnSql(SqlDialect dialect, const std::string& column) {
+  if (dialect != SqlDialect::kSQLite) return column;
+  return "(+" + column + " COLLATE BINARY)";
+}
+
+// A literal. PostgreSQL: text is explicitly text (an unknown-typed literal
+// would be coerced to the column's type: '5' = 5 would hold) and compares
+// bytewise. Trino: a varchar literal, which compares by code point (UTF-8
+// byte order) and is never coerced.
+std::string LiteralFor(SqlDialect dialect, const Value& v) {
+  if (dialect == SqlDialect::kPostgreSQL && v.type == Value::Type::kText) {
+    return "(" + LiteralSql(v) + "::text COLLATE \"C\")";
+  }
+  return LiteralSql(v);
+}
+
+std::string ConstSql(SqlDialect dialect, bool value) {
+  if (dialect != SqlDialect::kSQLite) return value ? "TRUE" : "FALSE";
+  return value ? "1" : "0";
+}
+
+// `column LIKE pattern` with SQLite's default rules: ASCII-only case folding,
+// no escape character. PostgreSQL and Trino fold ASCII letters only too
+// (translate() on the column, the pattern folded here), so a non-ASCII letter
+// matches exactly as in SQLite; translate() takes text only, so a LIKE on a
+// number column is a compile error (SQLite would match the number's text),
+// never a different answer.
+std::string LikeSql(SqlDialect dialect, const std::string& column, const Value& pattern,
+                    bool negated) {
+  const char* op = negated ? " NOT LIKE " : " LIKE ";
+  if (dialect == SqlDialect::kSQLite) return "(" + column + op + LiteralSql(pattern) + ")";
+  static constexpr std::string_view kUpper = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'";
+  static constexpr std::string_view kLower = "'abcdefghijklmnopqrstuvwxyz'";
+  Value folded = pattern;
+  for (char& c : folded.t) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  std::string folded_column =
+      "translate(" + column + ", " + std::string(kUpper) + ", " + std::string(kLower) + ")";
+  if (dialect == SqlDialect::kPostgreSQL) {
+    return "(" + folded_column + " COLLATE \"C\"" + op + LiteralSql(folded) + "::text ESCAPE '')";
+  }
+  return "(" + folded_column + op + LiteralSql(folded) + ")";
+}
+
 void AppendSql(const Node& n, const std::function<std::string(std::string_view)>& column_sql,
-               std::string& out) {
-  auto column = [&] {
-    // No affinity (unary +) and BINARY collation: the comparison is the one
-    // Matches() evaluates, whatever the column's declared type or collation.
-    return "(+" + column_sql(n.column) + " COLLATE BINARY)";
-  };
+               SqlDialect dialect, std::string& out) {
+  auto column = [&] { return ColumnSql(dialect, column_sql(n.column)); };
+  auto literal = [&](size_t i) { return LiteralFor(dialect, n.literals[i]); };
   switch (n.kind) {
     case Node::Kind::kConst:
-      out += n.value ? "1" : "0";
+      out += ConstSql(dialect, n.value);
       return;
     case Node::Kind::kAnd:
     case Node::Kind::kOr:
       out += "(";
-      AppendSql(*n.left, column_sql, out);
+      AppendSql(*n.left, column_sql, dialect, out);
       out += n.kind == Node::Kind::kAnd ? " AND " : " OR ";
-      AppendSql(*n.right, column_sql, out);
+      AppendSql(*n.right, column_sql, dialect, out);
       out += ")";
       return;
     case Node::Kind::kNot:
       out += "(NOT ";
-      AppendSql(*n.left, column_sql, out);
+      AppendSql(*n.left, column_sql, dialect, out);
       out += ")";
       return;
     case Node::Kind::kCompare:
-      out += "(" + column() + " " + n.op + " " + LiteralSql(n.literals[0]) + ")";
+      out += "(" + column() + " " + n.op + " " + literal(0) + ")";
       return;
     case Node::Kind::kIn: {
       out += "(" + column() + (n.negated ? " NOT IN (" : " IN (");
       for (size_t i = 0; i < n.literals.size(); ++i) {
         if (i > 0) out += ", ";
-        out += LiteralSql(n.literals[i]);
+        out += literal(i);
       }
       out += "))";
       return;
     }
     case Node::Kind::kBetween: {
       std::string c = column();
-      std::string both = "(" + c + " >= " + LiteralSql(n.literals[0]) + " AND " + c +
-                         " <= " + LiteralSql(n.literals[1]) + ")";
+      std::string both = "(" + c + " >= " + literal(0) + " AND " + c + " <= " + literal(1) + ")";
       out += n.negated ? "(NOT " + both + ")" : both;
       return;
     }
     case Node::Kind::kLike:
-      out +=
-          "(" + column() + (n.negated ? " NOT LIKE " : " LIKE ") + LiteralSql(n.literals[0]) + ")";
+      out += LikeSql(dialect, column(), n.literals[0], n.negated);
       return;
     case Node::Kind::kIsNull:
       out += "(" + column() + (n.negated ? " IS NOT NULL)" : " IS NULL)");
@@ -363,11 +411,11 @@ std::vector<std::string> RowFilter::Columns() const {
   return out;
 }
 
-std::string RowFilter::ToSql(
-    const std::function<std::string(std::string_view column)>& column_sql) const {
-  if (!root) return "1";
+std::string RowFilter::ToSql(const std::function<std::string(std::string_view column)>& column_sql,
+                             SqlDialect dialect) const {
+  if (!root) return ConstSql(dialect, true);
   std::string out;
-  AppendSql(*root, column_sql, out);
+  AppendSql(*root, column_sql, dialect, out);
   return out;
 }
 

@@ -83,6 +83,15 @@ Status FaultInjectingStore::UpdateClient(const ClientRecord& client) {
 Status FaultInjectingStore::DeleteClient(std::string_view client_id) {
   LG_FAULT_WRITE(DeleteClient(client_id));
 }
+Result<std::vector<AccessKeyRecord>> FaultInjectingStore::ListAccessKeys() {
+  LG_FAULT_READ(ListAccessKeys());
+}
+Status FaultInjectingStore::InsertAccessKey(const AccessKeyRecord& key) {
+  LG_FAULT_WRITE(InsertAccessKey(key));
+}
+Status FaultInjectingStore::DeleteAccessKey(std::string_view access_key_id) {
+  LG_FAULT_WRITE(DeleteAccessKey(access_key_id));
+}
 Result<std::vector<SigningKeyRecord>> FaultInjectingStore::ListSigningKeys() {
   LG_FAULT_READ(ListSigningKeys());
 }

@@ -35,6 +35,9 @@ class FaultInjectingStore final : public Store {
   Status InsertClient(const ClientRecord& client) override;
   Status UpdateClient(const ClientRecord& client) override;
   Status DeleteClient(std::string_view client_id) override;
+  Result<std::vector<AccessKeyRecord>> ListAccessKeys() override;
+  Status InsertAccessKey(const AccessKeyRecord& key) override;
+  Status DeleteAccessKey(std::string_view access_key_id) override;
   Result<std::vector<SigningKeyRecord>> ListSigningKeys() override;
   Status InsertSigningKey(const SigningKeyRecord& key) override;
   Status UpdateSigningKey(const SigningKeyRecord& key) override;

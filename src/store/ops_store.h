@@ -42,6 +42,15 @@ class OpsStore : public Store {
   Status DeleteClient(std::string_view client_id) override {
     return self().Write([&](Ops& ops) { return ops.DeleteClient(client_id); });
   }
+  Result<std::vector<AccessKeyRecord>> ListAccessKeys() override {
+    return self().Read([](Ops& ops) { return ops.ListAccessKeys(); });
+  }
+  Status InsertAccessKey(const AccessKeyRecord& key) override {
+    return self().Write([&](Ops& ops) { return ops.InsertAccessKey(key); });
+  }
+  Status DeleteAccessKey(std::string_view access_key_id) override {
+    return self().Write([&](Ops& ops) { return ops.DeleteAccessKey(access_key_id); });
+  }
   Result<std::vector<SigningKeyRecord>> ListSigningKeys() override {
     return self().Read([](Ops& ops) { return ops.ListSigningKeys(); });
   }

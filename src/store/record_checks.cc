@@ -17,6 +17,15 @@ Status CheckClientRecord(const ClientRecord& client) {
   return Status::Ok();
 }
 
+Status CheckAccessKeyRecord(const AccessKeyRecord& key) {
+  if (key.access_key_id.empty()) return InvalidArgumentError("access key id is empty");
+  if (key.client_id.empty()) return InvalidArgumentError("access key's client id is empty");
+  if (key.secret_ciphertext.empty()) {
+    return InvalidArgumentError("access key " + Quoted(key.access_key_id) + " has no secret");
+  }
+  return Status::Ok();
+}
+
 Status CheckResourceServerRecord(const ResourceServerRecord& server) {
   if (server.identifier.empty()) return InvalidArgumentError("resource server identifier is empty");
   std::set<std::string_view> seen;

@@ -11,6 +11,10 @@ namespace lakegate::store {
 // InvalidArgument when the client id or the name is empty.
 Status CheckClientRecord(const ClientRecord& client);
 
+// InvalidArgument when the access key id, the client id or the ciphertext is
+// empty.
+Status CheckAccessKeyRecord(const AccessKeyRecord& key);
+
 // InvalidArgument on an empty identifier, a scope without a name, or a scope
 // declared twice.
 Status CheckResourceServerRecord(const ResourceServerRecord& server);

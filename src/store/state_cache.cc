@@ -9,6 +9,11 @@ const ClientRecord* StateSnapshot::FindClient(std::string_view client_id) const 
   return it == clients.end() ? nullptr : &it->second;
 }
 
+const AccessKeyRecord* StateSnapshot::FindAccessKey(std::string_view access_key_id) const {
+  auto it = access_keys.find(access_key_id);
+  return it == access_keys.end() ? nullptr : &it->second;
+}
+
 bool StateSnapshot::IsRevoked(std::string_view jti) const {
   return revocations.find(jti) != revocations.end();
 }
@@ -45,6 +50,7 @@ Status StateCache::Refresh() {
     LG_ASSIGN_OR_RETURN(next->signing_keys, tx.ListSigningKeys());
     LG_ASSIGN_OR_RETURN(auto revocations, tx.ListRevocations(/*now=*/0));
     LG_ASSIGN_OR_RETURN(next->resource_servers, tx.ListResourceServers());
+    LG_ASSIGN_OR_RETURN(std::vector<AccessKeyRecord> access_keys, tx.ListAccessKeys());
     next->clients.reserve(clients.size());
     for (ClientRecord& client : clients) {
       std::string id = client.client_id;
@@ -52,6 +58,11 @@ Status StateCache::Refresh() {
     }
     next->revocations.reserve(revocations.size());
     for (auto& [jti, exp] : revocations) next->revocations.emplace(std::move(jti), exp);
+    next->access_keys.reserve(access_keys.size());
+    for (AccessKeyRecord& key : access_keys) {
+      std::string id = key.access_key_id;
+      next->access_keys.emplace(std::move(id), std::move(key));
+    }
     return Status::Ok();
   }));
   loaded_ = true;

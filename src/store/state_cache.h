@@ -1,5 +1,5 @@
 // StateCache: an in-memory, immutable copy of the state the request path reads
-// (clients, signing keys, revocations, resource servers), so that issuing and
+// (clients, signing keys, revocations, resource servers, access keys), so that issuing and
 // verifying tokens never touches the store.
 //
 // Refresh() re-reads everything in one transaction when the store's change
@@ -43,9 +43,12 @@ struct StateSnapshot {
   std::vector<SigningKeyRecord> signing_keys;          // newest first
   StringMap<int64_t> revocations;                      // jti -> the token's exp
   std::vector<ResourceServerRecord> resource_servers;  // by identifier
+  StringMap<AccessKeyRecord> access_keys;              // by access_key_id
 
   // nullptr when no client has this id.
   const ClientRecord* FindClient(std::string_view client_id) const;
+  // nullptr when no access key has this id.
+  const AccessKeyRecord* FindAccessKey(std::string_view access_key_id) const;
   bool IsRevoked(std::string_view jti) const;
 };
 

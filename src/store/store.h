@@ -44,14 +44,26 @@ struct ClientRecord {
   int64_t updated_at = 0;
   bool managed = false;  // declared by a stack file (apply may change/delete it)
   // How the client authenticates at the token endpoint (RFC 8414 names):
-  // "client_secret_basic" (either shared-secret method) or "private_key_jwt".
-  // A client uses its method only: a secret client cannot send an assertion,
-  // a key client has no secret (secret_hash "").
+  // "client_secret_basic" (either shared-secret method), "private_key_jwt",
+  // "tls_client_auth" or "self_signed_tls_client_auth" (RFC 8705). A client
+  // uses its method only: a secret client cannot send an assertion, a key or
+  // certificate client has no secret (secret_hash "").
   std::string auth_method = "client_secret_basic";
   // private_key_jwt: the client's public keys, as an inline JWK Set (JSON
   // text) or a jwks_uri to fetch them from; exactly one is set.
+  // self_signed_tls_client_auth: its certificates, as an inline JWK Set whose
+  // keys carry them in x5c (RFC 8705 §2.2).
   std::string jwks;
   std::string jwks_uri;
+  // tls_client_auth (RFC 8705 §2.1.2): which certificate field names the
+  // client, one of "tls_client_auth_subject_dn", "tls_client_auth_san_dns",
+  // "tls_client_auth_san_uri", "tls_client_auth_san_ip",
+  // "tls_client_auth_san_email", and the value it must hold.
+  std::string tls_client_auth_field;
+  std::string tls_client_auth_value;
+  // RFC 8705 §3.4 client metadata: every token the client gets is bound to
+  // its TLS client certificate (a token request without one is refused).
+  bool tls_client_certificate_bound_access_tokens = false;
   // RFC 9449 §5.2: the client always uses DPoP, so a token request without a
   // DPoP proof is refused.
   bool dpop_bound_access_tokens = false;
@@ -83,6 +95,19 @@ struct ResourceServerRecord {
   friend bool operator==(const ResourceServerRecord&, const ResourceServerRecord&) = default;
 };
 
+// An AWS Signature Version 4 access key of a client (the Athena-compatible
+// endpoint). The secret access key is needed to verify a signature, so it
+// cannot be a hash: the oauth module seals it (oauth/access_key.h) and the
+// store keeps only the sealed bytes.
+struct AccessKeyRecord {
+  std::string access_key_id;      // unique, immutable, e.g. "LGAK..."
+  std::string client_id;          // the client it signs in as; deleted with the client
+  std::string secret_ciphertext;  // the sealed secret access key, opaque to the store
+  int64_t created_at = 0;
+
+  friend bool operator==(const AccessKeyRecord&, const AccessKeyRecord&) = default;
+};
+
 // How many policy versions the store keeps (older ones are deleted on save).
 inline constexpr int kPolicyVersionsKept = 50;
 
@@ -104,6 +129,16 @@ class Store {
   virtual Status UpdateClient(const ClientRecord& client) = 0;
   // NotFound if absent.
   virtual Status DeleteClient(std::string_view client_id) = 0;
+
+  // ---- access keys (SigV4) ----
+  // Every access key, ordered by access_key_id.
+  virtual Result<std::vector<AccessKeyRecord>> ListAccessKeys() = 0;
+  // InvalidArgument when the id, the client id or the ciphertext is empty;
+  // NotFound when no client has client_id; AlreadyExists when the id is taken.
+  // Deleting the client deletes its access keys.
+  virtual Status InsertAccessKey(const AccessKeyRecord& key) = 0;
+  // NotFound if absent.
+  virtual Status DeleteAccessKey(std::string_view access_key_id) = 0;
 
   // ---- signing keys ----
   // Newest first (by created_at, then by insertion order).

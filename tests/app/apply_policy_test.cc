@@ -276,5 +276,56 @@ TEST(ApplyClientAuthTest, SwitchingMethodsReplacesTheCredentials) {
   EXPECT_EQ(find().auth_method, "client_secret_basic");  // nothing written
 }
 
+// Mutual-TLS clients (RFC 8705): the certificate field, its value and the
+// bound-tokens flag reach the store, no secret is made, and a malformed
+// registration is refused before anything is written.
+TEST(ApplyClientAuthTest, MutualTlsClients) {
+  ::lakegate::testing::TempDir dir("lg-apply-mtls");
+  std::unique_ptr<store::Store> store = store::NewInMemoryStore();
+  oauth::SecretHasher hasher{SecretString(std::string(32, 'k'))};
+  FakeClock clock;
+  auto apply = [&](std::string_view client) {
+    return ApplyStack(Stack(ClientStack(client)), *store, hasher, clock, dir.path(), false);
+  };
+  auto find = [&] { return **store->FindClientByName("svc"); };
+
+  auto created = apply(
+      "  - name: svc\n    scopes: [athena-api/query.read]\n    auth: tls_client_auth\n"
+      "    tls_client_auth_subject_dn: \"CN=svc,O=Example\"\n"
+      "    tls_client_certificate_bound_access_tokens: true\n");
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_THAT(FormatChanges(*created, false), HasSubstr("auth: tls_client_auth"));
+  EXPECT_TRUE(created->secret_files.empty());
+  store::ClientRecord c = find();
+  EXPECT_EQ(c.auth_method, "tls_client_auth");
+  EXPECT_EQ(c.tls_client_auth_field, "tls_client_auth_subject_dn");
+  EXPECT_EQ(c.tls_client_auth_value, "CN=svc,O=Example");
+  EXPECT_TRUE(c.tls_client_certificate_bound_access_tokens);
+  EXPECT_TRUE(c.secret_hash.empty());
+
+  auto renamed = apply(
+      "  - name: svc\n    scopes: [athena-api/query.read]\n    auth: tls_client_auth\n"
+      "    tls_client_auth_san_dns: svc.example.com\n");
+  ASSERT_TRUE(renamed.ok()) << renamed.status().ToString();
+  EXPECT_THAT(FormatChanges(*renamed, false),
+              HasSubstr("tls_client_auth certificate name changed"));
+  EXPECT_EQ(find().tls_client_auth_field, "tls_client_auth_san_dns");
+  EXPECT_FALSE(find().tls_client_certificate_bound_access_tokens);
+
+  auto bad_dn = apply(
+      "  - name: svc\n    scopes: [athena-api/query.read]\n    auth: tls_client_auth\n"
+      "    tls_client_auth_subject_dn: not a dn\n");
+  EXPECT_EQ(bad_dn.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_dn.status().message(),
+              HasSubstr("client 'svc': tls_client_auth_subject_dn \"not a dn\" is not an RFC "
+                        "4514 distinguished name"));
+  auto no_x5c = apply(
+      "  - name: svc\n    scopes: [athena-api/query.read]\n    auth: "
+      "self_signed_tls_client_auth\n    jwks: '{\"keys\":[{\"kty\":\"EC\"}]}'\n");
+  EXPECT_EQ(no_x5c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(no_x5c.status().message(), HasSubstr("jwks has no key with x5c"));
+  EXPECT_EQ(find().tls_client_auth_field, "tls_client_auth_san_dns");  // nothing written
+}
+
 }  // namespace
 }  // namespace lakegate::app

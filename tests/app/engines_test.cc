@@ -70,15 +70,30 @@ TEST_F(EnginesTest, SqliteByPlainPathOrUrl) {
 }
 
 TEST_F(EnginesTest, UnknownSchemeNamesTheKnownOnesAndHidesTheUrl) {
-  auto engine = OpenEngine("postgresql://admin:s3cret@db.example/lake", {});
+  auto engine = OpenEngine("mysql://admin:s3cret@db.example/lake", {});
   ASSERT_FALSE(engine.ok());
   EXPECT_EQ(engine.status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(HasReason(engine.status(), engine::EngineFailure::kMisconfigured));
-  EXPECT_NE(engine.status().message().find("'postgresql:'"), std::string::npos)
+  EXPECT_NE(engine.status().message().find("'mysql:'"), std::string::npos)
       << engine.status().message();
   EXPECT_NE(engine.status().message().find("sqlite"), std::string::npos);
   EXPECT_EQ(engine.status().message().find("s3cret"), std::string::npos);
-  EXPECT_EQ(EngineSchemes(), (std::vector<std::string>{"sqlite"}));
+  EXPECT_EQ(EngineSchemes(), (std::vector<std::string>{"sqlite", "postgresql", "postgres"}));
+}
+
+TEST_F(EnginesTest, PostgresqlUrlsOpenThePostgresEngineAndHideThePassword) {
+  // Nothing listens on port 1: the engine says so without the password.
+  for (const char* url : {"postgresql://admin:s3cret@127.0.0.1:1/lake?connect_timeout=2",
+                          "postgres://admin:s3cret@127.0.0.1:1/lake?connect_timeout=2"}) {
+    auto engine = OpenEngine(url, {});
+    ASSERT_FALSE(engine.ok()) << url;
+    EXPECT_TRUE(HasReason(engine.status(), engine::EngineFailure::kUnavailable) ||
+                HasReason(engine.status(), engine::EngineFailure::kMisconfigured))
+        << engine.status().ToString();
+    EXPECT_NE(engine.status().message().find("PostgreSQL engine"), std::string::npos);
+    EXPECT_EQ(engine.status().message().find("s3cret"), std::string::npos)
+        << engine.status().message();
+  }
 }
 
 TEST_F(EnginesTest, SqliteUrlWithAHostIsRefused) {

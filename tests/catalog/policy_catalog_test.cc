@@ -59,6 +59,13 @@ class LaggingStore final : public store::Store {
   Status InsertClient(const store::ClientRecord& c) override { return base_->InsertClient(c); }
   Status UpdateClient(const store::ClientRecord& c) override { return base_->UpdateClient(c); }
   Status DeleteClient(std::string_view id) override { return base_->DeleteClient(id); }
+  Result<std::vector<store::AccessKeyRecord>> ListAccessKeys() override {
+    return base_->ListAccessKeys();
+  }
+  Status InsertAccessKey(const store::AccessKeyRecord& k) override {
+    return base_->InsertAccessKey(k);
+  }
+  Status DeleteAccessKey(std::string_view id) override { return base_->DeleteAccessKey(id); }
   Result<std::vector<store::SigningKeyRecord>> ListSigningKeys() override {
     return base_->ListSigningKeys();
   }

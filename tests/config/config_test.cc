@@ -358,8 +358,21 @@ TEST(ParseStackErrorTest, UnknownTopLevelKey) {
             "stack.yaml:1:1: unknown key \"client\"; did you mean \"clients\"?");
   EXPECT_EQ(ErrorOf("clients: []\nfrobnicate: 1\n"),
             "stack.yaml:2:1: unknown key \"frobnicate\"; valid keys are version, issuer, "
-            "state_dir, state, listen, tokens, limits, audit, metrics, resource_servers, clients, "
-            "query, roles, role_rules, trusted_issuers, tags, filters");
+            "state_dir, state, listen, mtls, tokens, limits, audit, metrics, resource_servers, "
+            "clients, query, engine, roles, role_rules, trusted_issuers, tags, filters");
+}
+
+TEST(ParseStackTest, EngineUrl) {
+  auto stack =
+      ParseStack("engine:\n  url: postgresql://lakegate@db/lake\n", "stack.yaml", "/etc/lg");
+  ASSERT_TRUE(stack.ok()) << stack.status().ToString();
+  EXPECT_EQ(stack->query.engine_url, "postgresql://lakegate@db/lake");
+  EXPECT_EQ(stack->query.engine(), "postgresql://lakegate@db/lake");
+  // A plain path is a lake directory relative to the stack file.
+  stack = ParseStack("engine: {url: lake2}\n", "stack.yaml", "/etc/lg");
+  ASSERT_TRUE(stack.ok()) << stack.status().ToString();
+  EXPECT_EQ(stack->query.engine(), "/etc/lg/lake2");
+  EXPECT_FALSE(ParseStack("engine: {url: \"postgresql://a b\"}\n", "stack.yaml", "/etc/lg").ok());
 }
 
 TEST(ParseStackErrorTest, UnknownNestedKeys) {
@@ -770,8 +783,8 @@ clients:
 }
 
 TEST(ParseStackErrorTest, PrivateKeyJwtClients) {
-  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: tls_client_auth\n")),
-              HasSubstr("\"tls_client_auth\" is not a client authentication method"));
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: kerberos\n")),
+              HasSubstr("\"kerberos\" is not a client authentication method"));
   EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: private_key_jwt\n")),
               HasSubstr("needs its public keys: add jwks"));
   EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: private_key_jwt\n    jwks: "
@@ -785,6 +798,78 @@ TEST(ParseStackErrorTest, PrivateKeyJwtClients) {
   EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: private_key_jwt\n    "
                                   "jwks: [1]\n")),
               HasSubstr("expected a JWK Set"));
+}
+
+}  // namespace
+}  // namespace lakegate::config
+
+namespace lakegate::config {
+namespace {
+
+TEST(ParseStackTest, MutualTlsClientsAndSection) {
+  auto config = Parse(WithServers(R"(listen:
+  port: 8080
+  tls_port: 8443
+  tls_cert: tls/server.pem
+  tls_key: tls/server-key.pem
+mtls:
+  ca_file: tls/client-ca.pem
+  bind_all_tokens: true
+clients:
+  - name: by-dn
+    auth: tls_client_auth
+    tls_client_auth_subject_dn: "CN=by-dn,O=Example\\, Inc."
+    tls_client_certificate_bound_access_tokens: true
+  - name: by-ip
+    auth: tls_client_auth
+    tls_client_auth_san_ip: 10.0.0.7
+  - name: self
+    auth: self_signed_tls_client_auth
+    jwks: {keys: [{kty: EC, x5c: [MIIB]}]}
+)"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->listen.tls_port, 8443);
+  EXPECT_TRUE(config->mtls.enabled);
+  EXPECT_EQ(config->mtls.ca_file, "/srv/lakegate/tls/client-ca.pem");
+  EXPECT_TRUE(config->mtls.bind_all_tokens);
+  const auto& c = config->clients;
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].auth, "tls_client_auth");
+  EXPECT_EQ(c[0].tls_client_auth_field, "tls_client_auth_subject_dn");
+  EXPECT_EQ(c[0].tls_client_auth_value, "CN=by-dn,O=Example\\, Inc.");
+  EXPECT_TRUE(c[0].tls_client_certificate_bound_access_tokens);
+  EXPECT_EQ(c[1].tls_client_auth_field, "tls_client_auth_san_ip");
+  EXPECT_EQ(c[1].tls_client_auth_value, "10.0.0.7");
+  EXPECT_FALSE(c[1].tls_client_certificate_bound_access_tokens);
+  EXPECT_EQ(c[2].auth, "self_signed_tls_client_auth");
+  EXPECT_EQ(c[2].jwks, R"({"keys":[{"kty":"EC","x5c":["MIIB"]}]})");
+  // No mtls section: off.
+  auto plain = Parse("listen: {port: 1}\n");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->mtls.enabled);
+  EXPECT_EQ(plain->listen.tls_port, -1);
+}
+
+TEST(ParseStackErrorTest, MutualTlsClients) {
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: tls_client_auth\n")),
+              HasSubstr("a tls_client_auth client names its certificate: add one of "
+                        "tls_client_auth_subject_dn"));
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: tls_client_auth\n"
+                                  "    tls_client_auth_san_dns: a.example\n"
+                                  "    tls_client_auth_san_ip: 10.0.0.1\n")),
+              HasSubstr("register one certificate field, not both tls_client_auth_san_dns and "
+                        "tls_client_auth_san_ip"));
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    tls_client_auth_san_dns: x\n")),
+              HasSubstr("tls_client_auth_san_dns is used only by tls_client_auth clients"));
+  EXPECT_THAT(
+      ErrorOf(WithServers("clients:\n  - name: a\n    auth: self_signed_tls_client_auth\n")),
+      HasSubstr("needs its certificate: add jwks whose keys carry it in x5c"));
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: self_signed_tls_client_auth\n"
+                                  "    jwks_uri: https://x/j\n")),
+              HasSubstr("needs its certificate"));
+  EXPECT_THAT(ErrorOf("listen:\n  tls_port: 8443\n"),
+              HasSubstr("tls_port needs tls_cert and tls_key"));
+  EXPECT_THAT(ErrorOf("mtls:\n  ca_fle: x.pem\n"), HasSubstr("did you mean \"ca_file\""));
 }
 
 }  // namespace

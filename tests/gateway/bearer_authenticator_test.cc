@@ -12,11 +12,17 @@
 #include <thread>
 #include <vector>
 
+#include "common/base64url.h"
 #include "common/random.h"
+#include "crypto/hash.h"
 #include "fakes.h"
+#include "gateway/certificate_binding.h"
 #include "gateway/jwks_fetcher.h"
+#include "http/error_response.h"
 #include "http/server.h"
+#include "jose/claims.h"
 #include "jose/jwk.h"
+#include "jose/jws.h"
 #include "jose/test_keys.h"
 #include "oauth/dpop.h"
 #include "store/sqlite/sqlite_store.h"
@@ -161,7 +167,7 @@ class DpopBoundTokenTest : public OwnTokenTest {
   }
   std::string BoundToken(const crypto::PrivateKey& key = ClientKey()) {
     jose::AccessTokenClaims claims = EtlClaims();
-    claims.cnf.jkt = jose::Thumbprint(key.Public());
+    claims.cnf_jkt = jose::Thumbprint(key.Public());
     return key_.Sign(claims);
   }
   std::string Proof(const std::string& token, const crypto::PrivateKey& key = ClientKey(),
@@ -760,6 +766,102 @@ TEST_F(ExternalIssuerTest, OwnAndExternalIssuersCoexist) {
       auth->Authenticate("Bearer " + key_.Sign(Claims(kOwnIssuer, "cid-r", "athena-api/query.admin",
                                                       clock_.NowSeconds())));
   EXPECT_TRUE(HasReason(spoof.status(), TokenFailure::kUnknownKey));
+}
+
+}  // namespace
+}  // namespace lakegate::gateway
+
+// ---------------------------------------------------------------------------
+// Certificate-bound tokens (RFC 8705 §3): accepted only over TLS with the
+// certificate they are bound to, cached or not.
+
+namespace lakegate::gateway {
+namespace {
+
+class CertificateBoundTokenTest : public OwnTokenTest {
+ protected:
+  http::Request Request(std::string token, bool secure, const std::string* certificate) {
+    http::Request r;
+    r.headers.push_back({"Authorization", "Bearer " + std::move(token)});
+    r.secure = secure;
+    if (certificate != nullptr) {
+      r.client_certificates = std::make_shared<const std::vector<std::string>>(
+          std::vector<std::string>{*certificate, "an intermediate"});
+    }
+    return r;
+  }
+  std::string BoundToken() {
+    jose::AccessTokenClaims claims = EtlClaims();
+    claims.cnf_x5t_s256 = Base64UrlEncode(crypto::Sha256(certificate_));
+    return key_.Sign(claims);
+  }
+
+  const std::string certificate_ = "DER of the client's certificate";
+  const std::string other_ = "DER of another certificate";
+};
+
+TEST_F(CertificateBoundTokenTest, AcceptedWithItsCertificateOverTls) {
+  auto auth = Make();
+  const std::string token = BoundToken();
+  for (int i = 0; i < 2; ++i) {  // verified, then from the cache
+    auto identity = auth->Authenticate(Request(token, true, &certificate_));
+    ASSERT_TRUE(identity.ok()) << identity.status().ToString();
+    EXPECT_EQ((*identity)->cnf_x5t_s256, Base64UrlEncode(crypto::Sha256(certificate_)));
+  }
+  EXPECT_EQ(auth->signature_verifications(), 1u);
+}
+
+TEST_F(CertificateBoundTokenTest, RefusedOverPlainHttpWithoutOrWithAnotherCertificate) {
+  auto auth = Make();
+  const std::string token = BoundToken();
+  ASSERT_TRUE(auth->Authenticate(Request(token, true, &certificate_)).ok());  // now cached
+  struct Case {
+    bool secure;
+    const std::string* certificate;
+    CertificateBindingFailure reason;
+    std::string_view says;
+  } cases[] = {
+      {false, nullptr, CertificateBindingFailure::kNotTls, "send it over HTTPS"},
+      {false, &certificate_, CertificateBindingFailure::kNotTls, "send it over HTTPS"},
+      {true, nullptr, CertificateBindingFailure::kNoCertificate, "none was presented"},
+      {true, &other_, CertificateBindingFailure::kCertificateMismatch, "another TLS client"},
+  };
+  for (const Case& c : cases) {
+    auto identity = auth->Authenticate(Request(token, c.secure, c.certificate));
+    ASSERT_FALSE(identity.ok()) << c.says;
+    EXPECT_EQ(identity.status().code(), StatusCode::kUnauthenticated);
+    EXPECT_TRUE(HasReason(identity.status(), c.reason)) << identity.status().ToString();
+    EXPECT_NE(identity.status().message().find(c.says), std::string::npos)
+        << identity.status().message();
+    // Rendered as RFC 6750 invalid_token with the reason as description.
+    http::Response r = http::ErrorResponse(identity.status(), http::ErrorFamily::kApi);
+    EXPECT_EQ(r.status, 401);
+    std::string challenge;
+    for (const auto& h : r.headers) {
+      if (h.name == "WWW-Authenticate") challenge = h.value;
+    }
+    EXPECT_NE(challenge.find("error=\"invalid_token\""), std::string::npos) << challenge;
+    EXPECT_NE(challenge.find("error_description="), std::string::npos) << challenge;
+  }
+  // The failures did not evict the token: its owner still gets in.
+  EXPECT_TRUE(auth->Authenticate(Request(token, true, &certificate_)).ok());
+}
+
+TEST_F(CertificateBoundTokenTest, UnboundTokenNeedsNoCertificate) {
+  auto auth = Make();
+  EXPECT_TRUE(auth->Authenticate(Request(key_.Sign(EtlClaims()), false, nullptr)).ok());
+}
+
+TEST_F(CertificateBoundTokenTest, NonStringThumbprintIsAnInvalidClaimNotUnbound) {
+  auto auth = Make();
+  std::string payload = jose::EncodeAccessTokenClaims(EtlClaims());
+  payload.pop_back();
+  payload += ",\"cnf\":{\"x5t#S256\":7}}";
+  jose::Signer signer(key_.kid, key_.key, "at+jwt");
+  auto identity = auth->Authenticate(Request(*signer.SignCompact(payload), false, nullptr));
+  ASSERT_FALSE(identity.ok());
+  EXPECT_TRUE(HasReason(identity.status(), TokenFailure::kInvalidClaim))
+      << identity.status().ToString();
 }
 
 }  // namespace

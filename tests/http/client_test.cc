@@ -324,5 +324,55 @@ TEST_F(ClientTest, TlsPeerIsVerifiedAgainstTheCaFile) {
       << response.status().ToString();
 }
 
+// Mutual TLS at the transport: a server that asks for client certificates
+// accepts any (self-signed too) or none, and hands what was presented to the
+// handler; the client presents ClientOptions::cert_file.
+TEST_F(ClientTest, ClientCertificatesReachTheHandlerWhenPresented) {
+  TempDir dir;
+  const std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
+  const std::string client_cert = dir.path() + "/client.pem";
+  const std::string client_key = dir.path() + "/client.key";
+  const std::string make =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+      "-days 1 >/dev/null 2>&1 ";
+  ASSERT_EQ(std::system((make + "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                         key + " -out " + cert)
+                            .c_str()),
+            0);
+  ASSERT_EQ(std::system(
+                (make + "-subj /CN=client -keyout " + client_key + " -out " + client_cert).c_str()),
+            0);
+  Router router;
+  router.Add(Method::kGet, "/who", [](std::shared_ptr<Exchange> ex) {
+    const auto& certificates = ex->request().client_certificates;
+    ex->Respond(Text(certificates ? std::to_string(certificates->size()) + " " +
+                                        std::to_string((*certificates)[0].size())
+                                  : "none"));
+  });
+  ServerOptions server_options;
+  server_options.tls_cert_file = cert;
+  server_options.tls_key_file = key;
+  server_options.request_client_certificates = true;
+  Start(std::move(router), server_options);
+
+  ClientOptions anonymous;
+  anonymous.ca_file = cert;
+  ClientRequest request;
+  request.url = Url("/who", "https");
+  Result<ClientResponse> response = Client(anonymous).Send(request);
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->body, "none");
+
+  ClientOptions with_certificate = anonymous;
+  with_certificate.cert_file = client_cert;
+  with_certificate.key_file = client_key;
+  for (int i = 0; i < 2; ++i) {  // a new connection each time (TLS session resumption too)
+    response = Client(with_certificate).Send(request);
+    ASSERT_TRUE(response.ok()) << response.status().ToString();
+    EXPECT_EQ(response->body.substr(0, 2), "1 ") << response->body;
+    EXPECT_GT(std::stoi(response->body.substr(2)), 100) << response->body;
+  }
+}
+
 }  // namespace
 }  // namespace lakegate::http

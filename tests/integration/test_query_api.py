@@ -53,10 +53,27 @@ def run_query(server, token, sql, **extra):
     return status, parsed, headers
 
 
+# The engine the demo runs on: $LAKEGATE_TEST_ENGINE_URL (a PostgreSQL
+# database, see CMakeLists.txt) or the embedded SQLite engine. The statements
+# below are the same on both, apart from SQL dialect (parameter markers, an
+# aggregate's name, how a role lists a table's columns).
+ENGINE_URL = os.environ.get("LAKEGATE_TEST_ENGINE_URL", "")
+POSTGRES = ENGINE_URL.startswith(("postgresql:", "postgres:"))
+PARAM = "$1" if POSTGRES else "?"
+LIST_AGG = "string_agg(email, ',')" if POSTGRES else "group_concat(email)"
+COLUMNS_OF_MEMBERS = ("SELECT column_name AS name FROM information_schema.columns "
+                      "WHERE table_name = 'members'" if POSTGRES
+                      else "SELECT * FROM pragma_table_info('members')")
+
+
 class DemoQueryTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server().start()
+        d = tempfile.mkdtemp(prefix="lakegate-it-")
+        args = ["demo", "--dir", d, "--port", "0"] + (["--engine", ENGINE_URL] if ENGINE_URL else [])
+        cls.server = Server(args, directory=d)
+        cls.server.own_dir = True  # removed with the server
+        cls.server.start()
         cls.etl = cls.server.access_token("etl-service")
         cls.rep = cls.server.access_token("reporting-service")
 
@@ -83,7 +100,7 @@ class DemoQueryTest(unittest.TestCase):
 
     def test_alias_path_qualified_names_and_parameters(self):
         status, body, _ = request(self.server.url + "/query-client-creds", "POST",
-                                  json.dumps({"query": "SELECT count(*) AS n FROM analytics.members WHERE member_id <= ?",
+                                  json.dumps({"query": "SELECT count(*) AS n FROM analytics.members WHERE member_id <= " + PARAM,
                                               "parameters": [100]}).encode(),
                                   {"Authorization": "Bearer " + self.rep, "Content-Type": "application/json"})
         self.assertEqual(status, 200, body)
@@ -100,12 +117,12 @@ class DemoQueryTest(unittest.TestCase):
                     "WITH m AS (SELECT * FROM analytics.members) SELECT email FROM m",
                     "SELECT count(*) FROM members WHERE email LIKE 'member0%'",
                     "SELECT name FROM members ORDER BY email LIMIT 1",
-                    "SELECT group_concat(email) FROM members"):
+                    "SELECT " + LIST_AGG + " FROM members"):
             status, body, _ = run_query(self.server, self.rep, sql)
             self.assertEqual(status, 400, sql)
             self.assertIn("email", body["error"]["message"], sql)
             self.assertNotIn("@example.com", json.dumps(body), sql)
-        status, body, _ = run_query(self.server, self.rep, "SELECT * FROM pragma_table_info('members')")
+        status, body, _ = run_query(self.server, self.rep, COLUMNS_OF_MEMBERS)
         self.assertEqual(status, 200, body)
         self.assertNotIn("email", [r["name"] for r in body["data"]])
 

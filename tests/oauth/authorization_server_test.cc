@@ -632,7 +632,7 @@ TEST_F(DpopTokenTest, ValidProofBindsTheTokenToItsKey) {
   ASSERT_TRUE(verified.ok()) << verified.status().ToString();
   const std::string jkt =
       jose::Thumbprint(jose::testing::TestKey(crypto::Algorithm::kES256).Public());
-  EXPECT_EQ(verified->claims.cnf.jkt, jkt);
+  EXPECT_EQ(verified->claims.cnf_jkt, jkt);
   // The raw payload says cnf: {"jkt": ...} (RFC 9449 §6.1).
   size_t first = token.find('.'), second = token.rfind('.');
   json payload = json::parse(*Base64UrlDecode(token.substr(first + 1, second - first - 1)));

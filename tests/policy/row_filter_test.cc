@@ -216,3 +216,40 @@ TEST(RowFilterMatchTest, ThreeValuedLogic) {
 
 }  // namespace
 }  // namespace lakegate::policy
+
+namespace lakegate::policy {
+namespace {
+
+std::string TrinoSql(std::string_view text) {
+  Result<RowFilter> f = ParseRowFilter(text);
+  EXPECT_TRUE(f.ok()) << text;
+  return f->ToSql([](std::string_view c) { return "\"" + std::string(c) + "\""; },
+                  SqlDialect::kTrino);
+}
+
+TEST(RowFilterTrinoTest, RendersForTrino) {
+  EXPECT_EQ(TrinoSql(""), "TRUE");
+  EXPECT_EQ(TrinoSql("region = 'eu' AND NOT id > 3"),
+            "((\"region\" = 'eu') AND (NOT (\"id\" > 3)))");
+  EXPECT_EQ(TrinoSql("id NOT BETWEEN 1 AND 5 OR x IS NULL"),
+            "((NOT (\"id\" >= 1 AND \"id\" <= 5)) OR (\"x\" IS NULL))");
+  // SQLite's LIKE folds ASCII case; Trino's does not: both sides lowered.
+  EXPECT_EQ(TrinoSql("name NOT LIKE 'A%'"), "(lower(\"name\") NOT LIKE lower('A%'))");
+}
+
+TEST(RowFilterTrinoTest, NonAsciiLikeFailsTheQuery) {
+  EXPECT_EQ(TrinoSql("name LIKE 'É%'"),
+            "CAST(fail('row filter: LIKE with a non-ASCII pattern is not supported on Trino') AS "
+            "boolean)");
+}
+
+TEST(MaskExpressionTrinoTest, RendersForTrino) {
+  Result<MaskExpression> e = ParseMaskExpression("ifnull(instr(name, 'a'), 0) + 1");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(
+      e->ToSql([](std::string_view c) { return "\"" + std::string(c) + "\""; }, SqlDialect::kTrino),
+      "(coalesce(strpos(\"name\", 'a'), 0) + 1)");
+}
+
+}  // namespace
+}  // namespace lakegate::policy

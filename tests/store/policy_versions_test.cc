@@ -83,7 +83,8 @@ TEST(PolicyVersionsTest, MigratesAVersionOneStore) {
   ASSERT_TRUE(OpenSqliteStore(path).ok());
   // Turn the file back into a schema-1 store, as an older lakegate left it.
   RawExec(path,
-          "DROP TABLE policy_versions; ALTER TABLE clients DROP COLUMN auth_method; "
+          "DROP TABLE access_keys; DROP TABLE policy_versions; "
+          "ALTER TABLE clients DROP COLUMN auth_method; "
           "ALTER TABLE clients DROP COLUMN jwks; ALTER TABLE clients DROP COLUMN jwks_uri; "
           "DELETE FROM schema_migrations WHERE version >= 2");
   auto store = OpenSqliteStore(path);

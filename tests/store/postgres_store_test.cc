@@ -139,7 +139,8 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherOnAnEmptyDatabaseMigrateOnce) {
   go = true;
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(RawQuery(db_->url(), "SELECT count(*) FROM lakegate.schema_migrations"),
+  // Migration numbers may have gaps (they are shared between the stores).
+  EXPECT_EQ(RawQuery(db_->url(), "SELECT max(version) FROM lakegate.schema_migrations"),
             std::to_string(PostgresStoreSchemaVersion()));
   EXPECT_EQ(
       RawQuery(db_->url(), "SELECT count(DISTINCT applied_by) FROM lakegate.schema_migrations"),

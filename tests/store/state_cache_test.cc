@@ -36,6 +36,25 @@ TEST(StateCacheTest, EmptyUntilTheFirstRefreshThenACopyOfTheStore) {
   EXPECT_FALSE(snapshot->IsRevoked("jti-2"));
 }
 
+TEST(StateCacheTest, HoldsAccessKeysAndDropsThoseOfADeletedClient) {
+  auto store = NewInMemoryStore();
+  ASSERT_TRUE(store->InsertClient(Client("id-1", "one")).ok());
+  AccessKeyRecord key{.access_key_id = "LGAKEXAMPLE",
+                      .client_id = "id-1",
+                      .secret_ciphertext = "sealed",
+                      .created_at = 5};
+  ASSERT_TRUE(store->InsertAccessKey(key).ok());
+  StateCache cache(*store);
+  ASSERT_TRUE(cache.Refresh().ok());
+  const AccessKeyRecord* found = cache.Current()->FindAccessKey("LGAKEXAMPLE");
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(*found, key);
+  EXPECT_EQ(cache.Current()->FindAccessKey("LGAKOTHER"), nullptr);
+  ASSERT_TRUE(store->DeleteClient("id-1").ok());
+  ASSERT_TRUE(cache.Refresh().ok());
+  EXPECT_EQ(cache.Current()->FindAccessKey("LGAKEXAMPLE"), nullptr);
+}
+
 TEST(StateCacheTest, PublishesOnlyWhenTheStoreChanged) {
   auto store = NewInMemoryStore();
   StateCache cache(*store);

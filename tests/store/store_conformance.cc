@@ -79,6 +79,41 @@ TEST_P(StoreConformanceTest, ClientRoundTripAndOrdering) {
   EXPECT_TRUE((*list)[1].scopes.empty());
 }
 
+// Migration 4: a tls_client_auth client's certificate field and value, and
+// the certificate-bound-tokens flag, survive insert, update and listing.
+TEST_P(StoreConformanceTest, MutualTlsClientFieldsRoundTrip) {
+  ClientRecord mtls = MakeClient("id-mtls", "mtls-service", {"athena-api/query.read"});
+  mtls.secret_hash.clear();
+  mtls.auth_method = "tls_client_auth";
+  mtls.tls_client_auth_field = "tls_client_auth_subject_dn";
+  mtls.tls_client_auth_value = "CN=mtls-service,O=Example\\, Inc.,C=DE";
+  mtls.tls_client_certificate_bound_access_tokens = true;
+  ASSERT_OK(store_->InsertClient(mtls));
+  auto found = store_->FindClient("id-mtls");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ(**found, mtls);
+
+  mtls.auth_method = "self_signed_tls_client_auth";
+  mtls.tls_client_auth_field.clear();
+  mtls.tls_client_auth_value.clear();
+  mtls.jwks = R"({"keys":[{"kty":"EC","x5c":["MIIB"]}]})";
+  mtls.tls_client_certificate_bound_access_tokens = false;
+  ASSERT_OK(store_->UpdateClient(mtls));
+  auto list = store_->ListClients();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0], mtls);
+
+  mtls.auth_method = "tls_client_auth";
+  mtls.jwks.clear();
+  mtls.tls_client_auth_field = "tls_client_auth_san_ip";
+  mtls.tls_client_auth_value = "2001:db8::1";
+  ASSERT_OK(store_->UpdateClient(mtls));
+  auto by_name = store_->FindClientByName("mtls-service");
+  ASSERT_TRUE(by_name.ok() && by_name->has_value());
+  EXPECT_EQ(**by_name, mtls);
+}
+
 TEST_P(StoreConformanceTest, InsertClientRejectsDuplicatesAndEmptyFields) {
   ASSERT_OK(store_->InsertClient(MakeClient("id-1", "etl-service")));
   EXPECT_STATUS(store_->InsertClient(MakeClient("id-1", "other")), StatusCode::kAlreadyExists,
@@ -131,6 +166,84 @@ TEST_P(StoreConformanceTest, DeleteClientRemovesItAndItsScopes) {
   auto found = store_->FindClient("id-1");
   ASSERT_TRUE(found.ok() && found->has_value());
   EXPECT_TRUE((*found)->scopes.empty()) << "scopes of the deleted client came back";
+}
+
+AccessKeyRecord MakeAccessKey(std::string id, std::string client_id, int64_t created_at = 500) {
+  AccessKeyRecord key;
+  key.access_key_id = std::move(id);
+  key.client_id = std::move(client_id);
+  key.secret_ciphertext = "sealed-" + key.access_key_id;
+  key.created_at = created_at;
+  return key;
+}
+
+TEST_P(StoreConformanceTest, AccessKeysRoundTripOrderedById) {
+  ASSERT_OK(store_->InsertClient(MakeClient("id-1", "etl-service")));
+  ASSERT_OK(store_->InsertClient(MakeClient("id-2", "reporting-service")));
+  ASSERT_OK(store_->InsertAccessKey(MakeAccessKey("LGAKZZZ", "id-1", 10)));
+  ASSERT_OK(store_->InsertAccessKey(MakeAccessKey("LGAKAAA", "id-2", 20)));
+  ASSERT_OK(store_->InsertAccessKey(MakeAccessKey("LGAKMMM", "id-1", 30)));
+  auto keys = store_->ListAccessKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  ASSERT_EQ(keys->size(), 3u);
+  EXPECT_EQ((*keys)[0], MakeAccessKey("LGAKAAA", "id-2", 20));
+  EXPECT_EQ((*keys)[1], MakeAccessKey("LGAKMMM", "id-1", 30));
+  EXPECT_EQ((*keys)[2], MakeAccessKey("LGAKZZZ", "id-1", 10));
+}
+
+TEST_P(StoreConformanceTest, AccessKeyErrors) {
+  ASSERT_OK(store_->InsertClient(MakeClient("id-1", "etl-service")));
+  EXPECT_STATUS(store_->InsertAccessKey(MakeAccessKey("", "id-1")), StatusCode::kInvalidArgument,
+                "access key id is empty");
+  EXPECT_STATUS(store_->InsertAccessKey(MakeAccessKey("LGAK1", "")), StatusCode::kInvalidArgument,
+                "client id is empty");
+  AccessKeyRecord no_secret = MakeAccessKey("LGAK1", "id-1");
+  no_secret.secret_ciphertext.clear();
+  EXPECT_STATUS(store_->InsertAccessKey(no_secret), StatusCode::kInvalidArgument, "no secret");
+  EXPECT_STATUS(store_->InsertAccessKey(MakeAccessKey("LGAK1", "id-9")), StatusCode::kNotFound,
+                "no client with id \"id-9\"");
+  ASSERT_OK(store_->InsertAccessKey(MakeAccessKey("LGAK1", "id-1")));
+  EXPECT_STATUS(store_->InsertAccessKey(MakeAccessKey("LGAK1", "id-1")), StatusCode::kAlreadyExists,
+                "access key \"LGAK1\" already exists");
+  ASSERT_OK(store_->DeleteAccessKey("LGAK1"));
+  EXPECT_STATUS(store_->DeleteAccessKey("LGAK1"), StatusCode::kNotFound, "no access key \"LGAK1\"");
+  auto keys = store_->ListAccessKeys();
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->empty());
+}
+
+TEST_P(StoreConformanceTest, DeletingAClientDeletesItsAccessKeys) {
+  ASSERT_OK(store_->InsertClient(MakeClient("id-1", "etl-service")));
+  ASSERT_OK(store_->InsertClient(MakeClient("id-2", "reporting-service")));
+  ASSERT_OK(store_->InsertAccessKey(MakeAccessKey("LGAK1", "id-1")));
+  ASSERT_OK(store_->InsertAccessKey(MakeAccessKey("LGAK2", "id-2")));
+  auto before = store_->ChangeCounter();
+  ASSERT_TRUE(before.ok());
+  ASSERT_OK(store_->DeleteClient("id-1"));
+  auto keys = store_->ListAccessKeys();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].access_key_id, "LGAK2");
+  // A key deleted with its client is a change every node must see.
+  EXPECT_NE(*store_->ChangeCounter(), *before);
+  // The id is free again, and a re-created client does not get the old key back.
+  ASSERT_OK(store_->InsertClient(MakeClient("id-1", "etl-service")));
+  keys = store_->ListAccessKeys();
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->size(), 1u);
+  ASSERT_OK(store_->InsertAccessKey(MakeAccessKey("LGAK1", "id-1")));
+}
+
+TEST_P(StoreConformanceTest, AccessKeyWritesInATransactionAreAllOrNothing) {
+  ASSERT_OK(store_->InsertClient(MakeClient("id-1", "etl-service")));
+  Status failed = store_->RunInTransaction([](Store& tx) -> Status {
+    LG_RETURN_IF_ERROR(tx.InsertAccessKey(MakeAccessKey("LGAK1", "id-1")));
+    return tx.InsertAccessKey(MakeAccessKey("LGAK1", "id-1"));
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kAlreadyExists);
+  auto keys = store_->ListAccessKeys();
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->empty()) << "the first insert of a failed transaction stayed";
 }
 
 TEST_P(StoreConformanceTest, SigningKeysNewestFirstAndRoundTrip) {

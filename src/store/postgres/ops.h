@@ -31,6 +31,10 @@ class Ops {
   Status UpdateClient(const ClientRecord& c);
   Status DeleteClient(std::string_view client_id);
 
+  Result<std::vector<AccessKeyRecord>> ListAccessKeys();
+  Status InsertAccessKey(const AccessKeyRecord& key);
+  Status DeleteAccessKey(std::string_view access_key_id);
+
   Result<std::vector<SigningKeyRecord>> ListSigningKeys();
   Status InsertSigningKey(const SigningKeyRecord& key);
   Status UpdateSigningKey(const SigningKeyRecord& key);

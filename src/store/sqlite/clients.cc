@@ -23,7 +23,10 @@ ClientRecord ReadClient(const Stmt& stmt) {
   c.auth_method = stmt.ColumnText(10);
   c.jwks = stmt.ColumnText(11);
   c.jwks_uri = stmt.ColumnText(12);
-  c.dpop_bound_access_tokens = stmt.ColumnInt(13) != 0;
+  c.tls_client_auth_field = stmt.ColumnText(13);
+  c.tls_client_auth_value = stmt.ColumnText(14);
+  c.tls_client_certificate_bound_access_tokens = stmt.ColumnInt(15) != 0;
+  c.dpop_bound_access_tokens = stmt.ColumnInt(16) != 0;
   return c;
 }
 
@@ -42,6 +45,9 @@ Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
       .Text(c.auth_method)
       .Text(c.jwks)
       .Text(c.jwks_uri)
+      .Text(c.tls_client_auth_field)
+      .Text(c.tls_client_auth_value)
+      .Int(c.tls_client_certificate_bound_access_tokens ? 1 : 0)
       .Int(c.dpop_bound_access_tokens ? 1 : 0);
 }
 
@@ -52,11 +58,13 @@ Result<std::vector<ClientRecord>> Ops::ListClients() {
   std::unordered_map<std::string, size_t> index;
   {
     LG_ASSIGN_OR_RETURN(
-        Stmt stmt, conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
-                                  "secret_hash, previous_secret_hash, "
-                                  "previous_secret_expires_at, created_at, updated_at, "
-                                  "managed, auth_method, jwks, jwks_uri, dpop_bound_access_tokens "
-                                  "FROM clients ORDER BY name"));
+        Stmt stmt,
+        conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
+                       "secret_hash, previous_secret_hash, "
+                       "previous_secret_expires_at, created_at, updated_at, "
+                       "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
+                       "tls_client_auth_value, tls_bound_tokens, dpop_bound_access_tokens "
+                       "FROM clients ORDER BY name"));
     for (;;) {
       LG_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
@@ -81,7 +89,8 @@ Result<std::optional<ClientRecord>> Ops::FindClient(std::string_view client_id) 
       Stmt stmt, conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
                                 "secret_hash, previous_secret_hash, "
                                 "previous_secret_expires_at, created_at, updated_at, "
-                                "managed, auth_method, jwks, jwks_uri, dpop_bound_access_tokens "
+                                "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
+                                "tls_client_auth_value, tls_bound_tokens, dpop_bound_access_tokens "
                                 "FROM clients WHERE client_id = ?"));
   return FinishFind(stmt.Text(client_id));
 }
@@ -91,7 +100,8 @@ Result<std::optional<ClientRecord>> Ops::FindClientByName(std::string_view name)
       Stmt stmt, conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
                                 "secret_hash, previous_secret_hash, "
                                 "previous_secret_expires_at, created_at, updated_at, "
-                                "managed, auth_method, jwks, jwks_uri, dpop_bound_access_tokens "
+                                "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
+                                "tls_client_auth_value, tls_bound_tokens, dpop_bound_access_tokens "
                                 "FROM clients WHERE name = ?"));
   return FinishFind(stmt.Text(name));
 }
@@ -112,8 +122,9 @@ Status Ops::InsertClient(const ClientRecord& c) {
         conn_->Prepare("INSERT INTO clients (client_id, name, token_ttl_seconds, enabled, "
                        "secret_hash, previous_secret_hash, previous_secret_expires_at, "
                        "created_at, updated_at, managed, auth_method, jwks, jwks_uri, "
+                       "tls_client_auth_field, tls_client_auth_value, tls_bound_tokens, "
                        "dpop_bound_access_tokens) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     LG_RETURN_IF_ERROR(BindClientFields(stmt.Text(c.client_id), c).Run());
   }
   return InsertClientScopes(c);
@@ -139,7 +150,8 @@ Status Ops::UpdateClient(const ClientRecord& c) {
                        "secret_hash = ?, previous_secret_hash = ?, "
                        "previous_secret_expires_at = ?, created_at = ?, updated_at = ?, "
                        "managed = ?, auth_method = ?, jwks = ?, jwks_uri = ?, "
-                       "dpop_bound_access_tokens = ? WHERE client_id = ?"));
+                       "tls_client_auth_field = ?, tls_client_auth_value = ?, "
+                       "tls_bound_tokens = ?, dpop_bound_access_tokens = ? WHERE client_id = ?"));
     LG_RETURN_IF_ERROR(BindClientFields(stmt, c).Text(c.client_id).Run());
   }
   {

@@ -33,6 +33,11 @@ class Ops {
   Status UpdateClient(const ClientRecord& c);
   Status DeleteClient(std::string_view client_id);
 
+  // ---- access keys (access_keys.cc) ----
+  Result<std::vector<AccessKeyRecord>> ListAccessKeys();
+  Status InsertAccessKey(const AccessKeyRecord& key);
+  Status DeleteAccessKey(std::string_view access_key_id);
+
   // ---- signing keys and revocations (keys.cc) ----
   Result<std::vector<SigningKeyRecord>> ListSigningKeys();
   Status InsertSigningKey(const SigningKeyRecord& key);

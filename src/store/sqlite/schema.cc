@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <iterator>
+#include <set>
 #include <string>
 
 #include "store/sqlite/state_file.h"
@@ -83,6 +84,25 @@ ALTER TABLE clients ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret_
 ALTER TABLE clients ADD COLUMN jwks TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN jwks_uri TEXT NOT NULL DEFAULT '';
 )sql"},
+    // Mutual TLS (RFC 8705): the certificate field and value naming a
+    // tls_client_auth client, and whether its tokens are certificate-bound.
+    // (Migration numbers are shared with the PostgreSQL store.)
+    {4, R"sql(
+ALTER TABLE clients ADD COLUMN tls_client_auth_field TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN tls_client_auth_value TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN tls_bound_tokens INTEGER NOT NULL DEFAULT 0;
+)sql"},
+    // AWS Signature Version 4 access keys of clients (the Athena-compatible
+    // endpoint); the secret is sealed outside the store's knowledge.
+    {5, R"sql(
+CREATE TABLE access_keys (
+  access_key_id TEXT PRIMARY KEY NOT NULL,
+  client_id TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+  secret_ciphertext TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX access_keys_by_client ON access_keys (client_id);
+)sql"},
     // DPoP (RFC 9449 §5.2): clients that must send a proof with every token
     // request. Version 6: this store's 3 was taken before the numbers shared
     // with the PostgreSQL store were handed out (mTLS 4, access keys 5).
@@ -93,8 +113,9 @@ ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens INTEGER NOT NULL DEFAULT
 
 constexpr int kLatestSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
 
-// The runner applies migrations in array order and skips those at or below
-// the recorded version: a migration out of order would never run.
+// The runner applies, in array order, every migration the store has not
+// recorded: numbers are handed out ahead of merging, so a store may have a
+// higher one before a lower one exists (gaps are fine).
 constexpr bool MigrationsAscend() {
   for (size_t i = 1; i < std::size(kMigrations); ++i) {
     if (kMigrations[i].version <= kMigrations[i - 1].version) return false;
@@ -132,8 +153,17 @@ Status MigrateLocked(Connection& conn) {
         ", newer than this lakegate binary knows (" + std::to_string(kLatestSchemaVersion) +
         "); upgrade lakegate to open it");
   }
+  std::set<int64_t> applied;
+  {
+    LG_ASSIGN_OR_RETURN(Stmt stmt, conn.Prepare("SELECT version FROM schema_migrations"));
+    for (;;) {
+      LG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      applied.insert(stmt.ColumnInt(0));
+    }
+  }
   for (const Migration& migration : kMigrations) {
-    if (migration.version <= current) continue;
+    if (applied.count(migration.version) != 0) continue;
     LG_RETURN_IF_ERROR(conn.Exec(
         migration.sql, "cannot apply schema migration " + std::to_string(migration.version)));
     LG_ASSIGN_OR_RETURN(

@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# A pinned Trino cluster on loopback, governed by lakegate, for tests, the demo
+# and benchmarks:
+#
+#   scripts/trino.sh install                 fetch (or reuse) the pinned trino-server tarball,
+#                                            verify its checksums, unpack it once into the cache
+#   scripts/trino.sh start [DIR] [options]   write DIR/etc (coordinator + worker), start them
+#                                            on free loopback ports, wait until the cluster
+#                                            runs queries, print the URL (http://127.0.0.1:PORT)
+#   scripts/trino.sh stop [DIR]              stop both nodes (idempotent) and delete DIR's data
+#   scripts/trino.sh url [DIR]               print the URL again
+#
+# DIR defaults to ${TMPDIR:-/tmp}/lakegate-trino. Options of start:
+#   --lakegate URL   lakegate's base URL (default http://127.0.0.1:8080, what `lakegate demo`
+#                    listens on by default): Trino verifies client tokens with URL's JWKS
+#                    (/.well-known/jwks.json, issuer URL) and asks URL/trino/opa/... for
+#                    every access decision
+#   --workers N      worker nodes besides the coordinator (default 1; 0 = the coordinator
+#                    runs the tasks itself: faster to start, what CI uses)
+#   --no-access-control   leave out OPA access control and JWT authentication (benchmarks
+#                    compare against it; never for real data)
+#
+# The lake: catalog `lake` (Hive connector, file metastore, local file system
+# under DIR/lake, Parquet). A catalog database is a Trino schema of `lake`.
+#
+# The OPA endpoint is authenticated by a shared secret: start generates
+# DIR/opa-secret (mode 0600) and Trino sends it with every decision request
+# (`?key=` on the policy URIs: the OPA plugin can send no header of its own);
+# lakegate's Trino engine reads it from DIR (its URL's `dir=`, default the
+# same DIR as here). Trino verifies client tokens with the PEM public keys
+# lakegate writes to DIR/jwt-keys/<kid>.pem. Nodes talk to each other with
+# internal-communication.shared-secret (also generated).
+#
+# Needs a JDK 24+ (Trino 476): $TRINO_JAVA_HOME, else a Temurin 24+ under
+# /usr/lib/jvm. Memory: 768 MB heap per node (tests and the demo's 1,000 rows).
+set -euo pipefail
+
+TRINO_VERSION=476
+# Maven Central publishes the .sha1; the sha256 is pinned here.
+TRINO_SHA1=c9b38be4017ebd2f7095455aaac772fb40247ebe
+TRINO_SHA256=cfd5accde17e8ebd251eeeb78aed1f490e77bb3a164d95a0f454bf8a7c1cbd3f
+TRINO_URL=https://repo1.maven.org/maven2/io/trino/trino-server/$TRINO_VERSION/trino-server-$TRINO_VERSION.tar.gz
+CACHE_DIR=${LAKEGATE_CACHE_DIR:-/var/cache/lakegate}
+HOME_DIR=$CACHE_DIR/trino-server-$TRINO_VERSION
+# Only what lakegate uses is unpacked (the tarball holds ~60 plugins).
+PLUGINS=(hive opa tpch)
+START_TIMEOUT=${TRINO_START_TIMEOUT:-240}
+HEAP=${TRINO_HEAP:-768M}
+
+usage() {
+  sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+[[ $# -ge 1 ]] || usage
+cmd=$1
+shift
+[[ "$cmd" == "-h" || "$cmd" == "--help" ]] && usage
+dir=${TMPDIR:-/tmp}/lakegate-trino
+if [[ $# -ge 1 && "$1" != --* ]]; then
+  dir=$1
+  shift
+fi
+lakegate=http://127.0.0.1:8080
+workers=1
+access_control=1
+while [[ $# -gt 0 ]]; do
+  case $1 in
+  --lakegate) lakegate=${2:?--lakegate needs a URL}; shift 2 ;;
+  --workers) workers=${2:?--workers needs a number}; shift 2 ;;
+  --no-access-control) access_control=0; shift ;;
+  -h | --help) usage ;;
+  *) echo "unknown option '$1'" >&2; usage ;;
+  esac
+done
+lakegate=${lakegate%/}
+
+find_java() {
+  local candidates=()
+  [[ -n "${TRINO_JAVA_HOME:-}" ]] && candidates+=("$TRINO_JAVA_HOME")
+  candidates+=(/usr/lib/jvm/temurin-2[4-9]-* /usr/lib/jvm/temurin-[3-9][0-9]-*)
+  local home
+  for home in "${candidates[@]}"; do
+    [[ -x "$home/bin/java" ]] || continue
+    local major
+    major=$("$home/bin/java" -XshowSettings:properties -version 2>&1 |
+      sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p')
+    if [[ -n "$major" && "$major" -ge 24 ]]; then
+      echo "$home"
+      return 0
+    fi
+  done
+  echo "Trino $TRINO_VERSION needs a JDK 24 or newer and none was found (looked at" \
+    "\$TRINO_JAVA_HOME and /usr/lib/jvm/temurin-*): install one (e.g. Adoptium's" \
+    "temurin-25-jdk) or set TRINO_JAVA_HOME" >&2
+  return 1
+}
+
+verify() {
+  local file=$1
+  echo "$TRINO_SHA1  $file" | sha1sum -c --quiet - >/dev/null 2>&1 || {
+    echo "checksum mismatch: $file is not trino-server $TRINO_VERSION as Maven Central publishes it (sha1 $TRINO_SHA1)" >&2
+    return 1
+  }
+  echo "$TRINO_SHA256  $file" | sha256sum -c --quiet - >/dev/null 2>&1 || {
+    echo "checksum mismatch: $file does not have the pinned sha256 $TRINO_SHA256" >&2
+    return 1
+  }
+}
+
+install() {
+  if [[ -f "$HOME_DIR/.complete" ]]; then
+    return 0
+  fi
+  mkdir -p "$CACHE_DIR"
+  local tarball=$CACHE_DIR/trino-server-$TRINO_VERSION.tar.gz
+  if [[ ! -f "$tarball" ]]; then
+    echo "downloading $TRINO_URL (about 820 MB)" >&2
+    curl -fsSL --retry 3 -o "$tarball.part" "$TRINO_URL"
+    # Maven Central's own checksum must match too (not only the pinned one).
+    local published
+    published=$(curl -fsSL --retry 3 "$TRINO_URL.sha1" | cut -c1-40)
+    if [[ "$published" != "$TRINO_SHA1" ]]; then
+      echo "Maven Central's sha1 ($published) differs from the pinned $TRINO_SHA1" >&2
+      rm -f "$tarball.part"
+      exit 1
+    fi
+    mv "$tarball.part" "$tarball"
+  fi
+  verify "$tarball" || exit 1
+  local tmp=$CACHE_DIR/.trino-unpack.$$
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  # Plugins share jars through hard links: unpack whole, then drop the unused plugins.
+  tar -xzf "$tarball" -C "$tmp"
+  local plugin
+  for plugin in "$tmp/trino-server-$TRINO_VERSION"/plugin/*; do
+    [[ " ${PLUGINS[*]} " == *" $(basename "$plugin") "* ]] || rm -rf "$plugin"
+  done
+  rm -rf "$HOME_DIR"
+  mv "$tmp/trino-server-$TRINO_VERSION" "$HOME_DIR"
+  rmdir "$tmp"
+  touch "$HOME_DIR/.complete"
+}
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+random_secret() {
+  /usr/bin/python3 -c 'import secrets; print(secrets.token_urlsafe(32))'
+}
+
+# write_node NAME PORT COORDINATOR(true|false) DISCOVERY_PORT
+write_node() {
+  local name=$1 port=$2 coordinator=$3 discovery=$4
+  local etc=$dir/$name/etc
+  mkdir -p "$etc/catalog" "$dir/$name/data"
+  cat >"$etc/node.properties" <<EOF
+node.environment=lakegate
+node.id=lakegate-$name
+node.data-dir=$dir/$name/data
+node.bind-ip=127.0.0.1
+EOF
+  # A small heap and few threads: two JVMs share two cores with the tests.
+  cat >"$etc/jvm.config" <<EOF
+-server
+-Xms$HEAP
+-Xmx$HEAP
+-XX:+UseSerialGC
+-XX:TieredStopAtLevel=1
+-XX:+ExitOnOutOfMemoryError
+-XX:-UsePerfData
+-Xshare:auto
+-Djdk.attach.allowAttachSelf=true
+-Djava.io.tmpdir=$dir/$name/data
+--add-modules=jdk.incubator.vector
+--enable-native-access=ALL-UNNAMED
+EOF
+  {
+    echo "coordinator=$coordinator"
+    echo "http-server.http.port=$port"
+    echo "node.internal-address=127.0.0.1"
+    echo "discovery.uri=http://127.0.0.1:$discovery"
+    echo "internal-communication.shared-secret=$(cat "$dir/internal-secret")"
+    echo "query.max-memory=256MB"
+    echo "query.max-memory-per-node=256MB"
+    echo "task.concurrency=2"
+    echo "task.max-worker-threads=4"
+    echo "node-scheduler.min-candidates=1"
+    echo "http-server.log.enabled=false"
+    if [[ "$coordinator" == true ]]; then
+      echo "node-scheduler.include-coordinator=$([[ $workers -eq 0 ]] && echo true || echo false)"
+      # A SELECT * lists only the columns the role may read (LF behaviour).
+      echo "hide-inaccessible-columns=true"
+      if ((access_control)); then
+        echo "http-server.authentication.type=JWT"
+        # One PEM public key per kid, written by lakegate (its Trino engine keeps
+        # DIR/jwt-keys in step with its signing keys): Trino reads a JWKS URL only
+        # once at start and refuses to start without it, so a file per kid lets
+        # Trino start before lakegate and follow key rotation.
+        echo "http-server.authentication.jwt.key-file=$dir/jwt-keys/\${KID}.pem"
+        # Loopback only: tokens travel in clear over 127.0.0.1 (see docs/trino.md).
+        echo "http-server.authentication.allow-insecure-over-http=true"
+      fi
+    fi
+  } >"$etc/config.properties"
+  cat >"$etc/log.properties" <<EOF
+io.trino=WARN
+io.airlift=WARN
+io.trino.server.TrinoServer=INFO
+EOF
+  cat >"$etc/catalog/lake.properties" <<EOF
+connector.name=hive
+hive.metastore=file
+hive.metastore.catalog.dir=local:///metastore
+fs.native-local.enabled=true
+local.location=$dir/lake
+hive.storage-format=PARQUET
+hive.non-managed-table-writes-enabled=true
+EOF
+  cat >"$etc/catalog/tpch.properties" <<EOF
+connector.name=tpch
+EOF
+  if [[ "$coordinator" == true ]] && ((access_control)); then
+    local key
+    key=$(cat "$dir/opa-secret")
+    (umask 077 && cat >"$etc/access-control.properties" <<EOF
+access-control.name=opa
+opa.policy.uri=$lakegate/trino/opa/allow?key=$key
+opa.policy.batched-uri=$lakegate/trino/opa/batch?key=$key
+opa.policy.row-filters-uri=$lakegate/trino/opa/row-filters?key=$key
+opa.policy.batch-column-masking-uri=$lakegate/trino/opa/column-masks?key=$key
+EOF
+    )
+  fi
+}
+
+url_of() { echo "http://127.0.0.1:$(cat "$dir/port")"; }
+
+launcher() {
+  local name=$1
+  shift
+  JAVA_HOME=$java_home PATH=$java_home/bin:$PATH "$HOME_DIR/bin/launcher" \
+    --etc-dir "$dir/$name/etc" --data-dir "$dir/$name/data" \
+    --pid-file "$dir/$name/launcher.pid" \
+    --server-log-file "$dir/$name/server.log" --launcher-log-file "$dir/$name/launcher.log" \
+    "$@"
+}
+
+stop() {
+  [[ -d "$dir" ]] || return 0
+  java_home=$(find_java 2>/dev/null || echo /nonexistent)
+  local name
+  for name in worker coordinator; do
+    [[ -f "$dir/$name/launcher.pid" ]] || continue
+    local pid
+    pid=$(cat "$dir/$name/launcher.pid")
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/$name/launcher.pid"
+  done
+  rm -rf "$dir"
+}
+
+# Ready: the coordinator answers /v1/info with starting=false and sees the
+# expected number of active nodes.
+wait_ready() {
+  local url
+  url=$(url_of)
+  local deadline=$((SECONDS + START_TIMEOUT))
+  local want=$((workers + 1))
+  while ((SECONDS < deadline)); do
+    local name
+    for name in coordinator worker; do
+      [[ -f "$dir/$name/launcher.pid" ]] || continue
+      if ! kill -0 "$(cat "$dir/$name/launcher.pid")" 2>/dev/null; then
+        echo "the Trino $name exited during start; its log:" >&2
+        grep -v '^[[:space:]]*at ' "$dir/$name/server.log" | grep -m 20 -A 8 'ERROR' >&2 || true
+        return 1
+      fi
+    done
+    if curl -fsS -m 2 "$url/v1/info" 2>/dev/null | grep -q '"starting":false'; then
+      # /v1/node needs authentication when it is on; count node announcements in the log instead.
+      local nodes=1
+      if ((workers > 0)); then
+        nodes=$((1 + $(cat "$dir/worker/server.log" 2>/dev/null | grep -c "SERVER STARTED" || true)))
+      fi
+      if ((nodes >= want)); then return 0; fi
+    fi
+    sleep 1
+  done
+  echo "Trino did not become ready within ${START_TIMEOUT}s; see $dir/*/server.log" >&2
+  return 1
+}
+
+start() {
+  install
+  java_home=$(find_java)
+  if [[ -f "$dir/port" ]] && [[ -f "$dir/coordinator/launcher.pid" ]] &&
+    kill -0 "$(cat "$dir/coordinator/launcher.pid")" 2>/dev/null; then
+    url_of
+    return 0
+  fi
+  stop
+  mkdir -p "$dir/lake/metastore" "$dir/jwt-keys"
+  chmod 0700 "$dir"
+  dir=$(cd "$dir" && pwd)
+  (umask 077 && random_secret >"$dir/internal-secret" && random_secret >"$dir/opa-secret")
+  local port
+  port=$(free_port)
+  echo "$port" >"$dir/port"
+  write_node coordinator "$port" true "$port"
+  local t0=$SECONDS
+  launcher coordinator start >/dev/null
+  if ((workers > 0)); then
+    write_node worker "$(free_port)" false "$port"
+    launcher worker start >/dev/null
+  fi
+  if ! wait_ready; then
+    # Keep the logs where the next start does not delete them.
+    local name
+    for name in coordinator worker; do
+      [[ -f "$dir/$name/server.log" ]] && cp "$dir/$name/server.log" "$dir.$name-failed.log"
+    done
+    echo "logs kept in $dir.*-failed.log" >&2
+    stop
+    exit 1
+  fi
+  echo "Trino $TRINO_VERSION ready in $((SECONDS - t0))s ($((workers + 1)) nodes, $dir)" >&2
+  url_of
+}
+
+case $cmd in
+install) install ;;
+start) start ;;
+stop) stop ;;
+url)
+  [[ -f "$dir/port" ]] || { echo "no Trino started in $dir" >&2; exit 1; }
+  url_of
+  ;;
+*) usage ;;
+esac

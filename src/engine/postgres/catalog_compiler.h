@@ -1,0 +1,91 @@
+// Internal to engine/postgres: the policy catalog compiled to PostgreSQL
+// objects. Pure (no libpq): what the engine creates, as names and SQL text.
+//
+// Design (docs/postgresql.md): a catalog database is a schema of the engine's
+// database (the "raw" schema). Each lakegate role gets its own LOGIN role,
+// a member of nothing, that no other role can become; a role with
+// unrestricted access (policy::IsUnrestricted) uses the raw schemas directly;
+// every other role gets, per catalog database it may see, a governed schema
+// owned by the NOLOGIN owner role, holding one security-barrier view per
+// table it may see: exactly its columns, masks as expressions, row filters as
+// one OR, cells no source covers read NULL. The request role holds USAGE on
+// its governed schemas and privileges on their views only, never anything on
+// a raw table. Names carry a prefix derived from the database's name, since
+// PostgreSQL roles are cluster-wide.
+// Thread-safe (pure functions).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "policy/policy.h"
+
+namespace lakegate::engine::postgres_internal {
+
+struct RawColumn {
+  std::string name;
+  std::string type;  // format_type(), e.g. "bigint", "character varying(20)"
+};
+struct RawTable {
+  std::string name;
+  std::vector<RawColumn> columns;
+};
+struct RawSchema {
+  std::string name;
+  std::vector<RawTable> tables;
+};
+// The catalog databases (schemas) of the engine's database, sorted by name.
+using RawCatalog = std::vector<RawSchema>;
+
+// The names of the engine's own objects.
+class Naming {
+ public:
+  // `database` is the PostgreSQL database the engine works in.
+  explicit Naming(const std::string& database);
+  const std::string& prefix() const { return prefix_; }                // "lg_1a2b3c4d"
+  std::string owner() const { return prefix_ + "_owner"; }             // owns every governed object
+  std::string private_schema() const { return prefix_ + "_private"; }  // the mask key
+  std::string Login(const std::string& role) const;                    // the role's LOGIN role
+  std::string GovernedSchema(const std::string& role, const std::string& database) const;
+  // True for a schema name of ours (never a catalog database).
+  bool IsOurs(const std::string& name) const;
+
+ private:
+  std::string prefix_;
+};
+
+// The SQL type family of a raw column type, for the masks and filters.
+enum class TypeFamily { kInteger, kFloat, kNumeric, kText, kDate, kOther };
+TypeFamily FamilyOf(const std::string& type);
+
+// The public column type of a column ("INTEGER", "REAL", "TEXT", ...), as the
+// query API reports it, from the raw type.
+std::string PublicType(const std::string& type);
+
+struct ViewPlan {
+  std::string table;       // the catalog table
+  std::string create_sql;  // CREATE VIEW ... (run as the owner role)
+  std::string grant_sql;   // GRANT ... TO the login role ("" = none)
+};
+
+struct RolePlan {
+  std::string role;   // the lakegate role
+  std::string login;  // its LOGIN role
+  bool unrestricted = false;
+  // Non-empty: the role's policy cannot be enforced exactly here; every query
+  // of the role fails with this text, which names the feature.
+  std::string unsupported;
+  // catalog database -> the schema its names resolve to for this role (its
+  // governed schema, or the raw schema for an unrestricted role).
+  std::map<std::string, std::string> schemas;
+  // Governed roles: governed schema -> one view per visible table.
+  std::map<std::string, std::vector<ViewPlan>> views_by_schema;
+};
+
+// Plans every role of `policy` over `raw`.
+std::vector<RolePlan> PlanRoles(const policy::PolicySnapshot& policy, const RawCatalog& raw,
+                                const Naming& naming);
+
+}  // namespace lakegate::engine::postgres_internal

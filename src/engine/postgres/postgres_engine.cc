@@ -1,0 +1,1074 @@
+#include "engine/postgres/postgres_engine.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/log.h"
+#include "common/random.h"
+#include "common/strings.h"
+#include "common/thread_annotations.h"
+#include "crypto/hash.h"
+#include "engine/load_driver.h"
+#include "engine/postgres/catalog_compiler.h"
+#include "engine/postgres/pg_conn.h"
+#include "engine/postgres/pg_rows.h"
+#include "engine/postgres/statement_text.h"
+#include "store/postgres/url.h"
+
+namespace lakegate::engine {
+namespace {
+
+using namespace postgres_internal;  // NOLINT: the engine's own internals
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kSchemaCheckInterval = std::chrono::milliseconds(250);
+constexpr auto kCancelGrace = std::chrono::seconds(5);
+
+// The large-object functions that write: revoked from PUBLIC (and so from
+// every role), since PostgreSQL allows them in a READ ONLY transaction.
+constexpr const char* kLargeObjectWriters[] = {"lo_create(oid)",
+                                               "lo_creat(integer)",
+                                               "lo_from_bytea(oid, bytea)",
+                                               "lo_import(text)",
+                                               "lo_import(text, oid)",
+                                               "lo_put(oid, bigint, bytea)",
+                                               "lowrite(integer, bytea)",
+                                               "lo_truncate(integer, integer)",
+                                               "lo_truncate64(integer, bigint)",
+                                               "lo_unlink(oid)",
+                                               "lo_export(oid, text)"};
+
+Status Failure(StatusCode code, EngineFailure reason, std::string message) {
+  return Status(code, reason, std::move(message));
+}
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos)) {
+    text.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return text;
+}
+
+// The compiled catalog: what every request of one policy version and one
+// schema state uses.
+struct Compiled {
+  uint64_t policy_version = 0;
+  std::string fingerprint;
+  RawCatalog raw;
+  std::map<std::string, RolePlan, std::less<>> roles;
+};
+
+class PostgresEngine final : public Engine {
+ public:
+  PostgresEngine(ConnectTarget admin_target, std::unique_ptr<Conn> admin, std::string key,
+                 size_t max_idle)
+      : target_(std::move(admin_target)),
+        naming_(PQdb(admin->raw())),
+        key_(std::move(key)),
+        max_idle_(max_idle),
+        admin_(std::move(admin)) {}
+
+  Result<QueryResult> Execute(const policy::PolicySnapshot& policy, const policy::Role& role,
+                              const QueryRequest& request, ResultSink& sink) override;
+  Result<std::vector<DatabaseInfo>> Catalog(const policy::PolicySnapshot& policy,
+                                            const policy::Role& role) override;
+  Result<LoadSummary> Load(const LoadRequest& request, RowSource& source,
+                           const LoadProgressFn& progress) override;
+
+ private:
+  // The catalog compiled for `policy` (or a newer version) and the current
+  // schema, compiling first when needed.
+  Result<std::shared_ptr<const Compiled>> Ensure(const policy::PolicySnapshot& policy);
+  Result<RawCatalog> Describe(Conn& conn) REQUIRES(admin_mu_);
+  Status Compile(Conn& conn, const policy::PolicySnapshot& policy, const RawCatalog& raw,
+                 const std::string& fingerprint, std::vector<RolePlan>& plans) REQUIRES(admin_mu_);
+  Result<Conn*> AdminConn() REQUIRES(admin_mu_);
+
+  std::string Password(const std::string& login) const {
+    return HexEncode(crypto::HmacSha256(key_, "lakegate postgres engine login\n" + login));
+  }
+  Result<std::unique_ptr<Conn>> Checkout(const std::string& login);
+  void Return(const std::string& login, std::unique_ptr<Conn> conn);
+
+  // One statement on `conn` (Execute's contract). `broken` is set when the
+  // connection must not be reused.
+  Result<QueryResult> Run(Conn& conn, const RolePlan& plan, const TextClass& text,
+                          const std::string& sql, const std::string& begin,
+                          const QueryRequest& request, ResultSink& sink, bool& broken);
+  Status UserFailure(const PGresult* result, PGconn* conn, const RolePlan& plan) const;
+
+  const ConnectTarget target_;
+  const Naming naming_;
+  const std::string key_;
+  const size_t max_idle_;
+
+  Mutex admin_mu_;  // the administrative connection; compiles run one at a time
+  std::unique_ptr<Conn> admin_ GUARDED_BY(admin_mu_);
+
+  Mutex state_mu_;
+  std::shared_ptr<const Compiled> compiled_ GUARDED_BY(state_mu_);
+  Clock::time_point checked_ GUARDED_BY(state_mu_);
+  bool stale_ GUARDED_BY(state_mu_) = false;
+
+  Mutex pool_mu_;
+  std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle_ GUARDED_BY(pool_mu_);
+};
+
+Result<Conn*> PostgresEngine::AdminConn() {
+  if (admin_ == nullptr || !admin_->Healthy()) {
+    LG_ASSIGN_OR_RETURN(admin_, Conn::Open(target_));
+  }
+  return admin_.get();
+}
+
+Result<RawCatalog> PostgresEngine::Describe(Conn& conn) {
+  LG_ASSIGN_OR_RETURN(
+      ResultPtr r,
+      conn.Query(
+          "cannot list the catalog schemas",
+          "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
+          "FROM pg_namespace n "
+          "LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r','p','v','m','f') "
+          "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+          "WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' "
+          "ORDER BY n.nspname, c.relname, a.attnum"));
+  RawCatalog raw;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    std::string schema = PQgetvalue(r.get(), i, 0);
+    if (naming_.IsOurs(schema) || !IsValidDatabaseName(schema)) continue;
+    if (raw.empty() || raw.back().name != schema) raw.push_back({schema, {}});
+    if (PQgetisnull(r.get(), i, 1) != 0) continue;
+    std::string table = PQgetvalue(r.get(), i, 1);
+    auto& tables = raw.back().tables;
+    if (tables.empty() || tables.back().name != table) tables.push_back({table, {}});
+    if (PQgetisnull(r.get(), i, 2) != 0) continue;
+    tables.back().columns.push_back({PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3)});
+  }
+  return raw;
+}
+
+std::string Fingerprint(const RawCatalog& raw) {
+  std::string text;
+  for (const RawSchema& s : raw) {
+    text += "S" + s.name + "\n";
+    for (const RawTable& t : s.tables) {
+      text += "T" + t.name + "\n";
+      for (const RawColumn& c : t.columns) text += "C" + c.name + " " + c.type + "\n";
+    }
+  }
+  return HexEncode(crypto::Sha256(text));
+}
+
+Result<std::shared_ptr<const Compiled>> PostgresEngine::Ensure(
+    const policy::PolicySnapshot& policy) {
+  {
+    MutexLock lock(state_mu_);
+    if (compiled_ != nullptr && compiled_->policy_version >= policy.version && !stale_ &&
+        Clock::now() - checked_ < kSchemaCheckInterval) {
+      return compiled_;
+    }
+  }
+  MutexLock admin_lock(admin_mu_);
+  std::shared_ptr<const Compiled> current;
+  {
+    MutexLock lock(state_mu_);
+    current = compiled_;
+    // Another thread checked while this one waited.
+    if (current != nullptr && current->policy_version >= policy.version && !stale_ &&
+        Clock::now() - checked_ < kSchemaCheckInterval) {
+      return current;
+    }
+  }
+  LG_ASSIGN_OR_RETURN(Conn * conn, AdminConn());
+  Result<RawCatalog> raw = Describe(*conn);
+  if (!raw.ok()) {
+    // A connection lost between requests: one new connection, one retry.
+    admin_.reset();
+    LG_ASSIGN_OR_RETURN(conn, AdminConn());
+    raw = Describe(*conn);
+    LG_RETURN_IF_ERROR(raw.status());
+  }
+  std::string fingerprint = Fingerprint(*raw);
+  if (current != nullptr && current->policy_version >= policy.version &&
+      current->fingerprint == fingerprint) {
+    MutexLock lock(state_mu_);
+    checked_ = Clock::now();
+    stale_ = false;
+    return current;
+  }
+  std::vector<RolePlan> plans = PlanRoles(policy, *raw, naming_);
+  Status compiled = Compile(*conn, policy, *raw, fingerprint, plans);
+  if (!compiled.ok()) {
+    (void)conn->Run("rollback", "ROLLBACK");
+    log::Error("postgres engine: cannot compile policy version " + std::to_string(policy.version) +
+               ": " + compiled.message());
+    return Failure(StatusCode::kFailedPrecondition, EngineFailure::kMisconfigured,
+                   "cannot compile the policy into PostgreSQL objects: " + compiled.message());
+  }
+  auto next = std::make_shared<Compiled>();
+  next->policy_version = policy.version;
+  next->fingerprint = fingerprint;
+  next->raw = std::move(*raw);
+  for (RolePlan& plan : plans) {
+    if (!plan.unsupported.empty()) {
+      log::Warn("postgres engine: role " + plan.role + " fails closed: " + plan.unsupported);
+    }
+    next->roles.emplace(plan.role, std::move(plan));
+  }
+  MutexLock lock(state_mu_);
+  compiled_ = next;
+  checked_ = Clock::now();
+  stale_ = false;
+  return std::shared_ptr<const Compiled>(next);
+}
+
+Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
+                               const RawCatalog& raw, const std::string& fingerprint,
+                               std::vector<RolePlan>& plans) {
+  (void)policy;
+  const std::string owner = QuoteIdent(naming_.owner());
+  const std::string priv = QuoteIdent(naming_.private_schema());
+  LG_RETURN_IF_ERROR(conn.Run("cannot begin the compile", "BEGIN"));
+  // Nodes sharing the database compile one at a time.
+  LG_RETURN_IF_ERROR(
+      conn.Query("cannot lock the compile", "SELECT pg_advisory_xact_lock($1::bigint)",
+                 {std::to_string(std::strtoll(naming_.prefix().substr(3, 8).c_str(), nullptr, 16))})
+          .status());
+  // What this compile would create; when the database already holds it
+  // (another node compiled the same), nothing is done.
+  std::string digest_text = fingerprint + "\n" + HexEncode(crypto::Sha256(key_));
+  for (const RolePlan& plan : plans) {
+    digest_text += "R" + plan.role + (plan.unrestricted ? "*" : "") + "\n";
+    for (const auto& [schema, views] : plan.views_by_schema) {
+      for (const ViewPlan& v : views) digest_text += v.create_sql + "\n" + v.grant_sql + "\n";
+    }
+  }
+  const std::string digest = HexEncode(crypto::Sha256(digest_text));
+
+  LG_ASSIGN_OR_RETURN(
+      ResultPtr existing,
+      conn.Query("cannot list the engine's roles",
+                 "SELECT rolname, coalesce(shobj_description(oid, 'pg_authid'), '') "
+                 "FROM pg_roles WHERE starts_with(rolname, $1)",
+                 {naming_.prefix() + "_"}));
+  std::map<std::string, std::string> roles;
+  for (int i = 0; i < PQntuples(existing.get()); ++i) {
+    roles[PQgetvalue(existing.get(), i, 0)] = PQgetvalue(existing.get(), i, 1);
+  }
+  auto it = roles.find(naming_.owner());
+  if (it != roles.end() && it->second == digest) {
+    // Plans that failed to compile on another node fail the same way here:
+    // read back which roles have no views for their tables is not needed,
+    // since a failed view leaves the role's `unsupported` recorded below only
+    // when compiled here; recompile when any plan is unsupported.
+    bool any_unsupported = std::any_of(plans.begin(), plans.end(),
+                                       [](const RolePlan& p) { return !p.unsupported.empty(); });
+    if (!any_unsupported) return conn.Run("cannot commit the compile", "COMMIT");
+  }
+  auto run = [&](const std::string& sql) { return conn.Run("compile: " + sql, sql); };
+  // Runs `sql` in a savepoint; false when it fails.
+  auto try_run = [&](const std::string& sql) {
+    if (!run("SAVEPOINT lg_try").ok()) return false;
+    Status s = run(sql);
+    if (!s.ok()) {
+      (void)run("ROLLBACK TO SAVEPOINT lg_try");
+      return false;
+    }
+    return run("RELEASE SAVEPOINT lg_try").ok();
+  };
+
+  if (roles.find(naming_.owner()) == roles.end()) {
+    LG_RETURN_IF_ERROR(run("CREATE ROLE " + owner + " NOLOGIN"));
+  }
+  LG_RETURN_IF_ERROR(run("GRANT " + owner + " TO CURRENT_USER"));
+  // Nothing for PUBLIC (every login role): no temp tables, no CREATE in
+  // public, no large-object writes. The first two need the database owner;
+  // the third a superuser (docs/postgresql.md says how to do it once).
+  const std::string db = QuoteIdent(PQdb(conn.raw()));
+  (void)try_run("REVOKE TEMPORARY, CREATE ON DATABASE " + db + " FROM PUBLIC");
+  (void)try_run("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+  std::vector<std::string> still_public;
+  for (const char* fn : kLargeObjectWriters) {
+    std::string function = std::string("pg_catalog.") + fn;
+    LG_ASSIGN_OR_RETURN(
+        ResultPtr granted,
+        conn.Query("cannot read a function privilege",
+                   "SELECT has_function_privilege('public', $1, 'EXECUTE')", {function}));
+    if (std::string_view(PQgetvalue(granted.get(), 0, 0)) != "t") continue;
+    if (!try_run("REVOKE EXECUTE ON FUNCTION " + function + " FROM PUBLIC")) {
+      still_public.push_back(fn);
+    }
+  }
+  if (!still_public.empty()) {
+    log::Warn("postgres engine: every role may still create and write large objects (" +
+              Join(still_public, ", ") +
+              "); run scripts/postgres-engine-hardening.sql as a superuser in database " + db);
+  }
+  // The mask key, readable by the owner role only.
+  LG_RETURN_IF_ERROR(run("CREATE SCHEMA IF NOT EXISTS " + priv + " AUTHORIZATION " + owner));
+  LG_RETURN_IF_ERROR(run("REVOKE ALL ON SCHEMA " + priv + " FROM PUBLIC"));
+  LG_RETURN_IF_ERROR(run("CREATE TABLE IF NOT EXISTS " + priv +
+                         ".mask_key (ipad bytea NOT NULL, opad bytea NOT NULL)"));
+  LG_RETURN_IF_ERROR(run("ALTER TABLE " + priv + ".mask_key OWNER TO " + owner));
+  LG_RETURN_IF_ERROR(run("DELETE FROM " + priv + ".mask_key"));
+  {
+    // HMAC-SHA256 (RFC 2104) split into its two padded keys, so that SQL
+    // computes sha256(opad || sha256(ipad || message)).
+    std::string k = key_.size() > 64 ? crypto::Sha256(key_) : key_;
+    k.resize(64, '\0');
+    std::string ipad = k, opad = k;
+    for (size_t i = 0; i < 64; ++i) {
+      ipad[i] = static_cast<char>(ipad[i] ^ 0x36);
+      opad[i] = static_cast<char>(opad[i] ^ 0x5c);
+    }
+    LG_RETURN_IF_ERROR(conn.Query("cannot store the mask key",
+                                  "INSERT INTO " + priv +
+                                      ".mask_key VALUES (decode($1, 'hex'), decode($2, 'hex'))",
+                                  {HexEncode(ipad), HexEncode(opad)})
+                           .status());
+  }
+  // The raw schemas: nothing for PUBLIC; the owner role reads and writes
+  // through its views.
+  for (const RawSchema& s : raw) {
+    std::string schema = QuoteIdent(s.name);
+    LG_RETURN_IF_ERROR(run("REVOKE ALL ON SCHEMA " + schema + " FROM PUBLIC"));
+    LG_RETURN_IF_ERROR(run("REVOKE ALL ON ALL TABLES IN SCHEMA " + schema + " FROM PUBLIC"));
+    LG_RETURN_IF_ERROR(run("GRANT USAGE ON SCHEMA " + schema + " TO " + owner));
+    LG_RETURN_IF_ERROR(run("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " +
+                           schema + " TO " + owner));
+  }
+  // Every governed schema is made anew.
+  LG_ASSIGN_OR_RETURN(ResultPtr schemas,
+                      conn.Query("cannot list the governed schemas",
+                                 "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1) "
+                                 "AND nspname <> $2",
+                                 {naming_.prefix() + "_", naming_.private_schema()}));
+  for (int i = 0; i < PQntuples(schemas.get()); ++i) {
+    LG_RETURN_IF_ERROR(
+        run("DROP SCHEMA " + QuoteIdent(PQgetvalue(schemas.get(), i, 0)) + " CASCADE"));
+  }
+  std::map<std::string, bool> planned;
+  for (RolePlan& plan : plans) {
+    planned[plan.login] = true;
+    const std::string login = QuoteIdent(plan.login);
+    // A login role that can become no one and owns nothing.
+    const std::string attributes =
+        " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS";
+    std::string password = Password(plan.login);
+    char* hashed = PQencryptPasswordConn(conn.raw(), password.c_str(), plan.login.c_str(), nullptr);
+    if (hashed == nullptr) {
+      return Failure(StatusCode::kInternal, EngineFailure::kInternal,
+                     "cannot hash a login password: " + std::string(PQerrorMessage(conn.raw())));
+    }
+    std::string verifier = hashed;
+    PQfreemem(hashed);
+    // (Never the statement in messages: it holds the password's verifier.)
+    if (roles.count(plan.login) == 0) {
+      LG_RETURN_IF_ERROR(
+          conn.Run("cannot create login role " + plan.login,
+                   "CREATE ROLE " + login + attributes + " PASSWORD " + QuoteLiteral(verifier)));
+    } else {
+      // Only a superuser may name the superuser-level attributes; a role
+      // that holds one fails the compile instead (fail closed).
+      LG_ASSIGN_OR_RETURN(ResultPtr attrs,
+                          conn.Query("cannot read a login role",
+                                     "SELECT rolsuper OR rolbypassrls OR rolreplication "
+                                     "FROM pg_roles WHERE rolname = $1",
+                                     {plan.login}));
+      if (PQntuples(attrs.get()) != 1 || std::string_view(PQgetvalue(attrs.get(), 0, 0)) != "f") {
+        return Failure(StatusCode::kFailedPrecondition, EngineFailure::kMisconfigured,
+                       "login role " + plan.login +
+                           " has SUPERUSER, BYPASSRLS or REPLICATION; drop the role so that "
+                           "lakegate creates it anew");
+      }
+      LG_RETURN_IF_ERROR(conn.Run("cannot update login role " + plan.login,
+                                  "ALTER ROLE " + login +
+                                      " LOGIN NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD " +
+                                      QuoteLiteral(verifier)));
+    }
+    LG_RETURN_IF_ERROR(
+        run("COMMENT ON ROLE " + login + " IS " + QuoteLiteral("lakegate role " + plan.role)));
+    // Members of nothing: SET ROLE has no target.
+    LG_ASSIGN_OR_RETURN(ResultPtr member_of,
+                        conn.Query("cannot list memberships",
+                                   "SELECT roleid::regrole::text FROM pg_auth_members "
+                                   "WHERE member = $1::regrole",
+                                   {login}));
+    for (int i = 0; i < PQntuples(member_of.get()); ++i) {
+      LG_RETURN_IF_ERROR(
+          run("REVOKE " + std::string(PQgetvalue(member_of.get(), i, 0)) + " FROM " + login));
+    }
+    for (const RawSchema& s : raw) {
+      std::string schema = QuoteIdent(s.name);
+      LG_RETURN_IF_ERROR(run("REVOKE ALL ON SCHEMA " + schema + " FROM " + login));
+      LG_RETURN_IF_ERROR(run("REVOKE ALL ON ALL TABLES IN SCHEMA " + schema + " FROM " + login));
+      if (!plan.unrestricted) continue;
+      LG_RETURN_IF_ERROR(run("GRANT USAGE, CREATE ON SCHEMA " + schema + " TO " + login));
+      LG_RETURN_IF_ERROR(run("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " +
+                             schema + " TO " + login));
+      LG_RETURN_IF_ERROR(
+          run("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + login));
+    }
+    // The engine manages the tables an unrestricted role creates.
+    if (plan.unrestricted) LG_RETURN_IF_ERROR(run("GRANT " + login + " TO CURRENT_USER"));
+    for (const auto& [schema, views] : plan.views_by_schema) {
+      LG_RETURN_IF_ERROR(run("CREATE SCHEMA " + QuoteIdent(schema) + " AUTHORIZATION " + owner));
+      LG_RETURN_IF_ERROR(run("GRANT USAGE ON SCHEMA " + QuoteIdent(schema) + " TO " + login));
+      LG_RETURN_IF_ERROR(run("SET LOCAL ROLE " + owner));
+      for (const ViewPlan& v : views) {
+        if (!run("SAVEPOINT lg_view").ok()) return Status(StatusCode::kInternal, "savepoint");
+        Status created = run(v.create_sql);
+        if (created.ok() && !v.grant_sql.empty()) created = run(v.grant_sql);
+        if (!created.ok()) {
+          LG_RETURN_IF_ERROR(run("ROLLBACK TO SAVEPOINT lg_view"));
+          if (plan.unsupported.empty()) {
+            // The compile error names what PostgreSQL could not type (e.g. a
+            // filter comparing a number column with a string).
+            std::string message = created.message();
+            size_t colon = message.rfind(": ");
+            plan.unsupported = "the row filters or masks of table " + v.table +
+                               " cannot be evaluated exactly by PostgreSQL (" +
+                               (colon == std::string::npos ? message : message.substr(colon + 2)) +
+                               ")";
+          }
+        } else {
+          LG_RETURN_IF_ERROR(run("RELEASE SAVEPOINT lg_view"));
+        }
+      }
+      LG_RETURN_IF_ERROR(run("RESET ROLE"));
+    }
+  }
+  // Roles no longer in the policy cannot log in.
+  for (const auto& [name, comment] : roles) {
+    if (name == naming_.owner() || planned.count(name) != 0) continue;
+    LG_RETURN_IF_ERROR(run("ALTER ROLE " + QuoteIdent(name) + " NOLOGIN"));
+    for (const RawSchema& s : raw) {
+      LG_RETURN_IF_ERROR(
+          run("REVOKE ALL ON SCHEMA " + QuoteIdent(s.name) + " FROM " + QuoteIdent(name)));
+      LG_RETURN_IF_ERROR(run("REVOKE ALL ON ALL TABLES IN SCHEMA " + QuoteIdent(s.name) + " FROM " +
+                             QuoteIdent(name)));
+    }
+  }
+  LG_RETURN_IF_ERROR(run("COMMENT ON ROLE " + owner + " IS " + QuoteLiteral(digest)));
+  return run("COMMIT");
+}
+
+Result<std::unique_ptr<Conn>> PostgresEngine::Checkout(const std::string& login) {
+  {
+    MutexLock lock(pool_mu_);
+    auto& idle = idle_[login];
+    if (!idle.empty()) {
+      std::unique_ptr<Conn> conn = std::move(idle.back());
+      idle.pop_back();
+      return conn;
+    }
+  }
+  ConnectTarget target = target_;
+  target.user = login;
+  target.password = Password(login);
+  return Conn::Open(target);
+}
+
+void PostgresEngine::Return(const std::string& login, std::unique_ptr<Conn> conn) {
+  MutexLock lock(pool_mu_);
+  auto& idle = idle_[login];
+  if (idle.size() < max_idle_) idle.push_back(std::move(conn));
+}
+
+Status PostgresEngine::UserFailure(const PGresult* result, PGconn* conn,
+                                   const RolePlan& plan) const {
+  std::string state = SqlState(result);
+  std::string message = PrimaryMessage(result, conn);
+  // Governed schemas read as the catalog databases they stand for.
+  for (const auto& [database, schema] : plan.schemas) message = Replace(message, schema, database);
+  if (message.size() > 300) message = message.substr(0, 300) + "...";
+  if (IsConnectionLoss(result, conn)) {
+    return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable,
+                   "the PostgreSQL connection was lost: " + message);
+  }
+  if (state == "25006") {
+    return Failure(StatusCode::kPermissionDenied, EngineFailure::kStatementNotAllowed,
+                   "the token's scope allows read statements only (" + message + ")");
+  }
+  if (state == "42501") {
+    if (message.starts_with("permission denied for schema")) {
+      // A catalog database the role may not see reads like a missing one.
+      return Failure(
+          StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+          "no such table: the statement names a database role " + plan.role + " cannot see");
+    }
+    return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
+                   message + " (role " + plan.role + ")");
+  }
+  if (state == "42P01") {
+    // relation "x" does not exist: SQLite's words, so both engines read alike.
+    size_t open = message.find('"'), close = message.rfind('"');
+    std::string name = open != std::string::npos && close > open
+                           ? message.substr(open + 1, close - open - 1)
+                           : std::string("?");
+    return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                   "no such table: " + name);
+  }
+  if (state == "57014") {
+    return Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout,
+                   "the query was cancelled by PostgreSQL: " + message);
+  }
+  if (state == "53200") {
+    return Failure(StatusCode::kResourceExhausted, EngineFailure::kOutOfMemory, message);
+  }
+  if (state.starts_with("40") || state.starts_with("53") || state == "55P03") {
+    return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable, message);
+  }
+  if (state.starts_with("XX") || state.starts_with("58")) {
+    return Failure(StatusCode::kInternal, EngineFailure::kInternal, message);
+  }
+  return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery, message);
+}
+
+Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy,
+                                            const policy::Role& role, const QueryRequest& request,
+                                            ResultSink& sink) {
+  if (!request.database.empty() && !IsValidDatabaseName(request.database)) {
+    return Failure(StatusCode::kInvalidArgument, EngineFailure::kUnknownDatabase,
+                   "unknown database: " + request.database);
+  }
+  LG_ASSIGN_OR_RETURN(std::shared_ptr<const Compiled> compiled, Ensure(policy));
+  auto found = compiled->roles.find(role.name);
+  if (found == compiled->roles.end()) {
+    return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
+                   "role " + role.name + " has no compiled policy on the PostgreSQL engine");
+  }
+  const RolePlan& plan = found->second;
+  if (!plan.unsupported.empty()) {
+    return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
+                   "the policy of role " + role.name +
+                       " cannot be enforced exactly on the PostgreSQL engine, so its queries are "
+                       "refused: " +
+                       plan.unsupported);
+  }
+  if (!request.database.empty() && plan.schemas.count(request.database) == 0) {
+    return Failure(StatusCode::kInvalidArgument, EngineFailure::kUnknownDatabase,
+                   "unknown database: " + request.database);
+  }
+  TextClass text = ClassifyText(request.sql);
+  if (!text.statement) {
+    return Failure(
+        StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+        text.type == "OTHER" ? "empty statement" : "syntax error at or near \"" + text.type + "\"");
+  }
+  if (!text.allowed) {
+    return Failure(StatusCode::kPermissionDenied, EngineFailure::kStatementNotAllowed,
+                   "the query API does not run " + text.type +
+                       " statements (one SELECT, DML or DDL statement per request)");
+  }
+  if (text.klass > request.max_class) {
+    return Failure(StatusCode::kPermissionDenied, EngineFailure::kStatementNotAllowed,
+                   "the " + text.type + " statement needs the " +
+                       std::string(StatementClassName(text.klass)) + " scope; the token allows " +
+                       std::string(StatementClassName(request.max_class)));
+  }
+  if (text.type == "EXPLAIN" && !plan.unrestricted) {
+    return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
+                   "EXPLAIN is refused for role " + role.name +
+                       ": a governed view's plan shows its filters and the rows they remove");
+  }
+  std::string sql =
+      plan.unrestricted ? request.sql : MapSchemaQualifiers(request.sql, plan.schemas);
+  // Unqualified names: the request's database first, then the others.
+  std::vector<std::string> path;
+  if (!request.database.empty()) path.push_back(QuoteIdent(plan.schemas.at(request.database)));
+  for (const auto& [database, schema] : plan.schemas) {
+    if (database != request.database) path.push_back(QuoteIdent(schema));
+  }
+  if (path.empty()) path.push_back("pg_catalog");
+  const bool read_only = request.max_class == StatementClass::kRead;
+  // Never relies on the session's defaults: the transaction says READ ONLY
+  // itself, and PostgreSQL's own timeout backs up lakegate's cancel.
+  std::string begin =
+      std::string(read_only ? "BEGIN READ ONLY" : "BEGIN READ WRITE") +
+      "; SET LOCAL search_path TO " + Join(path, ", ") +
+      "; SET LOCAL statement_timeout = " + std::to_string(request.limits.timeout.count() + 2000);
+
+  for (int attempt = 0;; ++attempt) {
+    LG_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, Checkout(plan.login));
+    ResultPtr begun(PQexec(conn->raw(), begin.c_str()));
+    if (!begun || PQresultStatus(begun.get()) != PGRES_COMMAND_OK) {
+      // A pooled connection whose backend went away (pg_terminate_backend,
+      // a server restart): nothing ran, so a new connection may retry.
+      if (IsConnectionLoss(begun.get(), conn->raw()) && attempt < 2) continue;
+      return InternalFailure(begun.get(), conn->raw(), "cannot begin the request");
+    }
+    bool broken = false;
+    Result<QueryResult> result = Run(*conn, plan, text, sql, begin, request, sink, broken);
+    if (broken || !conn->Healthy()) return result;
+    // The request's effects end here: commit (write scopes) or roll back,
+    // then reset everything a statement can leave in a session.
+    bool commit = result.ok() && !read_only;
+    ResultPtr ended(PQexec(conn->raw(), commit ? "COMMIT" : "ROLLBACK"));
+    if (!ended || PQresultStatus(ended.get()) != PGRES_COMMAND_OK) {
+      if (result.ok()) result = UserFailure(ended.get(), conn->raw(), plan);
+      return result;
+    }
+    ResultPtr reset(PQexec(conn->raw(), "DISCARD ALL"));
+    if (reset && PQresultStatus(reset.get()) == PGRES_COMMAND_OK &&
+        PQtransactionStatus(conn->raw()) == PQTRANS_IDLE) {
+      Return(plan.login, std::move(conn));
+    }
+    if (result.ok() && result->statement_class != StatementClass::kRead) {
+      // DDL or a load-like change: look at the schema before the next query.
+      MutexLock lock(state_mu_);
+      stale_ = true;
+    }
+    return result;
+  }
+}
+
+Result<QueryResult> PostgresEngine::Run(Conn& conn, const RolePlan& plan, const TextClass& text,
+                                        const std::string& sql, const std::string& begin,
+                                        const QueryRequest& request, ResultSink& sink,
+                                        bool& broken) {
+  (void)begin;
+  PGconn* pg = conn.raw();
+  // Parameters: integers and reals typed, text left for PostgreSQL to infer
+  // from the context, blobs as binary bytea.
+  std::vector<Oid> types;
+  std::vector<std::string> texts;
+  std::vector<const char*> values;
+  std::vector<int> lengths, formats;
+  texts.reserve(request.params.size());
+  for (const Param& p : request.params) {
+    Oid type = 0;
+    int format = 0;
+    const char* value = nullptr;
+    if (const auto* i = std::get_if<int64_t>(&p)) {
+      type = 20;
+      texts.push_back(std::to_string(*i));
+    } else if (const auto* d = std::get_if<double>(&p)) {
+      type = 701;
+      char buf[40];
+      std::snprintf(buf, sizeof(buf), "%.17g", *d);
+      texts.push_back(buf);
+    } else if (const auto* s = std::get_if<std::string>(&p)) {
+      texts.push_back(*s);
+    } else if (const auto* b = std::get_if<Blob>(&p)) {
+      type = 17;
+      format = 1;
+      texts.push_back(b->bytes);
+    } else {
+      texts.push_back("");
+    }
+    if (!std::holds_alternative<std::monostate>(p)) value = texts.back().c_str();
+    types.push_back(type);
+    values.push_back(value);
+    lengths.push_back(static_cast<int>(texts.back().size()));
+    formats.push_back(format);
+  }
+  if (PQsendQueryParams(pg, sql.c_str(), static_cast<int>(values.size()), types.data(),
+                        values.data(), lengths.data(), formats.data(), 0) == 0) {
+    broken = true;
+    return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable,
+                   "cannot send the query: " + PrimaryMessage(nullptr, pg));
+  }
+  (void)PQsetSingleRowMode(pg);
+
+  QueryResult out;
+  out.statement_class = text.klass;
+  out.statement_type = text.type;
+  const auto deadline = Clock::now() + request.limits.timeout;
+  std::optional<Clock::time_point> cancel_deadline;
+  bool timed_out = false, cancelled = false, stopping = false, begun = false;
+  Status error = Status::Ok();
+  std::vector<ColumnInfo> columns;
+  PgRowView row;
+
+  auto cancel = [&] {
+    if (cancel_deadline) return;
+    cancel_deadline = Clock::now() + kCancelGrace;
+    if (PGcancel* c = PQgetCancel(pg)) {
+      char buf[256];
+      (void)PQcancel(c, buf, sizeof(buf));
+      PQfreeCancel(c);
+    }
+  };
+  auto stop = [&](Status s) {
+    if (error.ok() && !s.ok()) error = std::move(s);
+    stopping = true;
+    cancel();
+  };
+
+  while (true) {
+    if (PQisBusy(pg) != 0) {
+      auto now = Clock::now();
+      if (!cancel_deadline) {
+        if (request.cancelled != nullptr && request.cancelled->load()) {
+          cancelled = true;
+          stop(Status::Ok());
+        } else if (now >= deadline) {
+          timed_out = true;
+          stop(Status::Ok());
+        }
+      } else if (now >= *cancel_deadline) {
+        // The backend ignores the cancel: the connection goes, and with it
+        // the backend's session.
+        broken = true;
+        break;
+      }
+      pollfd fd{PQsocket(pg), POLLIN, 0};
+      auto until = cancel_deadline ? *cancel_deadline : deadline;
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+      (void)poll(&fd, 1, static_cast<int>(std::clamp<int64_t>(wait, 1, 50)));
+      if (PQconsumeInput(pg) == 0) {
+        broken = true;
+        return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable,
+                       "the PostgreSQL connection was lost: " + PrimaryMessage(nullptr, pg));
+      }
+      continue;
+    }
+    ResultPtr r(PQgetResult(pg));
+    if (!r) break;
+    switch (PQresultStatus(r.get())) {
+      case PGRES_SINGLE_TUPLE:
+      case PGRES_TUPLES_OK: {
+        if (!begun) {
+          begun = true;
+          columns = ColumnsOf(r.get());
+          Status s = sink.Begin(columns);
+          if (!s.ok()) {
+            stop(std::move(s));
+            break;
+          }
+        }
+        if (PQresultStatus(r.get()) == PGRES_TUPLES_OK) {
+          TextClass tag = ClassifyTag(PQcmdStatus(r.get()));
+          if (!tag.type.empty()) out.statement_type = tag.type;
+          break;
+        }
+        if (stopping) break;
+        if (out.rows >= request.limits.max_rows) {
+          out.truncated = true;
+          // A read stops here; a write runs to its end (its rows count).
+          if (text.klass == StatementClass::kRead) {
+            stopping = true;
+            cancel();
+          }
+          break;
+        }
+        row.Reset(r.get());
+        for (int c = 0; c < PQnfields(r.get()); ++c) {
+          if (PQgetlength(r.get(), 0, c) > request.limits.max_string_bytes) {
+            stop(Failure(StatusCode::kResourceExhausted, EngineFailure::kValueTooLarge,
+                         "a value of column " + columns[static_cast<size_t>(c)].name +
+                             " is longer than " + std::to_string(request.limits.max_string_bytes) +
+                             " bytes"));
+            break;
+          }
+        }
+        if (stopping) break;
+        Status s = sink.Row(row);
+        if (!s.ok()) {
+          stop(std::move(s));
+          break;
+        }
+        ++out.rows;
+        break;
+      }
+      case PGRES_COMMAND_OK: {
+        TextClass tag = ClassifyTag(PQcmdStatus(r.get()));
+        out.statement_type = tag.type;
+        const char* tuples = PQcmdTuples(r.get());
+        if (tuples != nullptr && *tuples != '\0') out.changes = std::strtoll(tuples, nullptr, 10);
+        break;
+      }
+      case PGRES_EMPTY_QUERY:
+        if (error.ok()) {
+          error = Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                          "empty statement");
+        }
+        break;
+      case PGRES_FATAL_ERROR:
+        // Our own cancel (timeout, max rows, a sink error) is not the error.
+        if (cancel_deadline && SqlState(r.get()) == "57014") break;
+        if (error.ok()) error = UserFailure(r.get(), pg, plan);
+        break;
+      default:
+        // COPY and the like never reach here (ClassifyText refuses them);
+        // the connection is not reused.
+        broken = true;
+        if (error.ok()) {
+          error = Failure(StatusCode::kPermissionDenied, EngineFailure::kStatementNotAllowed,
+                          "the query API does not run this statement");
+        }
+        break;
+    }
+    if (broken) break;
+  }
+  if (cancelled) {
+    return Failure(StatusCode::kDeadlineExceeded, EngineFailure::kCancelled,
+                   "the query was cancelled");
+  }
+  if (timed_out) {
+    return Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout,
+                   "the query ran longer than the limit of " +
+                       std::to_string(request.limits.timeout.count()) + " ms");
+  }
+  if (broken && error.ok()) {
+    return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable,
+                   "the PostgreSQL backend did not stop after a cancel");
+  }
+  LG_RETURN_IF_ERROR(error);
+  if (!begun) LG_RETURN_IF_ERROR(sink.Begin({}));
+  // What PostgreSQL says it ran decides the class, whatever the text looked
+  // like (a data-modifying WITH, CREATE TABLE AS).
+  TextClass tag = ClassifyTag(out.statement_type);
+  StatementClass klass = std::max(text.klass, tag.klass);
+  if (!tag.allowed || klass > request.max_class) {
+    return Failure(StatusCode::kPermissionDenied, EngineFailure::kStatementNotAllowed,
+                   "the " + out.statement_type + " statement is not allowed with the " +
+                       std::string(StatementClassName(request.max_class)) + " scope");
+  }
+  out.statement_class = klass;
+  return out;
+}
+
+Result<std::vector<DatabaseInfo>> PostgresEngine::Catalog(const policy::PolicySnapshot& policy,
+                                                          const policy::Role& role) {
+  LG_ASSIGN_OR_RETURN(std::shared_ptr<const Compiled> compiled, Ensure(policy));
+  std::vector<DatabaseInfo> out;
+  const bool unrestricted = policy::IsUnrestricted(role);
+  for (const RawSchema& s : compiled->raw) {
+    if (!unrestricted && policy::DecideDatabase(policy, role, s.name) == 0) continue;
+    DatabaseInfo db{s.name, {}};
+    for (const RawTable& t : s.tables) {
+      std::vector<std::string> all;
+      for (const RawColumn& c : t.columns) all.push_back(c.name);
+      policy::TableView view = policy::DecideView(policy, role, s.name, t.name, all);
+      if (!unrestricted && !view.visible()) continue;
+      TableInfo info{t.name, {}};
+      for (const RawColumn& c : t.columns) {
+        bool shown = unrestricted;
+        const policy::ViewColumn* vc = nullptr;
+        for (const policy::ViewColumn& v : view.columns) {
+          if (EqualsIgnoreCase(v.name, c.name)) vc = &v;
+        }
+        shown = shown || vc != nullptr;
+        if (!shown) continue;
+        std::string type = PublicType(c.type);
+        if (vc != nullptr && vc->mask != nullptr && vc->mask->kind != policy::MaskKind::kNull &&
+            vc->mask->kind != policy::MaskKind::kRedact) {
+          type = "TEXT";
+        }
+        info.columns.push_back({c.name, type});
+      }
+      db.tables.push_back(std::move(info));
+    }
+    out.push_back(std::move(db));
+  }
+  return out;
+}
+
+// ---- Load: COPY into one table, in one transaction ----
+
+std::string CopyText(const LoadValue& value) {
+  if (std::holds_alternative<std::monostate>(value)) return "\\N";
+  if (const auto* i = std::get_if<int64_t>(&value)) return std::to_string(*i);
+  if (const auto* d = std::get_if<double>(&value)) {
+    char buf[40];
+    std::snprintf(buf, sizeof(buf), "%.17g", *d);
+    return buf;
+  }
+  std::string out;
+  for (char c : std::get<std::string_view>(value)) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string TableTypeFor(const std::string& declared) {
+  std::string t = AsciiLower(declared);
+  if (t.empty() || t == "text") return "text";
+  if (t == "integer" || t == "int") return "bigint";
+  if (t == "real" || t == "double" || t == "float") return "double precision";
+  return declared;
+}
+
+class CopyTarget final : public LoadTarget {
+ public:
+  CopyTarget(std::unique_ptr<Conn> conn, std::string database, std::string table)
+      : conn_(std::move(conn)), database_(std::move(database)), table_(std::move(table)) {}
+  ~CopyTarget() override {
+    if (copying_) (void)PQputCopyEnd(conn_->raw(), "load abandoned");
+  }
+
+  Result<std::optional<std::vector<LoadedColumn>>> DescribeTable() override {
+    LG_ASSIGN_OR_RETURN(
+        ResultPtr r,
+        conn_->Query(
+            "cannot describe the table",
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "WHERE n.nspname = $1 AND c.relname = $2 ORDER BY a.attnum",
+            {database_, table_}));
+    if (PQntuples(r.get()) == 0) return std::optional<std::vector<LoadedColumn>>();
+    std::vector<LoadedColumn> columns;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      columns.push_back({PQgetvalue(r.get(), i, 0), PublicType(PQgetvalue(r.get(), i, 1))});
+    }
+    return std::optional<std::vector<LoadedColumn>>(std::move(columns));
+  }
+  ColumnKind KindOf(std::string_view declared) const override {
+    std::string t(declared);
+    if (t == "INTEGER") return ColumnKind::kInteger;
+    if (t == "REAL") return ColumnKind::kReal;
+    if (t == "NUMERIC") return ColumnKind::kNumeric;
+    if (t == "TEXT") return ColumnKind::kText;
+    return ColumnKind::kAny;
+  }
+  Status Begin() override { return conn_->Run("cannot begin the load", "BEGIN"); }
+  Status CreateTable(const std::vector<LoadedColumn>& columns) override {
+    LG_RETURN_IF_ERROR(conn_->Run("cannot create the schema",
+                                  "CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(database_)));
+    std::string sql = "CREATE TABLE " + Target() + " (";
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i > 0) sql += ", ";
+      sql += QuoteIdent(columns[i].name) + " " + TableTypeFor(columns[i].type);
+    }
+    sql += ")";
+    ResultPtr r(PQexec(conn_->raw(), sql.c_str()));
+    if (r && PQresultStatus(r.get()) == PGRES_COMMAND_OK) return Status::Ok();
+    if (SqlState(r.get()) == "42P07") {
+      return Failure(StatusCode::kFailedPrecondition, EngineFailure::kConflict,
+                     "table " + database_ + "." + table_ + " appeared while the load created it");
+    }
+    return InternalFailure(r.get(), conn_->raw(), "cannot create the table");
+  }
+  Status PrepareInsert(const std::vector<std::string>& columns) override {
+    defaults_only_ = columns.empty();
+    if (defaults_only_) return Status::Ok();
+    std::vector<std::string> quoted;
+    for (const std::string& c : columns) quoted.push_back(QuoteIdent(c));
+    std::string sql = "COPY " + Target() + " (" + Join(quoted, ", ") + ") FROM STDIN";
+    ResultPtr r(PQexec(conn_->raw(), sql.c_str()));
+    if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) {
+      return InternalFailure(r.get(), conn_->raw(), "cannot start the COPY");
+    }
+    copying_ = true;
+    return Status::Ok();
+  }
+  Status Insert(const std::vector<LoadValue>& values) override {
+    if (defaults_only_) {
+      return conn_->Run("cannot insert", "INSERT INTO " + Target() + " DEFAULT VALUES");
+    }
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) buffer_ += '\t';
+      buffer_ += CopyText(values[i]);
+    }
+    buffer_ += '\n';
+    if (buffer_.size() >= (1 << 16)) return Flush();
+    return Status::Ok();
+  }
+  Status Commit() override {
+    if (copying_) {
+      LG_RETURN_IF_ERROR(Flush());
+      copying_ = false;
+      if (PQputCopyEnd(conn_->raw(), nullptr) != 1) {
+        return InternalFailure(nullptr, conn_->raw(), "cannot end the COPY");
+      }
+      ResultPtr r(PQgetResult(conn_->raw()));
+      ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+      while (ResultPtr more{PQgetResult(conn_->raw())}) {
+      }
+      if (status != PGRES_COMMAND_OK) {
+        if (IsConnectionLoss(r.get(), conn_->raw())) {
+          return InternalFailure(r.get(), conn_->raw(), "the load failed");
+        }
+        const char* context = r ? PQresultErrorField(r.get(), PG_DIAG_CONTEXT) : nullptr;
+        return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidData,
+                       "PostgreSQL refused the data: " + PrimaryMessage(r.get(), conn_->raw()) +
+                           (context != nullptr ? " (" + std::string(context) + ")" : ""));
+      }
+    }
+    return conn_->Run("cannot commit the load", "COMMIT");
+  }
+
+ private:
+  std::string Target() const { return QuoteIdent(database_) + "." + QuoteIdent(table_); }
+  Status Flush() {
+    if (buffer_.empty()) return Status::Ok();
+    if (PQputCopyData(conn_->raw(), buffer_.data(), static_cast<int>(buffer_.size())) != 1) {
+      return InternalFailure(nullptr, conn_->raw(), "cannot send rows");
+    }
+    buffer_.clear();
+    return Status::Ok();
+  }
+
+  std::unique_ptr<Conn> conn_;
+  std::string database_, table_;
+  std::string buffer_;
+  bool copying_ = false;
+  bool defaults_only_ = false;
+};
+
+Result<LoadSummary> PostgresEngine::Load(const LoadRequest& request, RowSource& source,
+                                         const LoadProgressFn& progress) {
+  LG_RETURN_IF_ERROR(ValidateLoadRequest(request));
+  LG_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, Conn::Open(target_));
+  if (!request.create) {
+    LG_ASSIGN_OR_RETURN(ResultPtr r, conn->Query("cannot look up the database",
+                                                 "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                                                 {request.database}));
+    if (PQntuples(r.get()) == 0) {
+      return Failure(StatusCode::kNotFound, EngineFailure::kNotFound,
+                     "no database " + request.database + " (schema) in the PostgreSQL engine");
+    }
+  }
+  CopyTarget target(std::move(conn), request.database, request.table);
+  Result<LoadSummary> summary = LoadInto(target, request, source, progress);
+  MutexLock lock(state_mu_);
+  stale_ = true;  // the next query compiles the new table's views
+  return summary;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> OpenPostgresEngineAt(std::string_view url,
+                                                     const EngineSettings& settings) {
+  ConnectTarget target;
+  target.url = std::string(url);
+  target.display = store::RedactPostgresUrl(url);
+  LG_ASSIGN_OR_RETURN(std::unique_ptr<Conn> admin, Conn::Open(target));
+  std::string key(settings.mask_hash_key.Reveal());
+  // Without a configured key the login passwords and hash masks hold for
+  // this process only (a restart sets new passwords at its first compile).
+  if (key.empty()) key = RandomBytes(32);
+  return std::unique_ptr<Engine>(
+      new PostgresEngine(std::move(target), std::move(admin), std::move(key),
+                         std::max<size_t>(1, settings.max_idle_sessions_per_role)));
+}
+
+}  // namespace lakegate::engine

@@ -1,0 +1,54 @@
+// Internal to engine/postgres: what the engine reads from a statement's text
+// before PostgreSQL does. Neither function is a security wall -- PostgreSQL's
+// privileges, the READ ONLY transaction and the command tag check are -- they
+// make statements fail early with the query API's reasons and make qualified
+// names resolve like on SQLite. Pure; thread-safe.
+//
+// The lexer follows PostgreSQL's: -- and nested /* */ comments, '..' strings
+// (E'..' with backslash escapes, U&'..', B'..', X'..', N'..'), "quoted"
+// identifiers (U&".." too) and $tag$ dollar quoting; identifiers fold to lower
+// case unless quoted.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace lakegate::engine::postgres_internal {
+
+// The statement's leading keywords (upper case), after comments and opening
+// parentheses: up to `count` words ("CREATE", "TABLE"). Empty for no word.
+std::vector<std::string> LeadingKeywords(std::string_view sql, size_t count);
+
+// The class of a statement from its leading keywords, and the statements the
+// query API never runs (transaction control, session state, LISTEN/NOTIFY,
+// PREPARE, cursors, DO, COPY, CALL, ...): false in `allowed`, with the
+// statement's name in `type`.
+struct TextClass {
+  // False when the text starts with no PostgreSQL statement keyword at all
+  // (PostgreSQL would answer with a syntax error; so does the engine).
+  bool statement = true;
+  bool allowed = false;
+  StatementClass klass = StatementClass::kRead;
+  std::string type;  // "SELECT", "CREATE TABLE", "DO", ...
+};
+TextClass ClassifyText(std::string_view sql);
+
+// The class of a statement by the command tag PostgreSQL reported after
+// running it ("SELECT 3", "INSERT 0 1", "CREATE TABLE"): `type` is the tag
+// without its counts. Tags of statements ClassifyText() refuses are not
+// allowed.
+TextClass ClassifyTag(std::string_view tag);
+
+// `sql` with every schema qualifier `S.` whose name is a key of `schemas`
+// (after PostgreSQL's case folding) replaced by the quoted value: the
+// governed schema of that catalog database. Qualifiers inside strings,
+// comments and quoted text stay as written. `S.` preceded by another `.`
+// (a database-qualified name) is not a schema qualifier and stays.
+std::string MapSchemaQualifiers(std::string_view sql,
+                                const std::map<std::string, std::string>& schemas);
+
+}  // namespace lakegate::engine::postgres_internal

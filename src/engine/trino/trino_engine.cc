@@ -1,0 +1,671 @@
+#include "engine/trino/trino_engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "common/log.h"
+#include "common/strings.h"
+#include "engine/load_driver.h"
+#include "http/client.h"
+
+namespace lakegate::engine {
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// The longest one page of results may be (Trino sends about 1 MB per page).
+constexpr size_t kMaxPageBytes = 16 << 20;
+// One INSERT of a load carries at most this much SQL (Trino's query.max-length
+// is 1,000,000 characters).
+constexpr size_t kMaxInsertBytes = 900 * 1000;
+
+Status Failure(StatusCode code, EngineFailure reason, std::string message) {
+  return Status(code, reason, std::move(message));
+}
+Status Misconfigured(std::string message) {
+  return Failure(StatusCode::kInvalidArgument, EngineFailure::kMisconfigured, std::move(message));
+}
+Status Unavailable(std::string message) {
+  return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable, std::move(message));
+}
+Status Internal(std::string message) {
+  return Failure(StatusCode::kInternal, EngineFailure::kInternal, std::move(message));
+}
+
+std::string QuoteIdent(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string QuoteString(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string DoubleSql(double d) {
+  if (std::isnan(d)) return "nan()";
+  if (std::isinf(d)) return d > 0 ? "infinity()" : "-infinity()";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  std::string s = buf;
+  // A DOUBLE literal in Trino needs an exponent (1.5 alone is a DECIMAL).
+  if (s.find_first_of("eE") == std::string::npos) s += "E0";
+  return s;
+}
+
+std::string ParamSql(const Param& p) {
+  if (std::holds_alternative<std::monostate>(p)) return "NULL";
+  if (const auto* i = std::get_if<int64_t>(&p)) return "BIGINT '" + std::to_string(*i) + "'";
+  if (const auto* d = std::get_if<double>(&p)) return DoubleSql(*d);
+  if (const auto* s = std::get_if<std::string>(&p)) return QuoteString(*s);
+  return "X'" + HexEncode(std::get<Blob>(p).bytes) + "'";
+}
+
+// Percent-encoding for a header value (X-Trino-Prepared-Statement).
+std::string UrlEncode(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// "INTEGER", "REAL", "TEXT" (as the SQLite engine declares them) for a Trino type.
+std::string DeclaredType(std::string_view trino_type) {
+  std::string t = AsciiLower(trino_type);
+  if (t == "bigint" || t == "integer" || t == "smallint" || t == "tinyint" || t == "boolean") {
+    return "INTEGER";
+  }
+  if (t == "double" || t == "real") return "REAL";
+  return "TEXT";
+}
+
+// Which value type the JSON of a column of `trino_type` becomes.
+enum class Kind { kInteger, kBoolean, kReal, kText, kJson };
+Kind KindOf(std::string_view trino_type) {
+  std::string t = AsciiLower(trino_type);
+  if (t == "bigint" || t == "integer" || t == "smallint" || t == "tinyint") return Kind::kInteger;
+  if (t == "boolean") return Kind::kBoolean;
+  if (t == "double" || t == "real") return Kind::kReal;
+  if (t.starts_with("array") || t.starts_with("map") || t.starts_with("row") || t == "json") {
+    return Kind::kJson;
+  }
+  return Kind::kText;
+}
+
+struct Cell {
+  ValueType type = ValueType::kNull;
+  int64_t i = 0;
+  double r = 0;
+  std::string text;
+};
+
+class CellsRow final : public RowView {
+ public:
+  std::vector<Cell> cells;
+  size_t size() const override { return cells.size(); }
+  ValueType type(size_t i) const override { return cells[i].type; }
+  int64_t integer(size_t i) const override { return cells[i].i; }
+  double real(size_t i) const override { return cells[i].r; }
+  std::string_view text(size_t i) const override { return cells[i].text; }
+  std::string_view blob(size_t i) const override { return cells[i].text; }
+};
+
+// One Trino error, mapped to the engine's reasons. Messages of user errors
+// are Trino's (they name what the statement named); a permission error says
+// nothing about the object, since Trino's names a table the role may not
+// know exists.
+Status MapTrinoError(const Json& error, const std::string& limit_text) {
+  std::string name = error.value("errorName", "");
+  std::string type = error.value("errorType", "");
+  std::string message = error.value("message", "");
+  if (name == "PERMISSION_DENIED") {
+    return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
+                   "access denied: the role may not read or change an object the statement "
+                   "names, or the statement needs a wider scope");
+  }
+  if (name == "EXCEEDED_TIME_LIMIT" || name == "ADMINISTRATIVELY_KILLED") {
+    return Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout, limit_text);
+  }
+  if (name.starts_with("EXCEEDED_") && name.find("MEMORY") != std::string::npos) {
+    return Failure(StatusCode::kResourceExhausted, EngineFailure::kMemoryLimitExceeded,
+                   "the statement needed more memory than the cluster allows it");
+  }
+  if (type == "USER_ERROR") {
+    return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery, message);
+  }
+  if (type == "INSUFFICIENT_RESOURCES") {
+    return Unavailable("Trino has no resources for the statement now: " + message);
+  }
+  return Internal("Trino failed the statement (" + name + "): " + message);
+}
+
+class TrinoEngine final : public Engine {
+ public:
+  TrinoEngine(std::string base_url, std::string catalog, EngineSettings settings)
+      : base_url_(std::move(base_url)),
+        catalog_(std::move(catalog)),
+        settings_(std::move(settings)),
+        client_(http::ClientOptions{.connect_timeout = std::chrono::milliseconds(5000),
+                                    .ca_file = "",
+                                    .user_agent = "lakegate",
+                                    .no_proxy = "*"}) {}
+
+  Result<QueryResult> Execute(const policy::PolicySnapshot& policy, const policy::Role& role,
+                              const QueryRequest& request, ResultSink& sink) override;
+  Result<std::vector<DatabaseInfo>> Catalog(const policy::PolicySnapshot& policy,
+                                            const policy::Role& role) override;
+  Result<LoadSummary> Load(const LoadRequest& request, RowSource& source,
+                           const LoadProgressFn& progress) override;
+
+  // One statement as `principal`; pages of rows go to `on_columns` /
+  // `on_row` (either may stop the query with a non-OK status). Returns
+  // Trino's updateType ("" for a query) and update count.
+  struct Outcome {
+    std::string update_type;
+    int64_t update_count = -1;
+  };
+  Result<Outcome> Run(std::string_view principal, const std::string& sql, const std::string& schema,
+                      const std::vector<Param>& params, const QueryLimits& limits,
+                      const std::atomic<bool>* cancelled,
+                      const std::function<Status(const Json& columns)>& on_columns,
+                      const std::function<Status(const Json& row)>& on_row);
+
+ private:
+  Result<http::ClientResponse> Send(http::ClientRequest request, Clock::time_point deadline);
+  void Cancel(const std::string& next_uri, const SecretString& token);
+
+  const std::string base_url_;
+  const std::string catalog_;
+  const EngineSettings settings_;
+  const http::Client client_;
+};
+
+Result<http::ClientResponse> TrinoEngine::Send(http::ClientRequest request,
+                                               Clock::time_point deadline) {
+  // 502/503/504: Trino or a proxy is busy; the protocol says retry.
+  for (int attempt = 0;; ++attempt) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      return Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout, "");
+    }
+    request.timeout = std::min(left, std::chrono::milliseconds(60000));
+    Result<http::ClientResponse> response = client_.Send(request);
+    if (!response.ok()) {
+      if (response.status().Is(http::ClientFailure::kTimeout)) {
+        return Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout, "");
+      }
+      return Unavailable("Trino at " + base_url_ +
+                         " does not answer: " + response.status().message());
+    }
+    if ((response->status == 502 || response->status == 503 || response->status == 504) &&
+        attempt < 20) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    return response;
+  }
+}
+
+void TrinoEngine::Cancel(const std::string& next_uri, const SecretString& token) {
+  http::ClientRequest request;
+  request.method = http::Method::kDelete;
+  request.url = next_uri;
+  request.headers.push_back({"Authorization", "Bearer " + std::string(token.Reveal())});
+  request.timeout = std::chrono::milliseconds(5000);
+  Result<http::ClientResponse> r = client_.Send(std::move(request));
+  if (!r.ok()) log::Warn("could not cancel a Trino query: " + r.status().message());
+}
+
+Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const std::string& sql,
+                                              const std::string& schema,
+                                              const std::vector<Param>& params,
+                                              const QueryLimits& limits,
+                                              const std::atomic<bool>* cancelled,
+                                              const std::function<Status(const Json&)>& on_columns,
+                                              const std::function<Status(const Json&)>& on_row) {
+  const Clock::time_point deadline = Clock::now() + limits.timeout;
+  const std::string limit_text =
+      "the query ran longer than the limit of " + std::to_string(limits.timeout.count()) + " ms";
+  if (!settings_.bearer_token) return Misconfigured("the Trino engine has no token source");
+  LG_ASSIGN_OR_RETURN(SecretString token, settings_.bearer_token(principal));
+  http::ClientRequest request;
+  request.method = http::Method::kPost;
+  request.url = base_url_ + "/v1/statement";
+  request.headers = {{"Authorization", "Bearer " + std::string(token.Reveal())},
+                     {"X-Trino-User", std::string(principal)},
+                     {"X-Trino-Catalog", catalog_},
+                     {"X-Trino-Source", "lakegate"},
+                     {"Content-Type", "text/plain; charset=utf-8"}};
+  if (!schema.empty()) request.headers.push_back({"X-Trino-Schema", schema});
+  if (params.empty()) {
+    request.body = sql;
+  } else {
+    request.headers.push_back({"X-Trino-Prepared-Statement", "lakegate_stmt=" + UrlEncode(sql)});
+    request.body = "EXECUTE lakegate_stmt USING ";
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (i > 0) request.body += ", ";
+      request.body += ParamSql(params[i]);
+    }
+  }
+  request.max_response_bytes = kMaxPageBytes;
+  Outcome outcome;
+  bool columns_seen = false;
+  std::string next_uri;
+  auto fail = [&](Status s) -> Status {
+    if (!next_uri.empty()) Cancel(next_uri, token);
+    return s;
+  };
+  for (;;) {
+    Result<http::ClientResponse> response = Send(request, deadline);
+    if (!response.ok()) {
+      if (response.status().Is(EngineFailure::kTimeout)) {
+        return fail(Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout, limit_text));
+      }
+      return fail(response.status());
+    }
+    if (response->status == 401 || response->status == 403) {
+      return fail(Internal("Trino refused lakegate's token (HTTP " +
+                           std::to_string(response->status) +
+                           "): is it configured with lakegate's keys (scripts/trino.sh)?"));
+    }
+    if (response->status != 200) {
+      return fail(Unavailable("Trino answered HTTP " + std::to_string(response->status)));
+    }
+    Json page = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+    if (page.is_discarded() || !page.is_object()) {
+      return fail(Internal("Trino's answer is not JSON"));
+    }
+    next_uri = page.value("nextUri", "");
+    if (page.contains("error") && page["error"].is_object()) {
+      next_uri.clear();  // the query is over
+      return MapTrinoError(page["error"], limit_text);
+    }
+    if (page.contains("updateType") && page["updateType"].is_string()) {
+      outcome.update_type = page["updateType"].get<std::string>();
+    }
+    // An update's one column ("rows") is its count, not a result.
+    const bool update = !outcome.update_type.empty();
+    if (!update && !columns_seen && page.contains("columns") && page["columns"].is_array()) {
+      columns_seen = true;
+      if (Status s = on_columns(page["columns"]); !s.ok()) return fail(s);
+    }
+    if (page.contains("data") && page["data"].is_array()) {
+      for (const Json& row : page["data"]) {
+        if (update) {
+          if (row.is_array() && !row.empty() && row[0].is_number_integer()) {
+            outcome.update_count = row[0].get<int64_t>();
+          }
+          continue;
+        }
+        if (Status s = on_row(row); !s.ok()) return fail(s);
+      }
+    }
+    if (page.contains("updateCount") && page["updateCount"].is_number_integer()) {
+      outcome.update_count = page["updateCount"].get<int64_t>();
+    }
+    if (next_uri.empty()) break;
+    if (cancelled != nullptr && cancelled->load()) {
+      return fail(Failure(StatusCode::kDeadlineExceeded, EngineFailure::kCancelled,
+                          "the client went away"));
+    }
+    if (Clock::now() >= deadline) {
+      return fail(Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout, limit_text));
+    }
+    request = http::ClientRequest{};
+    request.method = http::Method::kGet;
+    request.url = next_uri;
+    request.headers = {{"Authorization", "Bearer " + std::string(token.Reveal())}};
+    request.max_response_bytes = kMaxPageBytes;
+  }
+  if (!columns_seen) LG_RETURN_IF_ERROR(on_columns(Json::array()));
+  return outcome;
+}
+
+StatementClass ClassOf(std::string_view update_type) {
+  if (update_type.empty()) return StatementClass::kRead;
+  if (update_type == "INSERT" || update_type == "DELETE" || update_type == "UPDATE" ||
+      update_type == "MERGE" || update_type == "CREATE TABLE" || update_type == "TRUNCATE TABLE") {
+    return StatementClass::kWrite;
+  }
+  return StatementClass::kAdmin;
+}
+
+// The Trino principal of `role` with `max_class` (trino/opa_decider.h's
+// EnginePrincipal; spelled here so that the engine does not depend on it).
+std::string PrincipalOf(const policy::Role& role, StatementClass max_class) {
+  return "lakegate:" + std::string(StatementClassName(max_class)) + ":" + role.name;
+}
+
+Result<QueryResult> TrinoEngine::Execute(const policy::PolicySnapshot&, const policy::Role& role,
+                                         const QueryRequest& request, ResultSink& sink) {
+  QueryResult result;
+  std::vector<Kind> kinds;
+  CellsRow row;
+  bool is_update = false;
+  auto on_columns = [&](const Json& columns) -> Status {
+    std::vector<ColumnInfo> infos;
+    for (const Json& c : columns) {
+      std::string type = c.value("type", "");
+      kinds.push_back(KindOf(type));
+      infos.push_back({c.value("name", ""), DeclaredType(type)});
+    }
+    // An update's one "rows" column is its count, not a result.
+    return sink.Begin(infos);
+  };
+  auto on_row = [&](const Json& values) -> Status {
+    if (!values.is_array() || values.size() != kinds.size()) {
+      return Internal("Trino sent a row that does not match its columns");
+    }
+    if (result.rows >= request.limits.max_rows) {
+      result.truncated = true;
+      return Status(StatusCode::kResourceExhausted, "max rows");  // stops the query
+    }
+    row.cells.resize(kinds.size());
+    for (size_t i = 0; i < kinds.size(); ++i) {
+      const Json& v = values[i];
+      Cell& cell = row.cells[i];
+      cell.text.clear();
+      if (v.is_null()) {
+        cell.type = ValueType::kNull;
+        continue;
+      }
+      switch (kinds[i]) {
+        case Kind::kInteger:
+          cell.type = ValueType::kInteger;
+          cell.i = v.is_number_integer() ? v.get<int64_t>() : 0;
+          break;
+        case Kind::kBoolean:
+          cell.type = ValueType::kInteger;
+          cell.i = v.is_boolean() && v.get<bool>() ? 1 : 0;
+          break;
+        case Kind::kReal:
+          cell.type = ValueType::kReal;
+          if (v.is_number()) {
+            cell.r = v.get<double>();
+          } else {  // "NaN", "Infinity", "-Infinity"
+            std::string s = v.is_string() ? v.get<std::string>() : "";
+            cell.r = s == "Infinity" ? HUGE_VAL : s == "-Infinity" ? -HUGE_VAL : std::nan("");
+          }
+          break;
+        case Kind::kText:
+          cell.type = ValueType::kText;
+          cell.text = v.is_string() ? v.get<std::string>() : v.dump();
+          break;
+        case Kind::kJson:
+          cell.type = ValueType::kText;
+          cell.text = v.dump();
+          break;
+      }
+      if (cell.type == ValueType::kText &&
+          static_cast<int64_t>(cell.text.size()) > request.limits.max_string_bytes) {
+        return Failure(StatusCode::kResourceExhausted, EngineFailure::kValueTooLarge,
+                       "a value is longer than the limit of " +
+                           std::to_string(request.limits.max_string_bytes) + " bytes");
+      }
+    }
+    ++result.rows;
+    return sink.Row(row);
+  };
+  Result<Outcome> outcome =
+      Run(PrincipalOf(role, request.max_class), request.sql, request.database, request.params,
+          request.limits, request.cancelled, on_columns, on_row);
+  if (!outcome.ok()) {
+    if (result.truncated && outcome.status().reason_info().name.empty()) {
+      result.statement_type = "SELECT";
+      return result;
+    }
+    return outcome.status();
+  }
+  is_update = !outcome->update_type.empty();
+  result.statement_type = is_update ? outcome->update_type : "SELECT";
+  result.statement_class = ClassOf(outcome->update_type);
+  if (is_update && outcome->update_count >= 0) result.changes = outcome->update_count;
+  return result;
+}
+
+Result<std::vector<DatabaseInfo>> TrinoEngine::Catalog(const policy::PolicySnapshot&,
+                                                       const policy::Role& role) {
+  // Trino's access control filters information_schema for the role: what
+  // comes back is what the role may see.
+  std::vector<DatabaseInfo> out;
+  QueryLimits limits;
+  limits.timeout = std::chrono::milliseconds(30000);
+  auto on_columns = [](const Json&) { return Status::Ok(); };
+  auto on_row = [&](const Json& r) -> Status {
+    if (!r.is_array() || r.size() != 4) return Internal("unexpected catalog row");
+    std::string schema = r[0].get<std::string>();
+    std::string table = r[1].get<std::string>();
+    if (out.empty() || out.back().name != schema) out.push_back({schema, {}});
+    auto& tables = out.back().tables;
+    if (tables.empty() || tables.back().name != table) tables.push_back({table, {}});
+    tables.back().columns.push_back(
+        {r[2].get<std::string>(), DeclaredType(r[3].get<std::string>())});
+    return Status::Ok();
+  };
+  LG_ASSIGN_OR_RETURN(
+      Outcome outcome,
+      Run(PrincipalOf(role, StatementClass::kRead),
+          "SELECT table_schema, table_name, column_name, data_type FROM " + QuoteIdent(catalog_) +
+              ".information_schema.columns WHERE table_schema <> 'information_schema' "
+              "ORDER BY table_schema, table_name, ordinal_position",
+          "", {}, limits, nullptr, on_columns, on_row));
+  (void)outcome;
+  return out;
+}
+
+// Loads through INSERT statements: the rows of a load are sent as one INSERT
+// ... VALUES when they fit in one statement (atomic), else in statements of
+// about kMaxInsertBytes each.
+class TrinoLoadTarget final : public LoadTarget {
+ public:
+  TrinoLoadTarget(TrinoEngine& engine, std::string catalog, const LoadRequest& request)
+      : engine_(engine), catalog_(std::move(catalog)), request_(request) {}
+
+  Result<std::optional<std::vector<LoadedColumn>>> DescribeTable() override {
+    std::vector<LoadedColumn> columns;
+    LG_RETURN_IF_ERROR(
+        Statement("SELECT column_name, data_type FROM " + QuoteIdent(catalog_) +
+                      ".information_schema.columns WHERE table_schema = " +
+                      QuoteString(AsciiLower(request_.database)) + " AND table_name = " +
+                      QuoteString(AsciiLower(request_.table)) + " ORDER BY ordinal_position",
+                  [&](const Json& r) {
+                    columns.push_back({r[0].get<std::string>(), r[1].get<std::string>()});
+                    return Status::Ok();
+                  }));
+    if (columns.empty()) return std::optional<std::vector<LoadedColumn>>();
+    return std::optional<std::vector<LoadedColumn>>(std::move(columns));
+  }
+
+  ColumnKind KindOf(std::string_view declared_type) const override {
+    std::string t = AsciiLower(declared_type);
+    if (t == "bigint" || t == "integer" || t == "int" || t == "smallint" || t == "tinyint") {
+      return ColumnKind::kInteger;
+    }
+    if (t == "double" || t == "real") return ColumnKind::kReal;
+    return ColumnKind::kText;
+  }
+
+  Status Begin() override { return Status::Ok(); }
+
+  Status CreateTable(const std::vector<LoadedColumn>& columns) override {
+    create_sql_ = "CREATE TABLE " + Table() + " (";
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i > 0) create_sql_ += ", ";
+      create_sql_ += QuoteIdent(AsciiLower(columns[i].name)) + " " + TrinoType(columns[i].type);
+      types_.push_back(TrinoType(columns[i].type));
+    }
+    create_sql_ += ") WITH (format = 'PARQUET')";
+    return Status::Ok();
+  }
+
+  Status PrepareInsert(const std::vector<std::string>& columns) override {
+    insert_head_ = "INSERT INTO " + Table() + " (";
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i > 0) insert_head_ += ", ";
+      insert_head_ += QuoteIdent(AsciiLower(columns[i]));
+    }
+    insert_head_ += ") VALUES ";
+    return Status::Ok();
+  }
+
+  Status Insert(const std::vector<LoadValue>& values) override {
+    std::string tuple = "(";
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) tuple += ", ";
+      const LoadValue& v = values[i];
+      if (std::holds_alternative<std::monostate>(v)) {
+        tuple += "NULL";
+      } else if (const auto* n = std::get_if<int64_t>(&v)) {
+        tuple += std::to_string(*n);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        tuple += DoubleSql(*d);
+      } else {
+        tuple += QuoteString(std::get<std::string_view>(v));
+      }
+    }
+    tuple += ")";
+    if (!pending_.empty() && pending_.size() + tuple.size() > kMaxInsertBytes) {
+      batches_.push_back(std::move(pending_));
+      pending_.clear();
+    }
+    if (!pending_.empty()) pending_ += ", ";
+    pending_ += tuple;
+    return Status::Ok();
+  }
+
+  Status Commit() override {
+    if (!pending_.empty()) batches_.push_back(std::move(pending_));
+    if (!create_sql_.empty()) {
+      if (request_.create) {
+        LG_RETURN_IF_ERROR(Statement("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(catalog_) + "." +
+                                         QuoteIdent(AsciiLower(request_.database)),
+                                     nullptr));
+      }
+      LG_RETURN_IF_ERROR(Statement(create_sql_, nullptr));
+    }
+    for (const std::string& batch : batches_) {
+      LG_RETURN_IF_ERROR(Statement(insert_head_ + batch, nullptr));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string Table() const {
+    return QuoteIdent(catalog_) + "." + QuoteIdent(AsciiLower(request_.database)) + "." +
+           QuoteIdent(AsciiLower(request_.table));
+  }
+
+  static std::string TrinoType(std::string_view declared) {
+    std::string t = AsciiLower(declared);
+    if (t.find("int") != std::string::npos) return "BIGINT";
+    if (t.find("real") != std::string::npos || t.find("double") != std::string::npos ||
+        t.find("float") != std::string::npos || t.find("numeric") != std::string::npos) {
+      return "DOUBLE";
+    }
+    return "VARCHAR";
+  }
+
+  Status Statement(const std::string& sql, const std::function<Status(const Json&)>& on_row) {
+    QueryLimits limits;
+    limits.timeout = std::chrono::milliseconds(600000);
+    auto rows = [&](const Json& r) { return on_row ? on_row(r) : Status::Ok(); };
+    Result<TrinoEngine::Outcome> outcome = engine_.Run(
+        kTrinoLoadPrincipal, sql, "", {}, limits, nullptr, [](const Json&) { return Status::Ok(); },
+        rows);
+    if (!outcome.ok()) {
+      if (outcome.status().Is(EngineFailure::kInvalidQuery)) {
+        return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidData,
+                       outcome.status().message());
+      }
+      return outcome.status();
+    }
+    return Status::Ok();
+  }
+
+  TrinoEngine& engine_;
+  const std::string catalog_;
+  const LoadRequest& request_;
+  std::string create_sql_;
+  std::vector<std::string> types_;
+  std::string insert_head_;
+  std::string pending_;
+  std::vector<std::string> batches_;
+};
+
+Result<LoadSummary> TrinoEngine::Load(const LoadRequest& request, RowSource& source,
+                                      const LoadProgressFn& progress) {
+  LG_RETURN_IF_ERROR(ValidateLoadRequest(request));
+  TrinoLoadTarget target(*this, catalog_, request);
+  return LoadInto(target, request, source, progress);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
+                                                  const EngineSettings& settings) {
+  // The registry hands over the whole URL (a server's URL keeps its scheme).
+  if (location.size() >= 6 && EqualsIgnoreCase(location.substr(0, 6), "trino:")) {
+    location.remove_prefix(6);
+  }
+  if (!location.starts_with("//")) {
+    return Misconfigured("a Trino engine URL is trino://HOST:PORT[?catalog=NAME]");
+  }
+  location.remove_prefix(2);
+  std::string_view authority = location.substr(0, location.find_first_of("/?"));
+  std::string_view rest = location.substr(authority.size());
+  if (authority.empty() || authority.find('@') != std::string_view::npos) {
+    return Misconfigured("a Trino engine URL is trino://HOST:PORT[?catalog=NAME]");
+  }
+  std::string catalog = "lake";
+  if (!rest.empty() && rest != "/") {
+    if (rest[0] == '/') rest.remove_prefix(1);
+    if (rest.empty() || rest[0] != '?') {
+      return Misconfigured("a Trino engine URL has no path: trino://HOST:PORT[?catalog=NAME]");
+    }
+    rest.remove_prefix(1);
+    for (std::string_view pair : SplitNonEmpty(rest, '&')) {
+      size_t eq = pair.find('=');
+      std::string_view key = pair.substr(0, eq);
+      std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+      if (key == "catalog" && IsValidDatabaseName(value)) {
+        catalog = std::string(value);
+      } else if (key == "dir") {
+        // The cluster's directory, for the composition root (app/trino_link.h).
+      } else {
+        return Misconfigured("unknown or invalid Trino engine URL parameter '" + std::string(key) +
+                             "' (known: catalog=NAME, dir=DIR)");
+      }
+    }
+  }
+  if (!settings.bearer_token) {
+    return Misconfigured(
+        "the Trino engine needs lakegate's token issuer (serve the auth component too)");
+  }
+  return std::unique_ptr<Engine>(
+      new TrinoEngine("http://" + std::string(authority), std::move(catalog), settings));
+}
+
+}  // namespace lakegate::engine

@@ -1,0 +1,47 @@
+#include "trino/file_metastore.h"
+
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "common/strings.h"
+#include "engine/engine.h"
+
+namespace lakegate::trino {
+namespace {
+
+// A table definition is a few KiB; anything far larger is not one.
+constexpr std::streamsize kMaxDefinitionBytes = 4 << 20;
+
+}  // namespace
+
+std::vector<std::string> FileMetastoreColumns(const std::string& metastore_dir,
+                                              std::string_view schema, std::string_view table) {
+  // Plain identifiers only: the names become path components.
+  if (!engine::IsValidDatabaseName(schema) || !engine::IsValidDatabaseName(table)) return {};
+  std::ifstream in(
+      metastore_dir + "/" + AsciiLower(schema) + "/" + AsciiLower(table) + "/.trinoSchema",
+      std::ios::binary);
+  if (!in) return {};
+  std::string text;
+  text.resize(static_cast<size_t>(kMaxDefinitionBytes) + 1);
+  in.read(text.data(), kMaxDefinitionBytes + 1);
+  if (in.gcount() > kMaxDefinitionBytes) return {};
+  text.resize(static_cast<size_t>(in.gcount()));
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return {};
+  std::vector<std::string> columns;
+  for (const char* key : {"dataColumns", "partitionColumns"}) {
+    auto list = doc.find(key);
+    if (list == doc.end() || !list->is_array()) continue;
+    for (const auto& c : *list) {
+      if (!c.is_object()) return {};
+      auto name = c.find("name");
+      if (name == c.end() || !name->is_string()) return {};
+      columns.push_back(name->get<std::string>());
+    }
+  }
+  return columns;
+}
+
+}  // namespace lakegate::trino

@@ -1,0 +1,639 @@
+#include "trino/opa_decider.h"
+
+#include <algorithm>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "common/strings.h"
+
+namespace lakegate::trino {
+namespace {
+
+using Json = nlohmann::json;
+using engine::StatementClass;
+using policy::Bit;
+using policy::Has;
+using policy::Permission;
+
+constexpr ReasonInfo kInfos[] = {
+    {.name = "malformed_request", .public_code = "invalid_request"},
+};
+static_assert(std::size(kInfos) == static_cast<size_t>(OpaFailure::kMalformed) + 1,
+              "one ReasonInfo per OpaFailure");
+constexpr ReasonDomain kDomain("trino_opa", kInfos, static_cast<int>(std::size(kInfos)));
+
+// Answers kept per policy version before the cache starts over.
+constexpr size_t kMaxCachedAnswers = 20000;
+constexpr std::string_view kEnginePrefix = "lakegate:";
+
+Status Malformed(std::string what) {
+  return Status(StatusCode::kInvalidArgument, OpaFailure::kMalformed,
+                "not an OPA access-control request: " + std::move(what));
+}
+
+std::string Str(const Json& object, const char* key) {
+  if (!object.is_object()) return "";
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string TableKey(std::string_view schema, std::string_view table) {
+  return AsciiLower(schema) + "." + AsciiLower(table);
+}
+
+// A Trino identifier: double quotes, a quote doubled.
+std::string QuoteIdent(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// A Trino string literal.
+std::string QuoteString(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+// An expression of type `type` that fails the query with `why` when evaluated.
+std::string FailSql(const std::string& why, std::string_view type) {
+  return "CAST(fail(" + QuoteString(why) + ") AS " + std::string(type) + ")";
+}
+
+bool IsTextType(std::string_view type) {
+  std::string t = AsciiLower(type);
+  return t.starts_with("varchar") || t.starts_with("char");
+}
+bool IsIntegerType(std::string_view type) {
+  std::string t = AsciiLower(type);
+  return t == "bigint" || t == "integer" || t == "smallint" || t == "tinyint";
+}
+bool IsNumberType(std::string_view type) {
+  std::string t = AsciiLower(type);
+  return IsIntegerType(t) || t == "double" || t == "real" || t.starts_with("decimal");
+}
+
+// A mask for Trino, on column `c` (quoted) of Trino type `type`, with the
+// semantics the SQLite engine gives it (engine/sqlite/catalog.cc). Where
+// Trino cannot give the same value for that type, the query fails.
+std::string MaskSql(const policy::ColumnMask& mask, const std::string& c, std::string_view type,
+                    const std::function<std::string(std::string_view)>& column,
+                    const std::string& hash_key_hex) {
+  auto unsupported = [&](std::string_view kind) {
+    return FailSql("lakegate: the " + std::string(kind) + " mask on " + mask.column + " (a " +
+                       std::string(type) + " column) is not supported on Trino",
+                   type);
+  };
+  auto xs = [](const std::string& n) { return "rpad('', " + n + ", 'x')"; };
+  switch (mask.kind) {
+    case policy::MaskKind::kNull:
+      return "CAST(NULL AS " + std::string(type) + ")";
+    case policy::MaskKind::kRedact:
+      if (IsNumberType(type)) return "CASE WHEN " + c + " IS NULL THEN NULL ELSE 0 END";
+      if (!IsTextType(type)) return unsupported("redact");
+      return "CASE WHEN " + c + " IS NULL THEN NULL ELSE " + xs("length(" + c + ")") + " END";
+    case policy::MaskKind::kHash:
+      if (!IsTextType(type)) return unsupported("hash");
+      return "lower(to_hex(hmac_sha256(to_utf8(" + c + "), from_hex('" + hash_key_hex + "'))))";
+    case policy::MaskKind::kShowLastN: {
+      if (!IsTextType(type)) return unsupported("show_last_n");
+      if (!policy::ValidateColumnMask(mask).ok()) return "CAST(NULL AS " + std::string(type) + ")";
+      if (mask.n == 0) {
+        return "CASE WHEN " + c + " IS NULL THEN NULL ELSE " + xs("length(" + c + ")") + " END";
+      }
+      std::string n = std::to_string(mask.n);
+      return "CASE WHEN " + c + " IS NULL THEN NULL WHEN length(" + c + ") <= " + n + " THEN " + c +
+             " ELSE " + xs("length(" + c + ") - " + n) + " || substr(" + c + ", -" + n + ") END";
+    }
+    case policy::MaskKind::kYearOnly:
+      if (!IsTextType(type)) return unsupported("year_only");
+      return "CASE WHEN regexp_like(" + c + ", '^[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN substr(" + c +
+             ", 1, 4) END";
+    case policy::MaskKind::kExpression: {
+      Result<policy::MaskExpression> expression = policy::ParseMaskExpression(mask.expression);
+      if (!expression.ok()) return "CAST(NULL AS " + std::string(type) + ")";
+      for (const std::string& name : expression->Columns()) {
+        if (column(name).empty()) return "CAST(NULL AS " + std::string(type) + ")";
+      }
+      return "CAST(" + expression->ToSql(column, policy::SqlDialect::kTrino) + " AS " +
+             std::string(type) + ")";
+    }
+  }
+  return "CAST(NULL AS " + std::string(type) + ")";
+}
+
+std::string AnyOf(const std::vector<const policy::RowFilter*>& filters) {
+  if (filters.empty()) return "FALSE";
+  std::string sql;
+  for (const policy::RowFilter* f : filters) {
+    if (!sql.empty()) sql += " OR ";
+    sql += "(" + f->ToSql(QuoteIdent, policy::SqlDialect::kTrino) + ")";
+  }
+  return sql;
+}
+
+}  // namespace
+
+const ReasonDomain& ReasonDomainOf(OpaFailure) { return kDomain; }
+
+std::string EnginePrincipal(std::string_view role, StatementClass max_class) {
+  return std::string(kEnginePrefix) + std::string(engine::StatementClassName(max_class)) + ":" +
+         std::string(role);
+}
+
+bool ParseEnginePrincipal(std::string_view user, TrinoPrincipal* out) {
+  if (!user.starts_with(kEnginePrefix)) return false;
+  user.remove_prefix(kEnginePrefix.size());
+  size_t colon = user.find(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view cls = user.substr(0, colon);
+  std::string_view role = user.substr(colon + 1);
+  if (role.empty()) return false;
+  for (StatementClass c : {StatementClass::kRead, StatementClass::kWrite, StatementClass::kAdmin}) {
+    if (cls == engine::StatementClassName(c)) {
+      out->role = std::string(role);
+      out->max_class = c;
+      return true;
+    }
+  }
+  return false;
+}
+
+// One parsed request.
+struct OpaDecider::Request {
+  std::string user;
+  std::string operation;
+  Json resource;  // null when absent
+  std::vector<Json> filter_resources;
+};
+
+namespace {
+
+Result<OpaDecider::Request> ParseRequest(std::string_view body) {
+  Json doc = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return Malformed("the body is not a JSON object");
+  auto input = doc.find("input");
+  if (input == doc.end() || !input->is_object()) return Malformed("no \"input\" object");
+  auto context = input->find("context");
+  auto action = input->find("action");
+  if (context == input->end() || action == input->end() || !action->is_object()) {
+    return Malformed("no input.context or input.action");
+  }
+  OpaDecider::Request r;
+  auto identity = context->find("identity");
+  if (identity == context->end()) return Malformed("no input.context.identity");
+  r.user = Str(*identity, "user");
+  r.operation = Str(*action, "operation");
+  if (r.operation.empty()) return Malformed("no input.action.operation");
+  auto resource = action->find("resource");
+  if (resource != action->end()) r.resource = *resource;
+  auto filter = action->find("filterResources");
+  if (filter != action->end()) {
+    if (!filter->is_array()) return Malformed("input.action.filterResources is not an array");
+    r.filter_resources.assign(filter->begin(), filter->end());
+  }
+  return r;
+}
+
+// What one principal may do, with the policy it was decided under.
+class Judge {
+ public:
+  Judge(const policy::PolicySnapshot& policy, const policy::Role* role, StatementClass max_class,
+        bool superuser, const std::string& catalog)
+      : policy_(policy),
+        role_(role),
+        max_class_(max_class),
+        catalog_(catalog),
+        superuser_(superuser) {
+    unrestricted_ = superuser_ || (role_ != nullptr && policy::IsUnrestricted(*role_));
+  }
+
+  bool known() const { return role_ != nullptr || superuser_; }
+  bool unrestricted() const { return unrestricted_; }
+
+  bool IsLake(std::string_view catalog) const { return EqualsIgnoreCase(catalog, catalog_); }
+
+  bool CatalogVisible(std::string_view catalog) const {
+    if (!known()) return false;
+    if (unrestricted_) return true;
+    if (EqualsIgnoreCase(catalog, "system")) return true;
+    return IsLake(catalog);
+  }
+
+  bool SchemaVisible(std::string_view catalog, std::string_view schema) const {
+    if (!CatalogVisible(catalog)) return false;
+    if (unrestricted_) return true;
+    if (EqualsIgnoreCase(schema, "information_schema")) return true;
+    if (!IsLake(catalog))
+      return EqualsIgnoreCase(schema, "jdbc") || EqualsIgnoreCase(schema, "metadata");
+    return policy::DecideDatabase(policy_, *role_, schema) != 0;
+  }
+
+  // The role's view of a lake table; `columns` are its columns when known.
+  policy::TableView View(std::string_view schema, std::string_view table,
+                         const std::vector<std::string>& columns) const {
+    return policy::DecideView(policy_, *role_, schema, table, columns);
+  }
+
+  bool TableVisible(std::string_view catalog, std::string_view schema, std::string_view table,
+                    const std::vector<std::string>& columns) const {
+    if (!SchemaVisible(catalog, schema)) return false;
+    if (unrestricted_ || EqualsIgnoreCase(schema, "information_schema")) return true;
+    if (!IsLake(catalog)) return true;  // system.jdbc / system.metadata tables
+    return View(schema, table, columns).visible();
+  }
+
+  bool ClassAllows(StatementClass needed) const {
+    return static_cast<int>(max_class_) >= static_cast<int>(needed);
+  }
+
+  // DML on a lake table: the scope's class, the permission and whole-table access.
+  bool MayChangeRows(std::string_view catalog, std::string_view schema, std::string_view table,
+                     const std::vector<std::string>& columns, Permission permission) const {
+    if (!known() || !ClassAllows(StatementClass::kWrite)) return false;
+    if (unrestricted_) return true;
+    if (!IsLake(catalog)) return false;
+    policy::TableView view = View(schema, table, columns);
+    return Has(view.permissions, permission) && view.whole_table;
+  }
+
+  bool MayOnTable(std::string_view catalog, std::string_view schema, std::string_view table,
+                  const std::vector<std::string>& columns, StatementClass cls,
+                  Permission permission) const {
+    if (!known() || !ClassAllows(cls)) return false;
+    if (unrestricted_) return true;
+    if (!IsLake(catalog)) return false;
+    return Has(View(schema, table, columns).permissions, permission);
+  }
+
+  bool MayOnSchema(std::string_view catalog, std::string_view schema, StatementClass cls,
+                   Permission permission) const {
+    if (!known() || !ClassAllows(cls)) return false;
+    if (unrestricted_) return true;
+    if (!IsLake(catalog)) return false;
+    return Has(policy::DecideDatabase(policy_, *role_, schema), permission);
+  }
+
+ private:
+  const policy::PolicySnapshot& policy_;
+  const policy::Role* role_;
+  const StatementClass max_class_;
+  const std::string& catalog_;
+  const bool superuser_;
+  bool unrestricted_ = false;
+};
+
+struct TableRef {
+  std::string catalog, schema, table;
+  std::vector<std::string> columns;  // when the resource lists them
+  bool has_columns = false;
+};
+
+TableRef TableOf(const Json& resource) {
+  TableRef t;
+  if (!resource.is_object()) return t;
+  auto table = resource.find("table");
+  if (table == resource.end() || !table->is_object()) return t;
+  t.catalog = Str(*table, "catalogName");
+  t.schema = Str(*table, "schemaName");
+  t.table = Str(*table, "tableName");
+  auto columns = table->find("columns");
+  if (columns != table->end() && columns->is_array()) {
+    t.has_columns = true;
+    for (const Json& c : *columns) {
+      if (c.is_string()) t.columns.push_back(c.get<std::string>());
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
+OpaDecider::OpaDecider(Options options, PolicyFn policy, PrincipalFn principal,
+                       GenerationFn generation, ColumnsFn columns)
+    : options_(std::move(options)),
+      policy_(std::move(policy)),
+      principal_(std::move(principal)),
+      generation_(std::move(generation)),
+      columns_fn_(std::move(columns)) {}
+
+Result<std::string> OpaDecider::Allow(std::string_view body) { return Answer(Kind::kAllow, body); }
+Result<std::string> OpaDecider::Batch(std::string_view body) { return Answer(Kind::kBatch, body); }
+Result<std::string> OpaDecider::RowFilters(std::string_view body) {
+  return Answer(Kind::kRowFilters, body);
+}
+Result<std::string> OpaDecider::ColumnMasks(std::string_view body) {
+  return Answer(Kind::kColumnMasks, body);
+}
+
+uint64_t OpaDecider::cache_hits() const {
+  MutexLock lock(mu_);
+  return hits_;
+}
+uint64_t OpaDecider::cache_misses() const {
+  MutexLock lock(mu_);
+  return misses_;
+}
+
+void OpaDecider::RememberColumns(const std::string& key, std::vector<std::string> columns) {
+  MutexLock lock(mu_);
+  auto it = columns_.find(key);
+  if (it != columns_.end() && it->second == columns) return;
+  if (columns_.size() > kMaxCachedAnswers) columns_.clear();
+  columns_[key] = std::move(columns);
+  // Answers about this table may have been decided without its columns.
+  cache_.clear();
+}
+
+std::vector<std::string> OpaDecider::KnownColumns(std::string_view schema,
+                                                  std::string_view table) const {
+  if (columns_fn_) {
+    std::vector<std::string> columns = columns_fn_(schema, table);
+    if (!columns.empty()) return columns;
+  }
+  MutexLock lock(mu_);
+  auto it = columns_.find(TableKey(schema, table));
+  return it == columns_.end() ? std::vector<std::string>{} : it->second;
+}
+
+Result<std::string> OpaDecider::Answer(Kind kind, std::string_view body) {
+  std::shared_ptr<const policy::PolicySnapshot> policy = policy_();
+  if (policy == nullptr) return Status(StatusCode::kUnavailable, "the policy is not loaded yet");
+  const uint64_t generation = generation_ ? generation_() : 0;
+  std::string key = std::to_string(static_cast<int>(kind));
+  key += '\n';
+  key.append(body);
+  {
+    MutexLock lock(mu_);
+    if (cached_version_ != policy->version || cached_generation_ != generation) {
+      cache_.clear();
+      cached_version_ = policy->version;
+      cached_generation_ = generation;
+    }
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      ++hits_;
+      return it->second;
+    }
+    ++misses_;
+  }
+  LG_ASSIGN_OR_RETURN(Request request, ParseRequest(body));
+  LG_ASSIGN_OR_RETURN(std::string answer, Decide(kind, request, *policy));
+  MutexLock lock(mu_);
+  // A decision made under an older policy is not kept for the newer one.
+  if (cached_version_ == policy->version && cached_generation_ == generation) {
+    if (cache_.size() >= kMaxCachedAnswers) cache_.clear();
+    cache_.emplace(std::move(key), answer);
+  }
+  return answer;
+}
+
+Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
+                                       const policy::PolicySnapshot& policy) {
+  // Who asks: lakegate's engine names role and class; a client id is resolved.
+  TrinoPrincipal principal;
+  bool resolved = ParseEnginePrincipal(request.user, &principal);
+  if (!resolved && !request.user.empty() && principal_) {
+    Result<TrinoPrincipal> p = principal_(request.user);
+    if (p.ok()) {
+      principal = std::move(p).value();
+      resolved = true;
+    }
+  }
+  const policy::Role* role = resolved ? policy.FindRole(principal.role) : nullptr;
+  Judge judge(policy, role, principal.max_class, principal.superuser, options_.catalog);
+  const std::string& op = request.operation;
+
+  auto columns_of = [this](const TableRef& t) {
+    std::vector<std::string> known = KnownColumns(t.schema, t.table);
+    if (known.empty()) return t.columns;
+    for (const std::string& c : t.columns) {
+      if (std::none_of(known.begin(), known.end(),
+                       [&](const std::string& k) { return EqualsIgnoreCase(k, c); })) {
+        known.push_back(c);
+      }
+    }
+    return known;
+  };
+
+  // One allow question about `resource`.
+  auto allowed = [&](const Json& resource) -> bool {
+    if (!judge.known()) return false;
+    if (op == "ExecuteQuery") return true;
+    if (op == "ImpersonateUser" || op == "SetUser") return false;
+    if (op == "ViewQueryOwnedBy" || op == "KillQueryOwnedBy" || op == "FilterViewQueryOwnedBy") {
+      const Json* user =
+          resource.is_object() && resource.contains("user") ? &resource["user"] : nullptr;
+      return user != nullptr && Str(*user, "user") == request.user;
+    }
+    if (op == "ShowFunctions" || op == "ShowRoles" || op == "ShowCurrentRoles" ||
+        op == "ShowRoleGrants") {
+      return true;
+    }
+    if (op == "ExecuteFunction" || op == "FilterFunctions") {
+      const Json* f =
+          resource.is_object() && resource.contains("function") ? &resource["function"] : nullptr;
+      if (f == nullptr) return false;
+      return judge.unrestricted() || (EqualsIgnoreCase(Str(*f, "catalogName"), "system") &&
+                                      EqualsIgnoreCase(Str(*f, "schemaName"), "builtin"));
+    }
+    if (op == "AccessCatalog" || op == "FilterCatalogs" || op == "ShowSchemas") {
+      const Json* c =
+          resource.is_object() && resource.contains("catalog") ? &resource["catalog"] : nullptr;
+      return c != nullptr && judge.CatalogVisible(Str(*c, "name"));
+    }
+    if (op == "FilterSchemas" || op == "ShowTables" || op == "ShowFunctions") {
+      const Json* s =
+          resource.is_object() && resource.contains("schema") ? &resource["schema"] : nullptr;
+      return s != nullptr && judge.SchemaVisible(Str(*s, "catalogName"), Str(*s, "schemaName"));
+    }
+    if (op == "CreateSchema" || op == "DropSchema" || op == "RenameSchema" ||
+        op == "SetSchemaAuthorization" || op == "ShowCreateSchema") {
+      const Json* s =
+          resource.is_object() && resource.contains("schema") ? &resource["schema"] : nullptr;
+      if (s == nullptr) return false;
+      if (op == "ShowCreateSchema") {
+        return judge.SchemaVisible(Str(*s, "catalogName"), Str(*s, "schemaName"));
+      }
+      return judge.unrestricted() && judge.ClassAllows(StatementClass::kAdmin);
+    }
+    TableRef t = TableOf(resource);
+    if (t.table.empty()) return judge.unrestricted();  // any other question: fail closed
+    std::vector<std::string> columns = columns_of(t);
+    if (op == "FilterTables" || op == "ShowColumns" || op == "ShowCreateTable") {
+      return judge.TableVisible(t.catalog, t.schema, t.table, columns);
+    }
+    if (op == "SelectFromColumns") {
+      if (!judge.TableVisible(t.catalog, t.schema, t.table, columns)) return false;
+      if (judge.unrestricted() || !judge.IsLake(t.catalog) ||
+          EqualsIgnoreCase(t.schema, "information_schema")) {
+        return true;
+      }
+      policy::TableView view = judge.View(t.schema, t.table, columns);
+      if (!Has(view.permissions, Permission::kSelect)) return false;
+      for (const std::string& c : t.columns) {
+        if (std::none_of(
+                view.columns.begin(), view.columns.end(),
+                [&](const policy::ViewColumn& v) { return EqualsIgnoreCase(v.name, c); })) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (op == "InsertIntoTable") {
+      return judge.MayChangeRows(t.catalog, t.schema, t.table, columns, Permission::kInsert);
+    }
+    if (op == "DeleteFromTable" || op == "TruncateTable") {
+      return judge.MayChangeRows(t.catalog, t.schema, t.table, columns, Permission::kDelete);
+    }
+    if (op == "UpdateTableColumns") {
+      return judge.MayChangeRows(t.catalog, t.schema, t.table, columns, Permission::kUpdate);
+    }
+    if (op == "CreateTable") {
+      return judge.MayOnSchema(t.catalog, t.schema, StatementClass::kWrite,
+                               Permission::kCreateTable);
+    }
+    if (op == "DropTable") {
+      return judge.MayOnTable(t.catalog, t.schema, t.table, columns, StatementClass::kAdmin,
+                              Permission::kDrop);
+    }
+    if (op == "AddColumn" || op == "DropColumn" || op == "RenameColumn" || op == "AlterColumn" ||
+        op == "SetTableComment" || op == "SetColumnComment" || op == "SetTableProperties") {
+      return judge.MayOnTable(t.catalog, t.schema, t.table, columns, StatementClass::kAdmin,
+                              Permission::kAlter);
+    }
+    // Views, materialized views, procedures, table functions, renames,
+    // authorization changes and anything new: the unrestricted role only.
+    return judge.unrestricted() && judge.ClassAllows(StatementClass::kAdmin);
+  };
+
+  switch (kind) {
+    case Kind::kAllow:
+      return Json{{"result", allowed(request.resource)}}.dump();
+    case Kind::kBatch: {
+      Json indices = Json::array();
+      // FilterColumns: one resource, a table with its columns; the indices
+      // are those of the columns.
+      if (op == "FilterColumns") {
+        if (request.filter_resources.size() != 1) {
+          return Malformed("FilterColumns without exactly one table");
+        }
+        TableRef t = TableOf(request.filter_resources[0]);
+        if (judge.IsLake(t.catalog) && t.has_columns) {
+          RememberColumns(TableKey(t.schema, t.table), t.columns);
+        }
+        if (!judge.TableVisible(t.catalog, t.schema, t.table, t.columns)) {
+          return Json{{"result", indices}}.dump();
+        }
+        bool all = judge.unrestricted() || !judge.IsLake(t.catalog) ||
+                   EqualsIgnoreCase(t.schema, "information_schema");
+        policy::TableView view;
+        if (!all) view = judge.View(t.schema, t.table, t.columns);
+        for (size_t i = 0; i < t.columns.size(); ++i) {
+          bool ok = all || std::any_of(view.columns.begin(), view.columns.end(),
+                                       [&](const policy::ViewColumn& v) {
+                                         return EqualsIgnoreCase(v.name, t.columns[i]);
+                                       });
+          if (ok) indices.push_back(i);
+        }
+        return Json{{"result", indices}}.dump();
+      }
+      for (size_t i = 0; i < request.filter_resources.size(); ++i) {
+        if (allowed(request.filter_resources[i])) indices.push_back(i);
+      }
+      return Json{{"result", indices}}.dump();
+    }
+    case Kind::kRowFilters: {
+      Json filters = Json::array();
+      TableRef t = TableOf(request.resource);
+      if (!judge.known()) {
+        // Never reached for a query that passed the allow checks; fail closed.
+        filters.push_back({{"expression", "FALSE"}});
+        return Json{{"result", filters}}.dump();
+      }
+      if (judge.unrestricted() || !judge.IsLake(t.catalog) ||
+          EqualsIgnoreCase(t.schema, "information_schema")) {
+        return Json{{"result", filters}}.dump();
+      }
+      std::vector<std::string> columns = KnownColumns(t.schema, t.table);
+      policy::TableView view = judge.View(t.schema, t.table, columns);
+      if (columns.empty() && !view.all_rows) {
+        // Trino asked before it listed the columns: a filter computed
+        // without them could admit rows of a source that covers no column.
+        filters.push_back(
+            {{"expression", FailSql("lakegate: the columns of " + t.schema + "." + t.table +
+                                        " are not known yet; retry the query",
+                                    "boolean")}});
+        return Json{{"result", filters}}.dump();
+      }
+      if (!view.all_rows) filters.push_back({{"expression", AnyOf(view.row_filters)}});
+      return Json{{"result", filters}}.dump();
+    }
+    case Kind::kColumnMasks: {
+      Json masks = Json::array();
+      // Every resource is a column of the same table (one request per table).
+      struct Col {
+        std::string name, type;
+      };
+      std::vector<Col> cols;
+      TableRef t;
+      for (const Json& r : request.filter_resources) {
+        const Json* c = r.is_object() && r.contains("column") ? &r["column"] : nullptr;
+        if (c == nullptr) return Malformed("a column mask resource without a column");
+        if (t.table.empty()) {
+          t.catalog = Str(*c, "catalogName");
+          t.schema = Str(*c, "schemaName");
+          t.table = Str(*c, "tableName");
+        }
+        cols.push_back({Str(*c, "columnName"), Str(*c, "columnType")});
+      }
+      if (cols.empty() || !judge.known() || judge.unrestricted() || !judge.IsLake(t.catalog) ||
+          EqualsIgnoreCase(t.schema, "information_schema")) {
+        return Json{{"result", masks}}.dump();
+      }
+      std::vector<std::string> names;
+      for (const Col& c : cols) names.push_back(c.name);
+      RememberColumns(TableKey(t.schema, t.table), names);
+      policy::TableView view = judge.View(t.schema, t.table, names);
+      auto column = [&cols](std::string_view name) -> std::string {
+        for (const Col& c : cols) {
+          if (EqualsIgnoreCase(c.name, name)) return QuoteIdent(c.name);
+        }
+        return "";
+      };
+      const std::string key_hex = HexEncode(options_.mask_hash_key.Reveal());
+      for (size_t i = 0; i < cols.size(); ++i) {
+        auto vc = std::find_if(
+            view.columns.begin(), view.columns.end(),
+            [&](const policy::ViewColumn& v) { return EqualsIgnoreCase(v.name, cols[i].name); });
+        std::string expression;
+        if (vc == view.columns.end()) {
+          // Not readable: SelectFromColumns refuses it, and SELECT * hides it;
+          // a mask of NULL is the last wall.
+          expression = "CAST(NULL AS " + cols[i].type + ")";
+        } else {
+          if (vc->mask == nullptr && vc->all_rows) continue;
+          std::string value = QuoteIdent(cols[i].name);
+          if (vc->mask != nullptr) {
+            value = MaskSql(*vc->mask, value, cols[i].type, column, key_hex);
+          }
+          if (!vc->all_rows)
+            value = "CASE WHEN " + AnyOf(vc->row_filters) + " THEN " + value + " END";
+          expression = std::move(value);
+        }
+        masks.push_back({{"index", i}, {"viewExpression", {{"expression", expression}}}});
+      }
+      return Json{{"result", masks}}.dump();
+    }
+  }
+  return Json{{"result", false}}.dump();
+}
+
+}  // namespace lakegate::trino

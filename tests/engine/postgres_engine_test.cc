@@ -1,0 +1,392 @@
+// The PostgreSQL engine against the ctest fixture's server: governance by
+// PostgreSQL objects (per-role login roles, governed views), and the leak
+// suite of issue 10 -- every way a statement could become another role,
+// outlive its request, lift a limit or read around the policy.
+#include "engine/postgres/postgres_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "engine_test_util.h"
+#include "store/postgres_test_server.h"
+
+namespace lakegate::engine {
+namespace {
+
+using ::lakegate::testing::PostgresTestServerUrl;
+using ::lakegate::testing::RawQuery;
+using ::lakegate::testing::TestDatabase;
+using testing::CollectingSink;
+using testing::Outcome;
+
+policy::Role AnalystRole() {
+  policy::Role r;
+  r.name = "lf-analyst-role";
+  r.filters = {"eu-members"};
+  r.masks.push_back({"analytics", "members", "name", policy::MaskKind::kShowLastN, 3, ""});
+  return r;
+}
+
+class PostgresEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = PostgresTestServerUrl();
+    if (server_.empty()) GTEST_SKIP() << "no PostgreSQL test server (label postgres)";
+    db_ = std::make_unique<TestDatabase>(server_);
+    EngineSettings settings;
+    settings.mask_hash_key = SecretString(std::string(32, 'k'));
+    auto engine = OpenPostgresEngineAt(db_->url(), settings);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    engine_ = std::move(engine).value();
+    ASSERT_TRUE(LoadDemoMembers(*engine_, 200).ok());
+    policy_.version = 1;
+    policy_.roles["lf-super-user-role"] = testing::SuperRole();
+    policy_.roles["lf-dev-role"] = testing::DevRole();
+    policy_.roles["lf-analyst-role"] = AnalystRole();
+    policy::DataCellFilter eu;
+    eu.name = "eu-members";
+    eu.database = "analytics";
+    eu.table = "members";
+    eu.rows = *policy::ParseRowFilter("region IN ('eu-west', 'eu-central')");
+    eu.columns = {policy::ColumnSpec::Kind::kExclude, {"email"}};
+    policy_.filters[eu.name] = eu;
+  }
+
+  Outcome Run(const std::string& role, const std::string& sql,
+              StatementClass max_class = StatementClass::kRead, std::vector<Param> params = {},
+              QueryLimits limits = {}) {
+    QueryRequest req;
+    req.sql = sql;
+    req.database = "analytics";
+    req.params = std::move(params);
+    req.max_class = max_class;
+    req.limits = limits;
+    CollectingSink sink;
+    Outcome out;
+    auto r = engine_->Execute(policy_, *policy_.FindRole(role), req, sink);
+    out.status = r.status();
+    if (r.ok()) out.result = *r;
+    out.columns = sink.columns();
+    out.rows = sink.rows();
+    out.dump = sink.Dump();
+    return out;
+  }
+  std::string Admin(const std::string& sql) { return RawQuery(db_->url(), sql); }
+
+  static constexpr const char* kDev = "lf-dev-role";
+  static constexpr const char* kSuper = "lf-super-user-role";
+  static constexpr const char* kAnalyst = "lf-analyst-role";
+
+  std::string server_;
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<Engine> engine_;
+  policy::PolicySnapshot policy_;
+};
+
+// Runs `outcome` once and expects its EngineFailure to be `want`.
+#define EXPECT_REASON(outcome, want)                                        \
+  do {                                                                      \
+    const Outcome& outcome_ = (outcome);                                    \
+    EXPECT_EQ(outcome_.status.reason<EngineFailure>(), EngineFailure::want) \
+        << outcome_.status.ToString();                                      \
+  } while (0)
+
+TEST_F(PostgresEngineTest, QualifiedAndUnqualifiedNamesResolveToTheGovernedView) {
+  for (const char* sql : {"SELECT * FROM members ORDER BY member_id LIMIT 3",
+                          "SELECT * FROM analytics.members ORDER BY member_id LIMIT 3",
+                          "SELECT * FROM \"analytics\".members ORDER BY member_id LIMIT 3"}) {
+    SCOPED_TRACE(sql);
+    Outcome dev = Run(kDev, sql);
+    ASSERT_TRUE(dev.status.ok()) << dev.status.ToString();
+    EXPECT_EQ(dev.columns.size(), 6u);
+    EXPECT_EQ(dev.dump.find("email"), std::string::npos) << dev.dump;
+    EXPECT_EQ(dev.dump.find("@example.com"), std::string::npos) << dev.dump;
+    Outcome super = Run(kSuper, sql);
+    ASSERT_TRUE(super.status.ok()) << super.status.ToString();
+    EXPECT_EQ(super.columns.size(), 7u);
+  }
+  EXPECT_REASON(Run(kDev, "SELECT email FROM members"), kInvalidQuery);
+  EXPECT_REASON(Run(kDev, "SELECT email FROM analytics.members"), kInvalidQuery);
+}
+
+TEST_F(PostgresEngineTest, AnalystSeesEuRowsWithMaskedNamesAndNullCellsElsewhere) {
+  Outcome all =
+      Run(kSuper, "SELECT count(*) FROM members WHERE region IN ('eu-west', 'eu-central')");
+  ASSERT_TRUE(all.status.ok());
+  Outcome eu = Run(kAnalyst,
+                   "SELECT count(*), min(name), max(length(name)) FROM analytics.members "
+                   "WHERE name IS NOT NULL");
+  ASSERT_TRUE(eu.status.ok()) << eu.status.ToString();
+  EXPECT_EQ(std::get<int64_t>(eu.rows[0][0]), std::get<int64_t>(all.rows[0][0]));
+  EXPECT_TRUE(std::get<std::string>(eu.rows[0][1]).starts_with("xxx")) << eu.dump;
+  // Masked values are what predicates see.
+  Outcome raw_name = Run(kAnalyst, "SELECT count(*) FROM members WHERE name LIKE 'Jon%'");
+  ASSERT_TRUE(raw_name.status.ok());
+  EXPECT_EQ(std::get<int64_t>(raw_name.rows[0][0]), 0);
+}
+
+TEST_F(PostgresEngineTest, NoWayToBecomeAnotherRole) {
+  for (const char* sql :
+       {"SET ROLE lakegate", "RESET ROLE", "SET SESSION AUTHORIZATION lakegate",
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", "COMMIT", "SET LOCAL ROLE NONE"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_REASON(Run(kDev, sql), kStatementNotAllowed);
+  }
+  // set_config() inside a SELECT reaches PostgreSQL, which refuses it: the
+  // login role is a member of no role.
+  Outcome set_role = Run(kDev, "SELECT set_config('role', '" + db_->name() + "', false)");
+  EXPECT_FALSE(set_role.status.ok());
+  std::string owner = Admin("SELECT rolname FROM pg_roles WHERE rolname LIKE 'lg\\_%\\_owner'");
+  ASSERT_FALSE(owner.empty());
+  EXPECT_REASON(Run(kDev, "SELECT set_config('role', '" + owner + "', false)"), kPermissionDenied);
+  EXPECT_REASON(Run(kDev, "SELECT set_config('session_authorization', 'lakegate', false)"),
+                kPermissionDenied);
+  Outcome who = Run(kDev,
+                    "SELECT current_user = session_user, "
+                    "(SELECT count(*) FROM pg_auth_members WHERE member = current_user::regrole)");
+  ASSERT_TRUE(who.status.ok()) << who.status.ToString();
+  EXPECT_EQ(std::get<int64_t>(who.rows[0][0]), 1);
+  EXPECT_EQ(std::get<int64_t>(who.rows[0][1]), 0);
+  // The read-only transaction cannot be turned into a read-write one.
+  EXPECT_FALSE(Run(kDev, "SELECT set_config('transaction_read_only', 'off', true)").status.ok());
+}
+
+TEST_F(PostgresEngineTest, ReadScopeRefusesMaintenanceAndSessionStatements) {
+  for (const char* sql :
+       {"ANALYZE", "ANALYZE members", "VACUUM", "NOTIFY lakegate, 'x'", "LISTEN lakegate",
+        "PREPARE p AS SELECT 1", "DECLARE c CURSOR WITH HOLD FOR SELECT 1", "DO $$BEGIN END$$",
+        "COPY (SELECT 1) TO PROGRAM 'id'", "COPY (SELECT 1) TO '/tmp/x'", "CALL p()",
+        "CREATE TEMP TABLE t(a int)", "LOCK members"}) {
+    SCOPED_TRACE(sql);
+    Outcome o = Run(kDev, sql);
+    ASSERT_FALSE(o.status.ok());
+    EXPECT_REASON(o, kStatementNotAllowed);
+  }
+  // One statement per request (the extended protocol refuses more).
+  EXPECT_REASON(Run(kDev, "SELECT 1; COMMIT"), kInvalidQuery);
+  EXPECT_REASON(Run(kSuper, "SELECT 1; DROP TABLE analytics.members", StatementClass::kAdmin),
+                kInvalidQuery);
+}
+
+TEST_F(PostgresEngineTest, LargeObjectWritesAreRevoked) {
+  for (const char* role : {kDev, kSuper}) {
+    for (StatementClass scope : {StatementClass::kRead, StatementClass::kAdmin}) {
+      Outcome o = Run(role, "SELECT lo_from_bytea(0, '\\x01'::bytea)", scope);
+      EXPECT_REASON(o, kPermissionDenied);
+      EXPECT_REASON(Run(role, "SELECT lo_create(0)", scope), kPermissionDenied);
+    }
+  }
+  EXPECT_EQ(Admin("SELECT count(*) FROM pg_largeobject_metadata"), "0");
+}
+
+TEST_F(PostgresEngineTest, ServerFilesAndProgramsAreOutOfReach) {
+  EXPECT_REASON(Run(kSuper, "SELECT pg_read_file('/etc/passwd')"), kPermissionDenied);
+  EXPECT_REASON(Run(kSuper, "SELECT pg_ls_dir('.')"), kPermissionDenied);
+  EXPECT_REASON(Run(kSuper, "SELECT lo_import('/etc/passwd')", StatementClass::kAdmin),
+                kPermissionDenied);
+  EXPECT_REASON(Run(kSuper, "COPY analytics.members TO PROGRAM 'id'", StatementClass::kAdmin),
+                kStatementNotAllowed);
+  // No dblink / postgres_fdw, and no CREATE on the database to add them.
+  EXPECT_REASON(Run(kSuper, "CREATE EXTENSION dblink", StatementClass::kAdmin),
+                kStatementNotAllowed);
+  EXPECT_FALSE(Run(kDev, "SELECT dblink_connect('x')").status.ok());
+}
+
+TEST_F(PostgresEngineTest, StatisticsAndActivityShowNothingOfOthers) {
+  Admin("ANALYZE analytics.members");
+  Outcome stats = Run(kDev, "SELECT count(*) FROM pg_stats WHERE tablename = 'members'");
+  ASSERT_TRUE(stats.status.ok()) << stats.status.ToString();
+  EXPECT_EQ(std::get<int64_t>(stats.rows[0][0]), 0);
+  Outcome statistic = Run(kDev, "SELECT count(*) FROM pg_statistic");
+  EXPECT_REASON(statistic, kPermissionDenied);
+  // Another role's statement text stays hidden while it runs.
+  std::thread slow([&] { (void)Run(kSuper, "SELECT pg_sleep(1.5), 'SECRET-SQL-TEXT'"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Outcome activity = Run(kDev, "SELECT coalesce(string_agg(query, ' '), '') FROM pg_stat_activity");
+  slow.join();
+  ASSERT_TRUE(activity.status.ok()) << activity.status.ToString();
+  EXPECT_EQ(activity.dump.find("SECRET-SQL-TEXT"), std::string::npos) << activity.dump;
+  EXPECT_REASON(Run(kDev, "EXPLAIN SELECT * FROM members"), kPermissionDenied);
+  Outcome explained = Run(kSuper, "EXPLAIN SELECT * FROM members");
+  EXPECT_TRUE(explained.status.ok()) << explained.status.ToString();
+}
+
+TEST_F(PostgresEngineTest, HiddenTablesReadLikeMissingOnes) {
+  ASSERT_TRUE(Run(kSuper, "CREATE TABLE analytics.secret_table(code text)", StatementClass::kAdmin)
+                  .status.ok());
+  ASSERT_TRUE(Run(kSuper, "INSERT INTO secret_table VALUES ('TOPSECRET-1')", StatementClass::kWrite)
+                  .status.ok());
+  for (const char* sql : {"SELECT * FROM secret_table", "SELECT * FROM analytics.secret_table"}) {
+    Outcome o = Run(kDev, sql);
+    EXPECT_REASON(o, kInvalidQuery);
+    EXPECT_NE(o.status.message().find("no such table"), std::string::npos) << o.status.ToString();
+  }
+  Outcome listed = Run(kDev,
+                       "SELECT count(*) FROM information_schema.tables WHERE table_name = "
+                       "'secret_table'");
+  ASSERT_TRUE(listed.status.ok());
+  EXPECT_EQ(std::get<int64_t>(listed.rows[0][0]), 0);
+}
+
+TEST_F(PostgresEngineTest, NothingOutlivesTheRequest) {
+  Outcome lock = Run(kDev, "SELECT pg_advisory_lock(42)");
+  ASSERT_TRUE(lock.status.ok()) << lock.status.ToString();
+  // Released when the request ended, not when the connection is next used.
+  EXPECT_EQ(Admin("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), "0");
+  Outcome setting = Run(kDev, "SELECT set_config('statement_timeout', '0', false)");
+  ASSERT_TRUE(setting.status.ok());
+  Outcome after = Run(kDev, "SELECT current_setting('statement_timeout')");
+  ASSERT_TRUE(after.status.ok());
+  EXPECT_NE(std::get<std::string>(after.rows[0][0]), "0");
+  ASSERT_TRUE(
+      Run(kSuper, "CREATE TABLE analytics.notes(n text)", StatementClass::kAdmin).status.ok());
+  Outcome tx = Run(kSuper, "INSERT INTO notes VALUES ('x')", StatementClass::kWrite);
+  ASSERT_TRUE(tx.status.ok()) << tx.status.ToString();
+  EXPECT_EQ(tx.result.changes, 1);
+  EXPECT_EQ(Admin("SELECT count(*) FROM analytics.notes"), "1");
+  // A write under read scope: PostgreSQL's READ ONLY refuses it.
+  EXPECT_REASON(
+      Run(kSuper, "WITH w AS (INSERT INTO notes VALUES ('y') RETURNING 1) SELECT * FROM w"),
+      kStatementNotAllowed);
+  EXPECT_EQ(Admin("SELECT count(*) FROM analytics.notes"), "1");
+}
+
+TEST_F(PostgresEngineTest, TimeoutCancelsTheBackend) {
+  QueryLimits limits;
+  limits.timeout = std::chrono::milliseconds(300);
+  auto start = std::chrono::steady_clock::now();
+  Outcome o = Run(kDev, "SELECT set_config('statement_timeout', '0', true), pg_sleep(30)",
+                  StatementClass::kRead, {}, limits);
+  EXPECT_REASON(o, kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(Admin("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND "
+                  "query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"),
+            "0");
+  EXPECT_TRUE(Run(kDev, "SELECT 1").status.ok());
+}
+
+TEST_F(PostgresEngineTest, TerminatedBackendsCostTheNextRequestsNothing) {
+  // Two pooled connections of the dev role.
+  std::thread other([&] { (void)Run(kDev, "SELECT pg_sleep(0.3)"); });
+  (void)Run(kDev, "SELECT pg_sleep(0.3)");
+  other.join();
+  Outcome killed = Run(kDev,
+                       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE usename = current_user AND pid <> pg_backend_pid()");
+  ASSERT_TRUE(killed.status.ok()) << killed.status.ToString();
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(Run(kDev, "SELECT 1").status.ok()) << i;
+  // Its own backend: that request fails, the next one does not.
+  (void)Run(kDev, "SELECT pg_terminate_backend(pg_backend_pid())");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(Run(kDev, "SELECT 1").status.ok()) << i;
+}
+
+TEST_F(PostgresEngineTest, MaxRowsTruncatesAStreamedResult) {
+  QueryLimits limits;
+  limits.max_rows = 5;
+  Outcome o =
+      Run(kSuper, "SELECT g FROM generate_series(1, 1000000) g", StatementClass::kRead, {}, limits);
+  ASSERT_TRUE(o.status.ok()) << o.status.ToString();
+  EXPECT_EQ(o.rows.size(), 5u);
+  EXPECT_TRUE(o.result.truncated);
+  limits.max_string_bytes = 100;
+  EXPECT_REASON(Run(kSuper, "SELECT repeat('x', 1000)", StatementClass::kRead, {}, limits),
+                kValueTooLarge);
+}
+
+TEST_F(PostgresEngineTest, TypesBecomeTypedValues) {
+  Outcome o =
+      Run(kSuper,
+          "SELECT 1::int2 AS a, 2::int8 AS b, 1.5::numeric AS c, true AS d, 'x'::text AS e, "
+          "date '2024-01-02' AS f, timestamp '2024-01-02 03:04:05' AS g, "
+          "timestamptz '2024-01-02 03:04:05+00' AS h, '\\x01ff'::bytea AS i, "
+          "'{\"k\": 1}'::jsonb AS j, ARRAY[1, 2] AS k, NULL::int AS l, 2.5::float8 AS m");
+  ASSERT_TRUE(o.status.ok()) << o.status.ToString();
+  ASSERT_EQ(o.rows.size(), 1u);
+  const auto& r = o.rows[0];
+  EXPECT_EQ(std::get<int64_t>(r[0]), 1);
+  EXPECT_EQ(std::get<int64_t>(r[1]), 2);
+  EXPECT_DOUBLE_EQ(std::get<double>(r[2]), 1.5);
+  EXPECT_EQ(std::get<int64_t>(r[3]), 1);
+  EXPECT_EQ(std::get<std::string>(r[4]), "x");
+  EXPECT_EQ(std::get<std::string>(r[5]), "2024-01-02");
+  EXPECT_EQ(std::get<std::string>(r[6]), "2024-01-02T03:04:05");
+  EXPECT_EQ(std::get<std::string>(r[7]), "2024-01-02T03:04:05Z");
+  EXPECT_EQ(std::get<Blob>(r[8]).bytes, std::string("\x01\xff", 2));
+  EXPECT_EQ(std::get<std::string>(r[9]), "{\"k\": 1}");
+  EXPECT_EQ(std::get<std::string>(r[10]), "{1,2}");
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(r[11]));
+  EXPECT_DOUBLE_EQ(std::get<double>(r[12]), 2.5);
+  EXPECT_EQ(o.columns[0].type, "INTEGER");
+  EXPECT_EQ(o.columns[2].type, "NUMERIC");
+  EXPECT_EQ(o.columns[7].type, "TIMESTAMPTZ");
+  EXPECT_EQ(o.columns[8].type, "BLOB");
+}
+
+TEST_F(PostgresEngineTest, BoundParameters) {
+  Outcome o = Run(kDev, "SELECT member_id, name FROM members WHERE member_id = $1 OR name = $2",
+                  StatementClass::kRead, {int64_t{7}, std::string("no such name")});
+  ASSERT_TRUE(o.status.ok()) << o.status.ToString();
+  ASSERT_EQ(o.rows.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(o.rows[0][0]), 7);
+}
+
+TEST_F(PostgresEngineTest, WritesNeedWholeTablesAndTheScope) {
+  EXPECT_REASON(Run(kDev, "INSERT INTO members(member_id) VALUES (-1)"), kStatementNotAllowed);
+  EXPECT_FALSE(Run(kDev, "DELETE FROM members", StatementClass::kWrite).status.ok());
+  EXPECT_REASON(Run(kSuper, "CREATE TABLE analytics.t(a int)", StatementClass::kRead),
+                kStatementNotAllowed);
+  EXPECT_REASON(Run(kSuper, "CREATE INDEX ON analytics.members(member_id)", StatementClass::kWrite),
+                kStatementNotAllowed);
+  // A governed role with whole-table write permissions writes through its view.
+  policy::Role writer;
+  writer.name = "writer";
+  writer.grants.push_back({"analytics", "orders", policy::kAllPermissions, {}});
+  policy_.roles["writer"] = writer;
+  policy_.version++;
+  ASSERT_TRUE(
+      Run(kSuper, "CREATE TABLE analytics.orders(id int, amount float8)", StatementClass::kAdmin)
+          .status.ok());
+  Outcome w = Run("writer", "INSERT INTO orders VALUES (1, 2.5)", StatementClass::kWrite);
+  ASSERT_TRUE(w.status.ok()) << w.status.ToString();
+  EXPECT_EQ(Admin("SELECT count(*) FROM analytics.orders"), "1");
+  EXPECT_FALSE(Run("writer", "SELECT * FROM members").status.ok());
+}
+
+TEST_F(PostgresEngineTest, FiltersPostgresCannotEvaluateExactlyFailClosed) {
+  policy::DataCellFilter f;
+  f.name = "by-text-id";
+  f.database = "analytics";
+  f.table = "members";
+  f.rows = *policy::ParseRowFilter("member_id = '5'");  // SQLite: never true
+  policy_.filters[f.name] = f;
+  policy::Role r;
+  r.name = "odd";
+  r.filters = {f.name};
+  policy_.roles["odd"] = r;
+  policy_.version++;
+  Outcome o = Run("odd", "SELECT * FROM members");
+  EXPECT_REASON(o, kPermissionDenied);
+  EXPECT_NE(o.status.message().find("cannot be evaluated exactly"), std::string::npos)
+      << o.status.ToString();
+  // Other roles are unaffected.
+  EXPECT_TRUE(Run(kDev, "SELECT count(*) FROM members").status.ok());
+}
+
+TEST_F(PostgresEngineTest, CatalogListsWhatTheRoleSees) {
+  auto dev = engine_->Catalog(policy_, *policy_.FindRole(kDev));
+  ASSERT_TRUE(dev.ok()) << dev.status().ToString();
+  bool found = false;
+  for (const DatabaseInfo& db : *dev) {
+    for (const TableInfo& t : db.tables) {
+      if (db.name != "analytics" || t.name != "members") continue;
+      found = true;
+      EXPECT_EQ(t.columns.size(), 6u);
+      for (const ColumnInfo& c : t.columns) EXPECT_NE(c.name, "email");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace lakegate::engine

@@ -1,0 +1,391 @@
+// OpaDecider without Trino: the plugin's JSON in, the decision out, for every
+// operation the plugin asks about, with the demo's roles.
+#include "trino/opa_decider.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "policy/policy_json.h"
+
+namespace lakegate::trino {
+namespace {
+
+using Json = nlohmann::json;
+using engine::StatementClass;
+
+constexpr const char* kPolicy = R"json({
+  "format": 1,
+  "roles": [
+    {"name": "super", "grants": [{"database": "*", "table": "*", "permissions": ["ALL"]}]},
+    {"name": "dev", "grants": [
+      {"database": "analytics", "permissions": ["DESCRIBE"]},
+      {"database": "analytics", "table": "members", "permissions": ["SELECT", "DESCRIBE"],
+       "columns": {"exclude": ["email"]}}]},
+    {"name": "writer", "grants": [
+      {"database": "analytics", "permissions": ["CREATE_TABLE", "DESCRIBE"]},
+      {"database": "analytics", "table": "members",
+       "permissions": ["SELECT", "INSERT", "DELETE", "UPDATE", "DROP", "ALTER"]}]},
+    {"name": "analyst", "filters": ["eu-members"],
+     "masks": [{"database": "analytics", "table": "members", "column": "name",
+                "mask": "show_last_n", "n": 3}],
+     "tag_grants": [{"expression": {"domain": ["sales"], "sensitivity": ["public"]},
+                     "permissions": ["SELECT", "DESCRIBE"]}]}
+  ],
+  "filters": [{"name": "eu-members", "database": "analytics", "table": "members",
+               "rows": "region IN ('eu-west', 'eu-central')", "columns": {"exclude": ["email"]}}],
+  "tag_keys": [{"key": "domain", "values": ["sales", "hr"]},
+               {"key": "sensitivity", "values": ["public", "internal", "pii"]}],
+  "tag_assignments": [
+    {"database": "analytics", "key": "domain", "value": "sales"},
+    {"database": "analytics", "table": "members", "key": "sensitivity", "value": "public"},
+    {"database": "analytics", "table": "members", "column": "name", "key": "sensitivity", "value": "internal"},
+    {"database": "analytics", "table": "members", "column": "lifetime_value", "key": "sensitivity", "value": "internal"},
+    {"database": "analytics", "table": "members", "column": "email", "key": "sensitivity", "value": "pii"}]
+})json";
+
+const std::vector<std::string> kColumns = {"member_id", "name",      "email",         "region",
+                                           "tier",      "joined_on", "lifetime_value"};
+const std::vector<std::string> kTypes = {"bigint",  "varchar", "varchar", "varchar",
+                                         "varchar", "varchar", "double"};
+
+class OpaDeciderTest : public ::testing::Test {
+ protected:
+  OpaDeciderTest() {
+    Result<policy::PolicySnapshot> parsed = policy::PolicyFromJson(kPolicy);
+    EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+    auto snapshot = std::make_shared<policy::PolicySnapshot>(std::move(parsed).value());
+    snapshot->version = 7;
+    policy_ = snapshot;
+    OpaDecider::Options options;
+    options.mask_hash_key = SecretString("k");
+    decider_ = std::make_unique<OpaDecider>(
+        options, [this] { return policy_; },
+        [](std::string_view user) -> Result<TrinoPrincipal> {
+          // Client ids of the test: "<role>-client" with the read scope,
+          // "etl" with admin, "writer-client" with write.
+          if (user == "etl") return TrinoPrincipal{"super", StatementClass::kAdmin};
+          if (user == "writer-client") return TrinoPrincipal{"writer", StatementClass::kWrite};
+          if (user == "writer-read") return TrinoPrincipal{"writer", StatementClass::kRead};
+          if (user == "dev-client") return TrinoPrincipal{"dev", StatementClass::kRead};
+          if (user == "analyst-client") return TrinoPrincipal{"analyst", StatementClass::kRead};
+          return Status(StatusCode::kPermissionDenied, "no role");
+        },
+        [this] { return generation_.load(); },
+        [](std::string_view schema, std::string_view table) {
+          return schema == "analytics" && table == "members" ? kColumns
+                                                             : std::vector<std::string>{};
+        });
+  }
+
+  static Json Input(const std::string& user, const std::string& operation, Json resource) {
+    Json action = {{"operation", operation}};
+    if (!resource.is_null()) action["resource"] = std::move(resource);
+    return {{"input",
+             {{"context",
+               {{"identity", {{"user", user}, {"groups", Json::array()}}},
+                {"softwareStack", {{"trinoVersion", "476"}}}}},
+              {"action", action}}}};
+  }
+  static Json Table(const std::string& schema, const std::string& table,
+                    std::vector<std::string> columns = {}, const std::string& catalog = "lake") {
+    Json t = {{"catalogName", catalog}, {"schemaName", schema}, {"tableName", table}};
+    if (!columns.empty()) t["columns"] = columns;
+    return {{"table", t}};
+  }
+
+  bool Allow(const std::string& user, const std::string& operation, Json resource = nullptr) {
+    Result<std::string> r = decider_->Allow(Input(user, operation, std::move(resource)).dump());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return Json::parse(r.value()).at("result").get<bool>();
+  }
+
+  Json Batch(const std::string& user, const std::string& operation, Json resources) {
+    Json in = Input(user, operation, nullptr);
+    in["input"]["action"]["filterResources"] = std::move(resources);
+    Result<std::string> r = decider_->Batch(in.dump());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return Json::parse(r.value()).at("result");
+  }
+
+  Json ColumnMasks(const std::string& user) {
+    Json in = Input(user, "GetColumnMask", nullptr);
+    Json resources = Json::array();
+    for (size_t i = 0; i < kColumns.size(); ++i) {
+      resources.push_back({{"column",
+                            {{"catalogName", "lake"},
+                             {"schemaName", "analytics"},
+                             {"tableName", "members"},
+                             {"columnName", kColumns[i]},
+                             {"columnType", kTypes[i]}}}});
+    }
+    in["input"]["action"]["filterResources"] = resources;
+    Result<std::string> r = decider_->ColumnMasks(in.dump());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return Json::parse(r.value()).at("result");
+  }
+
+  Json RowFilters(const std::string& user) {
+    Result<std::string> r =
+        decider_->RowFilters(Input(user, "GetRowFilters", Table("analytics", "members")).dump());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return Json::parse(r.value()).at("result");
+  }
+
+  std::shared_ptr<const policy::PolicySnapshot> policy_;
+  std::atomic<uint64_t> generation_{1};
+  std::unique_ptr<OpaDecider> decider_;
+};
+
+TEST_F(OpaDeciderTest, EnginePrincipalRoundTrips) {
+  EXPECT_EQ(EnginePrincipal("lf-dev-role", StatementClass::kRead), "lakegate:read:lf-dev-role");
+  TrinoPrincipal p;
+  ASSERT_TRUE(ParseEnginePrincipal("lakegate:write:a:b", &p));
+  EXPECT_EQ(p.role, "a:b");
+  EXPECT_EQ(p.max_class, StatementClass::kWrite);
+  EXPECT_FALSE(ParseEnginePrincipal("lakegate:root:x", &p));
+  EXPECT_FALSE(ParseEnginePrincipal("lakegate:read:", &p));
+  EXPECT_FALSE(ParseEnginePrincipal("dev-client", &p));
+}
+
+TEST_F(OpaDeciderTest, MalformedRequestsAreErrors) {
+  for (const char* body : {"", "[]", "{}", R"({"input":{}})",
+                           R"({"input":{"context":{},"action":{"operation":"ExecuteQuery"}}})",
+                           R"({"input":{"context":{"identity":{}},"action":{}}})"}) {
+    Result<std::string> r = decider_->Allow(body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_TRUE(r.status().Is(OpaFailure::kMalformed)) << body;
+  }
+}
+
+TEST_F(OpaDeciderTest, QueriesNeedAKnownPrincipal) {
+  EXPECT_TRUE(Allow("dev-client", "ExecuteQuery"));
+  EXPECT_TRUE(Allow("lakegate:read:lf-dev-role", "ExecuteQuery") == false)
+      << "an engine principal naming a role the policy lacks";
+  EXPECT_TRUE(Allow("lakegate:read:dev", "ExecuteQuery"));
+  EXPECT_FALSE(Allow("stranger", "ExecuteQuery"));
+  EXPECT_FALSE(Allow("", "ExecuteQuery"));
+}
+
+TEST_F(OpaDeciderTest, ImpersonationAndSessionPropertiesAreDenied) {
+  EXPECT_FALSE(Allow("etl", "ImpersonateUser", {{"user", {{"user", "dev-client"}}}}));
+  EXPECT_FALSE(Allow("dev-client", "ImpersonateUser", {{"user", {{"user", "etl"}}}}));
+  EXPECT_FALSE(Allow("dev-client", "SetSystemSessionProperty",
+                     {{"systemSessionProperty", {{"name", "query_max_run_time"}}}}));
+  EXPECT_FALSE(Allow("dev-client", "SomeFutureOperation", Table("analytics", "members")));
+}
+
+TEST_F(OpaDeciderTest, OwnQueriesOnly) {
+  EXPECT_TRUE(Allow("dev-client", "ViewQueryOwnedBy", {{"user", {{"user", "dev-client"}}}}));
+  EXPECT_FALSE(Allow("dev-client", "ViewQueryOwnedBy", {{"user", {{"user", "etl"}}}}));
+  EXPECT_FALSE(Allow("dev-client", "KillQueryOwnedBy", {{"user", {{"user", "etl"}}}}));
+}
+
+TEST_F(OpaDeciderTest, Catalogs) {
+  EXPECT_TRUE(Allow("dev-client", "AccessCatalog", {{"catalog", {{"name", "lake"}}}}));
+  EXPECT_TRUE(Allow("dev-client", "AccessCatalog", {{"catalog", {{"name", "system"}}}}));
+  EXPECT_FALSE(Allow("dev-client", "AccessCatalog", {{"catalog", {{"name", "tpch"}}}}));
+  EXPECT_TRUE(Allow("etl", "AccessCatalog", {{"catalog", {{"name", "tpch"}}}}));
+  Json catalogs =
+      Json::array({Json{{"catalog", {{"name", "lake"}}}}, Json{{"catalog", {{"name", "tpch"}}}},
+                   Json{{"catalog", {{"name", "system"}}}}});
+  EXPECT_EQ(Batch("dev-client", "FilterCatalogs", catalogs), Json::array({0, 2}));
+  EXPECT_EQ(Batch("etl", "FilterCatalogs", catalogs), Json::array({0, 1, 2}));
+  EXPECT_EQ(Batch("stranger", "FilterCatalogs", catalogs), Json::array());
+}
+
+TEST_F(OpaDeciderTest, SchemasAreCatalogDatabases) {
+  auto schema = [](const std::string& name) {
+    return Json{{"schema", {{"catalogName", "lake"}, {"schemaName", name}}}};
+  };
+  Json schemas = Json::array({schema("analytics"), schema("hr"), schema("information_schema")});
+  EXPECT_EQ(Batch("dev-client", "FilterSchemas", schemas), Json::array({0, 2}));
+  EXPECT_EQ(Batch("analyst-client", "FilterSchemas", schemas), Json::array({0, 2}));
+  EXPECT_EQ(Batch("etl", "FilterSchemas", schemas), Json::array({0, 1, 2}));
+  EXPECT_TRUE(Allow("dev-client", "ShowTables", schema("analytics")));
+  EXPECT_FALSE(Allow("dev-client", "ShowTables", schema("hr")));
+  EXPECT_FALSE(Allow("dev-client", "CreateSchema", schema("x")));
+  EXPECT_FALSE(Allow("writer-client", "DropSchema", schema("analytics")));
+  EXPECT_TRUE(Allow("etl", "CreateSchema", schema("x")));
+}
+
+TEST_F(OpaDeciderTest, HiddenTablesAreInvisible) {
+  Json tables = Json::array({Table("analytics", "members"), Table("analytics", "salaries")});
+  EXPECT_EQ(Batch("dev-client", "FilterTables", tables), Json::array({0}));
+  EXPECT_EQ(Batch("analyst-client", "FilterTables", tables), Json::array({0}));
+  EXPECT_EQ(Batch("etl", "FilterTables", tables), Json::array({0, 1}));
+  EXPECT_FALSE(Allow("dev-client", "ShowColumns", Table("analytics", "salaries")));
+  EXPECT_FALSE(Allow("dev-client", "ShowCreateTable", Table("analytics", "salaries")));
+  EXPECT_FALSE(Allow("dev-client", "SelectFromColumns", Table("analytics", "salaries", {"x"})));
+}
+
+TEST_F(OpaDeciderTest, FilterColumnsHidesUngrantedColumns) {
+  Json dev =
+      Batch("dev-client", "FilterColumns", Json::array({Table("analytics", "members", kColumns)}));
+  EXPECT_EQ(dev, Json::array({0, 1, 3, 4, 5, 6}));  // no email (2)
+  // The analyst: public columns by tag, name and lifetime_value through the filter.
+  Json analyst = Batch("analyst-client", "FilterColumns",
+                       Json::array({Table("analytics", "members", kColumns)}));
+  EXPECT_EQ(analyst, Json::array({0, 1, 3, 4, 5, 6}));
+  Json etl = Batch("etl", "FilterColumns", Json::array({Table("analytics", "members", kColumns)}));
+  EXPECT_EQ(etl.size(), kColumns.size());
+}
+
+TEST_F(OpaDeciderTest, SelectFromColumns) {
+  EXPECT_TRUE(Allow("dev-client", "SelectFromColumns",
+                    Table("analytics", "members", {"member_id", "name"})));
+  EXPECT_FALSE(Allow("dev-client", "SelectFromColumns",
+                     Table("analytics", "members", {"member_id", "email"})));
+  EXPECT_FALSE(
+      Allow("analyst-client", "SelectFromColumns", Table("analytics", "members", {"email"})));
+  EXPECT_TRUE(Allow("etl", "SelectFromColumns", Table("analytics", "members", {"email"})));
+  // count(*) reads no column.
+  EXPECT_TRUE(Allow("dev-client", "SelectFromColumns", Table("analytics", "members")));
+  EXPECT_FALSE(Allow("stranger", "SelectFromColumns", Table("analytics", "members")));
+}
+
+TEST_F(OpaDeciderTest, WritesNeedTheScopeThePermissionAndTheWholeTable) {
+  EXPECT_TRUE(Allow("writer-client", "InsertIntoTable", Table("analytics", "members")));
+  EXPECT_TRUE(Allow("writer-client", "DeleteFromTable", Table("analytics", "members")));
+  EXPECT_TRUE(Allow("writer-client", "UpdateTableColumns", Table("analytics", "members")));
+  EXPECT_TRUE(Allow("writer-client", "CreateTable", Table("analytics", "t2")));
+  // A read-scope token of the same role writes nothing.
+  EXPECT_FALSE(Allow("writer-read", "InsertIntoTable", Table("analytics", "members")));
+  EXPECT_FALSE(Allow("writer-read", "CreateTable", Table("analytics", "t2")));
+  // The dev role has no INSERT; the analyst sees part of the table only.
+  EXPECT_FALSE(Allow("dev-client", "InsertIntoTable", Table("analytics", "members")));
+  EXPECT_FALSE(Allow("analyst-client", "InsertIntoTable", Table("analytics", "members")));
+  EXPECT_FALSE(Allow("dev-client", "CreateTable", Table("analytics", "t2")));
+  // DDL on tables needs the admin scope.
+  EXPECT_FALSE(Allow("writer-client", "DropTable", Table("analytics", "members")));
+  EXPECT_FALSE(Allow("writer-client", "AddColumn", Table("analytics", "members")));
+  EXPECT_TRUE(Allow("etl", "DropTable", Table("analytics", "members")));
+  EXPECT_TRUE(Allow("etl", "InsertIntoTable", Table("analytics", "members")));
+  // Views and procedures: the unrestricted role only.
+  EXPECT_FALSE(Allow("writer-client", "CreateView", Table("analytics", "v")));
+  EXPECT_TRUE(Allow("etl", "CreateView", Table("analytics", "v")));
+}
+
+TEST_F(OpaDeciderTest, Functions) {
+  auto fn = [](const std::string& catalog, const std::string& schema) {
+    return Json{
+        {"function", {{"catalogName", catalog}, {"schemaName", schema}, {"functionName", "f"}}}};
+  };
+  EXPECT_TRUE(Allow("dev-client", "ExecuteFunction", fn("system", "builtin")));
+  EXPECT_FALSE(Allow("dev-client", "ExecuteFunction", fn("lake", "analytics")));
+  EXPECT_TRUE(Allow("etl", "ExecuteFunction", fn("lake", "analytics")));
+}
+
+TEST_F(OpaDeciderTest, RowFilterIsOneOrExpression) {
+  EXPECT_EQ(RowFilters("etl"), Json::array());
+  EXPECT_EQ(RowFilters("dev-client"), Json::array());
+  // The analyst's tag grant shows every row (its public columns): no row limit.
+  EXPECT_EQ(RowFilters("analyst-client"), Json::array());
+  // Two filters on the table without the tag grant: one OR expression.
+  auto policy = std::make_shared<policy::PolicySnapshot>(*policy_);
+  policy->version = 8;
+  policy::DataCellFilter gold = policy->filters.at("eu-members");
+  gold.name = "gold";
+  gold.rows = policy::ParseRowFilter("tier = 'gold' AND name LIKE 'a%'").value();
+  policy->filters["gold"] = gold;
+  policy->roles["analyst"].tag_grants.clear();
+  policy->roles["analyst"].filters.push_back("gold");
+  policy_ = policy;
+  Json filters = RowFilters("analyst-client");
+  ASSERT_EQ(filters.size(), 1u) << filters.dump();
+  EXPECT_EQ(filters[0]["expression"],
+            "((\"region\" IN ('eu-west', 'eu-central'))) OR (((\"tier\" = 'gold') AND "
+            "(lower(\"name\") LIKE lower('a%'))))");
+}
+
+TEST_F(OpaDeciderTest, WithoutTheColumnsFilteredReadsFailAndWritesAreDenied) {
+  OpaDecider blind(
+      {}, [this] { return policy_; },
+      [](std::string_view user) -> Result<TrinoPrincipal> {
+        if (user == "writer-client") {
+          return TrinoPrincipal{"writer", StatementClass::kWrite};
+        }
+        return TrinoPrincipal{"analyst", StatementClass::kRead};
+      },
+      {});
+  Result<std::string> r = blind.RowFilters(
+      Input("analyst-client", "GetRowFilters", Table("analytics", "members")).dump());
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(r->find("fail('lakegate: the columns of analytics.members are not known yet"),
+            std::string::npos)
+      << *r;
+  r = blind.Allow(Input("writer-client", "InsertIntoTable", Table("analytics", "members")).dump());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, R"({"result":false})");
+  // Once Trino listed them (FilterColumns, masks), they are known.
+  Json in = Input("writer-client", "FilterColumns", nullptr);
+  in["input"]["action"]["filterResources"] = Json::array({Table("analytics", "members", kColumns)});
+  ASSERT_TRUE(blind.Batch(in.dump()).ok());
+  r = blind.Allow(Input("writer-client", "InsertIntoTable", Table("analytics", "members")).dump());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, R"({"result":true})");
+}
+
+TEST_F(OpaDeciderTest, MasksAndCellFiltersPerColumn) {
+  EXPECT_EQ(ColumnMasks("etl"), Json::array());
+  // dev: email is not readable: NULL is the last wall.
+  Json dev = ColumnMasks("dev-client");
+  ASSERT_EQ(dev.size(), 1u);
+  EXPECT_EQ(dev[0]["index"], 2);
+  EXPECT_EQ(dev[0]["viewExpression"]["expression"], "CAST(NULL AS varchar)");
+  // analyst: name masked and only in EU rows; lifetime_value only in EU rows.
+  Json analyst = ColumnMasks("analyst-client");
+  std::map<int, std::string> by_index;
+  for (const Json& m : analyst) {
+    by_index[m["index"].get<int>()] = m["viewExpression"]["expression"].get<std::string>();
+  }
+  ASSERT_TRUE(by_index.count(1)) << analyst.dump();
+  EXPECT_EQ(by_index[1],
+            "CASE WHEN ((\"region\" IN ('eu-west', 'eu-central'))) THEN CASE WHEN \"name\" IS "
+            "NULL THEN NULL WHEN length(\"name\") <= 3 THEN \"name\" ELSE rpad('', "
+            "length(\"name\") - 3, 'x') || substr(\"name\", -3) END END");
+  ASSERT_TRUE(by_index.count(6));
+  EXPECT_EQ(by_index[6],
+            "CASE WHEN ((\"region\" IN ('eu-west', 'eu-central'))) THEN "
+            "\"lifetime_value\" END");
+  EXPECT_EQ(by_index[2], "CAST(NULL AS varchar)");
+  EXPECT_FALSE(by_index.count(0));  // member_id: public, all rows
+}
+
+TEST_F(OpaDeciderTest, MasksThatTrinoCannotReproduceFailTheQuery) {
+  auto policy = std::make_shared<policy::PolicySnapshot>(*policy_);
+  policy->version = 8;
+  policy->roles["dev"].masks.push_back({.database = "analytics",
+                                        .table = "members",
+                                        .column = "member_id",
+                                        .kind = policy::MaskKind::kShowLastN,
+                                        .n = 2,
+                                        .expression = ""});
+  policy_ = policy;
+  Json dev = ColumnMasks("dev-client");
+  ASSERT_FALSE(dev.empty());
+  EXPECT_EQ(dev[0]["index"], 0);
+  EXPECT_NE(dev[0]["viewExpression"]["expression"].get<std::string>().find(
+                "fail('lakegate: the show_last_n mask on member_id (a bigint column) is not "
+                "supported on Trino')"),
+            std::string::npos);
+}
+
+TEST_F(OpaDeciderTest, AnswersAreCachedPerPolicyVersionAndGeneration) {
+  EXPECT_TRUE(Allow("dev-client", "ExecuteQuery"));
+  EXPECT_TRUE(Allow("dev-client", "ExecuteQuery"));
+  EXPECT_EQ(decider_->cache_hits(), 1u);
+  generation_ = 2;  // e.g. the client was disabled
+  EXPECT_TRUE(Allow("dev-client", "ExecuteQuery"));
+  EXPECT_EQ(decider_->cache_misses(), 2u);
+  auto policy = std::make_shared<policy::PolicySnapshot>(*policy_);
+  policy->version = 9;
+  policy->roles.erase("dev");
+  policy_ = policy;
+  EXPECT_FALSE(Allow("dev-client", "ExecuteQuery"));
+}
+
+}  // namespace
+}  // namespace lakegate::trino
