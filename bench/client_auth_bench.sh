@@ -2,8 +2,11 @@
 # Token endpoint throughput by client-authentication method, in one run against
 # one `lakegate demo --tls-port`: client_secret_basic (reporting-service) next to
 # private_key_jwt (keyjwt-service, ES256 assertions signed beforehand by
-# bench/make_assertions, each used once). The difference is the cost of the
-# assertion: its signature verification and its jti record in the state store.
+# bench/make_assertions, each used once) and next to client_secret_basic with a
+# DPoP proof (RFC 9449; ES256 proofs made beforehand by bench/make_dpop_proofs,
+# each used once). The differences are the cost of the assertion or proof: its
+# signature verification and its jti record in the state store (for DPoP also
+# the key's thumbprint and the cnf claim in the token).
 # Then, over HTTPS with keep-alive connections (bench/tls_token_load, since
 # wrk cannot present a client certificate): client_secret_basic next to
 # tls_client_auth (a certificate the demo CA signed, matched by subject DN),
@@ -22,6 +25,7 @@ CONNECTIONS=${CONNECTIONS:-50}
 ROUNDS=${ROUNDS:-2}
 LAKEGATE=${LAKEGATE:-$ROOT/build/src/cli/lakegate}
 MAKE_ASSERTIONS=${MAKE_ASSERTIONS:-$ROOT/build/bench/make_assertions}
+MAKE_DPOP_PROOFS=${MAKE_DPOP_PROOFS:-$ROOT/build/bench/make_dpop_proofs}
 TLS_LOAD=${TLS_LOAD:-$ROOT/build/bench/tls_token_load}
 TLS_THREADS=${TLS_THREADS:-8}
 mkdir -p "$OUT"
@@ -68,7 +72,10 @@ for r in $(seq "$ROUNDS"); do
   b=$(run "basic-$r" token.lua)
   export ASSERTIONS=$WORK/assertions
   k=$(run "private_key_jwt-$r" token_assertion.lua)
-  rows "$r" "$b" "client_secret_basic:$b" "private_key_jwt:$k"
+  "$MAKE_DPOP_PROOFS" "$url/oauth2/token" $((secs * 40000)) >"$WORK/proofs"
+  export PROOFS=$WORK/proofs
+  d=$(run "dpop-$r" token_dpop.lua)
+  rows "$r" "$b" "client_secret_basic:$b" "private_key_jwt:$k" "basic+DPoP:$d"
 done
 
 # --- over HTTPS: client_secret_basic vs tls_client_auth (keep-alive) ---------------

@@ -161,6 +161,7 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
         record.tls_client_auth_value = spec.tls_client_auth_value;
         record.tls_client_certificate_bound_access_tokens =
             spec.tls_client_certificate_bound_access_tokens;
+        record.dpop_bound_access_tokens = spec.dpop_bound_access_tokens;
         result.changes.push_back(
             {Change::Kind::kCreate, "client", spec.name,
              "scopes: " + ScopeList(spec.scopes) + (key_client ? "; auth: " + spec.auth : "")});
@@ -210,6 +211,11 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
         details.push_back(std::string("tls_client_certificate_bound_access_tokens: ") +
                           (spec.tls_client_certificate_bound_access_tokens ? "true" : "false"));
       }
+      if (record.dpop_bound_access_tokens != spec.dpop_bound_access_tokens) {
+        details.push_back(std::string("dpop_bound_access_tokens: ") +
+                          (record.dpop_bound_access_tokens ? "true" : "false") + " -> " +
+                          (spec.dpop_bound_access_tokens ? "true" : "false"));
+      }
       if (!record.managed) details.push_back("now managed by " + stack.source_path);
       if (details.empty()) {
         ++result.unchanged;
@@ -229,6 +235,7 @@ Result<ApplyResult> ApplyStack(const config::StackConfig& stack, store::Store& s
       record.tls_client_auth_value = spec.tls_client_auth_value;
       record.tls_client_certificate_bound_access_tokens =
           spec.tls_client_certificate_bound_access_tokens;
+      record.dpop_bound_access_tokens = spec.dpop_bound_access_tokens;
       if (key_client) {
         // Keys only from now on: no secret may still open the door.
         record.secret_hash.clear();

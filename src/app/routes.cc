@@ -34,14 +34,29 @@ http::Response ToHttp(oauth::EndpointResponse r) {
   return out;
 }
 
-http::Response FromResult(oauth::EndpointResult result) {
-  if (!result.ok()) return http::ErrorResponse(result.status(), http::ErrorFamily::kOAuth);
-  return ToHttp(std::move(result).value());
+// With server DPoP nonces on, every answer carries a fresh one (RFC 9449 §8.2).
+http::Response FromResult(oauth::EndpointResult result, const oauth::AuthorizationServer& auth) {
+  std::vector<http::Header> extra;
+  if (std::string nonce = auth.DpopNonce(); !nonce.empty()) {
+    extra.push_back({std::string(oauth::kDpopNonceHeader), std::move(nonce)});
+  }
+  if (!result.ok()) {
+    return http::ErrorResponse(result.status(), http::ErrorFamily::kOAuth,
+                               {.headers = std::move(extra)});
+  }
+  http::Response r = ToHttp(std::move(result).value());
+  for (http::Header& h : extra) r.headers.push_back(std::move(h));
+  return r;
 }
 
 oauth::EndpointRequest FromHttp(const http::Request& r) {
-  return oauth::EndpointRequest{r.GetHeader("content-type"), r.GetHeader("authorization"), r.body,
-                                r.remote_address, r.client_certificates.get()};
+  return oauth::EndpointRequest{.content_type = r.GetHeader("content-type"),
+                                .authorization = r.GetHeader("authorization"),
+                                .body = r.body,
+                                .remote_address = r.remote_address,
+                                .client_certificates = r.client_certificates.get(),
+                                .dpop_proofs = r.CountHeader(oauth::kDpopHeader),
+                                .dpop_proof = r.GetHeader(oauth::kDpopHeader)};
 }
 
 Status NotReady(http::ErrorFamily family) {
@@ -51,9 +66,11 @@ Status NotReady(http::ErrorFamily family) {
 }
 
 // Answers an OAuth request on a worker: 503 when the queue is full.
-void AnswerOnWorker(ThreadPool* workers, std::shared_ptr<http::Exchange> ex,
+void AnswerOnWorker(ThreadPool* workers, const oauth::AuthorizationServer* auth,
+                    std::shared_ptr<http::Exchange> ex,
                     std::function<oauth::EndpointResult(const http::Request&)> answer) {
-  bool queued = workers->Submit([ex, answer] { ex->Respond(FromResult(answer(ex->request()))); });
+  bool queued = workers->Submit(
+      [ex, auth, answer] { ex->Respond(FromResult(answer(ex->request()), *auth)); });
   if (!queued) {
     ex->Respond(
         http::ErrorResponse(oauth::OAuthFailure(oauth::OAuthError::kUnavailable, "server busy"),
@@ -72,9 +89,9 @@ std::function<http::Handler(const Services&)> OAuthEndpoint(
     ThreadPool* workers = s.workers;
     return [auth, method, workers](std::shared_ptr<http::Exchange> ex) {
       if (!oauth::AuthorizationServer::MayBlock(FromHttp(ex->request()))) {
-        return ex->Respond(FromResult((auth->*method)(FromHttp(ex->request()))));
+        return ex->Respond(FromResult((auth->*method)(FromHttp(ex->request())), *auth));
       }
-      AnswerOnWorker(workers, std::move(ex), [auth, method](const http::Request& r) {
+      AnswerOnWorker(workers, auth, std::move(ex), [auth, method](const http::Request& r) {
         return (auth->*method)(FromHttp(r));
       });
     };
@@ -126,7 +143,7 @@ Routes::Routes(RouteSelection selection, audit::Metrics& metrics)
     Add(Method::kPost, "/oauth2/revoke", kOAuthBodyLimit, ErrorFamily::kOAuth,
         [](const Services& s) -> http::Handler {
           return [auth = s.auth, workers = s.workers](std::shared_ptr<http::Exchange> ex) {
-            AnswerOnWorker(workers, std::move(ex),
+            AnswerOnWorker(workers, auth, std::move(ex),
                            [auth](const http::Request& r) { return auth->Revoke(FromHttp(r)); });
           };
         });

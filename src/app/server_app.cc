@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/thread_annotations.h"
 #include "common/thread_pool.h"
+#include "crypto/hash.h"
 #include "crypto/x509.h"
 #include "engine/demo_members.h"
 #include "gateway/async_api.h"
@@ -41,6 +42,7 @@
 #include "oauth/access_key.h"
 #include "oauth/authorization_server.h"
 #include "oauth/client_secret.h"
+#include "oauth/dpop.h"
 #include "store/state_cache.h"
 #include "store/store.h"
 
@@ -247,6 +249,10 @@ struct ServerApp::Impl {
   // they started with.
   std::unique_ptr<catalog::PolicyCatalog> catalog;
   std::unique_ptr<gateway::JwksFetcher> fetcher;
+  // DPoP proofs (RFC 9449) at both ends: the options the token endpoint and
+  // the query API share, and the query API's verifier.
+  oauth::DpopOptions dpop_options;
+  std::unique_ptr<oauth::DpopVerifier> dpop;
   std::unique_ptr<gateway::BearerAuthenticator> authenticator;
   // AWS Signature Version 4 with the clients' access keys (the Athena routes).
   std::unique_ptr<gateway::SigV4Authenticator> sigv4;
@@ -364,6 +370,7 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
   auth_options.client_auth.failed_per_minute_per_address =
       stack.limits.failed_auth_per_minute_per_address;
   auth_options.metrics_client_labels = stack.metrics.client_labels;
+  auth_options.dpop = dpop_options;
   client_jwks_fetcher = gateway::MakeCurlJwksFetcher({});
   client_jwks = std::make_unique<ClientJwksCache>(gateway_options, *client_jwks_fetcher);
   auth_options.client_jwks_uri_keys = [cache = client_jwks.get()](const std::string& uri,
@@ -415,8 +422,9 @@ Status ServerApp::Impl::StartQuery(const SecretString& hash_key) {
     issuers.push_back(std::make_unique<gateway::RemoteIssuer>(trusted, gateway_options, *fetcher,
                                                               SystemClock::Get()));
   }
+  dpop = std::make_unique<oauth::DpopVerifier>(dpop_options, *store, SystemClock::Get());
   authenticator = std::make_unique<gateway::BearerAuthenticator>(
-      gateway_options, std::move(issuers), SystemClock::Get());
+      gateway_options, std::move(issuers), SystemClock::Get(), dpop.get());
   audit::AuditLog* audit_log = audit.get();
   auto current_policy = [this] { return catalog->Current(); };
   pipeline = std::make_unique<gateway::Pipeline>(
@@ -575,6 +583,14 @@ Status ServerApp::Start() {
               "stack file to the URL clients use, e.g. the load balancer's)");
   }
   while (!d.issuer.empty() && d.issuer.back() == '/') d.issuer.pop_back();
+  // A DPoP proof names the URL the client addressed: the issuer's, or this
+  // node's own. Nonces are an HMAC under a key every node sharing the store
+  // derives alike from the secret-hash key.
+  d.dpop_options.base_urls = {d.issuer};
+  if (d.listen_url != d.issuer) d.dpop_options.base_urls.push_back(d.listen_url);
+  if (!d.tls_url.empty() && d.tls_url != d.issuer) d.dpop_options.base_urls.push_back(d.tls_url);
+  d.dpop_options.require_nonce = stack.tokens.dpop_nonce;
+  d.dpop_options.nonce_key = crypto::HmacSha256(hash_key.Reveal(), "lakegate dpop nonce key");
 
   d.state = std::make_unique<store::StateCache>(*d.store);
   const SecretString query_hash_key = hash_key;

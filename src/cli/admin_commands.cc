@@ -57,6 +57,7 @@ void PrintClient(const store::ClientRecord& c) {
             << "scopes:      " << Join(c.scopes, " ") << "\n"
             << "token_ttl:   " << FormatDuration(c.token_ttl_seconds) << "\n"
             << "auth:        " << c.auth_method << "\n"
+            << "dpop:        " << (c.dpop_bound_access_tokens ? "required" : "optional") << "\n"
             << "managed:     " << (c.managed ? "by the stack file" : "by hand (CLI)") << "\n"
             << "created:     " << FormatTime(c.created_at) << "\n"
             << "updated:     " << FormatTime(c.updated_at) << "\n";
@@ -233,6 +234,7 @@ struct ClientFlags {
   std::string tls_subject_dn, tls_san_dns, tls_san_uri, tls_san_ip, tls_san_email;
   std::string cert_file;  // self_signed_tls_client_auth
   bool bound_tokens = false;
+  bool dpop_required = false;
 };
 
 }  // namespace
@@ -310,6 +312,9 @@ void AddClientCommands(CLI::App& app) {
       "--jwks-uri", flags->jwks_uri,
       "private_key_jwt: https URL the client publishes its JWK Set at (fetched and cached)");
   jwks->excludes(jwks_uri);
+  create->add_flag("--dpop-required", flags->dpop_required,
+                   "Refuse token requests without a DPoP proof (RFC 9449 "
+                   "dpop_bound_access_tokens): every token of the client is DPoP-bound");
   AddConfigOption(create, flags->config);
   create->footer(
       "Examples:\n  lakegate client create billing-etl --scope athena-api/query.read --ttl 15m\n"
@@ -342,6 +347,7 @@ void AddClientCommands(CLI::App& app) {
     record.scopes = flags->scopes;
     record.token_ttl_seconds = *ttl;
     record.created_at = record.updated_at = SystemClock::Get().NowSeconds();
+    record.dpop_bound_access_tokens = flags->dpop_required;
     record.tls_client_certificate_bound_access_tokens = flags->bound_tokens;
     const std::pair<const char*, const std::string*> tls_fields[] = {
         {"tls_client_auth_subject_dn", &flags->tls_subject_dn},

@@ -25,7 +25,9 @@
 #include "client/token_client.h"
 #include "common/base64url.h"
 #include "common/clock.h"
+#include "common/files.h"
 #include "common/secret_string.h"
+#include "crypto/keys.h"
 #include "http/client.h"
 
 namespace lakegate::cli {
@@ -52,6 +54,8 @@ struct ClientFlags {
   std::string scope;
   bool no_cache = false;
   std::string cert_file, cert_key_file, ca_file;  // TLS (mutual TLS: RFC 8705)
+  bool dpop = false;
+  std::string dpop_key_file;
 };
 
 void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
@@ -88,6 +92,26 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
                   "DIR/tls/ca.pem of `lakegate demo --tls-port` (default $LAKEGATE_CACERT)");
   cmd->add_option("--scope", f.scope, "Space-separated scopes to request (default: all allowed)");
   cmd->add_flag("--no-cache", f.no_cache, "Neither read nor write the token cache");
+  cmd->add_flag("--dpop", f.dpop,
+                "Ask for a DPoP-bound token (RFC 9449) and prove possession of its key with a "
+                "DPoP proof on every request; the key is made for the token and cached with it "
+                "unless --dpop-key names one");
+  cmd->add_option("--dpop-key", f.dpop_key_file,
+                  "DPoP: PKCS#8 PEM file with the private key to bind tokens to (EC P-256, "
+                  "Ed25519 or RSA); implies --dpop");
+}
+
+// A DPoP key file: an unencrypted PKCS#8 PEM of any key type we sign with.
+Result<std::shared_ptr<const crypto::PrivateKey>> ReadDpopKey(const std::string& path) {
+  LG_ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
+  for (crypto::Algorithm alg :
+       {crypto::Algorithm::kES256, crypto::Algorithm::kEdDSA, crypto::Algorithm::kRS256}) {
+    Result<crypto::PrivateKey> key = crypto::PrivateKey::FromPem(alg, pem);
+    if (key.ok()) return std::make_shared<const crypto::PrivateKey>(std::move(*key));
+  }
+  return InvalidArgumentError("--dpop-key " + path +
+                              ": not an unencrypted PKCS#8 PEM private key (BEGIN PRIVATE KEY) "
+                              "of type EC P-256, Ed25519 or RSA");
 }
 
 struct Credentials {
@@ -151,6 +175,10 @@ Result<Credentials> ResolveCredentials(const ClientFlags& f) {
   }
   c.token.scope = f.scope;
   c.use_cache = !f.no_cache;
+  c.token.dpop = f.dpop || !f.dpop_key_file.empty();
+  if (!f.dpop_key_file.empty()) {
+    LG_ASSIGN_OR_RETURN(c.token.dpop_key, ReadDpopKey(f.dpop_key_file));
+  }
   return c;
 }
 
@@ -421,7 +449,8 @@ void AddTokenCommand(CLI::App& app) {
       "  TOKEN=$(lakegate token --secrets-file lakegate-demo/secrets/etl-service.json)\n"
       "  curl -H \"Authorization: Bearer $TOKEN\" $LAKEGATE_ENDPOINT/v1/query ...\n"
       "  lakegate token --secrets-file s.json --scope athena-api/query.read --print-claims\n"
-      "  lakegate token --key lakegate-demo/secrets/keyjwt-service.json   # private_key_jwt");
+      "  lakegate token --key lakegate-demo/secrets/keyjwt-service.json   # private_key_jwt\n"
+      "  lakegate token --secrets-file s.json --dpop-key dpop.pem   # a DPoP-bound token");
   cmd->callback([flags] {
     auto creds = ResolveCredentials(flags->client);
     if (!creds.ok()) Exit(Fail(creds.status()));
@@ -485,7 +514,8 @@ void AddQueryCommand(CLI::App& app) {
       "  lakegate query \"SELECT region, count(*) FROM members GROUP BY region\" -d analytics\n"
       "  lakegate query \"SELECT * FROM analytics.members WHERE tier = ?1\" -p gold --format csv\n"
       "  lakegate query --async --timeout 3600 \"SELECT region, count(*) FROM members GROUP BY "
-      "1\"");
+      "1\"\n"
+      "  lakegate query \"SELECT count(*) FROM members\" --dpop   # a DPoP-bound token and proofs");
   cmd->callback([flags] { RunQuery(*flags); });
 }
 

@@ -118,19 +118,35 @@ Result<QueryResponse> QueryClient::Run(const QueryRequest& request) const {
   const std::string body = RequestBody(request);
   LG_ASSIGN_OR_RETURN(AccessToken token, tokens_.Get());
   Result<http::ClientResponse> response = InternalError("no attempt was made");
+  std::string nonce;
+  bool nonce_retried = false;
   for (int attempt = 0;; ++attempt) {
     http::ClientRequest call;
     call.method = http::Method::kPost;
     call.url = url;
-    call.headers = {{"Authorization", "Bearer " + std::string(token.value.Reveal())},
+    call.headers = {{"Authorization", std::string(token.dpop_key ? "DPoP " : "Bearer ") +
+                                          std::string(token.value.Reveal())},
                     {"Content-Type", "application/json"},
                     {"Accept", request.format == ResultFormat::kCsv ? "text/csv, application/json"
                                                                     : "application/json"}};
+    if (token.dpop_key) {
+      LG_ASSIGN_OR_RETURN(std::string proof,
+                          DpopProofFor(token, "POST", url, nonce, tokens_.clock()));
+      call.headers.push_back({"DPoP", std::move(proof)});
+    }
     call.body = body;
     call.timeout = request.timeout;
     call.max_response_bytes = kMaxResponseBytes;
     response = http_.Send(std::move(call));
     if (!response.ok()) return response.status().WithPrefix("cannot reach " + url);
+    // RFC 9449 §9: the server wants a nonce of its own in the proof; once.
+    if (response->status == 401 && token.dpop_key && !nonce_retried &&
+        response->GetHeader("www-authenticate").find("use_dpop_nonce") != std::string_view::npos &&
+        !response->GetHeader("dpop-nonce").empty()) {
+      nonce = std::string(response->GetHeader("dpop-nonce"));
+      nonce_retried = true;
+      continue;
+    }
     // A cached token the server no longer accepts: one more try with a new one.
     if (response->status == 401 && token.from_cache && attempt == 0) {
       LG_ASSIGN_OR_RETURN(token, tokens_.Refresh());
@@ -153,18 +169,34 @@ Result<http::ClientResponse> QueryClient::Send(http::Method method, const std::s
                                                std::string body,
                                                std::chrono::milliseconds timeout) const {
   LG_ASSIGN_OR_RETURN(AccessToken token, tokens_.Get());
+  std::string nonce;
+  bool nonce_retried = false;
   for (int attempt = 0;; ++attempt) {
     http::ClientRequest call;
     call.method = method;
     call.url = url;
-    call.headers = {{"Authorization", "Bearer " + std::string(token.value.Reveal())},
+    call.headers = {{"Authorization", std::string(token.dpop_key ? "DPoP " : "Bearer ") +
+                                          std::string(token.value.Reveal())},
                     {"Accept", "application/json"}};
+    if (token.dpop_key) {
+      LG_ASSIGN_OR_RETURN(std::string proof, DpopProofFor(token, http::MethodName(method), url,
+                                                          nonce, tokens_.clock()));
+      call.headers.push_back({"DPoP", std::move(proof)});
+    }
     if (!body.empty()) call.headers.push_back({"Content-Type", "application/json"});
     call.body = body;
     call.timeout = timeout;
     call.max_response_bytes = kMaxResponseBytes;
     Result<http::ClientResponse> response = http_.Send(std::move(call));
     if (!response.ok()) return response.status().WithPrefix("cannot reach " + url);
+    // RFC 9449 §9: the server wants a nonce of its own in the proof; once.
+    if (response->status == 401 && token.dpop_key && !nonce_retried &&
+        response->GetHeader("www-authenticate").find("use_dpop_nonce") != std::string_view::npos &&
+        !response->GetHeader("dpop-nonce").empty()) {
+      nonce = std::string(response->GetHeader("dpop-nonce"));
+      nonce_retried = true;
+      continue;
+    }
     if (response->status == 401 && token.from_cache && attempt == 0) {
       LG_ASSIGN_OR_RETURN(token, tokens_.Refresh());
       continue;

@@ -39,6 +39,7 @@ std::string TokenCache::PathFor(const TokenKey& key) const {
   if (dir_.empty()) return "";
   std::string name = key.endpoint + "\n" + key.client_id + "\n" + key.scope;
   if (!key.certificate.empty()) name += "\n" + key.certificate;
+  if (!key.dpop.empty()) name += "\ndpop " + key.dpop;
   const std::string digest = crypto::Sha256(name);
   return dir_ + "/token-" + HexEncode(digest).substr(0, 32) + ".json";
 }
@@ -57,18 +58,24 @@ std::optional<CachedToken> TokenCache::Find(const TokenKey& key) const {
   }
   const int64_t expires_at = doc["expires_at"].get<int64_t>();
   if (expires_at - kExpirySlack.count() <= clock_.NowSeconds()) return std::nullopt;
-  return CachedToken{SecretString(doc["access_token"].get<std::string>()), expires_at};
+  CachedToken token{SecretString(doc["access_token"].get<std::string>()), expires_at, {}};
+  if (doc.contains("dpop_key_pem") && doc["dpop_key_pem"].is_string()) {
+    token.dpop_key_pem = SecretString(doc["dpop_key_pem"].get<std::string>());
+  }
+  return token;
 }
 
-void TokenCache::Store(const TokenKey& key, std::string_view access_token,
-                       int64_t expires_at) const {
+void TokenCache::Store(const TokenKey& key, std::string_view access_token, int64_t expires_at,
+                       std::string_view dpop_key_pem) const {
   const std::string path = PathFor(key);
   if (path.empty() || !MakeDirectories(dir_, 0700).ok()) return;
-  const json doc = {{"access_token", access_token},
-                    {"expires_at", expires_at},
-                    {"endpoint", key.endpoint},
-                    {"client_id", key.client_id},
-                    {"scope", key.scope}};
+  json doc = {{"access_token", access_token},
+              {"expires_at", expires_at},
+              {"endpoint", key.endpoint},
+              {"client_id", key.client_id},
+              {"scope", key.scope}};
+  if (!key.dpop.empty()) doc["dpop"] = key.dpop;
+  if (!dpop_key_pem.empty()) doc["dpop_key_pem"] = dpop_key_pem;
   WriteFileAtomic(path, doc.dump() + "\n", 0600).IgnoreError();
 }
 

@@ -4,8 +4,11 @@
 //
 // One file per (endpoint, client_id, scope) in one directory, created 0700:
 // <dir>/token-<first 32 hex digits of SHA-256(endpoint "\n" client_id "\n"
-// scope)>.json holding {"access_token", "expires_at", "endpoint", "client_id",
-// "scope"}, written atomically with mode 0600. Never the client secret. A
+// scope [ "\n" dpop])>.json holding {"access_token", "expires_at", "endpoint",
+// "client_id", "scope"}, written atomically with mode 0600. Never the client
+// secret. A DPoP-bound token made with a one-off key keeps that private key
+// beside it ("dpop_key_pem"): the token is useless without it, and the file
+// is as private as the token. A
 // token is reused until kExpirySlack before it expires; a file that another
 // user owns or could read or write is ignored, since a planted token would
 // make this client send its queries under someone else's identity.
@@ -33,11 +36,15 @@ struct TokenKey {
   // The TLS client certificate the token was requested with (its file), ""
   // = none: a certificate-bound token works only with its certificate.
   std::string certificate = {};
+  // "" = a bearer token; else which DPoP key the token is bound to:
+  // "ephemeral" (a key made for it) or the thumbprint of a key file's key.
+  std::string dpop = {};
 };
 
 struct CachedToken {
   SecretString access_token;
-  int64_t expires_at = 0;  // Unix seconds
+  int64_t expires_at = 0;          // Unix seconds
+  SecretString dpop_key_pem = {};  // the one-off DPoP key (PKCS#8 PEM), "" when none
 };
 
 class TokenCache {
@@ -57,7 +64,8 @@ class TokenCache {
   // kExpirySlack; nullopt otherwise.
   std::optional<CachedToken> Find(const TokenKey& key) const;
   // Writes (replaces) the entry for `key`. Failures are ignored (see above).
-  void Store(const TokenKey& key, std::string_view access_token, int64_t expires_at) const;
+  void Store(const TokenKey& key, std::string_view access_token, int64_t expires_at,
+             std::string_view dpop_key_pem = {}) const;
   // Removes the entry for `key`, if any.
   void Drop(const TokenKey& key) const;
 

@@ -8,6 +8,8 @@
 #include "client/api_failure.h"
 #include "common/base64url.h"
 #include "common/strings.h"
+#include "jose/jwk.h"
+#include "jose/jwt.h"
 
 namespace lakegate::client {
 namespace {
@@ -69,12 +71,36 @@ TokenClient::TokenClient(TokenClientOptions options, const http::Client& http,
       clock_(clock) {}
 
 TokenKey TokenClient::Key() const {
-  return TokenKey{options_.endpoint, options_.client_id, options_.scope, options_.certificate};
+  std::string dpop;
+  if (options_.dpop) {
+    dpop = options_.dpop_key ? jose::Thumbprint(options_.dpop_key->Public()) : "ephemeral";
+  }
+  return TokenKey{options_.endpoint, options_.client_id, options_.scope, options_.certificate,
+                  std::move(dpop)};
+}
+
+Result<std::string> DpopProofFor(const AccessToken& token, std::string_view method,
+                                 std::string_view url, std::string_view nonce, const Clock& clock) {
+  if (!token.dpop_key) return InvalidArgumentError("a bearer token needs no DPoP proof");
+  return jose::MakeDpopProof(*token.dpop_key, method, url, token.value.Reveal(), nonce,
+                             clock.NowSeconds());
 }
 
 Result<AccessToken> TokenClient::Get() const {
   if (std::optional<CachedToken> cached = cache_.Find(Key())) {
-    return AccessToken{std::move(cached->access_token), cached->expires_at, true};
+    AccessToken token{std::move(cached->access_token), cached->expires_at, true, nullptr};
+    if (options_.dpop) {
+      if (options_.dpop_key) {
+        token.dpop_key = options_.dpop_key;
+      } else {
+        Result<crypto::PrivateKey> key =
+            crypto::PrivateKey::FromPem(crypto::Algorithm::kES256, cached->dpop_key_pem.Reveal());
+        // A cached bound token without its key is of no use: get a new one.
+        if (!key.ok()) return Refresh();
+        token.dpop_key = std::make_shared<const crypto::PrivateKey>(std::move(*key));
+      }
+    }
+    return token;
   }
   return Request();
 }
@@ -84,11 +110,8 @@ Result<AccessToken> TokenClient::Refresh() const {
   return Request();
 }
 
-Result<AccessToken> TokenClient::Request() const {
-  if (authenticator_ == nullptr) {
-    return Status(StatusCode::kInvalidArgument, ApiFailure::kNoCredentials,
-                  "no client credentials to request a token with");
-  }
+Result<http::ClientResponse> TokenClient::Send(const crypto::PrivateKey* dpop_key,
+                                               std::string_view nonce) const {
   TokenRequest token_request;
   token_request.token_url = options_.endpoint + "/oauth2/token";
   token_request.client_id = options_.client_id;
@@ -100,6 +123,12 @@ Result<AccessToken> TokenClient::Request() const {
   request.method = http::Method::kPost;
   request.url = token_request.token_url;
   request.headers = std::move(token_request.headers);
+  if (dpop_key != nullptr) {
+    LG_ASSIGN_OR_RETURN(std::string proof,
+                        jose::MakeDpopProof(*dpop_key, "POST", token_request.token_url, "", nonce,
+                                            clock_.NowSeconds()));
+    request.headers.push_back({"DPoP", std::move(proof)});
+  }
   request.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
   request.headers.push_back({"Accept", "application/json"});
   request.body = EncodeForm(token_request.form);
@@ -110,8 +139,33 @@ Result<AccessToken> TokenClient::Request() const {
     return response.status().WithPrefix("token request failed: cannot reach " +
                                         token_request.token_url);
   }
-  if (response->status != 200) return TokenError(*response, token_request.token_url);
-  const json doc = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  return response;
+}
+
+Result<AccessToken> TokenClient::Request() const {
+  if (authenticator_ == nullptr) {
+    return Status(StatusCode::kInvalidArgument, ApiFailure::kNoCredentials,
+                  "no client credentials to request a token with");
+  }
+  std::shared_ptr<const crypto::PrivateKey> dpop_key;
+  if (options_.dpop) {
+    dpop_key = options_.dpop_key;
+    if (!dpop_key) {
+      LG_ASSIGN_OR_RETURN(crypto::PrivateKey fresh,
+                          crypto::PrivateKey::Generate(crypto::Algorithm::kES256));
+      dpop_key = std::make_shared<const crypto::PrivateKey>(std::move(fresh));
+    }
+  }
+  const std::string token_url = options_.endpoint + "/oauth2/token";
+  LG_ASSIGN_OR_RETURN(http::ClientResponse response, Send(dpop_key.get(), ""));
+  // RFC 9449 §8: the server wants a nonce of its own in the proof; once.
+  if (dpop_key && response.status == 400 && !response.GetHeader("dpop-nonce").empty() &&
+      response.body.find("use_dpop_nonce") != std::string::npos) {
+    const std::string nonce(response.GetHeader("dpop-nonce"));
+    LG_ASSIGN_OR_RETURN(response, Send(dpop_key.get(), nonce));
+  }
+  if (response.status != 200) return TokenError(response, token_url);
+  const json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object() || !doc.contains("access_token") || !doc["access_token"].is_string()) {
     return Status(StatusCode::kInternal, ApiFailure::kMalformedResponse,
                   "token request failed: the response has no access_token");
@@ -123,7 +177,21 @@ Result<AccessToken> TokenClient::Request() const {
   } else if (doc.contains("expires_in") && doc["expires_in"].is_number_integer()) {
     token.expires_at = clock_.NowSeconds() + doc["expires_in"].get<int64_t>();
   }
-  if (token.expires_at > 0) cache_.Store(Key(), token.value.Reveal(), token.expires_at);
+  if (dpop_key) {
+    // RFC 9449 §5: a server that ignored the proof answers token_type Bearer.
+    if (!doc.contains("token_type") || !doc["token_type"].is_string() ||
+        !EqualsIgnoreCase(doc["token_type"].get<std::string>(), "DPoP")) {
+      return Status(StatusCode::kInternal, ApiFailure::kMalformedResponse,
+                    "token request failed: a DPoP proof was sent but the server issued a bearer "
+                    "token; it does not support DPoP");
+    }
+    token.dpop_key = dpop_key;
+  }
+  if (token.expires_at > 0) {
+    SecretString key_pem;
+    if (dpop_key && !options_.dpop_key) key_pem = dpop_key->ToPem();
+    cache_.Store(Key(), token.value.Reveal(), token.expires_at, key_pem.Reveal());
+  }
   return token;
 }
 

@@ -241,6 +241,7 @@ Status ParseClients(StackParse& parse, const YAML::Node& node, const std::string
                  }},
                 {"enabled", yaml.SetBool(client.enabled)},
                 {"description", yaml.SetString(client.description, false)},
+                {"dpop_bound_access_tokens", yaml.SetBool(client.dpop_bound_access_tokens)},
                 {"auth",
                  [&](const YAML::Node& v, const std::string& p) -> Status {
                    LG_ASSIGN_OR_RETURN(client.auth, yaml.ReadString(v, p));

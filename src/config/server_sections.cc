@@ -229,6 +229,7 @@ Status ParseTokens(StackParse& parse, const YAML::Node& node, const std::string&
              return Status::Ok();
            }},
           {"scope_omitted_grants_all", yaml.SetBool(tokens.scope_omitted_grants_all)},
+          {"dpop_nonce", yaml.SetBool(tokens.dpop_nonce)},
       });
 }
 

@@ -113,6 +113,9 @@ struct ClientSpec {
   std::string tls_client_auth_value = {};
   // Every token of the client is bound to its TLS client certificate.
   bool tls_client_certificate_bound_access_tokens = false;
+  // RFC 9449 §5.2 (YAML key dpop_bound_access_tokens): every token request of
+  // the client must carry a DPoP proof, so all its tokens are DPoP-bound.
+  bool dpop_bound_access_tokens = false;
 };
 
 struct TokenSpec {
@@ -120,6 +123,9 @@ struct TokenSpec {
   std::vector<std::string> audience;     // optional "aud" values (a string or a list in YAML)
   int64_t default_ttl_seconds = 3600;    // YAML key default_ttl; 5m..1d
   bool scope_omitted_grants_all = true;  // Cognito behaviour when the request has no scope
+  // RFC 9449 §8, §9: demand server-provided nonces in DPoP proofs, at the
+  // token endpoint and the query API (YAML key dpop_nonce).
+  bool dpop_nonce = false;
 };
 
 struct ListenSpec {

@@ -49,11 +49,19 @@ Result<std::string> PeekIssuer(std::string_view token) {
 }  // namespace
 
 Result<std::string_view> ExtractBearerToken(std::string_view authorization) {
+  LG_ASSIGN_OR_RETURN(PresentedToken presented, ExtractAccessToken(authorization));
+  // DPoP is "no bearer credentials" here, like any other scheme.
+  if (presented.dpop) return TokenError(TokenFailure::kMissing, "no bearer credentials");
+  return presented.token;
+}
+
+Result<PresentedToken> ExtractAccessToken(std::string_view authorization) {
   authorization = TrimWhitespace(authorization);
   if (authorization.empty()) return TokenError(TokenFailure::kMissing, "no bearer credentials");
   size_t space = authorization.find_first_of(" \t");
   std::string_view scheme = authorization.substr(0, space);
-  if (!EqualsIgnoreCase(scheme, "Bearer")) {
+  const bool dpop = EqualsIgnoreCase(scheme, oauth::kDpopScheme);
+  if (!dpop && !EqualsIgnoreCase(scheme, "Bearer")) {
     // Another scheme (Basic, ...) is "no bearer credentials" (RFC 6750 §3.1).
     return TokenError(TokenFailure::kMissing, "no bearer credentials");
   }
@@ -68,13 +76,13 @@ Result<std::string_view> ExtractBearerToken(std::string_view authorization) {
   while (i < token.size() && token[i] == '=') ++i;
   if (i != token.size())
     return TokenError(TokenFailure::kMalformed, "malformed bearer credentials");
-  return token;
+  return PresentedToken{.token = token, .dpop = dpop};
 }
 
 BearerAuthenticator::BearerAuthenticator(const GatewayOptions& options,
                                          std::vector<std::unique_ptr<TokenIssuer>> issuers,
-                                         const Clock& clock)
-    : options_(options), issuers_(std::move(issuers)), clock_(clock) {}
+                                         const Clock& clock, const oauth::DpopVerifier* dpop)
+    : options_(options), issuers_(std::move(issuers)), clock_(clock), dpop_(dpop) {}
 
 BearerAuthenticator::~BearerAuthenticator() = default;
 
@@ -99,10 +107,12 @@ Result<std::shared_ptr<const Identity>> BearerAuthenticator::Authenticate(
   if (request.CountHeader("authorization") > 1) {
     return TokenError(TokenFailure::kMalformed, "more than one Authorization header");
   }
-  LG_ASSIGN_OR_RETURN(std::shared_ptr<const Identity> identity,
-                      Authenticate(request.GetHeader("authorization")));
-  // Checked on every request, cached token or not: the binding is to the
-  // connection, not to the token.
+  LG_ASSIGN_OR_RETURN(PresentedToken presented,
+                      ExtractAccessToken(request.GetHeader("authorization")));
+  LG_ASSIGN_OR_RETURN(std::shared_ptr<const Identity> identity, AuthenticateToken(presented.token));
+  // Both checked on every request, cached token or not: the bindings are to
+  // a key proven per request and to the connection, not to the token.
+  LG_RETURN_IF_ERROR(CheckBinding(*identity, presented, request));
   LG_RETURN_IF_ERROR(CheckCertificateBinding(*identity, request));
   return identity;
 }
@@ -110,6 +120,44 @@ Result<std::shared_ptr<const Identity>> BearerAuthenticator::Authenticate(
 Result<std::shared_ptr<const Identity>> BearerAuthenticator::Authenticate(
     std::string_view authorization) {
   LG_ASSIGN_OR_RETURN(std::string_view token, ExtractBearerToken(authorization));
+  LG_ASSIGN_OR_RETURN(std::shared_ptr<const Identity> identity, AuthenticateToken(token));
+  if (!identity->cnf_jkt.empty()) {
+    return oauth::DpopError(oauth::DpopFailure::kBoundTokenAsBearer,
+                            "this access token is bound to a DPoP key; send it as "
+                            "Authorization: DPoP with a DPoP proof");
+  }
+  return identity;
+}
+
+Status BearerAuthenticator::CheckBinding(const Identity& identity, const PresentedToken& presented,
+                                         const http::Request& request) const {
+  using oauth::DpopError;
+  using oauth::DpopFailure;
+  if (!presented.dpop) {
+    // RFC 9449 §7.2: a bound token is no bearer token.
+    if (identity.cnf_jkt.empty()) return Status::Ok();
+    return DpopError(DpopFailure::kBoundTokenAsBearer,
+                     "this access token is bound to a DPoP key; send it as Authorization: DPoP "
+                     "with a DPoP proof");
+  }
+  if (identity.cnf_jkt.empty()) {
+    return DpopError(DpopFailure::kNotBound,
+                     "this access token is not DPoP-bound; send it as Authorization: Bearer");
+  }
+  if (dpop_ == nullptr) {
+    return DpopError(DpopFailure::kNotBound, "this server does not accept DPoP-bound tokens");
+  }
+  Result<std::string> verified = dpop_->Verify({.method = request.method_text,
+                                                .path = request.path,
+                                                .proof_headers = request.CountHeader("dpop"),
+                                                .proof = request.GetHeader("dpop"),
+                                                .access_token = presented.token},
+                                               identity.cnf_jkt);
+  return verified.status();
+}
+
+Result<std::shared_ptr<const Identity>> BearerAuthenticator::AuthenticateToken(
+    std::string_view token) {
   if (token.size() > options_.max_token_bytes) {
     return TokenError(TokenFailure::kTooLarge, "token too large");
   }
@@ -142,6 +190,7 @@ Result<std::shared_ptr<const Identity>> BearerAuthenticator::Verify(TokenIssuer&
   identity->expires_at = claims.exp;
   identity->own = issuer.own();
   identity->cnf_x5t_s256 = claims.cnf_x5t_s256;
+  identity->cnf_jkt = claims.cnf_jkt;
   if (identity->client_id.empty()) {
     return TokenError(TokenFailure::kMissingClientId, "missing client_id");
   }

@@ -11,6 +11,12 @@
 
 namespace lakegate::gateway {
 
+void Pipeline::AddDpopNonce(std::vector<http::Header>& headers) const {
+  const oauth::DpopVerifier* dpop = authenticator_.dpop();
+  if (dpop == nullptr || !dpop->nonces()) return;
+  headers.push_back({std::string(oauth::kDpopNonceHeader), dpop->CurrentNonce()});
+}
+
 std::string NewQueryId() {
   std::string b = RandomBytes(16);
   b[6] = static_cast<char>((b[6] & 0x0F) | 0x40);  // version 4
@@ -32,11 +38,14 @@ Call::Call(Pipeline& pipeline, std::shared_ptr<http::Exchange> exchange, std::st
       start_ms_(start_ms) {}
 
 std::vector<http::Header> Call::BaseHeaders() const {
-  return {{"X-Query-Id", id_}, {"Cache-Control", "no-store"}};
+  std::vector<http::Header> headers = {{"X-Query-Id", id_}, {"Cache-Control", "no-store"}};
+  pipeline_.AddDpopNonce(headers);
+  return headers;
 }
 
 void Call::Respond(http::Response response) {
   response.headers.insert(response.headers.begin(), {"X-Query-Id", id_});
+  pipeline_.AddDpopNonce(response.headers);
   bool has_cache_control = false;
   for (const http::Header& h : response.headers) {
     has_cache_control |= EqualsIgnoreCase(h.name, "cache-control");
@@ -48,9 +57,21 @@ void Call::Respond(http::Response response) {
 }
 
 void Call::Fail(const Status& failure) {
+  std::vector<http::Header> headers = {{"X-Query-Id", id_}};
+  pipeline_.AddDpopNonce(headers);
+  const oauth::DpopVerifier* dpop = pipeline_.authenticator_.dpop();
+  const std::string_view authorization = TrimWhitespace(request().GetHeader("authorization"));
   http::Response response = http::ErrorResponse(
       failure, spec_.errors,
-      {.request_id = id_, .required_scope = required_scope_, .headers = {{"X-Query-Id", id_}}});
+      {.request_id = id_,
+       .required_scope = required_scope_,
+       .headers = std::move(headers),
+       .dpop_algs = dpop != nullptr && spec_.errors == http::ErrorFamily::kApi
+                        ? std::string_view(pipeline_.dpop_algs_)
+                        : std::string_view(),
+       .dpop_error =
+           oauth::IsDpopFailure(failure) ||
+           (authorization.size() > 5 && EqualsIgnoreCase(authorization.substr(0, 5), "DPoP "))});
   record_.outcome = http::PublicErrorCode(failure, http::ErrorFamily::kApi);
   failure_reason_ = failure.ReasonName();
   failure_message_ = failure.message();
@@ -82,7 +103,8 @@ Pipeline::Pipeline(GatewayOptions options, BearerAuthenticator& authenticator,
       policy_(std::move(policy)),
       pool_(pool),
       clock_(clock),
-      audit_(std::move(audit)) {
+      audit_(std::move(audit)),
+      dpop_algs_(oauth::DpopVerifier::AlgorithmList()) {
   if (metrics != nullptr) {
     queries_total_ = &metrics->AddCounter(
         "lakegate_queries_total", "Query API requests by role and outcome", {"role", "outcome"});

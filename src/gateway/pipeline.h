@@ -173,6 +173,8 @@ class Pipeline {
   // otherwise (with the call's required scope set for a challenge).
   Status Admit(Call& call);
   void Record(Call& call);
+  // With DPoP server nonces on, a fresh one (RFC 9449 §9: every response).
+  void AddDpopNonce(std::vector<http::Header>& headers) const;
 
   const GatewayOptions options_;
   BearerAuthenticator& authenticator_;
@@ -181,6 +183,7 @@ class Pipeline {
   ThreadPool& pool_;
   const Clock& clock_;
   const AuditSink audit_;
+  const std::string dpop_algs_;  // for the DPoP challenge
   audit::Counter* queries_total_ = nullptr;
   audit::Histogram* query_seconds_ = nullptr;
 };

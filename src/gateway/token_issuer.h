@@ -41,6 +41,9 @@ struct Identity {
   // RFC 8705 §3: the base64url SHA-256 thumbprint of the TLS client
   // certificate the token is bound to ("cnf" "x5t#S256"); "" = not bound.
   std::string cnf_x5t_s256 = {};
+  // RFC 9449 §6.1 cnf.jkt: the thumbprint of the DPoP key the token is bound
+  // to; "" for a bearer token.
+  std::string cnf_jkt = {};
 
   bool HasScope(std::string_view scope) const;
 };

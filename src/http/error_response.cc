@@ -124,11 +124,11 @@ std::string PublicErrorMessage(const Status& status, std::string_view request_id
 
 namespace {
 
-// RFC 6750 §3: `Bearer realm="..."[, error="...", ...]`.
-std::string BearerChallenge(const Status& status, const ErrorContext& context,
-                            std::string_view message) {
-  std::string out = "Bearer realm=\"" + std::string(context.realm) + "\"";
-  std::string_view error = status.reason_info().challenge_error;
+// RFC 6750 §3 and RFC 9449 §7.1: `<scheme> realm="..."[, error="...", ...]`,
+// with the error only when `error` is set.
+std::string Challenge(std::string_view scheme, std::string_view error, const ErrorContext& context,
+                      std::string_view message) {
+  std::string out = std::string(scheme) + " realm=\"" + std::string(context.realm) + "\"";
   if (error.empty()) return out;
   out += ", error=\"" + std::string(error) + "\"";
   if (error == "insufficient_scope") {
@@ -217,8 +217,23 @@ Response ErrorResponse(const Status& status, ErrorFamily family, ErrorContext co
     if (!context.request_id.empty()) r.body += ",\"queryId\":" + JsonQuote(context.request_id);
     r.body += "}";
     r.headers.push_back({"Cache-Control", "no-store"});
-    if (r.status == 401 || !status.reason_info().challenge_error.empty()) {
-      r.headers.push_back({"WWW-Authenticate", BearerChallenge(status, context, message)});
+    const ReasonInfo& info = status.reason_info();
+    const std::string_view error = info.challenge_error;
+    if (r.status == 401 || !error.empty()) {
+      const bool dpop_error = context.dpop_error;
+      std::string bearer = Challenge("Bearer", dpop_error ? "" : error, context, message);
+      std::string dpop;
+      if (!context.dpop_algs.empty() || dpop_error) {
+        dpop = Challenge("DPoP", dpop_error ? error : "", context, message);
+        if (!context.dpop_algs.empty()) dpop += ", algs=\"" + std::string(context.dpop_algs) + "\"";
+      }
+      // One header listing the challenges (RFC 9110 §11.6.1), the one with
+      // the error first; the other scheme only on a 401. One header, so that
+      // a client reading a single WWW-Authenticate value sees both.
+      std::string challenges = dpop_error ? std::move(dpop) : std::move(bearer);
+      std::string other = dpop_error ? std::move(bearer) : std::move(dpop);
+      if (r.status == 401 && !other.empty()) challenges += ", " + other;
+      r.headers.push_back({"WWW-Authenticate", std::move(challenges)});
     }
   }
   if (r.status == 429 || r.status == 503) {

@@ -18,7 +18,12 @@
 //           Bearer challenge (error="invalid_token" with a coarse
 //           error_description when a token was sent and rejected, no error when
 //           none was sent), a 403 whose reason says insufficient_scope carries
-//           error="insufficient_scope" and the scope that would help.
+//           error="insufficient_scope" and the scope that would help. Where
+//           the API accepts DPoP (RFC 9449 §7.1), a 401 carries a second
+//           challenge in the same header, `DPoP realm="...", algs="..."`
+//           (after the Bearer one); the error goes into the DPoP one, listed
+//           first, when the context says so (a bad proof, a bound token sent
+//           as Bearer, any token failure of a DPoP presentation).
 //   kAws    the AWS JSON protocols' {"__type": "<Type>", "Message": "..."} with
 //           Content-Type application/x-amz-json-1.1 and x-amzn-ErrorType:
 //           the type is the reason's public_code when it names an AWS
@@ -61,6 +66,11 @@ struct ErrorContext {
   std::string_view realm = "lakegate";
   std::string_view required_scope = {};  // scope= of an insufficient_scope challenge
   std::vector<Header> headers = {};      // added to the response (e.g. X-Query-Id)
+  // kApi: the API accepts DPoP with these proof algorithms ("ES256 PS256");
+  // "" = Bearer only.
+  std::string_view dpop_algs = {};
+  // kApi: the challenge error belongs in the DPoP challenge.
+  bool dpop_error = false;
 };
 
 // The HTTP status for a failed `status` (see above); 500 for an OK status.

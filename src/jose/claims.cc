@@ -77,10 +77,11 @@ std::string EncodeAccessTokenClaims(const AccessTokenClaims& c) {
   w.Integer("exp", c.exp);
   if (!c.jti.empty()) w.String("jti", c.jti);
   if (c.version != 0) w.Integer("version", c.version);
-  if (!c.cnf_x5t_s256.empty()) {
+  if (!c.cnf_x5t_s256.empty() || !c.cnf_jkt.empty()) {
     std::string cnf;
     ObjectWriter confirmation(&cnf);
-    confirmation.String("x5t#S256", c.cnf_x5t_s256);
+    if (!c.cnf_x5t_s256.empty()) confirmation.String("x5t#S256", c.cnf_x5t_s256);
+    if (!c.cnf_jkt.empty()) confirmation.String("jkt", c.cnf_jkt);
     confirmation.Finish();
     w.Raw("cnf", cnf);
   }

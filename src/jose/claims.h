@@ -22,6 +22,9 @@ struct AccessTokenClaims {
   // client certificate the token is bound to (RFC 8705 §3.1 "x5t#S256");
   // "" = not certificate-bound.
   std::string cnf_x5t_s256 = {};
+  // Confirmation (RFC 9449 §6.1 "jkt"): the base64url SHA-256 JWK thumbprint
+  // of the DPoP key the token is bound to; "" = not DPoP-bound.
+  std::string cnf_jkt = {};
 
   friend bool operator==(const AccessTokenClaims&, const AccessTokenClaims&) = default;
 };

@@ -290,13 +290,13 @@ Status ReadClaims(std::vector<Member>& members, AccessTokenClaims* c, bool* has_
         return InvalidClaim(name);
       }
     } else if (name == "cnf") {
-      // RFC 7800: an object of confirmation methods. A certificate
+      // RFC 7800: an object of confirmation methods. A certificate or key
       // thumbprint that is not a string must not read as "not bound".
       if (v.kind != Value::Kind::kObject) return InvalidClaim(name);
       for (auto& [method, value] : v.object) {
-        if (method != "x5t#S256") continue;
+        if (method != "x5t#S256" && method != "jkt") continue;
         if (!value || value->empty()) return InvalidClaim("cnf");
-        c->cnf_x5t_s256 = std::move(*value);
+        (method == "jkt" ? c->cnf_jkt : c->cnf_x5t_s256) = std::move(*value);
       }
     } else if (name == "exp" || name == "iat" || name == "nbf" || name == "auth_time" ||
                name == "version") {

@@ -5,6 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64url.h"
+#include "common/random.h"
+#include "common/strings.h"
+#include "crypto/hash.h"
+#include "jose/jwk.h"
 #include "jose/strict_json.h"
 #include "jose/token_failure.h"
 
@@ -139,6 +143,28 @@ bool VerifySignature(const SignedJwt& jwt, const crypto::PublicKey& key) {
   std::optional<crypto::Algorithm> alg = crypto::ParseAlgorithm(jwt.alg);
   if (!alg || *alg != key.algorithm()) return false;
   return key.Verify(jwt.signing_input, jwt.signature);
+}
+
+Result<std::string> MakeDpopProof(const crypto::PrivateKey& key, std::string_view method,
+                                  std::string_view url, std::string_view access_token,
+                                  std::string_view nonce, int64_t now_seconds) {
+  // The public JWK, nothing else: no private member can slip in.
+  std::string jwk = jose::JwkToJson({.kid = "", .key = key.Public()});
+  std::string header = R"({"typ":"dpop+jwt","alg":")" +
+                       std::string(crypto::AlgorithmName(key.algorithm())) + R"(","jwk":)" + jwk +
+                       "}";
+  std::string_view htu = url.substr(0, url.find_first_of("?#"));
+  std::string payload = R"({"jti":)" + JsonQuote(RandomToken(16)) + R"(,"htm":)" +
+                        JsonQuote(method) + R"(,"htu":)" + JsonQuote(htu) + R"(,"iat":)" +
+                        std::to_string(now_seconds);
+  if (!access_token.empty()) {
+    payload += R"(,"ath":)" + JsonQuote(Base64UrlEncode(crypto::Sha256(access_token)));
+  }
+  if (!nonce.empty()) payload += R"(,"nonce":)" + JsonQuote(nonce);
+  payload += '}';
+  std::string input = Base64UrlEncode(header) + "." + Base64UrlEncode(payload);
+  LG_ASSIGN_OR_RETURN(std::string signature, key.Sign(input));
+  return input + "." + Base64UrlEncode(signature);
 }
 
 }  // namespace lakegate::jose

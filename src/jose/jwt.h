@@ -58,4 +58,12 @@ Result<SignedJwt> ParseSignedJwt(std::string_view token, size_t max_bytes);
 // false.
 bool VerifySignature(const SignedJwt& jwt, const crypto::PublicKey& key);
 
+// The client side: a proof for one request (RFC 9449 §4.2), signed by `key`,
+// with a random jti, iat `now_seconds`, htm `method`, htu `url` (query and
+// fragment removed), and ath / nonce when not empty. Internal when signing
+// fails.
+Result<std::string> MakeDpopProof(const crypto::PrivateKey& key, std::string_view method,
+                                  std::string_view url, std::string_view access_token,
+                                  std::string_view nonce, int64_t now_seconds);
+
 }  // namespace lakegate::jose

@@ -48,6 +48,23 @@ struct TokenRequest {
   std::optional<std::string> scope;  // nullopt: the parameter was not sent
 };
 
+// The token endpoint's answer to a failed DPoP check (RFC 9449 §5, §8).
+Status DpopOAuthFailure(const Status& failure, const store::ClientRecord& client) {
+  if (failure.Is(DpopFailure::kUseNonce)) {
+    return OAuthFailure(OAuthError::kUseDpopNonce, failure.message());
+  }
+  if (failure.Is(DpopFailure::kReplayCheckUnavailable)) {
+    return OAuthFailure(OAuthError::kUnavailable, "the DPoP proof could not be checked; retry");
+  }
+  if (failure.Is(DpopFailure::kMissing)) {
+    return OAuthFailure(OAuthError::kInvalidDpopProof,
+                        "client '" + client.name +
+                            "' is registered with dpop_bound_access_tokens: send a DPoP proof "
+                            "with every token request");
+  }
+  return OAuthFailure(OAuthError::kInvalidDpopProof, failure.message());
+}
+
 Result<TokenRequest> ReadTokenRequest(const FormRequest& form) {
   TokenRequest request;
   LG_ASSIGN_OR_RETURN(std::optional<std::string> grant_type, form.Single("grant_type"));
@@ -70,6 +87,13 @@ AuthorizationServer::AuthorizationServer(AuthServerOptions options, store::Store
       audit_(audit),
       client_auth_(ClientAuthMethods(hasher_, options_, store), options_.client_auth, clock),
       keys_(clock),
+      dpop_(
+          [&] {
+            DpopOptions dpop = options_.dpop;
+            dpop.base_urls.insert(dpop.base_urls.begin(), options_.issuer);
+            return dpop;
+          }(),
+          store, clock),
       directory_(std::make_shared<const Directory>()) {
   if (metrics && options_.metrics_client_labels) {
     tokens_counter_ = &metrics->AddCounter(
@@ -182,6 +206,18 @@ EndpointResult AuthorizationServer::Token(const EndpointRequest& request) {
                 record.name);
   }
 
+  // RFC 9449 §5: a valid proof binds the token to its key; a bad one fails
+  // the request even when the client authenticated.
+  std::string jkt;
+  if (request.dpop_proofs > 0 || record.dpop_bound_access_tokens) {
+    Result<std::string> bound = dpop_.Verify({.method = "POST",
+                                              .path = "/oauth2/token",
+                                              .proof_headers = request.dpop_proofs,
+                                              .proof = request.dpop_proof});
+    if (!bound.ok()) return fail(DpopOAuthFailure(bound.status(), record), record.name);
+    jkt = std::move(*bound);
+  }
+
   // RFC 6749 §3.3: space-delimited scope tokens. Omitted: every allowed scope.
   std::vector<std::string> granted;
   if (!token_request->scope || TrimWhitespace(requested_scope).empty()) {
@@ -234,6 +270,7 @@ EndpointResult AuthorizationServer::Token(const EndpointRequest& request) {
   claims.exp = now + record.token_ttl_seconds;
   claims.jti = RandomToken(16);
   claims.version = 2;
+  claims.cnf_jkt = jkt;
   if (has_certificate &&
       (options_.mtls.bind_all_tokens || record.tls_client_certificate_bound_access_tokens)) {
     claims.cnf_x5t_s256 = CertificateThumbprint((*certificates)[0]);
@@ -251,7 +288,8 @@ EndpointResult AuthorizationServer::Token(const EndpointRequest& request) {
   r.body += *token;
   r.body += "\",\"expires_in\":";
   r.body += std::to_string(record.token_ttl_seconds);
-  r.body += ",\"token_type\":\"Bearer\",\"scope\":";
+  r.body +=
+      jkt.empty() ? ",\"token_type\":\"Bearer\",\"scope\":" : ",\"token_type\":\"DPoP\",\"scope\":";
   r.body += JsonQuote(claims.scope);
   r.body += '}';
   AddNoStore(r);
@@ -266,7 +304,8 @@ EndpointResult AuthorizationServer::Token(const EndpointRequest& request) {
 }
 
 bool AuthorizationServer::MayBlock(const EndpointRequest& request) {
-  return request.body.find("client_assertion") != std::string_view::npos;
+  // A DPoP proof's jti is recorded in the store.
+  return request.dpop_proofs > 0 || request.body.find("client_assertion") != std::string_view::npos;
 }
 
 Result<AuthorizationServer::OwnToken> AuthorizationServer::VerifyOwnToken(
@@ -320,13 +359,20 @@ EndpointResult AuthorizationServer::Introspect(const EndpointRequest& request) {
   }
   const jose::AccessTokenClaims& c = verified->claims;
   r.body = "{\"active\":true,\"scope\":" + JsonQuote(c.scope) +
-           ",\"client_id\":" + JsonQuote(c.client_id) + ",\"token_type\":\"Bearer\"" +
+           ",\"client_id\":" + JsonQuote(c.client_id) +
+           (c.cnf_jkt.empty() ? ",\"token_type\":\"Bearer\"" : ",\"token_type\":\"DPoP\"") +
            ",\"exp\":" + std::to_string(c.exp) + ",\"iat\":" + std::to_string(c.iat) +
            ",\"sub\":" + JsonQuote(c.sub) + ",\"iss\":" + JsonQuote(c.iss) +
            ",\"jti\":" + JsonQuote(c.jti) + ",\"token_use\":" + JsonQuote(c.token_use);
-  // RFC 8705 §3.2: the certificate a bound token is bound to.
-  if (!c.cnf_x5t_s256.empty())
-    r.body += ",\"cnf\":{\"x5t#S256\":" + JsonQuote(c.cnf_x5t_s256) + "}";
+  // RFC 8705 §3.2, RFC 9449 §6.2: the certificate or key a bound token is
+  // bound to, so that a resource server can check it.
+  if (!c.cnf_x5t_s256.empty() || !c.cnf_jkt.empty()) {
+    r.body += ",\"cnf\":{";
+    if (!c.cnf_x5t_s256.empty()) r.body += "\"x5t#S256\":" + JsonQuote(c.cnf_x5t_s256);
+    if (!c.cnf_x5t_s256.empty() && !c.cnf_jkt.empty()) r.body += ',';
+    if (!c.cnf_jkt.empty()) r.body += "\"jkt\":" + JsonQuote(c.cnf_jkt);
+    r.body += '}';
+  }
   if (!c.aud.empty()) {
     r.body += ",\"aud\":[";
     for (size_t i = 0; i < c.aud.size(); ++i) {
@@ -406,6 +452,12 @@ std::string AuthorizationServer::MetadataJson() const {
     assertion_algs += JsonQuote(a);
   }
   assertion_algs += "]";
+  std::string dpop_algs = "[";
+  for (std::string_view a : kDpopAlgorithms) {
+    if (dpop_algs.size() > 1) dpop_algs += ',';
+    dpop_algs += JsonQuote(a);
+  }
+  dpop_algs += "]";
   return "{\"issuer\":" + JsonQuote(iss) +
          ",\"token_endpoint\":" + JsonQuote(iss + "/oauth2/token") +
          ",\"jwks_uri\":" + JsonQuote(iss + "/.well-known/jwks.json") +
@@ -419,8 +471,8 @@ std::string AuthorizationServer::MetadataJson() const {
          ",\"token_endpoint_auth_signing_alg_values_supported\":" + assertion_algs +
          ",\"introspection_endpoint_auth_signing_alg_values_supported\":" + assertion_algs +
          ",\"revocation_endpoint_auth_signing_alg_values_supported\":" + assertion_algs +
-         ",\"scopes_supported\":[" + scopes + "]" +
-         ",\"access_token_signing_alg_values_supported\":[" + alg + "]" +
+         ",\"dpop_signing_alg_values_supported\":" + dpop_algs + ",\"scopes_supported\":[" +
+         scopes + "]" + ",\"access_token_signing_alg_values_supported\":[" + alg + "]" +
          ",\"subject_types_supported\":[\"public\"]" +
          ",\"id_token_signing_alg_values_supported\":[" + alg + "]" + MutualTlsMetadata() + "}";
 }

@@ -27,6 +27,7 @@
 #include "common/status.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_secret.h"
+#include "oauth/dpop.h"
 #include "oauth/form.h"
 #include "oauth/key_manager.h"
 #include "oauth/private_key_jwt.h"
@@ -67,6 +68,9 @@ struct AuthServerOptions {
   // The keys of private_key_jwt clients registered with a jwks_uri (null:
   // such clients cannot authenticate).
   JwksUriKeys client_jwks_uri_keys = {};
+  // DPoP (RFC 9449): the base URLs a proof's htu may name (the issuer is
+  // always one), and server nonces.
+  DpopOptions dpop = {};
   MutualTlsServerOptions mtls = {};
 };
 
@@ -99,6 +103,10 @@ class AuthorizationServer {
   // look at the body, not a parse: it may say true for a request that turns
   // out not to block.
   static bool MayBlock(const EndpointRequest& request);
+  // A fresh DPoP nonce for the DPoP-Nonce header of every response, "" when
+  // server nonces are off.
+  std::string DpopNonce() const { return dpop_.CurrentNonce(); }
+  const DpopVerifier& dpop() const { return dpop_; }
   EndpointResult Introspect(const EndpointRequest& request);
   EndpointResult Revoke(const EndpointRequest& request);
   const std::string& Issuer() const { return options_.issuer; }
@@ -145,6 +153,7 @@ class AuthorizationServer {
   audit::AuditLog* const audit_;
   ClientAuthenticator client_auth_;
   KeyManager keys_;
+  DpopVerifier dpop_;
   audit::Counter* tokens_counter_ = nullptr;    // labels (outcome) or (client, outcome)
   std::shared_ptr<const Directory> directory_;  // atomic_load / atomic_store only
 };

@@ -22,6 +22,9 @@ struct EndpointRequest {
   // The TLS client certificates (DER, the client's own first), or null when
   // the request came without one (or over plain HTTP).
   const std::vector<std::string>* client_certificates = nullptr;
+  // The DPoP header (RFC 9449): how many the request has, and the first one.
+  size_t dpop_proofs = 0;
+  std::string_view dpop_proof = {};
 };
 
 // Every name with all its values, in order.

@@ -12,6 +12,8 @@ constexpr ReasonInfo kInfos[] = {
     {.name = "unauthorized_client", .public_code = "unauthorized_client"},
     {.name = "unsupported_grant_type", .public_code = "unsupported_grant_type"},
     {.name = "invalid_scope", .public_code = "invalid_scope"},
+    {.name = "invalid_dpop_proof", .public_code = "invalid_dpop_proof"},
+    {.name = "use_dpop_nonce", .public_code = "use_dpop_nonce"},
     {.name = "rate_limited", .public_code = "temporarily_unavailable"},
     {.name = "unavailable", .public_code = "temporarily_unavailable"},
     {.name = "server_error", .public_code = "server_error"},
@@ -34,6 +36,8 @@ StatusCode CodeOf(OAuthError error) {
     case OAuthError::kUnauthorizedClient:
     case OAuthError::kUnsupportedGrantType:
     case OAuthError::kInvalidScope:
+    case OAuthError::kInvalidDpopProof:
+    case OAuthError::kUseDpopNonce:
     case OAuthError::kInvalidRequest:
       // RFC 6749 §5.2 answers all of these with 400, whatever their meaning.
       return StatusCode::kInvalidArgument;

@@ -17,6 +17,8 @@ enum class OAuthError {
   kUnauthorizedClient,    // 400 unauthorized_client: the client may not do this
   kUnsupportedGrantType,  // 400 unsupported_grant_type
   kInvalidScope,          // 400 invalid_scope
+  kInvalidDpopProof,      // 400 invalid_dpop_proof (RFC 9449 §5): the DPoP proof is missing or bad
+  kUseDpopNonce,          // 400 use_dpop_nonce (RFC 9449 §8): retry with the DPoP-Nonce given
   kRateLimited,  // 429 temporarily_unavailable (+ Retry-After): too many failed authentications
   kUnavailable,  // 503 temporarily_unavailable: the state store cannot take the write
   kServerError,  // 500 server_error

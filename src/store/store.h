@@ -64,6 +64,9 @@ struct ClientRecord {
   // RFC 8705 §3.4 client metadata: every token the client gets is bound to
   // its TLS client certificate (a token request without one is refused).
   bool tls_client_certificate_bound_access_tokens = false;
+  // RFC 9449 §5.2: the client always uses DPoP, so a token request without a
+  // DPoP proof is refused.
+  bool dpop_bound_access_tokens = false;
 
   friend bool operator==(const ClientRecord&, const ClientRecord&) = default;
 };

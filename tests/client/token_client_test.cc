@@ -9,7 +9,10 @@
 
 #include "client/api_failure.h"
 #include "common/base64url.h"
+#include "crypto/hash.h"
 #include "fake_lakegate.h"
+#include "jose/jwk.h"
+#include "jose/jwt.h"
 #include "testing/status_matchers.h"
 
 namespace lakegate::client {
@@ -26,8 +29,9 @@ class TokenClientTest : public ::testing::Test {
   TokenClient Make(std::string scope = "",
                    std::unique_ptr<const ClientAuthenticator> auth =
                        std::make_unique<ClientSecretBasic>(SecretString("s3cret")),
-                   bool cached = true) const {
+                   bool cached = true, bool dpop = false) const {
     TokenClientOptions options;
+    options.dpop = dpop;
     options.endpoint = api_.endpoint();
     options.client_id = "c1";
     options.scope = std::move(scope);
@@ -67,6 +71,81 @@ TEST_F(TokenClientTest, RequestsWithClientSecretBasicAndCachesUntilExpiry) {
   ASSERT_TRUE(third.ok()) << third.status().ToString();
   EXPECT_FALSE(third->from_cache);
   EXPECT_EQ(api_.TokensIssued(), 2u);
+}
+
+// A DPoP token response for `exp`, as lakegate answers a request with a proof.
+http::Response DpopTokenResponse(int64_t exp) {
+  return FakeLakegate::Json(200, R"({"access_token":")" +
+                                     FakeJwt(R"({"exp":)" + std::to_string(exp) + "}") +
+                                     R"(","token_type":"DPoP","expires_in":3600})");
+}
+
+TEST_F(TokenClientTest, DpopSendsAProofAndCachesTheKeyWithTheToken) {
+  api_.QueueTokenResponse(DpopTokenResponse(1'800'003'600));
+  const TokenClient tokens =
+      Make("", std::make_unique<ClientSecretBasic>(SecretString("s3cret")), true, /*dpop=*/true);
+  Result<AccessToken> first = tokens.Get();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_NE(first->dpop_key, nullptr);
+  std::vector<testing::RecordedRequest> sent = api_.Requests("/oauth2/token");
+  ASSERT_EQ(sent.size(), 1u);
+  Result<jose::SignedJwt> proof = jose::ParseSignedJwt(sent[0].Header("dpop"), 8192);
+  ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+  EXPECT_EQ(proof->typ, "dpop+jwt");
+  EXPECT_EQ(proof->claims.htm, "POST");
+  EXPECT_EQ(proof->claims.htu, api_.endpoint() + "/oauth2/token");
+  EXPECT_EQ(proof->claims.iat, 1'800'000'000);
+  EXPECT_FALSE(proof->claims.ath.has_value());
+  ASSERT_TRUE(proof->jwk.has_value());
+  EXPECT_FALSE(proof->jwk_has_private_members);
+  EXPECT_TRUE(jose::VerifySignature(*proof, *proof->jwk));
+  EXPECT_EQ(*proof->jwk, first->dpop_key->Public());
+
+  // The next run finds the token and the key it is bound to in the cache.
+  Result<AccessToken> second = tokens.Get();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(second->from_cache);
+  ASSERT_NE(second->dpop_key, nullptr);
+  EXPECT_EQ(second->dpop_key->Public(), first->dpop_key->Public());
+  // A bearer token of the same client is another cache entry.
+  EXPECT_FALSE(Make().Get()->from_cache);
+  // The proof for a request with the token carries its hash.
+  Result<std::string> query_proof =
+      DpopProofFor(*second, "POST", api_.endpoint() + "/v1/query?x=1", "n1", clock_);
+  ASSERT_TRUE(query_proof.ok());
+  Result<jose::SignedJwt> parsed = jose::ParseSignedJwt(*query_proof, 8192);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->claims.htu, api_.endpoint() + "/v1/query");
+  EXPECT_EQ(parsed->claims.nonce, "n1");
+  EXPECT_EQ(parsed->claims.ath, Base64UrlEncode(crypto::Sha256(second->value.Reveal())));
+}
+
+TEST_F(TokenClientTest, DpopRetriesOnceWithTheServersNonce) {
+  http::Response nonce = FakeLakegate::Json(
+      400, R"({"error":"use_dpop_nonce","error_description":"this server requires a nonce"})");
+  nonce.headers.push_back({"DPoP-Nonce", "n-123"});
+  api_.QueueTokenResponse(nonce);
+  api_.QueueTokenResponse(DpopTokenResponse(1'800'003'600));
+  const TokenClient tokens =
+      Make("", std::make_unique<ClientSecretBasic>(SecretString("s3cret")), false, /*dpop=*/true);
+  Result<AccessToken> token = tokens.Get();
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  std::vector<testing::RecordedRequest> sent = api_.Requests("/oauth2/token");
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_FALSE(jose::ParseSignedJwt(sent[0].Header("dpop"), 8192)->claims.nonce.has_value());
+  EXPECT_EQ(jose::ParseSignedJwt(sent[1].Header("dpop"), 8192)->claims.nonce, "n-123");
+  // Only once: a second use_dpop_nonce is the server's answer.
+  api_.QueueTokenResponse(nonce);
+  api_.QueueTokenResponse(nonce);
+  EXPECT_TRUE(HasReason(tokens.Refresh().status(), ApiFailure::kTokenRefused));
+}
+
+TEST_F(TokenClientTest, DpopAnsweredWithABearerTokenIsRefused) {
+  const TokenClient tokens =
+      Make("", std::make_unique<ClientSecretBasic>(SecretString("s3cret")), false, /*dpop=*/true);
+  Status s = tokens.Get().status();
+  EXPECT_TRUE(HasReason(s, ApiFailure::kMalformedResponse));
+  EXPECT_NE(s.message().find("does not support DPoP"), std::string::npos) << s.message();
 }
 
 TEST_F(TokenClientTest, NoScopeAsksForEverythingAllowed) {

@@ -764,6 +764,24 @@ TEST(ParseStackTest, PrivateKeyJwtClients) {
   EXPECT_EQ(c[4].auth, "client_secret_basic");
 }
 
+TEST(ParseStackTest, DpopSettings) {
+  auto config = Parse(WithServers(R"(tokens:
+  dpop_nonce: true
+clients:
+  - name: bound
+    dpop_bound_access_tokens: true
+  - name: free
+)"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->tokens.dpop_nonce);
+  ASSERT_EQ(config->clients.size(), 2u);
+  EXPECT_TRUE(config->clients[0].dpop_bound_access_tokens);
+  EXPECT_FALSE(config->clients[1].dpop_bound_access_tokens);
+  EXPECT_FALSE(Parse(WithServers("clients:\n  - name: a\n")).value().tokens.dpop_nonce);
+  EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    dpop_bound_access_tokens: maybe\n")),
+              HasSubstr("dpop_bound_access_tokens"));
+}
+
 TEST(ParseStackErrorTest, PrivateKeyJwtClients) {
   EXPECT_THAT(ErrorOf(WithServers("clients:\n  - name: a\n    auth: kerberos\n")),
               HasSubstr("\"kerberos\" is not a client authentication method"));

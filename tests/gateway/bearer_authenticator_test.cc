@@ -23,6 +23,9 @@
 #include "jose/claims.h"
 #include "jose/jwk.h"
 #include "jose/jws.h"
+#include "jose/test_keys.h"
+#include "oauth/dpop.h"
+#include "store/sqlite/sqlite_store.h"
 #include "testing/status_matchers.h"
 
 namespace lakegate::gateway {
@@ -96,6 +99,19 @@ TEST(CacheControlTest, MaxAge) {
   EXPECT_EQ(ParseCacheControlMaxAge("max-age=99999999999999999999999"), INT64_MAX);
 }
 
+TEST(ExtractAccessTokenTest, BearerOrDpopScheme) {
+  auto bearer = ExtractAccessToken("Bearer abc");
+  ASSERT_TRUE(bearer.ok());
+  EXPECT_FALSE(bearer->dpop);
+  auto dpop = ExtractAccessToken("dpop abc.def");
+  ASSERT_TRUE(dpop.ok());
+  EXPECT_TRUE(dpop->dpop);
+  EXPECT_EQ(dpop->token, "abc.def");
+  EXPECT_TRUE(HasReason(ExtractAccessToken("DPoP a b").status(), TokenFailure::kMalformed));
+  // A DPoP header value is no bearer credential.
+  EXPECT_TRUE(HasReason(ExtractBearerToken("DPoP abc").status(), TokenFailure::kMissing));
+}
+
 // ---------------------------------------------------------------------------
 // Own tokens: keys, revocations and clients from the state snapshot.
 
@@ -136,6 +152,104 @@ TEST_F(OwnTokenTest, AcceptsAndDescribesTheCaller) {
             (std::vector<std::string>{"athena-api/query.read", "athena-api/query.write"}));
   EXPECT_TRUE((*id)->HasScope("athena-api/query.write"));
   EXPECT_FALSE((*id)->HasScope("athena-api/query.admin"));
+}
+
+// DPoP-bound own tokens at the query API (RFC 9449 §7).
+class DpopBoundTokenTest : public OwnTokenTest {
+ protected:
+  DpopBoundTokenTest()
+      : replay_store_(store::NewInMemoryStore()),
+        verifier_(oauth::DpopOptions{.base_urls = {kOwnIssuer}}, *replay_store_, clock_),
+        auth_(MakeAuthenticator(options_, kOwnIssuer, &state_, *fetcher_, clock_, &verifier_)) {}
+
+  static const crypto::PrivateKey& ClientKey() {
+    return jose::testing::TestKey(crypto::Algorithm::kES256);
+  }
+  std::string BoundToken(const crypto::PrivateKey& key = ClientKey()) {
+    jose::AccessTokenClaims claims = EtlClaims();
+    claims.cnf_jkt = jose::Thumbprint(key.Public());
+    return key_.Sign(claims);
+  }
+  std::string Proof(const std::string& token, const crypto::PrivateKey& key = ClientKey(),
+                    const std::string& method = "POST",
+                    const std::string& url = std::string(kOwnIssuer) + "/v1/query") {
+    return *jose::MakeDpopProof(key, method, url, token, "", clock_.NowSeconds());
+  }
+  static http::Request Request(const std::string& authorization, std::vector<std::string> proofs) {
+    http::Request r;
+    r.method = http::Method::kPost;
+    r.method_text = "POST";
+    r.target = r.path = "/v1/query";
+    r.headers.push_back({"Authorization", authorization});
+    for (std::string& p : proofs) r.headers.push_back({"DPoP", std::move(p)});
+    return r;
+  }
+  Status Presented(const std::string& authorization, std::vector<std::string> proofs) {
+    return auth_->Authenticate(Request(authorization, std::move(proofs))).status();
+  }
+
+  std::unique_ptr<store::Store> replay_store_;
+  oauth::DpopVerifier verifier_;
+  std::unique_ptr<BearerAuthenticator> auth_;
+};
+
+TEST_F(DpopBoundTokenTest, BoundTokenWithAFreshProofIsAccepted) {
+  const std::string token = BoundToken();
+  auto id = auth_->Authenticate(Request("DPoP " + token, {Proof(token)}));
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ((*id)->cnf_jkt, jose::Thumbprint(ClientKey().Public()));
+  // Served from the cache the second time, and the proof is still required.
+  EXPECT_TRUE(Presented("DPoP " + token, {Proof(token)}).ok());
+  EXPECT_EQ(auth_->signature_verifications(), 1u);
+  EXPECT_TRUE(HasReason(Presented("DPoP " + token, {}), oauth::DpopFailure::kMissing));
+}
+
+TEST_F(DpopBoundTokenTest, BoundTokenAsBearerIsRefused) {
+  const std::string token = BoundToken();
+  Status s = Presented("Bearer " + token, {Proof(token)});
+  EXPECT_TRUE(HasReason(s, oauth::DpopFailure::kBoundTokenAsBearer));
+  EXPECT_EQ(s.code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(s.reason_info().challenge_error, "invalid_token");
+  EXPECT_TRUE(oauth::IsDpopFailure(s));
+  EXPECT_TRUE(HasReason(auth_->Authenticate("Bearer " + token).status(),
+                        oauth::DpopFailure::kBoundTokenAsBearer));
+}
+
+TEST_F(DpopBoundTokenTest, UnboundTokenWithTheDpopSchemeIsRefused) {
+  const std::string token = key_.Sign(EtlClaims());
+  EXPECT_TRUE(HasReason(Presented("DPoP " + token, {Proof(token)}), oauth::DpopFailure::kNotBound));
+  EXPECT_TRUE(Presented("Bearer " + token, {}).ok());
+}
+
+TEST_F(DpopBoundTokenTest, ProofMustFitTheRequestAndTheToken) {
+  const std::string token = BoundToken();
+  EXPECT_TRUE(HasReason(Presented("DPoP " + token, {Proof(token), Proof(token)}),
+                        oauth::DpopFailure::kMultiple));
+  EXPECT_TRUE(HasReason(Presented("DPoP " + token, {Proof("another token")}),
+                        oauth::DpopFailure::kWrongAth));
+  EXPECT_TRUE(HasReason(Presented("DPoP " + token, {Proof(token, ClientKey(), "GET")}),
+                        oauth::DpopFailure::kWrongMethod));
+  EXPECT_TRUE(HasReason(
+      Presented("DPoP " + token, {Proof(token, ClientKey(), "POST",
+                                        std::string(kOwnIssuer) + "/query-client-creds")}),
+      oauth::DpopFailure::kWrongUrl));
+  // Signed by a key other than the bound one.
+  const crypto::PrivateKey& other = jose::testing::TestKey(crypto::Algorithm::kEdDSA);
+  EXPECT_TRUE(HasReason(Presented("DPoP " + token, {Proof(token, other)}),
+                        oauth::DpopFailure::kKeyMismatch));
+  // A token bound to the other key with its proof works.
+  const std::string other_token = BoundToken(other);
+  EXPECT_TRUE(Presented("DPoP " + other_token, {Proof(other_token, other)}).ok());
+}
+
+TEST_F(DpopBoundTokenTest, ReplayedOrStaleProofIsRefused) {
+  const std::string token = BoundToken();
+  const std::string proof = Proof(token);
+  EXPECT_TRUE(Presented("DPoP " + token, {proof}).ok());
+  EXPECT_TRUE(HasReason(Presented("DPoP " + token, {proof}), oauth::DpopFailure::kReplayed));
+  const std::string old = Proof(token);
+  clock_.Advance(std::chrono::seconds(oauth::kProofWindowSeconds + 1));
+  EXPECT_TRUE(HasReason(Presented("DPoP " + token, {old}), oauth::DpopFailure::kStale));
 }
 
 TEST_F(OwnTokenTest, RepeatedTokenIsServedFromTheCache) {

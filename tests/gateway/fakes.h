@@ -351,10 +351,9 @@ struct OwnState {
 
 // An authenticator for `own_issuer` (tokens checked against `state`) and the
 // trusted issuers of `options` (keys through `fetcher`).
-inline std::unique_ptr<BearerAuthenticator> MakeAuthenticator(const GatewayOptions& options,
-                                                              const std::string& own_issuer,
-                                                              OwnState* state, JwksFetcher& fetcher,
-                                                              const Clock& clock) {
+inline std::unique_ptr<BearerAuthenticator> MakeAuthenticator(
+    const GatewayOptions& options, const std::string& own_issuer, OwnState* state,
+    JwksFetcher& fetcher, const Clock& clock, const oauth::DpopVerifier* dpop = nullptr) {
   std::vector<std::unique_ptr<TokenIssuer>> issuers;
   if (state != nullptr) {
     issuers.push_back(std::make_unique<OwnIssuer>(own_issuer, options, state->cache, clock));
@@ -362,7 +361,7 @@ inline std::unique_ptr<BearerAuthenticator> MakeAuthenticator(const GatewayOptio
   for (const TrustedIssuer& trusted : options.trusted_issuers) {
     issuers.push_back(std::make_unique<RemoteIssuer>(trusted, options, fetcher, clock));
   }
-  return std::make_unique<BearerAuthenticator>(options, std::move(issuers), clock);
+  return std::make_unique<BearerAuthenticator>(options, std::move(issuers), clock, dpop);
 }
 
 inline jose::AccessTokenClaims Claims(std::string iss, std::string client_id, std::string scope,

@@ -5,6 +5,8 @@
 
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace lakegate::http {
 namespace {
@@ -115,6 +117,45 @@ TEST(ErrorResponseTest, BearerChallenges) {
   EXPECT_EQ(scope.status, 403);
   EXPECT_EQ(HeaderOf(scope, "WWW-Authenticate"),
             "Bearer realm=\"lakegate\", error=\"insufficient_scope\", scope=\"api/query.read\"");
+}
+
+std::vector<std::string> HeadersOf(const Response& r, std::string_view name) {
+  std::vector<std::string> out;
+  for (const Header& h : r.headers) {
+    if (h.name == name) out.push_back(h.value);
+  }
+  return out;
+}
+
+TEST(ErrorResponseTest, DpopChallenges) {
+  constexpr std::string_view kAlgs = "ES256 PS256";
+  // No credentials where DPoP is accepted: both schemes, no error (RFC 9449 §7.1).
+  Response missing = ErrorResponse(UnauthenticatedError("no credentials"), ErrorFamily::kApi,
+                                   {.dpop_algs = kAlgs});
+  EXPECT_EQ(HeadersOf(missing, "WWW-Authenticate"),
+            (std::vector<std::string>{
+                "Bearer realm=\"lakegate\", DPoP realm=\"lakegate\", algs=\"ES256 PS256\""}));
+  // A Bearer token failure: the error in the Bearer challenge, DPoP offered.
+  Response bearer = ErrorResponse(Status(StatusCode::kUnauthenticated, Why::kBearer, "exp"),
+                                  ErrorFamily::kApi, {.dpop_algs = kAlgs});
+  EXPECT_EQ(HeadersOf(bearer, "WWW-Authenticate"),
+            (std::vector<std::string>{
+                "Bearer realm=\"lakegate\", error=\"invalid_token\", error_description=\"The "
+                "access token expired\", DPoP realm=\"lakegate\", algs=\"ES256 PS256\""}));
+  // A DPoP failure: the error in the DPoP challenge, listed first.
+  Response dpop = ErrorResponse(Status(StatusCode::kUnauthenticated, Why::kBearer, "exp"),
+                                ErrorFamily::kApi, {.dpop_algs = kAlgs, .dpop_error = true});
+  EXPECT_EQ(HeadersOf(dpop, "WWW-Authenticate"),
+            (std::vector<std::string>{
+                "DPoP realm=\"lakegate\", error=\"invalid_token\", error_description=\"The access "
+                "token expired\", algs=\"ES256 PS256\", Bearer realm=\"lakegate\""}));
+  // A 403 of a DPoP presentation: one challenge, DPoP.
+  Response scope = ErrorResponse(
+      Status(StatusCode::kPermissionDenied, Why::kScope, "no scope"), ErrorFamily::kApi,
+      {.required_scope = "api/query.read", .dpop_algs = kAlgs, .dpop_error = true});
+  EXPECT_EQ(HeadersOf(scope, "WWW-Authenticate"),
+            (std::vector<std::string>{"DPoP realm=\"lakegate\", error=\"insufficient_scope\", "
+                                      "scope=\"api/query.read\", algs=\"ES256 PS256\""}));
 }
 
 TEST(ErrorResponseTest, OAuthShape) {

@@ -1,5 +1,5 @@
-"""Runs node_interop.mjs (openid-client + jose from npm, versions locked in
-package-lock.json) against a live demo server."""
+"""Runs node_interop.mjs, node_private_key_jwt.mjs and node_dpop.mjs (openid-client
++ jose from npm, versions locked in package-lock.json) against a live demo server."""
 import os
 import subprocess
 import sys
@@ -31,6 +31,17 @@ class NodeInteropTest(unittest.TestCase):
                                   cwd=HERE, capture_output=True, text=True, timeout=120)
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
             self.assertIn("node private_key_jwt interop: all passed", proc.stdout)
+
+    def test_openid_client_dpop(self):
+        self.assertTrue(os.path.isdir(os.path.join(HERE, "node_modules", "openid-client")),
+                        "run `npm ci --prefix tests/interop` first (scripts/test.sh does)")
+        with Server() as server:
+            creds = server.secret("reporting-service")
+            proc = subprocess.run(["node", "node_dpop.mjs", server.url, creds["client_id"],
+                                   creds["client_secret"]], cwd=HERE, capture_output=True,
+                                  text=True, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+            self.assertIn("node DPoP interop: all passed", proc.stdout)
 
 
 if __name__ == "__main__":

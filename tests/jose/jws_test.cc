@@ -493,6 +493,32 @@ TEST_F(VerifyTest, ClaimsOfTheWrongTypeAreRejected) {
   ExpectRejected(with("aud", R"(["athena-api",["x"]])"), "invalid claim: aud");
   ExpectRejected(with("aud", R"({"athena-api":true})"), "invalid claim: aud");
   ExpectAccepted(with("aud", R"(["x","athena-api"])"));
+  // RFC 7800 cnf with a jkt (RFC 9449): a non-empty string.
+  ExpectRejected(with("cnf", R"("jkt")"), "invalid claim: cnf");
+  ExpectRejected(with("cnf", R"(["x"])"), "invalid claim: cnf");
+  ExpectRejected(with("cnf", R"({"jkt":1})"), "invalid claim: cnf");
+  ExpectRejected(with("cnf", R"({"jkt":""})"), "invalid claim: cnf");
+  ExpectRejected(with("cnf", R"({"jkt":{"a":"b"}})"), "invalid claim: cnf");
+  Result<VerifiedToken> bound = Check(with("cnf", R"({"x5t#S256":"abc","jkt":"thumb"})"));
+  ASSERT_TRUE(bound.ok()) << bound.status().ToString();
+  EXPECT_EQ(bound->claims.cnf_jkt, "thumb");
+  EXPECT_EQ(bound->claims.cnf_x5t_s256, "abc");
+  Result<VerifiedToken> other = Check(with("cnf", R"({"x5t#S256":"abc"})"));
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_TRUE(other->claims.cnf_jkt.empty());
+}
+
+TEST_F(VerifyTest, ConfirmationClaimRoundTrips) {
+  AccessTokenClaims claims = GoodClaims();
+  claims.cnf_jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+  const std::string payload = Payload(claims);
+  EXPECT_NE(payload.find(R"("cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})"),
+            std::string::npos)
+      << payload;
+  Result<VerifiedToken> verified = Check(SignRaw(Es(), Header("ES256", "es"), payload));
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->claims, claims);
+  EXPECT_EQ(Payload(GoodClaims()).find("cnf"), std::string::npos);
 }
 
 TEST_F(VerifyTest, MissingExpIsRejected) {

@@ -13,9 +13,11 @@
 #include "jose/claims.h"
 #include "jose/jwk.h"
 #include "jose/jws.h"
+#include "jose/test_keys.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_secret.h"
 #include "oauth/client_secret_auth.h"
+#include "oauth/dpop.h"
 #include "oauth/form.h"
 #include "oauth/oauth_error.h"
 #include "oauth/rate_limiter.h"
@@ -587,6 +589,140 @@ TEST_F(AuthorizationServerTest, MetadataNamesEndpointsAndScopes) {
             json::array({"client_secret_basic", "client_secret_post", "private_key_jwt"}));
   EXPECT_EQ(m["token_endpoint_auth_signing_alg_values_supported"],
             json::array({"ES256", "EdDSA", "RS256", "PS256"}));
+}
+
+TEST_F(AuthorizationServerTest, MetadataListsDpopAlgorithms) {
+  json m = json::parse(server_->MetadataJson());
+  EXPECT_EQ(m["dpop_signing_alg_values_supported"],
+            json::array({"ES256", "EdDSA", "RS256", "PS256"}));
+}
+
+// A token request of etl-service carrying `proofs` as DPoP headers.
+class DpopTokenTest : public AuthorizationServerTest {
+ protected:
+  EndpointResponse DpopToken(std::vector<std::string> proofs,
+                             const std::string& client_id = "etl-id",
+                             const std::string& secret = "") {
+    proofs_ = std::move(proofs);
+    body_ = "grant_type=client_credentials";
+    auth_ = Basic(client_id, secret.empty() ? etl_secret_ : secret);
+    EndpointRequest request{.content_type = "application/x-www-form-urlencoded",
+                            .authorization = auth_,
+                            .body = body_,
+                            .remote_address = "10.0.0.1",
+                            .dpop_proofs = proofs_.size(),
+                            .dpop_proof = proofs_.empty() ? std::string_view() : proofs_[0]};
+    return Rendered(server_->Token(request));
+  }
+  std::string Proof(crypto::Algorithm alg = crypto::Algorithm::kES256,
+                    const std::string& url = std::string(kIssuer) + "/oauth2/token",
+                    const std::string& nonce = "") {
+    return *jose::MakeDpopProof(jose::testing::TestKey(alg), "POST", url, "", nonce,
+                                clock_.NowSeconds());
+  }
+  std::vector<std::string> proofs_;
+};
+
+TEST_F(DpopTokenTest, ValidProofBindsTheTokenToItsKey) {
+  EndpointResponse r = DpopToken({Proof()});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["token_type"], "DPoP");
+  const std::string token = AccessToken(r);
+  Result<jose::VerifiedToken> verified = VerifyWithJwks(token);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  const std::string jkt =
+      jose::Thumbprint(jose::testing::TestKey(crypto::Algorithm::kES256).Public());
+  EXPECT_EQ(verified->claims.cnf_jkt, jkt);
+  // The raw payload says cnf: {"jkt": ...} (RFC 9449 §6.1).
+  size_t first = token.find('.'), second = token.rfind('.');
+  json payload = json::parse(*Base64UrlDecode(token.substr(first + 1, second - first - 1)));
+  EXPECT_EQ(payload["cnf"], json({{"jkt", jkt}}));
+  // Introspection reports the binding (RFC 9449 §6.2).
+  std::string body = "token=" + token;
+  std::string auth = Basic("etl-id", etl_secret_);
+  EndpointResponse introspected =
+      Rendered(server_->Introspect({.content_type = "application/x-www-form-urlencoded",
+                                    .authorization = auth,
+                                    .body = body,
+                                    .remote_address = "x"}));
+  json i = json::parse(introspected.body);
+  EXPECT_EQ(i["active"], true);
+  EXPECT_EQ(i["token_type"], "DPoP");
+  EXPECT_EQ(i["cnf"]["jkt"], jkt);
+  // Without a proof the same client gets a bearer token.
+  EndpointResponse bearer = EtlToken();
+  EXPECT_EQ(json::parse(bearer.body)["token_type"], "Bearer");
+  EXPECT_FALSE(
+      json::parse(Rendered(server_->Introspect({.content_type = "application/x-www-form-urlencoded",
+                                                .authorization = auth,
+                                                .body = "token=" + AccessToken(bearer),
+                                                .remote_address = "x"}))
+                      .body)
+          .contains("cnf"));
+}
+
+TEST_F(DpopTokenTest, BadProofIsInvalidDpopProofEvenWithAValidSecret) {
+  json header = {{"typ", "dpop+jwt"}, {"alg", "ES256"}};
+  json claims = {{"jti", "j1"},
+                 {"htm", "POST"},
+                 {"htu", std::string(kIssuer) + "/oauth2/token"},
+                 {"iat", clock_.NowSeconds()}};
+  const std::string no_jwk = jose::testing::SignRaw(
+      jose::testing::TestKey(crypto::Algorithm::kES256), header.dump(), claims.dump());
+  for (const auto& [name, proofs] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"no jwk", {no_jwk}},
+           {"wrong htu", {Proof(crypto::Algorithm::kES256, std::string(kIssuer) + "/other")}},
+           {"two headers", {Proof(), Proof()}},
+           {"garbage", {"not.a.jwt"}}}) {
+    EndpointResponse r = DpopToken(proofs);
+    EXPECT_EQ(r.status, 400) << name << ": " << r.body;
+    EXPECT_EQ(ErrorOf(r), "invalid_dpop_proof") << name;
+    EXPECT_EQ(Header(r, "Cache-Control"), "no-store");
+  }
+  // A replayed proof, too.
+  const std::string proof = Proof();
+  EXPECT_EQ(DpopToken({proof}).status, 200);
+  EndpointResponse replay = DpopToken({proof});
+  EXPECT_EQ(replay.status, 400);
+  EXPECT_EQ(ErrorOf(replay), "invalid_dpop_proof");
+  EXPECT_NE(json::parse(replay.body).value("error_description", "").find("already used"),
+            std::string::npos);
+  // A wrong secret is still invalid_client first.
+  EndpointResponse wrong_secret = DpopToken({Proof()}, "etl-id", "wrong");
+  EXPECT_EQ(wrong_secret.status, 401);
+  EXPECT_EQ(ErrorOf(wrong_secret), "invalid_client");
+}
+
+TEST_F(DpopTokenTest, DpopRequiredClientNeedsAProof) {
+  auto record = store_->FindClient("etl-id");
+  ASSERT_TRUE(record.ok() && record->has_value());
+  store::ClientRecord bound = **record;
+  bound.dpop_bound_access_tokens = true;
+  ASSERT_TRUE(store_->UpdateClient(bound).ok());
+  Refresh();
+  EndpointResponse r = EtlToken();
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorOf(r), "invalid_dpop_proof");
+  EXPECT_NE(json::parse(r.body).value("error_description", "").find("dpop_bound_access_tokens"),
+            std::string::npos);
+  EndpointResponse ok = DpopToken({Proof(crypto::Algorithm::kEdDSA)});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(json::parse(ok.body)["token_type"], "DPoP");
+}
+
+TEST_F(DpopTokenTest, ServerNoncesAreDemandedWhenOn) {
+  AuthServerOptions options;
+  options.dpop.require_nonce = true;
+  options.dpop.nonce_key = RandomBytes(32);
+  MakeServer(options);
+  const std::string nonce = server_->DpopNonce();
+  ASSERT_FALSE(nonce.empty());
+  EndpointResponse r = DpopToken({Proof()});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorOf(r), "use_dpop_nonce");
+  EndpointResponse ok =
+      DpopToken({Proof(crypto::Algorithm::kES256, std::string(kIssuer) + "/oauth2/token", nonce)});
+  EXPECT_EQ(ok.status, 200) << ok.body;
 }
 
 FormRequest Form(FormFields fields, std::string_view authorization = "") {

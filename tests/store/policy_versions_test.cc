@@ -89,6 +89,7 @@ TEST(PolicyVersionsTest, MigratesAVersionOneStore) {
           "ALTER TABLE clients DROP COLUMN tls_client_auth_field; "
           "ALTER TABLE clients DROP COLUMN tls_client_auth_value; "
           "ALTER TABLE clients DROP COLUMN tls_bound_tokens; "
+          "ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens; "
           "DELETE FROM schema_migrations WHERE version >= 2");
   auto store = OpenSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.status().ToString();

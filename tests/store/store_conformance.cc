@@ -45,6 +45,7 @@ TEST_P(StoreConformanceTest, ClientRoundTripAndOrdering) {
   etl.auth_method = "private_key_jwt";
   etl.jwks = R"({"keys":[]})";
   etl.jwks_uri = "https://keys.example/jwks.json";
+  etl.dpop_bound_access_tokens = true;
   ASSERT_OK(
       store_->InsertClient(MakeClient("id-rep", "reporting-service", {"athena-api/query.read"})));
   ASSERT_OK(store_->InsertClient(etl));
@@ -148,6 +149,7 @@ TEST_P(StoreConformanceTest, UpdateClientReplacesEverythingIncludingScopes) {
   updated.previous_secret_hash = "hash-of-id-1";
   updated.previous_secret_expires_at = 99;
   updated.updated_at = 3000;
+  updated.dpop_bound_access_tokens = true;
   ASSERT_OK(store_->UpdateClient(updated));
   auto found = store_->FindClient("id-1");
   ASSERT_TRUE(found.ok() && found->has_value());

@@ -169,6 +169,30 @@ TEST_F(SqliteFileTest, MigrationsAreIdempotent) {
   EXPECT_EQ(store->GetSetting("k")->value(), "v");
 }
 
+TEST_F(SqliteFileTest, AMigrationNumberedBelowTheLatestStillRuns) {
+  // Numbers are handed out per feature ahead of merging: a store may have
+  // recorded a higher migration before a lower one exists. Take migration 4
+  // (mTLS columns) back out of a store that has 6 (DPoP): opening it must
+  // apply 4 again.
+  ASSERT_NE(MustOpen(DbPath()), nullptr);
+  RawExec(DbPath(),
+          "ALTER TABLE clients DROP COLUMN tls_client_auth_field; "
+          "ALTER TABLE clients DROP COLUMN tls_client_auth_value; "
+          "ALTER TABLE clients DROP COLUMN tls_bound_tokens; "
+          "DELETE FROM schema_migrations WHERE version = 4");
+  const int64_t before = RawQueryInt(DbPath(), "SELECT count(*) FROM schema_migrations");
+  ASSERT_EQ(RawQueryInt(DbPath(), "SELECT max(version) FROM schema_migrations"),
+            SqliteStoreSchemaVersion());
+  auto store = MustOpen(DbPath());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQueryInt(DbPath(), "SELECT count(*) FROM schema_migrations WHERE version = 4"), 1);
+  EXPECT_EQ(RawQueryInt(DbPath(), "SELECT count(*) FROM schema_migrations"), before + 1);
+  ClientRecord client = MakeClient("id-1", "bound");
+  client.dpop_bound_access_tokens = true;
+  ASSERT_OK(store->InsertClient(client));
+  EXPECT_TRUE((*store->FindClient("id-1"))->dpop_bound_access_tokens);
+}
+
 TEST_F(SqliteFileTest, FilesAreOwnerOnly) {
   mode_t old_umask = ::umask(022);
   {

@@ -29,6 +29,7 @@ ClientRecord ReadClient(const PgResult& r, int row) {
   c.tls_client_auth_field = r.Text(row, 13);
   c.tls_client_auth_value = r.Text(row, 14);
   c.tls_client_certificate_bound_access_tokens = r.Text(row, 15) == "t";
+  c.dpop_bound_access_tokens = r.Text(row, 16) == "t";
   return c;
 }
 
@@ -45,7 +46,7 @@ Result<bool> Ops::Exists(const char* sql, std::string_view key) {
 #define LG_CLIENT_SELECT                                                                       \
   "SELECT client_id, name, token_ttl_seconds, enabled, secret_hash, previous_secret_hash, "    \
   "previous_secret_expires_at, created_at, updated_at, managed, auth_method, jwks, jwks_uri, " \
-  "tls_client_auth_field, tls_client_auth_value, tls_bound_tokens "                            \
+  "tls_client_auth_field, tls_client_auth_value, tls_bound_tokens, dpop_bound_access_tokens "  \
   "FROM lakegate.clients "
 
 Result<std::vector<ClientRecord>> Ops::ListClients() {
@@ -104,12 +105,14 @@ Status Ops::InsertClient(const ClientRecord& c) {
                 "enabled, secret_hash, previous_secret_hash, "
                 "previous_secret_expires_at, created_at, updated_at, managed, "
                 "auth_method, jwks, jwks_uri, tls_client_auth_field, tls_client_auth_value, "
-                "tls_bound_tokens) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                "tls_bound_tokens, dpop_bound_access_tokens) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+                "$17)",
                 {c.client_id, c.name, c.token_ttl_seconds, Bool(c.enabled), c.secret_hash,
                  c.previous_secret_hash, c.previous_secret_expires_at, c.created_at, c.updated_at,
                  Bool(c.managed), c.auth_method, c.jwks, c.jwks_uri, c.tls_client_auth_field,
-                 c.tls_client_auth_value, Bool(c.tls_client_certificate_bound_access_tokens)})
+                 c.tls_client_auth_value, Bool(c.tls_client_certificate_bound_access_tokens),
+                 Bool(c.dpop_bound_access_tokens)})
           .status());
   return InsertClientScopes(c);
 }
@@ -131,18 +134,18 @@ Status Ops::UpdateClient(const ClientRecord& c) {
   }
   LG_RETURN_IF_ERROR(
       conn_
-          .Exec(
-              "cannot update the client",
-              "UPDATE lakegate.clients SET name = $1, token_ttl_seconds = $2, "
-              "enabled = $3, secret_hash = $4, previous_secret_hash = $5, "
-              "previous_secret_expires_at = $6, created_at = $7, "
-              "updated_at = $8, managed = $9, auth_method = $10, jwks = $11, "
-              "jwks_uri = $12, tls_client_auth_field = $13, tls_client_auth_value = $14, "
-              "tls_bound_tokens = $15 WHERE client_id = $16",
-              {c.name, c.token_ttl_seconds, Bool(c.enabled), c.secret_hash, c.previous_secret_hash,
-               c.previous_secret_expires_at, c.created_at, c.updated_at, Bool(c.managed),
-               c.auth_method, c.jwks, c.jwks_uri, c.tls_client_auth_field, c.tls_client_auth_value,
-               Bool(c.tls_client_certificate_bound_access_tokens), c.client_id})
+          .Exec("cannot update the client",
+                "UPDATE lakegate.clients SET name = $1, token_ttl_seconds = $2, "
+                "enabled = $3, secret_hash = $4, previous_secret_hash = $5, "
+                "previous_secret_expires_at = $6, created_at = $7, "
+                "updated_at = $8, managed = $9, auth_method = $10, jwks = $11, "
+                "jwks_uri = $12, tls_client_auth_field = $13, tls_client_auth_value = $14, "
+                "tls_bound_tokens = $15, dpop_bound_access_tokens = $16 WHERE client_id = $17",
+                {c.name, c.token_ttl_seconds, Bool(c.enabled), c.secret_hash,
+                 c.previous_secret_hash, c.previous_secret_expires_at, c.created_at, c.updated_at,
+                 Bool(c.managed), c.auth_method, c.jwks, c.jwks_uri, c.tls_client_auth_field,
+                 c.tls_client_auth_value, Bool(c.tls_client_certificate_bound_access_tokens),
+                 Bool(c.dpop_bound_access_tokens), c.client_id})
           .status());
   LG_RETURN_IF_ERROR(conn_
                          .Exec("cannot replace the client's scopes",

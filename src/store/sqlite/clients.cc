@@ -26,11 +26,12 @@ ClientRecord ReadClient(const Stmt& stmt) {
   c.tls_client_auth_field = stmt.ColumnText(13);
   c.tls_client_auth_value = stmt.ColumnText(14);
   c.tls_client_certificate_bound_access_tokens = stmt.ColumnInt(15) != 0;
+  c.dpop_bound_access_tokens = stmt.ColumnInt(16) != 0;
   return c;
 }
 
 // Binds every column of `c` but client_id, in table order (name through
-// tls_bound_tokens), as INSERT and UPDATE list them.
+// dpop_bound_access_tokens), as INSERT and UPDATE list them.
 Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
   return stmt.Text(c.name)
       .Int(c.token_ttl_seconds)
@@ -46,7 +47,8 @@ Stmt& BindClientFields(Stmt& stmt, const ClientRecord& c) {
       .Text(c.jwks_uri)
       .Text(c.tls_client_auth_field)
       .Text(c.tls_client_auth_value)
-      .Int(c.tls_client_certificate_bound_access_tokens ? 1 : 0);
+      .Int(c.tls_client_certificate_bound_access_tokens ? 1 : 0)
+      .Int(c.dpop_bound_access_tokens ? 1 : 0);
 }
 
 }  // namespace
@@ -61,7 +63,8 @@ Result<std::vector<ClientRecord>> Ops::ListClients() {
                        "secret_hash, previous_secret_hash, "
                        "previous_secret_expires_at, created_at, updated_at, "
                        "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
-                       "tls_client_auth_value, tls_bound_tokens FROM clients ORDER BY name"));
+                       "tls_client_auth_value, tls_bound_tokens, dpop_bound_access_tokens "
+                       "FROM clients ORDER BY name"));
     for (;;) {
       LG_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
@@ -83,23 +86,23 @@ Result<std::vector<ClientRecord>> Ops::ListClients() {
 
 Result<std::optional<ClientRecord>> Ops::FindClient(std::string_view client_id) {
   LG_ASSIGN_OR_RETURN(
-      Stmt stmt,
-      conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
-                     "secret_hash, previous_secret_hash, "
-                     "previous_secret_expires_at, created_at, updated_at, "
-                     "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
-                     "tls_client_auth_value, tls_bound_tokens FROM clients WHERE client_id = ?"));
+      Stmt stmt, conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
+                                "secret_hash, previous_secret_hash, "
+                                "previous_secret_expires_at, created_at, updated_at, "
+                                "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
+                                "tls_client_auth_value, tls_bound_tokens, dpop_bound_access_tokens "
+                                "FROM clients WHERE client_id = ?"));
   return FinishFind(stmt.Text(client_id));
 }
 
 Result<std::optional<ClientRecord>> Ops::FindClientByName(std::string_view name) {
   LG_ASSIGN_OR_RETURN(
-      Stmt stmt,
-      conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
-                     "secret_hash, previous_secret_hash, "
-                     "previous_secret_expires_at, created_at, updated_at, "
-                     "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
-                     "tls_client_auth_value, tls_bound_tokens FROM clients WHERE name = ?"));
+      Stmt stmt, conn_->Prepare("SELECT client_id, name, token_ttl_seconds, enabled, "
+                                "secret_hash, previous_secret_hash, "
+                                "previous_secret_expires_at, created_at, updated_at, "
+                                "managed, auth_method, jwks, jwks_uri, tls_client_auth_field, "
+                                "tls_client_auth_value, tls_bound_tokens, dpop_bound_access_tokens "
+                                "FROM clients WHERE name = ?"));
   return FinishFind(stmt.Text(name));
 }
 
@@ -119,8 +122,9 @@ Status Ops::InsertClient(const ClientRecord& c) {
         conn_->Prepare("INSERT INTO clients (client_id, name, token_ttl_seconds, enabled, "
                        "secret_hash, previous_secret_hash, previous_secret_expires_at, "
                        "created_at, updated_at, managed, auth_method, jwks, jwks_uri, "
-                       "tls_client_auth_field, tls_client_auth_value, tls_bound_tokens) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                       "tls_client_auth_field, tls_client_auth_value, tls_bound_tokens, "
+                       "dpop_bound_access_tokens) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     LG_RETURN_IF_ERROR(BindClientFields(stmt.Text(c.client_id), c).Run());
   }
   return InsertClientScopes(c);
@@ -147,7 +151,7 @@ Status Ops::UpdateClient(const ClientRecord& c) {
                        "previous_secret_expires_at = ?, created_at = ?, updated_at = ?, "
                        "managed = ?, auth_method = ?, jwks = ?, jwks_uri = ?, "
                        "tls_client_auth_field = ?, tls_client_auth_value = ?, "
-                       "tls_bound_tokens = ? WHERE client_id = ?"));
+                       "tls_bound_tokens = ?, dpop_bound_access_tokens = ? WHERE client_id = ?"));
     LG_RETURN_IF_ERROR(BindClientFields(stmt, c).Text(c.client_id).Run());
   }
   {
