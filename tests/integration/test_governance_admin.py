@@ -159,7 +159,9 @@ class GovernanceAdminTest(unittest.TestCase):
     def test_admin_api_needs_the_admin_scope(self):
         status, body, headers = self.admin_get("/v1/admin/policy", None)
         self.assertEqual(status, 401)
-        self.assertEqual(headers["www-authenticate"], 'Bearer realm="lakegate"')
+        # One challenge per scheme the API accepts (RFC 7235 §4.1; RFC 9449 §7.1).
+        self.assertTrue(headers["www-authenticate"].startswith('Bearer realm="lakegate", DPoP '),
+                        headers["www-authenticate"])
         status, body, headers = self.admin_get("/v1/admin/policy", "not-a-token")
         self.assertEqual(status, 401)
         self.assertIn('error="invalid_token"', headers["www-authenticate"])
