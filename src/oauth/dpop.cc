@@ -127,7 +127,11 @@ std::optional<std::string> NormalizeHttpUrl(std::string_view url) {
     host = authority.substr(0, c);
     port = authority.substr(c + 1);
   }
-  if (host.empty()) return std::nullopt;
+  // A colon outside an IPv6 literal can only start the port: "a:b:80" is no
+  // host (and would normalise to "a:b", which reads differently again).
+  if (host.empty() || (host.front() != '[' && host.find(':') != std::string_view::npos)) {
+    return std::nullopt;
+  }
   for (char ch : port) {
     if (ch < '0' || ch > '9') return std::nullopt;
   }

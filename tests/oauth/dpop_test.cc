@@ -331,6 +331,10 @@ TEST(NormalizeHttpUrlTest, NormalisesSchemeHostAndDefaultPort) {
   EXPECT_EQ(NormalizeHttpUrl("https:///x"), std::nullopt);
   EXPECT_EQ(NormalizeHttpUrl("https://example.com:8x/"), std::nullopt);
   EXPECT_EQ(NormalizeHttpUrl("example.com/x"), std::nullopt);
+  // A colon in the host outside an IPv6 literal (found by the dpop_proof
+  // fuzzer: "a:b:80" normalised to "a:b", which is not a URL again).
+  EXPECT_EQ(NormalizeHttpUrl("http://a:b:80/x"), std::nullopt);
+  EXPECT_EQ(NormalizeHttpUrl("http://a::8080/"), std::nullopt);
 }
 
 }  // namespace
