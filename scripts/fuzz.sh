@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGETS_ALL=(http_request form query_body admin_json jose row_filter mask_expression stack_file
-  postgres_url dpop_proof client_assertion)
+  postgres_url dpop_proof client_assertion sigv4)
 seconds=${LAKEGATE_FUZZ_SECONDS:-30}
 build_dir=build-fuzz
 targets=()
