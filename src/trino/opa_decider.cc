@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/strings.h"
+#include "engine/trino/trino_engine.h"
 
 namespace lakegate::trino {
 namespace {
@@ -42,25 +43,8 @@ std::string TableKey(std::string_view schema, std::string_view table) {
   return AsciiLower(schema) + "." + AsciiLower(table);
 }
 
-// A Trino identifier: double quotes, a quote doubled.
-std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// A Trino string literal.
-std::string QuoteString(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
+using engine::QuoteIdent;
+using engine::QuoteString;
 
 // An expression of type `type` that fails the query with `why` when evaluated.
 std::string FailSql(const std::string& why, std::string_view type) {

@@ -41,24 +41,6 @@ Status Internal(std::string message) {
   return Failure(StatusCode::kInternal, EngineFailure::kInternal, std::move(message));
 }
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string QuoteString(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
 std::string DoubleSql(double d) {
   if (std::isnan(d)) return "nan()";
   if (std::isinf(d)) return d > 0 ? "infinity()" : "-infinity()";
@@ -641,6 +623,24 @@ Result<LoadSummary> TrinoEngine::Load(const LoadRequest& request, RowSource& sou
 }
 
 }  // namespace
+
+std::string QuoteIdent(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string QuoteString(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
 
 Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
                                                   const EngineSettings& settings) {

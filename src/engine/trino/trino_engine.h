@@ -27,6 +27,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "common/status.h"
@@ -43,5 +44,11 @@ inline constexpr std::string_view kTrinoLoadPrincipal = "lakegate:load";
 // away makes calls fail with kUnavailable.
 Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
                                                   const EngineSettings& settings);
+
+// Trino SQL quoting (the engine's statements and the OPA decision point's
+// filter and mask expressions): an identifier in double quotes and a string
+// literal in single quotes, each with its quote character doubled.
+std::string QuoteIdent(std::string_view name);
+std::string QuoteString(std::string_view text);
 
 }  // namespace lakegate::engine
