@@ -434,6 +434,16 @@ TEST(PostgresUrlTest, RedactsPasswordsWhereverLibpqFindsThem) {
   // Query keywords are percent-decoded.
   EXPECT_EQ(RedactPostgresUrl("postgresql:///lg?host=%2Frun&pass%77ord=secret"),
             "postgresql:///lg?host=%2Frun&pass%77ord=***");
+  // A user ends at the first '@' even when a '?' comes first: what follows is
+  // the host, and libpq's query starts at the next '?'.
+  EXPECT_EQ(RedactPostgresUrl("postgresql://u?a@h?password=pw&x=1@y"),
+            "postgresql://u?a@h?password=***&x=1@y");
+  // libpq's query can start after a '?' inside an IPv6 host.
+  EXPECT_EQ(RedactPostgresUrl("postgresql://[a?x=1]/db?password=pw"),
+            "postgresql://[a?x=1]/db?password=***");
+  // A password value runs to the next '&', '?' included.
+  EXPECT_EQ(RedactPostgresUrl("postgresql://db/lg?password=a?b&user=x"),
+            "postgresql://db/lg?password=***&user=x");
   // Not a URI for libpq (no postgresql:// or postgres:// prefix): key/value.
   EXPECT_EQ(RedactPostgresUrl("sqlite:/tmp/state.db"), "sqlite:/tmp/state.db");
 }

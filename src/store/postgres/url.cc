@@ -66,23 +66,29 @@ std::string RedactKeyValue(std::string_view s) {
 }
 
 // URI query: `key=value` pairs separated by '&', keys percent-decoded as libpq
-// decodes them ("pass%77ord" is "password").
+// decodes them ("pass%77ord" is "password"). `query` starts at the first '?'
+// that may begin libpq's query; libpq's own '?' can lie later (inside an IPv6
+// "[...]" host), so every '?' also starts a pair here. A password value runs
+// to the next '&', as in libpq: every pair libpq can find starts where one
+// starts here, and reads "***".
 std::string RedactQuery(std::string_view query) {
   std::string out;
   size_t i = 0;
   while (true) {
-    size_t end = query.find('&', i);
+    size_t end = query.find_first_of("&?", i);
     if (end == std::string_view::npos) end = query.size();
     const std::string_view pair = query.substr(i, end - i);
     const size_t eq = pair.find('=');
     if (eq != std::string_view::npos && IsPasswordKey(PercentDecodeLenient(pair.substr(0, eq)))) {
       out.append(pair.substr(0, eq + 1));
       out += "***";
+      end = query.find('&', i);
+      if (end == std::string_view::npos) end = query.size();
     } else {
       out.append(pair);
     }
     if (end == query.size()) return out;
-    out += '&';
+    out += query[end];
     i = end + 1;
   }
 }
@@ -97,19 +103,24 @@ std::string RedactPostgresUrl(std::string_view url) {
   if (authority == std::string_view::npos) return RedactKeyValue(url);
 
   std::string out(url.substr(0, authority));
-  // libpq: user[:password]@ before the first '/'. The last '@' before it ends
-  // the userinfo here, so that a password with a raw '@' is hidden whole.
+  // libpq: user[:password] ends at the first '@' before the first '/' (a '?'
+  // there is still part of the user). With a password, everything up to the
+  // last '@' is hidden, so that a password with a raw '@' is hidden whole.
   size_t slash = url.find('/', authority);
   if (slash == std::string_view::npos) slash = url.size();
-  const size_t at = url.rfind('@', slash - 1);
+  const size_t first_at = url.substr(0, slash).find('@', authority);
   size_t rest = authority;
-  if (slash > authority && at != std::string_view::npos && at >= authority) {
-    const std::string_view userinfo = url.substr(authority, at - authority);
+  if (first_at != std::string_view::npos) {
+    const std::string_view userinfo = url.substr(authority, first_at - authority);
     const size_t colon = userinfo.find(':');
     out.append(userinfo.substr(0, colon));
-    if (colon != std::string_view::npos) out += ":***";
+    if (colon == std::string_view::npos) {
+      rest = first_at + 1;
+    } else {
+      out += ":***";
+      rest = url.rfind('@', slash - 1) + 1;
+    }
     out += '@';
-    rest = at + 1;
   }
   const size_t query = url.find('?', rest);
   if (query == std::string_view::npos) {
