@@ -233,7 +233,9 @@ TEST_F(PostgresEngineTest, NothingOutlivesTheRequest) {
   Outcome lock = Run(kDev, "SELECT pg_advisory_lock(42)");
   ASSERT_TRUE(lock.status.ok()) << lock.status.ToString();
   // Released when the request ended, not when the connection is next used.
-  EXPECT_EQ(Admin("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), "0");
+  EXPECT_EQ(Admin("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 42 AND "
+                  "database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+            "0");
   Outcome setting = Run(kDev, "SELECT set_config('statement_timeout', '0', false)");
   ASSERT_TRUE(setting.status.ok());
   Outcome after = Run(kDev, "SELECT current_setting('statement_timeout')");
@@ -351,6 +353,125 @@ TEST_F(PostgresEngineTest, WritesNeedWholeTablesAndTheScope) {
   ASSERT_TRUE(w.status.ok()) << w.status.ToString();
   EXPECT_EQ(Admin("SELECT count(*) FROM analytics.orders"), "1");
   EXPECT_FALSE(Run("writer", "SELECT * FROM members").status.ok());
+}
+
+// DDL by permission, enforced by PostgreSQL: CREATE on the schema for
+// CREATE_TABLE, membership in a table's own owner role for DROP/ALTER on it
+// (only where the role reads the whole table), and nothing a role creates
+// stays its own.
+TEST_F(PostgresEngineTest, DdlRunsWithExactlyThePermissionPostgresEnforces) {
+  using policy::Bit;
+  using P = policy::Permission;
+  policy::Role creator;
+  creator.name = "creator";
+  creator.grants.push_back({"analytics", "", Bit(P::kCreateTable) | Bit(P::kDescribe), {}});
+  creator.filters = {"eu-members"};
+  policy::Role owner;  // reads scratch whole, may ALTER and DROP it
+  owner.name = "owner";
+  owner.grants.push_back(
+      {"analytics", "scratch", Bit(P::kSelect) | Bit(P::kAlter) | Bit(P::kDrop), {}});
+  policy::Role reader;
+  reader.name = "reader";
+  reader.grants.push_back({"analytics", "scratch", Bit(P::kSelect), {}});
+  policy::Role filtered_dropper;  // may DROP members, sees it filtered
+  filtered_dropper.name = "filtered_dropper";
+  filtered_dropper.grants.push_back({"analytics", "members", Bit(P::kDrop) | Bit(P::kAlter), {}});
+  filtered_dropper.filters = {"eu-members"};
+  for (const policy::Role& r : {creator, owner, reader, filtered_dropper}) {
+    policy_.roles[r.name] = r;
+  }
+  policy_.version++;
+  const auto admin = StatementClass::kAdmin;
+  auto login = [&](const std::string& role) {
+    return Admin(
+        "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = "
+        "'lakegate role " +
+        role + "'");
+  };
+
+  // Without CREATE_TABLE: SQLite's denial; with it, the table is created.
+  Outcome denied = Run(kDev, "CREATE TABLE analytics.scratch(id int)", admin);
+  EXPECT_REASON(denied, kPermissionDenied);
+  EXPECT_EQ(denied.status.message(), "role lf-dev-role lacks CREATE_TABLE on database analytics");
+  EXPECT_REASON(Run("reader", "SELECT * FROM scratch"), kInvalidQuery);
+  Outcome created = Run("creator", "CREATE TABLE scratch(id int, v text)", StatementClass::kWrite);
+  ASSERT_TRUE(created.status.ok()) << created.status.ToString();
+  // The creator keeps nothing of it: the owner role has it.
+  const std::string creator_login = login("creator");
+  ASSERT_FALSE(creator_login.empty());
+  EXPECT_EQ(Admin("SELECT pg_has_role('" + creator_login +
+                  "', relowner, 'USAGE') FROM pg_class WHERE oid = 'analytics.scratch'::regclass"),
+            "f");
+  EXPECT_EQ(
+      Admin("SELECT has_table_privilege('" + creator_login + "', 'analytics.members', 'SELECT')"),
+      "f");
+  // Other roles see it per policy.
+  ASSERT_TRUE(Run(kSuper, "INSERT INTO analytics.scratch VALUES (1, 'a')", StatementClass::kWrite)
+                  .status.ok());
+  Outcome read = Run("reader", "SELECT * FROM scratch");
+  ASSERT_TRUE(read.status.ok()) << read.status.ToString();
+  EXPECT_EQ(read.rows.size(), 1u);
+  // Its CREATE reads raw names, where it holds nothing: no copy of the rows
+  // it sees filtered.
+  EXPECT_FALSE(
+      Run("creator", "CREATE TABLE analytics.copy AS SELECT * FROM analytics.members", admin)
+          .status.ok());
+  EXPECT_EQ(Admin("SELECT to_regclass('analytics.copy') IS NULL"), "t");
+  // No other CREATE: functions, views, schemas, temp tables; no GRANT.
+  for (const char* sql :
+       {"CREATE FUNCTION analytics.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        "CREATE VIEW analytics.v AS SELECT * FROM analytics.members", "CREATE SCHEMA mine",
+        "CREATE TEMP TABLE t(a int)", "CREATE SEQUENCE analytics.s",
+        "GRANT SELECT ON analytics.scratch TO PUBLIC", "SELECT 1 INTO TEMP t2"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_FALSE(Run("creator", sql, admin).status.ok());
+  }
+  EXPECT_EQ(Admin("SELECT has_database_privilege('" + creator_login +
+                  "', current_database(), 'CREATE') OR has_database_privilege('" + creator_login +
+                  "', current_database(), 'TEMP')"),
+            "f");
+
+  // ALTER/DROP: only with the permission on the table.
+  Outcome alter = Run("reader", "ALTER TABLE analytics.scratch ADD COLUMN w int", admin);
+  EXPECT_REASON(alter, kPermissionDenied);
+  EXPECT_EQ(alter.status.message(), "role reader lacks ALTER on analytics.scratch");
+  EXPECT_REASON(Run("creator", "DROP TABLE analytics.scratch", admin), kPermissionDenied);
+  EXPECT_TRUE(Run("owner", "ALTER TABLE scratch ADD COLUMN w int", admin).status.ok());
+  Outcome widened = Run("reader", "SELECT * FROM scratch");
+  ASSERT_TRUE(widened.status.ok()) << widened.status.ToString();
+  EXPECT_EQ(widened.columns.size(), 3u);
+  // Ownership gives no way to hand out more: no GRANT, no OWNER TO, and the
+  // owner role holds the one table.
+  const std::string owner_login = login("owner");
+  EXPECT_REASON(Run("owner", "GRANT SELECT ON analytics.scratch TO PUBLIC", admin),
+                kStatementNotAllowed);
+  EXPECT_REASON(
+      Run("owner", "ALTER TABLE analytics.scratch OWNER TO \"" + owner_login + "\"", admin),
+      kStatementNotAllowed);
+  EXPECT_EQ(
+      Admin("SELECT count(*) FROM pg_auth_members WHERE member = '" + owner_login + "'::regrole"),
+      "1");
+  EXPECT_EQ(Admin("SELECT count(*) FROM pg_class c JOIN pg_auth_members m ON m.roleid = "
+                  "c.relowner WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND m.member = '" +
+                  owner_login + "'::regrole"),
+            "1");
+  // DROP/ALTER of a table the role sees filtered: refused, and PostgreSQL
+  // gives it no ownership.
+  Outcome filtered = Run("filtered_dropper", "DROP TABLE analytics.members", admin);
+  EXPECT_REASON(filtered, kPermissionDenied);
+  EXPECT_NE(filtered.status.message().find("whole table"), std::string::npos)
+      << filtered.status.ToString();
+  EXPECT_EQ(Admin("SELECT count(*) FROM pg_auth_members WHERE member = '" +
+                  login("filtered_dropper") + "'::regrole"),
+            "0");
+  EXPECT_EQ(Admin("SELECT to_regclass('analytics.members') IS NOT NULL"), "t");
+
+  ASSERT_TRUE(Run("owner", "DROP TABLE analytics.scratch", admin).status.ok());
+  EXPECT_REASON(Run("reader", "SELECT * FROM scratch"), kInvalidQuery);
+  EXPECT_TRUE(Run(kDev, "SELECT count(*) FROM members").status.ok());
+  EXPECT_EQ(Admin("SELECT count(*) FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = "
+                  "'lakegate owner of analytics.scratch'"),
+            "0");
 }
 
 TEST_F(PostgresEngineTest, FiltersPostgresCannotEvaluateExactlyFailClosed) {

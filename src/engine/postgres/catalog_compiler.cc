@@ -75,6 +75,38 @@ MaskSql CompileMask(const policy::ColumnMask& mask, const std::string& c, const 
   return {"CAST(NULL AS " + type + ")", ""};
 }
 
+// The DDL `role` may run in `schema`: CREATE TABLE by the database's
+// permission, DROP/ALTER by the table's, as ownership only where the role
+// reads the whole table (an owner can always read its table).
+void PlanDdl(const policy::PolicySnapshot& policy, const policy::Role& role,
+             const RawSchema& schema, const Naming& naming, RolePlan& plan) {
+  using P = policy::Permission;
+  if (plan.unrestricted ||
+      policy::Has(policy::DecideDatabase(policy, role, schema.name), P::kCreateTable)) {
+    plan.create_in.push_back(schema.name);
+  }
+  for (const RawTable& table : schema.tables) {
+    if (!table.table) continue;
+    if (plan.unrestricted) {
+      plan.table_owners.push_back(naming.TableOwner(schema.name, table.name));
+      continue;
+    }
+    std::vector<std::string> all;
+    for (const RawColumn& c : table.columns) all.push_back(c.name);
+    policy::TableView view = policy::DecideView(policy, role, schema.name, table.name, all);
+    if (!policy::Has(view.permissions, P::kDrop) && !policy::Has(view.permissions, P::kAlter)) {
+      continue;
+    }
+    if (view.whole_table && policy::Has(view.permissions, P::kSelect)) {
+      plan.table_owners.push_back(naming.TableOwner(schema.name, table.name));
+    } else {
+      plan.ddl_refused[schema.name + "." + table.name] =
+          "DROP and ALTER on the PostgreSQL engine are given only to roles that read the whole "
+          "table (no filters, masks or column limits): the table's owner reads its raw rows";
+    }
+  }
+}
+
 }  // namespace
 
 Naming::Naming(const std::string& database) : prefix_("lg_" + Hex(database, 8)) {}
@@ -86,6 +118,70 @@ std::string Naming::GovernedSchema(const std::string& role, const std::string& d
   // PostgreSQL names hold at most 63 bytes.
   if (base.size() + database.size() <= 63) return base + database;
   return base + "d" + Hex(database, 16);
+}
+
+std::string Naming::TableOwner(const std::string& database, const std::string& table) const {
+  return prefix_ + "_t" + Hex(database + '\0' + table, 16);
+}
+
+std::string Naming::AdoptFunction() const {
+  return QuoteIdent(private_schema()) + ".adopt_created_tables";
+}
+
+std::string AdoptFunctionSql(const Naming& naming) {
+  return "CREATE OR REPLACE FUNCTION " + naming.AdoptFunction() +
+         "() RETURNS void LANGUAGE plpgsql SECURITY DEFINER "
+         "SET search_path = pg_catalog, pg_temp AS $lg$\n"
+         "DECLARE r record;\n"
+         "BEGIN\n"
+         "  FOR r IN SELECT c.oid::pg_catalog.regclass AS rel FROM pg_catalog.pg_class c\n"
+         "      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
+         "    WHERE c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = "
+         "session_user)\n"
+         "      AND c.relkind IN ('r', 'p') AND n.nspname !~ '^pg_'\n"
+         "      AND n.nspname <> 'information_schema'\n"
+         "      AND NOT pg_catalog.starts_with(n.nspname, " +
+         QuoteLiteral(naming.prefix() + "_") +
+         ")\n"
+         "  LOOP\n"
+         "    EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', r.rel, " +
+         QuoteLiteral(naming.owner()) +
+         ");\n"
+         "  END LOOP;\n"
+         "END $lg$";
+}
+
+std::string Naming::ReleaseFunction() const {
+  return QuoteIdent(private_schema()) + ".release_tables";
+}
+
+std::string ReleaseFunctionSql(const Naming& naming) {
+  return "CREATE OR REPLACE FUNCTION " + naming.ReleaseFunction() +
+         "(tables text[]) RETURNS void LANGUAGE plpgsql SECURITY DEFINER "
+         "SET search_path = pg_catalog, pg_temp AS $lg$\n"
+         "DECLARE name text; t regclass; v record;\n"
+         "BEGIN\n"
+         "  FOREACH name IN ARRAY tables LOOP\n"
+         "    t := pg_catalog.to_regclass(name);\n"
+         "    CONTINUE WHEN t IS NULL;\n"
+         "    CONTINUE WHEN NOT pg_catalog.pg_has_role(session_user,\n"
+         "      (SELECT relowner FROM pg_catalog.pg_class WHERE oid = t), 'USAGE');\n"
+         "    FOR v IN SELECT DISTINCT r.ev_class::pg_catalog.regclass AS view\n"
+         "        FROM pg_catalog.pg_depend d\n"
+         "        JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid\n"
+         "        JOIN pg_catalog.pg_class c ON c.oid = r.ev_class\n"
+         "        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
+         "      WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass\n"
+         "        AND d.refobjid = t AND c.oid <> t AND c.relkind = 'v'\n"
+         "        AND pg_catalog.starts_with(n.nspname, " +
+         QuoteLiteral(naming.prefix() + "_") + ") AND n.nspname <> " +
+         QuoteLiteral(naming.private_schema()) +
+         "\n"
+         "    LOOP\n"
+         "      EXECUTE pg_catalog.format('DROP VIEW %s', v.view);\n"
+         "    END LOOP;\n"
+         "  END LOOP;\n"
+         "END $lg$";
 }
 
 bool Naming::IsOurs(const std::string& name) const {
@@ -141,6 +237,7 @@ std::vector<RolePlan> PlanRoles(const policy::PolicySnapshot& policy, const RawC
     plan.login = naming.Login(name);
     plan.unrestricted = policy::IsUnrestricted(role);
     for (const RawSchema& schema : raw) {
+      PlanDdl(policy, role, schema, naming, plan);
       if (policy::DecideDatabase(policy, role, schema.name) == 0 && !plan.unrestricted) continue;
       if (plan.unrestricted) {
         plan.schemas[schema.name] = schema.name;

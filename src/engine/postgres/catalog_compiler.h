@@ -9,9 +9,16 @@
 // owned by the NOLOGIN owner role, holding one security-barrier view per
 // table it may see: exactly its columns, masks as expressions, row filters as
 // one OR, cells no source covers read NULL. The request role holds USAGE on
-// its governed schemas and privileges on their views only, never anything on
-// a raw table. Names carry a prefix derived from the database's name, since
-// PostgreSQL roles are cluster-wide.
+// its governed schemas and privileges on their views only, never a
+// privilege on a raw table. Names carry a prefix derived from the database's
+// name, since PostgreSQL roles are cluster-wide.
+//
+// DDL: each raw table is owned by a NOLOGIN owner role of its own. A role
+// with DROP or ALTER on a table it reads whole (or an unrestricted role) is
+// a member of that table's owner role, which holds that one table and
+// nothing else; a role with CREATE_TABLE on a catalog database holds CREATE
+// on its schema, and what it creates is handed to the owner role in the
+// same transaction (docs/postgresql.md).
 // Thread-safe (pure functions).
 #pragma once
 
@@ -31,6 +38,9 @@ struct RawColumn {
 struct RawTable {
   std::string name;
   std::vector<RawColumn> columns;
+  // A table (relkind r or p) rather than a view, materialized or foreign
+  // table: only tables get an owner role of their own.
+  bool table = true;
 };
 struct RawSchema {
   std::string name;
@@ -49,6 +59,14 @@ class Naming {
   std::string private_schema() const { return prefix_ + "_private"; }  // the mask key
   std::string Login(const std::string& role) const;                    // the role's LOGIN role
   std::string GovernedSchema(const std::string& role, const std::string& database) const;
+  // The NOLOGIN role owning raw table `table` of catalog database `database`.
+  std::string TableOwner(const std::string& database, const std::string& table) const;
+  // The SECURITY DEFINER function (in the private schema) that hands the
+  // tables the calling login role owns to the owner role.
+  std::string AdoptFunction() const;
+  // The SECURITY DEFINER function that drops the governed views over tables
+  // the calling login role may DROP or ALTER (ReleaseFunctionSql()).
+  std::string ReleaseFunction() const;
   // True for a schema name of ours (never a catalog database).
   bool IsOurs(const std::string& name) const;
 
@@ -85,7 +103,26 @@ struct RolePlan {
   std::map<std::string, std::string> schemas;
   // Governed roles: governed schema -> one view per visible table.
   std::map<std::string, std::vector<ViewPlan>> views_by_schema;
+  // Catalog databases where the role may CREATE TABLE (CREATE on the schema).
+  std::vector<std::string> create_in;
+  // The table owner roles the login role is a member of: DROP/ALTER.
+  std::vector<std::string> table_owners;
+  // "database.table" -> why DROP/ALTER the role holds is not given to it
+  // here (a table it does not read whole: ownership would show raw rows).
+  std::map<std::string, std::string> ddl_refused;
 };
+
+// CREATE OR REPLACE of Naming::AdoptFunction(): SECURITY DEFINER, run by a
+// login role at the end of each writing request, it makes the owner role the
+// owner of every catalog table the calling login role owns (what it created
+// in this transaction), so that no role keeps a table of its own.
+std::string AdoptFunctionSql(const Naming& naming);
+
+// CREATE OR REPLACE of Naming::ReleaseFunction(tables text[]): for each named
+// table whose owner role the calling login role belongs to (it may DROP or
+// ALTER it), drops the governed views that read it, in the caller's
+// transaction. The next compile makes them anew.
+std::string ReleaseFunctionSql(const Naming& naming);
 
 // Plans every role of `policy` over `raw`.
 std::vector<RolePlan> PlanRoles(const policy::PolicySnapshot& policy, const RawCatalog& raw,

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -94,6 +95,16 @@ class PostgresEngine final : public Engine {
   Status Compile(Conn& conn, const policy::PolicySnapshot& policy, const RawCatalog& raw,
                  const std::string& fingerprint, std::vector<RolePlan>& plans) REQUIRES(admin_mu_);
   Result<Conn*> AdminConn() REQUIRES(admin_mu_);
+  // Gives every raw table of `raw` its own owner role (catalog_compiler.h);
+  // `owned` receives the owner roles that own their table.
+  Status OwnTables(Conn& conn, const RawCatalog& raw,
+                   const std::map<std::string, std::string>& roles, std::set<std::string>& owned)
+      REQUIRES(admin_mu_);
+  // The DDL check before a statement runs: SQLite's denial when the role
+  // lacks the permission, a fail-closed denial where PostgreSQL cannot give
+  // it exactly. PostgreSQL's privileges decide either way.
+  Status CheckDdl(const policy::PolicySnapshot& policy, const policy::Role& role,
+                  const RolePlan& plan, const TextClass& text, const QueryRequest& request) const;
 
   std::string Password(const std::string& login) const {
     return HexEncode(crypto::HmacSha256(key_, "lakegate postgres engine login\n" + login));
@@ -136,12 +147,67 @@ Result<Conn*> PostgresEngine::AdminConn() {
   return admin_.get();
 }
 
+Status PostgresEngine::OwnTables(Conn& conn, const RawCatalog& raw,
+                                 const std::map<std::string, std::string>& roles,
+                                 std::set<std::string>& owned) {
+  LG_ASSIGN_OR_RETURN(ResultPtr current,
+                      conn.Query("cannot list the table owners",
+                                 "SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner) "
+                                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                 "WHERE c.relkind IN ('r','p')"));
+  std::map<std::pair<std::string, std::string>, std::string> owners;
+  for (int i = 0; i < PQntuples(current.get()); ++i) {
+    owners[{PQgetvalue(current.get(), i, 0), PQgetvalue(current.get(), i, 1)}] =
+        PQgetvalue(current.get(), i, 2);
+  }
+  auto run = [&](const std::string& sql) { return conn.Run("compile: " + sql, sql); };
+  for (const RawSchema& s : raw) {
+    for (const RawTable& t : s.tables) {
+      if (!t.table) continue;
+      const std::string table_owner = naming_.TableOwner(s.name, t.name);
+      if (owners[{s.name, t.name}] == table_owner) {
+        owned.insert(table_owner);
+        continue;
+      }
+      const std::string quoted = QuoteIdent(table_owner);
+      const std::string schema = QuoteIdent(s.name);
+      if (roles.count(table_owner) == 0) {
+        LG_RETURN_IF_ERROR(run("CREATE ROLE " + quoted + " NOLOGIN NOINHERIT"));
+        LG_RETURN_IF_ERROR(run("COMMENT ON ROLE " + quoted + " IS " +
+                               QuoteLiteral("lakegate owner of " + s.name + "." + t.name)));
+      }
+      LG_RETURN_IF_ERROR(run("GRANT " + quoted + " TO CURRENT_USER"));
+      // PostgreSQL wants CREATE on the schema for the new owner, for the
+      // moment of the change only.
+      LG_RETURN_IF_ERROR(run("SAVEPOINT lg_own"));
+      Status moved = run("GRANT CREATE ON SCHEMA " + schema + " TO " + quoted);
+      if (moved.ok()) {
+        moved = run("ALTER TABLE " + schema + "." + QuoteIdent(t.name) + " OWNER TO " + quoted);
+      }
+      if (moved.ok()) moved = run("REVOKE CREATE ON SCHEMA " + schema + " FROM " + quoted);
+      if (!moved.ok()) {
+        LG_RETURN_IF_ERROR(run("ROLLBACK TO SAVEPOINT lg_own"));
+        log::Warn("postgres engine: table " + s.name + "." + t.name + " stays owned by " +
+                  owners[{s.name, t.name}] +
+                  " (the engine's user is no member of that role), so no role may DROP or ALTER "
+                  "it through lakegate: " +
+                  moved.message());
+        continue;
+      }
+      LG_RETURN_IF_ERROR(run("RELEASE SAVEPOINT lg_own"));
+      owned.insert(table_owner);
+    }
+  }
+  return Status::Ok();
+}
+
 Result<RawCatalog> PostgresEngine::Describe(Conn& conn) {
   LG_ASSIGN_OR_RETURN(
       ResultPtr r,
       conn.Query(
           "cannot list the catalog schemas",
-          "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
+          "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), "
+          "c.relkind IN ('r','p') "
           "FROM pg_namespace n "
           "LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r','p','v','m','f') "
           "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
@@ -155,7 +221,9 @@ Result<RawCatalog> PostgresEngine::Describe(Conn& conn) {
     if (PQgetisnull(r.get(), i, 1) != 0) continue;
     std::string table = PQgetvalue(r.get(), i, 1);
     auto& tables = raw.back().tables;
-    if (tables.empty() || tables.back().name != table) tables.push_back({table, {}});
+    if (tables.empty() || tables.back().name != table) {
+      tables.push_back({table, {}, std::string_view(PQgetvalue(r.get(), i, 4)) == "t"});
+    }
     if (PQgetisnull(r.get(), i, 2) != 0) continue;
     tables.back().columns.push_back({PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3)});
   }
@@ -167,7 +235,7 @@ std::string Fingerprint(const RawCatalog& raw) {
   for (const RawSchema& s : raw) {
     text += "S" + s.name + "\n";
     for (const RawTable& t : s.tables) {
-      text += "T" + t.name + "\n";
+      text += (t.table ? "T" : "V") + t.name + "\n";
       for (const RawColumn& c : t.columns) text += "C" + c.name + " " + c.type + "\n";
     }
   }
@@ -254,6 +322,7 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
   std::string digest_text = fingerprint + "\n" + HexEncode(crypto::Sha256(key_));
   for (const RolePlan& plan : plans) {
     digest_text += "R" + plan.role + (plan.unrestricted ? "*" : "") + "\n";
+    digest_text += "C" + Join(plan.create_in, ",") + "\nO" + Join(plan.table_owners, ",") + "\n";
     for (const auto& [schema, views] : plan.views_by_schema) {
       for (const ViewPlan& v : views) digest_text += v.create_sql + "\n" + v.grant_sql + "\n";
     }
@@ -342,6 +411,12 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
                                   {HexEncode(ipad), HexEncode(opad)})
                            .status());
   }
+  // Each raw table its owner role, before the grants below (a new owner
+  // takes over the grants its table's old owner made, not its own rights).
+  std::set<std::string> table_owners;
+  LG_RETURN_IF_ERROR(OwnTables(conn, raw, roles, table_owners));
+  LG_RETURN_IF_ERROR(run(AdoptFunctionSql(naming_)));
+  LG_RETURN_IF_ERROR(run(ReleaseFunctionSql(naming_)));
   // The raw schemas: nothing for PUBLIC; the owner role reads and writes
   // through its views.
   for (const RawSchema& s : raw) {
@@ -351,6 +426,12 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
     LG_RETURN_IF_ERROR(run("GRANT USAGE ON SCHEMA " + schema + " TO " + owner));
     LG_RETURN_IF_ERROR(run("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " +
                            schema + " TO " + owner));
+    // The owner role receives the tables roles create (adopt_created_tables).
+    LG_RETURN_IF_ERROR(run("GRANT CREATE ON SCHEMA " + schema + " TO " + owner));
+  }
+  for (const std::string& function :
+       {naming_.AdoptFunction() + "()", naming_.ReleaseFunction() + "(text[])"}) {
+    LG_RETURN_IF_ERROR(run("REVOKE ALL ON FUNCTION " + function + " FROM PUBLIC"));
   }
   // Every governed schema is made anew.
   LG_ASSIGN_OR_RETURN(ResultPtr schemas,
@@ -368,7 +449,7 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
     const std::string login = QuoteIdent(plan.login);
     // A login role that can become no one and owns nothing.
     const std::string attributes =
-        " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS";
+        " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS";
     std::string password = Password(plan.login);
     char* hashed = PQencryptPasswordConn(conn.raw(), password.c_str(), plan.login.c_str(), nullptr);
     if (hashed == nullptr) {
@@ -398,12 +479,13 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
       }
       LG_RETURN_IF_ERROR(conn.Run("cannot update login role " + plan.login,
                                   "ALTER ROLE " + login +
-                                      " LOGIN NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD " +
+                                      " LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD " +
                                       QuoteLiteral(verifier)));
     }
     LG_RETURN_IF_ERROR(
         run("COMMENT ON ROLE " + login + " IS " + QuoteLiteral("lakegate role " + plan.role)));
-    // Members of nothing: SET ROLE has no target.
+    // Members of nothing but the owner roles of the tables it may DROP or
+    // ALTER (granted below): SET ROLE has no other target.
     LG_ASSIGN_OR_RETURN(ResultPtr member_of,
                         conn.Query("cannot list memberships",
                                    "SELECT roleid::regrole::text FROM pg_auth_members "
@@ -417,6 +499,17 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
       std::string schema = QuoteIdent(s.name);
       LG_RETURN_IF_ERROR(run("REVOKE ALL ON SCHEMA " + schema + " FROM " + login));
       LG_RETURN_IF_ERROR(run("REVOKE ALL ON ALL TABLES IN SCHEMA " + schema + " FROM " + login));
+      bool creates =
+          std::find(plan.create_in.begin(), plan.create_in.end(), s.name) != plan.create_in.end();
+      bool owns = std::any_of(s.tables.begin(), s.tables.end(), [&](const RawTable& t) {
+        return std::find(plan.table_owners.begin(), plan.table_owners.end(),
+                         naming_.TableOwner(s.name, t.name)) != plan.table_owners.end();
+      });
+      // DDL names raw tables: USAGE to look them up, CREATE to create.
+      if (creates || owns) {
+        LG_RETURN_IF_ERROR(run("GRANT USAGE" + std::string(creates ? ", CREATE" : "") +
+                               " ON SCHEMA " + schema + " TO " + login));
+      }
       if (!plan.unrestricted) continue;
       LG_RETURN_IF_ERROR(run("GRANT USAGE, CREATE ON SCHEMA " + schema + " TO " + login));
       LG_RETURN_IF_ERROR(run("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " +
@@ -424,8 +517,16 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
       LG_RETURN_IF_ERROR(
           run("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + login));
     }
-    // The engine manages the tables an unrestricted role creates.
-    if (plan.unrestricted) LG_RETURN_IF_ERROR(run("GRANT " + login + " TO CURRENT_USER"));
+    for (const std::string& table_owner : plan.table_owners) {
+      if (table_owners.count(table_owner) == 0) continue;  // a table the compile could not own
+      LG_RETURN_IF_ERROR(run("GRANT " + QuoteIdent(table_owner) + " TO " + login));
+    }
+    // The adopt function (run as the engine's user) hands what the role
+    // creates to the owner role: it acts as the role's owner for that.
+    LG_RETURN_IF_ERROR(run("GRANT " + login + " TO CURRENT_USER"));
+    LG_RETURN_IF_ERROR(run("GRANT USAGE ON SCHEMA " + priv + " TO " + login));
+    LG_RETURN_IF_ERROR(run("GRANT EXECUTE ON FUNCTION " + naming_.AdoptFunction() + "(), " +
+                           naming_.ReleaseFunction() + "(text[]) TO " + login));
     for (const auto& [schema, views] : plan.views_by_schema) {
       LG_RETURN_IF_ERROR(run("CREATE SCHEMA " + QuoteIdent(schema) + " AUTHORIZATION " + owner));
       LG_RETURN_IF_ERROR(run("GRANT USAGE ON SCHEMA " + QuoteIdent(schema) + " TO " + login));
@@ -456,6 +557,11 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
   // Roles no longer in the policy cannot log in.
   for (const auto& [name, comment] : roles) {
     if (name == naming_.owner() || planned.count(name) != 0) continue;
+    if (name.starts_with(naming_.prefix() + "_t")) {
+      // The owner role of a table that is gone.
+      if (table_owners.count(name) == 0) (void)try_run("DROP ROLE " + QuoteIdent(name));
+      continue;
+    }
     LG_RETURN_IF_ERROR(run("ALTER ROLE " + QuoteIdent(name) + " NOLOGIN"));
     for (const RawSchema& s : raw) {
       LG_RETURN_IF_ERROR(
@@ -575,6 +681,15 @@ Status PostgresEngine::UserFailure(const PGresult* result, PGconn* conn, const R
       return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
                      "role " + plan.role + " lacks " + type + " on " + object);
     }
+    if (message.starts_with("must be owner of ") && !type.empty()) {
+      // Not a member of the table's owner role: no DROP/ALTER permission.
+      std::string table = message.substr(message.rfind(' ') + 1);
+      std::string object = database.empty() ? table : database + "." + table;
+      return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
+                     "role " + plan.role + " lacks " +
+                         (type == "DROP TABLE" ? std::string("DROP") : std::string("ALTER")) +
+                         " on " + object);
+    }
     return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
                    message + " (role " + plan.role + ")");
   }
@@ -612,6 +727,59 @@ Status PostgresEngine::UserFailure(const PGresult* result, PGconn* conn, const R
     return Failure(StatusCode::kInternal, EngineFailure::kInternal, message);
   }
   return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery, message);
+}
+
+Status PostgresEngine::CheckDdl(const policy::PolicySnapshot& policy, const policy::Role& role,
+                                const RolePlan& plan, const TextClass& text,
+                                const QueryRequest& request) const {
+  using P = policy::Permission;
+  if (plan.unrestricted) return Status::Ok();
+  const std::string& type = text.type;
+  auto denied = [](std::string message) {
+    return Failure(StatusCode::kPermissionDenied, EngineFailure::kPermissionDenied,
+                   std::move(message));
+  };
+  auto lacks = [&](P needed, const std::string& object) {
+    return denied("role " + role.name + " lacks " + policy::PermissionNames(policy::Bit(needed)) +
+                  " on " + object);
+  };
+  if (!IsTableDdl(type)) {
+    if (!type.starts_with("CREATE ") && !type.starts_with("DROP ") && !type.starts_with("ALTER ")) {
+      return Status::Ok();
+    }
+    // Views and schemas: an owner of a view reads what the view reads.
+    const std::string& database = request.database;
+    if (type == "CREATE VIEW" && !database.empty() &&
+        !policy::Has(policy::DecideDatabase(policy, role, database), P::kCreateTable)) {
+      return lacks(P::kCreateTable, "database " + database);
+    }
+    return denied(type + " is not supported for roles with restricted access on the PostgreSQL " +
+                  "engine: a view's owner reads the raw tables under it; use a role with " +
+                  "unrestricted access (role " + role.name + ")");
+  }
+  DdlTargets targets = DdlTargetsOf(request.sql);
+  if (!targets.parsed) return Status::Ok();  // PostgreSQL decides, by ownership
+  for (const RelationName& target : targets.tables) {
+    const std::string database = target.schema.empty() ? request.database : target.schema;
+    if (database.empty()) continue;
+    if (type == "CREATE TABLE") {
+      if (!policy::Has(policy::DecideDatabase(policy, role, database), P::kCreateTable)) {
+        return lacks(P::kCreateTable, "database " + database);
+      }
+      continue;
+    }
+    const P needed = type == "DROP TABLE" ? P::kDrop : P::kAlter;
+    const std::string object = database + "." + target.name;
+    if (!policy::Has(policy::DecideView(policy, role, database, target.name, {}).permissions,
+                     needed)) {
+      return lacks(needed, object);
+    }
+    if (auto refused = plan.ddl_refused.find(object); refused != plan.ddl_refused.end()) {
+      return denied(type + " on " + object + " is refused for role " + role.name + ": " +
+                    refused->second);
+    }
+  }
+  return Status::Ok();
 }
 
 Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy,
@@ -661,20 +829,42 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
                    "EXPLAIN is refused for role " + role.name +
                        ": a governed view's plan shows its filters and the rows they remove");
   }
-  std::string sql =
-      plan.unrestricted ? request.sql : MapSchemaQualifiers(request.sql, plan.schemas);
+  LG_RETURN_IF_ERROR(CheckDdl(policy, role, plan, text, request));
+  // Table DDL names raw tables (PostgreSQL's ownership and schema privileges
+  // decide); everything else a restricted role runs names governed views.
+  const bool raw_names = plan.unrestricted || IsTableDdl(text.type);
+  std::string sql = raw_names ? request.sql : MapSchemaQualifiers(request.sql, plan.schemas);
   // Unqualified names: the request's database first, then the others.
   std::vector<std::string> path;
-  if (!request.database.empty()) path.push_back(QuoteIdent(plan.schemas.at(request.database)));
-  for (const auto& [database, schema] : plan.schemas) {
-    if (database != request.database) path.push_back(QuoteIdent(schema));
+  if (raw_names && !plan.unrestricted) {
+    if (!request.database.empty()) path.push_back(QuoteIdent(request.database));
+  } else {
+    if (!request.database.empty()) path.push_back(QuoteIdent(plan.schemas.at(request.database)));
+    for (const auto& [database, schema] : plan.schemas) {
+      if (database != request.database) path.push_back(QuoteIdent(schema));
+    }
   }
   if (path.empty()) path.push_back("pg_catalog");
   const bool read_only = request.max_class == StatementClass::kRead;
+  // DROP and ALTER TABLE: the governed views over the table go first (the
+  // compile after the statement makes them anew), as PostgreSQL refuses to
+  // drop or retype what a view uses.
+  std::string release;
+  if (text.type == "DROP TABLE" || text.type == "ALTER TABLE") {
+    std::vector<std::string> names;
+    for (const RelationName& t : DdlTargetsOf(request.sql).tables) {
+      std::string schema = t.schema.empty() ? request.database : t.schema;
+      if (!schema.empty())
+        names.push_back(QuoteLiteral(QuoteIdent(schema) + "." + QuoteIdent(t.name)));
+    }
+    if (!names.empty()) {
+      release = "; SELECT " + naming_.ReleaseFunction() + "(ARRAY[" + Join(names, ", ") + "])";
+    }
+  }
   // Never relies on the session's defaults: the transaction says READ ONLY
   // itself, and PostgreSQL's own timeout backs up lakegate's cancel.
   std::string begin =
-      std::string(read_only ? "BEGIN READ ONLY" : "BEGIN READ WRITE") +
+      std::string(read_only ? "BEGIN READ ONLY" : "BEGIN READ WRITE") + release +
       "; SET LOCAL search_path TO " + Join(path, ", ") +
       "; SET LOCAL statement_timeout = " + std::to_string(request.limits.timeout.count() + 2000);
 
@@ -703,7 +893,10 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
       }
       return result;
     }
-    ResultPtr ended(PQexec(conn->raw(), result.ok() ? "COMMIT" : "ROLLBACK"));
+    // What the role created goes to the owner role before the commit.
+    const std::string commit =
+        plan.create_in.empty() ? "COMMIT" : "SELECT " + naming_.AdoptFunction() + "(); COMMIT";
+    ResultPtr ended(PQexec(conn->raw(), result.ok() ? commit.c_str() : "ROLLBACK"));
     if (!ended || PQresultStatus(ended.get()) != PGRES_COMMAND_OK) {
       if (result.ok()) result = UserFailure(ended.get(), conn->raw(), plan);
       return result;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 #include <iterator>
 
 #include "common/strings.h"
@@ -202,6 +203,22 @@ std::string TypeName(std::string_view first, std::string_view second) {
   return type;
 }
 
+bool IsWord(const Token& t, std::string_view word) {
+  return t.kind == Token::Kind::kWord && t.name == word;
+}
+
+// True when an ALTER statement holds an OWNER TO clause (not a column named
+// "owner" being renamed).
+bool ChangesOwner(std::string_view sql) {
+  std::vector<Token> tokens = Lex(sql);
+  for (size_t i = 1; i + 1 < tokens.size(); ++i) {
+    if (!IsWord(tokens[i], "owner") || !IsWord(tokens[i + 1], "to")) continue;
+    if (IsWord(tokens[i - 1], "column") || IsWord(tokens[i - 1], "rename")) continue;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<std::string> LeadingKeywords(std::string_view sql, size_t count) {
@@ -236,6 +253,12 @@ TextClass ClassifyText(std::string_view sql) {
       words.size() > 2) {
     second = AsciiLower(words[2]);
   }
+  if (first == "alter" && ChangesOwner(sql)) {
+    // Ownership moves only through the engine's compile: an owner role could
+    // otherwise hand a table to a role whose members see it filtered.
+    out.type = TypeName(first, second) + " OWNER TO";
+    return out;
+  }
   for (const ClassRule& rule : kRules) {
     if (rule.first != first) continue;
     if (!rule.second.empty() && rule.second != second) continue;
@@ -263,6 +286,94 @@ TextClass ClassifyTag(std::string_view tag) {
     out.klass = StatementClass::kRead;
   }
   out.type = words;
+  return out;
+}
+
+bool IsTableDdl(std::string_view type) {
+  return type == "CREATE TABLE" || type == "ALTER TABLE" || type == "DROP TABLE" ||
+         type == "CREATE INDEX" || type == "CREATE UNIQUE" || type == "ALTER INDEX" ||
+         type == "DROP INDEX";
+}
+
+DdlTargets DdlTargetsOf(std::string_view sql) {
+  const std::string_view text = sql;
+  std::vector<Token> t = Lex(sql);
+  size_t i = 0;
+  auto at = [&](std::string_view word) { return i < t.size() && IsWord(t[i], word); };
+  auto skip = [&](std::initializer_list<std::string_view> words) {
+    while (i < t.size() && std::any_of(words.begin(), words.end(),
+                                       [&](std::string_view w) { return IsWord(t[i], w); })) {
+      ++i;
+    }
+  };
+  auto is_name = [&](size_t k) {
+    return k < t.size() && (t[k].kind == Token::Kind::kWord || t[k].kind == Token::Kind::kQuoted);
+  };
+  // [schema.]name; false for a database-qualified name or no name.
+  auto name = [&](RelationName& out) {
+    if (!is_name(i)) return false;
+    out.name = t[i++].name;
+    if (i < t.size() && t[i].kind == Token::Kind::kDot) {
+      if (!is_name(i + 1)) return false;
+      out.schema = std::move(out.name);
+      out.name = t[i + 1].name;
+      i += 2;
+    }
+    return i >= t.size() || t[i].kind != Token::Kind::kDot;
+  };
+  auto is_comma = [&](size_t k) {
+    return k < t.size() && t[k].kind == Token::Kind::kOther && text.substr(t[k].begin, 1) == ",";
+  };
+  DdlTargets out;
+  RelationName target;
+  if (at("create")) {
+    ++i;
+    skip({"global", "local", "temp", "temporary", "unlogged"});
+    if (at("table")) {
+      ++i;
+      if (at("if")) skip({"if", "not", "exists"});
+      if (!name(target)) return out;
+    } else {
+      skip({"unique"});
+      if (!at("index")) return out;
+      ++i;
+      skip({"concurrently"});
+      if (at("if")) skip({"if", "not", "exists"});
+      if (!at("on")) {
+        RelationName index;
+        if (!name(index)) return out;
+      }
+      if (!at("on")) return out;
+      ++i;
+      skip({"only"});
+      if (!name(target)) return out;
+    }
+  } else if (at("alter")) {
+    ++i;
+    if (!at("table")) return out;
+    ++i;
+    if (at("if")) skip({"if", "exists"});
+    skip({"only"});
+    if (!name(target)) return out;
+  } else if (at("drop")) {
+    ++i;
+    if (!at("table")) return out;
+    ++i;
+    if (at("if")) skip({"if", "exists"});
+    while (true) {
+      RelationName dropped;
+      if (!name(dropped)) return {};
+      out.tables.push_back(std::move(dropped));
+      if (!is_comma(i)) break;
+      ++i;
+    }
+    out.parsed = true;
+    return out;
+  } else {
+    return out;
+  }
+  out.tables.push_back(std::move(target));
+  out.parsed = true;
   return out;
 }
 

@@ -48,6 +48,28 @@ TextClass ClassifyTag(std::string_view tag);
 // governed schema of that catalog database. Qualifiers inside strings,
 // comments and quoted text stay as written. `S.` preceded by another `.`
 // (a database-qualified name) is not a schema qualifier and stays.
+// True for the DDL statements on tables (and their indexes) that the engine
+// runs against the raw schemas: CREATE/ALTER/DROP TABLE, CREATE [UNIQUE]
+// INDEX, ALTER/DROP INDEX.
+bool IsTableDdl(std::string_view type);
+
+// A relation name as a statement wrote it: `schema` is "" when unqualified.
+struct RelationName {
+  std::string schema;
+  std::string name;
+};
+
+// The tables a table DDL statement names, read from its text: the table
+// CREATE TABLE creates, the tables DROP TABLE drops, the table ALTER TABLE
+// alters and the table CREATE INDEX indexes. `parsed` is false for any other
+// statement and for text this reader does not follow (PostgreSQL's
+// privileges still decide; the engine then names no table in a denial).
+struct DdlTargets {
+  bool parsed = false;
+  std::vector<RelationName> tables;
+};
+DdlTargets DdlTargetsOf(std::string_view sql);
+
 std::string MapSchemaQualifiers(std::string_view sql,
                                 const std::map<std::string, std::string>& schemas);
 
