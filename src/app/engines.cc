@@ -3,6 +3,7 @@
 #include "app/url_scheme.h"
 #include "common/strings.h"
 #include "engine/postgres/postgres_engine.h"
+#include "engine/routing_engine.h"
 #include "engine/sqlite/sqlite_engine.h"
 #include "engine/trino/trino_engine.h"
 
@@ -71,6 +72,28 @@ Result<std::unique_ptr<engine::Engine>> OpenEngine(std::string_view url,
     }
   }
   return kind->open(rest, settings);
+}
+
+Result<std::unique_ptr<engine::Engine>> OpenEngines(
+    std::string_view default_url, const std::map<std::string, std::string>& by_database,
+    const engine::EngineSettings& settings) {
+  LG_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> fallback, OpenEngine(default_url, settings));
+  if (by_database.empty()) return fallback;
+  std::map<std::string, std::vector<std::string>> databases_by_url;
+  for (const auto& [database, url] : by_database) {
+    if (EqualsIgnoreCase(UrlScheme(url).value_or(""), "trino")) {
+      return Status(StatusCode::kInvalidArgument, engine::EngineFailure::kMisconfigured,
+                    "engine.databases." + database +
+                        ": the Trino engine serves the whole lake only (engine.url)");
+    }
+    databases_by_url[url].push_back(database);
+  }
+  std::vector<engine::EngineRoute> routes;
+  for (auto& [url, databases] : databases_by_url) {
+    LG_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> opened, OpenEngine(url, settings));
+    routes.push_back({std::move(databases), std::move(opened)});
+  }
+  return engine::RouteByDatabase(std::move(fallback), std::move(routes));
 }
 
 }  // namespace lakegate::app

@@ -13,6 +13,7 @@
 // Thread-safe (no state).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +30,15 @@ namespace lakegate::app {
 // that does not exist).
 Result<std::unique_ptr<engine::Engine>> OpenEngine(std::string_view url,
                                                    const engine::EngineSettings& settings);
+
+// The engines of a stack file: `default_url` for every catalog database but
+// those `by_database` names, each served by the engine of its URL (one
+// engine per distinct URL), behind engine::RouteByDatabase(). Just
+// OpenEngine(default_url) when `by_database` is empty. A Trino URL serves
+// the whole lake only (kMisconfigured in `by_database`).
+Result<std::unique_ptr<engine::Engine>> OpenEngines(
+    std::string_view default_url, const std::map<std::string, std::string>& by_database,
+    const engine::EngineSettings& settings);
 
 // The schemes OpenEngine() knows, in registration order.
 std::vector<std::string> EngineSchemes();

@@ -409,7 +409,8 @@ Status ServerApp::Impl::StartQuery(const SecretString& hash_key) {
     };
   }
   engine_settings.mask_hash_key = std::move(mask_key);
-  LG_ASSIGN_OR_RETURN(engine, OpenEngine(stack.query.engine(), engine_settings));
+  LG_ASSIGN_OR_RETURN(
+      engine, OpenEngines(stack.query.engine(), stack.query.engine_databases, engine_settings));
   catalog = std::make_unique<catalog::PolicyCatalog>(*store);
   LG_RETURN_IF_ERROR(catalog->Refresh());
   LG_RETURN_IF_ERROR(gateway::ValidateGatewayOptions(gateway_options));

@@ -138,7 +138,9 @@ void RunLoad(const LoadFlags& flags) {
       }
       Exit(Fail(stack.status()));
     }
-    lake_dir = LakeDirFor(*stack);
+    // A database with an engine of its own loads there.
+    lake_dir = stack->query.engine_databases.empty() ? LakeDirFor(*stack)
+                                                     : stack->query.EngineFor(database);
   }
 
   auto source =

@@ -24,7 +24,7 @@ using policy::PolicySnapshot;
 // pseudo-role (never a real role).
 std::vector<engine::DatabaseInfo> LakeCatalogOrExit(const Context& ctx,
                                                     const PolicySnapshot& snapshot) {
-  auto engine = app::OpenEngine(ctx.stack.query.engine(), {});
+  auto engine = app::OpenEngines(ctx.stack.query.engine(), ctx.stack.query.engine_databases, {});
   if (!engine.ok()) Exit(Fail(engine.status()));
   policy::Role everything;
   everything.name = "(lakegate policy)";

@@ -2,7 +2,9 @@
 // limits, audit, metrics and query.
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -276,11 +278,57 @@ Status ParseMetrics(StackParse& parse, const YAML::Node& node, const std::string
       {{"client_labels", parse.yaml.SetBool(parse.config.metrics.client_labels)}});
 }
 
+namespace {
+
+// A catalog database name: [A-Za-z_][A-Za-z0-9_]{0,63} (the engines' rule).
+bool IsDatabaseName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!letter(name[0])) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
+}
+
+// engine.databases: {NAME: URL, ...}
+Status ParseEngineDatabases(const YamlReader& yaml, const YAML::Node& node, const std::string& path,
+                            std::map<std::string, std::string>& out) {
+  if (!node.IsMap()) {
+    return yaml.Error(node, path,
+                      "expected a map of catalog database names to engine URLs, e.g. "
+                      "{sales: postgresql://lakegate@db/sales}");
+  }
+  for (const auto& entry : node) {
+    const std::string name = entry.first.as<std::string>("");
+    const std::string at = path + "." + name;
+    if (!IsDatabaseName(name)) {
+      return yaml.Error(entry.first, at,
+                        "'" + name + "' is no catalog database name ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+    for (const auto& [known, url] : out) {
+      if (EqualsIgnoreCase(known, name)) {
+        return yaml.Error(entry.first, at, "database " + name + " is listed twice");
+      }
+    }
+    LG_ASSIGN_OR_RETURN(std::string url, yaml.ReadNonEmptyString(entry.second, at));
+    if (HasWhitespaceOrControl(url)) {
+      return yaml.Error(entry.second, at,
+                        "the engine URL contains whitespace; write it as a URL, e.g. "
+                        "postgresql://user@host/db");
+    }
+    if (url.find("://") == std::string::npos) url = yaml.ResolvePath(url);
+    out.emplace(name, std::move(url));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ParseEngine(StackParse& parse, const YAML::Node& node, const std::string& path) {
   const YamlReader& yaml = parse.yaml;
   QuerySpec& q = parse.config.query;
   return yaml.ParseMap(node, path, path,
-                       {{"url", [&](const YAML::Node& v, const std::string& p) -> Status {
+                       {{"url",
+                         [&](const YAML::Node& v, const std::string& p) -> Status {
                            LG_ASSIGN_OR_RETURN(q.engine_url, yaml.ReadNonEmptyString(v, p));
                            if (HasWhitespaceOrControl(q.engine_url)) {
                              return yaml.Error(v, p,
@@ -291,6 +339,9 @@ Status ParseEngine(StackParse& parse, const YAML::Node& node, const std::string&
                              q.engine_url = yaml.ResolvePath(q.engine_url);
                            }
                            return Status::Ok();
+                         }},
+                        {"databases", [&](const YAML::Node& v, const std::string& p) -> Status {
+                           return ParseEngineDatabases(yaml, v, p, q.engine_databases);
                          }}});
 }
 

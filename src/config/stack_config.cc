@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/strings.h"
 #include "config/stack_sections.h"
 #include "config/yaml_reader.h"
 
@@ -204,6 +205,13 @@ Result<StackConfig> LoadStackFile(const std::string& path) {
   }
   std::string base_dir = absolute.lexically_normal().parent_path().string();
   return ParseStack(*text, path, base_dir);
+}
+
+const std::string& QuerySpec::EngineFor(std::string_view database) const {
+  for (const auto& [name, url] : engine_databases) {
+    if (EqualsIgnoreCase(name, database)) return url;
+  }
+  return engine();
 }
 
 }  // namespace lakegate::config

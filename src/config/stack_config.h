@@ -26,6 +26,7 @@
 //       token_ttl: 1h
 //   query: {lake_dir: ./lake, default_database: analytics, timeout: 30s, max_rows: 10000}
 //   engine: {url: postgresql://lakegate@db/lake}   # optional: the lake in PostgreSQL
+//   # or per catalog database: {url: ./lake, databases: {sales: postgresql://...}}
 //   roles:
 //     - name: lf-dev-role
 //       grants:
@@ -64,6 +65,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -180,6 +182,12 @@ struct QuerySpec {
   std::string engine_url = {};
   // What app::OpenEngine() opens: engine_url, else lake_dir.
   const std::string& engine() const { return engine_url.empty() ? lake_dir : engine_url; }
+  // `engine: {databases: {NAME: URL}}`: catalog databases served by an engine
+  // of their own (engine/routing_engine.h); every other database is
+  // engine()'s.
+  std::map<std::string, std::string> engine_databases = {};
+  // The engine URL (or lake directory) serving `database`.
+  const std::string& EngineFor(std::string_view database) const;
   std::string default_database = "analytics";
   std::string read_scope = "athena-api/query.read";  // scope -> statement class
   std::string write_scope = "athena-api/query.write";

@@ -375,6 +375,22 @@ TEST(ParseStackTest, EngineUrl) {
   EXPECT_FALSE(ParseStack("engine: {url: \"postgresql://a b\"}\n", "stack.yaml", "/etc/lg").ok());
 }
 
+TEST(ParseStackTest, EnginePerDatabase) {
+  auto stack = ParseStack(
+      "engine:\n  url: lake2\n  databases:\n    Sales: postgresql://lakegate@db/sales\n"
+      "    archive: old-lake\n",
+      "stack.yaml", "/etc/lg");
+  ASSERT_TRUE(stack.ok()) << stack.status().ToString();
+  EXPECT_EQ(stack->query.engine(), "/etc/lg/lake2");
+  EXPECT_EQ(stack->query.EngineFor("sales"), "postgresql://lakegate@db/sales");
+  EXPECT_EQ(stack->query.EngineFor("archive"), "/etc/lg/old-lake");
+  EXPECT_EQ(stack->query.EngineFor("analytics"), "/etc/lg/lake2");
+  EXPECT_FALSE(ParseStack("engine: {databases: {\"a-b\": lake3}}\n", "stack.yaml", "/etc/lg").ok());
+  EXPECT_FALSE(
+      ParseStack("engine: {databases: {a: lake3, A: lake4}}\n", "stack.yaml", "/etc/lg").ok());
+  EXPECT_FALSE(ParseStack("engine: {databases: [a]}\n", "stack.yaml", "/etc/lg").ok());
+}
+
 TEST(ParseStackErrorTest, UnknownNestedKeys) {
   EXPECT_EQ(ErrorOf("listen:\n  adress: 0.0.0.0\n"),
             "stack.yaml:2:3: listen: unknown key \"adress\"; did you mean \"address\"?");

@@ -6,8 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <thread>
 
+#include "engine/routing_engine.h"
+#include "engine/sqlite/sqlite_engine.h"
 #include "engine_test_util.h"
 #include "store/postgres_test_server.h"
 
@@ -472,6 +476,56 @@ TEST_F(PostgresEngineTest, DdlRunsWithExactlyThePermissionPostgresEnforces) {
   EXPECT_EQ(Admin("SELECT count(*) FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = "
                   "'lakegate owner of analytics.scratch'"),
             "0");
+}
+
+// An engine per catalog database: analytics on PostgreSQL, sales on SQLite.
+TEST_F(PostgresEngineTest, OneDatabaseOnPostgresTheRestOnSqlite) {
+  char tmpl[] = "/tmp/lakegate-routing-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  ASSERT_TRUE(CreateDatabaseIfMissing(dir, "sales").ok());
+  auto sqlite = OpenSqliteEngine(SqliteEngineOptions{dir, 2});
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status().ToString();
+  std::vector<EngineRoute> routes;
+  routes.push_back({{"analytics"}, std::move(engine_)});
+  auto routed = RouteByDatabase(std::move(sqlite).value(), std::move(routes));
+  ASSERT_TRUE(routed.ok()) << routed.status().ToString();
+  engine_ = std::move(routed).value();
+  auto in_sales = [&](const std::string& role, const std::string& sql, StatementClass c) {
+    QueryRequest req;
+    req.sql = sql;
+    req.database = "sales";
+    req.max_class = c;
+    CollectingSink sink;
+    return engine_->Execute(policy_, *policy_.FindRole(role), req, sink).status();
+  };
+  ASSERT_TRUE(
+      in_sales(kSuper, "CREATE TABLE orders(id INTEGER, amount REAL)", StatementClass::kAdmin)
+          .ok());
+  ASSERT_TRUE(in_sales(kSuper, "INSERT INTO orders VALUES (1, 2.5)", StatementClass::kWrite).ok());
+  // PostgreSQL's governed view for analytics, SQLite for sales.
+  Outcome dev = Run(kDev, "SELECT * FROM analytics.members LIMIT 1");
+  ASSERT_TRUE(dev.status.ok()) << dev.status.ToString();
+  EXPECT_EQ(dev.columns.size(), 6u);
+  Outcome orders = Run(kSuper, "SELECT count(*) FROM sales.orders");
+  ASSERT_TRUE(orders.status.ok()) << orders.status.ToString();
+  EXPECT_EQ(std::get<int64_t>(orders.rows[0][0]), 1);
+  EXPECT_EQ(Admin("SELECT to_regclass('sales.orders') IS NULL"), "t");
+  // No join across the two.
+  Outcome both =
+      Run(kSuper, "SELECT * FROM sales.orders o JOIN analytics.members m ON o.id = m.member_id");
+  EXPECT_REASON(both, kInvalidQuery);
+  EXPECT_NE(both.status.message().find("different engines"), std::string::npos)
+      << both.status.ToString();
+  // The catalog lists both engines' databases.
+  auto catalog = engine_->Catalog(policy_, *policy_.FindRole(kSuper));
+  ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+  std::vector<std::string> names;
+  for (const DatabaseInfo& db : *catalog) names.push_back(db.name);
+  EXPECT_NE(std::find(names.begin(), names.end(), "analytics"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "sales"), names.end());
+  engine_.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 TEST_F(PostgresEngineTest, FiltersPostgresCannotEvaluateExactlyFailClosed) {
