@@ -1,0 +1,53 @@
+// What the PostgreSQL engine reads from a statement's text before PostgreSQL
+// does (engine/postgres/statement_text.h): the DDL targets it checks the
+// policy's permissions on, and the statements it refuses outright.
+#include <gtest/gtest.h>
+
+#include "engine/postgres/statement_text.h"
+
+namespace lakegate::engine::postgres_internal {
+namespace {
+
+std::vector<std::string> Targets(std::string_view sql) {
+  DdlTargets t = DdlTargetsOf(sql);
+  std::vector<std::string> out;
+  if (!t.parsed) return {"<unparsed>"};
+  for (const RelationName& n : t.tables) out.push_back(n.schema + "|" + n.name);
+  return out;
+}
+
+TEST(DdlTargetsTest, NamesTheTablesOfTableDdl) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Targets("CREATE TABLE t(a int)"), V{"|t"});
+  EXPECT_EQ(Targets("create unlogged table if not exists Analytics.\"T x\" (a int)"),
+            V{"analytics|T x"});
+  EXPECT_EQ(Targets("/* c */ DROP TABLE IF EXISTS a.b, c"), (V{"a|b", "|c"}));
+  EXPECT_EQ(Targets("ALTER TABLE IF EXISTS ONLY s.t ADD COLUMN c int"), V{"s|t"});
+  EXPECT_EQ(Targets("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON ONLY s.t (a)"), V{"s|t"});
+  EXPECT_EQ(Targets("CREATE INDEX ON t (a)"), V{"|t"});
+  // A database-qualified name or another statement: not followed.
+  EXPECT_EQ(Targets("DROP TABLE db.s.t"), V{"<unparsed>"});
+  EXPECT_EQ(Targets("DROP VIEW v"), V{"<unparsed>"});
+  EXPECT_EQ(Targets("SELECT 1"), V{"<unparsed>"});
+  EXPECT_EQ(Targets(""), V{"<unparsed>"});
+}
+
+TEST(DdlTargetsTest, OwnershipChangesAreRefused) {
+  EXPECT_FALSE(ClassifyText("ALTER TABLE t OWNER TO someone").allowed);
+  EXPECT_FALSE(ClassifyText("ALTER TABLE t ADD COLUMN c int, OWNER TO x").allowed);
+  EXPECT_TRUE(ClassifyText("ALTER TABLE t RENAME COLUMN owner TO holder").allowed);
+  EXPECT_TRUE(ClassifyText("ALTER TABLE t RENAME owner TO holder").allowed);
+  EXPECT_TRUE(ClassifyText("ALTER TABLE t ADD COLUMN owner text").allowed);
+  for (const char* sql :
+       {"CREATE FUNCTION f() RETURNS int AS 'SELECT 1' LANGUAGE sql", "CREATE SEQUENCE s",
+        "CREATE TRIGGER x", "CREATE POLICY p ON t", "GRANT SELECT ON t TO PUBLIC",
+        "CREATE RULE r AS ON INSERT TO t DO NOTHING"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_FALSE(ClassifyText(sql).allowed);
+  }
+  EXPECT_TRUE(IsTableDdl(ClassifyText("CREATE UNIQUE INDEX i ON t(a)").type));
+  EXPECT_FALSE(IsTableDdl(ClassifyText("CREATE VIEW v AS SELECT 1").type));
+}
+
+}  // namespace
+}  // namespace lakegate::engine::postgres_internal
