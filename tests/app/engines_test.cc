@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "testing/status_matchers.h"
@@ -67,6 +68,44 @@ TEST_F(EnginesTest, SqliteByPlainPathOrUrl) {
   EXPECT_EQ(Databases("sqlite:" + dir_ + "/lake"), 1u);
   EXPECT_EQ(Databases("SQLite:" + dir_ + "/lake"), 1u);    // schemes are case-insensitive
   EXPECT_EQ(Databases("sqlite://" + dir_ + "/lake"), 1u);  // empty authority
+}
+
+TEST_F(EnginesTest, OneEnginePerListedDatabase) {
+  engine::EngineSettings settings;
+  settings.create_if_missing = true;
+  class Empty final : public engine::RowSource {
+   public:
+    const std::vector<std::string>& columns() const override { return columns_; }
+    Result<bool> Next(std::vector<engine::LoadField>&) override { return false; }
+    Status Rewind() override { return Status::Ok(); }
+    int64_t line() const override { return 0; }
+    uint64_t bytes_read() const override { return 0; }
+    uint64_t total_bytes() const override { return 0; }
+    const std::string& name() const override { return name_; }
+
+   private:
+    std::vector<std::string> columns_;
+    std::string name_ = "empty";
+  } empty;
+  // Loads land in the engine of their database.
+  std::map<std::string, std::string> by_database = {{"sales", dir_ + "/sales-lake"}};
+  {
+    auto engines = OpenEngines(dir_ + "/lake", by_database, settings);
+    ASSERT_TRUE(engines.ok()) << engines.status().ToString();
+    for (const char* database : {"analytics", "sales"}) {
+      engine::LoadRequest request{database, "t", /*create=*/true, {{"x", "INTEGER"}}};
+      ASSERT_TRUE((*engines)->Load(request, empty, nullptr).ok()) << database;
+    }
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/lake/analytics.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/lake/sales.db"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/sales-lake/sales.db"));
+  EXPECT_EQ(Databases(dir_ + "/lake"), 1u);
+  EXPECT_EQ(Databases(dir_ + "/sales-lake"), 1u);
+  // Trino serves the whole lake or nothing.
+  by_database["hr"] = "trino://127.0.0.1:1";
+  EXPECT_TRUE(HasReason(OpenEngines(dir_ + "/lake", by_database, {}).status(),
+                        engine::EngineFailure::kMisconfigured));
 }
 
 TEST_F(EnginesTest, UnknownSchemeNamesTheKnownOnesAndHidesTheUrl) {
