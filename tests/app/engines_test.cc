@@ -15,6 +15,22 @@ namespace {
 
 using lakegate::testing::HasReason;
 
+// A load source without records.
+class EmptySource final : public engine::RowSource {
+ public:
+  const std::vector<std::string>& columns() const override { return columns_; }
+  Result<bool> Next(std::vector<engine::LoadField>&) override { return false; }
+  Status Rewind() override { return Status::Ok(); }
+  int64_t line() const override { return 0; }
+  uint64_t bytes_read() const override { return 0; }
+  uint64_t total_bytes() const override { return 0; }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::vector<std::string> columns_;
+  std::string name_ = "empty";
+};
+
 class EnginesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -48,20 +64,7 @@ TEST_F(EnginesTest, SqliteByPlainPathOrUrl) {
     auto engine = OpenEngine(dir_ + "/lake", settings);
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
     engine::LoadRequest request{"analytics", "t", /*create=*/true, {{"x", "INTEGER"}}};
-    class Empty final : public engine::RowSource {
-     public:
-      const std::vector<std::string>& columns() const override { return columns_; }
-      Result<bool> Next(std::vector<engine::LoadField>&) override { return false; }
-      Status Rewind() override { return Status::Ok(); }
-      int64_t line() const override { return 0; }
-      uint64_t bytes_read() const override { return 0; }
-      uint64_t total_bytes() const override { return 0; }
-      const std::string& name() const override { return name_; }
-
-     private:
-      std::vector<std::string> columns_;
-      std::string name_ = "empty";
-    } empty;
+    EmptySource empty;
     ASSERT_TRUE((*engine)->Load(request, empty, nullptr).ok());
   }
   EXPECT_EQ(Databases(dir_ + "/lake"), 1u);
@@ -73,20 +76,7 @@ TEST_F(EnginesTest, SqliteByPlainPathOrUrl) {
 TEST_F(EnginesTest, OneEnginePerListedDatabase) {
   engine::EngineSettings settings;
   settings.create_if_missing = true;
-  class Empty final : public engine::RowSource {
-   public:
-    const std::vector<std::string>& columns() const override { return columns_; }
-    Result<bool> Next(std::vector<engine::LoadField>&) override { return false; }
-    Status Rewind() override { return Status::Ok(); }
-    int64_t line() const override { return 0; }
-    uint64_t bytes_read() const override { return 0; }
-    uint64_t total_bytes() const override { return 0; }
-    const std::string& name() const override { return name_; }
-
-   private:
-    std::vector<std::string> columns_;
-    std::string name_ = "empty";
-  } empty;
+  EmptySource empty;
   // Loads land in the engine of their database.
   std::map<std::string, std::string> by_database = {{"sales", dir_ + "/sales-lake"}};
   {
