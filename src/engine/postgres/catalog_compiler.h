@@ -3,7 +3,8 @@
 //
 // Design (docs/postgresql.md): a catalog database is a schema of the engine's
 // database (the "raw" schema). Each lakegate role gets its own LOGIN role,
-// a member of nothing, that no other role can become; a role with
+// a member of no role but table owner roles (DDL, below), that no other
+// role can become; a role with
 // unrestricted access (policy::IsUnrestricted) uses the raw schemas directly;
 // every other role gets, per catalog database it may see, a governed schema
 // owned by the NOLOGIN owner role, holding one security-barrier view per
