@@ -473,8 +473,10 @@ TEST_F(PostgresEngineTest, DdlRunsWithExactlyThePermissionPostgresEnforces) {
   ASSERT_TRUE(Run("owner", "DROP TABLE analytics.scratch", admin).status.ok());
   EXPECT_REASON(Run("reader", "SELECT * FROM scratch"), kInvalidQuery);
   EXPECT_TRUE(Run(kDev, "SELECT count(*) FROM members").status.ok());
-  EXPECT_EQ(Admin("SELECT count(*) FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = "
-                  "'lakegate owner of analytics.scratch'"),
+  // What it owned is gone with the table: its membership owns nothing.
+  EXPECT_EQ(Admin("SELECT count(*) FROM pg_class c JOIN pg_auth_members m ON m.roleid = "
+                  "c.relowner WHERE m.member = '" +
+                  owner_login + "'::regrole"),
             "0");
 }
 
