@@ -10,6 +10,7 @@
 #include "common/percent_encoding.h"
 #include "common/random.h"
 #include "common/secret_string.h"
+#include "common/sql_quote.h"
 #include "common/status.h"
 #include "common/strings.h"
 
@@ -173,6 +174,17 @@ TEST(PercentEncodingTest, DecodesEscapesAndKeepsEverythingElse) {
   EXPECT_EQ(PercentDecodeLenient("100%"), "100%");
   EXPECT_EQ(PercentDecodeLenient("%zz%4"), "%zz%4");
   EXPECT_EQ(PercentDecodeLenient("%2525"), "%25");
+}
+
+TEST(SqlQuoteTest, DoublesTheQuoteCharacterOnly) {
+  EXPECT_EQ(QuoteIdent("members"), "\"members\"");
+  EXPECT_EQ(QuoteIdent("a\"b"), "\"a\"\"b\"");
+  EXPECT_EQ(QuoteIdent("it's"), "\"it's\"");
+  EXPECT_EQ(QuoteIdent(""), "\"\"");
+  EXPECT_EQ(QuoteString("it's"), "'it''s'");
+  EXPECT_EQ(QuoteString("a\"b\\n"), "'a\"b\\n'");  // backslashes stay plain
+  EXPECT_EQ(QuoteString("''"), "''''''");
+  EXPECT_EQ(QuoteString(std::string_view("a\0b", 3)), std::string("'a\0b'", 5));
 }
 
 }  // namespace

@@ -3,40 +3,16 @@
 #include <iterator>
 
 #include "engine/engine.h"
+#include "store/postgres/libpq_text.h"
 
 namespace lakegate::engine::postgres_internal {
 namespace {
 
-std::string OneLine(const char* text) {
-  std::string s = text != nullptr ? text : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  for (char& c : s) {
-    if (c == '\n') c = ' ';
-  }
-  return s;
-}
+using store::OneLine;
 
 bool Contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
-
-std::string QuoteIdent(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string QuoteLiteral(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 std::string SqlState(const PGresult* result) {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sql_quote.h"
 #include "common/status.h"
 
 namespace lakegate::engine::postgres_internal {
@@ -88,10 +89,5 @@ bool IsConnectionLoss(const PGresult* result, PGconn* conn);
 // The failure of an engine-internal statement: kUnavailable for a lost
 // connection or a busy server, else kInternal ("<doing>: <message>").
 Status InternalFailure(const PGresult* result, PGconn* conn, std::string_view doing);
-
-// `s` as a double-quoted SQL identifier.
-std::string QuoteIdent(std::string_view s);
-// `s` as a single-quoted SQL string literal (standard_conforming_strings).
-std::string QuoteLiteral(std::string_view s);
 
 }  // namespace lakegate::engine::postgres_internal

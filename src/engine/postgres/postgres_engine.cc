@@ -436,7 +436,7 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
     if (roles.count(plan.login) == 0) {
       LG_RETURN_IF_ERROR(
           conn.Run("cannot create login role " + plan.login,
-                   "CREATE ROLE " + login + attributes + " PASSWORD " + QuoteLiteral(verifier)));
+                   "CREATE ROLE " + login + attributes + " PASSWORD " + QuoteString(verifier)));
     } else {
       // Only a superuser may name the superuser-level attributes; a role
       // that holds one fails the compile instead (fail closed).
@@ -454,10 +454,10 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
       LG_RETURN_IF_ERROR(conn.Run("cannot update login role " + plan.login,
                                   "ALTER ROLE " + login +
                                       " LOGIN NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD " +
-                                      QuoteLiteral(verifier)));
+                                      QuoteString(verifier)));
     }
     LG_RETURN_IF_ERROR(
-        run("COMMENT ON ROLE " + login + " IS " + QuoteLiteral("lakegate role " + plan.role)));
+        run("COMMENT ON ROLE " + login + " IS " + QuoteString("lakegate role " + plan.role)));
     // Members of nothing: SET ROLE has no target.
     LG_ASSIGN_OR_RETURN(ResultPtr member_of,
                         conn.Query("cannot list memberships",
@@ -519,7 +519,7 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
                              QuoteIdent(name)));
     }
   }
-  LG_RETURN_IF_ERROR(run("COMMENT ON ROLE " + owner + " IS " + QuoteLiteral(digest)));
+  LG_RETURN_IF_ERROR(run("COMMENT ON ROLE " + owner + " IS " + QuoteString(digest)));
   return run("COMMIT");
 }
 
