@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
 #include <thread>
 
 #include "engine_test_util.h"
@@ -456,6 +457,77 @@ TEST_F(PostgresEngineTest, FiltersPostgresCannotEvaluateExactlyFailClosed) {
   EXPECT_NE(o.status.message().find("cannot be evaluated exactly"), std::string::npos)
       << o.status.ToString();
   // Other roles are unaffected.
+  EXPECT_TRUE(Run(kDev, "SELECT count(*) FROM members").status.ok());
+}
+
+// Expression masks render in PostgreSQL's dialect where the values are
+// SQLite's exactly: the same role over the same 200 members on both engines.
+TEST_F(PostgresEngineTest, ExpressionMasksGiveSqlitesValues) {
+  policy::Role r;
+  r.name = "masked";
+  r.grants = {
+      {"analytics",
+       "members",
+       policy::Bit(policy::Permission::kSelect) | policy::Bit(policy::Permission::kDescribe),
+       {}}};
+  auto mask = [&](const char* column, const char* expression) {
+    r.masks.push_back(
+        {"analytics", "members", column, policy::MaskKind::kExpression, 4, expression});
+  };
+  mask("member_id", "member_id * 2 + (lifetime_value >= 500) - member_id % 3 + -member_id / 4");
+  mask("name", "upper(substr(name, 1, 3)) || '***' || length(name) || lower('ÄB')");
+  mask("email", "CASE WHEN region LIKE 'EU%' THEN replace(email, '@', ' at ') END");
+  mask("region", "trim(lower(region), 'e') || (member_id / 0 IS NULL) || instr(region, '-')");
+  mask("tier",
+       "coalesce(nullif(tier, 'gold'), 'other') || ':' || (tier IN ('gold', 'silver')) || "
+       "(tier BETWEEN 'a' AND 'h') || (NOT tier < 'b')");
+  mask("joined_on", "substr(joined_on, 0, 5) || ltrim(rtrim(joined_on, '0123456789'), '0123')");
+  mask("lifetime_value",
+       "CASE WHEN member_id % 2 = 0 THEN lifetime_value * 2 / 0 ELSE "
+       "lifetime_value - member_id END");
+  policy_.roles[r.name] = r;
+  policy_.version++;
+  const std::string sql = "SELECT * FROM members ORDER BY 1, 2, 4, 5, 6";
+  Outcome pg = Run("masked", sql);
+  ASSERT_TRUE(pg.status.ok()) << pg.status.ToString();
+  ASSERT_EQ(pg.rows.size(), 200u);
+
+  testing::Lake lake;
+  ASSERT_TRUE(lake.Build(200).ok());
+  Outcome sqlite = lake.RunAs(r, sql);
+  ASSERT_TRUE(sqlite.status.ok()) << sqlite.status.ToString();
+  ASSERT_EQ(sqlite.rows.size(), pg.rows.size());
+  // The same values of the same types, row by row.
+  std::istringstream pg_lines(pg.dump), sqlite_lines(sqlite.dump);
+  for (std::string a, b; std::getline(pg_lines, a) && std::getline(sqlite_lines, b);) {
+    ASSERT_EQ(a, b) << "PostgreSQL vs SQLite";
+  }
+  for (size_t i = 0; i < pg.rows.size(); ++i) {
+    for (size_t c = 0; c < pg.rows[i].size(); ++c) {
+      EXPECT_EQ(pg.rows[i][c].index(), sqlite.rows[i][c].index()) << "row " << i << " column " << c;
+    }
+  }
+}
+
+TEST_F(PostgresEngineTest, ExpressionMasksPostgresCannotMatchFailClosed) {
+  for (const char* expression :
+       {"name || lifetime_value", "member_id < 'a'", "substr(name, -2)", "region + 1",
+        "CASE WHEN member_id > 5 THEN name ELSE member_id END", "lifetime_value % 2"}) {
+    SCOPED_TRACE(expression);
+    policy::Role r;
+    r.name = "odd-mask";
+    r.grants = {{"analytics", "members", policy::Bit(policy::Permission::kSelect), {}}};
+    r.masks.push_back(
+        {"analytics", "members", "name", policy::MaskKind::kExpression, 4, expression});
+    policy_.roles[r.name] = r;
+    policy_.version++;
+    Outcome o = Run("odd-mask", "SELECT name FROM members");
+    EXPECT_REASON(o, kPermissionDenied);
+    EXPECT_NE(o.status.message().find("expression masks"), std::string::npos)
+        << o.status.ToString();
+    EXPECT_NE(o.status.message().find("has no exact PostgreSQL counterpart"), std::string::npos)
+        << o.status.ToString();
+  }
   EXPECT_TRUE(Run(kDev, "SELECT count(*) FROM members").status.ok());
 }
 
