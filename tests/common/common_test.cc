@@ -10,6 +10,7 @@
 #include "common/percent_encoding.h"
 #include "common/random.h"
 #include "common/secret_string.h"
+#include "common/sql_quote.h"
 #include "common/status.h"
 #include "common/strings.h"
 
@@ -192,6 +193,17 @@ TEST(StringsTest, Utf8Validity) {
   EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // a surrogate
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
   EXPECT_FALSE(IsValidUtf8("\xE2\x82"));          // cut short
+}
+
+TEST(SqlQuoteTest, DoublesTheQuoteCharacterOnly) {
+  EXPECT_EQ(QuoteIdent("members"), "\"members\"");
+  EXPECT_EQ(QuoteIdent("a\"b"), "\"a\"\"b\"");
+  EXPECT_EQ(QuoteIdent("it's"), "\"it's\"");
+  EXPECT_EQ(QuoteIdent(""), "\"\"");
+  EXPECT_EQ(QuoteString("it's"), "'it''s'");
+  EXPECT_EQ(QuoteString("a\"b\\n"), "'a\"b\\n'");  // backslashes stay plain
+  EXPECT_EQ(QuoteString("''"), "''''''");
+  EXPECT_EQ(QuoteString(std::string_view("a\0b", 3)), std::string("'a\0b'", 5));
 }
 
 }  // namespace

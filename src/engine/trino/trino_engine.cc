@@ -624,24 +624,6 @@ Result<LoadSummary> TrinoEngine::Load(const LoadRequest& request, RowSource& sou
 
 }  // namespace
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string QuoteString(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
 Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
                                                   const EngineSettings& settings) {
   // The registry hands over the whole URL (a server's URL keeps its scheme).

@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/sql_quote.h"
 #include "common/status.h"
 #include "engine/engine.h"
 
@@ -46,9 +47,8 @@ Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
                                                   const EngineSettings& settings);
 
 // Trino SQL quoting (the engine's statements and the OPA decision point's
-// filter and mask expressions): an identifier in double quotes and a string
-// literal in single quotes, each with its quote character doubled.
-std::string QuoteIdent(std::string_view name);
-std::string QuoteString(std::string_view text);
+// filter and mask expressions): common/sql_quote.h.
+using ::lakegate::QuoteIdent;
+using ::lakegate::QuoteString;
 
 }  // namespace lakegate::engine
