@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/random.h"
 #include "common/strings.h"
 #include "engine/load_driver.h"
 #include "http/client.h"
@@ -27,6 +28,8 @@ constexpr size_t kMaxPageBytes = 16 << 20;
 // One INSERT of a load carries at most this much SQL (Trino's query.max-length
 // is 1,000,000 characters).
 constexpr size_t kMaxInsertBytes = 900 * 1000;
+// A statement's token is renewed after this long (tokens live 5 minutes).
+constexpr auto kTokenRenewal = std::chrono::seconds(60);
 
 Status Failure(StatusCode code, EngineFailure reason, std::string message) {
   return Status(code, reason, std::move(message));
@@ -242,6 +245,7 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
       "the query ran longer than the limit of " + std::to_string(limits.timeout.count()) + " ms";
   if (!settings_.bearer_token) return Misconfigured("the Trino engine has no token source");
   LG_ASSIGN_OR_RETURN(SecretString token, settings_.bearer_token(principal));
+  Clock::time_point minted = Clock::now();
   http::ClientRequest request;
   request.method = http::Method::kPost;
   request.url = base_url_ + "/v1/statement";
@@ -333,6 +337,11 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
     }
     if (Clock::now() >= deadline) {
       return fail(Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout, limit_text));
+    }
+    if (Clock::now() - minted > kTokenRenewal) {
+      // A long statement outlives its token: Trino checks every request.
+      LG_ASSIGN_OR_RETURN(token, settings_.bearer_token(principal));
+      minted = Clock::now();
     }
     request = http::ClientRequest{};
     request.method = http::Method::kGet;
@@ -476,13 +485,46 @@ Result<std::vector<DatabaseInfo>> TrinoEngine::Catalog(const policy::PolicySnaps
   return out;
 }
 
-// Loads through INSERT statements: the rows of a load are sent as one INSERT
-// ... VALUES when they fit in one statement (atomic), else in statements of
-// about kMaxInsertBytes each.
+// The prefix of a load's staging table (the rest is random hex).
+constexpr std::string_view kStagingPrefix = "lakegate_load_";
+
+// A Trino type lakegate may write into a CAST (a type information_schema
+// reported: letters, digits, '_', '(', ')', ',' and spaces).
+bool IsPlainTypeName(std::string_view type) {
+  if (type.empty()) return false;
+  for (char c : type) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '(' ||
+              c == ')' || c == ',' || c == ' ';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Loads through a staging table, so that a load of any size is atomic: the
+// rows go into a new table "lakegate_load_<random>" of the same schema in
+// INSERT ... VALUES statements of up to kMaxInsertBytes (sent as they fill:
+// memory stays flat), and one statement publishes them at Commit(): a rename
+// to the target for a table the load creates, INSERT INTO target SELECT ...
+// FROM staging for an existing one (Trino's Hive connector commits a
+// statement's files at its end and deletes them when it fails). Readers never
+// see a part of the load; a load that fails, or a target destroyed without
+// Commit(), drops the staging table.
 class TrinoLoadTarget final : public LoadTarget {
  public:
   TrinoLoadTarget(TrinoEngine& engine, std::string catalog, const LoadRequest& request)
-      : engine_(engine), catalog_(std::move(catalog)), request_(request) {}
+      : engine_(engine),
+        catalog_(std::move(catalog)),
+        request_(request),
+        staging_(std::string(kStagingPrefix) + RandomHex(8)) {}
+
+  ~TrinoLoadTarget() override {
+    if (staging_created_ && !published_) {
+      if (Status s = Statement("DROP TABLE IF EXISTS " + Qualified(staging_), nullptr); !s.ok()) {
+        log::Warn("could not drop the staging table " + Qualified(staging_) +
+                  " of a failed load (drop it by hand): " + s.message());
+      }
+    }
+  }
 
   Result<std::optional<std::vector<LoadedColumn>>> DescribeTable() override {
     std::vector<LoadedColumn> columns;
@@ -496,6 +538,7 @@ class TrinoLoadTarget final : public LoadTarget {
                     return Status::Ok();
                   }));
     if (columns.empty()) return std::optional<std::vector<LoadedColumn>>();
+    table_columns_ = columns;
     return std::optional<std::vector<LoadedColumn>>(std::move(columns));
   }
 
@@ -511,21 +554,27 @@ class TrinoLoadTarget final : public LoadTarget {
   Status Begin() override { return Status::Ok(); }
 
   Status CreateTable(const std::vector<LoadedColumn>& columns) override {
-    create_sql_ = "CREATE TABLE " + Table() + " (";
+    creating_ = true;
+    table_columns_.clear();
+    staging_columns_sql_.clear();
     for (size_t i = 0; i < columns.size(); ++i) {
-      if (i > 0) create_sql_ += ", ";
-      create_sql_ += QuoteIdent(AsciiLower(columns[i].name)) + " " + TrinoType(columns[i].type);
-      types_.push_back(TrinoType(columns[i].type));
+      if (i > 0) staging_columns_sql_ += ", ";
+      std::string type = TrinoType(columns[i].type);
+      staging_columns_sql_ += QuoteIdent(AsciiLower(columns[i].name)) + " " + type;
+      table_columns_.push_back({columns[i].name, type});
     }
-    create_sql_ += ") WITH (format = 'PARQUET')";
     return Status::Ok();
   }
 
   Status PrepareInsert(const std::vector<std::string>& columns) override {
-    insert_head_ = "INSERT INTO " + Table() + " (";
+    // The rows gathered so far were for the previous column list.
+    LG_RETURN_IF_ERROR(Flush());
+    insert_head_ = "INSERT INTO " + Qualified(staging_) + " (";
+    casts_.clear();
     for (size_t i = 0; i < columns.size(); ++i) {
       if (i > 0) insert_head_ += ", ";
       insert_head_ += QuoteIdent(AsciiLower(columns[i]));
+      casts_.push_back(CastFor(columns[i]));
     }
     insert_head_ += ") VALUES ";
     return Status::Ok();
@@ -542,14 +591,15 @@ class TrinoLoadTarget final : public LoadTarget {
         tuple += std::to_string(*n);
       } else if (const auto* d = std::get_if<double>(&v)) {
         tuple += DoubleSql(*d);
+      } else if (i < casts_.size() && !casts_[i].empty()) {
+        tuple += "CAST(" + QuoteString(std::get<std::string_view>(v)) + " AS " + casts_[i] + ")";
       } else {
         tuple += QuoteString(std::get<std::string_view>(v));
       }
     }
     tuple += ")";
     if (!pending_.empty() && pending_.size() + tuple.size() > kMaxInsertBytes) {
-      batches_.push_back(std::move(pending_));
-      pending_.clear();
+      LG_RETURN_IF_ERROR(Flush());
     }
     if (!pending_.empty()) pending_ += ", ";
     pending_ += tuple;
@@ -557,25 +607,59 @@ class TrinoLoadTarget final : public LoadTarget {
   }
 
   Status Commit() override {
-    if (!pending_.empty()) batches_.push_back(std::move(pending_));
-    if (!create_sql_.empty()) {
-      if (request_.create) {
-        LG_RETURN_IF_ERROR(Statement("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(catalog_) + "." +
-                                         QuoteIdent(AsciiLower(request_.database)),
-                                     nullptr));
+    LG_RETURN_IF_ERROR(Flush());
+    LG_RETURN_IF_ERROR(EnsureStaging());  // an empty load still creates its table
+    if (creating_) {
+      Status renamed = Statement("ALTER TABLE " + Qualified(staging_) + " RENAME TO " +
+                                     Qualified(AsciiLower(request_.table)),
+                                 nullptr);
+      if (!renamed.ok()) {
+        if (renamed.message().find("already exists") != std::string::npos) {
+          return Failure(StatusCode::kFailedPrecondition, EngineFailure::kConflict,
+                         "table " + request_.database + "." + request_.table +
+                             " was created by someone else during the load; run it again");
+        }
+        return renamed;
       }
-      LG_RETURN_IF_ERROR(Statement(create_sql_, nullptr));
+      published_ = true;
+      return Status::Ok();
     }
-    for (const std::string& batch : batches_) {
-      LG_RETURN_IF_ERROR(Statement(insert_head_ + batch, nullptr));
+    std::string columns;
+    for (const LoadedColumn& c : table_columns_) {
+      if (!columns.empty()) columns += ", ";
+      columns += QuoteIdent(c.name);
+    }
+    LG_RETURN_IF_ERROR(Statement("INSERT INTO " + Qualified(AsciiLower(request_.table)) + " (" +
+                                     columns + ") SELECT " + columns + " FROM " +
+                                     Qualified(staging_),
+                                 nullptr));
+    published_ = true;
+    if (Status s = Statement("DROP TABLE " + Qualified(staging_), nullptr); !s.ok()) {
+      log::Warn("the load is published, but its staging table " + Qualified(staging_) +
+                " could not be dropped (drop it by hand): " + s.message());
     }
     return Status::Ok();
   }
 
  private:
-  std::string Table() const {
+  std::string Qualified(std::string_view table) const {
     return QuoteIdent(catalog_) + "." + QuoteIdent(AsciiLower(request_.database)) + "." +
-           QuoteIdent(AsciiLower(request_.table));
+           QuoteIdent(table);
+  }
+
+  // The type a text value of the table column `name` is cast to: "" for the
+  // types a string literal or a number goes into as it is.
+  std::string CastFor(std::string_view name) const {
+    for (const LoadedColumn& c : table_columns_) {
+      if (!EqualsIgnoreCase(c.name, name)) continue;
+      std::string t = AsciiLower(c.type);
+      if (t.starts_with("varchar") || t.starts_with("char") || !IsPlainTypeName(t) ||
+          KindOf(t) != ColumnKind::kText) {
+        return "";
+      }
+      return t;
+    }
+    return "";
   }
 
   static std::string TrinoType(std::string_view declared) {
@@ -586,6 +670,33 @@ class TrinoLoadTarget final : public LoadTarget {
       return "DOUBLE";
     }
     return "VARCHAR";
+  }
+
+  // Creates the staging table on first use: the load's columns for a new
+  // table, the target's (LIKE) for an existing one.
+  Status EnsureStaging() {
+    if (staging_created_) return Status::Ok();
+    if (creating_ && request_.create) {
+      LG_RETURN_IF_ERROR(Statement("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(catalog_) + "." +
+                                       QuoteIdent(AsciiLower(request_.database)),
+                                   nullptr));
+    }
+    const std::string body =
+        creating_ ? staging_columns_sql_ : "LIKE " + Qualified(AsciiLower(request_.table));
+    LG_RETURN_IF_ERROR(Statement(
+        "CREATE TABLE " + Qualified(staging_) + " (" + body + ") WITH (format = 'PARQUET')",
+        nullptr));
+    staging_created_ = true;
+    return Status::Ok();
+  }
+
+  // Sends the rows gathered so far into the staging table.
+  Status Flush() {
+    if (pending_.empty()) return Status::Ok();
+    LG_RETURN_IF_ERROR(EnsureStaging());
+    std::string sql = insert_head_ + pending_;
+    pending_.clear();
+    return Statement(sql, nullptr);
   }
 
   Status Statement(const std::string& sql, const std::function<Status(const Json&)>& on_row) {
@@ -608,11 +719,15 @@ class TrinoLoadTarget final : public LoadTarget {
   TrinoEngine& engine_;
   const std::string catalog_;
   const LoadRequest& request_;
-  std::string create_sql_;
-  std::vector<std::string> types_;
+  const std::string staging_;
+  bool creating_ = false;
+  bool staging_created_ = false;
+  bool published_ = false;
+  std::string staging_columns_sql_;          // the new table's column definitions
+  std::vector<LoadedColumn> table_columns_;  // the target's columns (Trino types)
   std::string insert_head_;
-  std::string pending_;
-  std::vector<std::string> batches_;
+  std::vector<std::string> casts_;  // by inserted column: the CAST type of a text value
+  std::string pending_;             // the VALUES tuples not sent yet
 };
 
 Result<LoadSummary> TrinoEngine::Load(const LoadRequest& request, RowSource& source,
