@@ -26,6 +26,9 @@ ROUNDS = int(os.environ.get("ROUNDS", "15"))
 for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
     os.environ.pop(var, None)
 
+# lf-super-user-role (no filters or masks), lf-dev-role (one unreadable
+# column), lf-analyst-role (cell filters, masks, tags).
+CLIENTS = ("etl-service", "reporting-service", "analytics-service")
 QUERIES = {
     "count": "SELECT count(*) FROM members",
     "group_by_region": "SELECT region, count(*), avg(lifetime_value) FROM members GROUP BY region",
@@ -111,7 +114,7 @@ def main():
             time.sleep(0.002)
 
     governed = {c: connect(GOVERNED, secret(c)["client_id"], token(c))
-                for c in ("etl-service", "analytics-service")}
+                for c in CLIENTS}
     open_conn = connect(OPEN, "bench")
     # Warm-up: plans, caches, JIT.
     for sql in QUERIES.values():
@@ -119,7 +122,7 @@ def main():
             run(open_conn, sql)
             for c in governed.values():
                 run(c, sql)
-    times = {(name, who): [] for name in QUERIES for who in ("open", "etl-service", "analytics-service")}
+    times = {(name, who): [] for name in QUERIES for who in ("open",) + CLIENTS}
     thread = threading.Thread(target=decide, daemon=True)
     thread.start()
     for _ in range(ROUNDS):
@@ -131,7 +134,7 @@ def main():
     thread.join()
     for name in QUERIES:
         base = statistics.median(times[(name, "open")])
-        for who in ("etl-service", "analytics-service"):
+        for who in CLIENTS:
             gov = statistics.median(times[(name, who)])
             print(f"RESULT query={name} client={who} open_p50_ms={base:.1f} governed_p50_ms={gov:.1f} "
                   f"ratio={gov / base:.2f}")
