@@ -149,6 +149,12 @@ Status MapTrinoError(const Json& error, const std::string& limit_text) {
   if (type == "USER_ERROR") {
     return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery, message);
   }
+  if (message.find("OPA backend") != std::string::npos) {
+    // Trino's OPA plugin could not ask lakegate about the statement.
+    return Unavailable(
+        "Trino cannot get its access decisions from lakegate: start the lakegate node that "
+        "serves this cluster (the --lakegate URL scripts/trino.sh start was given)");
+  }
   if (type == "INSUFFICIENT_RESOURCES") {
     return Unavailable("Trino has no resources for the statement now: " + message);
   }
