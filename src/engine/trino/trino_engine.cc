@@ -298,7 +298,9 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
     if (response->status == 401 || response->status == 403) {
       return fail(Internal("Trino refused lakegate's token (HTTP " +
                            std::to_string(response->status) +
-                           "): is it configured with lakegate's keys (scripts/trino.sh)?"));
+                           "): Trino verifies it with the keys the lakegate node serving the "
+                           "cluster writes to DIR/jwt-keys (scripts/trino.sh); is that node "
+                           "running, on the same state store?"));
     }
     if (response->status != 200) {
       return fail(Unavailable("Trino answered HTTP " + std::to_string(response->status)));
