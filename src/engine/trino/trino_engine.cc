@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -615,6 +616,7 @@ class TrinoLoadTarget final : public LoadTarget {
     casts_.clear();
     for (const std::string& c : columns) {
       insert_columns_.push_back(AsciiLower(c));
+      mentioned_.insert(AsciiLower(c));
       casts_.push_back(CastFor(c));
     }
     return Status::Ok();
@@ -787,14 +789,22 @@ class TrinoLoadTarget final : public LoadTarget {
       LG_RETURN_IF_ERROR(WriteFileAtomic(stage_dir_ + "/rows.json", "", 0644));
     }
     LG_RETURN_IF_ERROR(CreateSchemaIfAsked());
+    // The staging table has every column of the target; the publishing
+    // statement writes those the load mentions (a new table: all of them),
+    // so that a column the file never names keeps its default whatever its
+    // type.
     std::string text_columns;
     std::string select;
+    std::string written;
     for (const LoadedColumn& c : table_columns_) {
-      if (!text_columns.empty()) {
-        text_columns += ", ";
-        select += ", ";
-      }
+      if (!text_columns.empty()) text_columns += ", ";
       text_columns += QuoteIdent(c.name) + " varchar";
+      if (!creating_ && !mentioned_.contains(AsciiLower(c.name))) continue;
+      if (!select.empty()) {
+        select += ", ";
+        written += ", ";
+      }
+      written += QuoteIdent(c.name);
       if (IsTextType(c.type)) {
         select += QuoteIdent(c.name);
       } else if (IsPlainTypeName(c.type)) {
@@ -823,15 +833,18 @@ class TrinoLoadTarget final : public LoadTarget {
                       std::to_string(staged_rows_) + " rows staged in " + stage_dir_ +
                       ": is that directory the lake catalog's local root (local.location)?");
     }
-    const std::string source = " SELECT " + select + " FROM " + Qualified(staging_);
+    std::string source = " SELECT " + select + " FROM " + Qualified(staging_);
     if (creating_) {
       LG_RETURN_IF_ERROR(Published(Statement(
           "CREATE TABLE " + Qualified(request_.table) + " WITH (format = 'PARQUET') AS" + source,
           nullptr)));
     } else {
-      LG_RETURN_IF_ERROR(
-          Statement("INSERT INTO " + Qualified(request_.table) + " (" + ColumnList() + ")" + source,
-                    nullptr));
+      if (written.empty()) {  // records without fields: rows of defaults
+        written = QuoteIdent(table_columns_.front().name);
+        source = " SELECT NULL FROM " + Qualified(staging_);
+      }
+      LG_RETURN_IF_ERROR(Statement(
+          "INSERT INTO " + Qualified(request_.table) + " (" + written + ")" + source, nullptr));
     }
     published_ = true;
     return Status::Ok();
@@ -903,6 +916,7 @@ class TrinoLoadTarget final : public LoadTarget {
   bool published_ = false;
   std::vector<LoadedColumn> table_columns_;  // the target's columns (Trino types)
   std::vector<std::string> insert_columns_;  // lower-case, in Insert()'s order
+  std::set<std::string> mentioned_;          // lower-case: every column the load wrote
   std::vector<std::string> casts_;           // by inserted column: the CAST type of a text value
   std::FILE* file_ = nullptr;
   std::string line_;
