@@ -111,6 +111,18 @@ class TrinoLoadTest(unittest.TestCase):
             {"id": 4, "name": "dave", "score": 2.25, "note": None},
             {"id": 5, "name": None, "score": None, "note": '{"nested":[1,2]}'},
         ])
+        # Into a table with types a load never creates: text is cast to the
+        # column's type, and a column the file does not name keeps NULL.
+        self.sql(f'CREATE TABLE {SCHEMA}.typed (id bigint, day date, amount decimal(10,2), '
+                 f'flag boolean, extra row("a b" bigint))')
+        typed = self.write("typed.csv", "id,day,amount,flag\n1,2024-02-29,12.50,true\n2,,,\n")
+        self.assertIn("loaded 2 rows", self.load("typed", typed).stdout)
+        body = self.sql(f"SELECT id, CAST(day AS varchar) AS day, CAST(amount AS varchar) AS amount, "
+                        f"flag, extra IS NULL AS no_extra FROM {SCHEMA}.typed ORDER BY id")
+        self.assertEqual(body["data"], [
+            {"id": 1, "day": "2024-02-29", "amount": "12.50", "flag": 1, "no_extra": 1},
+            {"id": 2, "day": None, "amount": None, "flag": None, "no_extra": 1},
+        ])
         # A column the table lacks: nothing loads, and the error says which.
         bad = self.write("bad.ndjson", '{"id": 6}\n{"id": 7, "color": "red"}\n')
         proc = self.load("events", bad, check=False)
