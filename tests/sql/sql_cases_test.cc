@@ -604,11 +604,17 @@ using CaseLake = Lake;
 #endif
 
 TEST_P(SqlCasesTest, Run) {
-  CaseLake lake;
-  Status built = lake.Build();
-  ASSERT_TRUE(built.ok()) << built.ToString();
   std::vector<Case> cases = Parse(GetParam());
   ASSERT_FALSE(cases.empty()) << GetParam();
+  // A file none of whose cases runs here builds no lake (each costs seconds
+  // on a remote engine): its skips are printed all the same.
+  const bool any_runs = std::any_of(cases.begin(), cases.end(),
+                                    [](const Case& c) { return c.kind != "policy" && c.runs; });
+  CaseLake lake;
+  if (any_runs) {
+    Status built = lake.Build();
+    ASSERT_TRUE(built.ok()) << built.ToString();
+  }
   for (const Case& c : cases) {
     SCOPED_TRACE(GetParam() + ":" + std::to_string(c.line) + ": " + c.sql);
     if (c.kind == "policy") {
