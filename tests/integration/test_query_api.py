@@ -54,15 +54,27 @@ def run_query(server, token, sql, **extra):
 
 
 # The engine the demo runs on: $LAKEGATE_TEST_ENGINE_URL (a PostgreSQL
-# database, see CMakeLists.txt) or the embedded SQLite engine. The statements
-# below are the same on both, apart from SQL dialect (parameter markers, an
-# aggregate's name, how a role lists a table's columns).
+# database, see CMakeLists.txt), the Trino cluster of the ctest fixture
+# trino.start ($LAKEGATE_TEST_TRINO_DIR: the demo listens on the port the
+# cluster asks for decisions, DIR/lakegate-port) or the embedded SQLite
+# engine. The statements below are the same on all, apart from SQL dialect
+# (parameter markers, an aggregate's name, how a role lists a table's
+# columns).
 ENGINE_URL = os.environ.get("LAKEGATE_TEST_ENGINE_URL", "")
+TRINO_DIR = os.environ.get("LAKEGATE_TEST_TRINO_DIR", "")
+DEMO_PORT = "0"
+if TRINO_DIR:
+    with open(os.path.join(TRINO_DIR, "url")) as f:
+        ENGINE_URL = "trino://" + f.read().strip().split("://", 1)[1] + "?dir=" + TRINO_DIR
+    with open(os.path.join(TRINO_DIR, "lakegate-port")) as f:
+        DEMO_PORT = f.read().strip()
 POSTGRES = ENGINE_URL.startswith(("postgresql:", "postgres:"))
+TRINO = ENGINE_URL.startswith("trino:")
 PARAM = "$1" if POSTGRES else "?"
-LIST_AGG = "string_agg(email, ',')" if POSTGRES else "group_concat(email)"
+LIST_AGG = ("string_agg(email, ',')" if POSTGRES else "array_join(array_agg(email), ',')" if TRINO
+            else "group_concat(email)")
 COLUMNS_OF_MEMBERS = ("SELECT column_name AS name FROM information_schema.columns "
-                      "WHERE table_name = 'members'" if POSTGRES
+                      "WHERE table_name = 'members'" if POSTGRES or TRINO
                       else "SELECT * FROM pragma_table_info('members')")
 
 
@@ -70,12 +82,16 @@ class DemoQueryTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         d = tempfile.mkdtemp(prefix="lakegate-it-")
-        args = ["demo", "--dir", d, "--port", "0"] + (["--engine", ENGINE_URL] if ENGINE_URL else [])
+        args = ["demo", "--dir", d, "--port", DEMO_PORT] + (["--engine", ENGINE_URL] if ENGINE_URL else [])
         cls.server = Server(args, directory=d)
         cls.server.own_dir = True  # removed with the server
-        cls.server.start()
+        # On Trino the demo loads its table through the cluster before it serves.
+        cls.server.start(timeout=240 if TRINO else 30)
         cls.etl = cls.server.access_token("etl-service")
         cls.rep = cls.server.access_token("reporting-service")
+        if TRINO:  # the cluster's lake outlives the demo
+            status, body, _ = run_query(cls.server, cls.etl, "DROP TABLE IF EXISTS analytics.scratch")
+            assert status == 200, body
 
     @classmethod
     def tearDownClass(cls):
@@ -119,8 +135,15 @@ class DemoQueryTest(unittest.TestCase):
                     "SELECT name FROM members ORDER BY email LIMIT 1",
                     "SELECT " + LIST_AGG + " FROM members"):
             status, body, _ = run_query(self.server, self.rep, sql)
-            self.assertEqual(status, 400, sql)
-            self.assertIn("email", body["error"]["message"], sql)
+            if TRINO:
+                # Trino's access control refuses a named column (403, a message
+                # that names no object); a column hidden from `*` cannot be
+                # resolved (400): docs/trino.md, "Known differences".
+                self.assertIn((status, body["error"]["code"]),
+                              ((403, "access_denied"), (400, "invalid_query")), sql)
+            else:
+                self.assertEqual(status, 400, sql)
+                self.assertIn("email", body["error"]["message"], sql)
             self.assertNotIn("@example.com", json.dumps(body), sql)
         status, body, _ = run_query(self.server, self.rep, COLUMNS_OF_MEMBERS)
         self.assertEqual(status, 200, body)
@@ -149,7 +172,9 @@ class DemoQueryTest(unittest.TestCase):
         # The dev role has no grant on it: it does not exist as far as it can tell.
         status, body, _ = run_query(self.server, self.rep, "SELECT * FROM scratch")
         self.assertEqual(status, 400)
-        self.assertIn("no such table", body["error"]["message"])
+        # Trino's words for a relation without a readable column.
+        self.assertIn("Relation not found or not allowed" if TRINO else "no such table",
+                      body["error"]["message"])
 
     def test_formats_truncation_and_errors(self):
         status, data, headers = request(self.server.url + "/v1/query", "POST",
