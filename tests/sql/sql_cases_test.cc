@@ -323,6 +323,26 @@ void ApplyPolicy(const Case& c, policy::PolicySnapshot& snapshot) {
 
 class SqlCasesTest : public ::testing::TestWithParam<std::string> {};
 
+#if defined(LAKEGATE_SQL_CASES_POSTGRES) || defined(LAKEGATE_SQL_CASES_TRINO)
+// One statement on a server engine, as testing::Lake::RunAs runs it.
+testing::Outcome RunOn(Engine& engine, const policy::PolicySnapshot& policy,
+                       const policy::Role& role, const std::string& sql, StatementClass max_class,
+                       const std::string& database) {
+  QueryRequest req;
+  req.sql = sql;
+  req.database = database;
+  req.max_class = max_class;
+  testing::CollectingSink sink;
+  testing::Outcome out;
+  auto r = engine.Execute(policy, role, req, sink);
+  out.status = r.status();
+  if (r.ok()) out.result = *r;
+  out.columns = sink.columns();
+  out.rows = sink.rows();
+  return out;
+}
+#endif
+
 #ifdef LAKEGATE_SQL_CASES_POSTGRES
 // The same lake as testing::Lake, in a fresh PostgreSQL database.
 class PostgresLake {
@@ -354,18 +374,7 @@ class PostgresLake {
   }
   testing::Outcome RunAs(const policy::Role& role, const std::string& sql, StatementClass max_class,
                          const std::string& database) {
-    QueryRequest req;
-    req.sql = sql;
-    req.database = database;
-    req.max_class = max_class;
-    testing::CollectingSink sink;
-    testing::Outcome out;
-    auto r = engine_->Execute(policy_, role, req, sink);
-    out.status = r.status();
-    if (r.ok()) out.result = *r;
-    out.columns = sink.columns();
-    out.rows = sink.rows();
-    return out;
+    return RunOn(*engine_, policy_, role, sql, max_class, database);
   }
   policy::PolicySnapshot& policy() { return policy_; }
 
@@ -454,17 +463,17 @@ class TrinoLake {
     LG_RETURN_IF_ERROR(Super("CREATE SCHEMA IF NOT EXISTS lake.hr"));
     LG_RETURN_IF_ERROR(DropTables());
     LG_RETURN_IF_ERROR(LoadDemoMembers(*engine_, 1000));  // kept when it is there
+    // One statement a table (each costs Trino ~0.1-0.3 s).
     for (const char* sql :
-         {"CREATE TABLE lake.analytics.orders(order_id bigint, member_id bigint, amount double, "
-          "note varchar, payload varbinary)",
-          "INSERT INTO lake.analytics.orders VALUES (1, 1, 10.5E0, 'first', X'0001ff'), "
-          "(2, 1, 20.25E0, NULL, NULL), (3, 2, 7.0E0, 'third', X'')",
-          "CREATE TABLE lake.analytics.secret_table(code varchar)",
-          "INSERT INTO lake.analytics.secret_table VALUES ('TOPSECRET-1')",
-          "CREATE TABLE lake.hr.salaries(employee varchar, salary bigint)",
-          "INSERT INTO lake.hr.salaries VALUES ('SECRET-HR-alice', 123456)",
-          "CREATE TABLE lake.hr.members(member_id bigint, name varchar)",
-          "INSERT INTO lake.hr.members VALUES (-1, 'SECRET-HR-member')"}) {
+         {"CREATE TABLE lake.analytics.orders AS SELECT * FROM (VALUES (BIGINT '1', BIGINT '1', "
+          "DOUBLE '10.5', CAST('first' AS varchar), X'0001ff'), (2, 1, 20.25, NULL, NULL), "
+          "(3, 2, 7.0, 'third', X'')) AS t(order_id, member_id, amount, note, payload)",
+          "CREATE TABLE lake.analytics.secret_table AS SELECT CAST('TOPSECRET-1' AS varchar) AS "
+          "code",
+          "CREATE TABLE lake.hr.salaries AS SELECT CAST('SECRET-HR-alice' AS varchar) AS employee, "
+          "BIGINT '123456' AS salary",
+          "CREATE TABLE lake.hr.members AS SELECT BIGINT '-1' AS member_id, "
+          "CAST('SECRET-HR-member' AS varchar) AS name"}) {
       LG_RETURN_IF_ERROR(Super(sql));
     }
     return Status::Ok();
@@ -473,18 +482,7 @@ class TrinoLake {
   testing::Outcome RunAs(const policy::Role& role, const std::string& sql, StatementClass max_class,
                          const std::string& database) {
     Publish();  // the policy blocks applied so far
-    QueryRequest req;
-    req.sql = TrinoTypes(sql);
-    req.database = database;
-    req.max_class = max_class;
-    testing::CollectingSink sink;
-    testing::Outcome out;
-    auto r = engine_->Execute(policy_, role, req, sink);
-    out.status = r.status();
-    if (r.ok()) out.result = *r;
-    out.columns = sink.columns();
-    out.rows = sink.rows();
-    return out;
+    return RunOn(*engine_, policy_, role, TrinoTypes(sql), max_class, database);
   }
   policy::PolicySnapshot& policy() { return policy_; }
 
