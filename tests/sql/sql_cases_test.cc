@@ -27,10 +27,9 @@
 // A second expectation block after a line "---- postgresql" (or "---- trino")
 // replaces the expectation on that engine (e.g. a fail-closed error where
 // SQLite answers, Trino's wording of an error); its first line "error" makes
-// the case an error case there, "ok" a statement that succeeds, and a first
-// line "skip: REASON" skips the case there (a statement that engine cannot
-// run: Hive tables on Trino have no UPDATE). Every skipped case is printed
-// with its reason.
+// the case an error case there, and a first line "skip: REASON" skips the
+// case there (a statement that engine cannot run: Hive tables on Trino have
+// no UPDATE). Every skipped case is printed with its reason.
 // On Trino, a CREATE TABLE's column types are spelled in Trino's words
 // (TEXT -> varchar, REAL -> double, BLOB -> varbinary): Trino has no TEXT type.
 //
@@ -174,10 +173,6 @@ std::vector<Case> Parse(const std::string& path) {
       if (other_engine) continue;
       if (replaced && c.expected.empty() && line == "error") {
         c.kind = "error";
-        continue;
-      }
-      if (replaced && c.expected.empty() && line == "ok") {
-        c.kind = "ok";
         continue;
       }
       if (replaced && c.expected.empty() && line.rfind("skip: ", 0) == 0) {
