@@ -384,6 +384,10 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
   // Who asks: lakegate's engine names role and class; a client id is resolved.
   TrinoPrincipal principal;
   bool resolved = ParseEnginePrincipal(request.user, &principal);
+  if (request.user == kExpressionPrincipal) {
+    principal = TrinoPrincipal{.role = "", .max_class = StatementClass::kRead, .superuser = true};
+    resolved = true;
+  }
   if (!resolved && !request.user.empty() && principal_) {
     Result<TrinoPrincipal> p = principal_(request.user);
     if (p.ok()) {
@@ -557,7 +561,10 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
                                     "boolean")}});
         return Json{{"result", filters}}.dump();
       }
-      if (!view.all_rows) filters.push_back({{"expression", AnyOf(view.row_filters)}});
+      if (!view.all_rows) {
+        filters.push_back(
+            {{"expression", AnyOf(view.row_filters)}, {"identity", kExpressionPrincipal}});
+      }
       return Json{{"result", filters}}.dump();
     }
     case Kind::kColumnMasks: {
@@ -610,7 +617,9 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         if (!vc->all_rows) {
           expression = "CASE WHEN " + AnyOf(vc->row_filters) + " THEN " + expression + " END";
         }
-        masks.push_back({{"index", i}, {"viewExpression", {{"expression", expression}}}});
+        masks.push_back(
+            {{"index", i},
+             {"viewExpression", {{"expression", expression}, {"identity", kExpressionPrincipal}}}});
       }
       return Json{{"result", masks}}.dump();
     }

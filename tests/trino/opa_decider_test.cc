@@ -299,6 +299,18 @@ TEST_F(OpaDeciderTest, RowFilterIsOneOrExpression) {
             "((\"region\" IN ('eu-west', 'eu-central'))) OR (((\"tier\" = 'gold') AND "
             "(translate(\"name\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE "
             "'a%')))");
+  // Evaluated on the raw row, as the expression principal, which reads every
+  // column and is filtered and masked nowhere.
+  EXPECT_EQ(filters[0]["identity"], std::string(kExpressionPrincipal));
+  const std::string expressions(kExpressionPrincipal);
+  EXPECT_TRUE(Allow(expressions, "SelectFromColumns",
+                    Table("analytics", "members", {"email", "tier", "name"})));
+  EXPECT_FALSE(Allow(expressions, "InsertIntoTable", Table("analytics", "members")));
+  EXPECT_EQ(RowFilters(expressions), Json::array());
+  EXPECT_EQ(ColumnMasks(expressions), Json::array());
+  for (const Json& m : ColumnMasks("analyst-client")) {
+    EXPECT_EQ(m["viewExpression"]["identity"], expressions) << m.dump();
+  }
 }
 
 TEST_F(OpaDeciderTest, WithoutTheColumnsFilteredReadsFailAndWritesAreDenied) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <regex>
 #include <thread>
 #include <utility>
 
@@ -162,6 +163,72 @@ Status MapTrinoError(const Json& error, const std::string& limit_text) {
   return Internal("Trino failed the statement (" + name + "): " + message);
 }
 
+// Trino refuses a table the role may not see and a column it may not read
+// (its access control can deny, not hide), where it says a missing one does
+// not exist: a role could tell them apart. The query API answers the same
+// for both, as on every engine (docs/query-api.md): a missing or unseen
+// table (or database) is "no such table" without a name (Trino's refusal of
+// `SELECT *` from a table with no readable column names none), a missing or
+// unreadable column of a table the role may read is "no such column: NAME"
+// (the name the statement used). `mapped` is MapTrinoError()'s status;
+// `columns_of` gives a lake table's columns (empty when unknown).
+Status AsOnEveryEngine(
+    const Json& error, Status mapped, const policy::PolicySnapshot& policy,
+    const policy::Role& role, const std::string& catalog,
+    const std::function<std::vector<std::string>(const std::string&, const std::string&)>&
+        columns_of) {
+  const std::string name = error.value("errorName", "");
+  const std::string message = error.value("message", "");
+  const Status no_such_table = Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                                       "no such table, or the role may not read it");
+  auto no_such_column = [](const std::string& column) {
+    return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                   "no such column: " + column);
+  };
+  if (name == "TABLE_NOT_FOUND" || name == "SCHEMA_NOT_FOUND" ||
+      message.ends_with("Relation not found or not allowed")) {
+    return no_such_table;
+  }
+  static const std::regex kUnresolved("Column '([^']*)' cannot be resolved");
+  std::smatch m;
+  if (name == "COLUMN_NOT_FOUND" && std::regex_search(message, m, kUnresolved)) {
+    return no_such_column(m[1].str());
+  }
+  // "Access Denied: Cannot select from columns [a, b] in table or view
+  // lake.s.t" (names Trino prints unquoted; one it prints ambiguously keeps
+  // the nameless denial). Refused writes and DDL stay refusals (403).
+  static const std::regex kSelect(
+      "Cannot select from columns \\[([^\\]]*)\\] in table or view "
+      "([^ .:]+)\\.([^ .:]+)\\.([^ .:]+)");
+  if (name != "PERMISSION_DENIED" || !std::regex_search(message, m, kSelect) ||
+      !EqualsIgnoreCase(m[2].str(), catalog)) {
+    return mapped;
+  }
+  const std::string schema = m[3].str(), table = m[4].str(), list = m[1].str();
+  std::vector<std::string> columns;
+  for (std::string_view c : SplitNonEmpty(list, ',')) columns.emplace_back(TrimWhitespace(c));
+  // Visibility depends on the table's columns (a filter's source that covers
+  // none of them exposes nothing): all of them, not only the refused ones.
+  std::vector<std::string> all_columns = columns_of(schema, table);
+  for (const std::string& c : columns) {
+    if (std::none_of(all_columns.begin(), all_columns.end(),
+                     [&](const std::string& a) { return EqualsIgnoreCase(a, c); })) {
+      all_columns.push_back(c);
+    }
+  }
+  const policy::TableView view = policy::DecideView(policy, role, schema, table, all_columns);
+  if (!view.visible()) return no_such_table;
+  if (policy::Has(view.permissions, policy::Permission::kSelect)) {
+    for (const std::string& c : columns) {
+      if (std::none_of(view.columns.begin(), view.columns.end(),
+                       [&](const policy::ViewColumn& v) { return EqualsIgnoreCase(v.name, c); })) {
+        return no_such_column(c);
+      }
+    }
+  }
+  return mapped;
+}
+
 http::ClientOptions ClientOptionsFor(std::string ca_file) {
   http::ClientOptions options;
   options.connect_timeout = std::chrono::milliseconds(5000);
@@ -194,13 +261,18 @@ class TrinoEngine final : public Engine {
     std::string update_type;
     int64_t update_count = -1;
   };
-  Result<Outcome> Run(std::string_view principal, const std::string& sql, const std::string& schema,
-                      const std::vector<Param>& params, const QueryLimits& limits,
-                      const std::atomic<bool>* cancelled,
-                      const std::function<Status(const Json& columns)>& on_columns,
-                      const std::function<Status(const Json& row)>& on_row);
+  Result<Outcome> Run(
+      std::string_view principal, const std::string& sql, const std::string& schema,
+      const std::vector<Param>& params, const QueryLimits& limits,
+      const std::atomic<bool>* cancelled,
+      const std::function<Status(const Json& columns)>& on_columns,
+      const std::function<Status(const Json& row)>& on_row,
+      const std::function<Status(const Json& error, Status mapped)>& refine_error = nullptr);
 
  private:
+  // The columns of a lake table, read as the load principal (only to word a
+  // refusal; never shown); empty when Trino does not say.
+  std::vector<std::string> ColumnsOf(const std::string& schema, const std::string& table);
   Result<http::ClientResponse> Send(http::ClientRequest request, Clock::time_point deadline);
   void Cancel(const std::string& next_uri, const SecretString& token);
 
@@ -247,13 +319,12 @@ void TrinoEngine::Cancel(const std::string& next_uri, const SecretString& token)
   if (!r.ok()) log::Warn("could not cancel a Trino query: " + r.status().message());
 }
 
-Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const std::string& sql,
-                                              const std::string& schema,
-                                              const std::vector<Param>& params,
-                                              const QueryLimits& limits,
-                                              const std::atomic<bool>* cancelled,
-                                              const std::function<Status(const Json&)>& on_columns,
-                                              const std::function<Status(const Json&)>& on_row) {
+Result<TrinoEngine::Outcome> TrinoEngine::Run(
+    std::string_view principal, const std::string& sql, const std::string& schema,
+    const std::vector<Param>& params, const QueryLimits& limits, const std::atomic<bool>* cancelled,
+    const std::function<Status(const Json&)>& on_columns,
+    const std::function<Status(const Json&)>& on_row,
+    const std::function<Status(const Json&, Status)>& refine_error) {
   const Clock::time_point deadline = Clock::now() + limits.timeout;
   const std::string limit_text =
       "the query ran longer than the limit of " + std::to_string(limits.timeout.count()) + " ms";
@@ -321,7 +392,8 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
         request = first;
         continue;
       }
-      return MapTrinoError(page["error"], limit_text);
+      Status mapped = MapTrinoError(page["error"], limit_text);
+      return refine_error ? refine_error(page["error"], std::move(mapped)) : mapped;
     }
     if (page.contains("updateType") && page["updateType"].is_string()) {
       outcome.update_type = page["updateType"].get<std::string>();
@@ -369,6 +441,26 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
   return outcome;
 }
 
+std::vector<std::string> TrinoEngine::ColumnsOf(const std::string& schema,
+                                                const std::string& table) {
+  std::vector<std::string> columns;
+  QueryLimits limits;
+  limits.timeout = std::chrono::milliseconds(10000);
+  Result<Outcome> outcome = Run(
+      kTrinoLoadPrincipal,
+      "SELECT column_name FROM " + QuoteIdent(catalog_) +
+          ".information_schema.columns WHERE table_schema = " + QuoteString(AsciiLower(schema)) +
+          " AND table_name = " + QuoteString(AsciiLower(table)) + " ORDER BY ordinal_position",
+      "", {}, limits, nullptr, [](const Json&) { return Status::Ok(); },
+      [&](const Json& r) {
+        if (r.is_array() && !r.empty() && r[0].is_string())
+          columns.push_back(r[0].get<std::string>());
+        return Status::Ok();
+      });
+  if (!outcome.ok()) columns.clear();
+  return columns;
+}
+
 StatementClass ClassOf(std::string_view update_type) {
   if (update_type.empty()) return StatementClass::kRead;
   if (update_type == "INSERT" || update_type == "DELETE" || update_type == "UPDATE" ||
@@ -384,8 +476,9 @@ std::string PrincipalOf(const policy::Role& role, StatementClass max_class) {
   return "lakegate:" + std::string(StatementClassName(max_class)) + ":" + role.name;
 }
 
-Result<QueryResult> TrinoEngine::Execute(const policy::PolicySnapshot&, const policy::Role& role,
-                                         const QueryRequest& request, ResultSink& sink) {
+Result<QueryResult> TrinoEngine::Execute(const policy::PolicySnapshot& policy,
+                                         const policy::Role& role, const QueryRequest& request,
+                                         ResultSink& sink) {
   QueryResult result;
   std::vector<Kind> kinds;
   CellsRow row;
@@ -454,9 +547,14 @@ Result<QueryResult> TrinoEngine::Execute(const policy::PolicySnapshot&, const po
     ++result.rows;
     return sink.Row(row);
   };
-  Result<Outcome> outcome =
-      Run(PrincipalOf(role, request.max_class), request.sql, request.database, request.params,
-          request.limits, request.cancelled, on_columns, on_row);
+  Result<Outcome> outcome = Run(
+      PrincipalOf(role, request.max_class), request.sql, request.database, request.params,
+      request.limits, request.cancelled, on_columns, on_row, [&](const Json& error, Status mapped) {
+        return AsOnEveryEngine(error, std::move(mapped), policy, role, catalog_,
+                               [this](const std::string& schema, const std::string& table) {
+                                 return ColumnsOf(schema, table);
+                               });
+      });
   if (!outcome.ok()) {
     if (result.truncated && outcome.status().reason_info().name.empty()) {
       result.statement_type = "SELECT";
