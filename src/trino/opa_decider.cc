@@ -46,6 +46,13 @@ std::string TableKey(std::string_view schema, std::string_view table) {
 using engine::QuoteIdent;
 using engine::QuoteString;
 
+// The user Trino evaluates lakegate's row filters and masks as: they name
+// columns the role may not read (a filter on a hidden column, the filters of
+// a cell-filtered column), and without an identity Trino checks them against
+// the querying role, which fails the role's every query of the table.
+// lakegate's own administrator principal reads every column.
+const std::string kExpressionIdentity(engine::kTrinoLoadPrincipal);
+
 // An expression of type `type` that fails the query with `why` when evaluated.
 std::string FailSql(const std::string& why, std::string_view type) {
   return "CAST(fail(" + QuoteString(why) + ") AS " + std::string(type) + ")";
@@ -557,7 +564,10 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
                                     "boolean")}});
         return Json{{"result", filters}}.dump();
       }
-      if (!view.all_rows) filters.push_back({{"expression", AnyOf(view.row_filters)}});
+      if (!view.all_rows) {
+        filters.push_back(
+            {{"expression", AnyOf(view.row_filters)}, {"identity", kExpressionIdentity}});
+      }
       return Json{{"result", filters}}.dump();
     }
     case Kind::kColumnMasks: {
@@ -612,7 +622,9 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
             value = "CASE WHEN " + AnyOf(vc->row_filters) + " THEN " + value + " END";
           expression = std::move(value);
         }
-        masks.push_back({{"index", i}, {"viewExpression", {{"expression", expression}}}});
+        masks.push_back(
+            {{"index", i},
+             {"viewExpression", {{"expression", expression}, {"identity", kExpressionIdentity}}}});
       }
       return Json{{"result", masks}}.dump();
     }

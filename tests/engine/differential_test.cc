@@ -1531,6 +1531,12 @@ class TrinoDecisionPoint {
           return policy_;
         },
         [](std::string_view user) -> Result<trino::TrinoPrincipal> {
+          // As app::TrinoLink: lakegate's own administrator principal (loads,
+          // and the identity its row filters and masks are evaluated as).
+          if (user == kTrinoLoadPrincipal) {
+            return trino::TrinoPrincipal{
+                .role = "", .max_class = StatementClass::kAdmin, .superuser = true};
+          }
           return Status(StatusCode::kPermissionDenied,
                         "only the engine's principals: " + std::string(user));
         },
@@ -2503,8 +2509,13 @@ TEST(DifferentialTest, RandomPoliciesMatchOracle) {
 TEST(DifferentialTest, ReplayRegressions) {
   LAKEGATE_DIFF_SKIP_WITHOUT_SERVER();
   std::vector<std::string> files;
-  if (std::filesystem::exists(LAKEGATE_DIFF_REGRESSIONS_DIR)) {
-    for (const auto& e : std::filesystem::directory_iterator(LAKEGATE_DIFF_REGRESSIONS_DIR)) {
+  // LAKEGATE_DIFF_REPLAY=FILE|DIR replays those case files instead.
+  const char* replay = std::getenv("LAKEGATE_DIFF_REPLAY");
+  std::string dir = replay != nullptr && *replay ? replay : LAKEGATE_DIFF_REGRESSIONS_DIR;
+  if (std::filesystem::is_regular_file(dir)) {
+    files.push_back(dir);
+  } else if (std::filesystem::exists(dir)) {
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
       if (e.path().extension() == ".json") files.push_back(e.path().string());
     }
   }
