@@ -42,6 +42,9 @@ struct RawTable {
   // A table (relkind r or p) rather than a view, materialized or foreign
   // table: only tables get an owner role of their own.
   bool table = true;
+  // pg_class.oid: a table dropped and created again with the same columns is
+  // another table (its governed views went with the old one).
+  std::string oid = {};
 };
 struct RawSchema {
   std::string name;
