@@ -1112,9 +1112,13 @@ class QueryGen {
         std::string in = rng_.Chance(0.2) ? " NOT IN " : " IN ";
         std::string inner = rng_.Chance(0.6) ? std::string("g") : Column(b).name;
         bool na = NumericIn(a, col), nb = NumericIn(b, inner);
+        // The subquery's names carry its alias: on Trino a column the role
+        // may not read still resolves (and is denied) where SQLite's name
+        // resolution goes on to the outer query's column of that name.
+        std::string where = Where("b", b);
         return "SELECT " + list + " FROM " + Ref(a) + " WHERE " + AsNumber(col, na, nb) + in +
-               "(SELECT " + AsNumber(inner, nb, na) + " FROM " + Ref(b) + Where("", b) + ")" +
-               OrderAll(n) + Limit();
+               "(SELECT " + AsNumber("b." + inner, nb, na) + " FROM " + Ref(b) + " b" + where +
+               ")" + OrderAll(n) + Limit();
       }
       case 1: {
         std::string list = List("a", a, &n);
@@ -1126,8 +1130,9 @@ class QueryGen {
       case 2: {
         std::string x = Col("a", Column(a));
         return "SELECT " + x + ", (SELECT count(*) FROM " + Ref(b) + " b WHERE " + JoinOn(a, b) +
-               "), (SELECT max(" + Col("", Column(b)) + ") FROM " + Ref(b) + ") FROM " + Ref(a) +
-               " a" + Where("a", a) + OrderAll(3) + Limit();
+               "), (SELECT max(" + Col(portable_ ? "c" : "", Column(b)) + ") FROM " + Ref(b) +
+               (portable_ ? " c" : "") + ") FROM " + Ref(a) + " a" + Where("a", a) + OrderAll(3) +
+               Limit();
       }
       default: {
         const RawColumn& c = Column(a);
