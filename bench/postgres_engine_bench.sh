@@ -9,10 +9,15 @@
 # each through the query API as the super role (raw schema) and the dev role
 # (a governed security-barrier view), and directly with pgbench.
 #
+# With LAKEGATE_BEFORE=<another lakegate binary> (e.g. main's build) the query
+# API rows run for both binaries in the same run, each on a database of its own
+# ("before" rows first), for a before/after comparison on equal terms.
+#
 # A private PostgreSQL (scripts/postgres.sh) in a temp dir; loopback only; every
 # run bounded by -d / -T; servers stopped by PID (and the database by its script).
 # Usage: bench/postgres_engine_bench.sh [OUTDIR]
-#   env: DURATION=15s CONNECTIONS=50 GROUP_CONNECTIONS=4
+#   env: DURATION=15s CONNECTIONS=50 GROUP_CONNECTIONS=4 LAKEGATE=build/src/cli/lakegate
+#        LAKEGATE_BEFORE= (unset: one binary)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-/tmp/lakegate-bench/postgres-engine}
@@ -39,7 +44,7 @@ token_for() {
 # api_run CLIENT SQL CONNECTIONS NAME: the query API's RESULT line for SQL as CLIENT.
 api_run() {
   export TOKEN SQL="$2"
-  TOKEN=$(token_for "$WORK/demo" "$1")
+  TOKEN=$(token_for "$DEMO" "$1")
   wrk -t1 -c4 -d2s -s "$ROOT/bench/wrk/query.lua" "$URL/v1/query" >/dev/null
   wrk -t1 -c"$3" -d"$DURATION" --latency -s "$ROOT/bench/wrk/query.lua" "$URL/v1/query" \
     >"$OUT/api-$1-$4.txt"
@@ -48,22 +53,13 @@ api_run() {
 # pgbench_tps SQL CONNECTIONS NAME: transactions/s of the prepared statement.
 pgbench_tps() {
   printf '%s;\n' "$1" >"$WORK/$3.sql"
-  "$PG_BIN/pgbench" -n -M prepared -c "$2" -j 1 -T 2 -f "$WORK/$3.sql" "$PG_URL" >/dev/null
-  "$PG_BIN/pgbench" -n -M prepared -c "$2" -j 1 -T "$seconds" -f "$WORK/$3.sql" "$PG_URL" \
+  "$PG_BIN/pgbench" -n -M prepared -c "$2" -j 1 -T 2 -f "$WORK/$3.sql" "$PG_URL_DIRECT" >/dev/null
+  "$PG_BIN/pgbench" -n -M prepared -c "$2" -j 1 -T "$seconds" -f "$WORK/$3.sql" "$PG_URL_DIRECT" \
     >"$OUT/pgbench-$3.txt"
   sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench-$3.txt"
 }
 
 n=$(nginx_ceiling "$OUT/nginx.txt"); nrps=$(field "$n" rps)
-
-"$LAKEGATE" demo --dir "$WORK/demo" --port 0 --engine "$PG_URL" >"$WORK/demo.out" 2>"$WORK/demo.err" &
-PID=$!; PIDS+=("$PID")
-URL=$(wait_for_url "$WORK/demo.out" "running at")
-[[ -n $URL ]] || { cat "$WORK/demo.err" >&2; exit 1; }
-"$PG_BIN/psql" "$PG_URL" -q -v ON_ERROR_STOP=1 -c \
-  "CREATE TABLE analytics.big AS SELECT i AS id, 'name-' || i AS name, i * 0.5 AS amount,
-     'region-' || (i % 7) AS region FROM generate_series(1, 1000000) i; ANALYZE analytics.big;"
-sleep 1  # the engine's schema check picks the new table up
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name:\s*//p'); PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'); wrk -t1 --latency; pgbench -M prepared -j 1; $DURATION each"
 echo
@@ -72,27 +68,72 @@ echo "|---|---|---:|---:|---:|---:|---:|---:|"
 printf '| nginx return 200 | - | %s | %s | - | 1.00 | %s µs | %s µs |\n' "$CONNECTIONS" "$nrps" \
   "$(field "$n" p50_us)" "$(field "$n" p99_us)"
 
-LIMIT_SQL="SELECT * FROM analytics.members LIMIT 10"
-# The query API runs at most query.max_concurrent_per_client (4) statements of
-# one client at once, so the direct run gets the same 4 connections.
-direct=$(pgbench_tps "$LIMIT_SQL" "$GROUP_CONNECTIONS" limit)
-printf '| LIMIT 10 | pgbench (direct, prepared) | %s | %s | 1.00 | %s | - | - |\n' "$GROUP_CONNECTIONS" "$direct" "$(ratio "$direct" "$nrps")"
-for client in etl-service reporting-service; do
-  l=$(api_run "$client" "SELECT * FROM members LIMIT 10" "$CONNECTIONS" limit); r=$(field "$l" rps)
-  printf '| LIMIT 10 | query API, %s | %s | %s | %s | %s | %s µs | %s µs |\n' "$client" "$CONNECTIONS" "$r" \
-    "$(ratio "$r" "$direct")" "$(ratio "$r" "$nrps")" "$(field "$l" p50_us)" "$(field "$l" p99_us)"
-done
+# start_demo LABEL BINARY: the demo lake on a database of its own (its roles
+# are per database), with analytics.big; sets URL, DB_URL and DEMO.
+start_demo() {
+  "$PG_BIN/psql" "$PG_URL" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE bench_$1"
+  DB_URL=$(sed "s#/[^/?]*\(?\|$\)#/bench_$1\1#" <<<"$PG_URL")
+  DEMO=$WORK/demo-$1
+  "$2" demo --dir "$DEMO" --port 0 --engine "$DB_URL" >"$WORK/demo-$1.out" 2>"$WORK/demo-$1.err" &
+  DEMO_PID=$!; PIDS+=("$DEMO_PID")
+  URL=$(wait_for_url "$WORK/demo-$1.out" "running at")
+  [[ -n $URL ]] || { cat "$WORK/demo-$1.err" >&2; exit 1; }
+  "$PG_BIN/psql" "$DB_URL" -q -v ON_ERROR_STOP=1 -c \
+    "CREATE TABLE analytics.big AS SELECT i AS id, 'name-' || i AS name, i * 0.5 AS amount,
+       'region-' || (i % 7) AS region FROM generate_series(1, 1000000) i; ANALYZE analytics.big;"
+  sleep 1  # the engine's schema check picks the new table up
+}
+stop_demo() { kill -TERM "$DEMO_PID"; wait "$DEMO_PID" 2>/dev/null || true; }
 
+LIMIT_SQL="SELECT * FROM analytics.members LIMIT 10"
 GROUP_SQL="SELECT region, count(*), sum(amount) FROM analytics.big GROUP BY region"
-direct=$(pgbench_tps "$GROUP_SQL" "$GROUP_CONNECTIONS" group)
-printf '| GROUP BY, 1M rows | pgbench (direct, prepared) | %s | %s | 1.00 | - | - | - |\n' "$GROUP_CONNECTIONS" "$direct"
-l=$(api_run etl-service "SELECT region, count(*), sum(amount) FROM big GROUP BY region" "$GROUP_CONNECTIONS" group)
-r=$(field "$l" rps)
-printf '| GROUP BY, 1M rows | query API, etl-service | %s | %s | %s | - | %s µs | %s µs |\n' "$GROUP_CONNECTIONS" "$r" \
-  "$(ratio "$r" "$direct")" "$(field "$l" p50_us)" "$(field "$l" p99_us)"
-l=$(api_run reporting-service "SELECT region, count(*), sum(lifetime_value) FROM members GROUP BY region" "$GROUP_CONNECTIONS" group-dev)
-r=$(field "$l" rps)
-direct=$(pgbench_tps "SELECT region, count(*), sum(lifetime_value) FROM analytics.members GROUP BY region" "$GROUP_CONNECTIONS" group-dev)
-printf '| GROUP BY, members (1,000 rows) | pgbench (direct, prepared) | %s | %s | 1.00 | - | - | - |\n' "$GROUP_CONNECTIONS" "$direct"
-printf '| GROUP BY, members (1,000 rows) | query API, reporting-service (governed view) | %s | %s | %s | - | %s µs | %s µs |\n' \
-  "$GROUP_CONNECTIONS" "$r" "$(ratio "$r" "$direct")" "$(field "$l" p50_us)" "$(field "$l" p99_us)"
+DEV_GROUP_SQL="SELECT region, count(*), sum(lifetime_value) FROM analytics.members GROUP BY region"
+runs=(after)
+[[ -n ${LAKEGATE_BEFORE:-} ]] && runs=(before after)
+for run in "${runs[@]}"; do
+  binary=$LAKEGATE; [[ $run == before ]] && binary=$LAKEGATE_BEFORE
+  tag=""; [[ ${#runs[@]} -gt 1 ]] && tag=" ($run)"
+  start_demo "$run" "$binary"
+  if [[ $run == "${runs[0]}" ]]; then
+    # The query API runs at most query.max_concurrent_per_client (4) statements
+    # of one client at once, so the direct runs get the same 4 connections.
+    PG_URL_DIRECT=$DB_URL
+    direct_limit=$(pgbench_tps "$LIMIT_SQL" "$GROUP_CONNECTIONS" limit)
+    direct_group=$(pgbench_tps "$GROUP_SQL" "$GROUP_CONNECTIONS" group)
+    direct_dev=$(pgbench_tps "$DEV_GROUP_SQL" "$GROUP_CONNECTIONS" group-dev)
+    printf '| LIMIT 10 | pgbench (direct, prepared) | %s | %s | 1.00 | %s | - | - |\n' "$GROUP_CONNECTIONS" "$direct_limit" "$(ratio "$direct_limit" "$nrps")"
+    # What PostgreSQL itself does for one governed read: the engine's pipeline
+    # (BEGIN READ ONLY, the settings, the statement, ROLLBACK, advisory unlock;
+    # pgbench 15 has no mid-pipeline sync, so one sync at the end).
+    cat >"$WORK/engine-limit.sql" <<SQL
+\\startpipeline
+BEGIN READ ONLY;
+SELECT set_config('search_path', 'analytics', true), set_config('statement_timeout', '32000', true), set_config('work_mem', '262144kB', true);
+$LIMIT_SQL;
+ROLLBACK;
+SELECT pg_advisory_unlock_all();
+\\endpipeline
+SQL
+    "$PG_BIN/pgbench" -n -M prepared -c "$GROUP_CONNECTIONS" -j 1 -T "$seconds" -f "$WORK/engine-limit.sql" \
+      "$PG_URL_DIRECT" >"$OUT/pgbench-engine-limit.txt"
+    engine_limit=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench-engine-limit.txt")
+    printf '| LIMIT 10 | pgbench, the engine'"'"'s pipeline per read (5 statements, prepared) | %s | %s | %s | %s | - | - |\n' \
+      "$GROUP_CONNECTIONS" "$engine_limit" "$(ratio "$engine_limit" "$direct_limit")" "$(ratio "$engine_limit" "$nrps")"
+    printf '| GROUP BY, 1M rows | pgbench (direct, prepared) | %s | %s | 1.00 | - | - | - |\n' "$GROUP_CONNECTIONS" "$direct_group"
+    printf '| GROUP BY, members (1,000 rows) | pgbench (direct, prepared) | %s | %s | 1.00 | - | - | - |\n' "$GROUP_CONNECTIONS" "$direct_dev"
+  fi
+  for client in etl-service reporting-service; do
+    l=$(api_run "$client" "SELECT * FROM members LIMIT 10" "$CONNECTIONS" "limit-$run"); r=$(field "$l" rps)
+    printf '| LIMIT 10 | query API, %s%s | %s | %s | %s | %s | %s µs | %s µs |\n' "$client" "$tag" "$CONNECTIONS" "$r" \
+      "$(ratio "$r" "$direct_limit")" "$(ratio "$r" "$nrps")" "$(field "$l" p50_us)" "$(field "$l" p99_us)"
+  done
+  l=$(api_run etl-service "SELECT region, count(*), sum(amount) FROM big GROUP BY region" "$GROUP_CONNECTIONS" "group-$run")
+  r=$(field "$l" rps)
+  printf '| GROUP BY, 1M rows | query API, etl-service%s | %s | %s | %s | - | %s µs | %s µs |\n' "$tag" "$GROUP_CONNECTIONS" "$r" \
+    "$(ratio "$r" "$direct_group")" "$(field "$l" p50_us)" "$(field "$l" p99_us)"
+  l=$(api_run reporting-service "SELECT region, count(*), sum(lifetime_value) FROM members GROUP BY region" "$GROUP_CONNECTIONS" "group-dev-$run")
+  r=$(field "$l" rps)
+  printf '| GROUP BY, members (1,000 rows) | query API, reporting-service (governed view)%s | %s | %s | %s | - | %s µs | %s µs |\n' \
+    "$tag" "$GROUP_CONNECTIONS" "$r" "$(ratio "$r" "$direct_dev")" "$(field "$l" p50_us)" "$(field "$l" p99_us)"
+  stop_demo
+done

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "common/sql_quote.h"
 #include "common/strings.h"
 
 namespace lakegate::policy::internal {
@@ -249,14 +250,8 @@ std::string LiteralSql(const RowFilter::Value& v) {
       return std::to_string(v.i);
     case RowFilter::Value::Type::kReal:
       return RealSql(v.r);
-    case RowFilter::Value::Type::kText: {
-      std::string out = "'";
-      for (char c : v.t) {
-        if (c == '\'') out += '\'';
-        out += c;
-      }
-      return out + "'";
-    }
+    case RowFilter::Value::Type::kText:
+      return QuoteString(v.t);
   }
   return "NULL";
 }

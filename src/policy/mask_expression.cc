@@ -482,6 +482,384 @@ void AppendSql(const Node& n, const std::function<std::string(std::string_view)>
   }
 }
 
+// ---- PostgreSQL: statically typed, SQLite's values or a refusal ----
+
+using Kind = MaskColumnSql::Kind;
+
+// The kind of a rendered PostgreSQL value. kBool is a comparison's result
+// (SQLite's 1/0); kNull an untyped NULL.
+enum class PgKind { kNull, kInteger, kReal, kText, kBool };
+
+struct PgValue {
+  std::string sql;
+  PgKind kind = PgKind::kNull;
+  const Node* node = nullptr;  // what it was rendered from
+};
+
+constexpr std::string_view kUpperAscii = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'";
+constexpr std::string_view kLowerAscii = "'abcdefghijklmnopqrstuvwxyz'";
+constexpr int64_t kExactInDouble = int64_t{1} << 53;
+
+Status Refused(std::string_view what) {
+  return Status(StatusCode::kFailedPrecondition, std::string(kDialect.name) + ": " +
+                                                     std::string(what) +
+                                                     " has no exact PostgreSQL counterpart");
+}
+
+class PgRenderer {
+ public:
+  explicit PgRenderer(
+      const std::function<std::optional<MaskColumnSql>(std::string_view column)>& column)
+      : column_(column) {}
+
+  Result<PgValue> Render(const Node& n) {
+    LG_ASSIGN_OR_RETURN(PgValue v, RenderNode(n));
+    v.node = &n;
+    return v;
+  }
+
+  // A value where SQLite needs one: a comparison's boolean as 1/0.
+  static PgValue AsValue(PgValue v) {
+    if (v.kind == PgKind::kBool) {
+      v.sql = "((" + v.sql + ")::integer::bigint)";
+      v.kind = PgKind::kInteger;
+    }
+    return v;
+  }
+  // A condition: numbers are true when non-zero, as in SQLite.
+  static Result<std::string> AsCondition(const PgValue& v) {
+    switch (v.kind) {
+      case PgKind::kBool:
+        return v.sql;
+      case PgKind::kNull:
+        return std::string("(NULL::boolean)");
+      case PgKind::kInteger:
+      case PgKind::kReal:
+        return "(" + v.sql + " <> 0)";
+      case PgKind::kText:
+        break;
+    }
+    return Refused("text used as a condition (SQLite reads it as a number)");
+  }
+  // Text, as SQLite converts integers to it (decimal digits).
+  static Result<std::string> AsText(const PgValue& value) {
+    PgValue v = AsValue(value);
+    switch (v.kind) {
+      case PgKind::kText:
+        return v.sql;
+      case PgKind::kNull:
+        return std::string("(NULL::text COLLATE \"C\")");
+      case PgKind::kInteger:
+        return "((" + v.sql + ")::text COLLATE \"C\")";
+      case PgKind::kReal:
+      case PgKind::kBool:
+        break;
+    }
+    return Refused("a real number as text (SQLite and PostgreSQL print reals differently)");
+  }
+
+ private:
+  static bool IsIntegerLiteral(const Node* n, int64_t limit) {
+    return n != nullptr && n->kind == Node::Kind::kLiteral &&
+           n->literal.type == Value::Type::kInteger && n->literal.i >= -limit &&
+           n->literal.i <= limit;
+  }
+
+  // Two values SQLite compares by value: the same kind (an integer literal
+  // next to a real is read as that real, exactly), or NULL on either side.
+  static Status Comparable(PgValue& a, PgValue& b) {
+    a = AsValue(std::move(a));
+    b = AsValue(std::move(b));
+    if (a.kind == PgKind::kNull || b.kind == PgKind::kNull || a.kind == b.kind) {
+      return Status::Ok();
+    }
+    for (auto [x, y] : {std::pair<PgValue*, PgValue*>{&a, &b}, {&b, &a}}) {
+      if (x->kind == PgKind::kInteger && y->kind == PgKind::kReal &&
+          IsIntegerLiteral(x->node, kExactInDouble)) {
+        x->sql = "(" + x->sql + "::double precision)";
+        x->kind = PgKind::kReal;
+        return Status::Ok();
+      }
+    }
+    if (a.kind == PgKind::kText || b.kind == PgKind::kText) {
+      return Refused("comparing text with a number (SQLite orders every number before text)");
+    }
+    return Refused(
+        "comparing an integer with a real number other than an integer literal (SQLite "
+        "compares them exactly, PostgreSQL in double precision)");
+  }
+
+  // The common kind of values that may each be the result (CASE, coalesce).
+  static Result<PgKind> CommonKind(std::vector<PgValue>& values, std::string_view what) {
+    PgKind kind = PgKind::kNull;
+    for (PgValue& v : values) {
+      v = AsValue(std::move(v));
+      if (v.kind == PgKind::kNull) continue;
+      if (kind != PgKind::kNull && kind != v.kind) {
+        return Refused(std::string(what) +
+                       " mixing kinds of values (SQLite returns each as it is)");
+      }
+      kind = v.kind;
+    }
+    return kind;
+  }
+
+  Result<std::vector<PgValue>> Operands(const Node& n) {
+    std::vector<PgValue> out;
+    for (const NodePtr& o : n.operands) {
+      LG_ASSIGN_OR_RETURN(PgValue v, Render(*o));
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  Result<PgValue> RenderNode(const Node& n) {
+    switch (n.kind) {
+      case Node::Kind::kLiteral:
+        return Literal(n.literal);
+      case Node::Kind::kColumn: {
+        std::optional<MaskColumnSql> c = column_(n.name);
+        if (!c) return Refused("column " + n.name + "'s type");
+        switch (c->kind) {
+          case Kind::kInteger:
+            return PgValue{"(" + c->sql + ")::bigint", PgKind::kInteger};
+          case Kind::kReal:
+            return PgValue{"(" + c->sql + ")::double precision", PgKind::kReal};
+          case Kind::kText:
+            return PgValue{"(" + c->sql + " COLLATE \"C\")", PgKind::kText};
+        }
+        return Refused("column " + n.name + "'s type");
+      }
+      case Node::Kind::kNegate: {
+        LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+        PgValue v = AsValue(std::move(ops[0]));
+        if (v.kind == PgKind::kText) return Refused("arithmetic on text");
+        if (v.kind == PgKind::kNull) return PgValue{"NULL", PgKind::kNull};
+        return PgValue{"(- " + v.sql + ")", v.kind};
+      }
+      case Node::Kind::kNot: {
+        LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+        LG_ASSIGN_OR_RETURN(std::string c, AsCondition(ops[0]));
+        return PgValue{"(NOT " + c + ")", PgKind::kBool};
+      }
+      case Node::Kind::kAnd:
+      case Node::Kind::kOr: {
+        LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+        LG_ASSIGN_OR_RETURN(std::string a, AsCondition(ops[0]));
+        LG_ASSIGN_OR_RETURN(std::string b, AsCondition(ops[1]));
+        return PgValue{"(" + a + (n.kind == Node::Kind::kAnd ? " AND " : " OR ") + b + ")",
+                       PgKind::kBool};
+      }
+      case Node::Kind::kCompare: {
+        LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+        LG_RETURN_IF_ERROR(Comparable(ops[0], ops[1]));
+        if (ops[0].kind == PgKind::kNull || ops[1].kind == PgKind::kNull) {
+          return PgValue{"(NULL::boolean)", PgKind::kBool};
+        }
+        return PgValue{"(" + ops[0].sql + " " + n.op + " " + ops[1].sql + ")", PgKind::kBool};
+      }
+      case Node::Kind::kArithmetic:
+        return Arithmetic(n);
+      case Node::Kind::kIsNull: {
+        LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+        PgValue v = AsValue(std::move(ops[0]));
+        if (v.kind == PgKind::kNull) return PgValue{n.negated ? "FALSE" : "TRUE", PgKind::kBool};
+        return PgValue{"(" + v.sql + (n.negated ? " IS NOT NULL)" : " IS NULL)"), PgKind::kBool};
+      }
+      case Node::Kind::kIn: {
+        LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+        if (AsValue(ops[0]).kind == PgKind::kNull) return PgValue{"(NULL::boolean)", PgKind::kBool};
+        std::string list;
+        for (size_t i = 1; i < ops.size(); ++i) {
+          PgValue value = ops[0];
+          LG_RETURN_IF_ERROR(Comparable(value, ops[i]));
+          if (value.kind != AsValue(ops[0]).kind) {
+            return Refused("an IN list of real numbers for an integer");
+          }
+          if (i > 1) list += ", ";
+          list += ops[i].kind == PgKind::kNull ? "NULL" : ops[i].sql;
+        }
+        PgValue value = AsValue(std::move(ops[0]));
+        return PgValue{"(" + value.sql + (n.negated ? " NOT IN (" : " IN (") + list + "))",
+                       PgKind::kBool};
+      }
+      case Node::Kind::kBetween: {
+        LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+        PgValue low_value = ops[0], high_value = ops[0];
+        LG_RETURN_IF_ERROR(Comparable(low_value, ops[1]));
+        LG_RETURN_IF_ERROR(Comparable(high_value, ops[2]));
+        if (low_value.kind != high_value.kind && low_value.kind != PgKind::kNull &&
+            high_value.kind != PgKind::kNull) {
+          return Refused("BETWEEN bounds of different kinds");
+        }
+        PgValue& value = low_value.kind != PgKind::kNull ? low_value : high_value;
+        if (value.kind == PgKind::kNull) return PgValue{"(NULL::boolean)", PgKind::kBool};
+        auto bound = [](const PgValue& b) { return b.kind == PgKind::kNull ? "NULL" : b.sql; };
+        return PgValue{"(" + value.sql + (n.negated ? " NOT BETWEEN " : " BETWEEN ") +
+                           bound(ops[1]) + " AND " + bound(ops[2]) + ")",
+                       PgKind::kBool};
+      }
+      case Node::Kind::kLike: {
+        LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+        LG_ASSIGN_OR_RETURN(std::string value, AsText(ops[0]));
+        LG_ASSIGN_OR_RETURN(std::string pattern, AsText(ops[1]));
+        return PgValue{"(" + Fold(value, true) + (n.negated ? " NOT LIKE " : " LIKE ") +
+                           Fold(pattern, true) + " ESCAPE '')",
+                       PgKind::kBool};
+      }
+      case Node::Kind::kFunction:
+        return Function(n);
+      case Node::Kind::kCase: {
+        LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+        std::vector<PgValue> results;
+        for (size_t i = 1; i < ops.size(); i += 2) results.push_back(ops[i]);
+        if (n.has_else) results.push_back(ops.back());
+        LG_ASSIGN_OR_RETURN(PgKind kind, CommonKind(results, "CASE"));
+        std::string sql = "(CASE";
+        size_t pairs = ops.size() / 2, at = 0;
+        for (size_t i = 0; i < pairs; ++i) {
+          LG_ASSIGN_OR_RETURN(std::string when, AsCondition(ops[2 * i]));
+          sql += " WHEN " + when + " THEN " + Typed(results[at++], kind);
+        }
+        if (n.has_else) sql += " ELSE " + Typed(results[at], kind);
+        return PgValue{sql + " END)", kind};
+      }
+    }
+    return Refused("this expression");
+  }
+
+  // `v` (of `kind` or NULL) as SQL of that kind.
+  static std::string Typed(const PgValue& v, PgKind kind) {
+    if (v.kind != PgKind::kNull) return v.sql;
+    switch (kind) {
+      case PgKind::kInteger:
+        return "(NULL::bigint)";
+      case PgKind::kReal:
+        return "(NULL::double precision)";
+      case PgKind::kText:
+        return "(NULL::text COLLATE \"C\")";
+      case PgKind::kNull:
+      case PgKind::kBool:
+        break;
+    }
+    return "NULL";
+  }
+
+  // ASCII letters folded to lower (or upper) case, nothing else: SQLite's
+  // lower(), upper() and LIKE without ICU.
+  static std::string Fold(const std::string& text, bool to_lower) {
+    return "translate(" + text + ", " + std::string(to_lower ? kUpperAscii : kLowerAscii) + ", " +
+           std::string(to_lower ? kLowerAscii : kUpperAscii) + ")";
+  }
+
+  static Result<PgValue> Literal(const Value& v) {
+    switch (v.type) {
+      case Value::Type::kNull:
+        return PgValue{"NULL", PgKind::kNull};
+      case Value::Type::kInteger:
+        return PgValue{"(" + LiteralSql(v) + ")::bigint", PgKind::kInteger};
+      case Value::Type::kReal: {
+        std::string sql = LiteralSql(v);
+        if (sql.find_first_of("in") != std::string::npos)
+          return Refused("an infinite real literal");
+        return PgValue{"(" + sql + ")::double precision", PgKind::kReal};
+      }
+      case Value::Type::kText:
+        return PgValue{"(" + LiteralSql(v) + "::text COLLATE \"C\")", PgKind::kText};
+    }
+    return PgValue{"NULL", PgKind::kNull};
+  }
+
+  Result<PgValue> Arithmetic(const Node& n) {
+    LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+    if (n.op == "||") {
+      LG_ASSIGN_OR_RETURN(std::string a, AsText(ops[0]));
+      LG_ASSIGN_OR_RETURN(std::string b, AsText(ops[1]));
+      return PgValue{"(" + a + " || " + b + ")", PgKind::kText};
+    }
+    PgValue a = AsValue(std::move(ops[0])), b = AsValue(std::move(ops[1]));
+    if (a.kind == PgKind::kText || b.kind == PgKind::kText) {
+      return Refused("arithmetic on text (SQLite reads the text as a number)");
+    }
+    if (a.kind == PgKind::kNull || b.kind == PgKind::kNull) return PgValue{"NULL", PgKind::kNull};
+    PgKind kind =
+        a.kind == PgKind::kReal || b.kind == PgKind::kReal ? PgKind::kReal : PgKind::kInteger;
+    if (n.op == "%" && kind == PgKind::kReal) return Refused("% on a real number");
+    // SQLite: division and remainder by zero are NULL.
+    if (n.op == "/" || n.op == "%") {
+      return PgValue{"(" + a.sql + " " + n.op + " NULLIF(" + b.sql + ", 0))", kind};
+    }
+    return PgValue{"(" + a.sql + " " + n.op + " " + b.sql + ")", kind};
+  }
+
+  Result<PgValue> Function(const Node& n) {
+    LG_ASSIGN_OR_RETURN(std::vector<PgValue> ops, Operands(n));
+    std::vector<std::string> text;
+    auto texts = [&](size_t count) -> Status {
+      for (size_t i = 0; i < count && i < ops.size(); ++i) {
+        LG_ASSIGN_OR_RETURN(std::string t, AsText(ops[i]));
+        text.push_back(std::move(t));
+      }
+      return Status::Ok();
+    };
+    const std::string& f = n.name;
+    if (f == "lower" || f == "upper") {
+      LG_RETURN_IF_ERROR(texts(1));
+      return PgValue{Fold(text[0], f == "lower"), PgKind::kText};
+    }
+    if (f == "length") {
+      LG_RETURN_IF_ERROR(texts(1));
+      return PgValue{"(length(" + text[0] + ")::bigint)", PgKind::kInteger};
+    }
+    if (f == "substr") {
+      LG_RETURN_IF_ERROR(texts(1));
+      // Positions and lengths agree for literal Y >= 0 and Z >= 0 only
+      // (SQLite counts a negative Y from the end, PostgreSQL refuses a
+      // negative Z).
+      std::string args = text[0];
+      for (size_t i = 1; i < n.operands.size(); ++i) {
+        const Node* o = n.operands[i].get();
+        if (!IsIntegerLiteral(o, 2147483647) || o->literal.i < 0) {
+          return Refused("substr with a computed or negative position or length");
+        }
+        args += ", " + std::to_string(o->literal.i);
+      }
+      return PgValue{"substr(" + args + ")", PgKind::kText};
+    }
+    if (f == "replace") {
+      LG_RETURN_IF_ERROR(texts(3));
+      return PgValue{"replace(" + text[0] + ", " + text[1] + ", " + text[2] + ")", PgKind::kText};
+    }
+    if (f == "trim" || f == "ltrim" || f == "rtrim") {
+      LG_RETURN_IF_ERROR(texts(ops.size()));
+      std::string name = f == "trim" ? "btrim" : f;
+      return PgValue{name + "(" + text[0] + (text.size() > 1 ? ", " + text[1] : "") + ")",
+                     PgKind::kText};
+    }
+    if (f == "instr") {
+      LG_RETURN_IF_ERROR(texts(2));
+      return PgValue{"(strpos(" + text[0] + ", " + text[1] + ")::bigint)", PgKind::kInteger};
+    }
+    if (f == "coalesce" || f == "ifnull") {
+      LG_ASSIGN_OR_RETURN(PgKind kind, CommonKind(ops, f));
+      if (kind == PgKind::kNull) return PgValue{"NULL", PgKind::kNull};
+      std::string sql = "coalesce(";
+      for (size_t i = 0; i < ops.size(); ++i) sql += (i > 0 ? ", " : "") + Typed(ops[i], kind);
+      return PgValue{sql + ")", kind};
+    }
+    if (f == "nullif") {
+      PgValue a = ops[0], b = ops[1];
+      LG_RETURN_IF_ERROR(Comparable(a, b));
+      if (a.kind != AsValue(ops[0]).kind) return Refused("nullif of an integer and a real number");
+      if (a.kind == PgKind::kNull) return PgValue{"NULL", PgKind::kNull};
+      return PgValue{"nullif(" + a.sql + ", " + Typed(b, a.kind) + ")", a.kind};
+    }
+    return Refused("function " + f);
+  }
+
+  const std::function<std::optional<MaskColumnSql>(std::string_view column)>& column_;
+};
+
 void CollectColumns(const Node& n, std::vector<std::string>& out) {
   if (n.kind == Node::Kind::kColumn) {
     for (const auto& c : out) {
@@ -519,6 +897,16 @@ std::string MaskExpression::ToSql(
   std::string out;
   AppendSql(*root, column_sql, dialect, out);
   return out;
+}
+
+Result<std::string> MaskExpression::ToPostgreSql(
+    const std::function<std::optional<MaskColumnSql>(std::string_view column)>& column) const {
+  if (!root) return std::string("(NULL::text)");  // not parsed: fail closed
+  PgRenderer renderer(column);
+  LG_ASSIGN_OR_RETURN(PgValue v, renderer.Render(*root));
+  v = PgRenderer::AsValue(std::move(v));
+  if (v.kind == PgKind::kNull) return std::string("(NULL::text)");
+  return v.sql;
 }
 
 }  // namespace lakegate::policy

@@ -199,6 +199,13 @@ struct DataCellFilter {
 // affinity and compare with BINARY collation, like row filters. At most 2048
 // characters and 64 levels of nesting.
 struct MaskExpressionNode;
+// A column as MaskExpression::ToPostgreSql() reads it: a safe SQL expression
+// (a quoted column) and the kind of its PostgreSQL values.
+struct MaskColumnSql {
+  enum class Kind { kInteger, kReal, kText };
+  std::string sql;
+  Kind kind = Kind::kText;
+};
 struct MaskExpression {
   std::shared_ptr<const MaskExpressionNode> root;  // never null once parsed
   std::string text;                                // as written
@@ -214,6 +221,19 @@ struct MaskExpression {
   // expression mixing types fails the query there.
   std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql,
                     SqlDialect dialect = SqlDialect::kSQLite) const;
+  // SQL for PostgreSQL that gives SQLite's value exactly, typed statically
+  // from `column` (nullopt: a column whose type has no exact counterpart):
+  // integers as bigint, reals as double precision, text bytewise (COLLATE
+  // "C"); booleans of comparisons as the integers 1/0 where a value is
+  // needed; integer and real division and % by zero give NULL; LIKE, lower
+  // and upper fold ASCII letters only; coalesce, nullif and CASE return one
+  // kind. Where PostgreSQL cannot give the same value, FailedPrecondition
+  // naming the construct ("comparing text with a number", "a real number
+  // as text", "substr with a computed or negative position", ...). An
+  // integer overflow is an error in PostgreSQL (SQLite goes on in floating
+  // point): the query fails, it never returns another value.
+  Result<std::string> ToPostgreSql(
+      const std::function<std::optional<MaskColumnSql>(std::string_view column)>& column) const;
 };
 // InvalidArgument "mask expression: <what was expected, what was found> at
 // position N" (N 1-based); empty text is an error.

@@ -1536,8 +1536,7 @@ class TrinoDecisionPoint {
           return policy_;
         },
         [](std::string_view user) -> Result<trino::TrinoPrincipal> {
-          // As app::TrinoLink: lakegate's own administrator principal (loads,
-          // and the identity its row filters and masks are evaluated as).
+          // As app::TrinoLink: lakegate's own administrator principal (loads).
           if (user == kTrinoLoadPrincipal) {
             return trino::TrinoPrincipal{
                 .role = "", .max_class = StatementClass::kAdmin, .superuser = true};

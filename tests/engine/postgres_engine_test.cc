@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
 #include <thread>
 
 #include "engine_test_util.h"
@@ -73,6 +74,13 @@ class PostgresEngineTest : public ::testing::Test {
     return out;
   }
   std::string Admin(const std::string& sql) { return RawQuery(db_->url(), sql); }
+  // Advisory locks held in this test's database (pg_locks lists the
+  // server's, and other tests run beside this one).
+  std::string AdvisoryLocks() {
+    return Admin(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())");
+  }
 
   static constexpr const char* kDev = "lf-dev-role";
   static constexpr const char* kSuper = "lf-super-user-role";
@@ -233,7 +241,7 @@ TEST_F(PostgresEngineTest, NothingOutlivesTheRequest) {
   Outcome lock = Run(kDev, "SELECT pg_advisory_lock(42)");
   ASSERT_TRUE(lock.status.ok()) << lock.status.ToString();
   // Released when the request ended, not when the connection is next used.
-  EXPECT_EQ(Admin("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), "0");
+  EXPECT_EQ(AdvisoryLocks(), "0");
   Outcome setting = Run(kDev, "SELECT set_config('statement_timeout', '0', false)");
   ASSERT_TRUE(setting.status.ok());
   Outcome after = Run(kDev, "SELECT current_setting('statement_timeout')");
@@ -250,6 +258,85 @@ TEST_F(PostgresEngineTest, NothingOutlivesTheRequest) {
       Run(kSuper, "WITH w AS (INSERT INTO notes VALUES ('y') RETURNING 1) SELECT * FROM w"),
       kStatementNotAllowed);
   EXPECT_EQ(Admin("SELECT count(*) FROM analytics.notes"), "1");
+}
+
+// One round trip per read (pipeline mode): whatever happens to the
+// statement, the request's end still runs and the connection goes back to
+// the pool clean.
+TEST_F(PostgresEngineTest, AFailedStatementInThePipelineLeavesACleanConnection) {
+  Outcome pid = Run(kDev, "SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.status.ok()) << pid.status.ToString();
+  // Takes a session-level advisory lock, then fails at run time.
+  Outcome failed = Run(kDev,
+                       "SELECT CASE WHEN pg_try_advisory_lock(7) THEN 1 / (g - 1) END "
+                       "FROM generate_series(1, 1) g");
+  EXPECT_REASON(failed, kInvalidQuery);
+  EXPECT_NE(failed.status.message().find("division by zero"), std::string::npos)
+      << failed.status.ToString();
+  EXPECT_EQ(AdvisoryLocks(), "0");
+  // The same connection, idle and read-only again.
+  Outcome again = Run(kDev,
+                      "SELECT pg_backend_pid(), current_setting('transaction_read_only'), "
+                      "(SELECT count(*) FROM pg_prepared_statements WHERE NOT "
+                      "starts_with(name, 'lg_'))");
+  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
+  EXPECT_EQ(std::get<int64_t>(again.rows[0][0]), std::get<int64_t>(pid.rows[0][0]));
+  EXPECT_EQ(std::get<std::string>(again.rows[0][1]), "on");
+  EXPECT_EQ(std::get<int64_t>(again.rows[0][2]), 0);  // the user's statement is never kept
+  // A cancelled read (max rows reached mid-stream) too.
+  QueryLimits limits;
+  limits.max_rows = 3;
+  Outcome cut = Run(kDev, "SELECT pg_advisory_lock(8), g FROM generate_series(1, 1000000) g",
+                    StatementClass::kRead, {}, limits);
+  ASSERT_TRUE(cut.status.ok()) << cut.status.ToString();
+  EXPECT_TRUE(cut.result.truncated);
+  EXPECT_EQ(AdvisoryLocks(), "0");
+  Outcome after = Run(kDev, "SELECT pg_backend_pid()");
+  ASSERT_TRUE(after.status.ok()) << after.status.ToString();
+  EXPECT_EQ(std::get<int64_t>(after.rows[0][0]), std::get<int64_t>(pid.rows[0][0]));
+}
+
+TEST_F(PostgresEngineTest, AStatementCannotEndTheRequestsTransaction) {
+  // Transaction control never reaches PostgreSQL, alone or after another
+  // statement (the extended protocol takes one statement).
+  EXPECT_REASON(Run(kDev, "COMMIT"), kStatementNotAllowed);
+  EXPECT_REASON(Run(kDev, "SELECT 1; COMMIT"), kInvalidQuery);
+  EXPECT_REASON(Run(kDev, "SELECT 1; SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"),
+                kInvalidQuery);
+  ASSERT_TRUE(
+      Run(kSuper, "CREATE TABLE analytics.notes(n text)", StatementClass::kAdmin).status.ok());
+  EXPECT_REASON(Run(kSuper, "INSERT INTO notes VALUES ('x'); COMMIT", StatementClass::kWrite),
+                kInvalidQuery);
+  // Every request is READ ONLY by itself, whatever the one before did.
+  EXPECT_REASON(Run(kSuper, "INSERT INTO notes VALUES ('y')"), kStatementNotAllowed);
+  EXPECT_EQ(Admin("SELECT count(*) FROM analytics.notes"), "0");
+  // A failed write rolls back and its connection serves the next write.
+  EXPECT_FALSE(Run(kSuper, "INSERT INTO notes VALUES (1 / 0)", StatementClass::kWrite).status.ok());
+  Outcome w = Run(kSuper, "INSERT INTO notes VALUES ('z')", StatementClass::kWrite);
+  ASSERT_TRUE(w.status.ok()) << w.status.ToString();
+  EXPECT_EQ(Admin("SELECT string_agg(n, ',') FROM analytics.notes"), "z");
+  // A write's session keeps nothing (DISCARD ALL), lakegate's own prepared
+  // statements included; the next request prepares them again.
+  Outcome kept = Run(kSuper, "SELECT count(*) FROM pg_prepared_statements", StatementClass::kWrite);
+  ASSERT_TRUE(kept.status.ok()) << kept.status.ToString();
+  Outcome read = Run(kSuper, "SELECT current_setting('transaction_read_only')");
+  ASSERT_TRUE(read.status.ok()) << read.status.ToString();
+  EXPECT_EQ(std::get<std::string>(read.rows[0][0]), "on");
+}
+
+// max_memory becomes the request's work_mem (per sort or hash of the plan).
+TEST_F(PostgresEngineTest, MaxMemoryBoundsEachSortAndHash) {
+  QueryLimits limits;
+  limits.max_memory_bytes = int64_t{8} << 20;
+  Outcome o = Run(kDev, "SELECT current_setting('work_mem')", StatementClass::kRead, {}, limits);
+  ASSERT_TRUE(o.status.ok()) << o.status.ToString();
+  EXPECT_EQ(std::get<std::string>(o.rows[0][0]), "8MB");
+  // A statement's own SET LOCAL ends with its request.
+  limits.max_memory_bytes = 0;  // no limit: the server's setting
+  Outcome server =
+      Run(kDev, "SELECT current_setting('work_mem')", StatementClass::kRead, {}, limits);
+  ASSERT_TRUE(server.status.ok()) << server.status.ToString();
+  EXPECT_EQ(std::get<std::string>(server.rows[0][0]), Admin("SHOW work_mem"));
 }
 
 TEST_F(PostgresEngineTest, TimeoutCancelsTheBackend) {
@@ -370,6 +457,77 @@ TEST_F(PostgresEngineTest, FiltersPostgresCannotEvaluateExactlyFailClosed) {
   EXPECT_NE(o.status.message().find("cannot be evaluated exactly"), std::string::npos)
       << o.status.ToString();
   // Other roles are unaffected.
+  EXPECT_TRUE(Run(kDev, "SELECT count(*) FROM members").status.ok());
+}
+
+// Expression masks render in PostgreSQL's dialect where the values are
+// SQLite's exactly: the same role over the same 200 members on both engines.
+TEST_F(PostgresEngineTest, ExpressionMasksGiveSqlitesValues) {
+  policy::Role r;
+  r.name = "masked";
+  r.grants = {
+      {"analytics",
+       "members",
+       policy::Bit(policy::Permission::kSelect) | policy::Bit(policy::Permission::kDescribe),
+       {}}};
+  auto mask = [&](const char* column, const char* expression) {
+    r.masks.push_back(
+        {"analytics", "members", column, policy::MaskKind::kExpression, 4, expression});
+  };
+  mask("member_id", "member_id * 2 + (lifetime_value >= 500) - member_id % 3 + -member_id / 4");
+  mask("name", "upper(substr(name, 1, 3)) || '***' || length(name) || lower('ÄB')");
+  mask("email", "CASE WHEN region LIKE 'EU%' THEN replace(email, '@', ' at ') END");
+  mask("region", "trim(lower(region), 'e') || (member_id / 0 IS NULL) || instr(region, '-')");
+  mask("tier",
+       "coalesce(nullif(tier, 'gold'), 'other') || ':' || (tier IN ('gold', 'silver')) || "
+       "(tier BETWEEN 'a' AND 'h') || (NOT tier < 'b')");
+  mask("joined_on", "substr(joined_on, 0, 5) || ltrim(rtrim(joined_on, '0123456789'), '0123')");
+  mask("lifetime_value",
+       "CASE WHEN member_id % 2 = 0 THEN lifetime_value * 2 / 0 ELSE "
+       "lifetime_value - member_id END");
+  policy_.roles[r.name] = r;
+  policy_.version++;
+  const std::string sql = "SELECT * FROM members ORDER BY 1, 2, 4, 5, 6";
+  Outcome pg = Run("masked", sql);
+  ASSERT_TRUE(pg.status.ok()) << pg.status.ToString();
+  ASSERT_EQ(pg.rows.size(), 200u);
+
+  testing::Lake lake;
+  ASSERT_TRUE(lake.Build(200).ok());
+  Outcome sqlite = lake.RunAs(r, sql);
+  ASSERT_TRUE(sqlite.status.ok()) << sqlite.status.ToString();
+  ASSERT_EQ(sqlite.rows.size(), pg.rows.size());
+  // The same values of the same types, row by row.
+  std::istringstream pg_lines(pg.dump), sqlite_lines(sqlite.dump);
+  for (std::string a, b; std::getline(pg_lines, a) && std::getline(sqlite_lines, b);) {
+    ASSERT_EQ(a, b) << "PostgreSQL vs SQLite";
+  }
+  for (size_t i = 0; i < pg.rows.size(); ++i) {
+    for (size_t c = 0; c < pg.rows[i].size(); ++c) {
+      EXPECT_EQ(pg.rows[i][c].index(), sqlite.rows[i][c].index()) << "row " << i << " column " << c;
+    }
+  }
+}
+
+TEST_F(PostgresEngineTest, ExpressionMasksPostgresCannotMatchFailClosed) {
+  for (const char* expression :
+       {"name || lifetime_value", "member_id < 'a'", "substr(name, -2)", "region + 1",
+        "CASE WHEN member_id > 5 THEN name ELSE member_id END", "lifetime_value % 2"}) {
+    SCOPED_TRACE(expression);
+    policy::Role r;
+    r.name = "odd-mask";
+    r.grants = {{"analytics", "members", policy::Bit(policy::Permission::kSelect), {}}};
+    r.masks.push_back(
+        {"analytics", "members", "name", policy::MaskKind::kExpression, 4, expression});
+    policy_.roles[r.name] = r;
+    policy_.version++;
+    Outcome o = Run("odd-mask", "SELECT name FROM members");
+    EXPECT_REASON(o, kPermissionDenied);
+    EXPECT_NE(o.status.message().find("expression masks"), std::string::npos)
+        << o.status.ToString();
+    EXPECT_NE(o.status.message().find("has no exact PostgreSQL counterpart"), std::string::npos)
+        << o.status.ToString();
+  }
   EXPECT_TRUE(Run(kDev, "SELECT count(*) FROM members").status.ok());
 }
 

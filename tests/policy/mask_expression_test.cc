@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -791,6 +792,42 @@ TEST_F(MaskExpressionSqliteTest, RandomTokenSoupNeverEscapes) {
     EXPECT_TRUE(Prepare("SELECT " + sql + " FROM t")) << text;
   }
   EXPECT_GT(parsed, 500);
+}
+
+// PostgreSQL: typed from the columns' kinds (n integer, r real, t text).
+Result<std::string> PgSql(std::string_view text) {
+  return Parse(text).ToPostgreSql([](std::string_view column) -> std::optional<MaskColumnSql> {
+    if (column == "n") return MaskColumnSql{"t.n", MaskColumnSql::Kind::kInteger};
+    if (column == "r") return MaskColumnSql{"t.r", MaskColumnSql::Kind::kReal};
+    if (column == "t") return MaskColumnSql{"t.t", MaskColumnSql::Kind::kText};
+    return std::nullopt;
+  });
+}
+
+TEST(MaskExpressionPostgresTest, RendersSqlitesValues) {
+  EXPECT_EQ(*PgSql("n / 0"), "((t.n)::bigint / NULLIF((0)::bigint, 0))");
+  EXPECT_EQ(*PgSql("t || n"), "((t.t COLLATE \"C\") || (((t.n)::bigint)::text COLLATE \"C\"))");
+  EXPECT_EQ(*PgSql("n > 1"), "((((t.n)::bigint > (1)::bigint))::integer::bigint)");
+  // An integer literal next to a real is that real, exactly.
+  EXPECT_EQ(*PgSql("CASE WHEN r > 2 THEN 1 END"),
+            "(CASE WHEN ((t.r)::double precision > ((2)::bigint::double precision)) THEN "
+            "(1)::bigint END)");
+  EXPECT_EQ(*PgSql("upper(t)"),
+            "translate((t.t COLLATE \"C\"), 'abcdefghijklmnopqrstuvwxyz', "
+            "'ABCDEFGHIJKLMNOPQRSTUVWXYZ')");
+  EXPECT_EQ(*PgSql("NULL"), "(NULL::text)");
+}
+
+TEST(MaskExpressionPostgresTest, RefusesWhatCannotMatch) {
+  for (const char* text : {"r || 'x'", "n = 'x'", "t + 1", "substr(t, -1)", "substr(t, n)", "r % 2",
+                           "x", "coalesce(n, t)", "CASE WHEN t THEN 1 END", "n < r"}) {
+    SCOPED_TRACE(text);
+    Result<std::string> sql = PgSql(text);
+    ASSERT_FALSE(sql.ok()) << *sql;
+    EXPECT_EQ(sql.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(sql.status().message().find("no exact PostgreSQL counterpart"), std::string::npos)
+        << sql.status().ToString();
+  }
 }
 
 }  // namespace

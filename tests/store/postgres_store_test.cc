@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/postgres/libpq_text.h"
 #include "store/postgres/url.h"
 #include "store/postgres_test_server.h"
 #include "store/store_conformance.h"
@@ -407,6 +408,12 @@ TEST(PostgresRestartTest, WritesFailFastWhileTheServerIsDownAndWorkAfterItReturn
   auto other = MustOpen(url);
   ASSERT_NE(other, nullptr);
   EXPECT_TRUE(HintsFlow(*other, hints)) << "no notifications after the restart";
+}
+
+TEST(LibpqTextTest, MessagesReadOnOneLine) {
+  EXPECT_EQ(OneLine(nullptr), "");
+  EXPECT_EQ(OneLine("FATAL:  no such role\nDETAIL:  x\n  \n"), "FATAL:  no such role DETAIL:  x");
+  EXPECT_EQ(OneLine("plain"), "plain");
 }
 
 TEST(PostgresUrlTest, RedactsPasswords) {

@@ -1,6 +1,8 @@
 #include "engine/postgres/catalog_compiler.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <string_view>
 
 #include "common/strings.h"
@@ -21,10 +23,14 @@ struct MaskSql {
   std::string unsupported;
 };
 
+// A raw column of the masked row for an expression mask: its SQL and kind,
+// nullopt when its type has no exact counterpart of SQLite's values.
+using RowColumns = std::function<std::optional<policy::MaskColumnSql>(std::string_view)>;
+
 // The SQL of `mask` on raw column `c` (an expression) of type `type`, with
 // SQLite's semantics (engine/sqlite/catalog.cc), or the unsupported feature.
 MaskSql CompileMask(const policy::ColumnMask& mask, const std::string& c, const std::string& type,
-                    const Naming& naming) {
+                    const Naming& naming, const RowColumns& row) {
   TypeFamily family = FamilyOf(type);
   std::string where =
       " (column " + mask.database + "." + mask.table + "." + mask.column + " of type " + type + ")";
@@ -69,8 +75,18 @@ MaskSql CompileMask(const policy::ColumnMask& mask, const std::string& c, const 
       }
       if (family == TypeFamily::kDate) return {"to_char(" + c + ", 'YYYY')", ""};
       return {"CAST(NULL AS text)", ""};
-    case policy::MaskKind::kExpression:
-      return unsupported("expression");
+    case policy::MaskKind::kExpression: {
+      Result<policy::MaskExpression> parsed = policy::ParseMaskExpression(mask.expression);
+      if (!parsed.ok()) return {"CAST(NULL AS text)", ""};  // validated above
+      Result<std::string> sql = parsed->ToPostgreSql(row);
+      if (!sql.ok()) {
+        return MaskSql{"", "expression masks" + where +
+                               " are not supported by the PostgreSQL engine where SQLite's value "
+                               "cannot be matched exactly: " +
+                               sql.status().message()};
+      }
+      return {*sql, ""};
+    }
   }
   return {"CAST(NULL AS " + type + ")", ""};
 }
@@ -179,7 +195,24 @@ std::vector<RolePlan> PlanRoles(const policy::PolicySnapshot& policy, const RawC
           if (c == nullptr) continue;
           std::string value = "t." + QuoteIdent(c->name);
           if (vc.mask != nullptr) {
-            MaskSql mask = CompileMask(*vc.mask, value, c->type, naming);
+            auto row = [&](std::string_view column) -> std::optional<policy::MaskColumnSql> {
+              const RawColumn* rc = raw_column(column);
+              if (rc == nullptr) return std::nullopt;
+              switch (FamilyOf(rc->type)) {
+                case TypeFamily::kInteger:
+                  return policy::MaskColumnSql{"t." + QuoteIdent(rc->name),
+                                               policy::MaskColumnSql::Kind::kInteger};
+                case TypeFamily::kFloat:
+                  return policy::MaskColumnSql{"t." + QuoteIdent(rc->name),
+                                               policy::MaskColumnSql::Kind::kReal};
+                case TypeFamily::kText:
+                  return policy::MaskColumnSql{"t." + QuoteIdent(rc->name),
+                                               policy::MaskColumnSql::Kind::kText};
+                default:
+                  return std::nullopt;
+              }
+            };
+            MaskSql mask = CompileMask(*vc.mask, value, c->type, naming, row);
             if (!mask.unsupported.empty()) {
               if (plan.unsupported.empty()) plan.unsupported = mask.unsupported;
               continue;

@@ -1,40 +1,18 @@
 #include "engine/postgres/pg_conn.h"
 
+#include <iterator>
+
 #include "engine/engine.h"
+#include "store/postgres/libpq_text.h"
 
 namespace lakegate::engine::postgres_internal {
 namespace {
 
-std::string OneLine(const char* text) {
-  std::string s = text != nullptr ? text : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  for (char& c : s) {
-    if (c == '\n') c = ' ';
-  }
-  return s;
-}
+using store::OneLine;
 
 bool Contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
-
-std::string QuoteIdent(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string QuoteLiteral(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 std::string SqlState(const PGresult* result) {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
@@ -138,6 +116,31 @@ Result<ResultPtr> Conn::Query(std::string_view doing, const std::string& sql,
   ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
   return InternalFailure(result.get(), conn_, doing);
+}
+
+bool Conn::SendOwn(OwnStatement which, const std::vector<std::string>& params, bool& prepare_sent) {
+  struct Own {
+    const char* name;
+    const char* sql;
+  };
+  static constexpr Own kOwn[] = {
+      {"lg_begin_ro", "BEGIN READ ONLY"},
+      {"lg_begin_rw", "BEGIN READ WRITE"},
+      {"lg_settings",
+       "SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true), "
+       "set_config('work_mem', coalesce(nullif($3, ''), current_setting('work_mem')), true)"},
+      {"lg_rollback", "ROLLBACK"},
+      {"lg_unlock_all", "SELECT pg_advisory_unlock_all()"},
+  };
+  static_assert(std::size(kOwn) == static_cast<size_t>(OwnStatement::kCount));
+  const Own& own = kOwn[static_cast<size_t>(which)];
+  prepare_sent = !prepared_.test(static_cast<size_t>(which));
+  if (prepare_sent && PQsendPrepare(conn_, own.name, own.sql, 0, nullptr) == 0) return false;
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& p : params) values.push_back(p.c_str());
+  return PQsendQueryPrepared(conn_, own.name, static_cast<int>(values.size()), values.data(),
+                             nullptr, nullptr, 0) != 0;
 }
 
 }  // namespace lakegate::engine::postgres_internal

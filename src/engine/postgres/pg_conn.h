@@ -6,11 +6,13 @@
 
 #include <libpq-fe.h>
 
+#include <bitset>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/sql_quote.h"
 #include "common/status.h"
 
 namespace lakegate::engine::postgres_internal {
@@ -26,6 +28,18 @@ struct ConnectTarget {
   std::string display;   // the URL with its password redacted, for messages
   std::string user;      // "" = the URL's user
   std::string password;  // with `user`
+};
+
+// lakegate's own fixed statements of a request, prepared once per session
+// under lg_* names (the user's statement is always the unnamed one, never
+// kept). DISCARD ALL drops them; the next request prepares them again.
+enum class OwnStatement : int {
+  kBeginReadOnly,   // BEGIN READ ONLY
+  kBeginReadWrite,  // BEGIN READ WRITE
+  kSettings,        // SET LOCAL search_path, statement_timeout, work_mem ($1..$3)
+  kRollback,        // ROLLBACK
+  kUnlockAll,       // SELECT pg_advisory_unlock_all()
+  kCount
 };
 
 class Conn {
@@ -50,9 +64,19 @@ class Conn {
   Result<ResultPtr> Query(std::string_view doing, const std::string& sql,
                           const std::vector<std::string>& params = {});
 
+  // In pipeline mode: queues `which` with text `params`, preceded by its
+  // prepare when this session does not hold it yet (`prepare_sent` is then
+  // true, and the prepare's result comes first; MarkPrepared() once it
+  // succeeded). False when libpq cannot queue (the connection is lost).
+  bool SendOwn(OwnStatement which, const std::vector<std::string>& params, bool& prepare_sent);
+  void MarkPrepared(OwnStatement which) { prepared_.set(static_cast<size_t>(which)); }
+  // After DISCARD ALL (which deallocates them all).
+  void ForgetPrepared() { prepared_.reset(); }
+
  private:
   explicit Conn(PGconn* conn) : conn_(conn) {}
   PGconn* conn_;
+  std::bitset<static_cast<size_t>(OwnStatement::kCount)> prepared_;
 };
 
 // The SQLSTATE of a failed result ("" when none).
@@ -65,10 +89,5 @@ bool IsConnectionLoss(const PGresult* result, PGconn* conn);
 // The failure of an engine-internal statement: kUnavailable for a lost
 // connection or a busy server, else kInternal ("<doing>: <message>").
 Status InternalFailure(const PGresult* result, PGconn* conn, std::string_view doing);
-
-// `s` as a double-quoted SQL identifier.
-std::string QuoteIdent(std::string_view s);
-// `s` as a single-quoted SQL string literal (standard_conforming_strings).
-std::string QuoteLiteral(std::string_view s);
 
 }  // namespace lakegate::engine::postgres_internal

@@ -60,6 +60,52 @@ std::string Replace(std::string text, const std::string& from, const std::string
   return text;
 }
 
+// work_mem for a request whose limit is `max_memory_bytes`, in kB within
+// PostgreSQL's range ("" for 0, no limit: the role's or server's setting).
+std::string WorkMem(int64_t max_memory_bytes) {
+  if (max_memory_bytes <= 0) return "";
+  return std::to_string(std::clamp<int64_t>(max_memory_bytes / 1024, 64, 2147483647)) + "kB";
+}
+
+// Reads the results of one request's pipeline. While the user's statement
+// runs (Watch(true)), lakegate's timeout and the client's going away send a
+// cancel to the backend; a backend that ignores a cancel for kCancelGrace,
+// or one of lakegate's own steps taking that long, loses its connection.
+class PipelineReader {
+ public:
+  PipelineReader(PGconn* pg, const QueryRequest& request)
+      : pg_(pg), request_(request), deadline_(Clock::now() + request.limits.timeout) {}
+
+  // The next result into `out` (null at the end of the current query's
+  // results); false when the connection is lost or stuck.
+  bool Next(ResultPtr& out);
+  // Sends a cancel to the backend (once).
+  void Cancel();
+  void Watch(bool statement_runs) {
+    watch_ = statement_runs;
+    step_deadline_ = Clock::now() + kCancelGrace;
+  }
+  bool timed_out() const { return timed_out_; }
+  bool cancelled() const { return cancelled_; }
+  bool cancelling() const { return cancel_deadline_.has_value(); }
+  // Our own steps queued after the statement's sync: (is a prepare, which).
+  void set_after_statement(std::vector<std::pair<bool, OwnStatement>> steps) {
+    after_statement_ = std::move(steps);
+  }
+  const std::vector<std::pair<bool, OwnStatement>>& after_statement() const {
+    return after_statement_;
+  }
+
+ private:
+  PGconn* const pg_;
+  const QueryRequest& request_;
+  const Clock::time_point deadline_;
+  Clock::time_point step_deadline_ = Clock::now() + kCancelGrace;
+  std::optional<Clock::time_point> cancel_deadline_;
+  bool watch_ = false, timed_out_ = false, cancelled_ = false;
+  std::vector<std::pair<bool, OwnStatement>> after_statement_;
+};
+
 // The compiled catalog: what every request of one policy version and one
 // schema state uses.
 struct Compiled {
@@ -101,11 +147,20 @@ class PostgresEngine final : public Engine {
   Result<std::unique_ptr<Conn>> Checkout(const std::string& login);
   void Return(const std::string& login, std::unique_ptr<Conn> conn);
 
-  // One statement on `conn` (Execute's contract). `broken` is set when the
-  // connection must not be reused.
-  Result<QueryResult> Run(Conn& conn, const RolePlan& plan, const TextClass& text,
-                          const std::string& sql, const std::string& begin,
-                          const QueryRequest& request, ResultSink& sink, bool& broken);
+  // One statement on `conn` (Execute's contract), sent in one pipeline
+  // with BEGIN, the `settings` (kSettings' parameters) and, for a read, the
+  // request's end. `broken` is set when the connection must not be reused,
+  // `retry` when nothing ran because the connection was gone.
+  Result<QueryResult> Run(Conn& conn, PipelineReader& reader, const RolePlan& plan,
+                          const TextClass& text, const std::string& sql,
+                          const std::vector<std::string>& settings, const QueryRequest& request,
+                          ResultSink& sink, bool& retry, bool& broken);
+  // Ends the request's transaction (a read's end was queued by Run; a write
+  // commits or rolls back by `result`, then DISCARD ALL) and leaves
+  // pipeline mode. True when the connection is clean and idle, fit for the
+  // pool; a failed COMMIT becomes `result`.
+  bool EndRequest(Conn& conn, PipelineReader& reader, const RolePlan& plan, bool read_only,
+                  Result<QueryResult>& result);
   // `sql` and `type` (the statement as sent, its class's name) and
   // `database` (the request's) shape the messages like the SQLite engine's.
   Status UserFailure(const PGresult* result, PGconn* conn, const RolePlan& plan,
@@ -382,7 +437,7 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
     if (roles.count(plan.login) == 0) {
       LG_RETURN_IF_ERROR(
           conn.Run("cannot create login role " + plan.login,
-                   "CREATE ROLE " + login + attributes + " PASSWORD " + QuoteLiteral(verifier)));
+                   "CREATE ROLE " + login + attributes + " PASSWORD " + QuoteString(verifier)));
     } else {
       // Only a superuser may name the superuser-level attributes; a role
       // that holds one fails the compile instead (fail closed).
@@ -400,10 +455,10 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
       LG_RETURN_IF_ERROR(conn.Run("cannot update login role " + plan.login,
                                   "ALTER ROLE " + login +
                                       " LOGIN NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD " +
-                                      QuoteLiteral(verifier)));
+                                      QuoteString(verifier)));
     }
     LG_RETURN_IF_ERROR(
-        run("COMMENT ON ROLE " + login + " IS " + QuoteLiteral("lakegate role " + plan.role)));
+        run("COMMENT ON ROLE " + login + " IS " + QuoteString("lakegate role " + plan.role)));
     // Members of nothing: SET ROLE has no target.
     LG_ASSIGN_OR_RETURN(ResultPtr member_of,
                         conn.Query("cannot list memberships",
@@ -465,7 +520,7 @@ Status PostgresEngine::Compile(Conn& conn, const policy::PolicySnapshot& policy,
                              QuoteIdent(name)));
     }
   }
-  LG_RETURN_IF_ERROR(run("COMMENT ON ROLE " + owner + " IS " + QuoteLiteral(digest)));
+  LG_RETURN_IF_ERROR(run("COMMENT ON ROLE " + owner + " IS " + QuoteString(digest)));
   return run("COMMIT");
 }
 
@@ -679,45 +734,20 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
   const bool read_only = request.max_class == StatementClass::kRead;
   // Never relies on the session's defaults: the transaction says READ ONLY
   // itself, and PostgreSQL's own timeout backs up lakegate's cancel.
-  std::string begin =
-      std::string(read_only ? "BEGIN READ ONLY" : "BEGIN READ WRITE") +
-      "; SET LOCAL search_path TO " + Join(path, ", ") +
-      "; SET LOCAL statement_timeout = " + std::to_string(request.limits.timeout.count() + 2000);
+  const std::vector<std::string> settings = {Join(path, ", "),
+                                             std::to_string(request.limits.timeout.count() + 2000),
+                                             WorkMem(request.limits.max_memory_bytes)};
 
   for (int attempt = 0;; ++attempt) {
     LG_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, Checkout(plan.login));
-    ResultPtr begun(PQexec(conn->raw(), begin.c_str()));
-    if (!begun || PQresultStatus(begun.get()) != PGRES_COMMAND_OK) {
-      // A pooled connection whose backend went away (pg_terminate_backend,
-      // a server restart): nothing ran, so a new connection may retry.
-      if (IsConnectionLoss(begun.get(), conn->raw()) && attempt < 2) continue;
-      return InternalFailure(begun.get(), conn->raw(), "cannot begin the request");
-    }
-    bool broken = false;
-    Result<QueryResult> result = Run(*conn, plan, text, sql, begin, request, sink, broken);
-    if (broken || !conn->Healthy()) return result;
-    // The request's effects end here: commit (write scopes) or roll back,
-    // then reset everything a statement can leave in a session.
-    if (read_only) {
-      // A read-only transaction's rollback undoes everything a statement can
-      // set up (settings, LISTEN, cursors, temp objects) except session-level
-      // advisory locks: released here, in the same round trip.
-      ResultPtr ended(PQexec(conn->raw(), "ROLLBACK; SELECT pg_advisory_unlock_all()"));
-      if (ended && PQresultStatus(ended.get()) == PGRES_TUPLES_OK &&
-          PQtransactionStatus(conn->raw()) == PQTRANS_IDLE) {
-        Return(plan.login, std::move(conn));
-      }
-      return result;
-    }
-    ResultPtr ended(PQexec(conn->raw(), result.ok() ? "COMMIT" : "ROLLBACK"));
-    if (!ended || PQresultStatus(ended.get()) != PGRES_COMMAND_OK) {
-      if (result.ok()) result = UserFailure(ended.get(), conn->raw(), plan);
-      return result;
-    }
-    // A committed statement may have set up anything the session keeps.
-    ResultPtr reset(PQexec(conn->raw(), "DISCARD ALL"));
-    if (reset && PQresultStatus(reset.get()) == PGRES_COMMAND_OK &&
-        PQtransactionStatus(conn->raw()) == PQTRANS_IDLE) {
+    PipelineReader reader(conn->raw(), request);
+    bool retry = false, broken = false;
+    Result<QueryResult> result =
+        Run(*conn, reader, plan, text, sql, settings, request, sink, retry, broken);
+    // A pooled connection whose backend went away (pg_terminate_backend, a
+    // server restart) fails before BEGIN ran: a new connection retries.
+    if (retry && attempt < 2) continue;
+    if (!broken && EndRequest(*conn, reader, plan, read_only, result)) {
       Return(plan.login, std::move(conn));
     }
     if (result.ok() && result->statement_class != StatementClass::kRead) {
@@ -729,12 +759,48 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
   }
 }
 
-Result<QueryResult> PostgresEngine::Run(Conn& conn, const RolePlan& plan, const TextClass& text,
-                                        const std::string& sql, const std::string& begin,
-                                        const QueryRequest& request, ResultSink& sink,
+bool PipelineReader::Next(ResultPtr& out) {
+  while (PQisBusy(pg_) != 0) {
+    auto now = Clock::now();
+    if (watch_ && !cancel_deadline_) {
+      if (request_.cancelled != nullptr && request_.cancelled->load()) {
+        cancelled_ = true;
+        Cancel();
+      } else if (now >= deadline_) {
+        timed_out_ = true;
+        Cancel();
+      }
+    }
+    // The backend ignores the cancel, or one of our own steps hangs: the
+    // connection goes, and with it the backend's session.
+    auto until = cancel_deadline_ ? *cancel_deadline_ : watch_ ? deadline_ : step_deadline_;
+    if (now >= until && (cancel_deadline_ || !watch_)) return false;
+    pollfd fd{PQsocket(pg_), POLLIN, 0};
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+    (void)poll(&fd, 1, static_cast<int>(std::clamp<int64_t>(wait, 1, 50)));
+    if (PQconsumeInput(pg_) == 0) return false;
+  }
+  out.reset(PQgetResult(pg_));
+  return true;
+}
+
+void PipelineReader::Cancel() {
+  if (cancel_deadline_) return;
+  cancel_deadline_ = Clock::now() + kCancelGrace;
+  if (PGcancel* c = PQgetCancel(pg_)) {
+    char buf[256];
+    (void)PQcancel(c, buf, sizeof(buf));
+    PQfreeCancel(c);
+  }
+}
+
+Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, const RolePlan& plan,
+                                        const TextClass& text, const std::string& sql,
+                                        const std::vector<std::string>& settings,
+                                        const QueryRequest& request, ResultSink& sink, bool& retry,
                                         bool& broken) {
-  (void)begin;
   PGconn* pg = conn.raw();
+  const bool read_only = request.max_class == StatementClass::kRead;
   // Parameters: integers and reals typed, text left for PostgreSQL to infer
   // from the context, blobs as binary bytea.
   std::vector<Oid> types;
@@ -769,68 +835,83 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, const RolePlan& plan, const 
     lengths.push_back(static_cast<int>(texts.back().size()));
     formats.push_back(format);
   }
-  if (PQsendQueryParams(pg, sql.c_str(), static_cast<int>(values.size()), types.data(),
-                        values.data(), lengths.data(), formats.data(), 0) == 0) {
+
+  // One round trip (pipeline mode): BEGIN, the settings and the statement,
+  // a sync, and for a read the end of the request too (ROLLBACK and the
+  // release of advisory locks after a second sync, so that they run whether
+  // or not the statement failed). A write's end waits for its result
+  // (EndRequest): nothing commits before lakegate has read it.
+  std::vector<std::pair<bool, OwnStatement>> own_steps;  // (is a prepare, which)
+  auto own = [&](OwnStatement which, const std::vector<std::string>& params) {
+    bool prepare = false;
+    if (!conn.SendOwn(which, params, prepare)) return false;
+    if (prepare) own_steps.emplace_back(true, which);
+    own_steps.emplace_back(false, which);
+    return true;
+  };
+  bool sent = PQenterPipelineMode(pg) == 1 &&
+              own(read_only ? OwnStatement::kBeginReadOnly : OwnStatement::kBeginReadWrite, {}) &&
+              own(OwnStatement::kSettings, settings);
+  const size_t before_statement = own_steps.size();
+  sent = sent &&
+         PQsendQueryParams(pg, sql.c_str(), static_cast<int>(values.size()), types.data(),
+                           values.data(), lengths.data(), formats.data(), 0) == 1 &&
+         PQpipelineSync(pg) == 1;
+  if (read_only) {
+    sent = sent && own(OwnStatement::kRollback, {}) && own(OwnStatement::kUnlockAll, {}) &&
+           PQpipelineSync(pg) == 1;
+  }
+  reader.set_after_statement(
+      {own_steps.begin() + static_cast<ptrdiff_t>(before_statement), own_steps.end()});
+  if (!sent) {
     broken = true;
+    retry = true;
     return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable,
                    "cannot send the query: " + PrimaryMessage(nullptr, pg));
   }
-  (void)PQsetSingleRowMode(pg);
+  for (size_t i = 0; i < before_statement; ++i) {
+    ResultPtr r, end;
+    const auto [prepare, which] = own_steps[i];
+    ExecStatusType want =
+        !prepare && which == OwnStatement::kSettings ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+    if (!reader.Next(r) || !r || PQresultStatus(r.get()) != want || !reader.Next(end) || end) {
+      broken = true;
+      // Nothing ran when the first step found the connection gone.
+      retry = i == 0 && IsConnectionLoss(r.get(), pg);
+      return InternalFailure(r.get(), pg, "cannot begin the request");
+    }
+    if (prepare) conn.MarkPrepared(which);
+  }
+  // Rows one at a time: set for the statement's results before libpq reads
+  // any of them.
+  if (PQsetSingleRowMode(pg) != 1) {
+    broken = true;
+    return Failure(StatusCode::kInternal, EngineFailure::kInternal,
+                   "cannot stream the statement's rows (libpq refused single-row mode)");
+  }
 
   QueryResult out;
   out.statement_class = text.klass;
   out.statement_type = text.type;
-  const auto deadline = Clock::now() + request.limits.timeout;
-  std::optional<Clock::time_point> cancel_deadline;
-  bool timed_out = false, cancelled = false, stopping = false, begun = false;
+  bool stopping = false, begun = false;
   Status error = Status::Ok();
   std::vector<ColumnInfo> columns;
   PgRowView row;
-
-  auto cancel = [&] {
-    if (cancel_deadline) return;
-    cancel_deadline = Clock::now() + kCancelGrace;
-    if (PGcancel* c = PQgetCancel(pg)) {
-      char buf[256];
-      (void)PQcancel(c, buf, sizeof(buf));
-      PQfreeCancel(c);
-    }
-  };
   auto stop = [&](Status s) {
     if (error.ok() && !s.ok()) error = std::move(s);
     stopping = true;
-    cancel();
+    reader.Cancel();
   };
 
+  reader.Watch(true);
   while (true) {
-    if (PQisBusy(pg) != 0) {
-      auto now = Clock::now();
-      if (!cancel_deadline) {
-        if (request.cancelled != nullptr && request.cancelled->load()) {
-          cancelled = true;
-          stop(Status::Ok());
-        } else if (now >= deadline) {
-          timed_out = true;
-          stop(Status::Ok());
-        }
-      } else if (now >= *cancel_deadline) {
-        // The backend ignores the cancel: the connection goes, and with it
-        // the backend's session.
-        broken = true;
-        break;
-      }
-      pollfd fd{PQsocket(pg), POLLIN, 0};
-      auto until = cancel_deadline ? *cancel_deadline : deadline;
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
-      (void)poll(&fd, 1, static_cast<int>(std::clamp<int64_t>(wait, 1, 50)));
-      if (PQconsumeInput(pg) == 0) {
-        broken = true;
-        return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable,
-                       "the PostgreSQL connection was lost: " + PrimaryMessage(nullptr, pg));
-      }
-      continue;
+    ResultPtr r;
+    if (!reader.Next(r)) {
+      broken = true;
+      if (reader.cancelling()) break;  // reported below
+      return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable,
+                     "the PostgreSQL connection was lost: " + PrimaryMessage(nullptr, pg));
     }
-    ResultPtr r(PQgetResult(pg));
     if (!r) break;
     switch (PQresultStatus(r.get())) {
       case PGRES_SINGLE_TUPLE:
@@ -855,7 +936,7 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, const RolePlan& plan, const 
           // A read stops here; a write runs to its end (its rows count).
           if (text.klass == StatementClass::kRead) {
             stopping = true;
-            cancel();
+            reader.Cancel();
           }
           break;
         }
@@ -893,8 +974,11 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, const RolePlan& plan, const 
         break;
       case PGRES_FATAL_ERROR:
         // Our own cancel (timeout, max rows, a sink error) is not the error.
-        if (cancel_deadline && SqlState(r.get()) == "57014") break;
-        if (error.ok()) error = UserFailure(r.get(), pg, plan, sql, text.type, request.database);
+        if (reader.cancelling() && SqlState(r.get()) == "57014") break;
+        if (error.ok()) {
+          error = UserFailure(r.get(), pg, plan, sql, text.type, request.database);
+        }
+        if (IsConnectionLoss(r.get(), pg)) broken = true;
         break;
       default:
         // COPY and the like never reach here (ClassifyText refuses them);
@@ -908,18 +992,27 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, const RolePlan& plan, const 
     }
     if (broken) break;
   }
-  if (cancelled) {
+  reader.Watch(false);
+  if (!broken) {
+    ResultPtr sync;
+    if (!reader.Next(sync) || !sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+      broken = true;
+    }
+  }
+  if (reader.cancelled()) {
     return Failure(StatusCode::kDeadlineExceeded, EngineFailure::kCancelled,
                    "the query was cancelled");
   }
-  if (timed_out) {
+  if (reader.timed_out()) {
     return Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout,
                    "the query ran longer than the limit of " +
                        std::to_string(request.limits.timeout.count()) + " ms");
   }
   if (broken && error.ok()) {
     return Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable,
-                   "the PostgreSQL backend did not stop after a cancel");
+                   reader.cancelling()
+                       ? "the PostgreSQL backend did not stop after a cancel"
+                       : "the PostgreSQL connection was lost: " + PrimaryMessage(nullptr, pg));
   }
   LG_RETURN_IF_ERROR(error);
   if (!begun) LG_RETURN_IF_ERROR(sink.Begin({}));
@@ -934,6 +1027,63 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, const RolePlan& plan, const 
   }
   out.statement_class = klass;
   return out;
+}
+
+bool PostgresEngine::EndRequest(Conn& conn, PipelineReader& reader, const RolePlan& plan,
+                                bool read_only, Result<QueryResult>& result) {
+  PGconn* pg = conn.raw();
+  // Reads one result of ours of status `want`, then its query's end.
+  auto expect = [&](ExecStatusType want, ResultPtr* kept = nullptr) {
+    ResultPtr r, end;
+    bool ok = reader.Next(r) && r && PQresultStatus(r.get()) == want && reader.Next(end) && !end;
+    if (kept != nullptr) *kept = std::move(r);
+    return ok;
+  };
+  auto sync = [&] {
+    ResultPtr r;
+    return reader.Next(r) && r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC;
+  };
+  if (read_only) {
+    // Queued with the statement: the rollback undoes everything a statement
+    // can set up in a read-only transaction (settings, LISTEN, cursors, temp
+    // objects) except session-level advisory locks, released next.
+    for (const auto& [prepare, which] : reader.after_statement()) {
+      ExecStatusType want =
+          !prepare && which == OwnStatement::kUnlockAll ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+      if (!expect(want)) return false;
+      if (prepare) conn.MarkPrepared(which);
+    }
+    if (!sync()) return false;
+  } else {
+    // The statement's result decides: commit, or roll back (a failure, a
+    // class above the scope). Then DISCARD ALL: a committed statement may
+    // have set up anything a session keeps (prepared statements, cursors
+    // WITH HOLD, temp objects, LISTEN, settings, advisory locks).
+    const char* end = result.ok() ? "COMMIT" : "ROLLBACK";
+    if (PQsendQueryParams(pg, end, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+        PQpipelineSync(pg) != 1 ||
+        PQsendQueryParams(pg, "DISCARD ALL", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+        PQpipelineSync(pg) != 1) {
+      if (result.ok()) {
+        result = Failure(StatusCode::kUnavailable, EngineFailure::kUnavailable,
+                         "cannot commit: " + PrimaryMessage(nullptr, pg));
+      }
+      return false;
+    }
+    ResultPtr ended;
+    if (!expect(PGRES_COMMAND_OK, &ended)) {
+      if (result.ok()) result = UserFailure(ended.get(), pg, plan);
+      if (!ended || IsConnectionLoss(ended.get(), pg)) return false;
+      ResultPtr rest;  // the failed COMMIT's end
+      if (PQresultStatus(ended.get()) != PGRES_FATAL_ERROR || !reader.Next(rest) || rest) {
+        return false;
+      }
+    }
+    if (!sync()) return false;
+    if (!expect(PGRES_COMMAND_OK) || !sync()) return false;
+    conn.ForgetPrepared();
+  }
+  return PQexitPipelineMode(pg) == 1 && PQtransactionStatus(pg) == PQTRANS_IDLE;
 }
 
 Result<std::vector<DatabaseInfo>> PostgresEngine::Catalog(const policy::PolicySnapshot& policy,

@@ -335,16 +335,6 @@ bool IsBlankSql(std::string_view tail) {
   return true;
 }
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 namespace {
 bool ContainsUpper(std::string_view upper, std::string_view what) {
   return upper.find(what) != std::string_view::npos;

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sql_quote.h"
+
 namespace lakegate::engine::sqlite_internal {
 
 // One authorizer callback, recorded while a user statement is prepared.
@@ -73,8 +75,8 @@ bool PrintfWithinLimit(int argc, sqlite3_value** argv, int64_t limit);
 // True when `tail` holds only whitespace and SQL comments.
 bool IsBlankSql(std::string_view tail);
 
-// "name" quoted as an SQL identifier.
-std::string QuoteIdent(std::string_view name);
+// "name" quoted as an SQL identifier (common/sql_quote.h).
+using ::lakegate::QuoteIdent;
 
 // SQLite's column affinity rules (§3.1 of the datatype page) applied to a
 // declared type: true for INTEGER, REAL and NUMERIC affinity.

@@ -22,6 +22,10 @@
 // boolean as an integer 0/1, everything else as TEXT (decimals, dates and
 // timestamps in Trino's text form, arrays/maps/rows as JSON). Parameters are
 // bound with Trino's EXECUTE ... USING: the SQL uses `?` placeholders.
+// Errors: a table the role may not see reads like a missing one ("no such
+// table, or the role may not read it", no name), a column it may not read
+// like a missing one ("no such column: NAME"), as on every engine; Trino
+// itself words them apart.
 //
 // Thread-safe: every Execute() uses its own HTTP exchanges.
 #pragma once
@@ -30,6 +34,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/sql_quote.h"
 #include "common/status.h"
 #include "engine/engine.h"
 
@@ -46,9 +51,8 @@ Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
                                                   const EngineSettings& settings);
 
 // Trino SQL quoting (the engine's statements and the OPA decision point's
-// filter and mask expressions): an identifier in double quotes and a string
-// literal in single quotes, each with its quote character doubled.
-std::string QuoteIdent(std::string_view name);
-std::string QuoteString(std::string_view text);
+// filter and mask expressions): common/sql_quote.h.
+using ::lakegate::QuoteIdent;
+using ::lakegate::QuoteString;
 
 }  // namespace lakegate::engine

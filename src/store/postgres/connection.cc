@@ -4,20 +4,11 @@
 #include <cstring>
 #include <vector>
 
+#include "store/postgres/libpq_text.h"
 #include "store/store_failure.h"
 
 namespace lakegate::store::postgres {
 namespace {
-
-std::string Trimmed(const char* text) {
-  std::string s = text != nullptr ? text : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  // libpq's multi-line messages read better on one line in logs.
-  for (char& c : s) {
-    if (c == '\n') c = ' ';
-  }
-  return s;
-}
 
 bool Contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
 
@@ -77,7 +68,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const ConnectOptions& optio
                                   ": out of memory");
   }
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = Trimmed(PQerrorMessage(conn));
+    std::string message = OneLine(PQerrorMessage(conn));
     PQfinish(conn);
     if (IsRefusal(message)) {
       return FailedPreconditionError("cannot connect to the state store " + options.display_name +
@@ -148,8 +139,8 @@ Status Connection::Error(const PGresult* result, std::string_view doing) const {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   std::string sqlstate = state != nullptr ? state : "";
   std::string message =
-      result != nullptr ? Trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)) : "";
-  if (message.empty()) message = Trimmed(PQerrorMessage(conn_));
+      result != nullptr ? OneLine(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)) : "";
+  if (message.empty()) message = OneLine(PQerrorMessage(conn_));
   if (PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08") || sqlstate == "57P01" ||
       sqlstate == "57P02" || sqlstate == "57P03" || (result == nullptr && sqlstate.empty())) {
     return UnreachableError(display_name_, message);
