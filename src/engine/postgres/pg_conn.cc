@@ -123,12 +123,14 @@ bool Conn::SendOwn(OwnStatement which, const std::vector<std::string>& params, b
     const char* name;
     const char* sql;
   };
+  // (work_mem "" = the server's or role's own: its reset value.)
   static constexpr Own kOwn[] = {
+      {"lg_settings",
+       "SELECT set_config('search_path', $1, false), set_config('statement_timeout', $2, false), "
+       "set_config('work_mem', coalesce(nullif($3, ''), (SELECT reset_val FROM "
+       "pg_catalog.pg_settings WHERE name = 'work_mem')), false)"},
       {"lg_begin_ro", "BEGIN READ ONLY"},
       {"lg_begin_rw", "BEGIN READ WRITE"},
-      {"lg_settings",
-       "SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true), "
-       "set_config('work_mem', coalesce(nullif($3, ''), current_setting('work_mem')), true)"},
       {"lg_rollback", "ROLLBACK"},
       {"lg_unlock_all", "SELECT pg_advisory_unlock_all()"},
   };
