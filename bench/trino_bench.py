@@ -6,10 +6,12 @@ same query mix runs on both, alternating round by round so both see the same
 machine load; meanwhile a second thread posts typical decision requests to
 lakegate's /trino/opa endpoints and records their latency.
 
-Prints RESULT lines: per query p50 on each cluster and their ratio, and the
-decision latency p50/p99 (ms) while the mix ran.
+Prints RESULT lines: per query and client the p50 and the fastest run on
+each cluster and their ratios, per client the geometric mean of the ratios
+over the mix, and the decision latency p50/p99 (ms) while the mix ran.
 """
 import json
+import math
 import os
 import statistics
 import sys
@@ -21,11 +23,14 @@ import trino
 from trino.auth import JWTAuthentication
 
 GOVERNED, OPEN, LAKEGATE, DEMO_DIR, TRINO_DIR = sys.argv[1:6]
-ROUNDS = int(os.environ.get("ROUNDS", "15"))
+ROUNDS = int(os.environ.get("ROUNDS", "30"))
 # requests lets these override a session's own CA file.
 for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
     os.environ.pop(var, None)
 
+# lf-super-user-role (no filters or masks), lf-dev-role (one unreadable
+# column), lf-analyst-role (cell filters, masks, tags).
+CLIENTS = ("etl-service", "reporting-service", "analytics-service")
 QUERIES = {
     "count": "SELECT count(*) FROM members",
     "group_by_region": "SELECT region, count(*), avg(lifetime_value) FROM members GROUP BY region",
@@ -90,6 +95,26 @@ def decision_bodies(user):
     ]
 
 
+def analyst_masks(key, body):
+    """SELECT of the members columns with the analyst's masks, as lakegate answers them."""
+    req = urllib.request.Request(f"{LAKEGATE}/trino/opa/column-masks?key={key}", data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        answer = json.load(r)["result"]
+    cols = ["member_id", "name", "email", "region", "tier", "joined_on", "lifetime_value"]
+    exprs = {m["index"]: m["viewExpression"]["expression"] for m in answer}
+    # email: the analyst may not read it (no mask); the queries never name it.
+    quote = lambda c: '"' + c + '"'
+    return "SELECT " + ", ".join(exprs.get(i, quote(c)) + " AS " + quote(c)
+                                 for i, c in enumerate(cols) if c != "email") + " FROM members"
+
+
+def explain(conn, sql):
+    cur = conn.cursor()
+    cur.execute("EXPLAIN " + sql)
+    return [line for row in cur.fetchall() for line in row[0].splitlines()]
+
+
 def main():
     key = open(os.path.join(TRINO_DIR, "opa-secret")).read().strip()
     analyst = secret("analytics-service")["client_id"]
@@ -111,30 +136,57 @@ def main():
             time.sleep(0.002)
 
     governed = {c: connect(GOVERNED, secret(c)["client_id"], token(c))
-                for c in ("etl-service", "analytics-service")}
+                for c in CLIENTS}
     open_conn = connect(OPEN, "bench")
+    # The analyst's view written out by hand on the open cluster: the masks
+    # lakegate hands Trino, inline. open -> inline is what evaluating the
+    # expressions costs; inline -> governed analyst is Trino's access-control
+    # machinery (decision round trips, analyzing the masks).
+    masks = analyst_masks(key, dict(bodies)["column-masks"])
+    inline = {name: sql.replace("FROM members", f"FROM ({masks}) members")
+              for name, sql in QUERIES.items()}
+    print("INLINE " + masks)
     # Warm-up: plans, caches, JIT.
-    for sql in QUERIES.values():
+    for name, sql in QUERIES.items():
         for _ in range(3):
             run(open_conn, sql)
+            run(open_conn, inline[name])
             for c in governed.values():
                 run(c, sql)
-    times = {(name, who): [] for name in QUERIES for who in ("open", "etl-service", "analytics-service")}
+    for line in explain(governed["analytics-service"], QUERIES["scan_filter"]):
+        print("EXPLAIN " + line)
+    who_all = ("open", "open-inline-masks") + CLIENTS
+    times = {(name, who): [] for name in QUERIES for who in who_all}
     thread = threading.Thread(target=decide, daemon=True)
     thread.start()
     for _ in range(ROUNDS):
         for name, sql in QUERIES.items():
             times[(name, "open")].append(run(open_conn, sql))
+            times[(name, "open-inline-masks")].append(run(open_conn, inline[name]))
             for c, conn in governed.items():
                 times[(name, c)].append(run(conn, sql))
     stop.set()
     thread.join()
+    # Per query: p50 and the fastest run (the least disturbed by the other
+    # work on the machine) on each side; per client: the geometric mean of the
+    # ratios over the mix.
+    compared = ("open-inline-masks",) + CLIENTS
+    logs = {who: {"p50": [], "min": []} for who in compared}
     for name in QUERIES:
         base = statistics.median(times[(name, "open")])
-        for who in ("etl-service", "analytics-service"):
+        base_min = min(times[(name, "open")])
+        for who in compared:
             gov = statistics.median(times[(name, who)])
+            gov_min = min(times[(name, who)])
+            logs[who]["p50"].append(math.log(gov / base))
+            logs[who]["min"].append(math.log(gov_min / base_min))
             print(f"RESULT query={name} client={who} open_p50_ms={base:.1f} governed_p50_ms={gov:.1f} "
-                  f"ratio={gov / base:.2f}")
+                  f"ratio={gov / base:.2f} open_min_ms={base_min:.1f} governed_min_ms={gov_min:.1f} "
+                  f"min_ratio={gov_min / base_min:.2f}")
+    for who in compared:
+        g = lambda xs: math.exp(sum(xs) / len(xs))
+        print(f"RESULT mix client={who} geomean_ratio={g(logs[who]['p50']):.2f} "
+              f"geomean_min_ratio={g(logs[who]['min']):.2f}")
     lat = sorted(latencies)
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
     print(f"RESULT decisions n={len(lat)} p50_ms={p(0.5):.3f} p99_ms={p(0.99):.3f}")

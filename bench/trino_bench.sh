@@ -9,7 +9,7 @@
 # lakegate demo are stopped when the script ends. Needs a Release build, a
 # JDK 24+, and the python of scripts/python-venv.sh (the `trino` client).
 #
-# Usage: bench/trino_bench.sh   env: ROUNDS=15
+# Usage: bench/trino_bench.sh   env: ROUNDS=30, LAKEGATE=path of the binary
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'

@@ -9,7 +9,7 @@
 #   --list          print the target names and exit
 #   target...       some of: http_request form query_body admin_json jose
 #                   row_filter mask_expression stack_file postgres_url
-#                   dpop_proof client_assertion
+#                   dpop_proof client_assertion sigv4 athena_request
 #                   (default: all)
 # Inputs the fuzzer finds that add coverage go to DIR/corpus/<target>/ (not the
 # repository). A crash stops that target, is saved as
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGETS_ALL=(http_request form query_body admin_json jose row_filter mask_expression stack_file
-  postgres_url dpop_proof client_assertion sigv4)
+  postgres_url dpop_proof client_assertion sigv4 athena_request)
 seconds=${LAKEGATE_FUZZ_SECONDS:-30}
 build_dir=build-fuzz
 targets=()

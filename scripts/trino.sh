@@ -177,8 +177,37 @@ install() {
   touch "$HOME_DIR/.complete"
 }
 
+# A free loopback port below the kernel's ephemeral range (and none of the
+# ports given as arguments). The port stays unbound until its server starts
+# (lakegate's port only when a test or the demo starts, maybe minutes later);
+# in the ephemeral range any connect() or bind(0) on the machine could take it
+# meanwhile (a Trino node's own connections, other tests' servers), and the
+# server that finally binds it would fail at once.
 free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  /usr/bin/python3 - "$@" <<'PY'
+import random, socket, sys
+taken = {int(p) for p in sys.argv[1:]}
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+ports = list(range(10000, low)) if low > 11000 else []
+random.shuffle(ports)
+for port in ports[:500] + [0]:
+    if port in taken:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    chosen = s.getsockname()[1]
+    s.close()
+    print(chosen)
+    sys.exit(0)
+sys.exit("no free loopback port")
+PY
 }
 
 random_secret() {
@@ -316,23 +345,63 @@ launcher() {
     "$@"
 }
 
+# The processes of node NAME of this DIR: those whose command line names its
+# configuration file. Not the pid file alone: it may be missing (a start cut
+# short) or stale, its pid since reused by an unrelated process.
+# (Read with builtins: a grep for it would find its own command line.)
+node_pids() {
+  local want="-Dconfig=$dir/$1/etc/config.properties" f arg pid
+  for f in /proc/[0-9]*/cmdline; do
+    while IFS= read -r -d '' arg; do
+      if [[ "$arg" == "$want" ]]; then
+        pid=${f#/proc/}
+        echo "${pid%/cmdline}"
+        break
+      fi
+    done 2>/dev/null <"$f"
+  done
+}
+
+# True while something listens on 127.0.0.1:PORT.
+listening() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Stops every node of DIR and returns only when their processes are gone and
+# their ports closed, then removes DIR: a start right after it (the next
+# ctest run) never meets the old cluster, its pid files or its data.
 stop() {
   [[ -d "$dir" ]] || return 0
-  java_home=$(find_java --no-install 2>/dev/null || echo /nonexistent)
-  local name
+  dir=$(cd "$dir" && pwd)
+  local name pids=() pid
   for name in worker coordinator; do
-    [[ -f "$dir/$name/launcher.pid" ]] || continue
-    local pid
-    pid=$(cat "$dir/$name/launcher.pid")
-    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-      done
-      kill -9 "$pid" 2>/dev/null || true
+    while read -r pid; do
+      [[ -n "$pid" ]] && pids+=("$pid")
+    done < <(node_pids "$name")
+  done
+  if ((${#pids[@]} > 0)); then
+    kill "${pids[@]}" 2>/dev/null || true
+    # Trino shuts down in about 2 s; give it 20, then SIGKILL and wait for the exit.
+    local alive
+    for i in $(seq 1 300); do
+      alive=()
+      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+      ((${#alive[@]} == 0)) && break
+      ((i == 200)) && kill -9 "${alive[@]}" 2>/dev/null
+      sleep 0.1
+    done
+    if ((${#alive[@]} > 0)); then
+      echo "Trino processes ${alive[*]} of $dir did not exit; not removing $dir" >&2
+      return 1
     fi
-    rm -f "$dir/$name/launcher.pid"
+  fi
+  local port_file
+  for port_file in "$dir/port" "$dir/https-port" "$dir/worker-port"; do
+    [[ -f "$port_file" ]] || continue
+    for _ in $(seq 1 50); do
+      listening "$(cat "$port_file")" || break
+      sleep 0.1
+    done
   done
   rm -rf "$dir"
 }
@@ -371,12 +440,15 @@ wait_ready() {
 start() {
   install
   java_home=$(find_java)
-  if [[ -f "$dir/port" ]] && [[ -f "$dir/coordinator/launcher.pid" ]] &&
-    kill -0 "$(cat "$dir/coordinator/launcher.pid")" 2>/dev/null; then
+  # A cluster of DIR that finished starting (DIR/url) and still runs is reused;
+  # anything else of DIR (a start cut short, a node that died) is stopped and
+  # removed first.
+  [[ -d "$dir" ]] && dir=$(cd "$dir" && pwd)
+  if [[ -f "$dir/url" && -n "$(node_pids coordinator)" ]]; then
     url_of
     return 0
   fi
-  stop
+  stop || exit 1
   mkdir -p "$dir/lake/metastore" "$dir/jwt-keys"
   chmod 0700 "$dir"
   dir=$(cd "$dir" && pwd)
@@ -386,17 +458,19 @@ start() {
     lakegate=http://127.0.0.1:$lakegate_port
   fi
   local port
-  port=$(free_port)
+  port=$(free_port ${lakegate_port:+"$lakegate_port"})
   echo "$port" >"$dir/port"
   if ((access_control)); then
-    free_port >"$dir/https-port"
+    free_port "$port" ${lakegate_port:+"$lakegate_port"} >"$dir/https-port"
     make_tls
   fi
   write_node coordinator "$port" true "$port"
   local t0=$SECONDS
   launcher coordinator start >/dev/null
   if ((workers > 0)); then
-    write_node worker "$(free_port)" false "$port"
+    free_port "$port" "$(cat "$dir/https-port" 2>/dev/null || echo 0)" \
+      ${lakegate_port:+"$lakegate_port"} >"$dir/worker-port"
+    write_node worker "$(cat "$dir/worker-port")" false "$port"
     launcher worker start >/dev/null
   fi
   if ! wait_ready; then

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "app/engines.h"
+#include "app/trino_link.h"
 #include "common/files.h"
 #include "common/strings.h"
 #include "crypto/keys.h"
@@ -38,11 +39,13 @@ std::string DemoStackYaml(int port, const DemoKeyClient& key_client, std::string
         YamlQuoted(state_url) + "\n";
   }
   if (!engine_url.empty()) {
-    state +=
-        "# The query engine: the lake (schema analytics) lives in this PostgreSQL database\n"
-        "# and PostgreSQL enforces the roles below (docs/postgresql.md).\n"
-        "engine:\n  url: " +
-        YamlQuoted(engine_url) + "\n";
+    state += IsTrinoEngineUrl(engine_url)
+                 ? "# The query engine: the lake (schema analytics) lives in this Trino cluster's\n"
+                   "# catalog, and Trino asks lakegate about the roles below (docs/trino.md).\n"
+                 : "# The query engine: the lake (schema analytics) lives in this PostgreSQL "
+                   "database\n"
+                   "# and PostgreSQL enforces the roles below (docs/postgresql.md).\n";
+    state += "engine:\n  url: " + YamlQuoted(engine_url) + "\n";
   }
   return R"(# lakegate demo stack (written by `lakegate demo` on first run; edit and re-run
 # `lakegate apply stack.yaml` or restart the demo to reconcile).

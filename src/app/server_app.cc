@@ -256,6 +256,9 @@ struct ServerApp::Impl {
   std::unique_ptr<gateway::BearerAuthenticator> authenticator;
   // AWS Signature Version 4 with the clients' access keys (the Athena routes).
   std::unique_ptr<gateway::SigV4Authenticator> sigv4;
+  // The failed-authentication buckets every client-authentication door
+  // charges (token endpoint, SigV4).
+  std::shared_ptr<oauth::FailedAuthLimits> failed_auth;
   std::unique_ptr<gateway::Pipeline> pipeline;
   std::unique_ptr<gateway::QueryService> query;
   std::unique_ptr<gateway::AdminApi> admin;
@@ -363,12 +366,7 @@ Status ServerApp::Impl::StartAuth(SecretString hash_key) {
   auth_options.algorithm = *alg;
   auth_options.audience = stack.tokens.audience;
   auth_options.scope_omitted_grants_all = stack.tokens.scope_omitted_grants_all;
-  auth_options.client_auth.failed_per_minute_per_client =
-      stack.limits.failed_auth_per_minute_per_client;
-  auth_options.client_auth.failed_per_minute_per_client_address =
-      stack.limits.failed_auth_per_minute_per_client_address;
-  auth_options.client_auth.failed_per_minute_per_address =
-      stack.limits.failed_auth_per_minute_per_address;
+  auth_options.failed_auth = failed_auth;
   auth_options.metrics_client_labels = stack.metrics.client_labels;
   auth_options.dpop = dpop_options;
   client_jwks_fetcher = gateway::MakeCurlJwksFetcher({});
@@ -443,13 +441,10 @@ Status ServerApp::Impl::StartQuery(const SecretString& hash_key) {
                       gateway::AsyncQueries::Open(std::move(async_options), *engine, query->slots(),
                                                   *workers, SystemClock::Get()));
   async_api = std::make_unique<gateway::AsyncApi>(*async, pipeline->options());
-  // SigV4 yields the same Identity as a token of the key's client, with the
-  // failed-authentication limits of the token endpoint.
+  // SigV4 yields the same Identity as a token of the key's client; its
+  // failures charge the token endpoint's failed-authentication buckets.
   gateway::SigV4Options sigv4_options;
-  sigv4_options.failed_per_minute_per_client = stack.limits.failed_auth_per_minute_per_client;
-  sigv4_options.failed_per_minute_per_client_address =
-      stack.limits.failed_auth_per_minute_per_client_address;
-  sigv4_options.failed_per_minute_per_address = stack.limits.failed_auth_per_minute_per_address;
+  sigv4_options.failed_auth = failed_auth;
   sigv4 = std::make_unique<gateway::SigV4Authenticator>(
       sigv4_options, [cache = state.get()] { return cache->Current(); },
       oauth::AccessKeySealer(hash_key), issuer, SystemClock::Get());
@@ -592,6 +587,12 @@ Status ServerApp::Start() {
   d.dpop_options.require_nonce = stack.tokens.dpop_nonce;
   d.dpop_options.nonce_key = crypto::HmacSha256(hash_key.Reveal(), "lakegate dpop nonce key");
 
+  d.failed_auth = std::make_shared<oauth::FailedAuthLimits>(oauth::ClientAuthLimits{
+      .failed_per_minute_per_client = stack.limits.failed_auth_per_minute_per_client,
+      .failed_per_minute_per_client_address =
+          stack.limits.failed_auth_per_minute_per_client_address,
+      .failed_per_minute_per_address = stack.limits.failed_auth_per_minute_per_address,
+  });
   d.state = std::make_unique<store::StateCache>(*d.store);
   const SecretString query_hash_key = hash_key;
   Status started = d.options.serve_auth ? d.StartAuth(std::move(hash_key)) : d.state->Refresh();

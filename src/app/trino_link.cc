@@ -41,7 +41,55 @@ std::string QueryValue(std::string_view query, std::string_view name) {
   return "";
 }
 
+// The signer of the current (newest unretired) key among `keys`; nullptr
+// when there is none.
+std::shared_ptr<const jose::Signer> CurrentSigner(
+    const std::vector<store::SigningKeyRecord>& keys) {
+  for (const store::SigningKeyRecord& key : keys) {
+    if (key.retired_at != 0) continue;
+    auto alg = crypto::ParseAlgorithm(key.algorithm);
+    if (!alg) continue;
+    Result<crypto::PrivateKey> private_key =
+        crypto::PrivateKey::FromPem(*alg, key.private_pem.Reveal());
+    if (!private_key.ok()) continue;
+    return std::make_shared<const jose::Signer>(key.kid, std::move(*private_key));
+  }
+  return nullptr;
+}
+
+// An access token whose subject is the engine principal `principal`.
+Result<SecretString> MintEngineToken(const jose::Signer& signer, const std::string& issuer,
+                                     std::string_view principal) {
+  const int64_t now = SystemClock::Get().NowSeconds();
+  nlohmann::json claims = {
+      {"iss", issuer},         {"sub", principal}, {"client_id", principal},
+      {"token_use", "access"}, {"iat", now},       {"exp", now + kEngineTokenSeconds},
+      {"jti", RandomToken(16)}};
+  LG_ASSIGN_OR_RETURN(std::string token, signer.SignCompact(claims.dump()));
+  return SecretString(std::move(token));
+}
+
 }  // namespace
+
+Result<std::function<Result<SecretString>(std::string_view principal)>> TrinoLoadTokenSource(
+    store::Store& store, std::string issuer) {
+  LG_ASSIGN_OR_RETURN(std::vector<store::SigningKeyRecord> keys, store.ListSigningKeys());
+  std::shared_ptr<const jose::Signer> signer = CurrentSigner(keys);
+  if (!signer) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "the state store holds no signing key yet: start lakegate (the node that "
+                  "serves the Trino cluster's decisions) once before loading");
+  }
+  std::function<Result<SecretString>(std::string_view)> source =
+      [signer, issuer = std::move(issuer)](std::string_view principal) -> Result<SecretString> {
+    if (principal != engine::kTrinoLoadPrincipal) {
+      return Status(StatusCode::kPermissionDenied,
+                    "a load mints tokens for the load principal only");
+    }
+    return MintEngineToken(*signer, issuer, principal);
+  };
+  return source;
+}
 
 bool IsTrinoEngineUrl(std::string_view url) {
   return url.size() >= 8 && EqualsIgnoreCase(url.substr(0, 8), "trino://");
@@ -124,17 +172,7 @@ Result<trino::TrinoPrincipal> TrinoLink::Resolve(std::string_view user) const {
 }
 
 void TrinoLink::OnState(const std::shared_ptr<const store::StateSnapshot>& state) {
-  std::shared_ptr<const jose::Signer> signer;
-  for (const store::SigningKeyRecord& key : state->signing_keys) {
-    if (key.retired_at != 0) continue;
-    auto alg = crypto::ParseAlgorithm(key.algorithm);
-    if (!alg) continue;
-    Result<crypto::PrivateKey> private_key =
-        crypto::PrivateKey::FromPem(*alg, key.private_pem.Reveal());
-    if (!private_key.ok()) continue;
-    signer = std::make_shared<const jose::Signer>(key.kid, std::move(*private_key));
-    break;
-  }
+  std::shared_ptr<const jose::Signer> signer = CurrentSigner(state->signing_keys);
   {
     MutexLock lock(mu_);
     state_ = state;
@@ -187,13 +225,7 @@ Result<SecretString> TrinoLink::Mint(std::string_view principal) const {
     signer = signer_;
   }
   if (!signer) return Status(StatusCode::kUnavailable, "no signing key yet");
-  const int64_t now = SystemClock::Get().NowSeconds();
-  nlohmann::json claims = {
-      {"iss", issuer_},        {"sub", principal}, {"client_id", principal},
-      {"token_use", "access"}, {"iat", now},       {"exp", now + kEngineTokenSeconds},
-      {"jti", RandomToken(16)}};
-  LG_ASSIGN_OR_RETURN(std::string token, signer->SignCompact(claims.dump()));
-  return SecretString(std::move(token));
+  return MintEngineToken(*signer, issuer_, principal);
 }
 
 }  // namespace lakegate::app

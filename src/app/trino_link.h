@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,12 +34,22 @@
 #include "gateway/role_resolver.h"
 #include "jose/jws.h"
 #include "store/state_cache.h"
+#include "store/store.h"
 #include "trino/opa_decider.h"
 
 namespace lakegate::app {
 
 // True for an engine URL of the trino scheme.
 bool IsTrinoEngineUrl(std::string_view url);
+
+// The token source of a Trino engine opened outside a server (`lakegate
+// load`): tokens for the load principal (engine::kTrinoLoadPrincipal) only,
+// signed with the current signing key of `store`, whose public half the
+// serving lakegate node has written for Trino (DIR/jwt-keys). `issuer` goes
+// into `iss`. FailedPrecondition when the store holds no usable signing key
+// (no node has started on it yet).
+Result<std::function<Result<SecretString>(std::string_view principal)>> TrinoLoadTokenSource(
+    store::Store& store, std::string issuer);
 
 class TrinoLink {
  public:

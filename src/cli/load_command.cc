@@ -11,6 +11,8 @@
 #include <string>
 
 #include "app/engines.h"
+#include "app/trino_link.h"
+#include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "common/strings.h"
 #include "engine/file_sources.h"
@@ -141,13 +143,29 @@ void RunLoad(const LoadFlags& flags) {
     lake_dir = LakeDirFor(*stack);
   }
 
+  // A Trino lake is written through the cluster, which authenticates lakegate
+  // tokens: the load runs as lakegate's load principal with a token signed by
+  // the state store's current key. Whoever may read the store (its signing
+  // keys) may load; no secret travels on the command line.
+  engine::EngineSettings settings;
+  settings.create_if_missing = true;  // a missing lake directory: a load with --create makes it
+  if (app::IsTrinoEngineUrl(lake_dir)) {
+    Context ctx = OpenContext(flags.config);
+    auto recorded = ctx.store->GetSetting("issuer");
+    if (!recorded.ok()) Exit(Fail(recorded.status()));
+    std::string issuer = !ctx.stack.issuer.empty() ? ctx.stack.issuer
+                         : *recorded               ? **recorded
+                                                   : "http://" + ctx.stack.listen.address + ":" +
+                                           std::to_string(ctx.stack.listen.port);
+    auto tokens = app::TrinoLoadTokenSource(*ctx.store, std::move(issuer));
+    if (!tokens.ok()) Exit(Fail(tokens.status()));
+    settings.bearer_token = std::move(*tokens);
+  }
+
   auto source =
       format == "csv" ? engine::OpenCsvSource(flags.file) : engine::OpenNdjsonSource(flags.file);
   if (!source.ok()) Exit(Fail(source.status()));
 
-  // The lake directory may not exist yet: a load with --create makes it.
-  engine::EngineSettings settings;
-  settings.create_if_missing = true;
   auto lake = app::OpenEngine(lake_dir, settings);
   if (!lake.ok()) Exit(Fail(lake.status()));
   engine::LoadRequest request;
@@ -196,18 +214,28 @@ void AddLoadCommand(CLI::App& app) {
                 "(INTEGER, REAL or TEXT)");
   cmd->add_option("--format,-f", flags->format, "Input format (default: from the extension)")
       ->check(CLI::IsMember({"csv", "ndjson"}));
-  cmd->add_option("--lake", flags->lake,
-                  "Lake directory holding <DATABASE>.db (default: the stack file's lake)");
+  cmd->add_option("--lake,--engine", flags->lake,
+                  "Lake directory holding <DATABASE>.db, or an engine URL (postgresql://..., "
+                  "trino://HOST:PORT?dir=DIR) (default: the stack file's engine or lake)");
   cmd->add_option("--config,-c", flags->config,
-                  "Stack file whose lake to use (default $LAKEGATE_CONFIG or "
-                  "./lakegate-demo/stack.yaml)");
+                  "Stack file whose lake to use, and for a Trino engine whose state store signs "
+                  "the load's token (default $LAKEGATE_CONFIG or ./lakegate-demo/stack.yaml)");
+  AddStateOption(cmd);
   cmd->footer(
       "A bad record (wrong field count, invalid JSON, a value that does not fit a column's\n"
       "type) aborts the load with FILE:LINE and leaves the table unchanged. Empty CSV\n"
       "fields and JSON nulls load as NULL; nested JSON values load as JSON text.\n\n"
+      "Trino engine (docs/trino.md): the rows are staged (as a file under the lake's local\n"
+      "root when lakegate can write it, else by INSERTs into a staging table) and ONE\n"
+      "statement publishes them (CREATE TABLE AS, a rename, or INSERT ... SELECT), so a\n"
+      "load of any size is all or nothing. It runs as lakegate's load principal with a\n"
+      "token signed by the stack's state store (--config, --state), and needs the lakegate\n"
+      "node that serves the cluster's decisions running.\n\n"
       "Examples:\n"
       "  lakegate load analytics.events events.csv --create\n"
-      "  lakegate load analytics.members more-members.ndjson --lake ./lakegate-demo/lake");
+      "  lakegate load analytics.members more-members.ndjson --lake ./lakegate-demo/lake\n"
+      "  lakegate load analytics.events events.csv --create -c /srv/lakegate/stack.yaml   "
+      "# engine trino://...");
   cmd->callback([flags] { RunLoad(*flags); });
 }
 

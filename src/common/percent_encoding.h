@@ -2,6 +2,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,7 +15,12 @@ int HexDigitValue(char c);
 // digits stays as it is (no error): for text whose bytes must be reproduced
 // as its writer meant them, e.g. an AWS SigV4 canonical query or a libpq URI
 // keyword. Form bodies, where '+' is a space and bad escapes are errors, use
-// oauth::FormUrlDecode instead.
+// PercentDecodeStrict instead.
 std::string PercentDecodeLenient(std::string_view text);
+
+// Decodes each %XX escape, and '+' as a space when `plus_is_space` (form
+// bodies and URL query values); nullopt when a '%' is not followed by two hex
+// digits. The result may hold any bytes (check UTF-8 where it matters).
+std::optional<std::string> PercentDecodeStrict(std::string_view text, bool plus_is_space);
 
 }  // namespace lakegate

@@ -131,8 +131,6 @@ std::string FormatDuration(int64_t seconds) {
   return std::to_string(seconds) + "s";
 }
 
-namespace {
-// Length of a valid UTF-8 sequence starting at s[i], or 0 when invalid.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = b(i);
@@ -161,7 +159,15 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
     return 0;
   return len;
 }
-}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
 
 void AppendJsonEscaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -30,6 +30,12 @@ Result<int64_t> ParseDurationSeconds(std::string_view text);
 // The shortest exact form of `seconds` ("1h", "90m", "45s").
 std::string FormatDuration(int64_t seconds);
 
+// The length of the valid UTF-8 sequence at s[i] (i < s.size()), or 0 when it
+// is invalid (overlong forms, surrogates and code points above U+10FFFF are).
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+// Whether all of `s` is valid UTF-8.
+bool IsValidUtf8(std::string_view s);
+
 // Appends `s` to `out` as the inside of a JSON string (no quotes added).
 // Control characters and non-UTF-8 bytes are escaped safely.
 void AppendJsonEscaped(std::string& out, std::string_view s);

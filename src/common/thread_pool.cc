@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/log.h"
+
 namespace lakegate {
 namespace {
 
@@ -89,7 +91,15 @@ void ThreadPool::Loop(Worker& self) {
       std::function<void()> task = std::move(queue_.front());
       queue_.pop_front();
       lock.Unlock();
-      task();
+      // A task that throws is a bug of its submitter: it loses its own work,
+      // the worker (and the process) live on.
+      try {
+        task();
+      } catch (const std::exception& e) {
+        log::Error(std::string("worker: a task threw: ") + e.what());
+      } catch (...) {
+        log::Error("worker: a task threw a non-standard exception");
+      }
       task = nullptr;  // the captures die before the lock is taken again
       lock.Lock();
       continue;

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "audit/events.h"
+#include "common/percent_encoding.h"
 #include "common/strings.h"
 #include "gateway/gateway_failure.h"
 #include "gateway/result_encoder.h"
@@ -39,13 +40,6 @@ class ParamRow final : public engine::RowView {
  private:
   const std::vector<engine::Param>& values_;
 };
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 void AppendMillis(std::string& out, std::string_view name, int64_t ms) {
   out += ",\"" + std::string(name) + "\":";
@@ -113,22 +107,7 @@ std::string QueryParameter(std::string_view query, std::string_view name) {
     const size_t eq = pair.find('=');
     if (pair.substr(0, eq) != name) continue;
     if (eq == std::string_view::npos) return "";
-    std::string out;
-    std::string_view v = pair.substr(eq + 1);
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (v[i] == '+') {
-        out.push_back(' ');
-      } else if (v[i] == '%') {
-        const int hi = i + 1 < v.size() ? HexValue(v[i + 1]) : -1;
-        const int lo = i + 2 < v.size() ? HexValue(v[i + 2]) : -1;
-        if (hi < 0 || lo < 0) return "";
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-      } else {
-        out.push_back(v[i]);
-      }
-    }
-    return out;
+    return PercentDecodeStrict(pair.substr(eq + 1), /*plus_is_space=*/true).value_or("");
   }
   return "";
 }

@@ -427,7 +427,10 @@ std::string AsyncQueries::RowsPath(std::string_view id) const {
 }
 
 Status AsyncQueries::WriteMeta(const ExecutionInfo& info, bool durable) const {
-  return WriteMetaFile(MetaPath(info.id), ToJson(info).dump(), durable);
+  // An engine's error text may be cut inside a UTF-8 sequence: replaced, so
+  // that the record is always written.
+  return WriteMetaFile(MetaPath(info.id),
+                       ToJson(info).dump(-1, ' ', false, json::error_handler_t::replace), durable);
 }
 
 Status AsyncQueries::Persist(Execution& e, bool durable) const {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64url.h"
+#include "common/percent_encoding.h"
 #include "common/strings.h"
 #include "gateway/gateway_failure.h"
 #include "gateway/result_encoder.h"
@@ -315,31 +316,13 @@ Result<engine::Param> ParseExecutionParameter(std::string_view text, size_t inde
   return Invalid(where + " must be a SQL literal: 'text', a number, true, false or NULL");
 }
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Percent-decodes a path segment or query value ('+' is a space in a query).
+// Athena's inputs are JSON strings: anything but UTF-8 is refused here.
 Result<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%') {
-      const int hi = i + 1 < text.size() ? Hex(text[i + 1]) : -1;
-      const int lo = i + 2 < text.size() ? Hex(text[i + 2]) : -1;
-      if (hi < 0 || lo < 0) return Invalid("the request URL has a bad percent escape");
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (plus_is_space && text[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
+  std::optional<std::string> decoded = PercentDecodeStrict(text, plus_is_space);
+  if (!decoded) return Invalid("the request URL has a bad percent escape");
+  if (!IsValidUtf8(*decoded)) return Invalid("the request URL decodes to text that is not UTF-8");
+  return *std::move(decoded);
 }
 
 }  // namespace

@@ -146,8 +146,17 @@ http::Handler Pipeline::Route(RouteSpec spec, Handler route_handler) {
 }
 
 void Pipeline::Run(const std::shared_ptr<Call>& call, const Handler& handler) {
-  if (Status admitted = Admit(*call); !admitted.ok()) return call->Fail(admitted);
-  handler(call);
+  // A handler that throws is a bug; it costs its own request (500), never the
+  // process or the worker.
+  try {
+    if (Status admitted = Admit(*call); !admitted.ok()) return call->Fail(admitted);
+    handler(call);
+  } catch (const std::exception& e) {
+    log::Error("request " + call->id() + ": the handler threw: " + e.what());
+    if (!call->finished_.load()) {
+      call->Fail(http::HttpError(http::HttpFailure::kHandlerFailed, "internal error"));
+    }
+  }
 }
 
 Status Pipeline::Admit(Call& call) {

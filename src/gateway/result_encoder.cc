@@ -22,38 +22,6 @@ void AppendDouble(double v, std::string& out) {
   out.append(buf, end);
 }
 
-// The length of the valid UTF-8 sequence at s[i], or 0 when it is invalid
-// (overlong forms, surrogates and code points above U+10FFFF are invalid).
-size_t ValidUtf8Length(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t len;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-      (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return len;
-}
-
 bool NeedsCsvQuotes(std::string_view s) {
   return s.find_first_of(",\"\r\n") != std::string_view::npos;
 }
@@ -78,7 +46,7 @@ void AppendCsvField(std::string_view raw, std::string& out) {
 void AppendUtf8Sanitized(std::string& out, std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
-    size_t len = ValidUtf8Length(s, i);
+    size_t len = Utf8SequenceLength(s, i);
     if (len == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD
       ++i;

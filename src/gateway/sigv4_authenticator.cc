@@ -69,10 +69,8 @@ SigV4Authenticator::SigV4Authenticator(SigV4Options options, StateProvider state
       sealer_(std::move(sealer)),
       issuer_(std::move(issuer)),
       clock_(clock),
-      client_limiter_(options_.failed_per_minute_per_client, options_.max_tracked_keys),
-      client_address_limiter_(options_.failed_per_minute_per_client_address,
-                              options_.max_tracked_keys),
-      address_limiter_(options_.failed_per_minute_per_address, options_.max_tracked_keys) {}
+      limits_(options_.failed_auth != nullptr ? options_.failed_auth
+                                              : std::make_shared<oauth::FailedAuthLimits>()) {}
 
 size_t SigV4Authenticator::cached_signing_keys() const {
   MutexLock lock(mutex_);
@@ -92,16 +90,8 @@ Result<std::shared_ptr<const Identity>> SigV4Authenticator::Authenticate(
   if (failure.Is(SigV4Failure::kRateLimited) || failure.Is(SigV4Failure::kKeyUnreadable)) {
     return failure;
   }
-  // The client's own bucket is read before this failure is counted, as at
-  // the token endpoint: the first failures a minute keep their own answer.
-  const std::string pair_key = limiter_client + "\n" + request.remote_address;
-  const int64_t slow_down =
-      limiter_client.empty() ? 0 : client_limiter_.RetryAfter(limiter_client, now_ms);
-  if (!limiter_client.empty()) {
-    client_limiter_.RecordFailure(limiter_client, now_ms);
-    client_address_limiter_.RecordFailure(pair_key, now_ms);
-  }
-  address_limiter_.RecordFailure(request.remote_address, now_ms);
+  // As at the token endpoint: the first failures a minute keep their own answer.
+  const int64_t slow_down = limits_->RecordFailure(limiter_client, request.remote_address, now_ms);
   if (slow_down > 0) {
     return SigV4Error(SigV4Failure::kRateLimited,
                       "Rate exceeded: too many failed signatures for this access key's client; "
@@ -132,9 +122,7 @@ Result<std::shared_ptr<const Identity>> SigV4Authenticator::Check(const http::Re
   if (const store::AccessKeyRecord* key = state.FindAccessKey(credential.access_key_id)) {
     limiter_client = key->client_id;
   }
-  const std::string pair_key = limiter_client + "\n" + request.remote_address;
-  const int64_t refused_for = std::max(client_address_limiter_.RetryAfter(pair_key, now_ms),
-                                       address_limiter_.RetryAfter(request.remote_address, now_ms));
+  const int64_t refused_for = limits_->RefusedFor(limiter_client, request.remote_address, now_ms);
   if (refused_for > 0) {
     return SigV4Error(SigV4Failure::kRateLimited,
                       "Rate exceeded: too many failed signatures from this address; retry after " +

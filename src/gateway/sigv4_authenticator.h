@@ -67,11 +67,9 @@ Status SigV4Error(SigV4Failure reason, std::string message);
 struct SigV4Options {
   std::string service = "athena";      // the credential scope's service
   int64_t max_skew_seconds = 15 * 60;  // as AWS
-  // Failed-authentication limits, as the token endpoint's (oauth::ClientAuthLimits).
-  int failed_per_minute_per_client = 20;
-  int failed_per_minute_per_client_address = 20;
-  int failed_per_minute_per_address = 60;
-  size_t max_tracked_keys = 100000;
+  // The failed-authentication buckets, shared with the token endpoint so that
+  // a guesser gains nothing by switching doors; null = own default ones.
+  std::shared_ptr<oauth::FailedAuthLimits> failed_auth = {};
   size_t max_cached_signing_keys = 4096;
 };
 
@@ -104,9 +102,7 @@ class SigV4Authenticator {
   const oauth::AccessKeySealer sealer_;
   const std::string issuer_;
   const Clock& clock_;
-  oauth::FailureLimiter client_limiter_;          // slows failures down, never refuses
-  oauth::FailureLimiter client_address_limiter_;  // refuses
-  oauth::FailureLimiter address_limiter_;         // refuses
+  const std::shared_ptr<oauth::FailedAuthLimits> limits_;
 
   mutable Mutex mutex_;
   std::unordered_map<std::string, std::string> signing_keys_ GUARDED_BY(mutex_);

@@ -85,7 +85,11 @@ AuthorizationServer::AuthorizationServer(AuthServerOptions options, store::Store
       hasher_(std::move(hasher)),
       clock_(clock),
       audit_(audit),
-      client_auth_(ClientAuthMethods(hasher_, options_, store), options_.client_auth, clock),
+      client_auth_(ClientAuthMethods(hasher_, options_, store),
+                   options_.failed_auth != nullptr
+                       ? options_.failed_auth
+                       : std::make_shared<FailedAuthLimits>(options_.client_auth),
+                   clock),
       keys_(clock),
       dpop_(
           [&] {

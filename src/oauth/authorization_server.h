@@ -60,6 +60,9 @@ struct AuthServerOptions {
   std::vector<std::string> audience;     // fixed "aud"; empty = the resource servers of the scopes
   bool scope_omitted_grants_all = true;  // Cognito: no scope parameter = every allowed scope
   ClientAuthLimits client_auth;
+  // The failed-authentication buckets, when shared with other authenticators
+  // (SigV4); null = the server's own, from `client_auth`.
+  std::shared_ptr<FailedAuthLimits> failed_auth = {};
   int64_t leeway_seconds = 60;
   // Label the token-request counter with the client id. Off by default: the
   // metrics endpoint is unauthenticated, and client ids are half of a

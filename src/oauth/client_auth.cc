@@ -7,12 +7,9 @@
 namespace lakegate::oauth {
 
 ClientAuthenticator::ClientAuthenticator(std::vector<std::unique_ptr<ClientAuthMethod>> methods,
-                                         ClientAuthLimits limits, const Clock& clock)
-    : methods_(std::move(methods)),
-      clock_(clock),
-      client_limiter_(limits.failed_per_minute_per_client, limits.max_tracked_keys),
-      client_address_limiter_(limits.failed_per_minute_per_client_address, limits.max_tracked_keys),
-      address_limiter_(limits.failed_per_minute_per_address, limits.max_tracked_keys) {}
+                                         std::shared_ptr<FailedAuthLimits> limits,
+                                         const Clock& clock)
+    : methods_(std::move(methods)), clock_(clock), limits_(std::move(limits)) {}
 
 std::vector<std::string> ClientAuthenticator::method_names() const {
   std::vector<std::string> names;
@@ -65,13 +62,10 @@ Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
   }
 
   // An address that failed too often (for any client, or for this one) is
-  // refused before anything is checked: it learns nothing more. The address
-  // (never holding a newline) comes last, so the pair key is unambiguous.
+  // refused before anything is checked: it learns nothing more.
   const int64_t now_ms = clock_.NowMillis();
   const std::string_view address = request.remote_address;
-  const std::string pair_key = claimed_client_id + "\n" + std::string(address);
-  const int64_t refused_for = std::max(client_address_limiter_.RetryAfter(pair_key, now_ms),
-                                       address_limiter_.RetryAfter(address, now_ms));
+  const int64_t refused_for = limits_->RefusedFor(claimed_client_id, address, now_ms);
   if (refused_for > 0) {
     return OAuthFailure(OAuthError::kRateLimited,
                         "too many failed client authentications from this address; retry after " +
@@ -92,12 +86,8 @@ Result<ClientAuthenticator::Authenticated> ClientAuthenticator::Authenticate(
     // secret: it goes back as it is and does not count toward the limits.
     const bool described = verified.reason<OAuthError>() && client != nullptr;
     if (described && !used->counts_failures()) return verified;
-    // The client's own bucket is read before this failure is counted: the
-    // first `failed_per_minute_per_client` failures a minute stay 401.
-    const int64_t slow_down = client_limiter_.RetryAfter(claimed_client_id, now_ms);
-    client_limiter_.RecordFailure(claimed_client_id, now_ms);
-    client_address_limiter_.RecordFailure(pair_key, now_ms);
-    address_limiter_.RecordFailure(address, now_ms);
+    // The first `failed_per_minute_per_client` failures a minute stay 401.
+    const int64_t slow_down = limits_->RecordFailure(claimed_client_id, address, now_ms);
     if (slow_down > 0) {
       // Failures in this client's name come from many places: tell every
       // guesser to back off, without refusing the client's correct secret.

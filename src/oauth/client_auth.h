@@ -80,23 +80,11 @@ class ClientAuthMethod {
   virtual void VerifyUnknown(const FormRequest& request) const = 0;
 };
 
-struct ClientAuthLimits {
-  // Failures per minute (and burst) for one client id from all addresses,
-  // beyond which its failures are answered 429 (its correct secret still works).
-  int failed_per_minute_per_client = 20;
-  // Failures per minute for one client id from one address, beyond which that
-  // address is refused for that client before the secret is checked.
-  int failed_per_minute_per_client_address = 20;
-  // Failures per minute from one address (any client ids), beyond which the
-  // address is refused before the secret is checked.
-  int failed_per_minute_per_address = 60;
-  size_t max_tracked_keys = 100000;  // per limiter
-};
-
 class ClientAuthenticator {
  public:
+  // `limits` may be shared with other authenticators (never null).
   ClientAuthenticator(std::vector<std::unique_ptr<ClientAuthMethod>> methods,
-                      ClientAuthLimits limits, const Clock& clock);
+                      std::shared_ptr<FailedAuthLimits> limits, const Clock& clock);
 
   struct Authenticated {
     const store::ClientRecord* client = nullptr;  // points into the snapshot passed in
@@ -119,9 +107,7 @@ class ClientAuthenticator {
  private:
   const std::vector<std::unique_ptr<ClientAuthMethod>> methods_;
   const Clock& clock_;
-  FailureLimiter client_limiter_;          // slows failures down, never refuses
-  FailureLimiter client_address_limiter_;  // refuses
-  FailureLimiter address_limiter_;         // refuses
+  const std::shared_ptr<FailedAuthLimits> limits_;
 };
 
 }  // namespace lakegate::oauth

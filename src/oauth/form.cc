@@ -1,5 +1,6 @@
 #include "oauth/form.h"
 
+#include "common/percent_encoding.h"
 #include "common/strings.h"
 #include "oauth/oauth_error.h"
 
@@ -8,32 +9,10 @@ namespace {
 
 constexpr std::string_view kFormContentType = "application/x-www-form-urlencoded";
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 }  // namespace
 
 std::optional<std::string> FormUrlDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  return PercentDecodeStrict(s, /*plus_is_space=*/true);
 }
 
 Result<FormFields> ParseForm(std::string_view body, size_t max_fields) {

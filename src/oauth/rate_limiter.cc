@@ -50,4 +50,34 @@ size_t FailureLimiter::tracked_keys() const {
   return buckets_.size();
 }
 
+FailedAuthLimits::FailedAuthLimits(ClientAuthLimits limits)
+    : client_(limits.failed_per_minute_per_client, limits.max_tracked_keys),
+      client_address_(limits.failed_per_minute_per_client_address, limits.max_tracked_keys),
+      address_(limits.failed_per_minute_per_address, limits.max_tracked_keys) {}
+
+std::string FailedAuthLimits::PairKey(std::string_view client, std::string_view address) {
+  std::string key(client);
+  key += '\n';
+  key += address;
+  return key;
+}
+
+int64_t FailedAuthLimits::RefusedFor(std::string_view client, std::string_view address,
+                                     int64_t now_ms) const {
+  return std::max(client_address_.RetryAfter(PairKey(client, address), now_ms),
+                  address_.RetryAfter(address, now_ms));
+}
+
+int64_t FailedAuthLimits::RecordFailure(std::string_view client, std::string_view address,
+                                        int64_t now_ms) {
+  int64_t slow_down = 0;
+  if (!client.empty()) {
+    slow_down = client_.RetryAfter(client, now_ms);
+    client_.RecordFailure(client, now_ms);
+    client_address_.RecordFailure(PairKey(client, address), now_ms);
+  }
+  address_.RecordFailure(address, now_ms);
+  return slow_down;
+}
+
 }  // namespace lakegate::oauth

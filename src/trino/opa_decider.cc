@@ -82,19 +82,19 @@ std::string MaskSql(const policy::ColumnMask& mask, const std::string& c, std::s
     case policy::MaskKind::kRedact:
       if (IsNumberType(type)) return "CASE WHEN " + c + " IS NULL THEN NULL ELSE 0 END";
       if (!IsTextType(type)) return unsupported("redact");
-      return "CASE WHEN " + c + " IS NULL THEN NULL ELSE " + xs("length(" + c + ")") + " END";
+      return xs("length(" + c + ")");  // NULL stays NULL: rpad of a NULL length
     case policy::MaskKind::kHash:
       if (!IsTextType(type)) return unsupported("hash");
       return "lower(to_hex(hmac_sha256(to_utf8(" + c + "), from_hex('" + hash_key_hex + "'))))";
     case policy::MaskKind::kShowLastN: {
       if (!IsTextType(type)) return unsupported("show_last_n");
       if (!policy::ValidateColumnMask(mask).ok()) return "CAST(NULL AS " + std::string(type) + ")";
-      if (mask.n == 0) {
-        return "CASE WHEN " + c + " IS NULL THEN NULL ELSE " + xs("length(" + c + ")") + " END";
-      }
+      // A NULL value stays NULL without a branch of its own: length() is
+      // NULL, so the ELSE applies, and rpad() of a NULL length is NULL.
+      if (mask.n == 0) return xs("length(" + c + ")");
       std::string n = std::to_string(mask.n);
-      return "CASE WHEN " + c + " IS NULL THEN NULL WHEN length(" + c + ") <= " + n + " THEN " + c +
-             " ELSE " + xs("length(" + c + ") - " + n) + " || substr(" + c + ", -" + n + ") END";
+      return "CASE WHEN length(" + c + ") <= " + n + " THEN " + c + " ELSE " +
+             xs("length(" + c + ") - " + n) + " || substr(" + c + ", -" + n + ") END";
     }
     case policy::MaskKind::kYearOnly:
       if (!IsTextType(type)) return unsupported("year_only");
@@ -384,6 +384,10 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
   // Who asks: lakegate's engine names role and class; a client id is resolved.
   TrinoPrincipal principal;
   bool resolved = ParseEnginePrincipal(request.user, &principal);
+  if (request.user == kExpressionPrincipal) {
+    principal = TrinoPrincipal{.role = "", .max_class = StatementClass::kRead, .superuser = true};
+    resolved = true;
+  }
   if (!resolved && !request.user.empty() && principal_) {
     Result<TrinoPrincipal> p = principal_(request.user);
     if (p.ok()) {
@@ -557,7 +561,10 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
                                     "boolean")}});
         return Json{{"result", filters}}.dump();
       }
-      if (!view.all_rows) filters.push_back({{"expression", AnyOf(view.row_filters)}});
+      if (!view.all_rows) {
+        filters.push_back(
+            {{"expression", AnyOf(view.row_filters)}, {"identity", kExpressionPrincipal}});
+      }
       return Json{{"result", filters}}.dump();
     }
     case Kind::kColumnMasks: {
@@ -597,22 +604,22 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         auto vc = std::find_if(
             view.columns.begin(), view.columns.end(),
             [&](const policy::ViewColumn& v) { return EqualsIgnoreCase(v.name, cols[i].name); });
-        std::string expression;
-        if (vc == view.columns.end()) {
-          // Not readable: SelectFromColumns refuses it, and SELECT * hides it;
-          // a mask of NULL is the last wall.
-          expression = "CAST(NULL AS " + cols[i].type + ")";
-        } else {
-          if (vc->mask == nullptr && vc->all_rows) continue;
-          std::string value = QuoteIdent(cols[i].name);
-          if (vc->mask != nullptr) {
-            value = MaskSql(*vc->mask, value, cols[i].type, column, key_hex);
-          }
-          if (!vc->all_rows)
-            value = "CASE WHEN " + AnyOf(vc->row_filters) + " THEN " + value + " END";
-          expression = std::move(value);
+        // A column the role may not read gets no mask: SelectFromColumns
+        // refuses it and SELECT * hides it, and Trino analyzes a column's
+        // mask only after asking SelectFromColumns for it (a NULL mask there
+        // would cost two decision round trips per query and protect nothing).
+        if (vc == view.columns.end()) continue;
+        if (vc->mask == nullptr && vc->all_rows) continue;
+        std::string expression = QuoteIdent(cols[i].name);
+        if (vc->mask != nullptr) {
+          expression = MaskSql(*vc->mask, expression, cols[i].type, column, key_hex);
         }
-        masks.push_back({{"index", i}, {"viewExpression", {{"expression", expression}}}});
+        if (!vc->all_rows) {
+          expression = "CASE WHEN " + AnyOf(vc->row_filters) + " THEN " + expression + " END";
+        }
+        masks.push_back(
+            {{"index", i},
+             {"viewExpression", {{"expression", expression}, {"identity", kExpressionPrincipal}}}});
       }
       return Json{{"result", masks}}.dump();
     }

@@ -26,7 +26,8 @@
 //     through some filters: per column `CASE WHEN <OR of those filters> THEN
 //     <column or mask> END` (NULL elsewhere); masks rendered for Trino
 //     (SqlDialect::kTrino), failing the query (fail()) where Trino cannot
-//     reproduce a mask's semantics on the column's type;
+//     reproduce a mask's semantics on the column's type; every expression is
+//     evaluated as kExpressionPrincipal (on the raw row);
 //   - impersonation, session properties, views, functions outside the built-in
 //     ones, procedures, schema DDL and unknown operations are denied unless
 //     the role is unrestricted (fail closed).
@@ -77,6 +78,14 @@ const ReasonDomain& ReasonDomainOf(OpaFailure);
 // generated client id). ParseEnginePrincipal() is its inverse.
 std::string EnginePrincipal(std::string_view role, engine::StatementClass max_class);
 bool ParseEnginePrincipal(std::string_view user, TrinoPrincipal* out);
+
+// The identity Trino evaluates lakegate's row filters and masks as (the
+// `identity` of each expression): it reads every column of the lake, so a
+// filter or a cell filter's CASE may test a column the role itself may not
+// read (a filter on salary that shows only id), as in every engine. Read
+// class only; a ':' never occurs in a client id, and Trino never lets a
+// client claim it (impersonation is denied, tokens name their subject).
+inline constexpr std::string_view kExpressionPrincipal = "lakegate:expressions";
 
 class OpaDecider {
  public:

@@ -176,6 +176,25 @@ TEST(PercentEncodingTest, DecodesEscapesAndKeepsEverythingElse) {
   EXPECT_EQ(PercentDecodeLenient("%2525"), "%25");
 }
 
+TEST(PercentEncodingTest, StrictDecodingRefusesBadEscapes) {
+  EXPECT_EQ(PercentDecodeStrict("a+b%2B%e2%82%ac", true), "a b+\xE2\x82\xAC");
+  EXPECT_EQ(PercentDecodeStrict("a+b", false), "a+b");
+  EXPECT_EQ(PercentDecodeStrict("%FF", false), "\xFF");
+  EXPECT_EQ(PercentDecodeStrict("100%", true), std::nullopt);
+  EXPECT_EQ(PercentDecodeStrict("%4", true), std::nullopt);
+  EXPECT_EQ(PercentDecodeStrict("%zz", false), std::nullopt);
+}
+
+TEST(StringsTest, Utf8Validity) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain \xE2\x82\xAC \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xE2\x82"));          // cut short
+}
+
 TEST(SqlQuoteTest, DoublesTheQuoteCharacterOnly) {
   EXPECT_EQ(QuoteIdent("members"), "\"members\"");
   EXPECT_EQ(QuoteIdent("a\"b"), "\"a\"\"b\"");

@@ -8,6 +8,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -119,6 +120,16 @@ TEST(ThreadPoolTest, DestructorRunsQueuedTasks) {
   }
   opener.join();
   EXPECT_EQ(ran.load(), 10);
+}
+
+// A task that throws costs its own work only: the worker runs the next task.
+TEST(ThreadPoolTest, ATaskThatThrowsKillsNothing) {
+  ThreadPool pool(1, 16);
+  std::atomic<int> ran{0};
+  ASSERT_TRUE(pool.Submit([] { throw std::runtime_error("a bug"); }));
+  ASSERT_TRUE(pool.Submit([&] { ran.fetch_add(1); }));
+  for (int i = 0; i < 500 && ran.load() == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(ran.load(), 1);
 }
 
 TEST(ThreadPoolTest, WakesAParkedWorker) {

@@ -34,8 +34,18 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "common/random.h"
+#include "common/thread_annotations.h"
+#include "crypto/keys.h"
+#include "engine/postgres/postgres_engine.h"
+#include "engine/trino/trino_engine.h"
+#include "http/server.h"
+#include "jose/jws.h"
 #include "oracle.h"
+#include "store/postgres_test_server.h"
+#include "trino/opa_decider.h"
 
 namespace lakegate::engine {
 namespace {
@@ -57,6 +67,35 @@ constexpr char kOtherRole[] = "other";
 constexpr char kDefaultDb[] = "lake";
 constexpr char kHashKey[] = "differential-test-hash-key";
 const policy::PermissionSet kSelectDescribe = Bit(Permission::kSelect) | Bit(Permission::kDescribe);
+
+// The engine under test (LAKEGATE_DIFF_ENGINE): the embedded SQLite engine
+// (default), the PostgreSQL engine on the `postgres` ctest fixture's server,
+// or the Trino engine on the `trino` fixture's cluster. The oracle is the
+// same for every engine.
+enum class EngineKind { kSqlite, kPostgres, kTrino };
+
+std::string_view EngineName(EngineKind e) {
+  return e == EngineKind::kPostgres ? "postgresql" : e == EngineKind::kTrino ? "trino" : "sqlite";
+}
+
+EngineKind TestEngine() {
+  static const EngineKind engine = [] {
+    const char* s = std::getenv("LAKEGATE_DIFF_ENGINE");
+    std::string name = s == nullptr ? "" : s;
+    if (name.empty() || name == "sqlite") return EngineKind::kSqlite;
+    if (name == "postgresql" || name == "postgres") return EngineKind::kPostgres;
+    if (name == "trino") return EngineKind::kTrino;
+    std::cerr << "LAKEGATE_DIFF_ENGINE=" << name << ": use sqlite, postgresql or trino\n";
+    std::abort();
+  }();
+  return engine;
+}
+
+// Whether the engine under test speaks another SQL dialect than the oracle's
+// SQLite: the generators then keep to SQL whose meaning is the same on both
+// (QueryGen, RandomMask) and Compare() normalises column names.
+bool Portable() { return TestEngine() != EngineKind::kSqlite; }
+bool EqualsIgnoreCase(const std::string& a, const std::string& b);
 
 // ---------------------------------------------------------------- randomness
 
@@ -84,7 +123,10 @@ const std::vector<std::string> kWords = {"alpha", "Beta",  "gamma", "delta",    
                                          "eta",   "THETA", "iota",  "kappa",    "x_y",     "50%off",
                                          "it's",  "",      "alp",   "lambda mu"};
 
+// (A governed column a mask turns into text, declared TEXT, is text
+// whatever its name: QueryGen's portable shapes.)
 Kind KindOf(const RawColumn& c) {
+  if (c.type == "TEXT") return c.name[0] == 'd' ? Kind::kDate : Kind::kWord;
   if (c.name == "id") return Kind::kId;
   if (c.name == "g") return Kind::kGroup;
   if (c.type == "INTEGER") return Kind::kInt;
@@ -627,14 +669,22 @@ policy::ColumnMask RandomMask(Rng& rng, const RawTable& raw, const RawColumn& c)
   // kHash only on text and integer columns (the text of a real is SQLite's
   // rendering).
   std::vector<MaskKind> kinds = {MaskKind::kNull, MaskKind::kRedact};
-  if (k != Kind::kReal) kinds.push_back(MaskKind::kHash);
+  // Trino fails a query under a hash mask on a number column (docs/trino.md:
+  // a column mask keeps its column's type).
+  if (k != Kind::kReal && !(TestEngine() == EngineKind::kTrino && IsNumeric(k)))
+    kinds.push_back(MaskKind::kHash);
   if (!IsNumeric(k)) {
     kinds.push_back(MaskKind::kShowLastN);
     kinds.push_back(MaskKind::kYearOnly);
   }
   // Expression masks on any column, more often than each fixed kind: their
   // space is larger.
-  m.kind = rng.Chance(0.4) ? MaskKind::kExpression : rng.Pick(kinds);
+  // The PostgreSQL engine refuses them (a named denial for every query of
+  // the role, docs/postgresql.md), so there they are fewer.
+  // Trino casts an expression mask's value to the column's type, where the
+  // policy (and the oracle) keep SQLite's dynamic types: none there.
+  const double expression = TestEngine() == EngineKind::kTrino ? 0 : Portable() ? 0.08 : 0.4;
+  m.kind = rng.Chance(expression) ? MaskKind::kExpression : rng.Pick(kinds);
   m.n = rng.Int(0, 5);
   if (m.kind == MaskKind::kExpression) m.expression = RandomMaskExpression(rng, raw, c);
   return m;
@@ -796,7 +846,8 @@ struct QTable {
 
 class QueryGen {
  public:
-  QueryGen(Rng& rng, std::vector<QTable> tables) : rng_(rng), tables_(std::move(tables)) {}
+  QueryGen(Rng& rng, std::vector<QTable> tables)
+      : rng_(rng), tables_(std::move(tables)), portable_(Portable()) {}
 
   std::string Next() {
     switch (rng_.Int(0, 19)) {
@@ -854,21 +905,42 @@ class QueryGen {
       const RawColumn& c = Column(t);
       if (IsNumeric(KindOf(c))) return c;
     }
+    if (portable_) {  // id may be masked to text
+      for (const auto& c : t.raw->columns) {
+        if (IsNumeric(KindOf(c))) return c;
+      }
+    }
     return t.raw->columns[0];
+  }
+  bool NumericIn(const QTable& t, const std::string& name) {
+    for (const auto& c : t.raw->columns) {
+      if (c.name == name) return IsNumeric(KindOf(c));
+    }
+    return true;
+  }
+  // Portable SQL compares no text with a number (PostgreSQL refuses it,
+  // SQLite orders numbers before text): the text side becomes its length.
+  std::string AsNumber(const std::string& x, bool numeric, bool other_numeric) {
+    return portable_ && !numeric && other_numeric ? "length(" + x + ")" : x;
   }
   size_t StarCount(const QTable& t) {
     return t.access == GovernedTable::Access::kSelectable ? t.visible.size()
                                                           : t.raw->columns.size();
   }
-  static std::string OrderAll(size_t n) {
+  // Portable SQL spells out SQLite's NULL order (first when ascending,
+  // last when descending); PostgreSQL's default is the reverse.
+  std::string Asc() const { return portable_ ? " NULLS FIRST" : ""; }
+  std::string Desc() const { return portable_ ? " DESC NULLS LAST" : " DESC"; }
+  std::string OrderAll(size_t n) const {
     std::string out = " ORDER BY ";
-    for (size_t i = 1; i <= n; ++i) out += (i > 1 ? ", " : "") + std::to_string(i);
+    for (size_t i = 1; i <= n; ++i) out += (i > 1 ? ", " : "") + std::to_string(i) + Asc();
     return out;
   }
   std::string Limit() {
     if (!rng_.Chance(0.3)) return "";
     std::string out = " LIMIT " + std::to_string(rng_.Int(0, 30));
-    if (rng_.Chance(0.3)) out += " OFFSET " + std::to_string(rng_.Int(0, 20));
+    // Trino writes OFFSET before LIMIT, SQLite only after: none there.
+    if (rng_.Chance(0.3) && !no_offset_) out += " OFFSET " + std::to_string(rng_.Int(0, 20));
     return out;
   }
   std::string Col(const std::string& alias, const RawColumn& c) {
@@ -915,6 +987,13 @@ class QueryGen {
         return out + ")";
       }
       case 3:
+        if (!IsNumeric(k) && portable_) {
+          // LIKE folds ASCII case on SQLite only: compare lower-case text.
+          std::string pattern = LikePattern(rng_, k);
+          for (char& ch : pattern)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          return "lower(" + x + ") LIKE " + pattern;
+        }
         if (!IsNumeric(k)) return x + " LIKE " + LikePattern(rng_, k);
         return x + " BETWEEN " + Literal(rng_, k) + " AND " + Literal(rng_, k);
       case 4:
@@ -996,7 +1075,8 @@ class QueryGen {
     std::string ka = rng_.Chance(0.7) ? "g" : NumericColumn(a).name;
     std::string kb = rng_.Chance(0.7) ? "g" : NumericColumn(b).name;
     if (rng_.Chance(0.2)) ka = kb = "id";
-    return "a." + ka + " = b." + kb;
+    bool na = NumericIn(a, ka), nb = NumericIn(b, kb);
+    return AsNumber("a." + ka, na, nb) + " = " + AsNumber("b." + kb, nb, na);
   }
   std::string Join() {
     const QTable& a = Table();
@@ -1023,10 +1103,18 @@ class QueryGen {
       case 0: {
         std::string list = List("", a, &n);
         std::string col = rng_.Chance(0.6) ? "g" : Column(a).name;
-        return "SELECT " + list + " FROM " + Ref(a) + " WHERE " + col +
-               (rng_.Chance(0.2) ? " NOT IN " : " IN ") + "(SELECT " +
-               (rng_.Chance(0.6) ? std::string("g") : Column(b).name) + " FROM " + Ref(b) +
-               Where("", b) + ")" + OrderAll(n) + Limit();
+        if (!portable_) {  // as written before portable SQL, so that SQLite seeds keep their cases
+          return "SELECT " + list + " FROM " + Ref(a) + " WHERE " + col +
+                 (rng_.Chance(0.2) ? " NOT IN " : " IN ") + "(SELECT " +
+                 (rng_.Chance(0.6) ? std::string("g") : Column(b).name) + " FROM " + Ref(b) +
+                 Where("", b) + ")" + OrderAll(n) + Limit();
+        }
+        std::string in = rng_.Chance(0.2) ? " NOT IN " : " IN ";
+        std::string inner = rng_.Chance(0.6) ? std::string("g") : Column(b).name;
+        bool na = NumericIn(a, col), nb = NumericIn(b, inner);
+        return "SELECT " + list + " FROM " + Ref(a) + " WHERE " + AsNumber(col, na, nb) + in +
+               "(SELECT " + AsNumber(inner, nb, na) + " FROM " + Ref(b) + Where("", b) + ")" +
+               OrderAll(n) + Limit();
       }
       case 1: {
         std::string list = List("a", a, &n);
@@ -1063,8 +1151,13 @@ class QueryGen {
       default: {
         const QTable& b = Table();
         std::string bc = Column(b).name;
-        return cte + "SELECT c.x, b." + bc + " FROM c JOIN " + Ref(b) + " b ON b.g = c.x" +
-               OrderAll(2) + Limit();
+        if (!portable_) {  // as written before portable SQL (the same draws)
+          return cte + "SELECT c.x, b." + bc + " FROM c JOIN " + Ref(b) + " b ON b.g = c.x" +
+                 OrderAll(2) + Limit();
+        }
+        bool ng = NumericIn(b, "g"), nx = IsNumeric(KindOf(c1));
+        return cte + "SELECT c.x, b." + bc + " FROM c JOIN " + Ref(b) + " b ON " +
+               AsNumber("b.g", ng, nx) + " = " + AsNumber("c.x", nx, ng) + OrderAll(2) + Limit();
       }
     }
   }
@@ -1079,16 +1172,16 @@ class QueryGen {
         w = "sum(" + NumericColumn(t).name + ") OVER (" + part + ")";
         break;
       case 1:
-        w = "rank() OVER (" + part + " ORDER BY " + y + ")";
+        w = "rank() OVER (" + part + " ORDER BY " + y + Asc() + ")";
         break;
       case 2:
-        w = "dense_rank() OVER (" + part + " ORDER BY " + y + " DESC)";
+        w = "dense_rank() OVER (" + part + " ORDER BY " + y + Desc() + ")";
         break;
       case 3:
         w = "count(*) OVER (" + part + ")";
         break;
       default:
-        w = "max(" + y + ") OVER (" + part + " ORDER BY " + x + ")";
+        w = "max(" + y + ") OVER (" + part + " ORDER BY " + x + Asc() + ")";
         break;
     }
     return "SELECT " + x + ", " + y + ", " + w + " FROM " + Ref(t) + Where("", t) + OrderAll(3) +
@@ -1099,8 +1192,20 @@ class QueryGen {
     const QTable& b = Table();
     static const std::vector<std::string> kOps = {" UNION ", " UNION ALL ", " EXCEPT ",
                                                   " INTERSECT "};
-    return "SELECT " + Column(a).name + " FROM " + Ref(a) + Where("", a) + rng_.Pick(kOps) +
-           "SELECT " + Column(b).name + " FROM " + Ref(b) + Where("", b) + " ORDER BY 1" + Limit();
+    if (!portable_) {  // as written before portable SQL, so that SQLite seeds keep their cases
+      return "SELECT " + Column(a).name + " FROM " + Ref(a) + Where("", a) + rng_.Pick(kOps) +
+             "SELECT " + Column(b).name + " FROM " + Ref(b) + Where("", b) + " ORDER BY 1" +
+             Limit();
+    }
+    const RawColumn& ca = Column(a);
+    std::string left = "SELECT " + AsNumber(ca.name, IsNumeric(KindOf(ca)), true) + " FROM " +
+                       Ref(a) + Where("", a);
+    std::string op = rng_.Pick(kOps);
+    const RawColumn& cb = Column(b);
+    // Portable: both sides numbers (a text column by its length).
+    std::string right = "SELECT " + AsNumber(cb.name, IsNumeric(KindOf(cb)), true) + " FROM " +
+                        Ref(b) + Where("", b);
+    return left + op + right + " ORDER BY 1" + Asc() + Limit();
   }
   std::string Misc() {
     const QTable& t = Table();
@@ -1111,6 +1216,8 @@ class QueryGen {
         // Only for tables the role may SELECT: what a DESCRIBE-only or
         // INSERT-only table shows of its schema is not specified.
         if (t.access != GovernedTable::Access::kSelectable) return "SELECT count(*) FROM " + Ref(t);
+        // The visible columns' names (portable: an empty result's header).
+        if (portable_) return "SELECT * FROM " + Ref(t) + " LIMIT 0";
         return "SELECT name FROM pragma_table_info('" + t.raw->name + "') ORDER BY cid";
       default:
         return "SELECT count(*), count(" + Column(t).name + ") FROM " + Ref(t);
@@ -1119,6 +1226,8 @@ class QueryGen {
 
   Rng& rng_;
   std::vector<QTable> tables_;
+  bool portable_ = false;
+  bool no_offset_ = TestEngine() == EngineKind::kTrino;
 };
 
 // ---------------------------------------------------------------- lakes
@@ -1139,16 +1248,50 @@ std::string CellSql(const Cell& c) {
 // A temporary lake holding `tables` and an engine over it.
 class DiffLake {
  public:
-  DiffLake() {
+  virtual ~DiffLake() = default;
+  virtual Status Build(const std::vector<RawTable>& tables) = 0;
+  // The raw table as the lake holds it (what the oracle starts from).
+  virtual Result<RawTable> Raw(const RawTable& table) = 0;
+
+  testing::Outcome Run(const policy::PolicySnapshot& p, const std::string& role,
+                       const std::string& sql) {
+    return RunAs(p, role, sql);
+  }
+  virtual testing::Outcome RunAs(const policy::PolicySnapshot& p, const std::string& role,
+                                 const std::string& sql) {
+    QueryRequest req;
+    req.sql = sql;
+    req.database = kDefaultDb;
+    req.max_class = StatementClass::kRead;
+    req.limits.max_rows = 1000000;
+    testing::CollectingSink sink;
+    testing::Outcome out;
+    const policy::Role* r = p.FindRole(role);
+    auto result = engine_->Execute(p, *r, req, sink);
+    out.status = result.status();
+    if (result.ok()) out.result = *result;
+    out.columns = sink.columns();
+    out.rows = sink.rows();
+    return out;
+  }
+
+ protected:
+  std::unique_ptr<Engine> engine_;
+};
+
+// The lake as SQLite database files in a temporary directory.
+class SqliteLake : public DiffLake {
+ public:
+  SqliteLake() {
     char tmpl[] = "/tmp/lakegate-diff-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
   }
-  ~DiffLake() {
+  ~SqliteLake() override {
     engine_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
-  Status Build(const std::vector<RawTable>& tables) {
+  Status Build(const std::vector<RawTable>& tables) override {
     for (const auto& t : tables) {
       LG_RETURN_IF_ERROR(CreateDatabaseIfMissing(dir_, t.database));
       sqlite3* db = nullptr;
@@ -1184,29 +1327,371 @@ class DiffLake {
     engine_ = std::move(engine).value();
     return Status::Ok();
   }
-  testing::Outcome Run(const policy::PolicySnapshot& p, const std::string& role,
-                       const std::string& sql) {
-    QueryRequest req;
-    req.sql = sql;
-    req.database = kDefaultDb;
-    req.max_class = StatementClass::kRead;
-    req.limits.max_rows = 1000000;
-    testing::CollectingSink sink;
-    testing::Outcome out;
-    const policy::Role* r = p.FindRole(role);
-    auto result = engine_->Execute(p, *r, req, sink);
-    out.status = result.status();
-    if (result.ok()) out.result = *result;
-    out.columns = sink.columns();
-    out.rows = sink.rows();
-    return out;
+  // Read back with plain sqlite3 (the types SQLite stored).
+  Result<RawTable> Raw(const RawTable& table) override {
+    return testing::ReadRawTable(dir_, table.database, table.name);
   }
-  const std::string& dir() const { return dir_; }
 
  private:
   std::string dir_;
-  std::unique_ptr<Engine> engine_;
 };
+
+// The lake in a database of the PostgreSQL test server: a catalog database
+// is a schema, loaded with plain SQL by the URL's user (the engine's
+// administrator, as `lakegate load` would), and the engine opened on it
+// afterwards, so that its first query compiles the catalog as in
+// production. Databases are made once per program run and reused by the
+// next lake (its schemas dropped first); a lake built while another is alive
+// (shrinking) gets a database of its own.
+class PostgresLake : public DiffLake {
+ public:
+  PostgresLake() {
+    if (Free().empty()) {
+      db_ = std::make_unique<::lakegate::testing::TestDatabase>(
+          ::lakegate::testing::PostgresTestServerUrl());
+    } else {
+      db_ = std::move(Free().back());
+      Free().pop_back();
+    }
+  }
+  ~PostgresLake() override {
+    engine_.reset();
+    Free().push_back(std::move(db_));
+  }
+  Status Build(const std::vector<RawTable>& tables) override {
+    engine_.reset();
+    std::string sql =
+        "SET client_min_messages = warning; DROP SCHEMA IF EXISTS lake CASCADE; "
+        "DROP SCHEMA IF EXISTS aux CASCADE;";
+    std::set<std::string> schemas;
+    for (const auto& t : tables) {
+      if (schemas.insert(t.database).second) sql += "CREATE SCHEMA " + t.database + ";";
+      std::string table = t.database + "." + t.name;
+      sql += "CREATE TABLE " + table + "(";
+      for (size_t i = 0; i < t.columns.size(); ++i) {
+        const std::string& type = t.columns[i].type;
+        sql += (i ? ", " : "") + t.columns[i].name + " " +
+               (type == "INTEGER" ? "bigint"
+                : type == "REAL"  ? "double precision"
+                                  : "text");
+      }
+      sql += ");";
+      if (t.rows.empty()) continue;
+      sql += "INSERT INTO " + table + " VALUES ";
+      for (size_t r = 0; r < t.rows.size(); ++r) {
+        sql += r ? ", (" : "(";
+        for (size_t i = 0; i < t.rows[r].size(); ++i)
+          sql += (i ? ", " : "") + CellSql(t.rows[r][i]);
+        sql += ")";
+      }
+      sql += ";";
+    }
+    LG_RETURN_IF_ERROR(Exec(sql));
+    EngineSettings settings;
+    settings.mask_hash_key = SecretString(kHashKey);
+    settings.max_idle_sessions_per_role = 2;
+    auto engine = OpenPostgresEngineAt(db_->url(), settings);
+    if (!engine.ok()) return engine.status();
+    engine_ = std::move(engine).value();
+    return Status::Ok();
+  }
+  // The generator's rows: every value was stored in a column of its own
+  // type (bigint, double precision, text), which keeps it exactly.
+  Result<RawTable> Raw(const RawTable& table) override { return table; }
+
+  static void DropAll() { Free().clear(); }
+  // Runs `sql` as the database's owner (the URL's user).
+  Status Exec(const std::string& sql) {
+    PGconn* conn = PQconnectdb(db_->url().c_str());
+    Status status = Status::Ok();
+    if (PQstatus(conn) != CONNECTION_OK) {
+      status = Status(StatusCode::kUnavailable, std::string("connect: ") + PQerrorMessage(conn));
+    } else {
+      PGresult* result = PQexec(conn, sql.c_str());
+      if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+        status = Status(StatusCode::kInternal, sql + ": " + PQresultErrorMessage(result));
+      }
+      PQclear(result);
+    }
+    PQfinish(conn);
+    return status;
+  }
+
+ private:
+  static std::vector<std::unique_ptr<::lakegate::testing::TestDatabase>>& Free() {
+    static std::vector<std::unique_ptr<::lakegate::testing::TestDatabase>> free;
+    return free;
+  }
+
+  std::unique_ptr<::lakegate::testing::TestDatabase> db_;
+};
+
+// Drops the PostgreSQL lakes' databases when the tests end (before the
+// process's exit handlers tear down OpenSSL, which libpq's TLS needs).
+class DropDatabases : public ::testing::Environment {
+ public:
+  void TearDown() override { PostgresLake::DropAll(); }
+};
+[[maybe_unused]] ::testing::Environment* const kDropDatabases =
+    ::testing::AddGlobalTestEnvironment(new DropDatabases);
+
+// The directory of the `trino` fixture's cluster (scripts/trino.sh start DIR
+// --lakegate auto), or "" when none is configured.
+std::string TrinoTestDir() {
+  const char* dir = std::getenv("LAKEGATE_TEST_TRINO_DIR");
+  if (dir == nullptr || *dir == '\0') return "";
+  // Configured but not started: fail rather than skip, the fixture broke.
+  EXPECT_TRUE(std::filesystem::exists(std::string(dir) + "/url"))
+      << "no Trino cluster in " << dir << ": did the trino.start fixture run?";
+  return dir;
+}
+
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// What a lakegate node is for the Trino cluster it governs (app/trino_link.h),
+// in this process: the policy decision point Trino's OPA plugin asks
+// (trino::OpaDecider behind POST /trino/opa/..., on the port the cluster was
+// started for, answering only with the cluster's key), a signing key whose
+// public half Trino reads from DIR/jwt-keys/<kid>.pem, and the tokens the
+// Trino engine runs statements with. It decides from the policy of the case
+// being run (SetPolicy). One per process, for the fixture's cluster.
+class TrinoDecisionPoint {
+ public:
+  static TrinoDecisionPoint& Get() {
+    static TrinoDecisionPoint* point = new TrinoDecisionPoint(TrinoTestDir());
+    return *point;
+  }
+  const Status& status() const { return status_; }
+  // The Trino engine's URL location: //HOST:PORT?catalog=lake&dir=DIR.
+  const std::string& location() const { return location_; }
+
+  void SetPolicy(const policy::PolicySnapshot& p) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    policy_ = std::make_shared<const policy::PolicySnapshot>(p);
+    ++generation_;  // no cached answer of another case with the same version
+  }
+  void SetTables(const std::vector<RawTable>& tables) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    tables_ = tables;
+    ++generation_;
+  }
+  Result<SecretString> Mint(std::string_view principal) const {
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    json claims = {{"iss", "lakegate-differential-test"},
+                   {"sub", principal},
+                   {"client_id", principal},
+                   {"token_use", "access"},
+                   {"iat", now},
+                   {"exp", now + 600},
+                   {"jti", RandomHex(16)}};
+    LG_ASSIGN_OR_RETURN(std::string token, signer_->SignCompact(claims.dump()));
+    return SecretString(std::move(token));
+  }
+  // Stops answering and takes the key back from Trino's directory.
+  void Stop() {
+    if (server_) server_->Stop(std::chrono::milliseconds(500));
+    if (!key_file_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(key_file_, ec);
+    }
+  }
+
+ private:
+  explicit TrinoDecisionPoint(const std::string& dir) { status_ = Start(dir); }
+
+  Status Start(const std::string& dir) {
+    if (dir.empty()) return Status(StatusCode::kUnavailable, "no Trino cluster configured");
+    std::string url = FirstLine(dir + "/url");
+    std::string port = FirstLine(dir + "/lakegate-port");
+    key_ = FirstLine(dir + "/opa-secret");
+    if (url.find("://") == std::string::npos || port.empty() || key_.empty()) {
+      return Status(StatusCode::kFailedPrecondition,
+                    dir +
+                        " lacks url, lakegate-port or opa-secret: start the cluster with "
+                        "scripts/trino.sh start DIR --lakegate auto");
+    }
+    location_ = "//" + url.substr(url.find("://") + 3) + "?catalog=lake&dir=" + dir;
+    LG_ASSIGN_OR_RETURN(crypto::PrivateKey key,
+                        crypto::PrivateKey::Generate(crypto::Algorithm::kES256));
+    std::string kid = "lakegate-differential-" + RandomHex(8);
+    key_file_ = dir + "/jwt-keys/" + kid + ".pem";
+    std::ofstream(key_file_) << key.Public().ToPem();
+    signer_ = std::make_unique<jose::Signer>(kid, std::move(key));
+    trino::OpaDecider::Options options;
+    options.mask_hash_key = SecretString(kHashKey);
+    decider_ = std::make_unique<trino::OpaDecider>(
+        options,
+        [this]() EXCLUDES(mu_) {
+          MutexLock lock(mu_);
+          return policy_;
+        },
+        [](std::string_view user) -> Result<trino::TrinoPrincipal> {
+          // As app::TrinoLink: lakegate's own administrator principal (loads,
+          // and the identity its row filters and masks are evaluated as).
+          if (user == kTrinoLoadPrincipal) {
+            return trino::TrinoPrincipal{
+                .role = "", .max_class = StatementClass::kAdmin, .superuser = true};
+          }
+          return Status(StatusCode::kPermissionDenied,
+                        "only the engine's principals: " + std::string(user));
+        },
+        [this]() { return generation_.load(); },
+        [this](std::string_view schema, std::string_view table) EXCLUDES(mu_) {
+          MutexLock lock(mu_);
+          std::vector<std::string> columns;
+          for (const auto& t : tables_) {
+            if (EqualsIgnoreCase(t.database, std::string(schema)) &&
+                EqualsIgnoreCase(t.name, std::string(table))) {
+              for (const auto& c : t.columns) columns.push_back(c.name);
+            }
+          }
+          return columns;
+        });
+    http::Router router;
+    using Decide = Result<std::string> (trino::OpaDecider::*)(std::string_view);
+    const std::pair<const char*, Decide> decisions[] = {
+        {"/trino/opa/allow", &trino::OpaDecider::Allow},
+        {"/trino/opa/batch", &trino::OpaDecider::Batch},
+        {"/trino/opa/row-filters", &trino::OpaDecider::RowFilters},
+        {"/trino/opa/column-masks", &trino::OpaDecider::ColumnMasks},
+    };
+    for (const auto& [path, decide] : decisions) {
+      http::RouteOptions route;
+      route.max_body_bytes = 4 << 20;
+      route.error_family = http::ErrorFamily::kApi;
+      router.Add(
+          http::Method::kPost, path,
+          [this, d = decide](std::shared_ptr<http::Exchange> ex) {
+            http::Response response;
+            if (ex->request().query != "key=" + key_) {
+              response.status = 401;
+              response.body = "{\"error\":\"unknown key\"}";
+              return ex->Respond(std::move(response));
+            }
+            Result<std::string> answer = (decider_.get()->*d)(ex->request().body);
+            response.status = answer.ok() ? 200 : 400;
+            response.body = answer.ok() ? *answer : "{\"error\":\"malformed\"}";
+            ex->Respond(std::move(response));
+          },
+          route);
+    }
+    http::ServerOptions server_options;
+    server_options.port = static_cast<uint16_t>(std::stoi(port));
+    server_ = std::make_unique<http::Server>(server_options, std::move(router), nullptr);
+    return server_->Start();
+  }
+
+  Status status_ = Status::Ok();
+  std::string location_, key_, key_file_;
+  std::unique_ptr<jose::Signer> signer_;
+  std::unique_ptr<trino::OpaDecider> decider_;
+  std::unique_ptr<http::Server> server_;
+  std::atomic<uint64_t> generation_{0};
+  mutable Mutex mu_;
+  std::shared_ptr<const policy::PolicySnapshot> policy_ GUARDED_BY(mu_);
+  std::vector<RawTable> tables_ GUARDED_BY(mu_);
+};
+
+std::string TrinoType(const std::string& type) {
+  return type == "INTEGER" ? "bigint" : type == "REAL" ? "double" : "varchar";
+}
+
+// The lake as Parquet tables of the cluster's `lake` catalog (a catalog
+// database is a Trino schema), made through the Trino engine itself by an
+// unrestricted role with the admin scope. One lake at a time (the cluster is
+// shared): Build() drops the tables of the previous one.
+class TrinoLake : public DiffLake {
+ public:
+  Status Build(const std::vector<RawTable>& tables) override {
+    TrinoDecisionPoint& point = TrinoDecisionPoint::Get();
+    LG_RETURN_IF_ERROR(point.status());
+    if (engine_ == nullptr) {
+      EngineSettings settings;
+      settings.mask_hash_key = SecretString(kHashKey);
+      settings.bearer_token = [&point](std::string_view principal) {
+        return point.Mint(principal);
+      };
+      auto engine = OpenTrinoEngineAt(point.location(), settings);
+      if (!engine.ok()) return engine.status();
+      engine_ = std::move(engine).value();
+    }
+    point.SetTables(tables);
+    bool aux = false;
+    for (const auto& t : tables) aux = aux || t.database == "aux";
+    std::vector<std::string> statements = {
+        "CREATE SCHEMA IF NOT EXISTS lake", "DROP TABLE IF EXISTS lake.t1",
+        "DROP TABLE IF EXISTS lake.t2", "CREATE SCHEMA IF NOT EXISTS aux",
+        "DROP TABLE IF EXISTS aux.t3"};
+    for (const auto& t : tables) {
+      std::string table = t.database + "." + t.name;
+      std::string create = "CREATE TABLE " + table + "(";
+      for (size_t i = 0; i < t.columns.size(); ++i) {
+        create += (i ? ", " : "") + t.columns[i].name + " " + TrinoType(t.columns[i].type);
+      }
+      statements.push_back(create + ") WITH (format = 'PARQUET')");
+      if (t.rows.empty()) continue;
+      std::string insert = "INSERT INTO " + table + " VALUES ";
+      for (size_t r = 0; r < t.rows.size(); ++r) {
+        insert += r ? ", (" : "(";
+        for (size_t i = 0; i < t.rows[r].size(); ++i) {
+          const Cell& cell = t.rows[r][i];
+          std::string value = CellSql(cell);
+          // A real literal is a DECIMAL in Trino: say DOUBLE; NULL gets its type.
+          if (std::holds_alternative<double>(cell)) value = "DOUBLE '" + value + "'";
+          if (std::holds_alternative<std::monostate>(cell))
+            value = "CAST(NULL AS " + TrinoType(t.columns[i].type) + ")";
+          insert += (i ? ", " : "") + value;
+        }
+        insert += ")";
+      }
+      statements.push_back(insert);
+    }
+    if (!aux) statements.push_back("DROP SCHEMA IF EXISTS aux");
+    policy::PolicySnapshot super = SuperPolicy(1);
+    for (const auto& sql : statements) {
+      QueryRequest req;
+      req.sql = sql;
+      req.database = kDefaultDb;
+      req.max_class = StatementClass::kAdmin;
+      testing::CollectingSink sink;
+      point.SetPolicy(super);
+      auto result = engine_->Execute(super, *super.FindRole(kRole), req, sink);
+      if (!result.ok()) {
+        return Status(result.status().code(),
+                      "build lake: " + sql.substr(0, 200) + ": " + result.status().ToString());
+      }
+    }
+    return Status::Ok();
+  }
+  // The generator's rows, stored in columns of their own types.
+  Result<RawTable> Raw(const RawTable& table) override { return table; }
+  testing::Outcome RunAs(const policy::PolicySnapshot& p, const std::string& role,
+                         const std::string& sql) override {
+    TrinoDecisionPoint::Get().SetPolicy(p);
+    return DiffLake::RunAs(p, role, sql);
+  }
+};
+
+std::unique_ptr<DiffLake> NewLake() {
+  if (TestEngine() == EngineKind::kPostgres) return std::make_unique<PostgresLake>();
+  if (TestEngine() == EngineKind::kTrino) return std::make_unique<TrinoLake>();
+  return std::make_unique<SqliteLake>();
+}
+
+// Skips the calling test when the engine under test has no server.
+#define LAKEGATE_DIFF_SKIP_WITHOUT_SERVER()                                                  \
+  if (TestEngine() == EngineKind::kPostgres &&                                               \
+      ::lakegate::testing::PostgresTestServerUrl().empty()) {                                \
+    GTEST_SKIP() << "no PostgreSQL test server (LAKEGATE_TEST_POSTGRES_DIR or _URL unset)";  \
+  }                                                                                          \
+  if (TestEngine() == EngineKind::kTrino && TrinoTestDir().empty()) {                        \
+    GTEST_SKIP() << "no Trino cluster (LAKEGATE_TEST_TRINO_DIR unset: ctest fixture trino)"; \
+  }
 
 // ---------------------------------------------------------------- comparison
 
@@ -1275,18 +1760,85 @@ bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
 }
 
 struct Verdict {
-  enum class Kind { kRowsEqual, kBothDenied, kMismatch } kind = Kind::kMismatch;
+  // kFailClosed: the engine refused the role's queries with the named denial
+  // of a policy feature it documents as not expressible (FailsClosed()).
+  enum class Kind { kRowsEqual, kBothDenied, kFailClosed, kMismatch } kind = Kind::kMismatch;
   std::string why;
 };
 
+// Whether a result column's name is an identifier (a column or an alias):
+// the name every engine gives it. Other names are the engines' own
+// (SQLite: the expression's text; PostgreSQL: the function's name or
+// ?column?), and Compare() checks only their number.
+bool IsIdentifier(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_';
+  });
+}
+
+// The PostgreSQL engine's documented refusal (docs/postgresql.md, "fail
+// closed") of a mask kind it cannot evaluate as SQLite does: every query of
+// the role is denied with a message naming the masked column. Accepted only
+// when the role holds such a mask (an expression mask: the only kind the
+// generators put where PostgreSQL refuses it) on a column of a table the
+// oracle shows it.
+bool FailsClosed(const testing::Outcome& engine, const policy::Role& role,
+                 const std::vector<TableAccess>& access) {
+  if (TestEngine() != EngineKind::kPostgres ||
+      engine.status.code() != StatusCode::kPermissionDenied ||
+      engine.status.reason<EngineFailure>() != EngineFailure::kPermissionDenied) {
+    return false;
+  }
+  const std::string& msg = engine.status.message();
+  const std::string refused =
+      "the policy of role " + role.name +
+      " cannot be enforced exactly on the PostgreSQL engine, so its queries are refused: ";
+  if (msg.rfind(refused, 0) != 0) return false;
+  for (const auto& m : role.masks) {
+    if (m.kind != MaskKind::kExpression) continue;
+    std::string named =
+        "expression masks (column " + m.database + "." + m.table + "." + m.column + " of type ";
+    if (msg.find(named, refused.size()) != refused.size()) continue;
+    for (const auto& t : access) {
+      if (!EqualsIgnoreCase(t.database, m.database) || !EqualsIgnoreCase(t.name, m.table)) continue;
+      if (t.access == GovernedTable::Access::kDescribeOnly) return true;
+      if (t.access == GovernedTable::Access::kSelectable &&
+          std::any_of(t.visible_columns.begin(), t.visible_columns.end(),
+                      [&](const std::string& c) { return EqualsIgnoreCase(c, m.column); })) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 Verdict Compare(const testing::Outcome& engine, const OracleResult& oracle,
-                const std::vector<TableAccess>& access, const std::string& sql) {
+                const std::vector<TableAccess>& access, const std::string& sql,
+                const policy::Role& role) {
   Verdict v;
+  if (FailsClosed(engine, role, access)) {
+    v.kind = Verdict::Kind::kFailClosed;
+    return v;
+  }
   if (engine.status.ok() && oracle.ok) {
     std::vector<std::string> names;
     for (const auto& c : engine.columns) names.push_back(c.name);
-    if (names != oracle.columns) {
-      v.why = "column names differ";
+    bool same = names == oracle.columns;
+    if (!same && Portable() && names.size() == oracle.columns.size()) {
+      // Another dialect: identifiers match (PostgreSQL folds them to lower
+      // case), expressions are named by each engine its own way.
+      same = true;
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (IsIdentifier(oracle.columns[i]) && !EqualsIgnoreCase(names[i], oracle.columns[i]))
+          same = false;
+      }
+    }
+    if (!same) {
+      std::string got, want;
+      for (const auto& n : names) got += (got.empty() ? "" : ",") + n;
+      for (const auto& n : oracle.columns) want += (want.empty() ? "" : ",") + n;
+      v.why = "column names differ: engine " + got + "; oracle " + want;
       return v;
     }
     if (engine.rows.size() != oracle.rows.size()) {
@@ -1310,6 +1862,35 @@ Verdict Compare(const testing::Outcome& engine, const OracleResult& oracle,
     }
     v.kind = Verdict::Kind::kRowsEqual;
     return v;
+  }
+  // Trino: a name the role may not see is a permission error there (Trino
+  // checks access before it reports what is missing), with a message that
+  // names nothing; the oracle must hide that name too.
+  if (TestEngine() == EngineKind::kTrino && !oracle.ok &&
+      engine.status.code() == StatusCode::kPermissionDenied) {
+    for (const char* prefix : {"no such table: ", "no such column: "}) {
+      if (oracle.error.rfind(prefix, 0) != 0) continue;
+      std::string name = oracle.error.substr(std::strlen(prefix));
+      bool is_table = prefix[8] == 't';
+      if (!is_table && name.find('.') != std::string::npos) name = name.substr(name.rfind('.') + 1);
+      for (const auto& t : access) {
+        bool hidden = false;
+        if (is_table) {
+          hidden =
+              t.access != GovernedTable::Access::kSelectable &&
+              (EqualsIgnoreCase(t.name, name) || EqualsIgnoreCase(t.database + "." + t.name, name));
+        } else {
+          hidden = std::any_of(t.raw_columns.begin(), t.raw_columns.end(),
+                               [&](const std::string& c) { return EqualsIgnoreCase(c, name); }) &&
+                   std::none_of(t.visible_columns.begin(), t.visible_columns.end(),
+                                [&](const std::string& c) { return EqualsIgnoreCase(c, name); });
+        }
+        if (hidden) {
+          v.kind = Verdict::Kind::kBothDenied;
+          return v;
+        }
+      }
+    }
   }
   // The default database of the request is invisible (every table in it is
   // hidden): the engine refuses the request as for a missing database.
@@ -1383,7 +1964,16 @@ Verdict Compare(const testing::Outcome& engine, const OracleResult& oracle,
       }
     }
   }
-  if (engine.status.code() == StatusCode::kPermissionDenied) {
+  // PostgreSQL: a table the role may DESCRIBE but not SELECT is a governed
+  // view without columns, and PostgreSQL analyses a statement before it
+  // checks privileges: `SELECT * ... ORDER BY 1` on it fails as a query
+  // error (400) instead of the permission denial (403). Either way nothing
+  // of the table is read.
+  bool zero_columns = TestEngine() == EngineKind::kPostgres &&
+                      engine.status.code() == StatusCode::kInvalidArgument &&
+                      msg.rfind("ORDER BY position ", 0) == 0 &&
+                      msg.ends_with(" is not in select list");
+  if (engine.status.code() == StatusCode::kPermissionDenied || zero_columns) {
     for (const auto& t : access) {
       if (t.access == GovernedTable::Access::kDescribeOnly && NamesTable(sql, t.name)) {
         v.kind = Verdict::Kind::kBothDenied;
@@ -1412,7 +2002,7 @@ CaseRun RunCase(DiffLake& lake, const Case& c) {
   const policy::Role* role = c.policy.FindRole(c.role);
   std::vector<TableAccess> access;
   for (const auto& t : c.tables) {
-    auto raw = testing::ReadRawTable(lake.dir(), t.database, t.name);
+    auto raw = lake.Raw(t);
     if (!raw.ok()) {
       run.setup = raw.status();
       return run;
@@ -1431,7 +2021,7 @@ CaseRun RunCase(DiffLake& lake, const Case& c) {
   }
   run.engine = lake.Run(c.policy, c.role, c.sql);
   run.oracle = oracle.Run(c.sql);
-  run.verdict = Compare(run.engine, run.oracle, access, c.sql);
+  run.verdict = Compare(run.engine, run.oracle, access, c.sql, *role);
   return run;
 }
 
@@ -1650,9 +2240,9 @@ json OutcomeJson(const CaseRun& run) {
 // ---------------------------------------------------------------- shrinking
 
 bool StillFails(const Case& c) {
-  DiffLake lake;
-  if (!lake.Build(c.tables).ok()) return false;
-  CaseRun run = RunCase(lake, c);
+  auto lake = NewLake();
+  if (!lake->Build(c.tables).ok()) return false;
+  CaseRun run = RunCase(*lake, c);
   return run.setup.ok() && run.verdict.kind == Verdict::Kind::kMismatch;
 }
 
@@ -1747,11 +2337,15 @@ Case Shrink(Case c, int budget = 250) {
 
 std::string WriteFailure(const Case& c, const CaseRun& run, uint64_t seed, int64_t case_no) {
   std::filesystem::create_directories(LAKEGATE_DIFF_FAILURES_DIR);
-  std::string label = "seed" + std::to_string(seed) + "-case" + std::to_string(case_no);
+  std::string label = std::string(EngineName(TestEngine())) + "-seed" + std::to_string(seed) +
+                      "-case" + std::to_string(case_no);
   std::string path = std::string(LAKEGATE_DIFF_FAILURES_DIR) + "/" + label + ".json";
   json j = CaseJson(c);
-  j["note"] = "found by the random test: LAKEGATE_DIFF_SEED=" + std::to_string(seed) + ", case " +
-              std::to_string(case_no) + " (shrunk)";
+  j["note"] =
+      "found by the random test: LAKEGATE_DIFF_ENGINE=" + std::string(EngineName(TestEngine())) +
+      " LAKEGATE_DIFF_SEED=" + std::to_string(seed) + ", case " + std::to_string(case_no) +
+      " (shrunk)";
+  j["engine"] = EngineName(TestEngine());
   j["seed"] = seed;
   j["case"] = case_no;
   j["result"] = OutcomeJson(run);
@@ -1806,16 +2400,19 @@ int64_t CasesFromEnv() {
 }
 
 TEST(DifferentialTest, RandomPoliciesMatchOracle) {
+  LAKEGATE_DIFF_SKIP_WITHOUT_SERVER();
   const uint64_t seed = SeedFromEnv();
   const int64_t cases = CasesFromEnv();
-  std::cout << "differential: seed " << seed << ", " << cases
-            << " cases (LAKEGATE_DIFF_SEED / LAKEGATE_DIFF_CASES to change)" << std::endl;
+  std::cout << "differential: engine " << EngineName(TestEngine()) << ", seed " << seed << ", "
+            << cases
+            << " cases (LAKEGATE_DIFF_ENGINE / LAKEGATE_DIFF_SEED / LAKEGATE_DIFF_CASES to change)"
+            << std::endl;
   constexpr int kPoliciesPerLake = 10;  // policy 0 of every lake is the unrestricted role
   constexpr int kQueriesPerPolicy = 10;
   const bool print = std::getenv("LAKEGATE_DIFF_PRINT") != nullptr;
   Rng rng(seed);
   uint64_t version = 1;
-  int64_t done = 0, rows_equal = 0, both_denied = 0, mismatches = 0, written = 0;
+  int64_t done = 0, rows_equal = 0, both_denied = 0, fail_closed = 0, mismatches = 0, written = 0;
   // Cases whose role reads at least one column through a computing
   // expression mask, and the number of such masks over all policies.
   int64_t expression_cases = 0, expression_masks = 0;
@@ -1823,8 +2420,8 @@ TEST(DifferentialTest, RandomPoliciesMatchOracle) {
   for (int lake_no = 0; done < cases; ++lake_no) {
     Case base;
     base.tables = RandomTables(rng);
-    DiffLake lake;
-    Status built = lake.Build(base.tables);
+    auto lake = NewLake();
+    Status built = lake->Build(base.tables);
     ASSERT_TRUE(built.ok()) << built.ToString();
     for (int p = 0; p < kPoliciesPerLake && done < cases; ++p) {
       Case c = base;
@@ -1833,16 +2430,22 @@ TEST(DifferentialTest, RandomPoliciesMatchOracle) {
       // name visible things (and some do not).
       std::vector<QTable> qtables;
       int64_t live_masks = 0;
-      for (const auto& t : base.tables) {
+      // Portable queries see the governed types: a column a mask turns into
+      // text is text (PostgreSQL compares no text with numbers).
+      std::vector<RawTable> shapes = base.tables;
+      for (size_t n = 0; n < base.tables.size(); ++n) {
+        const RawTable& t = base.tables[n];
         auto view = testing::ComputeView(c.policy, *c.policy.FindRole(kRole), t, kHashKey);
         ASSERT_TRUE(view.ok()) << view.status().ToString();
         live_masks += LiveExpressionMasks(*c.policy.FindRole(kRole), t, *view);
         QTable q;
-        q.raw = &t;
+        q.raw = Portable() ? &shapes[n] : &t;
         q.access = view->access;
         for (const auto& vc : view->columns) {
           for (size_t i = 0; i < t.columns.size(); ++i) {
-            if (t.columns[i].name == vc.name) q.visible.push_back(i);
+            if (t.columns[i].name != vc.name) continue;
+            q.visible.push_back(i);
+            if (vc.type == "TEXT") shapes[n].columns[i].type = "TEXT";
           }
         }
         qtables.push_back(q);
@@ -1853,25 +2456,32 @@ TEST(DifferentialTest, RandomPoliciesMatchOracle) {
         if (live_masks > 0) ++expression_cases;
         c.sql = gen.Next();
         if (print) std::cout << "case " << done << ": " << c.sql << "\n";
-        CaseRun run = RunCase(lake, c);
+        CaseRun run = RunCase(*lake, c);
         ASSERT_TRUE(run.setup.ok()) << run.setup.ToString();
         if (run.verdict.kind == Verdict::Kind::kRowsEqual) {
           ++rows_equal;
         } else if (run.verdict.kind == Verdict::Kind::kBothDenied) {
           ++both_denied;
+        } else if (run.verdict.kind == Verdict::Kind::kFailClosed) {
+          ++fail_closed;
         } else {
           ++mismatches;
           std::string path = "(not written: only the first 5 failures are shrunk and saved)";
           if (written < 5) {
             ++written;
-            Case small = Shrink(c);
-            DiffLake replay;
+            // Not on Trino: a lake there takes seconds to build, and the
+            // cluster holds one lake at a time (the case is written whole).
+            const bool shrink = TestEngine() != EngineKind::kTrino;
+            Case small = shrink ? Shrink(c) : c;
             CaseRun small_run = run;
-            if (replay.Build(small.tables).ok()) small_run = RunCase(replay, small);
+            if (shrink) {
+              auto replay = NewLake();
+              if (replay->Build(small.tables).ok()) small_run = RunCase(*replay, small);
+            }
             path = WriteFailure(small, small_run, seed, done);
           }
-          ADD_FAILURE() << "mismatch (case " << done << ", seed " << seed
-                        << "): " << run.verdict.why << "\nquery: " << c.sql
+          ADD_FAILURE() << "mismatch on " << EngineName(TestEngine()) << " (case " << done
+                        << ", seed " << seed << "): " << run.verdict.why << "\nquery: " << c.sql
                         << "\nengine: " << run.engine.status.ToString() << "\n"
                         << RowsText(run.engine.rows, 10)
                         << "oracle: " << (run.oracle.ok ? "ok" : run.oracle.error) << "\n"
@@ -1882,22 +2492,30 @@ TEST(DifferentialTest, RandomPoliciesMatchOracle) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "differential: " << done << " cases in " << secs << " s: " << rows_equal
-            << " equal results, " << both_denied << " agreed denials, " << mismatches
-            << " mismatches; " << expression_cases << " cases under " << expression_masks
+            << " equal results, " << both_denied << " agreed denials, " << fail_closed
+            << " documented fail-closed denials, " << mismatches << " mismatches; "
+            << expression_cases << " cases under " << expression_masks
             << " computing expression masks on visible columns" << std::endl;
   // The property must mostly compare rows, not errors, or it proves little.
   EXPECT_GE(rows_equal * 2, done) << "too few cases returned rows";
   // Expression masks must be exercised (the generator's share of them).
-  if (done >= 1000) {
+  // (Not on PostgreSQL, which refuses them: the generator makes few there.)
+  if (done >= 1000 && !Portable()) {
     EXPECT_GE(expression_cases * 10, done) << "too few expression-masked cases";
   }
   EXPECT_EQ(mismatches, 0);
 }
 
 TEST(DifferentialTest, ReplayRegressions) {
+  LAKEGATE_DIFF_SKIP_WITHOUT_SERVER();
   std::vector<std::string> files;
-  if (std::filesystem::exists(LAKEGATE_DIFF_REGRESSIONS_DIR)) {
-    for (const auto& e : std::filesystem::directory_iterator(LAKEGATE_DIFF_REGRESSIONS_DIR)) {
+  // LAKEGATE_DIFF_REPLAY=FILE|DIR replays those case files instead.
+  const char* replay = std::getenv("LAKEGATE_DIFF_REPLAY");
+  std::string dir = replay != nullptr && *replay ? replay : LAKEGATE_DIFF_REGRESSIONS_DIR;
+  if (std::filesystem::is_regular_file(dir)) {
+    files.push_back(dir);
+  } else if (std::filesystem::exists(dir)) {
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
       if (e.path().extension() == ".json") files.push_back(e.path().string());
     }
   }
@@ -1909,9 +2527,17 @@ TEST(DifferentialTest, ReplayRegressions) {
     ASSERT_FALSE(j.is_discarded()) << "not JSON";
     auto c = JsonCase(j);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
-    DiffLake lake;
-    ASSERT_TRUE(lake.Build(c->tables).ok());
-    CaseRun run = RunCase(lake, *c);
+    // "engines" limits a case to the engines whose SQL dialect its query is
+    // written in (default: every engine).
+    if (j.contains("engines")) {
+      auto engines = j.at("engines").get<std::vector<std::string>>();
+      if (std::find(engines.begin(), engines.end(), EngineName(TestEngine())) == engines.end())
+        continue;
+    }
+    auto lake = NewLake();
+    Status built = lake->Build(c->tables);
+    ASSERT_TRUE(built.ok()) << built.ToString();
+    CaseRun run = RunCase(*lake, *c);
     ASSERT_TRUE(run.setup.ok()) << run.setup.ToString();
     EXPECT_NE(run.verdict.kind, Verdict::Kind::kMismatch)
         << run.verdict.why << "\nquery: " << c->sql << "\nengine: " << run.engine.status.ToString()
@@ -1924,6 +2550,63 @@ TEST(DifferentialTest, ReplayRegressions) {
       EXPECT_EQ(RowsText(run.oracle.rows, 1000), j.at("expect").get<std::string>());
     }
   }
+}
+
+// Found by this test on PostgreSQL: shrinking replays a case in a database
+// that held tables of the same names and columns, and the engine took the
+// catalog for unchanged (its fingerprint had names and types only), so the
+// restricted role's governed views, dropped with the old tables, were never
+// made again: "no such table" until the next policy version. The same
+// happens to a table dropped and created again by a reload or by hand.
+TEST(DifferentialTest, PostgresTablesCreatedAgainGetTheirViewsBack) {
+  if (TestEngine() != EngineKind::kPostgres) {
+    GTEST_SKIP() << "PostgreSQL engine only (LAKEGATE_DIFF_ENGINE=postgresql)";
+  }
+  LAKEGATE_DIFF_SKIP_WITHOUT_SERVER();
+  RawTable t;
+  t.database = kDefaultDb;
+  t.name = "t1";
+  t.columns = {{"id", "INTEGER"}, {"s1", "TEXT"}};
+  t.rows = {{Cell{int64_t{1}}, Cell{std::string("a")}}, {Cell{int64_t{2}}, Cell{std::string("b")}}};
+  policy::PolicySnapshot p;
+  p.version = 1;
+  policy::Role r;
+  r.name = kRole;
+  r.grants.push_back({kDefaultDb, "t1", kSelectDescribe, {ColumnSpec::Kind::kExclude, {"s1"}}});
+  p.roles[kRole] = r;
+  PostgresLake lake;
+  Status built = lake.Build({t});
+  ASSERT_TRUE(built.ok()) << built.ToString();
+  auto first = lake.Run(p, kRole, "SELECT * FROM t1 ORDER BY 1");
+  ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+  EXPECT_EQ(RowsText(first.rows), "1\n2\n");
+  // A hidden column named with its table's alias reads as SQLite words it
+  // (PostgreSQL quotes the name only when unqualified).
+  auto hidden = lake.Run(p, kRole, "SELECT a.s1 FROM t1 a");
+  EXPECT_EQ(hidden.status.message(), "no such column: a.s1");
+
+  // The same engine: the table dropped and created again with the same
+  // columns. The engine looks at the catalog at most every 250 ms.
+  Status again = lake.Exec(
+      "SET client_min_messages = warning; DROP TABLE lake.t1 CASCADE; "
+      "CREATE TABLE lake.t1(id bigint, s1 text); INSERT INTO lake.t1 VALUES (3, 'c')");
+  ASSERT_TRUE(again.ok()) << again.ToString();
+  testing::Outcome second;
+  for (int i = 0; i < 30; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    second = lake.Run(p, kRole, "SELECT * FROM t1 ORDER BY 1");
+    if (second.status.ok()) break;
+  }
+  ASSERT_TRUE(second.status.ok()) << second.status.ToString();
+  EXPECT_EQ(RowsText(second.rows), "3\n");
+
+  // A new engine on the same database (a restart, another node), same
+  // policy version, the tables made again by the lake.
+  built = lake.Build({t});
+  ASSERT_TRUE(built.ok()) << built.ToString();
+  auto third = lake.Run(p, kRole, "SELECT * FROM t1 ORDER BY 1");
+  ASSERT_TRUE(third.status.ok()) << third.status.ToString();
+  EXPECT_EQ(RowsText(third.rows), "1\n2\n");
 }
 
 // Failing cases are saved to and replayed from JSON: masks keep their kind

@@ -104,6 +104,16 @@ TEST(ParseRestOperationTest, RefusesWhatIsNoOperation) {
   EXPECT_TRUE(op.status().Is(AthenaFailure::kSerialization));
   op = ParseRestOperation(http::Method::kGet, "/workgroups/%zz", "", "");
   EXPECT_TRUE(op.status().Is(AthenaFailure::kInvalidRequest));
+  // Inputs are JSON strings: a path or query that decodes to bytes that are
+  // not UTF-8 is refused, not carried into a JSON document (found by the
+  // athena_request fuzzer; it once took the process down).
+  op = ParseRestOperation(http::Method::kGet, "/workgroups", "x=%FF", "");
+  EXPECT_TRUE(op.status().Is(AthenaFailure::kInvalidRequest));
+  op = ParseRestOperation(http::Method::kGet, "/query-executions/%C0%AF", "", "");
+  EXPECT_TRUE(op.status().Is(AthenaFailure::kInvalidRequest));
+  op = ParseRestOperation(http::Method::kGet, "/workgroups/%E2%82%AC", "", "");
+  ASSERT_TRUE(op.ok());
+  EXPECT_EQ(json::parse(op->input)["WorkGroup"], "\xE2\x82\xAC");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -739,6 +740,25 @@ TEST_F(QueryServiceTest, RoundTripOverHttp) {
   ASSERT_TRUE(doc.is_object()) << response.substr(0, 200);
   EXPECT_EQ(doc["rowCount"], 5000);
   EXPECT_EQ(doc["lfRole"], "lf-super-user-role");
+}
+
+// A handler that throws is a bug: it costs its own request (500, audited),
+// never the worker or the process.
+TEST_F(QueryServiceTest, AHandlerThatThrowsCostsOnlyItsRequest) {
+  Service();
+  http::Handler route = pipeline_->Route(
+      {.json_body = true}, [](const std::shared_ptr<Call>&) { throw std::runtime_error("a bug"); });
+  auto ex = std::make_shared<FakeExchange>(Post(R"({"query":"SELECT 1"})", EtlToken()));
+  const size_t before = AuditCount();
+  route(ex);
+  {
+    std::unique_lock<std::mutex> lock(audit_mu_);
+    ASSERT_TRUE(audit_cv_.wait_for(lock, 20s, [&] { return audit_.size() > before; }));
+  }
+  EXPECT_EQ(ex->status(), 500) << ex->body();
+  EXPECT_EQ(ex->body().find("a bug"), std::string::npos) << "internal detail shown: " << ex->body();
+  auto ok = Query(R"({"query":"SELECT id FROM members","database":"analytics"})", EtlToken());
+  EXPECT_EQ(ok->status(), 200) << ok->body();
 }
 
 }  // namespace

@@ -465,9 +465,10 @@ TEST_F(SigV4AuthenticatorTest, KeySealedUnderAnotherHashKeyIsUnreadable) {
 
 TEST_F(SigV4AuthenticatorTest, FailuresCountTowardTheLimitsPerAddress) {
   SigV4Options options;
-  options.failed_per_minute_per_client = 100;
-  options.failed_per_minute_per_client_address = 3;
-  options.failed_per_minute_per_address = 100;
+  options.failed_auth = std::make_shared<oauth::FailedAuthLimits>(
+      oauth::ClientAuthLimits{.failed_per_minute_per_client = 100,
+                              .failed_per_minute_per_client_address = 3,
+                              .failed_per_minute_per_address = 100});
   auto auth = Make(options);
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(HasReason(auth->Authenticate(Signed("{}", "guess")).status(),
@@ -486,9 +487,10 @@ TEST_F(SigV4AuthenticatorTest, FailuresCountTowardTheLimitsPerAddress) {
 
 TEST_F(SigV4AuthenticatorTest, ManyFailuresForOneClientSlowGuessersButNotTheClient) {
   SigV4Options options;
-  options.failed_per_minute_per_client = 2;
-  options.failed_per_minute_per_client_address = 100;
-  options.failed_per_minute_per_address = 100;
+  options.failed_auth = std::make_shared<oauth::FailedAuthLimits>(
+      oauth::ClientAuthLimits{.failed_per_minute_per_client = 2,
+                              .failed_per_minute_per_client_address = 100,
+                              .failed_per_minute_per_address = 100});
   auto auth = Make(options);
   for (int i = 0; i < 2; ++i) {
     http::Request r = Signed("{}", "guess");
@@ -503,7 +505,8 @@ TEST_F(SigV4AuthenticatorTest, ManyFailuresForOneClientSlowGuessersButNotTheClie
 
 TEST_F(SigV4AuthenticatorTest, UnknownKeysFromOneAddressAreRefusedAfterTheAddressLimit) {
   SigV4Options options;
-  options.failed_per_minute_per_address = 2;
+  options.failed_auth = std::make_shared<oauth::FailedAuthLimits>(
+      oauth::ClientAuthLimits{.failed_per_minute_per_address = 2});
   auto auth = Make(options);
   for (int i = 0; i < 2; ++i) {
     auto s = auth->Authenticate(Signed("{}", kSuiteSecret, kSuiteDate, "service",
@@ -513,6 +516,28 @@ TEST_F(SigV4AuthenticatorTest, UnknownKeysFromOneAddressAreRefusedAfterTheAddres
     EXPECT_TRUE(HasReason(s, SigV4Failure::kUnknownAccessKey));
   }
   EXPECT_TRUE(HasReason(auth->Authenticate(Signed()).status(), SigV4Failure::kRateLimited));
+}
+
+// The token endpoint and SigV4 charge the same buckets (the composition root
+// hands both one FailedAuthLimits): failures at one door count at the other.
+TEST_F(SigV4AuthenticatorTest, SharedLimitsCountFailuresFromEveryDoor) {
+  auto limits = std::make_shared<oauth::FailedAuthLimits>(
+      oauth::ClientAuthLimits{.failed_per_minute_per_client = 100,
+                              .failed_per_minute_per_client_address = 3,
+                              .failed_per_minute_per_address = 100});
+  SigV4Options options;
+  options.failed_auth = limits;
+  auto auth = Make(options);
+  const http::Request request = Signed();
+  const int64_t now_ms = clock_.NowMillis();
+  // Two failed client secrets at the token endpoint, one bad signature here.
+  limits->RecordFailure("client-etl", request.remote_address, now_ms);
+  limits->RecordFailure("client-etl", request.remote_address, now_ms);
+  EXPECT_TRUE(HasReason(auth->Authenticate(Signed("{}", "guess")).status(),
+                        SigV4Failure::kSignatureMismatch));
+  // The address is refused for that client at both doors now.
+  EXPECT_TRUE(HasReason(auth->Authenticate(request).status(), SigV4Failure::kRateLimited));
+  EXPECT_GT(limits->RefusedFor("client-etl", request.remote_address, clock_.NowMillis()), 0);
 }
 
 // ---------------------------------------------------------------------------

@@ -299,6 +299,19 @@ class AthenaBoto3Test(unittest.TestCase):
         self.assertEqual(e.exception.response["Error"]["Code"], "UnrecognizedClientException")
         self.assertEqual(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], 401)
 
+    def test_url_bytes_that_are_not_utf8_are_a_client_error(self):
+        token = self.server.access_token("reporting-service")
+        for target in ("/workgroups?x=%FF", "/query-executions/%C0%AF",
+                       "/data-catalogs/AwsDataCatalog/databases/%ED%A0%80"):
+            status, body, _ = request(self.server.url + target,
+                                      headers={"Authorization": "Bearer " + token})
+            self.assertEqual(status, 400, (target, body))
+            self.assertEqual(json.loads(body)["__type"], "InvalidRequestException")
+        # The server is still there and answers the same client.
+        status, body, _ = request(self.server.url + "/workgroups",
+                                  headers={"Authorization": "Bearer " + token})
+        self.assertEqual(status, 200, body)
+
 
 if __name__ == "__main__":
     unittest.main()

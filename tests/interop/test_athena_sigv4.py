@@ -267,3 +267,39 @@ class AthenaSigV4Test(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SharedFailureLimitsTest(unittest.TestCase):
+    """Signature failures and token-endpoint failures charge the same buckets:
+    a guesser gains nothing by switching from one door to the other."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_bad_signatures_close_the_token_endpoint_to_that_address(self):
+        client = "reporting-service"
+        key_id, secret = aws_keys(self.server, client)
+        body = json.dumps({}).encode()
+        target = "AmazonAthena.ListWorkGroups"
+        # The token endpoint answers this address before the guessing.
+        status, _, _ = self.server.token(client)
+        self.assertEqual(status, 200)
+        # The demo's limit: 20 failures per minute per client and address.
+        for _ in range(20):
+            headers = sign(self.server.url, key_id, secret[::-1], target, body)
+            status, text, _ = request(self.server.url + "/", "POST", body, headers)
+            self.assertEqual(status, 403, text)
+        # Now the correct secret at the token endpoint is refused from here
+        # before it is checked, like a correct signature.
+        status, answer, headers = self.server.token(client)
+        self.assertEqual(status, 429, answer)
+        self.assertIn("retry-after", headers)
+        status, text, _ = request(self.server.url + "/", "POST", body,
+                                  sign(self.server.url, key_id, secret, target, body))
+        self.assertEqual(status, 400, text)
+        self.assertEqual(json.loads(text)["__type"], "ThrottlingException")

@@ -1,6 +1,10 @@
 // Runs the data-driven cases in tests/sql/*.test against an engine: SQLite
-// (sql_cases_test) or, built with LAKEGATE_SQL_CASES_POSTGRES, the PostgreSQL
-// engine on the ctest fixture's server (sql_cases_postgres_test).
+// (sql_cases_test); built with LAKEGATE_SQL_CASES_POSTGRES, the PostgreSQL
+// engine on the ctest fixture's server (sql_cases_postgres_test); built with
+// LAKEGATE_SQL_CASES_TRINO, the Trino engine on the ctest fixture's cluster
+// (sql_cases_trino_test), with this process as the cluster's decision point
+// (trino::OpaDecider over the case's policy, on the port the cluster asks)
+// and its token issuer (a key of its own in the cluster's jwt-keys/).
 //
 // Format (DuckDB sqllogictest-like; the same files can run against another
 // engine with the same lake and roles):
@@ -20,9 +24,14 @@
 // Defaults: role=dev scope=read db=analytics.
 // `engines=sqlite` (or postgresql) runs a case on those engines only: SQL
 // written in one engine's dialect (pragma_table_info, typeof, x'' blobs).
-// A second expectation block after a line "---- postgresql" replaces the
-// expectation on PostgreSQL (e.g. a fail-closed error where SQLite answers);
-// its first line "error" makes the case an error case there.
+// A second expectation block after a line "---- postgresql" (or "---- trino")
+// replaces the expectation on that engine (e.g. a fail-closed error where
+// SQLite answers, Trino's wording of an error); its first line "error" makes
+// the case an error case there, and a first line "skip: REASON" skips the
+// case there (a statement that engine cannot run: Hive tables on Trino have
+// no UPDATE). Every skipped case is printed with its reason.
+// On Trino, a CREATE TABLE's column types are spelled in Trino's words
+// (TEXT -> varchar, REAL -> double, BLOB -> varbinary): Trino has no TEXT type.
 //
 // Roles: "dev" (lf-dev-role) and "super" (lf-super-user-role) always exist;
 // a policy block adds roles, filters, masks and tags to the snapshot (blocks
@@ -46,6 +55,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -58,22 +68,41 @@
 #include "engine/postgres/postgres_engine.h"
 #include "store/postgres_test_server.h"
 #endif
+#ifdef LAKEGATE_SQL_CASES_TRINO
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "common/clock.h"
+#include "common/files.h"
+#include "common/random.h"
+#include "common/strings.h"
+#include "common/thread_annotations.h"
+#include "crypto/keys.h"
+#include "engine/trino/trino_engine.h"
+#include "http/server.h"
+#include "jose/jws.h"
+#include "trino/file_metastore.h"
+#include "trino/opa_decider.h"
+#endif
 
 namespace lakegate::engine {
 namespace {
 
 using testing::Lake;
 
-#ifdef LAKEGATE_SQL_CASES_POSTGRES
+#if defined(LAKEGATE_SQL_CASES_POSTGRES)
 constexpr const char* kEngine = "postgresql";
+#elif defined(LAKEGATE_SQL_CASES_TRINO)
+constexpr const char* kEngine = "trino";
 #else
 constexpr const char* kEngine = "sqlite";
 #endif
 
 struct Case {
   int line = 0;
-  bool runs = true;  // on this engine (engines=...)
-  std::string kind;  // "ok", "error", "query", "policy"
+  bool runs = true;         // on this engine (engines=..., "skip: ...")
+  std::string skip_reason;  // why not, when it does not
+  std::string kind;         // "ok", "error", "query", "policy"
   std::string role = "dev";
   StatementClass scope = StatementClass::kRead;
   std::string db = "analytics";
@@ -119,6 +148,7 @@ std::vector<Case> Parse(const std::string& path) {
       if (word.rfind("engines=", 0) == 0) {
         c.runs = ("," + word.substr(8) + ",").find(std::string(",") + kEngine + ",") !=
                  std::string::npos;
+        if (!c.runs) c.skip_reason = "written for " + word.substr(8) + " only (" + word + ")";
       }
     }
     bool expecting = false;
@@ -143,6 +173,11 @@ std::vector<Case> Parse(const std::string& path) {
       if (other_engine) continue;
       if (replaced && c.expected.empty() && line == "error") {
         c.kind = "error";
+        continue;
+      }
+      if (replaced && c.expected.empty() && line.rfind("skip: ", 0) == 0) {
+        c.runs = false;
+        c.skip_reason = line.substr(6);
         continue;
       }
       if (expecting) {
@@ -283,6 +318,26 @@ void ApplyPolicy(const Case& c, policy::PolicySnapshot& snapshot) {
 
 class SqlCasesTest : public ::testing::TestWithParam<std::string> {};
 
+#if defined(LAKEGATE_SQL_CASES_POSTGRES) || defined(LAKEGATE_SQL_CASES_TRINO)
+// One statement on a server engine, as testing::Lake::RunAs runs it.
+testing::Outcome RunOn(Engine& engine, const policy::PolicySnapshot& policy,
+                       const policy::Role& role, const std::string& sql, StatementClass max_class,
+                       const std::string& database) {
+  QueryRequest req;
+  req.sql = sql;
+  req.database = database;
+  req.max_class = max_class;
+  testing::CollectingSink sink;
+  testing::Outcome out;
+  auto r = engine.Execute(policy, role, req, sink);
+  out.status = r.status();
+  if (r.ok()) out.result = *r;
+  out.columns = sink.columns();
+  out.rows = sink.rows();
+  return out;
+}
+#endif
+
 #ifdef LAKEGATE_SQL_CASES_POSTGRES
 // The same lake as testing::Lake, in a fresh PostgreSQL database.
 class PostgresLake {
@@ -314,18 +369,7 @@ class PostgresLake {
   }
   testing::Outcome RunAs(const policy::Role& role, const std::string& sql, StatementClass max_class,
                          const std::string& database) {
-    QueryRequest req;
-    req.sql = sql;
-    req.database = database;
-    req.max_class = max_class;
-    testing::CollectingSink sink;
-    testing::Outcome out;
-    auto r = engine_->Execute(policy_, role, req, sink);
-    out.status = r.status();
-    if (r.ok()) out.result = *r;
-    out.columns = sink.columns();
-    out.rows = sink.rows();
-    return out;
+    return RunOn(*engine_, policy_, role, sql, max_class, database);
   }
   policy::PolicySnapshot& policy() { return policy_; }
 
@@ -335,22 +379,247 @@ class PostgresLake {
   std::unique_ptr<Engine> engine_;
 };
 using CaseLake = PostgresLake;
+#elif defined(LAKEGATE_SQL_CASES_TRINO)
+// The same lake as testing::Lake in the lake catalog of the fixture's Trino
+// cluster ($LAKEGATE_TEST_TRINO_DIR, scripts/trino.sh), as Parquet tables.
+// This process plays lakegate's part for the cluster: the decision point
+// (the OPA routes, on the port the cluster was started to ask, answering
+// only its key) over the case's policy, and the issuer of the engine's
+// tokens (a key of its own in DIR/jwt-keys, removed at the end). The tables
+// other than analytics.members are dropped before and after each file.
+class TrinoLake {
+ public:
+  ~TrinoLake() {
+    if (engine_) {
+      Status s = DropTables();
+      if (!s.ok()) ADD_FAILURE() << "cleaning the lake: " << s.ToString();
+    }
+    engine_.reset();
+    if (server_) server_->Stop(std::chrono::milliseconds(0));
+    if (!key_file_.empty()) std::filesystem::remove(key_file_);
+  }
+
+  Status Build() {
+    const char* dir = std::getenv("LAKEGATE_TEST_TRINO_DIR");
+    if (dir == nullptr || *dir == '\0') {
+      return Status(StatusCode::kUnavailable,
+                    "no Trino cluster: $LAKEGATE_TEST_TRINO_DIR is not set (ctest fixture "
+                    "trino.start, or bash scripts/trino.sh start DIR --workers 0 --lakegate auto)");
+    }
+    dir_ = dir;
+    LG_ASSIGN_OR_RETURN(std::string url, ReadLine(dir_ + "/url"));
+    LG_ASSIGN_OR_RETURN(std::string port, ReadLine(dir_ + "/lakegate-port"));
+    LG_ASSIGN_OR_RETURN(std::string secret, ReadLine(dir_ + "/opa-secret"));
+    secret_ = std::move(secret);
+
+    // The engine's tokens: Trino verifies them with DIR/jwt-keys/<kid>.pem.
+    LG_ASSIGN_OR_RETURN(crypto::PrivateKey key,
+                        crypto::PrivateKey::Generate(crypto::Algorithm::kES256));
+    const std::string kid = "sql-cases-" + HexEncode(RandomBytes(8));
+    key_file_ = dir_ + "/jwt-keys/" + kid + ".pem";
+    LG_RETURN_IF_ERROR(WriteFileAtomic(key_file_, key.Public().ToPem(), 0644));
+    signer_ = std::make_unique<jose::Signer>(kid, std::move(key));
+
+    policy_.version = 1;
+    policy_.roles["lf-super-user-role"] = testing::SuperRole();
+    policy_.roles["lf-dev-role"] = testing::DevRole();
+    Publish();
+    trino::OpaDecider::Options options;
+    options.mask_hash_key = SecretString(RandomBytes(32));
+    const std::string metastore = dir_ + "/lake/metastore";
+    decider_ = std::make_unique<trino::OpaDecider>(
+        std::move(options),
+        [this] {
+          MutexLock lock(mu_);
+          return published_;
+        },
+        // Statements run as an engine principal (lakegate:<class>:<role>),
+        // loads as the load principal (as app/trino_link.cc resolves it).
+        [](std::string_view user) -> Result<trino::TrinoPrincipal> {
+          if (user == kTrinoLoadPrincipal) {
+            return trino::TrinoPrincipal{
+                .role = "", .max_class = StatementClass::kAdmin, .superuser = true};
+          }
+          return Status(StatusCode::kPermissionDenied, "no client " + std::string(user));
+        },
+        [] { return uint64_t{0}; },
+        [metastore](std::string_view schema, std::string_view table) {
+          return trino::FileMetastoreColumns(metastore, schema, table);
+        });
+    LG_RETURN_IF_ERROR(StartDecisionPoint(port));
+
+    EngineSettings settings;
+    settings.bearer_token = [this](std::string_view principal) { return Mint(principal); };
+    LG_ASSIGN_OR_RETURN(
+        engine_,
+        OpenTrinoEngineAt("trino://" + url.substr(url.find("://") + 3) + "?dir=" + dir_, settings));
+    // The lake of testing::Lake, in Trino's types.
+    LG_RETURN_IF_ERROR(Super("CREATE SCHEMA IF NOT EXISTS lake.analytics"));
+    LG_RETURN_IF_ERROR(Super("CREATE SCHEMA IF NOT EXISTS lake.hr"));
+    LG_RETURN_IF_ERROR(DropTables());
+    LG_RETURN_IF_ERROR(LoadDemoMembers(*engine_, 1000));  // kept when it is there
+    // One statement a table (each costs Trino ~0.1-0.3 s).
+    for (const char* sql :
+         {"CREATE TABLE lake.analytics.orders AS SELECT * FROM (VALUES (BIGINT '1', BIGINT '1', "
+          "DOUBLE '10.5', CAST('first' AS varchar), X'0001ff'), (2, 1, 20.25, NULL, NULL), "
+          "(3, 2, 7.0, 'third', X'')) AS t(order_id, member_id, amount, note, payload)",
+          "CREATE TABLE lake.analytics.secret_table AS SELECT CAST('TOPSECRET-1' AS varchar) AS "
+          "code",
+          "CREATE TABLE lake.hr.salaries AS SELECT CAST('SECRET-HR-alice' AS varchar) AS employee, "
+          "BIGINT '123456' AS salary",
+          "CREATE TABLE lake.hr.members AS SELECT BIGINT '-1' AS member_id, "
+          "CAST('SECRET-HR-member' AS varchar) AS name"}) {
+      LG_RETURN_IF_ERROR(Super(sql));
+    }
+    return Status::Ok();
+  }
+
+  testing::Outcome RunAs(const policy::Role& role, const std::string& sql, StatementClass max_class,
+                         const std::string& database) {
+    Publish();  // the policy blocks applied so far
+    return RunOn(*engine_, policy_, role, TrinoTypes(sql), max_class, database);
+  }
+  policy::PolicySnapshot& policy() { return policy_; }
+
+ private:
+  static Result<std::string> ReadLine(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    if (!std::getline(in, line) || line.empty()) {
+      return Status(StatusCode::kUnavailable,
+                    "cannot read " + path + ": is the fixture's Trino cluster started?");
+    }
+    return line;
+  }
+
+  // SQLite's column types in a CREATE TABLE, in Trino's words.
+  static std::string TrinoTypes(const std::string& sql) {
+    static const std::regex create("^\\s*CREATE\\s+TABLE\\b", std::regex::icase);
+    if (!std::regex_search(sql, create)) return sql;
+    std::string out = sql;
+    for (const auto& [from, to] : {std::pair{"TEXT", "varchar"}, std::pair{"REAL", "double"},
+                                   std::pair{"BLOB", "varbinary"}}) {
+      out = std::regex_replace(
+          out, std::regex(std::string("\\b") + from + "\\b", std::regex::icase), to);
+    }
+    return out;
+  }
+
+  void Publish() {
+    auto snapshot = std::make_shared<const policy::PolicySnapshot>(policy_);
+    MutexLock lock(mu_);
+    published_ = std::move(snapshot);
+  }
+
+  Result<SecretString> Mint(std::string_view principal) const {
+    const int64_t now = SystemClock::Get().NowSeconds();
+    nlohmann::json claims = {
+        {"iss", "lakegate-sql-cases"}, {"sub", principal}, {"iat", now}, {"exp", now + 300}};
+    LG_ASSIGN_OR_RETURN(std::string token, signer_->SignCompact(claims.dump()));
+    return SecretString(std::move(token));
+  }
+
+  Status StartDecisionPoint(const std::string& port) {
+    using Decide = Result<std::string> (trino::OpaDecider::*)(std::string_view);
+    const std::pair<const char*, Decide> routes[] = {
+        {"/trino/opa/allow", &trino::OpaDecider::Allow},
+        {"/trino/opa/batch", &trino::OpaDecider::Batch},
+        {"/trino/opa/row-filters", &trino::OpaDecider::RowFilters},
+        {"/trino/opa/column-masks", &trino::OpaDecider::ColumnMasks},
+    };
+    http::Router router;
+    for (const auto& [path, decide] : routes) {
+      http::RouteOptions route;
+      route.max_body_bytes = 4 << 20;
+      router.Add(
+          http::Method::kPost, path,
+          [this, d = decide](std::shared_ptr<http::Exchange> ex) {
+            http::Response response;
+            const std::string key = "key=" + secret_;
+            if (ex->request().query != key) {
+              response.status = 401;
+              response.body = "{\"error\":\"unknown key\"}";
+              return ex->Respond(std::move(response));
+            }
+            Result<std::string> answer = (decider_.get()->*d)(ex->request().body);
+            if (!answer.ok()) {
+              response.status = 400;
+              response.body = nlohmann::json{{"error", answer.status().ToString()}}.dump();
+            } else {
+              response.body = std::move(answer).value();
+            }
+            ex->Respond(std::move(response));
+          },
+          route);
+    }
+    http::ServerOptions options;
+    options.port = static_cast<uint16_t>(std::stoi(port));
+    server_ = std::make_unique<http::Server>(options, std::move(router), nullptr);
+    return server_->Start();
+  }
+
+  // One statement as the super role with the admin class.
+  Status Super(const std::string& sql, std::vector<std::vector<testing::Cell>>* rows = nullptr) {
+    testing::Outcome o = RunAs(testing::SuperRole(), sql, StatementClass::kAdmin, "analytics");
+    if (o.status.ok() && rows != nullptr) *rows = o.rows;
+    return o.status.ok() ? Status::Ok() : Status(o.status.code(), sql + ": " + o.status.message());
+  }
+
+  // Every table of lake.analytics and lake.hr but analytics.members.
+  Status DropTables() {
+    std::vector<std::vector<testing::Cell>> tables;
+    LG_RETURN_IF_ERROR(
+        Super("SELECT table_schema, table_name FROM lake.information_schema.tables "
+              "WHERE table_schema IN ('analytics', 'hr')",
+              &tables));
+    for (const auto& t : tables) {
+      const std::string schema = testing::CellText(t[0]), table = testing::CellText(t[1]);
+      if (schema == "analytics" && table == "members") continue;
+      LG_RETURN_IF_ERROR(Super("DROP TABLE lake." + QuoteIdent(schema) + "." + QuoteIdent(table)));
+    }
+    return Status::Ok();
+  }
+
+  std::string dir_;
+  std::string secret_;
+  std::string key_file_;
+  std::unique_ptr<jose::Signer> signer_;
+  policy::PolicySnapshot policy_;
+  Mutex mu_;
+  std::shared_ptr<const policy::PolicySnapshot> published_ GUARDED_BY(mu_);
+  std::unique_ptr<trino::OpaDecider> decider_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<Engine> engine_;
+};
+using CaseLake = TrinoLake;
 #else
 using CaseLake = Lake;
 #endif
 
 TEST_P(SqlCasesTest, Run) {
-  CaseLake lake;
-  ASSERT_TRUE(lake.Build().ok());
   std::vector<Case> cases = Parse(GetParam());
   ASSERT_FALSE(cases.empty()) << GetParam();
+  // A file none of whose cases runs here builds no lake (each costs seconds
+  // on a remote engine): its skips are printed all the same.
+  const bool any_runs = std::any_of(cases.begin(), cases.end(),
+                                    [](const Case& c) { return c.kind != "policy" && c.runs; });
+  CaseLake lake;
+  if (any_runs) {
+    Status built = lake.Build();
+    ASSERT_TRUE(built.ok()) << built.ToString();
+  }
   for (const Case& c : cases) {
     SCOPED_TRACE(GetParam() + ":" + std::to_string(c.line) + ": " + c.sql);
     if (c.kind == "policy") {
       ApplyPolicy(c, lake.policy());
       continue;
     }
-    if (!c.runs) continue;
+    if (!c.runs) {
+      // Not gtest's "[  SKIPPED ]" marker: ctest would count the whole file as skipped.
+      std::cout << "case skipped on " << kEngine << ": " << GetParam() << ":" << c.line << ": "
+                << c.skip_reason << "\n";
+      continue;
+    }
     std::string name = c.role == "super" ? "lf-super-user-role"
                        : c.role == "dev" ? "lf-dev-role"
                                          : c.role;
@@ -398,8 +667,10 @@ std::vector<std::string> CaseFiles() {
 
 // The PostgreSQL build's tests are named Postgres/... so that ctest tells the
 // two executables' tests apart (and gives only those the fixture).
-#ifdef LAKEGATE_SQL_CASES_POSTGRES
+#if defined(LAKEGATE_SQL_CASES_POSTGRES)
 #define LAKEGATE_SQL_CASES_PREFIX Postgres
+#elif defined(LAKEGATE_SQL_CASES_TRINO)
+#define LAKEGATE_SQL_CASES_PREFIX Trino
 #else
 #define LAKEGATE_SQL_CASES_PREFIX Files
 #endif

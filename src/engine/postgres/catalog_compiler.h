@@ -31,6 +31,9 @@ struct RawColumn {
 struct RawTable {
   std::string name;
   std::vector<RawColumn> columns;
+  // pg_class.oid: a table dropped and created again with the same columns is
+  // another table (its governed views went with the old one).
+  std::string oid = {};
 };
 struct RawSchema {
   std::string name;

@@ -218,7 +218,7 @@ Result<RawCatalog> PostgresEngine::Describe(Conn& conn) {
       ResultPtr r,
       conn.Query(
           "cannot list the catalog schemas",
-          "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
+          "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), c.oid "
           "FROM pg_namespace n "
           "LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r','p','v','m','f') "
           "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
@@ -232,7 +232,8 @@ Result<RawCatalog> PostgresEngine::Describe(Conn& conn) {
     if (PQgetisnull(r.get(), i, 1) != 0) continue;
     std::string table = PQgetvalue(r.get(), i, 1);
     auto& tables = raw.back().tables;
-    if (tables.empty() || tables.back().name != table) tables.push_back({table, {}});
+    if (tables.empty() || tables.back().name != table)
+      tables.push_back({table, {}, PQgetvalue(r.get(), i, 4)});
     if (PQgetisnull(r.get(), i, 2) != 0) continue;
     tables.back().columns.push_back({PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3)});
   }
@@ -244,7 +245,7 @@ std::string Fingerprint(const RawCatalog& raw) {
   for (const RawSchema& s : raw) {
     text += "S" + s.name + "\n";
     for (const RawTable& t : s.tables) {
-      text += "T" + t.name + "\n";
+      text += "T" + t.name + " " + t.oid + "\n";
       for (const RawColumn& c : t.columns) text += "C" + c.name + " " + c.type + "\n";
     }
   }
@@ -662,7 +663,12 @@ Status PostgresEngine::UserFailure(const PGresult* result, PGconn* conn, const R
     if (Status partial = PartialWrite(plan, view, type, database); !partial.ok()) return partial;
   }
   if (state == "42703" && message.starts_with("column ")) {
+    // column "x" does not exist, or unquoted when qualified: column a.x does not exist.
     std::string name = QuotedPart(message);
+    constexpr std::string_view kMissing = " does not exist";
+    if (name.empty() && message.ends_with(kMissing)) {
+      name = message.substr(7, message.size() - 7 - kMissing.size());
+    }
     return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
                    "no such column: " + (name.empty() ? message : name));
   }

@@ -3,15 +3,23 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
+#include <regex>
 #include <thread>
 #include <utility>
 
+#include "common/files.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "common/strings.h"
 #include "engine/load_driver.h"
 #include "http/client.h"
@@ -27,6 +35,8 @@ constexpr size_t kMaxPageBytes = 16 << 20;
 // One INSERT of a load carries at most this much SQL (Trino's query.max-length
 // is 1,000,000 characters).
 constexpr size_t kMaxInsertBytes = 900 * 1000;
+// A statement's token is renewed after this long (tokens live 5 minutes).
+constexpr auto kTokenRenewal = std::chrono::seconds(60);
 
 Status Failure(StatusCode code, EngineFailure reason, std::string message) {
   return Status(code, reason, std::move(message));
@@ -141,10 +151,82 @@ Status MapTrinoError(const Json& error, const std::string& limit_text) {
   if (type == "USER_ERROR") {
     return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery, message);
   }
+  if (message.find("OPA backend") != std::string::npos) {
+    // Trino's OPA plugin could not ask lakegate about the statement.
+    return Unavailable(
+        "Trino cannot get its access decisions from lakegate: start the lakegate node that "
+        "serves this cluster (the --lakegate URL scripts/trino.sh start was given)");
+  }
   if (type == "INSUFFICIENT_RESOURCES") {
     return Unavailable("Trino has no resources for the statement now: " + message);
   }
   return Internal("Trino failed the statement (" + name + "): " + message);
+}
+
+// Trino refuses a table the role may not see and a column it may not read
+// (its access control can deny, not hide), where it says a missing one does
+// not exist: a role could tell them apart. The query API answers the same
+// for both, as on every engine (docs/query-api.md): a missing or unseen
+// table (or database) is "no such table" without a name (Trino's refusal of
+// `SELECT *` from a table with no readable column names none), a missing or
+// unreadable column of a table the role may read is "no such column: NAME"
+// (the name the statement used). `mapped` is MapTrinoError()'s status;
+// `columns_of` gives a lake table's columns (empty when unknown).
+Status AsOnEveryEngine(
+    const Json& error, Status mapped, const policy::PolicySnapshot& policy,
+    const policy::Role& role, const std::string& catalog,
+    const std::function<std::vector<std::string>(const std::string&, const std::string&)>&
+        columns_of) {
+  const std::string name = error.value("errorName", "");
+  const std::string message = error.value("message", "");
+  const Status no_such_table = Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                                       "no such table, or the role may not read it");
+  auto no_such_column = [](const std::string& column) {
+    return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                   "no such column: " + column);
+  };
+  if (name == "TABLE_NOT_FOUND" || name == "SCHEMA_NOT_FOUND" ||
+      message.ends_with("Relation not found or not allowed")) {
+    return no_such_table;
+  }
+  static const std::regex kUnresolved("Column '([^']*)' cannot be resolved");
+  std::smatch m;
+  if (name == "COLUMN_NOT_FOUND" && std::regex_search(message, m, kUnresolved)) {
+    return no_such_column(m[1].str());
+  }
+  // "Access Denied: Cannot select from columns [a, b] in table or view
+  // lake.s.t" (names Trino prints unquoted; one it prints ambiguously keeps
+  // the nameless denial). Refused writes and DDL stay refusals (403).
+  static const std::regex kSelect(
+      "Cannot select from columns \\[([^\\]]*)\\] in table or view "
+      "([^ .:]+)\\.([^ .:]+)\\.([^ .:]+)");
+  if (name != "PERMISSION_DENIED" || !std::regex_search(message, m, kSelect) ||
+      !EqualsIgnoreCase(m[2].str(), catalog)) {
+    return mapped;
+  }
+  const std::string schema = m[3].str(), table = m[4].str(), list = m[1].str();
+  std::vector<std::string> columns;
+  for (std::string_view c : SplitNonEmpty(list, ',')) columns.emplace_back(TrimWhitespace(c));
+  // Visibility depends on the table's columns (a filter's source that covers
+  // none of them exposes nothing): all of them, not only the refused ones.
+  std::vector<std::string> all_columns = columns_of(schema, table);
+  for (const std::string& c : columns) {
+    if (std::none_of(all_columns.begin(), all_columns.end(),
+                     [&](const std::string& a) { return EqualsIgnoreCase(a, c); })) {
+      all_columns.push_back(c);
+    }
+  }
+  const policy::TableView view = policy::DecideView(policy, role, schema, table, all_columns);
+  if (!view.visible()) return no_such_table;
+  if (policy::Has(view.permissions, policy::Permission::kSelect)) {
+    for (const std::string& c : columns) {
+      if (std::none_of(view.columns.begin(), view.columns.end(),
+                       [&](const policy::ViewColumn& v) { return EqualsIgnoreCase(v.name, c); })) {
+        return no_such_column(c);
+      }
+    }
+  }
+  return mapped;
 }
 
 http::ClientOptions ClientOptionsFor(std::string ca_file) {
@@ -157,10 +239,11 @@ http::ClientOptions ClientOptionsFor(std::string ca_file) {
 
 class TrinoEngine final : public Engine {
  public:
-  TrinoEngine(std::string base_url, std::string catalog, std::string ca_file,
+  TrinoEngine(std::string base_url, std::string catalog, std::string ca_file, std::string lake_dir,
               EngineSettings settings)
       : base_url_(std::move(base_url)),
         catalog_(std::move(catalog)),
+        lake_dir_(std::move(lake_dir)),
         settings_(std::move(settings)),
         client_(ClientOptionsFor(std::move(ca_file))) {}
 
@@ -178,18 +261,24 @@ class TrinoEngine final : public Engine {
     std::string update_type;
     int64_t update_count = -1;
   };
-  Result<Outcome> Run(std::string_view principal, const std::string& sql, const std::string& schema,
-                      const std::vector<Param>& params, const QueryLimits& limits,
-                      const std::atomic<bool>* cancelled,
-                      const std::function<Status(const Json& columns)>& on_columns,
-                      const std::function<Status(const Json& row)>& on_row);
+  Result<Outcome> Run(
+      std::string_view principal, const std::string& sql, const std::string& schema,
+      const std::vector<Param>& params, const QueryLimits& limits,
+      const std::atomic<bool>* cancelled,
+      const std::function<Status(const Json& columns)>& on_columns,
+      const std::function<Status(const Json& row)>& on_row,
+      const std::function<Status(const Json& error, Status mapped)>& refine_error = nullptr);
 
  private:
+  // The columns of a lake table, read as the load principal (only to word a
+  // refusal; never shown); empty when Trino does not say.
+  std::vector<std::string> ColumnsOf(const std::string& schema, const std::string& table);
   Result<http::ClientResponse> Send(http::ClientRequest request, Clock::time_point deadline);
   void Cancel(const std::string& next_uri, const SecretString& token);
 
   const std::string base_url_;
   const std::string catalog_;
+  const std::string lake_dir_;  // the lake's local root, where loads stage files; "" = none
   const EngineSettings settings_;
   const http::Client client_;
 };
@@ -230,18 +319,18 @@ void TrinoEngine::Cancel(const std::string& next_uri, const SecretString& token)
   if (!r.ok()) log::Warn("could not cancel a Trino query: " + r.status().message());
 }
 
-Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const std::string& sql,
-                                              const std::string& schema,
-                                              const std::vector<Param>& params,
-                                              const QueryLimits& limits,
-                                              const std::atomic<bool>* cancelled,
-                                              const std::function<Status(const Json&)>& on_columns,
-                                              const std::function<Status(const Json&)>& on_row) {
+Result<TrinoEngine::Outcome> TrinoEngine::Run(
+    std::string_view principal, const std::string& sql, const std::string& schema,
+    const std::vector<Param>& params, const QueryLimits& limits, const std::atomic<bool>* cancelled,
+    const std::function<Status(const Json&)>& on_columns,
+    const std::function<Status(const Json&)>& on_row,
+    const std::function<Status(const Json&, Status)>& refine_error) {
   const Clock::time_point deadline = Clock::now() + limits.timeout;
   const std::string limit_text =
       "the query ran longer than the limit of " + std::to_string(limits.timeout.count()) + " ms";
   if (!settings_.bearer_token) return Misconfigured("the Trino engine has no token source");
   LG_ASSIGN_OR_RETURN(SecretString token, settings_.bearer_token(principal));
+  Clock::time_point minted = Clock::now();
   http::ClientRequest request;
   request.method = http::Method::kPost;
   request.url = base_url_ + "/v1/statement";
@@ -281,7 +370,9 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
     if (response->status == 401 || response->status == 403) {
       return fail(Internal("Trino refused lakegate's token (HTTP " +
                            std::to_string(response->status) +
-                           "): is it configured with lakegate's keys (scripts/trino.sh)?"));
+                           "): Trino verifies it with the keys the lakegate node serving the "
+                           "cluster writes to DIR/jwt-keys (scripts/trino.sh); is that node "
+                           "running, on the same state store?"));
     }
     if (response->status != 200) {
       return fail(Unavailable("Trino answered HTTP " + std::to_string(response->status)));
@@ -301,7 +392,8 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
         request = first;
         continue;
       }
-      return MapTrinoError(page["error"], limit_text);
+      Status mapped = MapTrinoError(page["error"], limit_text);
+      return refine_error ? refine_error(page["error"], std::move(mapped)) : mapped;
     }
     if (page.contains("updateType") && page["updateType"].is_string()) {
       outcome.update_type = page["updateType"].get<std::string>();
@@ -334,6 +426,11 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
     if (Clock::now() >= deadline) {
       return fail(Failure(StatusCode::kDeadlineExceeded, EngineFailure::kTimeout, limit_text));
     }
+    if (Clock::now() - minted > kTokenRenewal) {
+      // A long statement outlives its token: Trino checks every request.
+      LG_ASSIGN_OR_RETURN(token, settings_.bearer_token(principal));
+      minted = Clock::now();
+    }
     request = http::ClientRequest{};
     request.method = http::Method::kGet;
     request.url = next_uri;
@@ -342,6 +439,26 @@ Result<TrinoEngine::Outcome> TrinoEngine::Run(std::string_view principal, const 
   }
   if (!columns_seen) LG_RETURN_IF_ERROR(on_columns(Json::array()));
   return outcome;
+}
+
+std::vector<std::string> TrinoEngine::ColumnsOf(const std::string& schema,
+                                                const std::string& table) {
+  std::vector<std::string> columns;
+  QueryLimits limits;
+  limits.timeout = std::chrono::milliseconds(10000);
+  Result<Outcome> outcome = Run(
+      kTrinoLoadPrincipal,
+      "SELECT column_name FROM " + QuoteIdent(catalog_) +
+          ".information_schema.columns WHERE table_schema = " + QuoteString(AsciiLower(schema)) +
+          " AND table_name = " + QuoteString(AsciiLower(table)) + " ORDER BY ordinal_position",
+      "", {}, limits, nullptr, [](const Json&) { return Status::Ok(); },
+      [&](const Json& r) {
+        if (r.is_array() && !r.empty() && r[0].is_string())
+          columns.push_back(r[0].get<std::string>());
+        return Status::Ok();
+      });
+  if (!outcome.ok()) columns.clear();
+  return columns;
 }
 
 StatementClass ClassOf(std::string_view update_type) {
@@ -359,8 +476,9 @@ std::string PrincipalOf(const policy::Role& role, StatementClass max_class) {
   return "lakegate:" + std::string(StatementClassName(max_class)) + ":" + role.name;
 }
 
-Result<QueryResult> TrinoEngine::Execute(const policy::PolicySnapshot&, const policy::Role& role,
-                                         const QueryRequest& request, ResultSink& sink) {
+Result<QueryResult> TrinoEngine::Execute(const policy::PolicySnapshot& policy,
+                                         const policy::Role& role, const QueryRequest& request,
+                                         ResultSink& sink) {
   QueryResult result;
   std::vector<Kind> kinds;
   CellsRow row;
@@ -429,9 +547,14 @@ Result<QueryResult> TrinoEngine::Execute(const policy::PolicySnapshot&, const po
     ++result.rows;
     return sink.Row(row);
   };
-  Result<Outcome> outcome =
-      Run(PrincipalOf(role, request.max_class), request.sql, request.database, request.params,
-          request.limits, request.cancelled, on_columns, on_row);
+  Result<Outcome> outcome = Run(
+      PrincipalOf(role, request.max_class), request.sql, request.database, request.params,
+      request.limits, request.cancelled, on_columns, on_row, [&](const Json& error, Status mapped) {
+        return AsOnEveryEngine(error, std::move(mapped), policy, role, catalog_,
+                               [this](const std::string& schema, const std::string& table) {
+                                 return ColumnsOf(schema, table);
+                               });
+      });
   if (!outcome.ok()) {
     if (result.truncated && outcome.status().reason_info().name.empty()) {
       result.statement_type = "SELECT";
@@ -476,13 +599,77 @@ Result<std::vector<DatabaseInfo>> TrinoEngine::Catalog(const policy::PolicySnaps
   return out;
 }
 
-// Loads through INSERT statements: the rows of a load are sent as one INSERT
-// ... VALUES when they fit in one statement (atomic), else in statements of
-// about kMaxInsertBytes each.
+// The prefix of a load's staging table and directory (the rest is random hex).
+constexpr std::string_view kStagingPrefix = "lakegate_load_";
+// Where a load stages its rows as files, under the lake's local root.
+constexpr std::string_view kStagingDir = "lakegate-staging";
+
+// A Trino type lakegate may write into a CAST (a type information_schema
+// reported: letters, digits, '_', '(', ')', ',' and spaces).
+bool IsPlainTypeName(std::string_view type) {
+  if (type.empty()) return false;
+  for (char c : type) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '(' ||
+              c == ')' || c == ',' || c == ' ';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsTextType(std::string_view type) {
+  std::string t = AsciiLower(type);
+  return t.starts_with("varchar") || t.starts_with("char");
+}
+
+// A load is atomic whatever its size: its rows go to a staging table first,
+// and ONE statement publishes them at Commit() -- CREATE TABLE target AS
+// SELECT ... or a rename for a table the load creates, INSERT INTO target
+// SELECT ... for an existing one (Trino's Hive connector commits a
+// statement's files at its end and deletes them when it fails). Readers never
+// see a part of the load; a failed load, or a target destroyed without
+// Commit(), drops what it staged.
+//
+// Staging, by what the engine can reach:
+//   - files (the lake's local root, DIR/lake of scripts/trino.sh, is a
+//     directory here): the rows are written as JSON lines of text values to
+//     DIR/lake/lakegate-staging/<id>/rows.json, an external table
+//     "lakegate_load_<id>" (format JSON, every column varchar) is laid over
+//     them, and the publishing statement casts each column to its type.
+//     Trino reads the file once: a 1 MB load takes about a second;
+//   - INSERT ... VALUES otherwise (a cluster whose lake lakegate cannot
+//     write): a Parquet staging table filled by statements of up to
+//     kMaxInsertBytes, sent as they fill (memory stays flat), published by a
+//     rename or INSERT ... SELECT. Trino plans each large VALUES slowly (tens
+//     of seconds a megabyte on two cores).
 class TrinoLoadTarget final : public LoadTarget {
  public:
-  TrinoLoadTarget(TrinoEngine& engine, std::string catalog, const LoadRequest& request)
-      : engine_(engine), catalog_(std::move(catalog)), request_(request) {}
+  TrinoLoadTarget(TrinoEngine& engine, std::string catalog, const std::string& lake_dir,
+                  const LoadRequest& request)
+      : engine_(engine),
+        catalog_(std::move(catalog)),
+        request_(request),
+        id_(RandomHex(8)),
+        staging_(std::string(kStagingPrefix) + id_),
+        stage_dir_(lake_dir.empty() ? ""
+                                    : lake_dir + "/" + std::string(kStagingDir) + "/" +
+                                          std::string(kStagingPrefix) + id_) {}
+
+  ~TrinoLoadTarget() override {
+    if (file_ != nullptr) std::fclose(file_);
+    if (staging_created_ && !(published_ && !files())) {
+      // The files' external table always goes; a published VALUES staging
+      // table was renamed or dropped already.
+      if (Status s = Statement("DROP TABLE IF EXISTS " + Qualified(staging_), nullptr); !s.ok()) {
+        log::Warn("could not drop the staging table " + Qualified(staging_) +
+                  " of a load (drop it by hand): " + s.message());
+      }
+    }
+    if (files() && stage_dir_made_) {
+      std::error_code ec;
+      std::filesystem::remove_all(stage_dir_, ec);
+      if (ec) log::Warn("could not remove " + stage_dir_ + ": " + ec.message());
+    }
+  }
 
   Result<std::optional<std::vector<LoadedColumn>>> DescribeTable() override {
     std::vector<LoadedColumn> columns;
@@ -496,6 +683,7 @@ class TrinoLoadTarget final : public LoadTarget {
                     return Status::Ok();
                   }));
     if (columns.empty()) return std::optional<std::vector<LoadedColumn>>();
+    table_columns_ = columns;
     return std::optional<std::vector<LoadedColumn>>(std::move(columns));
   }
 
@@ -511,27 +699,29 @@ class TrinoLoadTarget final : public LoadTarget {
   Status Begin() override { return Status::Ok(); }
 
   Status CreateTable(const std::vector<LoadedColumn>& columns) override {
-    create_sql_ = "CREATE TABLE " + Table() + " (";
-    for (size_t i = 0; i < columns.size(); ++i) {
-      if (i > 0) create_sql_ += ", ";
-      create_sql_ += QuoteIdent(AsciiLower(columns[i].name)) + " " + TrinoType(columns[i].type);
-      types_.push_back(TrinoType(columns[i].type));
+    creating_ = true;
+    table_columns_.clear();
+    for (const LoadedColumn& c : columns) {
+      table_columns_.push_back({AsciiLower(c.name), TrinoType(c.type)});
     }
-    create_sql_ += ") WITH (format = 'PARQUET')";
     return Status::Ok();
   }
 
   Status PrepareInsert(const std::vector<std::string>& columns) override {
-    insert_head_ = "INSERT INTO " + Table() + " (";
-    for (size_t i = 0; i < columns.size(); ++i) {
-      if (i > 0) insert_head_ += ", ";
-      insert_head_ += QuoteIdent(AsciiLower(columns[i]));
+    // The rows gathered so far were for the previous column list.
+    LG_RETURN_IF_ERROR(Flush());
+    insert_columns_.clear();
+    casts_.clear();
+    for (const std::string& c : columns) {
+      insert_columns_.push_back(AsciiLower(c));
+      mentioned_.insert(AsciiLower(c));
+      casts_.push_back(CastFor(c));
     }
-    insert_head_ += ") VALUES ";
     return Status::Ok();
   }
 
   Status Insert(const std::vector<LoadValue>& values) override {
+    if (files()) return WriteLine(values);
     std::string tuple = "(";
     for (size_t i = 0; i < values.size(); ++i) {
       if (i > 0) tuple += ", ";
@@ -542,14 +732,15 @@ class TrinoLoadTarget final : public LoadTarget {
         tuple += std::to_string(*n);
       } else if (const auto* d = std::get_if<double>(&v)) {
         tuple += DoubleSql(*d);
+      } else if (i < casts_.size() && !casts_[i].empty()) {
+        tuple += "CAST(" + QuoteString(std::get<std::string_view>(v)) + " AS " + casts_[i] + ")";
       } else {
         tuple += QuoteString(std::get<std::string_view>(v));
       }
     }
     tuple += ")";
     if (!pending_.empty() && pending_.size() + tuple.size() > kMaxInsertBytes) {
-      batches_.push_back(std::move(pending_));
-      pending_.clear();
+      LG_RETURN_IF_ERROR(Flush());
     }
     if (!pending_.empty()) pending_ += ", ";
     pending_ += tuple;
@@ -557,35 +748,241 @@ class TrinoLoadTarget final : public LoadTarget {
   }
 
   Status Commit() override {
-    if (!pending_.empty()) batches_.push_back(std::move(pending_));
-    if (!create_sql_.empty()) {
-      if (request_.create) {
-        LG_RETURN_IF_ERROR(Statement("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(catalog_) + "." +
-                                         QuoteIdent(AsciiLower(request_.database)),
-                                     nullptr));
-      }
-      LG_RETURN_IF_ERROR(Statement(create_sql_, nullptr));
+    if (files()) return CommitFiles();
+    LG_RETURN_IF_ERROR(Flush());
+    LG_RETURN_IF_ERROR(EnsureStaging());  // an empty load still creates its table
+    if (creating_) {
+      LG_RETURN_IF_ERROR(Published(Statement(
+          "ALTER TABLE " + Qualified(staging_) + " RENAME TO " + Qualified(request_.table),
+          nullptr)));
+      published_ = true;
+      return Status::Ok();
     }
-    for (const std::string& batch : batches_) {
-      LG_RETURN_IF_ERROR(Statement(insert_head_ + batch, nullptr));
+    LG_RETURN_IF_ERROR(Statement("INSERT INTO " + Qualified(request_.table) + " (" + ColumnList() +
+                                     ") SELECT " + ColumnList() + " FROM " + Qualified(staging_),
+                                 nullptr));
+    published_ = true;
+    if (Status s = Statement("DROP TABLE " + Qualified(staging_), nullptr); !s.ok()) {
+      log::Warn("the load is published, but its staging table " + Qualified(staging_) +
+                " could not be dropped (drop it by hand): " + s.message());
     }
     return Status::Ok();
   }
 
  private:
-  std::string Table() const {
+  bool files() const { return !stage_dir_.empty(); }
+
+  std::string Qualified(std::string_view table) const {
     return QuoteIdent(catalog_) + "." + QuoteIdent(AsciiLower(request_.database)) + "." +
-           QuoteIdent(AsciiLower(request_.table));
+           QuoteIdent(AsciiLower(table));
+  }
+
+  std::string ColumnList() const {
+    std::string out;
+    for (const LoadedColumn& c : table_columns_) {
+      if (!out.empty()) out += ", ";
+      out += QuoteIdent(c.name);
+    }
+    return out;
+  }
+
+  // The type a text value of the table column `name` is cast to: "" for the
+  // types a string literal or a number goes into as it is.
+  std::string CastFor(std::string_view name) const {
+    for (const LoadedColumn& c : table_columns_) {
+      if (!EqualsIgnoreCase(c.name, name)) continue;
+      std::string t = AsciiLower(c.type);
+      if (IsTextType(t) || !IsPlainTypeName(t) || KindOf(t) != ColumnKind::kText) return "";
+      return t;
+    }
+    return "";
   }
 
   static std::string TrinoType(std::string_view declared) {
     std::string t = AsciiLower(declared);
-    if (t.find("int") != std::string::npos) return "BIGINT";
+    if (t.find("int") != std::string::npos) return "bigint";
     if (t.find("real") != std::string::npos || t.find("double") != std::string::npos ||
         t.find("float") != std::string::npos || t.find("numeric") != std::string::npos) {
-      return "DOUBLE";
+      return "double";
     }
-    return "VARCHAR";
+    return "varchar";
+  }
+
+  // A publishing statement's failure; "already exists" is a table someone
+  // else created during the load.
+  Status Published(Status s) const {
+    if (!s.ok() && s.message().find("already exists") != std::string::npos) {
+      return Failure(StatusCode::kFailedPrecondition, EngineFailure::kConflict,
+                     "table " + request_.database + "." + request_.table +
+                         " was created by someone else during the load; run it again");
+    }
+    return s;
+  }
+
+  Status CreateSchemaIfAsked() {
+    if (!creating_ || !request_.create) return Status::Ok();
+    return Statement("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(catalog_) + "." +
+                         QuoteIdent(AsciiLower(request_.database)),
+                     nullptr);
+  }
+
+  // ---- staging in files ----
+
+  // One JSON object of text values per row, keyed by the lower-case column.
+  Status WriteLine(const std::vector<LoadValue>& values) {
+    if (file_ == nullptr) {
+      if (Status s = MakeDirectories(stage_dir_, 0755); !s.ok()) {
+        return Unavailable("cannot stage the load in " + stage_dir_ + ": " + s.message());
+      }
+      stage_dir_made_ = true;
+      file_ = std::fopen((stage_dir_ + "/rows.json").c_str(), "wx");
+      if (file_ == nullptr) {
+        return Unavailable("cannot stage the load in " + stage_dir_ + ": " + std::strerror(errno));
+      }
+    }
+    line_.assign("{");
+    char buf[64];
+    for (size_t i = 0; i < values.size() && i < insert_columns_.size(); ++i) {
+      const LoadValue& v = values[i];
+      if (std::holds_alternative<std::monostate>(v)) continue;  // a missing key reads as NULL
+      if (line_.size() > 1) line_ += ',';
+      line_ += '"';
+      AppendJsonEscaped(line_, insert_columns_[i]);
+      line_ += "\":\"";
+      if (const auto* n = std::get_if<int64_t>(&v)) {
+        line_ += std::to_string(*n);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        if (std::isnan(*d)) {
+          line_ += "NaN";
+        } else if (std::isinf(*d)) {
+          line_ += *d > 0 ? "Infinity" : "-Infinity";
+        } else {
+          std::snprintf(buf, sizeof buf, "%.17g", *d);
+          line_ += buf;
+        }
+      } else {
+        AppendJsonEscaped(line_, std::get<std::string_view>(v));
+      }
+      line_ += '"';
+    }
+    line_ += "}\n";
+    if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size()) {
+      return Unavailable("cannot write " + stage_dir_ + "/rows.json: " + std::strerror(errno));
+    }
+    ++staged_rows_;
+    return Status::Ok();
+  }
+
+  Status CommitFiles() {
+    if (file_ != nullptr) {
+      const bool closed = std::fclose(file_) == 0;
+      file_ = nullptr;
+      if (!closed) {
+        return Unavailable("cannot write " + stage_dir_ + "/rows.json: " + std::strerror(errno));
+      }
+    } else {
+      // An empty load: an empty file, so that the publishing statement runs.
+      LG_RETURN_IF_ERROR(MakeDirectories(stage_dir_, 0755));
+      stage_dir_made_ = true;
+      LG_RETURN_IF_ERROR(WriteFileAtomic(stage_dir_ + "/rows.json", "", 0644));
+    }
+    LG_RETURN_IF_ERROR(CreateSchemaIfAsked());
+    // The staging table has every column of the target; the publishing
+    // statement writes those the load mentions (a new table: all of them),
+    // so that a column the file never names keeps its default whatever its
+    // type.
+    std::string text_columns;
+    std::string select;
+    std::string written;
+    for (const LoadedColumn& c : table_columns_) {
+      if (!text_columns.empty()) text_columns += ", ";
+      text_columns += QuoteIdent(c.name) + " varchar";
+      if (!creating_ && !mentioned_.contains(AsciiLower(c.name))) continue;
+      if (!select.empty()) {
+        select += ", ";
+        written += ", ";
+      }
+      written += QuoteIdent(c.name);
+      if (IsTextType(c.type)) {
+        select += QuoteIdent(c.name);
+      } else if (IsPlainTypeName(c.type)) {
+        select += "CAST(" + QuoteIdent(c.name) + " AS " + AsciiLower(c.type) + ") AS " +
+                  QuoteIdent(c.name);
+      } else {
+        return Failure(StatusCode::kInvalidArgument, EngineFailure::kInvalidData,
+                       "cannot load into column '" + c.name + "' of type " + c.type);
+      }
+    }
+    const std::string relative = std::string(kStagingDir) + "/" + std::string(kStagingPrefix) + id_;
+    LG_RETURN_IF_ERROR(Statement("CREATE TABLE " + Qualified(staging_) + " (" + text_columns +
+                                     ") WITH (format = 'JSON', external_location = " +
+                                     QuoteString("local:///" + relative) + ")",
+                                 nullptr));
+    staging_created_ = true;
+    // Trino must read every staged row: a cluster whose lake is not this
+    // directory would publish nothing.
+    int64_t seen = -1;
+    LG_RETURN_IF_ERROR(Statement("SELECT count(*) FROM " + Qualified(staging_), [&](const Json& r) {
+      if (r.is_array() && r.size() == 1 && r[0].is_number_integer()) seen = r[0].get<int64_t>();
+      return Status::Ok();
+    }));
+    if (seen != staged_rows_) {
+      return Internal("Trino read " + std::to_string(seen) + " of the " +
+                      std::to_string(staged_rows_) + " rows staged in " + stage_dir_ +
+                      ": is that directory the lake catalog's local root (local.location)?");
+    }
+    std::string source = " SELECT " + select + " FROM " + Qualified(staging_);
+    if (creating_) {
+      LG_RETURN_IF_ERROR(Published(Statement(
+          "CREATE TABLE " + Qualified(request_.table) + " WITH (format = 'PARQUET') AS" + source,
+          nullptr)));
+    } else {
+      if (written.empty()) {  // records without fields: rows of defaults
+        written = QuoteIdent(table_columns_.front().name);
+        source = " SELECT NULL FROM " + Qualified(staging_);
+      }
+      LG_RETURN_IF_ERROR(Statement(
+          "INSERT INTO " + Qualified(request_.table) + " (" + written + ")" + source, nullptr));
+    }
+    published_ = true;
+    return Status::Ok();
+  }
+
+  // ---- staging in a table (INSERT ... VALUES) ----
+
+  // Creates the staging table on first use: the load's columns for a new
+  // table, the target's (LIKE) for an existing one.
+  Status EnsureStaging() {
+    if (staging_created_) return Status::Ok();
+    LG_RETURN_IF_ERROR(CreateSchemaIfAsked());
+    std::string body;
+    if (creating_) {
+      for (const LoadedColumn& c : table_columns_) {
+        if (!body.empty()) body += ", ";
+        body += QuoteIdent(c.name) + " " + c.type;
+      }
+    } else {
+      body = "LIKE " + Qualified(request_.table);
+    }
+    LG_RETURN_IF_ERROR(Statement(
+        "CREATE TABLE " + Qualified(staging_) + " (" + body + ") WITH (format = 'PARQUET')",
+        nullptr));
+    staging_created_ = true;
+    return Status::Ok();
+  }
+
+  // Sends the rows gathered so far into the staging table.
+  Status Flush() {
+    if (pending_.empty()) return Status::Ok();
+    LG_RETURN_IF_ERROR(EnsureStaging());
+    std::string sql = "INSERT INTO " + Qualified(staging_) + " (";
+    for (size_t i = 0; i < insert_columns_.size(); ++i) {
+      if (i > 0) sql += ", ";
+      sql += QuoteIdent(insert_columns_[i]);
+    }
+    sql += ") VALUES " + pending_;
+    pending_.clear();
+    return Statement(sql, nullptr);
   }
 
   Status Statement(const std::string& sql, const std::function<Status(const Json&)>& on_row) {
@@ -608,17 +1005,27 @@ class TrinoLoadTarget final : public LoadTarget {
   TrinoEngine& engine_;
   const std::string catalog_;
   const LoadRequest& request_;
-  std::string create_sql_;
-  std::vector<std::string> types_;
-  std::string insert_head_;
-  std::string pending_;
-  std::vector<std::string> batches_;
+  const std::string id_;
+  const std::string staging_;    // the staging table
+  const std::string stage_dir_;  // its files; "" = staging by INSERT ... VALUES
+  bool creating_ = false;
+  bool staging_created_ = false;
+  bool stage_dir_made_ = false;
+  bool published_ = false;
+  std::vector<LoadedColumn> table_columns_;  // the target's columns (Trino types)
+  std::vector<std::string> insert_columns_;  // lower-case, in Insert()'s order
+  std::set<std::string> mentioned_;          // lower-case: every column the load wrote
+  std::vector<std::string> casts_;           // by inserted column: the CAST type of a text value
+  std::FILE* file_ = nullptr;
+  std::string line_;
+  int64_t staged_rows_ = 0;
+  std::string pending_;  // the VALUES tuples not sent yet
 };
 
 Result<LoadSummary> TrinoEngine::Load(const LoadRequest& request, RowSource& source,
                                       const LoadProgressFn& progress) {
   LG_RETURN_IF_ERROR(ValidateLoadRequest(request));
-  TrinoLoadTarget target(*this, catalog_, request);
+  TrinoLoadTarget target(*this, catalog_, lake_dir_, request);
   return LoadInto(target, request, source, progress);
 }
 
@@ -673,8 +1080,13 @@ Result<std::unique_ptr<Engine>> OpenTrinoEngineAt(std::string_view location,
   }
   std::string ca_file = dir + "/tls/ca.pem";
   if (access(ca_file.c_str(), R_OK) != 0) ca_file.clear();  // the system's trust store
+  // The lake catalog's local root (local.location=DIR/lake): loads stage
+  // their rows there as files when lakegate can write it.
+  std::string lake_dir = dir + "/lake";
+  if (access(lake_dir.c_str(), W_OK | X_OK) != 0) lake_dir.clear();
   return std::unique_ptr<Engine>(new TrinoEngine("https://" + std::string(authority),
-                                                 std::move(catalog), std::move(ca_file), settings));
+                                                 std::move(catalog), std::move(ca_file),
+                                                 std::move(lake_dir), settings));
 }
 
 }  // namespace lakegate::engine

@@ -22,6 +22,10 @@
 // boolean as an integer 0/1, everything else as TEXT (decimals, dates and
 // timestamps in Trino's text form, arrays/maps/rows as JSON). Parameters are
 // bound with Trino's EXECUTE ... USING: the SQL uses `?` placeholders.
+// Errors: a table the role may not see reads like a missing one ("no such
+// table, or the role may not read it", no name), a column it may not read
+// like a missing one ("no such column: NAME"), as on every engine; Trino
+// itself words them apart.
 //
 // Thread-safe: every Execute() uses its own HTTP exchanges.
 #pragma once
