@@ -71,8 +71,11 @@ class Conn {
   // In pipeline mode: queues `which` with text `params`, preceded by its
   // prepare when this session does not hold it yet (`prepare_sent` is then
   // true, and the prepare's result comes first; MarkPrepared() once it
-  // succeeded). False when libpq cannot queue (the connection is lost).
-  bool SendOwn(OwnStatement which, const std::vector<std::string>& params, bool& prepare_sent);
+  // succeeded). Without `keep` (a session that ends with DISCARD ALL) it is
+  // sent unnamed, never prepared. False when libpq cannot queue (the
+  // connection is lost).
+  bool SendOwn(OwnStatement which, const std::vector<std::string>& params, bool keep,
+               bool& prepare_sent);
   void MarkPrepared(OwnStatement which) { prepared_.set(static_cast<size_t>(which)); }
   // The kSettings parameters the session holds ("" = the defaults). A read
   // request's ROLLBACK undoes whatever its statement set, so they hold until

@@ -868,7 +868,8 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, cons
   std::vector<PipelineStep> steps;
   auto own = [&](OwnStatement which, const std::vector<std::string>& params) {
     bool prepare = false;
-    if (!conn.SendOwn(which, params, prepare)) return false;
+    // A write's session ends with DISCARD ALL, which would drop them.
+    if (!conn.SendOwn(which, params, /*keep=*/read_only, prepare)) return false;
     if (prepare) steps.push_back({PipelineStep::kPrepare, which});
     steps.push_back({PipelineStep::kRun, which});
     return true;
