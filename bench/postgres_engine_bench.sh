@@ -103,12 +103,12 @@ for run in "${runs[@]}"; do
     direct_dev=$(pgbench_tps "$DEV_GROUP_SQL" "$GROUP_CONNECTIONS" group-dev)
     printf '| LIMIT 10 | pgbench (direct, prepared) | %s | %s | 1.00 | %s | - | - |\n' "$GROUP_CONNECTIONS" "$direct_limit" "$(ratio "$direct_limit" "$nrps")"
     # What PostgreSQL itself does for one governed read: the engine's pipeline
-    # (BEGIN READ ONLY, the settings, the statement, ROLLBACK, advisory unlock;
-    # pgbench 15 has no mid-pipeline sync, so one sync at the end).
+    # (BEGIN READ ONLY, the statement, ROLLBACK, advisory unlock; the settings
+    # stay in the session; pgbench 15 has no mid-pipeline sync, so one sync at
+    # the end).
     cat >"$WORK/engine-limit.sql" <<SQL
 \\startpipeline
 BEGIN READ ONLY;
-SELECT set_config('search_path', 'analytics', true), set_config('statement_timeout', '32000', true), set_config('work_mem', '262144kB', true);
 $LIMIT_SQL;
 ROLLBACK;
 SELECT pg_advisory_unlock_all();
@@ -117,7 +117,7 @@ SQL
     "$PG_BIN/pgbench" -n -M prepared -c "$GROUP_CONNECTIONS" -j 1 -T "$seconds" -f "$WORK/engine-limit.sql" \
       "$PG_URL_DIRECT" >"$OUT/pgbench-engine-limit.txt"
     engine_limit=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench-engine-limit.txt")
-    printf '| LIMIT 10 | pgbench, the engine'"'"'s pipeline per read (5 statements, prepared) | %s | %s | %s | %s | - | - |\n' \
+    printf '| LIMIT 10 | pgbench, the engine'"'"'s pipeline per read (4 statements, prepared) | %s | %s | %s | %s | - | - |\n' \
       "$GROUP_CONNECTIONS" "$engine_limit" "$(ratio "$engine_limit" "$direct_limit")" "$(ratio "$engine_limit" "$nrps")"
     printf '| GROUP BY, 1M rows | pgbench (direct, prepared) | %s | %s | 1.00 | - | - | - |\n' "$GROUP_CONNECTIONS" "$direct_group"
     printf '| GROUP BY, members (1,000 rows) | pgbench (direct, prepared) | %s | %s | 1.00 | - | - | - |\n' "$GROUP_CONNECTIONS" "$direct_dev"

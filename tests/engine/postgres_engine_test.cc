@@ -343,6 +343,40 @@ TEST_F(PostgresEngineTest, MaxMemoryBoundsEachSortAndHash) {
   EXPECT_EQ(std::get<std::string>(server.rows[0][0]), Admin("SHOW work_mem"));
 }
 
+// The session keeps lakegate's settings between requests (one statement
+// fewer per read) only while they are the request's: each request sees its
+// own, whatever the one before set or asked for.
+TEST_F(PostgresEngineTest, EachRequestSeesItsOwnSettings) {
+  const std::string sql =
+      "SELECT current_setting('work_mem'), current_setting('statement_timeout'), "
+      "current_setting('search_path') <> 'pg_catalog', pg_backend_pid()";
+  QueryLimits a, b;
+  a.max_memory_bytes = int64_t{8} << 20;
+  a.timeout = std::chrono::milliseconds(1000);
+  b.max_memory_bytes = int64_t{16} << 20;
+  b.timeout = std::chrono::milliseconds(2000);
+  Outcome first = Run(kDev, sql, StatementClass::kRead, {}, a);
+  ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+  EXPECT_EQ(std::get<std::string>(first.rows[0][0]), "8MB");
+  EXPECT_EQ(std::get<std::string>(first.rows[0][1]), "3s");
+  // A statement's own session-level settings end with its request.
+  ASSERT_TRUE(Run(kDev,
+                  "SELECT set_config('work_mem', '1GB', false), "
+                  "set_config('search_path', 'pg_catalog', false)",
+                  StatementClass::kRead, {}, a)
+                  .status.ok());
+  Outcome same = Run(kDev, sql, StatementClass::kRead, {}, a);
+  ASSERT_TRUE(same.status.ok()) << same.status.ToString();
+  EXPECT_EQ(std::get<std::string>(same.rows[0][0]), "8MB");
+  EXPECT_EQ(std::get<int64_t>(same.rows[0][2]), 1);
+  EXPECT_EQ(std::get<int64_t>(same.rows[0][3]), std::get<int64_t>(first.rows[0][3]));
+  Outcome other = Run(kDev, sql, StatementClass::kRead, {}, b);
+  ASSERT_TRUE(other.status.ok()) << other.status.ToString();
+  EXPECT_EQ(std::get<std::string>(other.rows[0][0]), "16MB");
+  EXPECT_EQ(std::get<std::string>(other.rows[0][1]), "4s");
+  EXPECT_EQ(std::get<int64_t>(other.rows[0][3]), std::get<int64_t>(first.rows[0][3]));
+}
+
 TEST_F(PostgresEngineTest, TimeoutCancelsTheBackend) {
   QueryLimits limits;
   limits.timeout = std::chrono::milliseconds(300);

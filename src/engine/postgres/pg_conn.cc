@@ -118,27 +118,35 @@ Result<ResultPtr> Conn::Query(std::string_view doing, const std::string& sql,
   return InternalFailure(result.get(), conn_, doing);
 }
 
-bool Conn::SendOwn(OwnStatement which, const std::vector<std::string>& params, bool& prepare_sent) {
+bool Conn::SendOwn(OwnStatement which, const std::vector<std::string>& params, bool keep,
+                   bool& prepare_sent) {
   struct Own {
     const char* name;
     const char* sql;
   };
+  // (work_mem "" = the server's or role's own: its reset value.)
   static constexpr Own kOwn[] = {
+      {"lg_settings",
+       "SELECT set_config('search_path', $1, false), set_config('statement_timeout', $2, false), "
+       "set_config('work_mem', coalesce(nullif($3, ''), (SELECT reset_val FROM "
+       "pg_catalog.pg_settings WHERE name = 'work_mem')), false)"},
       {"lg_begin_ro", "BEGIN READ ONLY"},
       {"lg_begin_rw", "BEGIN READ WRITE"},
-      {"lg_settings",
-       "SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true), "
-       "set_config('work_mem', coalesce(nullif($3, ''), current_setting('work_mem')), true)"},
       {"lg_rollback", "ROLLBACK"},
       {"lg_unlock_all", "SELECT pg_advisory_unlock_all()"},
   };
   static_assert(std::size(kOwn) == static_cast<size_t>(OwnStatement::kCount));
   const Own& own = kOwn[static_cast<size_t>(which)];
-  prepare_sent = !prepared_.test(static_cast<size_t>(which));
-  if (prepare_sent && PQsendPrepare(conn_, own.name, own.sql, 0, nullptr) == 0) return false;
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& p : params) values.push_back(p.c_str());
+  prepare_sent = false;
+  if (!keep && !prepared_.test(static_cast<size_t>(which))) {
+    return PQsendQueryParams(conn_, own.sql, static_cast<int>(values.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0) != 0;
+  }
+  prepare_sent = !prepared_.test(static_cast<size_t>(which));
+  if (prepare_sent && PQsendPrepare(conn_, own.name, own.sql, 0, nullptr) == 0) return false;
   return PQsendQueryPrepared(conn_, own.name, static_cast<int>(values.size()), values.data(),
                              nullptr, nullptr, 0) != 0;
 }

@@ -34,13 +34,17 @@ struct ConnectTarget {
 // under lg_* names (the user's statement is always the unnamed one, never
 // kept). DISCARD ALL drops them; the next request prepares them again.
 enum class OwnStatement : int {
+  kSettings,        // SET search_path, statement_timeout, work_mem ($1..$3) for the session
   kBeginReadOnly,   // BEGIN READ ONLY
   kBeginReadWrite,  // BEGIN READ WRITE
-  kSettings,        // SET LOCAL search_path, statement_timeout, work_mem ($1..$3)
   kRollback,        // ROLLBACK
   kUnlockAll,       // SELECT pg_advisory_unlock_all()
   kCount
 };
+// How a pipeline step's result reads: kSettings and kUnlockAll return a row.
+inline bool ReturnsRows(OwnStatement s) {
+  return s == OwnStatement::kSettings || s == OwnStatement::kUnlockAll;
+}
 
 class Conn {
  public:
@@ -67,16 +71,28 @@ class Conn {
   // In pipeline mode: queues `which` with text `params`, preceded by its
   // prepare when this session does not hold it yet (`prepare_sent` is then
   // true, and the prepare's result comes first; MarkPrepared() once it
-  // succeeded). False when libpq cannot queue (the connection is lost).
-  bool SendOwn(OwnStatement which, const std::vector<std::string>& params, bool& prepare_sent);
+  // succeeded). Without `keep` (a session that ends with DISCARD ALL) it is
+  // sent unnamed, never prepared. False when libpq cannot queue (the
+  // connection is lost).
+  bool SendOwn(OwnStatement which, const std::vector<std::string>& params, bool keep,
+               bool& prepare_sent);
   void MarkPrepared(OwnStatement which) { prepared_.set(static_cast<size_t>(which)); }
-  // After DISCARD ALL (which deallocates them all).
-  void ForgetPrepared() { prepared_.reset(); }
+  // The kSettings parameters the session holds ("" = the defaults). A read
+  // request's ROLLBACK undoes whatever its statement set, so they hold until
+  // the next DISCARD ALL.
+  const std::string& settings() const { return settings_; }
+  void set_settings(std::string settings) { settings_ = std::move(settings); }
+  // After DISCARD ALL: no prepared statements, the default settings.
+  void Discarded() {
+    prepared_.reset();
+    settings_.clear();
+  }
 
  private:
   explicit Conn(PGconn* conn) : conn_(conn) {}
   PGconn* conn_;
   std::bitset<static_cast<size_t>(OwnStatement::kCount)> prepared_;
+  std::string settings_;
 };
 
 // The SQLSTATE of a failed result ("" when none).

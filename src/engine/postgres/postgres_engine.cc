@@ -68,6 +68,12 @@ std::string WorkMem(int64_t max_memory_bytes) {
   return std::to_string(std::clamp<int64_t>(max_memory_bytes / 1024, 64, 2147483647)) + "kB";
 }
 
+// One of lakegate's own entries in a request's pipeline.
+struct PipelineStep {
+  enum What { kPrepare, kRun, kSync } what = kRun;
+  OwnStatement which = OwnStatement::kCount;  // kPrepare, kRun
+};
+
 // Reads the results of one request's pipeline. While the user's statement
 // runs (Watch(true)), lakegate's timeout and the client's going away send a
 // cancel to the backend; a backend that ignores a cancel for kCancelGrace,
@@ -89,13 +95,9 @@ class PipelineReader {
   bool timed_out() const { return timed_out_; }
   bool cancelled() const { return cancelled_; }
   bool cancelling() const { return cancel_deadline_.has_value(); }
-  // Our own steps queued after the statement's sync: (is a prepare, which).
-  void set_after_statement(std::vector<std::pair<bool, OwnStatement>> steps) {
-    after_statement_ = std::move(steps);
-  }
-  const std::vector<std::pair<bool, OwnStatement>>& after_statement() const {
-    return after_statement_;
-  }
+  // Our own steps queued after the statement's sync.
+  void set_after_statement(std::vector<PipelineStep> steps) { after_statement_ = std::move(steps); }
+  const std::vector<PipelineStep>& after_statement() const { return after_statement_; }
 
  private:
   PGconn* const pg_;
@@ -104,8 +106,28 @@ class PipelineReader {
   Clock::time_point step_deadline_ = Clock::now() + kCancelGrace;
   std::optional<Clock::time_point> cancel_deadline_;
   bool watch_ = false, timed_out_ = false, cancelled_ = false;
-  std::vector<std::pair<bool, OwnStatement>> after_statement_;
+  std::vector<PipelineStep> after_statement_;
 };
+
+// Reads the result of one of our own steps (and its query's end), marking a
+// prepared statement as held once its prepare succeeded; false when the
+// result is not the step's success. The result read lands in `kept`.
+bool ReadStep(PipelineReader& reader, Conn& conn, const PipelineStep& step,
+              ResultPtr* kept = nullptr) {
+  ResultPtr r, end;
+  bool ok = reader.Next(r) && r != nullptr;
+  if (ok && step.what == PipelineStep::kSync) {
+    ok = PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC;
+  } else if (ok) {
+    ExecStatusType want = step.what == PipelineStep::kRun && ReturnsRows(step.which)
+                              ? PGRES_TUPLES_OK
+                              : PGRES_COMMAND_OK;
+    ok = PQresultStatus(r.get()) == want && reader.Next(end) && end == nullptr;
+    if (ok && step.what == PipelineStep::kPrepare) conn.MarkPrepared(step.which);
+  }
+  if (kept != nullptr) *kept = std::move(r);
+  return ok;
+}
 
 // The compiled catalog: what every request of one policy version and one
 // schema state uses.
@@ -159,9 +181,9 @@ class PostgresEngine final : public Engine {
   void Return(const std::string& login, std::unique_ptr<Conn> conn);
 
   // One statement on `conn` (Execute's contract), sent in one pipeline
-  // with BEGIN, the `settings` (kSettings' parameters) and, for a read, the
-  // request's end. `broken` is set when the connection must not be reused,
-  // `retry` when nothing ran because the connection was gone.
+  // with BEGIN, the `settings` (kSettings' parameters) when the session's
+  // differ, and, for a read, the request's end. `broken` is set when the connection must not be
+  // reused, `retry` when nothing ran because the connection was gone.
   Result<QueryResult> Run(Conn& conn, PipelineReader& reader, const RolePlan& plan,
                           const TextClass& text, const std::string& sql,
                           const std::vector<std::string>& settings, const QueryRequest& request,
@@ -1030,23 +1052,31 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, cons
     formats.push_back(format);
   }
 
-  // One round trip (pipeline mode): BEGIN, the settings and the statement,
-  // a sync, and for a read the end of the request too (ROLLBACK and the
-  // release of advisory locks after a second sync, so that they run whether
-  // or not the statement failed). A write's end waits for its result
-  // (EndRequest): nothing commits before lakegate has read it.
-  std::vector<std::pair<bool, OwnStatement>> own_steps;  // (is a prepare, which)
+  // One round trip (pipeline mode): the session's settings when they differ
+  // from the request's (then a sync: they must not be part of the request's
+  // transaction), BEGIN and the statement, a sync, and for a read the end of
+  // the request too (ROLLBACK and the release of advisory locks after the
+  // sync, so that they run whether or not the statement failed). A write's
+  // end waits for its result (EndRequest): nothing commits before lakegate
+  // has read it.
+  std::vector<PipelineStep> steps;
   auto own = [&](OwnStatement which, const std::vector<std::string>& params) {
     bool prepare = false;
-    if (!conn.SendOwn(which, params, prepare)) return false;
-    if (prepare) own_steps.emplace_back(true, which);
-    own_steps.emplace_back(false, which);
+    // A write's session ends with DISCARD ALL, which would drop them.
+    if (!conn.SendOwn(which, params, /*keep=*/read_only, prepare)) return false;
+    if (prepare) steps.push_back({PipelineStep::kPrepare, which});
+    steps.push_back({PipelineStep::kRun, which});
     return true;
   };
-  bool sent = PQenterPipelineMode(pg) == 1 &&
-              own(read_only ? OwnStatement::kBeginReadOnly : OwnStatement::kBeginReadWrite, {}) &&
-              own(OwnStatement::kSettings, settings);
-  const size_t before_statement = own_steps.size();
+  auto sync = [&] {
+    steps.push_back({PipelineStep::kSync, OwnStatement::kCount});
+    return PQpipelineSync(pg) == 1;
+  };
+  const std::string wanted = Join(settings, std::string_view("\x1f", 1));
+  bool sent = PQenterPipelineMode(pg) == 1;
+  if (conn.settings() != wanted) sent = sent && own(OwnStatement::kSettings, settings) && sync();
+  sent = sent && own(read_only ? OwnStatement::kBeginReadOnly : OwnStatement::kBeginReadWrite, {});
+  const size_t before_statement = steps.size();
   const std::string release = ReleaseSql(text, request);
   sent = sent &&
          (release.empty() ||
@@ -1055,11 +1085,10 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, cons
                            values.data(), lengths.data(), formats.data(), 0) == 1 &&
          PQpipelineSync(pg) == 1;
   if (read_only) {
-    sent = sent && own(OwnStatement::kRollback, {}) && own(OwnStatement::kUnlockAll, {}) &&
-           PQpipelineSync(pg) == 1;
+    sent = sent && own(OwnStatement::kRollback, {}) && own(OwnStatement::kUnlockAll, {}) && sync();
   }
   reader.set_after_statement(
-      {own_steps.begin() + static_cast<ptrdiff_t>(before_statement), own_steps.end()});
+      {steps.begin() + static_cast<ptrdiff_t>(before_statement), steps.end()});
   if (!sent) {
     broken = true;
     retry = true;
@@ -1067,17 +1096,16 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, cons
                    "cannot send the query: " + PrimaryMessage(nullptr, pg));
   }
   for (size_t i = 0; i < before_statement; ++i) {
-    ResultPtr r, end;
-    const auto [prepare, which] = own_steps[i];
-    ExecStatusType want =
-        !prepare && which == OwnStatement::kSettings ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
-    if (!reader.Next(r) || !r || PQresultStatus(r.get()) != want || !reader.Next(end) || end) {
+    ResultPtr r;
+    if (!ReadStep(reader, conn, steps[i], &r)) {
       broken = true;
       // Nothing ran when the first step found the connection gone.
       retry = i == 0 && IsConnectionLoss(r.get(), pg);
       return InternalFailure(r.get(), pg, "cannot begin the request");
     }
-    if (prepare) conn.MarkPrepared(which);
+    if (steps[i].what == PipelineStep::kRun && steps[i].which == OwnStatement::kSettings) {
+      conn.set_settings(wanted);
+    }
   }
   if (!release.empty()) {
     ResultPtr r, end;
@@ -1199,8 +1227,8 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, cons
   }
   reader.Watch(false);
   if (!broken) {
-    ResultPtr sync;
-    if (!reader.Next(sync) || !sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+    ResultPtr synced;
+    if (!reader.Next(synced) || !synced || PQresultStatus(synced.get()) != PGRES_PIPELINE_SYNC) {
       broken = true;
     }
   }
@@ -1252,13 +1280,9 @@ bool PostgresEngine::EndRequest(Conn& conn, PipelineReader& reader, const RolePl
     // Queued with the statement: the rollback undoes everything a statement
     // can set up in a read-only transaction (settings, LISTEN, cursors, temp
     // objects) except session-level advisory locks, released next.
-    for (const auto& [prepare, which] : reader.after_statement()) {
-      ExecStatusType want =
-          !prepare && which == OwnStatement::kUnlockAll ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
-      if (!expect(want)) return false;
-      if (prepare) conn.MarkPrepared(which);
+    for (const PipelineStep& step : reader.after_statement()) {
+      if (!ReadStep(reader, conn, step)) return false;
     }
-    if (!sync()) return false;
   } else {
     // The statement's result decides: commit, or roll back (a failure, a
     // class above the scope). Then DISCARD ALL: a committed statement may
@@ -1298,7 +1322,7 @@ bool PostgresEngine::EndRequest(Conn& conn, PipelineReader& reader, const RolePl
     }
     if (!sync()) return false;
     if (!expect(PGRES_COMMAND_OK) || !sync()) return false;
-    conn.ForgetPrepared();
+    conn.Discarded();
   }
   return PQexitPipelineMode(pg) == 1 && PQtransactionStatus(pg) == PQTRANS_IDLE;
 }
