@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <regex>
+#include <set>
 #include <thread>
 #include <utility>
 
