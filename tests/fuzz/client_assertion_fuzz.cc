@@ -33,13 +33,8 @@ constexpr int64_t kNow = 1'800'000'000;
 constexpr char kIssuer[] = "https://auth.lakegate.test";
 constexpr char kClientId[] = "fuzz-client";
 
-// The jose target's P-256 key, registered as the client's key "k1".
-constexpr std::string_view kEs256Pem =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUy2ny9hSBr5UISyJ\n"
-    "9poIZzsukfm3qjHIs0xKECzBZM6hRANCAASZQ9QoHnvRhUGaE9xnBs8FHzmsndRE\n"
-    "TA3gN+WEIiRqYM8UPKaKjzWxcxuJfcKjUIJfB0HBqGT3kwWrvkkwcOq0\n"
-    "-----END PRIVATE KEY-----\n";
+// Registered as the client's key "k1".
+using lakegate::fuzz::kEs256Pem;
 
 struct Fixture {
   crypto::PrivateKey key;

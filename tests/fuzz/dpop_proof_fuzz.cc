@@ -26,16 +26,8 @@ namespace oauth = lakegate::oauth;
 
 constexpr int64_t kNow = 1'800'000'000;
 
-// A key made for this target only, so every run is reproducible (the jose
-// target's P-256 key). Its public JWK, which the seed proofs carry:
-// {"kty":"EC","crv":"P-256","x":"mUPUKB570YVBmhPcZwbPBR85rJ3UREwN4DflhCIkamA",
-//  "y":"zxQ8poqPNbFzG4l9wqNQgl8HQcGoZPeTBau-STBw6rQ"}
-constexpr std::string_view kEs256Pem =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUy2ny9hSBr5UISyJ\n"
-    "9poIZzsukfm3qjHIs0xKECzBZM6hRANCAASZQ9QoHnvRhUGaE9xnBs8FHzmsndRE\n"
-    "TA3gN+WEIiRqYM8UPKaKjzWxcxuJfcKjUIJfB0HBqGT3kwWrvkkwcOq0\n"
-    "-----END PRIVATE KEY-----\n";
+// The seed proofs carry this key's public JWK (fuzz_target.h).
+using lakegate::fuzz::kEs256Pem;
 
 struct Fixture {
   crypto::PrivateKey key;

@@ -28,6 +28,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace lakegate::fuzz {
 
+// A P-256 private key made for the fuzz targets only (jose, dpop_proof,
+// client_assertion), so every run is reproducible. Its public JWK:
+// {"kty":"EC","crv":"P-256","x":"mUPUKB570YVBmhPcZwbPBR85rJ3UREwN4DflhCIkamA",
+//  "y":"zxQ8poqPNbFzG4l9wqNQgl8HQcGoZPeTBau-STBw6rQ"}
+inline constexpr std::string_view kEs256Pem =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUy2ny9hSBr5UISyJ\n"
+    "9poIZzsukfm3qjHIs0xKECzBZM6hRANCAASZQ9QoHnvRhUGaE9xnBs8FHzmsndRE\n"
+    "TA3gN+WEIiRqYM8UPKaKjzWxcxuJfcKjUIJfB0HBqGT3kwWrvkkwcOq0\n"
+    "-----END PRIVATE KEY-----\n";
+
 class Input {
  public:
   Input(const uint8_t* data, size_t size) : rest_(reinterpret_cast<const char*>(data), size) {}

@@ -27,13 +27,8 @@ namespace jose = lakegate::jose;
 
 constexpr int64_t kNow = 1'800'000'000;
 
-// Fixed keys (made for this target only), so every run is reproducible.
-constexpr std::string_view kEs256Pem =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUy2ny9hSBr5UISyJ\n"
-    "9poIZzsukfm3qjHIs0xKECzBZM6hRANCAASZQ9QoHnvRhUGaE9xnBs8FHzmsndRE\n"
-    "TA3gN+WEIiRqYM8UPKaKjzWxcxuJfcKjUIJfB0HBqGT3kwWrvkkwcOq0\n"
-    "-----END PRIVATE KEY-----\n";
+// Fixed keys (made for the fuzz targets only), so every run is reproducible.
+using lakegate::fuzz::kEs256Pem;
 constexpr std::string_view kEd25519Pem =
     "-----BEGIN PRIVATE KEY-----\n"
     "MC4CAQAwBQYDK2VwBCIEIBI97pBD6NEOXrUf6r98BuQuK5N3I3vgJrzkQPn0nFle\n"
