@@ -663,8 +663,7 @@ std::string RandomMaskExpression(Rng& rng, const RawTable& raw, const RawColumn&
   }
 }
 
-// ---------------------------------------------------------------- expression masks on
-// PostgreSQL and Trino
+// ------------------------------------------- expression masks on PostgreSQL and Trino
 //
 // Those engines type an expression mask's column where SQLite keeps each
 // value's own type: PostgreSQL types the expression from the columns it
@@ -676,9 +675,9 @@ std::string RandomMaskExpression(Rng& rng, const RawTable& raw, const RawColumn&
 // PostgreSQL and Trino, knows the kind of their values (what PostgreSQL
 // declares), and on PostgreSQL also writes constructs it documents as
 // refused, knowing which. Left out, and why:
-//   - a comparison used as a value (SQLite: 1/0; Trino: a boolean), a number
-//     as a condition, a number inside || (Trino refuses both): PostgreSQL
-//     only, where they are SQLite's;
+//   - a comparison used as a value (SQLite: 1 or 0; Trino: a boolean) and an
+//     integer inside || (Trino refuses it): on PostgreSQL only, which gives
+//     SQLite's values; a number used as a condition (Trino refuses it);
 //   - division and % by zero (SQLite and PostgreSQL: NULL; Trino: an error),
 //     % on reals (SQLite takes the integer part; PostgreSQL refuses);
 //   - substr with a position below 1 (SQLite counts 0 and negative positions
@@ -977,7 +976,8 @@ class PortableMaskGen {
       }
       case 2: {
         static const std::vector<std::string> kDivisors = {"0.5", "2.0", "4.0", "-0.25"};
-        return "(" + Value(R, depth + 1) + " / " + rng_.Pick(kDivisors) + ")";
+        std::string a = Value(R, depth + 1);
+        return "(" + a + " / " + rng_.Pick(kDivisors) + ")";
       }
       case 3:
         return "-(" + Value(R, depth + 1) + ")";
@@ -986,8 +986,10 @@ class PortableMaskGen {
         return Case(R, depth);
       case 6:
         return Coalesce(R, depth);
-      default:
-        return "nullif(" + Value(R, depth + 1) + ", " + Literal(R) + ")";
+      default: {
+        std::string a = Value(R, depth + 1);
+        return "nullif(" + a + ", " + Literal(R) + ")";
+      }
     }
   }
 
@@ -1000,8 +1002,10 @@ class PortableMaskGen {
         std::string b = Value(T, depth + 1);
         return a + " || " + b;
       }
-      case 2:
-        return (rng_.Chance(0.5) ? "upper(" : "lower(") + Value(T, depth + 1) + ")";
+      case 2: {
+        std::string f = rng_.Chance(0.5) ? "upper(" : "lower(";
+        return f + Value(T, depth + 1) + ")";
+      }
       case 3: {
         std::string value = Value(T, depth + 1);
         std::string start = std::to_string(rng_.Int(1, 6));
