@@ -113,6 +113,37 @@ std::string MaskSql(const policy::ColumnMask& mask, const std::string& c, std::s
   return "CAST(NULL AS " + std::string(type) + ")";
 }
 
+// The columns an expression over `filters` references, added to `out`.
+void AddFilterColumns(const std::vector<const policy::RowFilter*>& filters,
+                      std::vector<std::string>* out) {
+  for (const policy::RowFilter* f : filters) {
+    std::vector<std::string> columns = f->Columns();
+    out->insert(out->end(), columns.begin(), columns.end());
+  }
+}
+
+// True when the role may SELECT every one of `columns` (the SelectFromColumns
+// rule below). Trino then evaluates an expression over them as the caller and
+// checks them within the caller's own SelectFromColumns for the query; an
+// expression with an identity of its own costs a second AccessCatalog +
+// SelectFromColumns pair per query, asked for that identity.
+bool RoleReadsAll(const policy::TableView& view, const std::vector<std::string>& columns) {
+  if (!Has(view.permissions, Permission::kSelect)) return false;
+  return std::all_of(columns.begin(), columns.end(), [&](const std::string& c) {
+    return std::any_of(view.columns.begin(), view.columns.end(),
+                       [&](const policy::ViewColumn& v) { return EqualsIgnoreCase(v.name, c); });
+  });
+}
+
+// A row filter or mask for the plugin: evaluated as the caller when it may
+// read every column the expression references, else as kExpressionPrincipal.
+Json ViewExpression(std::string expression, const policy::TableView& view,
+                    const std::vector<std::string>& columns) {
+  Json e = {{"expression", std::move(expression)}};
+  if (!RoleReadsAll(view, columns)) e["identity"] = kExpressionPrincipal;
+  return e;
+}
+
 std::string AnyOf(const std::vector<const policy::RowFilter*>& filters) {
   if (filters.empty()) return "FALSE";
   std::string sql;
@@ -562,8 +593,9 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         return Json{{"result", filters}}.dump();
       }
       if (!view.all_rows) {
-        filters.push_back(
-            {{"expression", AnyOf(view.row_filters)}, {"identity", kExpressionPrincipal}});
+        std::vector<std::string> referenced;
+        AddFilterColumns(view.row_filters, &referenced);
+        filters.push_back(ViewExpression(AnyOf(view.row_filters), view, referenced));
       }
       return Json{{"result", filters}}.dump();
     }
@@ -611,15 +643,25 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         if (vc == view.columns.end()) continue;
         if (vc->mask == nullptr && vc->all_rows) continue;
         std::string expression = QuoteIdent(cols[i].name);
+        std::vector<std::string> referenced = {cols[i].name};
         if (vc->mask != nullptr) {
           expression = MaskSql(*vc->mask, expression, cols[i].type, column, key_hex);
+          if (vc->mask->kind == policy::MaskKind::kExpression) {
+            Result<policy::MaskExpression> parsed =
+                policy::ParseMaskExpression(vc->mask->expression);
+            if (parsed.ok()) {
+              std::vector<std::string> more = parsed->Columns();
+              referenced.insert(referenced.end(), more.begin(), more.end());
+            }
+          }
         }
         if (!vc->all_rows) {
           expression = "CASE WHEN " + AnyOf(vc->row_filters) + " THEN " + expression + " END";
+          AddFilterColumns(vc->row_filters, &referenced);
         }
         masks.push_back(
             {{"index", i},
-             {"viewExpression", {{"expression", expression}, {"identity", kExpressionPrincipal}}}});
+             {"viewExpression", ViewExpression(std::move(expression), view, referenced)}});
       }
       return Json{{"result", masks}}.dump();
     }

@@ -299,18 +299,58 @@ TEST_F(OpaDeciderTest, RowFilterIsOneOrExpression) {
             "((\"region\" IN ('eu-west', 'eu-central'))) OR (((\"tier\" = 'gold') AND "
             "(translate(\"name\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE "
             "'a%')))");
-  // Evaluated on the raw row, as the expression principal, which reads every
-  // column and is filtered and masked nowhere.
-  EXPECT_EQ(filters[0]["identity"], std::string(kExpressionPrincipal));
+  // Over columns the role reads: evaluated as the caller (no identity), so
+  // Trino checks them with the caller's own columns, no decision pair of
+  // their own; so are the masks, whose CASEs test region.
+  EXPECT_FALSE(filters[0].contains("identity")) << filters.dump();
+  Json masks = ColumnMasks("analyst-client");
+  ASSERT_FALSE(masks.empty());
+  for (const Json& m : masks) {
+    EXPECT_FALSE(m["viewExpression"].contains("identity")) << m.dump();
+  }
+  // A filter testing a column the role may not read (email): evaluated on the
+  // raw row as the expression principal, which reads every column and is
+  // filtered and masked nowhere; so is every cell filter CASE that tests it.
+  policy = std::make_shared<policy::PolicySnapshot>(*policy);
+  policy->version = 9;
+  policy->filters["gold"].rows = policy::ParseRowFilter("email LIKE '%@example.com'").value();
+  policy_ = policy;
+  filters = RowFilters("analyst-client");
+  ASSERT_EQ(filters.size(), 1u) << filters.dump();
   const std::string expressions(kExpressionPrincipal);
+  EXPECT_EQ(filters[0]["identity"], expressions);
+  masks = ColumnMasks("analyst-client");
+  ASSERT_FALSE(masks.empty());
+  for (const Json& m : masks) {
+    EXPECT_EQ(m["viewExpression"]["identity"], expressions) << m.dump();
+  }
   EXPECT_TRUE(Allow(expressions, "SelectFromColumns",
                     Table("analytics", "members", {"email", "tier", "name"})));
   EXPECT_FALSE(Allow(expressions, "InsertIntoTable", Table("analytics", "members")));
   EXPECT_EQ(RowFilters(expressions), Json::array());
   EXPECT_EQ(ColumnMasks(expressions), Json::array());
+}
+
+TEST_F(OpaDeciderTest, AMaskOverAnUnreadableColumnIsEvaluatedAsTheExpressionPrincipal) {
+  // The demo analyst's masks test region and read name and lifetime_value,
+  // all readable by the role: no identity.
   for (const Json& m : ColumnMasks("analyst-client")) {
-    EXPECT_EQ(m["viewExpression"]["identity"], expressions) << m.dump();
+    EXPECT_FALSE(m["viewExpression"].contains("identity")) << m.dump();
   }
+  // An expression mask on name that reads email (not readable by the analyst).
+  auto policy = std::make_shared<policy::PolicySnapshot>(*policy_);
+  policy->version = 10;
+  policy->roles["analyst"].masks[0].kind = policy::MaskKind::kExpression;
+  policy->roles["analyst"].masks[0].expression = "name || email";
+  policy_ = policy;
+  Json masks = ColumnMasks("analyst-client");
+  bool seen = false;
+  for (const Json& m : masks) {
+    if (m["index"] != 1) continue;
+    seen = true;
+    EXPECT_EQ(m["viewExpression"]["identity"], std::string(kExpressionPrincipal)) << m.dump();
+  }
+  EXPECT_TRUE(seen) << masks.dump();
 }
 
 TEST_F(OpaDeciderTest, WithoutTheColumnsFilteredReadsFailAndWritesAreDenied) {
