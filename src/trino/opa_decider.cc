@@ -89,12 +89,12 @@ std::string MaskSql(const policy::ColumnMask& mask, const std::string& c, std::s
     case policy::MaskKind::kShowLastN: {
       if (!IsTextType(type)) return unsupported("show_last_n");
       if (!policy::ValidateColumnMask(mask).ok()) return "CAST(NULL AS " + std::string(type) + ")";
-      // A NULL value stays NULL without a branch of its own: length() is
-      // NULL, so the ELSE applies, and rpad() of a NULL length is NULL.
+      // The last n characters (all of a shorter value), 'x'-padded on the
+      // left to the value's length; one expression, no branch: a NULL value
+      // stays NULL (substr() and lpad() of NULL are NULL).
       if (mask.n == 0) return xs("length(" + c + ")");
-      std::string n = std::to_string(mask.n);
-      return "CASE WHEN length(" + c + ") <= " + n + " THEN " + c + " ELSE " +
-             xs("length(" + c + ") - " + n) + " || substr(" + c + ", -" + n + ") END";
+      return "lpad(substr(" + c + ", greatest(length(" + c + ") - " + std::to_string(mask.n - 1) +
+             ", 1)), length(" + c + "), 'x')";
     }
     case policy::MaskKind::kYearOnly:
       if (!IsTextType(type)) return unsupported("year_only");
@@ -631,6 +631,22 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         }
         return "";
       };
+      // The filters of the row filter Trino applies to this table (RowFilters
+      // decides it from the same columns): every row Trino lets through
+      // satisfies one of them, so a column covered by all of them needs no
+      // CASE (Trino filters rows before it masks).
+      std::vector<const policy::RowFilter*> row_filter;
+      if (std::vector<std::string> known = KnownColumns(t.schema, t.table); !known.empty()) {
+        policy::TableView rows = judge.View(t.schema, t.table, known);
+        if (!rows.all_rows) row_filter = rows.row_filters;
+      }
+      auto rows_implied = [&row_filter](const policy::ViewColumn& c) {
+        return !row_filter.empty() &&
+               std::all_of(row_filter.begin(), row_filter.end(), [&](const policy::RowFilter* f) {
+                 return std::find(c.row_filters.begin(), c.row_filters.end(), f) !=
+                        c.row_filters.end();
+               });
+      };
       const std::string key_hex = HexEncode(options_.mask_hash_key.Reveal());
       for (size_t i = 0; i < cols.size(); ++i) {
         auto vc = std::find_if(
@@ -641,7 +657,8 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         // mask only after asking SelectFromColumns for it (a NULL mask there
         // would cost two decision round trips per query and protect nothing).
         if (vc == view.columns.end()) continue;
-        if (vc->mask == nullptr && vc->all_rows) continue;
+        const bool all_rows = vc->all_rows || rows_implied(*vc);
+        if (vc->mask == nullptr && all_rows) continue;
         std::string expression = QuoteIdent(cols[i].name);
         std::vector<std::string> referenced = {cols[i].name};
         if (vc->mask != nullptr) {
@@ -655,7 +672,7 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
             }
           }
         }
-        if (!vc->all_rows) {
+        if (!all_rows) {
           expression = "CASE WHEN " + AnyOf(vc->row_filters) + " THEN " + expression + " END";
           AddFilterColumns(vc->row_filters, &referenced);
         }
