@@ -5,14 +5,20 @@
 # table, alternating round by round, and the latency of lakegate's decision
 # endpoint while the mix runs (bench/trino_bench.py).
 #
+# Both clusters run the JIT production Trino runs (JIT=full: tiered C1+C2,
+# `scripts/trino.sh --jit full`) and warm up WARMUP rounds (default 20) before
+# the measured ones, so that C2 has compiled the planner and the OPA client;
+# JIT=c1 measures the C1-only JVMs of the tests (WARMUP default 3).
+#
 # Loopback only; both clusters (scripts/trino.sh, coordinator only) and the
 # lakegate demo are stopped when the script ends. Needs a Release build, a
 # JDK 24+, and the python of scripts/python-venv.sh (the `trino` client).
 #
-# Usage: bench/trino_bench.sh   env: ROUNDS=30, LAKEGATE=path of the binary
+# Usage: bench/trino_bench.sh   env: ROUNDS=30, JIT=full|c1, WARMUP=rounds,
+#                               LAKEGATE=path of the binary
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,8 +31,14 @@ stop_clusters() {
 }
 trap 'stop_clusters; cleanup' EXIT
 
-governed=$(bash "$ROOT/scripts/trino.sh" start "$WORK/governed" --workers 0 --lakegate auto)
-open=$(bash "$ROOT/scripts/trino.sh" start "$WORK/open" --workers 0 --no-access-control)
+export JIT=${JIT:-full}
+case $JIT in
+full) export WARMUP=${WARMUP:-20} ;;
+c1) export WARMUP=${WARMUP:-3} ;;
+*) echo "JIT must be full or c1, not '$JIT'" >&2; exit 2 ;;
+esac
+governed=$(bash "$ROOT/scripts/trino.sh" start "$WORK/governed" --workers 0 --lakegate auto --jit "$JIT")
+open=$(bash "$ROOT/scripts/trino.sh" start "$WORK/open" --workers 0 --no-access-control --jit "$JIT")
 port=$(cat "$WORK/governed/lakegate-port")
 "$LAKEGATE" demo --dir "$WORK/demo" --port "$port" \
   --engine "trino://${governed#https://}?dir=$WORK/governed" >"$WORK/stdout" 2>"$WORK/stderr" &
@@ -68,5 +80,6 @@ o.execute("CREATE TABLE lake.analytics.members (member_id bigint, name varchar, 
 q = lambda v: "NULL" if v is None else (repr(v) if isinstance(v, (int, float)) else "'" + v.replace("'", "''") + "'")
 o.execute("INSERT INTO lake.analytics.members VALUES " + ", ".join("(" + ", ".join(q(v) for v in r) + ")" for r in rows)); o.fetchall()
 PY
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo); load $(cut -d' ' -f1-3 /proc/loadavg); JIT $JIT, $WARMUP warm-up rounds"
 "$PY" "$ROOT/bench/trino_bench.py" "$governed" "$open" "$url" "$WORK/demo" "$WORK/governed"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

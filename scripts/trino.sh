@@ -19,6 +19,10 @@
 #                    runs the tasks itself: faster to start, what CI uses)
 #   --no-access-control   leave out OPA access control and JWT authentication (benchmarks
 #                    compare against it; never for real data)
+#   --jit c1|full    the JVMs' JIT (default c1, or $TRINO_JIT): c1 compiles with the client
+#                    compiler only (-XX:TieredStopAtLevel=1), which starts and warms up fastest
+#                    and leaves CPU to the tests; full is Java's default tiered C1+C2, what a
+#                    production Trino runs (faster once warm; benchmarks use it)
 #
 # The lake: catalog `lake` (Hive connector, file metastore, local file system
 # under DIR/lake, Parquet). A catalog database is a Trino schema of `lake`.
@@ -57,7 +61,7 @@ START_TIMEOUT=${TRINO_START_TIMEOUT:-240}
 HEAP=${TRINO_HEAP:-768M}
 
 usage() {
-  sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -73,15 +77,21 @@ fi
 lakegate=http://127.0.0.1:8080
 workers=1
 access_control=1
+jit=${TRINO_JIT:-c1}
 while [[ $# -gt 0 ]]; do
   case $1 in
   --lakegate) lakegate=${2:?--lakegate needs a URL}; shift 2 ;;
   --workers) workers=${2:?--workers needs a number}; shift 2 ;;
   --no-access-control) access_control=0; shift ;;
+  --jit) jit=${2:?--jit needs c1 or full}; shift 2 ;;
   -h | --help) usage ;;
   *) echo "unknown option '$1'" >&2; usage ;;
   esac
 done
+case $jit in
+c1 | full) ;;
+*) echo "--jit (or TRINO_JIT) must be c1 or full, not '$jit'" >&2; usage ;;
+esac
 lakegate=${lakegate%/}
 lakegate_port=""
 
@@ -226,12 +236,13 @@ node.data-dir=$dir/$name/data
 node.bind-ip=127.0.0.1
 EOF
   # A small heap and few threads: two JVMs share two cores with the tests.
+  # --jit c1 stops tiered compilation at C1 (start-up and CPU next to the tests).
   cat >"$etc/jvm.config" <<EOF
 -server
 -Xms$HEAP
 -Xmx$HEAP
 -XX:+UseSerialGC
--XX:TieredStopAtLevel=1
+$([[ $jit == c1 ]] && echo "-XX:TieredStopAtLevel=1" || echo "-XX:+TieredCompilation")
 -XX:+ExitOnOutOfMemoryError
 -XX:-UsePerfData
 -Xshare:auto

@@ -89,12 +89,12 @@ std::string MaskSql(const policy::ColumnMask& mask, const std::string& c, std::s
     case policy::MaskKind::kShowLastN: {
       if (!IsTextType(type)) return unsupported("show_last_n");
       if (!policy::ValidateColumnMask(mask).ok()) return "CAST(NULL AS " + std::string(type) + ")";
-      // A NULL value stays NULL without a branch of its own: length() is
-      // NULL, so the ELSE applies, and rpad() of a NULL length is NULL.
+      // The last n characters (all of a shorter value), 'x'-padded on the
+      // left to the value's length; one expression, no branch: a NULL value
+      // stays NULL (substr() and lpad() of NULL are NULL).
       if (mask.n == 0) return xs("length(" + c + ")");
-      std::string n = std::to_string(mask.n);
-      return "CASE WHEN length(" + c + ") <= " + n + " THEN " + c + " ELSE " +
-             xs("length(" + c + ") - " + n) + " || substr(" + c + ", -" + n + ") END";
+      return "lpad(substr(" + c + ", greatest(length(" + c + ") - " + std::to_string(mask.n - 1) +
+             ", 1)), length(" + c + "), 'x')";
     }
     case policy::MaskKind::kYearOnly:
       if (!IsTextType(type)) return unsupported("year_only");
@@ -111,6 +111,37 @@ std::string MaskSql(const policy::ColumnMask& mask, const std::string& c, std::s
     }
   }
   return "CAST(NULL AS " + std::string(type) + ")";
+}
+
+// The columns an expression over `filters` references, added to `out`.
+void AddFilterColumns(const std::vector<const policy::RowFilter*>& filters,
+                      std::vector<std::string>* out) {
+  for (const policy::RowFilter* f : filters) {
+    std::vector<std::string> columns = f->Columns();
+    out->insert(out->end(), columns.begin(), columns.end());
+  }
+}
+
+// True when the role may SELECT every one of `columns` (the SelectFromColumns
+// rule below). Trino then evaluates an expression over them as the caller and
+// checks them within the caller's own SelectFromColumns for the query; an
+// expression with an identity of its own costs a second AccessCatalog +
+// SelectFromColumns pair per query, asked for that identity.
+bool RoleReadsAll(const policy::TableView& view, const std::vector<std::string>& columns) {
+  if (!Has(view.permissions, Permission::kSelect)) return false;
+  return std::all_of(columns.begin(), columns.end(), [&](const std::string& c) {
+    return std::any_of(view.columns.begin(), view.columns.end(),
+                       [&](const policy::ViewColumn& v) { return EqualsIgnoreCase(v.name, c); });
+  });
+}
+
+// A row filter or mask for the plugin: evaluated as the caller when it may
+// read every column the expression references, else as kExpressionPrincipal.
+Json ViewExpression(std::string expression, const policy::TableView& view,
+                    const std::vector<std::string>& columns) {
+  Json e = {{"expression", std::move(expression)}};
+  if (!RoleReadsAll(view, columns)) e["identity"] = kExpressionPrincipal;
+  return e;
 }
 
 std::string AnyOf(const std::vector<const policy::RowFilter*>& filters) {
@@ -562,8 +593,9 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         return Json{{"result", filters}}.dump();
       }
       if (!view.all_rows) {
-        filters.push_back(
-            {{"expression", AnyOf(view.row_filters)}, {"identity", kExpressionPrincipal}});
+        std::vector<std::string> referenced;
+        AddFilterColumns(view.row_filters, &referenced);
+        filters.push_back(ViewExpression(AnyOf(view.row_filters), view, referenced));
       }
       return Json{{"result", filters}}.dump();
     }
@@ -599,6 +631,22 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         }
         return "";
       };
+      // The filters of the row filter Trino applies to this table (RowFilters
+      // decides it from the same columns): every row Trino lets through
+      // satisfies one of them, so a column covered by all of them needs no
+      // CASE (Trino filters rows before it masks).
+      std::vector<const policy::RowFilter*> row_filter;
+      if (std::vector<std::string> known = KnownColumns(t.schema, t.table); !known.empty()) {
+        policy::TableView rows = judge.View(t.schema, t.table, known);
+        if (!rows.all_rows) row_filter = rows.row_filters;
+      }
+      auto rows_implied = [&row_filter](const policy::ViewColumn& c) {
+        return !row_filter.empty() &&
+               std::all_of(row_filter.begin(), row_filter.end(), [&](const policy::RowFilter* f) {
+                 return std::find(c.row_filters.begin(), c.row_filters.end(), f) !=
+                        c.row_filters.end();
+               });
+      };
       const std::string key_hex = HexEncode(options_.mask_hash_key.Reveal());
       for (size_t i = 0; i < cols.size(); ++i) {
         auto vc = std::find_if(
@@ -609,17 +657,28 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         // mask only after asking SelectFromColumns for it (a NULL mask there
         // would cost two decision round trips per query and protect nothing).
         if (vc == view.columns.end()) continue;
-        if (vc->mask == nullptr && vc->all_rows) continue;
+        const bool all_rows = vc->all_rows || rows_implied(*vc);
+        if (vc->mask == nullptr && all_rows) continue;
         std::string expression = QuoteIdent(cols[i].name);
+        std::vector<std::string> referenced = {cols[i].name};
         if (vc->mask != nullptr) {
           expression = MaskSql(*vc->mask, expression, cols[i].type, column, key_hex);
+          if (vc->mask->kind == policy::MaskKind::kExpression) {
+            Result<policy::MaskExpression> parsed =
+                policy::ParseMaskExpression(vc->mask->expression);
+            if (parsed.ok()) {
+              std::vector<std::string> more = parsed->Columns();
+              referenced.insert(referenced.end(), more.begin(), more.end());
+            }
+          }
         }
-        if (!vc->all_rows) {
+        if (!all_rows) {
           expression = "CASE WHEN " + AnyOf(vc->row_filters) + " THEN " + expression + " END";
+          AddFilterColumns(vc->row_filters, &referenced);
         }
         masks.push_back(
             {{"index", i},
-             {"viewExpression", {{"expression", expression}, {"identity", kExpressionPrincipal}}}});
+             {"viewExpression", ViewExpression(std::move(expression), view, referenced)}});
       }
       return Json{{"result", masks}}.dump();
     }

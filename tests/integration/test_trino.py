@@ -10,7 +10,8 @@ Runs on the python of scripts/python-venv.sh (the `trino` client from PyPI).
     dev role sees no email, the analyst sees names only in EU rows and masked,
     hidden tables are invisible, a read-scope token cannot INSERT;
   - the query API on the Trino engine gives the demo's answers;
-  - the decision endpoint answers only the cluster.
+  - the decision endpoint answers only the cluster; the decisions a query
+    costs, counted by lakegate.
 """
 import json
 import os
@@ -219,6 +220,28 @@ class TrinoGovernanceTest(unittest.TestCase):
                                       "SELECT member_id FROM members ORDER BY member_id")
         self.assertEqual(status, 200, body)
         self.assertEqual(body["rowCount"], 1000)
+
+    def decisions(self):
+        """Decision requests lakegate answered so far (its /metrics)."""
+        status, text, _ = request(self.server.url + "/metrics")
+        self.assertEqual(status, 200)
+        total = 0
+        for line in text.decode().splitlines():
+            if line.startswith("lakegate_http_requests_total") and 'route="/trino/opa/' in line:
+                total += int(float(line.rsplit(" ", 1)[1]))
+        return total
+
+    def test_decisions_per_query(self):
+        # ExecuteQuery, the mask batch, the row filters and one AccessCatalog +
+        # SelectFromColumns pair; the analyst's two masked columns add a pair
+        # each (Trino asks for a masked column before it analyzes its mask).
+        # Its masks test and read only columns it may read, so they carry no
+        # identity of their own, which would cost one more pair.
+        for client, expected in (("etl-service", 5), ("analytics-service", 9)):
+            self.sql(client, "SELECT count(*) FROM members")  # answers cached, columns known
+            before = self.decisions()
+            self.sql(client, "SELECT count(*) FROM members")
+            self.assertEqual(self.decisions() - before, expected, client)
 
     def test_decisions_need_the_cluster_key(self):
         body = json.dumps({"input": {"context": {"identity": {"user": "x"}},

@@ -299,18 +299,62 @@ TEST_F(OpaDeciderTest, RowFilterIsOneOrExpression) {
             "((\"region\" IN ('eu-west', 'eu-central'))) OR (((\"tier\" = 'gold') AND "
             "(translate(\"name\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE "
             "'a%')))");
-  // Evaluated on the raw row, as the expression principal, which reads every
-  // column and is filtered and masked nowhere.
-  EXPECT_EQ(filters[0]["identity"], std::string(kExpressionPrincipal));
+  // Over columns the role reads: evaluated as the caller (no identity), so
+  // Trino checks them with the caller's own columns, no decision pair of
+  // their own; so are the masks, whose CASEs test region.
+  EXPECT_FALSE(filters[0].contains("identity")) << filters.dump();
+  Json masks = ColumnMasks("analyst-client");
+  ASSERT_FALSE(masks.empty());
+  for (const Json& m : masks) {
+    EXPECT_FALSE(m["viewExpression"].contains("identity")) << m.dump();
+  }
+  // A filter testing a column the role may not read (email): evaluated on the
+  // raw row as the expression principal, which reads every column and is
+  // filtered and masked nowhere; so would be a cell filter CASE that tests it.
+  policy = std::make_shared<policy::PolicySnapshot>(*policy);
+  policy->version = 9;
+  policy->filters["gold"].rows = policy::ParseRowFilter("email LIKE '%@example.com'").value();
+  policy_ = policy;
+  filters = RowFilters("analyst-client");
+  ASSERT_EQ(filters.size(), 1u) << filters.dump();
   const std::string expressions(kExpressionPrincipal);
+  EXPECT_EQ(filters[0]["identity"], expressions);
+  // The masks (the name mask; lifetime_value needs none: every filter covers
+  // it) test no such column: evaluated as the caller.
+  masks = ColumnMasks("analyst-client");
+  ASSERT_FALSE(masks.empty());
+  for (const Json& m : masks) {
+    const std::string e = m["viewExpression"]["expression"];
+    EXPECT_EQ(m["viewExpression"].contains("identity"), e.find("\"email\"") != std::string::npos)
+        << m.dump();
+  }
   EXPECT_TRUE(Allow(expressions, "SelectFromColumns",
                     Table("analytics", "members", {"email", "tier", "name"})));
   EXPECT_FALSE(Allow(expressions, "InsertIntoTable", Table("analytics", "members")));
   EXPECT_EQ(RowFilters(expressions), Json::array());
   EXPECT_EQ(ColumnMasks(expressions), Json::array());
+}
+
+TEST_F(OpaDeciderTest, AMaskOverAnUnreadableColumnIsEvaluatedAsTheExpressionPrincipal) {
+  // The demo analyst's masks test region and read name and lifetime_value,
+  // all readable by the role: no identity.
   for (const Json& m : ColumnMasks("analyst-client")) {
-    EXPECT_EQ(m["viewExpression"]["identity"], expressions) << m.dump();
+    EXPECT_FALSE(m["viewExpression"].contains("identity")) << m.dump();
   }
+  // An expression mask on name that reads email (not readable by the analyst).
+  auto policy = std::make_shared<policy::PolicySnapshot>(*policy_);
+  policy->version = 10;
+  policy->roles["analyst"].masks[0].kind = policy::MaskKind::kExpression;
+  policy->roles["analyst"].masks[0].expression = "name || email";
+  policy_ = policy;
+  Json masks = ColumnMasks("analyst-client");
+  bool seen = false;
+  for (const Json& m : masks) {
+    if (m["index"] != 1) continue;
+    seen = true;
+    EXPECT_EQ(m["viewExpression"]["identity"], std::string(kExpressionPrincipal)) << m.dump();
+  }
+  EXPECT_TRUE(seen) << masks.dump();
 }
 
 TEST_F(OpaDeciderTest, WithoutTheColumnsFilteredReadsFailAndWritesAreDenied) {
@@ -356,15 +400,58 @@ TEST_F(OpaDeciderTest, MasksAndCellFiltersPerColumn) {
   }
   ASSERT_TRUE(by_index.count(1)) << analyst.dump();
   EXPECT_EQ(by_index[1],
-            "CASE WHEN ((\"region\" IN ('eu-west', 'eu-central'))) THEN CASE WHEN "
-            "length(\"name\") <= 3 THEN \"name\" ELSE rpad('', length(\"name\") - 3, 'x') || "
-            "substr(\"name\", -3) END END");
+            "CASE WHEN ((\"region\" IN ('eu-west', 'eu-central'))) THEN "
+            "lpad(substr(\"name\", greatest(length(\"name\") - 2, 1)), length(\"name\"), "
+            "'x') END");
   ASSERT_TRUE(by_index.count(6));
   EXPECT_EQ(by_index[6],
             "CASE WHEN ((\"region\" IN ('eu-west', 'eu-central'))) THEN "
             "\"lifetime_value\" END");
   EXPECT_FALSE(by_index.count(2));  // email: not readable, no mask
   EXPECT_FALSE(by_index.count(0));  // member_id: public, all rows
+}
+
+TEST_F(OpaDeciderTest, AColumnCoveredByEveryRowFilterNeedsNoCase) {
+  // The analyst without its tag grant: rows only through eu-members (the row
+  // filter), which covers every column but email: no CASE anywhere, only the
+  // name mask.
+  auto policy = std::make_shared<policy::PolicySnapshot>(*policy_);
+  policy->version = 8;
+  policy->roles["analyst"].tag_grants.clear();
+  policy_ = policy;
+  ASSERT_EQ(RowFilters("analyst-client").size(), 1u);
+  Json masks = ColumnMasks("analyst-client");
+  ASSERT_EQ(masks.size(), 1u) << masks.dump();
+  EXPECT_EQ(masks[0]["index"], 1);
+  EXPECT_EQ(masks[0]["viewExpression"]["expression"],
+            "lpad(substr(\"name\", greatest(length(\"name\") - 2, 1)), length(\"name\"), 'x')");
+  // A second filter, on gold rows, that covers member_id and tier only: the
+  // row filter admits EU or gold rows, so the columns gold does not cover
+  // keep their CASE (NULL in gold rows outside the EU); member_id and tier,
+  // covered by both, need none.
+  policy = std::make_shared<policy::PolicySnapshot>(*policy);
+  policy->version = 9;
+  policy::DataCellFilter gold = policy->filters.at("eu-members");
+  gold.name = "gold";
+  gold.rows = policy::ParseRowFilter("tier = 'gold'").value();
+  gold.columns = policy::ColumnSpec{.kind = policy::ColumnSpec::Kind::kInclude,
+                                    .columns = {"member_id", "tier"}};
+  policy->filters["gold"] = gold;
+  policy->roles["analyst"].filters.push_back("gold");
+  policy_ = policy;
+  std::map<int, std::string> by_index;
+  for (const Json& m : ColumnMasks("analyst-client")) {
+    by_index[m["index"].get<int>()] = m["viewExpression"]["expression"].get<std::string>();
+  }
+  EXPECT_FALSE(by_index.count(0));  // member_id
+  EXPECT_FALSE(by_index.count(4));  // tier
+  ASSERT_TRUE(by_index.count(3));   // region: EU rows only
+  EXPECT_EQ(by_index[3],
+            "CASE WHEN ((\"region\" IN ('eu-west', 'eu-central'))) THEN \"region\" END");
+  ASSERT_TRUE(by_index.count(1));
+  EXPECT_TRUE(
+      by_index[1].starts_with("CASE WHEN ((\"region\" IN ('eu-west', 'eu-central'))) THEN lpad("))
+      << by_index[1];
 }
 
 TEST_F(OpaDeciderTest, MasksThatTrinoCannotReproduceFailTheQuery) {
