@@ -163,3 +163,9 @@ SQL
   fi
   stop_demo
 done
+
+# The engine alone, in-process on one thread (no HTTP), on a database of its
+# own: its cost next to libpq's prepared statement.
+"$PG_BIN/psql" "$PG_URL" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE bench_floor"
+echo
+"$ROOT/build/bench/engine_floor_bench" "$(sed "s#/[^/?]*\(?\|$\)#/bench_floor\1#" <<<"$PG_URL")"
