@@ -377,6 +377,12 @@ std::string ColumnRef(SqlDialect dialect, const std::string& quoted) {
   return "(+" + quoted + " COLLATE BINARY)";
 }
 
+// A literal integer >= 0 (a negative one parses as a negation).
+bool IsNonNegativeLiteral(const Node& n) {
+  return n.kind == Node::Kind::kLiteral && n.literal.type == Value::Type::kInteger &&
+         n.literal.i >= 0 && n.literal.i <= std::numeric_limits<int32_t>::max();
+}
+
 // The name of one of the grammar's functions (lower case, as parsed) in the
 // dialect. Trino has SQLite's others under the same names and argument order
 // (substr counts a negative start from the end in both).
@@ -465,6 +471,50 @@ void AppendSql(const Node& n, const std::function<std::string(std::string_view)>
       return;
     }
     case Node::Kind::kFunction:
+      if (dialect == SqlDialect::kTrino && n.name == "substr" &&
+          std::all_of(n.operands.begin() + 1, n.operands.end(),
+                      [](const NodePtr& o) { return IsNonNegativeLiteral(*o); })) {
+        // SQLite's substr(X, 0, N) is its first N-1 characters and
+        // substr(X, 0) all of X; TrinoRefusal() admits only literal
+        // positions >= 0 and lengths >= 0 (others render as written).
+        const Value& start = n.operands[1]->literal;
+        out += "substr(";
+        operand(0);
+        if (start.i != 0) {
+          out += ", " + std::to_string(start.i);
+          if (n.operands.size() > 2) out += ", " + std::to_string(n.operands[2]->literal.i);
+        } else {
+          out += ", 1";
+          if (n.operands.size() > 2) {
+            out += ", " + std::to_string(std::max<int64_t>(n.operands[2]->literal.i - 1, 0));
+          }
+        }
+        out += ")";
+        return;
+      }
+      if (dialect == SqlDialect::kTrino && n.name == "replace") {
+        // SQLite's replace(X, '', Y) is X (Trino's inserts Y between
+        // characters).
+        const Node& pattern = *n.operands[1];
+        if (pattern.kind == Node::Kind::kLiteral) {
+          if (pattern.literal.type == Value::Type::kText && pattern.literal.t.empty()) {
+            operand(0);
+            return;
+          }
+        } else {
+          out += "(CASE WHEN ";
+          operand(1);
+          out += " = '' THEN ";
+          operand(0);
+          out += " ELSE replace(";
+          for (size_t i = 0; i < 3; ++i) {
+            if (i > 0) out += ", ";
+            operand(i);
+          }
+          out += ") END)";
+          return;
+        }
+      }
       out += FunctionName(dialect, n.name) + "(";
       for (size_t i = 0; i < n.operands.size(); ++i) {
         if (i > 0) out += ", ";
@@ -869,6 +919,124 @@ class PgRenderer {
   const std::function<std::optional<MaskColumnSql>(std::string_view column)>& column_;
 };
 
+// ---- Trino: SQLite's value once cast to the column's type, or a refusal ----
+
+// The kind of a Trino value: kBool a comparison's boolean, kNull an untyped
+// NULL.
+enum class TrinoKind { kNull, kInteger, kReal, kText, kBool };
+
+Status TrinoRefused(std::string_view what) {
+  return Status(
+      StatusCode::kFailedPrecondition,
+      std::string(kDialect.name) + ": " + std::string(what) + " has no exact Trino counterpart");
+}
+
+// The kind of `n`'s values on Trino; a refusal for a construct whose Trino
+// value differs from SQLite's (substr positions and lengths AppendSql()
+// cannot render exactly; values mixing text and numbers, which SQLite
+// returns each as it is).
+Result<TrinoKind> TrinoKindOf(
+    const Node& n,
+    const std::function<std::optional<MaskColumnSql>(std::string_view column)>& column) {
+  std::vector<TrinoKind> ops;
+  for (const NodePtr& o : n.operands) {
+    LG_ASSIGN_OR_RETURN(TrinoKind k, TrinoKindOf(*o, column));
+    ops.push_back(k);
+  }
+  // The one kind of values that may each be the result; an integer with a
+  // real is a real (Trino's common type).
+  auto common = [](const std::vector<TrinoKind>& kinds,
+                   std::string_view what) -> Result<TrinoKind> {
+    TrinoKind kind = TrinoKind::kNull;
+    for (TrinoKind k : kinds) {
+      if (k == TrinoKind::kBool) k = TrinoKind::kInteger;
+      if (k == TrinoKind::kNull || k == kind) continue;
+      if (kind == TrinoKind::kNull) {
+        kind = k;
+      } else if ((kind == TrinoKind::kInteger || kind == TrinoKind::kReal) &&
+                 (k == TrinoKind::kInteger || k == TrinoKind::kReal)) {
+        kind = TrinoKind::kReal;
+      } else {
+        return TrinoRefused(std::string(what) + " mixing text and numbers");
+      }
+    }
+    return kind;
+  };
+  switch (n.kind) {
+    case Node::Kind::kLiteral:
+      switch (n.literal.type) {
+        case Value::Type::kNull:
+          return TrinoKind::kNull;
+        case Value::Type::kInteger:
+          return TrinoKind::kInteger;
+        case Value::Type::kReal:
+          return TrinoKind::kReal;
+        case Value::Type::kText:
+          return TrinoKind::kText;
+      }
+      return TrinoKind::kNull;
+    case Node::Kind::kColumn: {
+      std::optional<MaskColumnSql> c = column(n.name);
+      if (!c) return TrinoRefused("column " + n.name + "'s type");
+      return c->kind == MaskColumnSql::Kind::kInteger ? TrinoKind::kInteger
+             : c->kind == MaskColumnSql::Kind::kReal  ? TrinoKind::kReal
+                                                      : TrinoKind::kText;
+    }
+    case Node::Kind::kNegate:
+      return ops[0] == TrinoKind::kBool ? TrinoKind::kInteger : ops[0];
+    case Node::Kind::kNot:
+    case Node::Kind::kAnd:
+    case Node::Kind::kOr:
+    case Node::Kind::kCompare:
+    case Node::Kind::kIsNull:
+    case Node::Kind::kIn:
+    case Node::Kind::kBetween:
+    case Node::Kind::kLike:
+      return TrinoKind::kBool;
+    case Node::Kind::kArithmetic:
+      if (n.op == "||") return TrinoKind::kText;
+      return common(ops, "arithmetic");
+    case Node::Kind::kFunction: {
+      const std::string& f = n.name;
+      if (f == "length" || f == "instr") return TrinoKind::kInteger;
+      if (f == "substr") {
+        for (size_t i = 1; i < n.operands.size(); ++i) {
+          if (!IsNonNegativeLiteral(*n.operands[i])) {
+            return TrinoRefused("substr with a computed or negative position or length");
+          }
+        }
+        return TrinoKind::kText;
+      }
+      if (f == "coalesce" || f == "ifnull") return common(ops, f);
+      if (f == "nullif") return common({ops[0]}, f);
+      return TrinoKind::kText;  // lower, upper, replace, trim, ltrim, rtrim
+    }
+    case Node::Kind::kCase: {
+      std::vector<TrinoKind> results;
+      for (size_t i = 1; i < ops.size(); i += 2) results.push_back(ops[i]);
+      if (n.has_else) results.push_back(ops.back());
+      return common(results, "CASE");
+    }
+  }
+  return TrinoRefused("this expression");
+}
+
+const char* TrinoKindName(TrinoKind k) {
+  switch (k) {
+    case TrinoKind::kInteger:
+      return "an integer";
+    case TrinoKind::kReal:
+      return "a real number";
+    case TrinoKind::kText:
+      return "text";
+    case TrinoKind::kBool:
+      return "a comparison's value";
+    case TrinoKind::kNull:
+      break;
+  }
+  return "NULL";
+}
+
 void CollectColumns(const Node& n, std::vector<std::string>& out) {
   if (n.kind == Node::Kind::kColumn) {
     for (const auto& c : out) {
@@ -906,6 +1074,46 @@ std::string MaskExpression::ToSql(
   std::string out;
   AppendSql(*root, column_sql, dialect, out);
   return out;
+}
+
+Result<std::string> MaskExpression::ToTrinoSql(
+    const std::function<std::optional<MaskColumnSql>(std::string_view column)>& column,
+    std::optional<MaskColumnSql::Kind> target) const {
+  if (!root) return std::string("NULL");  // not parsed: fail closed
+  LG_ASSIGN_OR_RETURN(TrinoKind kind, TrinoKindOf(*root, column));
+  // Exact casts only: a value of the column's kind, NULL, or an integer (a
+  // comparison's 1/0) on a real column or, as its decimal text, on a text
+  // column. Trino prints reals differently from SQLite ("5.0E0"), rounds
+  // them to integers and reads text as numbers.
+  bool exact = kind == TrinoKind::kNull;
+  if (target) {
+    const bool integer = kind == TrinoKind::kInteger;
+    switch (*target) {
+      case MaskColumnSql::Kind::kInteger:
+        exact = exact || integer || kind == TrinoKind::kBool;
+        break;
+      case MaskColumnSql::Kind::kReal:
+        exact = exact || integer || kind == TrinoKind::kBool || kind == TrinoKind::kReal;
+        break;
+      case MaskColumnSql::Kind::kText:
+        exact = exact || integer || kind == TrinoKind::kText;
+        break;
+    }
+  }
+  if (!exact) {
+    const char* column_kind = !target                                    ? "another type"
+                              : *target == MaskColumnSql::Kind::kInteger ? "an integer"
+                              : *target == MaskColumnSql::Kind::kReal    ? "a real"
+                                                                         : "a text";
+    return TrinoRefused(std::string(TrinoKindName(kind)) + " as the value of " + column_kind +
+                        " column");
+  }
+  return ToSql(
+      [&](std::string_view name) {
+        std::optional<MaskColumnSql> c = column(name);
+        return c ? c->sql : std::string("NULL");
+      },
+      SqlDialect::kTrino);
 }
 
 Result<std::string> MaskExpression::ToPostgreSql(

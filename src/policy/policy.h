@@ -234,6 +234,20 @@ struct MaskExpression {
   // point): the query fails, it never returns another value.
   Result<std::string> ToPostgreSql(
       const std::function<std::optional<MaskColumnSql>(std::string_view column)>& column) const;
+  // SQL for Trino (ToSql's kTrino) whose value, cast to a column of kind
+  // `target` (nullopt: a Trino type of no such kind), is SQLite's, typed
+  // from `column` (nullopt: a type of no such kind, refused). substr takes
+  // SQLite's position 0 (the first N-1 characters) and replace an empty
+  // pattern (the string itself). FailedPrecondition "mask expression:
+  // <construct> has no exact Trino counterpart" where Trino would give
+  // another value: a value of another kind than the column's except an
+  // integer (or a comparison's 1/0 on a number column) on a real or text
+  // column ("a real number as the value of a text column", ...); substr
+  // with a computed or negative position or length; CASE, coalesce,
+  // ifnull, nullif or arithmetic mixing text and numbers.
+  Result<std::string> ToTrinoSql(
+      const std::function<std::optional<MaskColumnSql>(std::string_view column)>& column,
+      std::optional<MaskColumnSql::Kind> target) const;
 };
 // InvalidArgument "mask expression: <what was expected, what was found> at
 // position N" (N 1-based); empty text is an error.

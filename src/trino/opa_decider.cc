@@ -64,12 +64,24 @@ bool IsNumberType(std::string_view type) {
   return IsIntegerType(t) || t == "double" || t == "real" || t.starts_with("decimal");
 }
 
+// The kind of a Trino type's values as a mask expression reads them
+// (nullopt: none of them).
+std::optional<policy::MaskColumnSql::Kind> KindOf(std::string_view type) {
+  if (IsIntegerType(type)) return policy::MaskColumnSql::Kind::kInteger;
+  if (IsNumberType(type)) return policy::MaskColumnSql::Kind::kReal;
+  if (IsTextType(type)) return policy::MaskColumnSql::Kind::kText;
+  return std::nullopt;
+}
+
 // A mask for Trino, on column `c` (quoted) of Trino type `type`, with the
 // semantics the SQLite engine gives it (engine/sqlite/catalog.cc). Where
 // Trino cannot give the same value for that type, the query fails.
-std::string MaskSql(const policy::ColumnMask& mask, const std::string& c, std::string_view type,
-                    const std::function<std::string(std::string_view)>& column,
-                    const std::string& hash_key_hex) {
+// `typed_column` is `column` with the kind of its values.
+std::string MaskSql(
+    const policy::ColumnMask& mask, const std::string& c, std::string_view type,
+    const std::function<std::string(std::string_view)>& column,
+    const std::function<std::optional<policy::MaskColumnSql>(std::string_view)>& typed_column,
+    const std::string& hash_key_hex) {
   auto unsupported = [&](std::string_view kind) {
     return FailSql("lakegate: the " + std::string(kind) + " mask on " + mask.column + " (a " +
                        std::string(type) + " column) is not supported on Trino",
@@ -106,8 +118,14 @@ std::string MaskSql(const policy::ColumnMask& mask, const std::string& c, std::s
       for (const std::string& name : expression->Columns()) {
         if (column(name).empty()) return "CAST(NULL AS " + std::string(type) + ")";
       }
-      return "CAST(" + expression->ToSql(column, policy::SqlDialect::kTrino) + " AS " +
-             std::string(type) + ")";
+      Result<std::string> sql = expression->ToTrinoSql(typed_column, KindOf(type));
+      if (!sql.ok()) {
+        return FailSql("lakegate: the expression mask on " + mask.column + " (a " +
+                           std::string(type) +
+                           " column) is not supported on Trino: " + sql.status().message(),
+                       type);
+      }
+      return "CAST(" + *sql + " AS " + std::string(type) + ")";
     }
   }
   return "CAST(NULL AS " + std::string(type) + ")";
@@ -631,6 +649,15 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         }
         return "";
       };
+      auto typed_column = [&cols](std::string_view name) -> std::optional<policy::MaskColumnSql> {
+        for (const Col& c : cols) {
+          if (!EqualsIgnoreCase(c.name, name)) continue;
+          std::optional<policy::MaskColumnSql::Kind> column_kind = KindOf(c.type);
+          if (!column_kind) return std::nullopt;
+          return policy::MaskColumnSql{.sql = QuoteIdent(c.name), .kind = *column_kind};
+        }
+        return std::nullopt;
+      };
       // The filters of the row filter Trino applies to this table (RowFilters
       // decides it from the same columns): every row Trino lets through
       // satisfies one of them, so a column covered by all of them needs no
@@ -662,7 +689,7 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         std::string expression = QuoteIdent(cols[i].name);
         std::vector<std::string> referenced = {cols[i].name};
         if (vc->mask != nullptr) {
-          expression = MaskSql(*vc->mask, expression, cols[i].type, column, key_hex);
+          expression = MaskSql(*vc->mask, expression, cols[i].type, column, typed_column, key_hex);
           if (vc->mask->kind == policy::MaskKind::kExpression) {
             Result<policy::MaskExpression> parsed =
                 policy::ParseMaskExpression(vc->mask->expression);

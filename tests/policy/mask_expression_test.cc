@@ -841,5 +841,71 @@ TEST(MaskExpressionPostgresTest, RefusesWhatCannotMatch) {
   }
 }
 
+// Trino: typed like PostgreSQL (n integer, r real, t text), cast by the
+// caller to a column of kind `target`.
+Result<std::string> TrinoSql(std::string_view text, MaskColumnSql::Kind target) {
+  return Parse(text).ToTrinoSql(
+      [](std::string_view column) -> std::optional<MaskColumnSql> {
+        if (column == "n") return MaskColumnSql{"\"n\"", MaskColumnSql::Kind::kInteger};
+        if (column == "r") return MaskColumnSql{"\"r\"", MaskColumnSql::Kind::kReal};
+        if (column == "t") return MaskColumnSql{"\"t\"", MaskColumnSql::Kind::kText};
+        return std::nullopt;
+      },
+      target);
+}
+
+TEST(MaskExpressionTrinoTest, SubstrAndReplaceGiveSqlitesValues) {
+  constexpr auto kText = MaskColumnSql::Kind::kText;
+  // Positions >= 1 as written; SQLite's position 0 is one character short.
+  EXPECT_EQ(*TrinoSql("substr(t, 2, 3)", kText), "substr(\"t\", 2, 3)");
+  EXPECT_EQ(*TrinoSql("substr(t, 0, 2)", kText), "substr(\"t\", 1, 1)");
+  EXPECT_EQ(*TrinoSql("substr(t, 0, 0)", kText), "substr(\"t\", 1, 0)");
+  EXPECT_EQ(*TrinoSql("substr(t, 0)", kText), "substr(\"t\", 1)");
+  // An empty pattern leaves the string as it is; a computed one is checked.
+  EXPECT_EQ(*TrinoSql("replace(t, 'a', '*')", kText), "replace(\"t\", 'a', '*')");
+  EXPECT_EQ(*TrinoSql("replace(t, '', '*')", kText), "\"t\"");
+  EXPECT_EQ(*TrinoSql("replace(t, lower(t), 'x')", kText),
+            "(CASE WHEN lower(\"t\") = '' THEN \"t\" ELSE replace(\"t\", lower(\"t\"), 'x') END)");
+}
+
+TEST(MaskExpressionTrinoTest, ExactCastsOnly) {
+  constexpr auto kInteger = MaskColumnSql::Kind::kInteger;
+  constexpr auto kReal = MaskColumnSql::Kind::kReal;
+  constexpr auto kText = MaskColumnSql::Kind::kText;
+  // The column's own kind, NULL, or an integer on a real or text column.
+  EXPECT_EQ(*TrinoSql("n * 2", kInteger), "(\"n\" * 2)");
+  EXPECT_EQ(*TrinoSql("n * 2", kText), "(\"n\" * 2)");
+  EXPECT_EQ(*TrinoSql("n * 2", kReal), "(\"n\" * 2)");
+  EXPECT_EQ(*TrinoSql("r / 2", kReal), "(\"r\" / 2)");
+  EXPECT_EQ(*TrinoSql("n > 1", kInteger), "(\"n\" > 1)");
+  EXPECT_EQ(*TrinoSql("NULL", kInteger), "NULL");
+  EXPECT_EQ(*TrinoSql("coalesce(t, 'none')", kText), "coalesce(\"t\", 'none')");
+  struct Refusal {
+    const char* text;
+    MaskColumnSql::Kind target;
+    const char* construct;
+  };
+  for (const Refusal& r : std::vector<Refusal>{
+           {"r * 2", kText, "a real number as the value of a text column"},
+           {"r / 2", kInteger, "a real number as the value of an integer column"},
+           {"coalesce(n, r)", kInteger, "a real number as the value of an integer column"},
+           {"t", kInteger, "text as the value of an integer column"},
+           {"upper(t)", kReal, "text as the value of a real column"},
+           {"n = 1", kText, "a comparison's value as the value of a text column"},
+           {"substr(t, -7, 3)", kText, "substr with a computed or negative position or length"},
+           {"substr(t, 1, -1)", kText, "substr with a computed or negative position or length"},
+           {"substr(t, n)", kText, "substr with a computed or negative position or length"},
+           {"CASE WHEN n > 1 THEN t ELSE n END", kText, "CASE mixing text and numbers"},
+           {"coalesce(t, n)", kText, "coalesce mixing text and numbers"},
+           {"x || t", kText, "column x's type"}}) {
+    SCOPED_TRACE(r.text);
+    Result<std::string> sql = TrinoSql(r.text, r.target);
+    ASSERT_FALSE(sql.ok()) << *sql;
+    EXPECT_EQ(sql.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(sql.status().message(),
+              std::string("mask expression: ") + r.construct + " has no exact Trino counterpart");
+  }
+}
+
 }  // namespace
 }  // namespace lakegate::policy

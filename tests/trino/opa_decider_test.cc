@@ -473,6 +473,44 @@ TEST_F(OpaDeciderTest, MasksThatTrinoCannotReproduceFailTheQuery) {
             std::string::npos);
 }
 
+// An expression mask whose Trino value would differ from SQLite's (a real
+// cast to bigint rounds; a negative substr position counts differently)
+// fails the query naming the column and the construct; SQLite's position 0
+// is rendered exactly.
+TEST_F(OpaDeciderTest, ExpressionMasksGiveSqlitesValueOrFailTheQuery) {
+  auto policy = std::make_shared<policy::PolicySnapshot>(*policy_);
+  policy->version = 8;
+  auto mask = [](std::string column, std::string expression) {
+    return policy::ColumnMask{.database = "analytics",
+                              .table = "members",
+                              .column = std::move(column),
+                              .kind = policy::MaskKind::kExpression,
+                              .n = 0,
+                              .expression = std::move(expression)};
+  };
+  policy->roles["dev"].masks = {mask("member_id", "member_id / 2.0"),
+                                mask("name", "substr(name, 0, 2) || replace(name, '', '*')"),
+                                mask("region", "substr(region, -2)")};
+  policy_ = policy;
+  std::map<int, std::string> by_index;
+  for (const Json& m : ColumnMasks("dev-client")) {
+    by_index[m["index"].get<int>()] = m["viewExpression"]["expression"].get<std::string>();
+  }
+  ASSERT_TRUE(by_index.count(0));
+  EXPECT_EQ(by_index[0],
+            "CAST(fail('lakegate: the expression mask on member_id (a bigint column) is not "
+            "supported on Trino: mask expression: a real number as the value of an integer "
+            "column has no exact Trino counterpart') AS bigint)");
+  ASSERT_TRUE(by_index.count(1));
+  EXPECT_EQ(by_index[1], "CAST((substr(\"name\", 1, 1) || \"name\") AS " + kTypes[1] + ")");
+  ASSERT_TRUE(by_index.count(3));
+  EXPECT_NE(by_index[3].find("fail('lakegate: the expression mask on region (a " + kTypes[3] +
+                             " column) is not supported on Trino: mask expression: substr with "
+                             "a computed or negative position or length"),
+            std::string::npos)
+      << by_index[3];
+}
+
 TEST_F(OpaDeciderTest, AnswersAreCachedPerPolicyVersionAndGeneration) {
   EXPECT_TRUE(Allow("dev-client", "ExecuteQuery"));
   EXPECT_TRUE(Allow("dev-client", "ExecuteQuery"));
