@@ -673,18 +673,16 @@ std::string RandomMaskExpression(Rng& rng, const RawTable& raw, const RawColumn&
 // expression to the masked column's type (docs/trino.md). So the generator
 // writes expressions from a subset whose values are the same on SQLite,
 // PostgreSQL and Trino, knows the kind of their values (what PostgreSQL
-// declares), and on PostgreSQL also writes constructs it documents as
+// declares), and on PostgreSQL and Trino also writes constructs each documents as
 // refused, knowing which. Left out, and why:
 //   - a comparison used as a value (SQLite: 1 or 0; Trino: a boolean) and an
 //     integer inside || (Trino refuses it): on PostgreSQL only, which gives
 //     SQLite's values; a number used as a condition (Trino refuses it);
 //   - division and % by zero (SQLite and PostgreSQL: NULL; Trino: an error),
 //     % on reals (SQLite takes the integer part; PostgreSQL refuses);
-//   - substr with a position below 1 (SQLite counts 0 and negative positions
-//     its own way, Trino gives '', PostgreSQL refuses negative ones) or a
-//     negative length;
-//   - replace with an empty pattern (Trino inserts between characters),
-//     trim/ltrim/rtrim (Trino trims whitespace other than spaces), comparing
+//   - substr with a negative position or length (SQLite counts them its own
+//     way; PostgreSQL and Trino refuse them, written as refused constructs);
+//   - trim/ltrim/rtrim (Trino trims whitespace other than spaces), comparing
 //     an integer with a real other than an integer literal (PostgreSQL
 //     refuses: it compares in double precision);
 //   - a column the table lacks (NULL on SQLite and Trino, refused on
@@ -714,6 +712,10 @@ struct PortableMask {
   // ("mask expression: <refused> has no exact PostgreSQL counterpart");
   // empty when PostgreSQL renders SQLite's values.
   std::string refused;
+  // The construct Trino refuses, as its documented failure names it
+  // ("mask expression: <trino_refused> has no exact Trino counterpart",
+  // docs/trino.md); empty when Trino gives SQLite's values.
+  std::string trino_refused;
 };
 std::map<std::string, PortableMask>& PortableMasks() {
   static std::map<std::string, PortableMask> masks;
@@ -865,6 +867,26 @@ class PortableMaskGen {
     }
   }
 
+  // A construct Trino documents as refused on a column of kind `own`
+  // (docs/trino.md), and its named reason: a value its cast would change,
+  // or a substr position counted from the end.
+  std::pair<std::string, std::string> TrinoRefused(ValueKind own) {
+    const char* column = own == ValueKind::kInteger ? "an integer column"
+                         : own == ValueKind::kReal  ? "a real column"
+                                                    : "a text column";
+    if (own == ValueKind::kText && rng_.Chance(0.4)) {
+      std::string text = Leaf(ValueKind::kText, false);
+      std::string start = std::to_string(rng_.Int(1, 9));
+      std::string length = rng_.Chance(0.5) ? ", " + std::to_string(rng_.Int(0, 4)) : "";
+      return {"substr(" + text + ", -" + start + length + ")",
+              "substr with a computed or negative position or length"};
+    }
+    if (own != ValueKind::kReal && (own == ValueKind::kText || rng_.Chance(0.5))) {
+      return {Value(ValueKind::kReal, 1), std::string("a real number as the value of ") + column};
+    }
+    return {Value(ValueKind::kText, 1), std::string("text as the value of ") + column};
+  }
+
   // A kind of value the table has a column of, or any kind.
   ValueKind AnyKind() {
     std::vector<ValueKind> kinds = {ValueKind::kInteger};
@@ -1008,13 +1030,14 @@ class PortableMaskGen {
       }
       case 3: {
         std::string value = Value(T, depth + 1);
-        std::string start = std::to_string(rng_.Int(1, 6));
+        std::string start = std::to_string(rng_.Int(0, 6));
         std::string length = rng_.Chance(0.6) ? ", " + std::to_string(rng_.Int(0, 5)) : "";
         return "substr(" + value + ", " + start + length + ")";
       }
       case 4: {
         std::string value = Value(T, depth + 1);
-        std::string from = Quote(rng_.Chance(0.5) ? "a" : "e");
+        static const std::vector<std::string> kPatterns = {"a", "e", ""};
+        std::string from = Quote(rng_.Pick(kPatterns));
         return "replace(" + value + ", " + from + ", " + Quote(rng_.Chance(0.5) ? "*" : "") + ")";
       }
       case 5:
@@ -1057,6 +1080,9 @@ std::string RandomPortableMaskExpression(Rng& rng, const RawTable& raw, const Ra
   if (postgres && rng.Chance(0.15)) {
     std::tie(text, info.refused) = gen.Refused();
     info.kind = ValueKind::kText;  // never answered
+  } else if (!postgres && rng.Chance(0.15)) {
+    std::tie(text, info.trino_refused) = gen.TrinoRefused(own);
+    info.kind = own;  // never answered
   } else {
     if (rng.Chance(0.7)) {
       info.kind = own;
@@ -2211,6 +2237,12 @@ const policy::ColumnMask* MaskOn(const policy::Role& role, const std::string& da
   return nullptr;
 }
 
+// The construct the engine under test documents as refused in `info`'s
+// mask (empty: none).
+const std::string& RefusedConstruct(const PortableMask& info) {
+  return TestEngine() == EngineKind::kTrino ? info.trino_refused : info.refused;
+}
+
 // The expression masks of `role` whose constructs PostgreSQL documents as
 // refused (PortableMask::refused) and that its catalog compiles: on a column
 // of a table the role reads (then `*certain`: the oracle predicts the
@@ -2221,21 +2253,23 @@ std::vector<const policy::ColumnMask*> RefusedMasks(const policy::Role& role,
                                                     bool* certain) {
   std::vector<const policy::ColumnMask*> out;
   *certain = false;
-  if (TestEngine() != EngineKind::kPostgres) return out;
+  if (TestEngine() == EngineKind::kSqlite) return out;
   for (const auto& m : role.masks) {
     const PortableMask* info =
         m.kind == MaskKind::kExpression ? FindPortableMask(m.expression) : nullptr;
-    if (info == nullptr || info->refused.empty()) continue;
+    if (info == nullptr || RefusedConstruct(*info).empty()) continue;
     for (const auto& t : access) {
       if (!EqualsIgnoreCase(t.database, m.database) || !EqualsIgnoreCase(t.name, m.table)) continue;
       if (t.access == GovernedTable::Access::kDescribeOnly) {
-        out.push_back(&m);
+        if (TestEngine() == EngineKind::kPostgres) out.push_back(&m);
       } else if (t.access == GovernedTable::Access::kSelectable &&
                  std::any_of(t.visible_columns.begin(), t.visible_columns.end(),
                              [&](const std::string& c) { return EqualsIgnoreCase(c, m.column); }) &&
                  MaskOn(role, t.database, t.name, m.column) == &m) {
         out.push_back(&m);
-        *certain = true;
+        // PostgreSQL refuses every query of the role; Trino fails a query
+        // that evaluates the mask on a row (fail() in the mask).
+        *certain = *certain || TestEngine() == EngineKind::kPostgres;
       }
     }
   }
@@ -2249,6 +2283,25 @@ std::vector<const policy::ColumnMask*> RefusedMasks(const policy::Role& role,
 // such a construct (RefusedMasks), with that construct named.
 bool FailsClosed(const testing::Outcome& engine, const policy::Role& role,
                  const std::vector<TableAccess>& access) {
+  if (TestEngine() == EngineKind::kTrino) {
+    // Trino: the query fails with the decider's fail() message, which names
+    // the masked column and the construct (docs/trino.md).
+    if (engine.status.code() != StatusCode::kInvalidArgument ||
+        engine.status.reason<EngineFailure>() != EngineFailure::kInvalidQuery) {
+      return false;
+    }
+    bool certain = false;
+    for (const policy::ColumnMask* m : RefusedMasks(role, access, &certain)) {
+      std::string named = "lakegate: the expression mask on " + m->column + " (a ";
+      std::string construct = " column) is not supported on Trino: mask expression: " +
+                              FindPortableMask(m->expression)->trino_refused +
+                              " has no exact Trino counterpart";
+      const std::string& msg = engine.status.message();
+      size_t at = msg.find(named);
+      if (at != std::string::npos && msg.find(construct, at) != std::string::npos) return true;
+    }
+    return false;
+  }
   if (TestEngine() != EngineKind::kPostgres ||
       engine.status.code() != StatusCode::kPermissionDenied ||
       engine.status.reason<EngineFailure>() != EngineFailure::kPermissionDenied) {
@@ -2588,6 +2641,7 @@ json PolicyJson(const policy::PolicySnapshot& p) {
       if (info != nullptr) {
         mask["value_kind"] = DeclaredType(info->kind);
         if (!info->refused.empty()) mask["postgresql_refuses"] = info->refused;
+        if (!info->trino_refused.empty()) mask["trino_refuses"] = info->trino_refused;
       }
       masks.push_back(std::move(mask));
     }
@@ -2668,6 +2722,7 @@ Result<policy::PolicySnapshot> JsonPolicy(const json& j) {
                     : value_kind == "REAL"  ? ValueKind::kReal
                                             : ValueKind::kText;
         info.refused = m.value("postgresql_refuses", "");
+        info.trino_refused = m.value("trino_refuses", "");
         PortableMasks()[mask.expression] = info;
       }
       r.masks.push_back(mask);
@@ -2899,7 +2954,7 @@ int64_t LiveExpressionMasks(const policy::Role& role, const RawTable& raw,
     auto parsed = policy::ParseMaskExpression(m.expression);
     if (!visible || !parsed.ok()) continue;
     const PortableMask* info = FindPortableMask(m.expression);
-    if (TestEngine() == EngineKind::kPostgres && info != nullptr && !info->refused.empty())
+    if (TestEngine() != EngineKind::kSqlite && info != nullptr && !RefusedConstruct(*info).empty())
       continue;  // the role's queries are refused
     bool known = true;
     for (const auto& name : parsed->Columns()) {
