@@ -216,7 +216,9 @@ struct MaskExpression {
   // `(+<column_sql(name)> COLLATE BINARY)`, literals rendered safely and
   // every operator parenthesized; `column_sql` must return a safe SQL
   // expression (a quoted identifier or a bound parameter). kTrino: column
-  // references as is, ifnull as coalesce, instr as strpos; Trino's typing is
+  // references as is, ifnull as coalesce, instr as strpos, substr with
+  // literal positions and lengths >= 0 and replace as SQLite reads them
+  // (position 0, an empty pattern; ToTrinoSql()); Trino's typing is
   // stricter than SQLite's (|| and comparisons need matching types), so an
   // expression mixing types fails the query there.
   std::string ToSql(const std::function<std::string(std::string_view column)>& column_sql,
@@ -244,7 +246,7 @@ struct MaskExpression {
   // integer (or a comparison's 1/0 on a number column) on a real or text
   // column ("a real number as the value of a text column", ...); substr
   // with a computed or negative position or length; CASE, coalesce,
-  // ifnull, nullif or arithmetic mixing text and numbers.
+  // ifnull or arithmetic mixing text and numbers.
   Result<std::string> ToTrinoSql(
       const std::function<std::optional<MaskColumnSql>(std::string_view column)>& column,
       std::optional<MaskColumnSql::Kind> target) const;
