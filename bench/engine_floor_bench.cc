@@ -4,6 +4,11 @@
 // role (governed virtual tables). Single thread, in-process, no HTTP.
 // Usage: engine_floor_bench DIR [SQL]   (DIR is created; the demo lake is
 // built in it; SQL replaces the query, e.g. a scan with LIKE)
+//        engine_floor_bench postgresql://... [SQL]
+//   the same on the PostgreSQL engine: the demo table is loaded into that
+//   database (schema analytics), the floor is libpq with a prepared
+//   statement on one connection (PQexecPrepared, as pgbench -M prepared).
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -14,6 +19,7 @@
 
 #include "engine/demo_members.h"
 #include "engine/engine.h"
+#include "engine/postgres/postgres_engine.h"
 #include "engine/sqlite/sqlite_engine.h"
 #include "policy/policy.h"
 
@@ -57,7 +63,9 @@ int main(int argc, char** argv) {
   std::string dir = argc > 1 ? argv[1] : "/tmp/lakegate-engine-floor";
   const std::string sql = argc > 2 ? argv[2] : kDefaultSql;
   std::filesystem::create_directories(dir);
-  auto engine = lg::engine::OpenSqliteEngine({dir});
+  const bool postgres = dir.rfind("postgres", 0) == 0;
+  auto engine =
+      postgres ? lg::engine::OpenPostgresEngineAt(dir, {}) : lg::engine::OpenSqliteEngine({dir});
   if (!engine.ok()) {
     std::fprintf(stderr, "%s\n", engine.status().ToString().c_str());
     return 1;
@@ -67,34 +75,61 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  sqlite3* db = nullptr;
-  sqlite3_open_v2((dir + "/analytics.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* cached = nullptr;
-  sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &cached, nullptr);
   size_t sink = 0;
   int64_t expected_rows = 0;
-  auto step_all = [&](sqlite3_stmt* st) {
-    expected_rows = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      ++expected_rows;
-      for (int i = 0; i < sqlite3_column_count(st); ++i) {
-        if (sqlite3_column_type(st, i) == SQLITE_TEXT)
-          sink += static_cast<size_t>(sqlite3_column_bytes(st, i));
-      }
+  double raw_cached = 0, raw_fresh = 0;
+  if (postgres) {
+    // The database owner on the raw table, schema-qualified: no governance.
+    std::string raw_sql = sql;
+    if (raw_sql == kDefaultSql) raw_sql = "SELECT * FROM analytics.members LIMIT 10";
+    PGconn* pg = PQconnectdb(dir.c_str());
+    PGresult* prepared = PQprepare(pg, "floor", raw_sql.c_str(), 0, nullptr);
+    if (PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+      std::fprintf(stderr, "%s\n", PQerrorMessage(pg));
+      return 1;
     }
-  };
-  double raw_cached = MicrosPerCall([&] {
-    step_all(cached);
-    sqlite3_reset(cached);
-  });
-  double raw_fresh = MicrosPerCall([&] {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-    step_all(st);
-    sqlite3_finalize(st);
-  });
-  sqlite3_finalize(cached);
-  sqlite3_close(db);
+    PQclear(prepared);
+    auto read_all = [&](PGresult* r) {
+      expected_rows = PQntuples(r);
+      for (int row = 0; row < PQntuples(r); ++row) {
+        for (int i = 0; i < PQnfields(r); ++i) sink += static_cast<size_t>(PQgetlength(r, row, i));
+      }
+      PQclear(r);
+    };
+    raw_cached = MicrosPerCall(
+        [&] { read_all(PQexecPrepared(pg, "floor", 0, nullptr, nullptr, nullptr, 0)); });
+    raw_fresh = MicrosPerCall([&] {
+      read_all(PQexecParams(pg, raw_sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0));
+    });
+    PQfinish(pg);
+  } else {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2((dir + "/analytics.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* cached = nullptr;
+    sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &cached, nullptr);
+    auto step_all = [&](sqlite3_stmt* st) {
+      expected_rows = 0;
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        ++expected_rows;
+        for (int i = 0; i < sqlite3_column_count(st); ++i) {
+          if (sqlite3_column_type(st, i) == SQLITE_TEXT)
+            sink += static_cast<size_t>(sqlite3_column_bytes(st, i));
+        }
+      }
+    };
+    raw_cached = MicrosPerCall([&] {
+      step_all(cached);
+      sqlite3_reset(cached);
+    });
+    raw_fresh = MicrosPerCall([&] {
+      sqlite3_stmt* st = nullptr;
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+      step_all(st);
+      sqlite3_finalize(st);
+    });
+    sqlite3_finalize(cached);
+    sqlite3_close(db);
+  }
 
   lg::policy::PolicySnapshot policy;
   policy.version = 1;
@@ -122,14 +157,18 @@ int main(int argc, char** argv) {
   double fast = MicrosPerCall([&] { run(super); });
   double governed = MicrosPerCall([&] { run(dev); });
 
-  std::printf("| `%s`, one thread, in-process | µs per query | queries/s | vs SQLite cached |\n",
-              sql.c_str());
+  const char* floor = postgres ? "libpq prepared" : "SQLite cached";
+  std::printf("| `%s`, one thread, in-process | µs per query | queries/s | vs %s |\n", sql.c_str(),
+              floor);
   std::printf("|---|---:|---:|---:|\n");
   auto row = [&](const char* name, double us) {
     std::printf("| %s | %.1f | %.0f | %.2fx |\n", name, us, 1e6 / us, us / raw_cached);
   };
-  row("SQLite C API, cached statement (the floor)", raw_cached);
-  row("SQLite C API, prepare per query", raw_fresh);
+  row(postgres ? "libpq, prepared statement (the floor)"
+               : "SQLite C API, cached statement (the floor)",
+      raw_cached);
+  row(postgres ? "libpq, statement parsed per query" : "SQLite C API, prepare per query",
+      raw_fresh);
   row("lakegate engine, lf-super-user-role (fast path)", fast);
   row("lakegate engine, lf-dev-role (governed, no email)", governed);
   return sink == 0 ? 1 : 0;

@@ -135,5 +135,37 @@ SQL
   r=$(field "$l" rps)
   printf '| GROUP BY, members (1,000 rows) | query API, reporting-service (governed view)%s | %s | %s | %s | - | %s µs | %s µs |\n' \
     "$tag" "$GROUP_CONNECTIONS" "$r" "$(ratio "$r" "$direct_dev")" "$(field "$l" p50_us)" "$(field "$l" p99_us)"
+  if [[ $run == "${runs[-1]}" ]]; then
+    # One connection, one request at a time: where one request's time goes.
+    # Mean latency (1 / rate) of the bare prepared statement, of the engine's
+    # 4-statement pipeline, of an HTTP round trip to nginx, and of the query
+    # API (HTTP + token + role + the engine's pipeline + JSON + audit).
+    one_nginx=$(CONNECTIONS=1 nginx_ceiling "$OUT/nginx-1.txt")
+    one_direct=$(pgbench_tps "$LIMIT_SQL" 1 limit-1)
+    "$PG_BIN/pgbench" -n -M prepared -c 1 -j 1 -T "$seconds" -f "$WORK/engine-limit.sql" \
+      "$PG_URL_DIRECT" >"$OUT/pgbench-engine-limit-1.txt"
+    one_engine=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench-engine-limit-1.txt")
+    us() { awk -v r="$1" 'BEGIN { printf "%.0f", 1e6 / r }'; }
+    echo
+    echo "One connection, LIMIT 10 (mean latency = 1 / rate)$tag:"
+    echo
+    echo "| path | requests/s | mean latency | ratio to pgbench |"
+    echo "|---|---:|---:|---:|"
+    printf '| pgbench (direct, prepared) | %s | %s µs | 1.00 |\n' "$one_direct" "$(us "$one_direct")"
+    printf '| pgbench, the engine'"'"'s pipeline per read | %s | %s µs | %s |\n' "$one_engine" \
+      "$(us "$one_engine")" "$(ratio "$one_direct" "$one_engine")"
+    r=$(field "$one_nginx" rps)
+    printf '| nginx return 200 (HTTP round trip alone) | %s | %s µs | - |\n' "$r" "$(us "$r")"
+    for client in etl-service reporting-service; do
+      l=$(api_run "$client" "SELECT * FROM members LIMIT 10" 1 "limit-1-$run"); r=$(field "$l" rps)
+      printf '| query API, %s | %s | %s µs | %s |\n' "$client" "$r" "$(us "$r")" "$(ratio "$one_direct" "$r")"
+    done
+  fi
   stop_demo
 done
+
+# The engine alone, in-process on one thread (no HTTP), on a database of its
+# own: its cost next to libpq's prepared statement.
+"$PG_BIN/psql" "$PG_URL" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE bench_floor"
+echo
+"$ROOT/build/bench/engine_floor_bench" "$(sed "s#/[^/?]*\(?\|$\)#/bench_floor\1#" <<<"$PG_URL")"

@@ -1,35 +1,14 @@
 #include "engine/routing_engine.h"
 
 #include <algorithm>
-#include <cctype>
 #include <optional>
 #include <utility>
 
 #include "common/strings.h"
+#include "engine/sql_lexer.h"
 
 namespace lakegate::engine {
 namespace {
-
-bool IdentStart(unsigned char c) { return std::isalpha(c) != 0 || c == '_' || c >= 0x80; }
-bool IdentChar(unsigned char c) { return IdentStart(c) || std::isdigit(c) != 0 || c == '$'; }
-
-// The end of text quoted by `close` from `i` (the opening quote), where a
-// doubled `close` stands for itself.
-size_t SkipQuoted(std::string_view s, size_t i, char close, std::string* text) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] != close) {
-      if (text != nullptr) *text += s[i];
-      continue;
-    }
-    if (i + 1 < s.size() && s[i + 1] == close) {
-      if (text != nullptr) *text += close;
-      ++i;
-      continue;
-    }
-    return i + 1;
-  }
-  return s.size();
-}
 
 class RoutingEngine final : public Engine {
  public:
@@ -130,71 +109,15 @@ class RoutingEngine final : public Engine {
 
 std::vector<std::string> QualifierNames(std::string_view s) {
   std::vector<std::string> out;
-  // The last token: a name (with its text) or something else; a '.' before it.
-  bool last_is_name = false, dot_before_last = false, last_is_dot = false;
-  std::string last;
-  auto token = [&](bool is_name, std::string text = {}) {
-    dot_before_last = last_is_dot;
-    last_is_dot = false;
-    last_is_name = is_name;
-    last = std::move(text);
+  const std::vector<sql::Token> tokens = sql::Lex(s, sql::Dialect::kAnyDialect);
+  auto is_name = [](const sql::Token& t) {
+    return t.kind == sql::Token::Kind::kWord || t.kind == sql::Token::Kind::kQuoted;
   };
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (std::isspace(c) != 0) {
-      ++i;
-    } else if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
-      while (i < s.size() && s[i] != '\n') ++i;
-    } else if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
-      size_t end = s.find("*/", i + 2);
-      i = end == std::string_view::npos ? s.size() : end + 2;
-    } else if (c == '\'') {
-      i = SkipQuoted(s, i, '\'', nullptr);
-      token(false);
-    } else if (c == '"' || c == '`') {
-      std::string text;
-      i = SkipQuoted(s, i, static_cast<char>(c), &text);
-      token(true, AsciiLower(text));
-    } else if (c == '$' && i + 1 < s.size() &&
-               std::isdigit(static_cast<unsigned char>(s[i + 1])) == 0) {
-      // $tag$ ... $tag$ (PostgreSQL); a lone '$' is other text.
-      size_t j = i + 1;
-      while (j < s.size() && s[j] != '$' && IdentChar(static_cast<unsigned char>(s[j]))) ++j;
-      if (j < s.size() && s[j] == '$') {
-        std::string_view tag = s.substr(i, j - i + 1);
-        size_t close = s.find(tag, j + 1);
-        i = close == std::string_view::npos ? s.size() : close + tag.size();
-      } else {
-        ++i;
-      }
-      token(false);
-    } else if (std::isdigit(c) != 0) {
-      // A number, 1.5 and 1e5 included.
-      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) != 0 || s[i] == '.')) {
-        ++i;
-      }
-      token(false);
-    } else if (IdentStart(c)) {
-      size_t j = i;
-      while (j < s.size() && IdentChar(static_cast<unsigned char>(s[j]))) ++j;
-      // E'..', X'..' and the like are strings.
-      if (j < s.size() && s[j] == '\'' && j - i == 1) {
-        i = SkipQuoted(s, j, '\'', nullptr);
-        token(false);
-        continue;
-      }
-      token(true, AsciiLower(s.substr(i, j - i)));
-      i = j;
-    } else if (c == '.') {
-      if (last_is_name && !dot_before_last) out.push_back(last);
-      last_is_name = false;
-      last_is_dot = true;
-      ++i;
-    } else {
-      token(false);
-      ++i;
-    }
+  // A name before a '.' that does not itself follow a '.'.
+  for (size_t i = 1; i < tokens.size(); ++i) {
+    if (tokens[i].kind != sql::Token::Kind::kDot || !is_name(tokens[i - 1])) continue;
+    if (i >= 2 && tokens[i - 2].kind == sql::Token::Kind::kDot) continue;
+    out.push_back(AsciiLower(tokens[i - 1].name));
   }
   return out;
 }

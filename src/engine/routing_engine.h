@@ -37,7 +37,8 @@ Result<std::unique_ptr<Engine>> RouteByDatabase(std::unique_ptr<Engine> fallback
 // The identifiers `sql` uses as qualifiers (`x` in `x.y`, not in `a.x.y`),
 // folded to lower case, in order, skipping strings, comments, dollar-quoted
 // text and numbers. Quoted identifiers ("x", `x`) count with their text.
-// Dialect-neutral (SQLite, PostgreSQL, Trino): a table alias counts too.
+// Dialect-neutral (SQLite, PostgreSQL, Trino; sql_lexer.h's kAnyDialect):
+// a table alias counts too.
 std::vector<std::string> QualifierNames(std::string_view sql);
 
 }  // namespace lakegate::engine

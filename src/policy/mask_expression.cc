@@ -448,13 +448,22 @@ void AppendSql(const Node& n, const std::function<std::string(std::string_view)>
       operand(2);
       out += ")";
       return;
-    case Node::Kind::kLike:
+    case Node::Kind::kLike: {
+      // SQLite's LIKE folds ASCII letters; Trino's is case-sensitive, so
+      // both sides are folded there (ASCII only, as for row filters).
+      const bool fold = dialect == SqlDialect::kTrino;
+      auto side = [&](size_t i) {
+        if (fold) out += "translate(";
+        operand(i);
+        if (fold) out += ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')";
+      };
       out += "(";
-      operand(0);
+      side(0);
       out += n.negated ? " NOT LIKE " : " LIKE ";
-      operand(1);
+      side(1);
       out += ")";
       return;
+    }
     case Node::Kind::kFunction:
       out += FunctionName(dialect, n.name) + "(";
       for (size_t i = 0; i < n.operands.size(); ++i) {

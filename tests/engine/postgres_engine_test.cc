@@ -78,6 +78,16 @@ class PostgresEngineTest : public ::testing::Test {
     return out;
   }
   std::string Admin(const std::string& sql) { return RawQuery(db_->url(), sql); }
+  // The login role of lakegate role `role` in this test's database (roles
+  // are the server's: other databases' engines have theirs).
+  std::string Login(const std::string& role) {
+    return Admin(
+        "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = 'lakegate "
+        "role " +
+        role +
+        "' AND has_schema_privilege(oid, (SELECT nspname FROM pg_namespace WHERE nspname LIKE "
+        "'lg\\_%\\_private'), 'USAGE')");
+  }
   // Advisory locks held in this test's database (pg_locks lists the
   // server's, and other tests run beside this one).
   std::string AdvisoryLocks() {
@@ -328,6 +338,73 @@ TEST_F(PostgresEngineTest, AStatementCannotEndTheRequestsTransaction) {
   EXPECT_EQ(std::get<std::string>(read.rows[0][0]), "on");
 }
 
+// A statement of write scope that reads only (by its text) runs on the read
+// path: READ ONLY, one round trip. One that writes after all is refused by
+// PostgreSQL (25006) before any row and runs again as a write, exactly once;
+// a refusal after rows were sent fails the request, and nothing was written.
+TEST_F(PostgresEngineTest, WriteScopeReadsRunReadOnlyAndWritesAreRetried) {
+  const auto write = StatementClass::kWrite;
+  Admin("CREATE SEQUENCE analytics.seq");  // before the first compile grants it
+  Outcome read = Run(kSuper, "SELECT current_setting('transaction_read_only')", write);
+  ASSERT_TRUE(read.status.ok()) << read.status.ToString();
+  EXPECT_EQ(std::get<std::string>(read.rows[0][0]), "on");
+  EXPECT_EQ(read.result.statement_class, StatementClass::kRead);
+  // The same connection serves the next write-scope read, read-only again.
+  Outcome again = Run(kDev, "SELECT current_setting('transaction_read_only')", write);
+  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
+  EXPECT_EQ(std::get<std::string>(again.rows[0][0]), "on");
+  // Locking clauses and writing functions the text names take the write path.
+  for (const char* sql :
+       {"SELECT current_setting('transaction_read_only') FROM analytics.members LIMIT 1 FOR UPDATE",
+        "SELECT current_setting('transaction_read_only') FROM analytics.members LIMIT 1 FOR SHARE",
+        "SELECT current_setting('transaction_read_only'), nextval('analytics.seq')"}) {
+    SCOPED_TRACE(sql);
+    Outcome o = Run(kSuper, sql, write);
+    ASSERT_TRUE(o.status.ok()) << o.status.ToString();
+    EXPECT_EQ(std::get<std::string>(o.rows[0][0]), "off");
+  }
+  EXPECT_EQ(Admin("SELECT last_value FROM analytics.seq"), "1");
+  // A writing function the lexer does not see (a quoted name): refused in
+  // the read attempt, run once on the write path.
+  Outcome retried = Run(kSuper, "SELECT \"nextval\"('analytics.seq')", write);
+  ASSERT_TRUE(retried.status.ok()) << retried.status.ToString();
+  ASSERT_EQ(retried.rows.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(retried.rows[0][0]), 2);
+  EXPECT_EQ(retried.columns.size(), 1u);
+  EXPECT_EQ(Admin("SELECT last_value FROM analytics.seq"), "2");
+  // The same with the read scope: refused, nothing written.
+  Outcome read_scope = Run(kSuper, "SELECT \"nextval\"('analytics.seq')");
+  EXPECT_REASON(read_scope, kStatementNotAllowed);
+  EXPECT_EQ(Admin("SELECT last_value FROM analytics.seq"), "2");
+  // The retry keeps the write path's rules: a role that may not see the raw
+  // schema reads it like a missing one, as it would without the read path.
+  Outcome dev = Run(kDev, "SELECT \"nextval\"('analytics.seq')", write);
+  EXPECT_REASON(dev, kInvalidQuery);
+  EXPECT_TRUE(dev.status.message().starts_with("no such table")) << dev.status.ToString();
+  EXPECT_EQ(Admin("SELECT last_value FROM analytics.seq"), "2");
+  // Refused after two rows were sent: the request fails, saying why and what
+  // to do, and the read attempt wrote nothing.
+  Outcome late = Run(kSuper,
+                     "SELECT g, CASE WHEN g > 2 THEN \"nextval\"('analytics.seq') END "
+                     "FROM generate_series(1, 5) g",
+                     write);
+  EXPECT_REASON(late, kInvalidQuery);
+  EXPECT_NE(late.status.message().find("the statement writes"), std::string::npos)
+      << late.status.ToString();
+  EXPECT_NE(late.status.message().find("FOR UPDATE"), std::string::npos) << late.status.ToString();
+  EXPECT_EQ(late.rows.size(), 2u);
+  EXPECT_EQ(Admin("SELECT last_value FROM analytics.seq"), "2");
+  EXPECT_EQ(AdvisoryLocks(), "0");
+  // Named, the same statement runs as a write from the start.
+  Outcome named = Run(kSuper,
+                      "SELECT g, CASE WHEN g > 2 THEN nextval('analytics.seq') END "
+                      "FROM generate_series(1, 5) g",
+                      write);
+  ASSERT_TRUE(named.status.ok()) << named.status.ToString();
+  EXPECT_EQ(named.rows.size(), 5u);
+  EXPECT_EQ(Admin("SELECT last_value FROM analytics.seq"), "5");
+}
+
 // max_memory becomes the request's work_mem (per sort or hash of the plan).
 TEST_F(PostgresEngineTest, MaxMemoryBoundsEachSortAndHash) {
   QueryLimits limits;
@@ -505,12 +582,7 @@ TEST_F(PostgresEngineTest, DdlRunsWithExactlyThePermissionPostgresEnforces) {
   }
   policy_.version++;
   const auto admin = StatementClass::kAdmin;
-  auto login = [&](const std::string& role) {
-    return Admin(
-        "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = "
-        "'lakegate role " +
-        role + "'");
-  };
+  auto login = [&](const std::string& role) { return Login(role); };
 
   // Without CREATE_TABLE: SQLite's denial; with it, the table is created.
   Outcome denied = Run(kDev, "CREATE TABLE analytics.scratch(id int)", admin);
@@ -600,6 +672,67 @@ TEST_F(PostgresEngineTest, DdlRunsWithExactlyThePermissionPostgresEnforces) {
 }
 
 // An engine per catalog database: analytics on PostgreSQL, sales on SQLite.
+// release_tables() (SECURITY DEFINER, EXECUTE for every login role) drops
+// the governed views over a table only for a caller whose login holds the
+// table's ownership -- PostgreSQL's own test for DROP and ALTER TABLE --
+// whoever calls it and however.
+TEST_F(PostgresEngineTest, ReleaseTablesNeedsTheTablesOwnership) {
+  using policy::Bit;
+  using P = policy::Permission;
+  const auto write = StatementClass::kWrite;
+  policy::Role reader;  // reads scratch whole, no DROP or ALTER
+  reader.name = "reader";
+  reader.grants.push_back({"analytics", "scratch", Bit(P::kSelect), {}});
+  policy::Role alterer;  // may ALTER scratch, not DROP it
+  alterer.name = "alterer";
+  alterer.grants.push_back({"analytics", "scratch", Bit(P::kSelect) | Bit(P::kAlter), {}});
+  policy_.roles[reader.name] = reader;
+  policy_.roles[alterer.name] = alterer;
+  policy_.version++;
+  ASSERT_TRUE(
+      Run(kSuper, "CREATE TABLE analytics.scratch(id int)", StatementClass::kAdmin).status.ok());
+  ASSERT_TRUE(Run(kSuper, "INSERT INTO analytics.scratch VALUES (1)", write).status.ok());
+  ASSERT_TRUE(Run("reader", "SELECT * FROM scratch").status.ok());  // compiled with the table
+  const std::string views =
+      "SELECT count(DISTINCT r.ev_class) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid "
+      "WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = 'analytics.scratch'::regclass "
+      "AND r.ev_class <> 'analytics.scratch'::regclass";
+  const std::string governed = Admin(views);
+  ASSERT_NE(governed, "0");
+  const std::string call =
+      "SELECT " + Admin("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'lg\\_%\\_private'") +
+      ".release_tables(ARRAY['analytics.scratch', '\"analytics\".\"scratch\"'])";
+  // Without DROP or ALTER: the call runs and releases nothing, with either
+  // scope (the read scope's READ ONLY transaction would refuse the DROP
+  // VIEW anyway).
+  for (StatementClass scope : {StatementClass::kRead, write}) {
+    Outcome o = Run("reader", call, scope);
+    EXPECT_TRUE(o.status.ok()) << o.status.ToString();
+    EXPECT_EQ(Admin(views), governed);
+  }
+  EXPECT_EQ(Admin("SELECT pg_has_role('" + Login("reader") +
+                  "', relowner, 'USAGE') FROM pg_class WHERE oid = 'analytics.scratch'::regclass"),
+            "f");
+  Outcome still = Run("reader", "SELECT * FROM scratch");
+  ASSERT_TRUE(still.status.ok()) << still.status.ToString();
+  EXPECT_EQ(still.rows.size(), 1u);
+  // A database-qualified DROP (text the engine does not follow) gives an
+  // ALTER-only role no DROP through its ownership.
+  const std::string db = Admin("SELECT current_database()");
+  for (const std::string& sql : {"DROP TABLE " + db + ".analytics.scratch CASCADE",
+                                 "DROP TABLE \"" + db + "\".analytics.scratch"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_REASON(Run("alterer", sql, StatementClass::kAdmin), kPermissionDenied);
+  }
+  EXPECT_EQ(Admin("SELECT to_regclass('analytics.scratch') IS NOT NULL"), "t");
+  EXPECT_EQ(Admin(views), governed);
+  // With the table's ownership (ALTER here), the call releases its views,
+  // as the engine does before an ALTER TABLE.
+  Outcome released = Run("alterer", call, write);
+  EXPECT_TRUE(released.status.ok()) << released.status.ToString();
+  EXPECT_EQ(Admin(views), "0");
+}
+
 TEST_F(PostgresEngineTest, OneDatabaseOnPostgresTheRestOnSqlite) {
   char tmpl[] = "/tmp/lakegate-routing-XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);

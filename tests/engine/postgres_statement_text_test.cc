@@ -49,5 +49,27 @@ TEST(DdlTargetsTest, OwnershipChangesAreRefused) {
   EXPECT_FALSE(IsTableDdl(ClassifyText("CREATE VIEW v AS SELECT 1").type));
 }
 
+TEST(ReadsOnlyTest, ReadsByTheirTextOnly) {
+  for (const char* sql :
+       {"SELECT * FROM members LIMIT 10", "(SELECT 1)", "with t AS (SELECT 1) SELECT * FROM t",
+        "VALUES (1)", "TABLE members", "SHOW work_mem", "SELECT 'insert into x' -- update",
+        "SELECT \"update\" FROM t /* delete */", "SELECT $$FOR SHARE$$, E'\\' for'",
+        "SELECT * FROM t ORDER BY a FETCH FIRST 3 ROWS ONLY"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_TRUE(ReadsOnly(sql));
+  }
+  for (const char* sql :
+       {"INSERT INTO t VALUES (1)", "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+        "WITH u AS (UPDATE t SET a = 1 RETURNING *) SELECT 1", "SELECT * INTO t2 FROM t",
+        "SELECT * FROM t FOR UPDATE", "SELECT * FROM t FOR NO KEY UPDATE OF t",
+        "SELECT * FROM t FOR SHARE", "select * from t for key share nowait", "SELECT nextval('s')",
+        "SELECT SetVal('s', 1)", "SELECT pg_notify('c', 'x')", "EXPLAIN SELECT 1",
+        "EXPLAIN ANALYZE DELETE FROM t", "SELECT 1; DELETE FROM t", "CREATE TABLE t AS SELECT 1",
+        "COPY t TO STDOUT", "", "frobnicate"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_FALSE(ReadsOnly(sql));
+  }
+}
+
 }  // namespace
 }  // namespace lakegate::engine::postgres_internal

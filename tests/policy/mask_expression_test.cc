@@ -115,6 +115,17 @@ TEST(MaskExpressionSqlTest, Arithmetic) {
   EXPECT_EQ(Sql("a || b + 1"), "(" + C("a") + " || (" + C("b") + " + 1))");
 }
 
+// Trino: SQLite's function names and, since Trino's LIKE is case-sensitive,
+// both sides of a LIKE folded to lower case (ASCII letters only, as SQLite).
+TEST(MaskExpressionSqlTest, TrinoFoldsLikeAndRenamesFunctions) {
+  auto trino = [](std::string_view text) { return Parse(text).ToSql(Quote, SqlDialect::kTrino); };
+  const std::string fold = ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')";
+  EXPECT_EQ(trino("a LIKE 'X%'"), "(translate(\"a\"" + fold + " LIKE translate('X%'" + fold + ")");
+  EXPECT_EQ(trino("a NOT LIKE b || '%'"),
+            "(translate(\"a\"" + fold + " NOT LIKE translate((\"b\" || '%')" + fold + ")");
+  EXPECT_EQ(trino("ifnull(instr(a, 'x'), 0)"), "coalesce(strpos(\"a\", 'x'), 0)");
+}
+
 TEST(MaskExpressionSqlTest, Predicates) {
   EXPECT_EQ(Sql("a = 1"), "(" + C("a") + " = 1)");
   EXPECT_EQ(Sql("a != b"), "(" + C("a") + " <> " + C("b") + ")");

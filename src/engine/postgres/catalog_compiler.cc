@@ -115,6 +115,10 @@ void PlanDdl(const policy::PolicySnapshot& policy, const policy::Role& role,
     }
     if (view.whole_table && policy::Has(view.permissions, P::kSelect)) {
       plan.table_owners.push_back(naming.TableOwner(schema.name, table.name));
+      if (plan.ddl_split.empty() &&
+          policy::Has(view.permissions, P::kDrop) != policy::Has(view.permissions, P::kAlter)) {
+        plan.ddl_split = schema.name + "." + table.name;
+      }
     } else {
       plan.ddl_refused[schema.name + "." + table.name] =
           "DROP and ALTER on the PostgreSQL engine are given only to roles that read the whole "

@@ -111,6 +111,10 @@ struct RolePlan {
   std::vector<std::string> create_in;
   // The table owner roles the login role is a member of: DROP/ALTER.
   std::vector<std::string> table_owners;
+  // "database.table" of a table it owns holding only one of DROP and ALTER:
+  // PostgreSQL's ownership gives both, so the engine must read which table
+  // a DDL statement names (CheckDdl refuses table DDL it cannot read).
+  std::string ddl_split;
   // "database.table" -> why DROP/ALTER the role holds is not given to it
   // here (a table it does not read whole: ownership would show raw rows).
   std::map<std::string, std::string> ddl_refused;

@@ -80,8 +80,10 @@ struct PipelineStep {
 // or one of lakegate's own steps taking that long, loses its connection.
 class PipelineReader {
  public:
-  PipelineReader(PGconn* pg, const QueryRequest& request)
-      : pg_(pg), request_(request), deadline_(Clock::now() + request.limits.timeout) {}
+  // `deadline`: the request's, from lakegate's timeout (one for every
+  // attempt of the request).
+  PipelineReader(PGconn* pg, const QueryRequest& request, Clock::time_point deadline)
+      : pg_(pg), request_(request), deadline_(deadline) {}
 
   // The next result into `out` (null at the end of the current query's
   // results); false when the connection is lost or stuck.
@@ -182,12 +184,17 @@ class PostgresEngine final : public Engine {
 
   // One statement on `conn` (Execute's contract), sent in one pipeline
   // with BEGIN, the `settings` (kSettings' parameters) when the session's
-  // differ, and, for a read, the request's end. `broken` is set when the connection must not be
-  // reused, `retry` when nothing ran because the connection was gone.
+  // differ, and, on the read path (`read_only`: a READ ONLY transaction),
+  // the request's end. `broken` is set when the connection must not be
+  // reused, `retry` when nothing ran because the connection was gone,
+  // `writes` when a request of write scope run on the read path met
+  // PostgreSQL's read_only_sql_transaction (25006) before any row reached
+  // `sink`: the write path runs it again.
   Result<QueryResult> Run(Conn& conn, PipelineReader& reader, const RolePlan& plan,
                           const TextClass& text, const std::string& sql,
                           const std::vector<std::string>& settings, const QueryRequest& request,
-                          ResultSink& sink, bool& retry, bool& broken);
+                          bool read_only, ResultSink& sink, bool& retry, bool& broken,
+                          bool& writes);
   // Ends the request's transaction (a read's end was queued by Run; a write
   // commits or rolls back by `result`, then DISCARD ALL) and leaves
   // pipeline mode. True when the connection is clean and idle, fit for the
@@ -848,7 +855,17 @@ Status PostgresEngine::CheckDdl(const policy::PolicySnapshot& policy, const poli
                   "unrestricted access (role " + role.name + ")");
   }
   DdlTargets targets = DdlTargetsOf(request.sql);
-  if (!targets.parsed) return Status::Ok();  // PostgreSQL decides, by ownership
+  if (!targets.parsed) {
+    // PostgreSQL decides, by ownership -- exactly the permission unless the
+    // role holds only one of DROP and ALTER on a table it owns.
+    if (plan.ddl_split.empty()) return Status::Ok();
+    return denied(type + " is refused for role " + role.name +
+                  ": the engine cannot tell which table the statement names, and the role may " +
+                  "DROP or ALTER " + plan.ddl_split +
+                  " but not both, which PostgreSQL's ownership cannot tell apart: write DROP " +
+                  "TABLE, ALTER TABLE or CREATE INDEX ... ON with the table as [database.]table " +
+                  "(DROP INDEX and ALTER INDEX need both permissions)");
+  }
   for (const RelationName& target : targets.tables) {
     const std::string database = target.schema.empty() ? request.database : target.schema;
     if (database.empty()) continue;
@@ -947,7 +964,12 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
     }
   }
   if (path.empty()) path.push_back("pg_catalog");
-  const bool read_only = request.max_class == StatementClass::kRead;
+  // The read path (READ ONLY, one round trip) for the read scope, and for a
+  // statement of write scope that reads only by its text; PostgreSQL's 25006
+  // sends the latter on to the write path (Run's `writes`).
+  bool read_only = request.max_class == StatementClass::kRead ||
+                   (text.klass == StatementClass::kRead && ReadsOnly(request.sql));
+  const Clock::time_point deadline = Clock::now() + request.limits.timeout;
   // Never relies on the session's defaults: the transaction says READ ONLY
   // itself, and PostgreSQL's own timeout backs up lakegate's cancel.
   const std::vector<std::string> settings = {Join(path, ", "),
@@ -956,15 +978,22 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
 
   for (int attempt = 0;; ++attempt) {
     LG_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, Checkout(plan.login));
-    PipelineReader reader(conn->raw(), request);
-    bool retry = false, broken = false;
-    Result<QueryResult> result =
-        Run(*conn, reader, plan, text, sql, settings, request, sink, retry, broken);
+    PipelineReader reader(conn->raw(), request, deadline);
+    bool retry = false, broken = false, writes = false;
+    Result<QueryResult> result = Run(*conn, reader, plan, text, sql, settings, request, read_only,
+                                     sink, retry, broken, writes);
     // A pooled connection whose backend went away (pg_terminate_backend, a
     // server restart) fails before BEGIN ran: a new connection retries.
     if (retry && attempt < 2) continue;
     if (!broken && EndRequest(*conn, reader, plan, read_only, result)) {
       Return(plan.login, std::move(conn));
+    }
+    if (writes) {
+      // The read attempt rolled back; the write path runs the statement
+      // with its own rules, as if the read path had not been tried.
+      read_only = false;
+      attempt = -1;
+      continue;
     }
     if (result.ok() && result->statement_class != StatementClass::kRead) {
       // DDL or a load-like change: look at the schema before the next query.
@@ -1013,10 +1042,12 @@ void PipelineReader::Cancel() {
 Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, const RolePlan& plan,
                                         const TextClass& text, const std::string& sql,
                                         const std::vector<std::string>& settings,
-                                        const QueryRequest& request, ResultSink& sink, bool& retry,
-                                        bool& broken) {
+                                        const QueryRequest& request, bool read_only,
+                                        ResultSink& sink, bool& retry, bool& broken, bool& writes) {
   PGconn* pg = conn.raw();
-  const bool read_only = request.max_class == StatementClass::kRead;
+  // A statement of write scope on the read path: until a row reaches the
+  // sink, PostgreSQL's 25006 means "run it as a write".
+  const bool speculative = read_only && request.max_class > StatementClass::kRead;
   // Parameters: integers and reals typed, text left for PostgreSQL to infer
   // from the context, blobs as binary bytea.
   std::vector<Oid> types;
@@ -1126,7 +1157,7 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, cons
   QueryResult out;
   out.statement_class = text.klass;
   out.statement_type = text.type;
-  bool stopping = false, begun = false;
+  bool stopping = false, described = false, begun = false;
   Status error = Status::Ok();
   std::vector<ColumnInfo> columns;
   PgRowView row;
@@ -1134,6 +1165,15 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, cons
     if (error.ok() && !s.ok()) error = std::move(s);
     stopping = true;
     reader.Cancel();
+  };
+  // The sink begins with the first row handed to it (or the statement's
+  // end), so that a read attempt refused with 25006 has handed nothing.
+  auto begin = [&] {
+    if (begun) return true;
+    begun = true;
+    Status s = sink.Begin(columns);
+    if (!s.ok()) stop(std::move(s));
+    return s.ok();
   };
 
   reader.Watch(true);
@@ -1149,21 +1189,17 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, cons
     switch (PQresultStatus(r.get())) {
       case PGRES_SINGLE_TUPLE:
       case PGRES_TUPLES_OK: {
-        if (!begun) {
-          begun = true;
+        if (!described) {
+          described = true;
           columns = ColumnsOf(r.get());
-          Status s = sink.Begin(columns);
-          if (!s.ok()) {
-            stop(std::move(s));
-            break;
-          }
         }
         if (PQresultStatus(r.get()) == PGRES_TUPLES_OK) {
           TextClass tag = ClassifyTag(PQcmdStatus(r.get()));
           if (!tag.type.empty()) out.statement_type = tag.type;
+          if (!stopping) (void)begin();
           break;
         }
-        if (stopping) break;
+        if (stopping || !begin()) break;
         if (out.rows >= request.limits.max_rows) {
           out.truncated = true;
           // A read stops here; a write runs to its end (its rows count).
@@ -1208,6 +1244,21 @@ Result<QueryResult> PostgresEngine::Run(Conn& conn, PipelineReader& reader, cons
       case PGRES_FATAL_ERROR:
         // Our own cancel (timeout, max rows, a sink error) is not the error.
         if (reader.cancelling() && SqlState(r.get()) == "57014") break;
+        if (speculative && error.ok() && SqlState(r.get()) == "25006") {
+          if (!begun && !reader.cancelling()) {
+            writes = true;
+            error = Failure(StatusCode::kFailedPrecondition, EngineFailure::kInternal,
+                            "the statement writes; it runs again on the write path");
+          } else {
+            error = Failure(
+                StatusCode::kInvalidArgument, EngineFailure::kInvalidQuery,
+                "the statement writes (" + PrimaryMessage(r.get(), pg) +
+                    "), which lakegate learned only after " + std::to_string(out.rows) +
+                    " rows had been sent, so it could not run it again as a write: name the "
+                    "writing function in the statement text (nextval, setval, pg_notify) or add "
+                    "a FOR UPDATE clause, and lakegate runs it as a write from the start");
+          }
+        }
         if (error.ok()) {
           error = UserFailure(r.get(), pg, plan, sql, text.type, request.database);
         }

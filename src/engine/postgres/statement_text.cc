@@ -7,142 +7,20 @@
 
 #include "common/strings.h"
 #include "engine/postgres/pg_conn.h"
+#include "engine/sql_lexer.h"
 
 namespace lakegate::engine::postgres_internal {
 namespace {
 
-struct Token {
-  enum class Kind { kWord, kQuoted, kDot, kOpenParen, kOther };
-  Kind kind = Kind::kOther;
-  size_t begin = 0, end = 0;
-  std::string name;  // kWord: folded to lower case; kQuoted: unescaped
-};
+using sql::IsWord;
+using sql::Token;
+
+std::vector<Token> Lex(std::string_view s) { return sql::Lex(s, sql::Dialect::kPostgres); }
 
 std::string Upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-
-bool IdentStart(unsigned char c) { return std::isalpha(c) != 0 || c == '_' || c >= 0x80; }
-bool IdentChar(unsigned char c) { return IdentStart(c) || std::isdigit(c) != 0 || c == '$'; }
-
-// Skips a '..' string starting at `i` (the quote); `backslash`: E'' escapes.
-size_t SkipString(std::string_view s, size_t i, bool backslash) {
-  for (++i; i < s.size(); ++i) {
-    if (backslash && s[i] == '\\') {
-      ++i;
-    } else if (s[i] == '\'') {
-      if (i + 1 < s.size() && s[i + 1] == '\'') {
-        ++i;
-      } else {
-        return i + 1;
-      }
-    }
-  }
-  return s.size();
-}
-
-std::vector<Token> Lex(std::string_view s) {
-  std::vector<Token> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (std::isspace(c) != 0) {
-      ++i;
-    } else if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
-      while (i < s.size() && s[i] != '\n') ++i;
-    } else if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
-      int depth = 0;
-      while (i < s.size()) {
-        if (s.substr(i, 2) == "/*") {
-          ++depth;
-          i += 2;
-        } else if (s.substr(i, 2) == "*/") {
-          i += 2;
-          if (--depth == 0) break;
-        } else {
-          ++i;
-        }
-      }
-    } else if (c == '\'') {
-      size_t end = SkipString(s, i, false);
-      out.push_back({Token::Kind::kOther, i, end, ""});
-      i = end;
-    } else if (c == '"') {
-      Token t{Token::Kind::kQuoted, i, i, ""};
-      for (++i; i < s.size(); ++i) {
-        if (s[i] == '"') {
-          if (i + 1 < s.size() && s[i + 1] == '"') {
-            t.name += '"';
-            ++i;
-          } else {
-            ++i;
-            break;
-          }
-        } else {
-          t.name += s[i];
-        }
-      }
-      t.end = i;
-      out.push_back(std::move(t));
-    } else if (c == '$' && i + 1 < s.size() &&
-               std::isdigit(static_cast<unsigned char>(s[i + 1])) == 0) {
-      // $tag$ ... $tag$ (a parameter $1 is other text).
-      size_t j = i + 1;
-      while (j < s.size() && s[j] != '$' && IdentChar(static_cast<unsigned char>(s[j]))) ++j;
-      if (j < s.size() && s[j] == '$') {
-        std::string_view tag = s.substr(i, j - i + 1);
-        size_t close = s.find(tag, j + 1);
-        size_t end = close == std::string_view::npos ? s.size() : close + tag.size();
-        out.push_back({Token::Kind::kOther, i, end, ""});
-        i = end;
-      } else {
-        out.push_back({Token::Kind::kOther, i, i + 1, ""});
-        ++i;
-      }
-    } else if (IdentStart(c)) {
-      size_t j = i;
-      while (j < s.size() && IdentChar(static_cast<unsigned char>(s[j]))) ++j;
-      std::string_view word = s.substr(i, j - i);
-      // String prefixes: E'..' B'..' X'..' N'..', and U&'..' / U&"..".
-      if (j < s.size() && s[j] == '\'' && word.size() == 1) {
-        bool backslash = word == "E" || word == "e";
-        size_t end = SkipString(s, j, backslash);
-        out.push_back({Token::Kind::kOther, i, end, ""});
-        i = end;
-        continue;
-      }
-      if ((word == "U" || word == "u") && s.substr(j, 2) == "&'") {
-        size_t end = SkipString(s, j + 1, false);
-        out.push_back({Token::Kind::kOther, i, end, ""});
-        i = end;
-        continue;
-      }
-      if ((word == "U" || word == "u") && s.substr(j, 2) == "&\"") {
-        // A Unicode-escaped identifier: never a qualifier we map.
-        size_t k = j + 2;
-        while (k < s.size() && !(s[k] == '"' && (k + 1 >= s.size() || s[k + 1] != '"'))) {
-          k += s[k] == '"' ? size_t{2} : size_t{1};
-        }
-        out.push_back({Token::Kind::kOther, i, std::min(k + 1, s.size()), ""});
-        i = std::min(k + 1, s.size());
-        continue;
-      }
-      out.push_back({Token::Kind::kWord, i, j, AsciiLower(word)});
-      i = j;
-    } else if (c == '.') {
-      out.push_back({Token::Kind::kDot, i, i + 1, ""});
-      ++i;
-    } else if (c == '(') {
-      out.push_back({Token::Kind::kOpenParen, i, i + 1, ""});
-      ++i;
-    } else {
-      out.push_back({Token::Kind::kOther, i, i + 1, ""});
-      ++i;
-    }
   }
   return out;
 }
@@ -201,10 +79,6 @@ std::string TypeName(std::string_view first, std::string_view second) {
   std::string type = Upper(first);
   if (!second.empty()) type += " " + Upper(second);
   return type;
-}
-
-bool IsWord(const Token& t, std::string_view word) {
-  return t.kind == Token::Kind::kWord && t.name == word;
 }
 
 // True when an ALTER statement holds an OWNER TO clause (not a column named
@@ -270,6 +144,30 @@ TextClass ClassifyText(std::string_view sql) {
   out.type = first == "create" || first == "alter" || first == "drop" ? TypeName(first, second)
                                                                       : TypeName(first, "");
   return out;
+}
+
+bool ReadsOnly(std::string_view sql) {
+  const TextClass text = ClassifyText(sql);
+  if (!text.allowed || text.klass != StatementClass::kRead) return false;
+  if (text.type != "SELECT" && text.type != "WITH" && text.type != "VALUES" &&
+      text.type != "TABLE" && text.type != "SHOW") {
+    return false;
+  }
+  constexpr std::string_view kWrites[] = {"insert", "update",  "delete", "merge",
+                                          "into",   "nextval", "setval", "pg_notify"};
+  const std::vector<Token> tokens = Lex(sql);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i].kind != Token::Kind::kWord) continue;
+    const std::string& word = tokens[i].name;
+    if (std::find(std::begin(kWrites), std::end(kWrites), word) != std::end(kWrites)) return false;
+    // FOR SHARE, FOR KEY SHARE, FOR NO KEY UPDATE (FOR UPDATE above).
+    if (word == "for" && i + 1 < tokens.size() &&
+        (IsWord(tokens[i + 1], "share") || IsWord(tokens[i + 1], "key") ||
+         IsWord(tokens[i + 1], "no"))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 TextClass ClassifyTag(std::string_view tag) {

@@ -4,10 +4,9 @@
 // make statements fail early with the query API's reasons and make qualified
 // names resolve like on SQLite. Pure; thread-safe.
 //
-// The lexer follows PostgreSQL's: -- and nested /* */ comments, '..' strings
-// (E'..' with backslash escapes, U&'..', B'..', X'..', N'..'), "quoted"
-// identifiers (U&".." too) and $tag$ dollar quoting; identifiers fold to lower
-// case unless quoted.
+// The text is read with the engines' SQL lexer in PostgreSQL's rules
+// (engine/sql_lexer.h, Dialect::kPostgres); identifiers fold to lower case
+// unless quoted.
 #pragma once
 
 #include <map>
@@ -36,6 +35,18 @@ struct TextClass {
   std::string type;  // "SELECT", "CREATE TABLE", "DO", ...
 };
 TextClass ClassifyText(std::string_view sql);
+
+// True when a statement ClassifyText() calls a read reads only by its text,
+// so that a request of write scope may run it first in a READ ONLY
+// transaction (one round trip; PostgreSQL's 25006 sends it on to the write
+// path): it starts with SELECT, WITH, VALUES, TABLE or SHOW and holds no
+// INSERT, UPDATE, DELETE or MERGE (a data-modifying WITH), no INTO (SELECT
+// INTO creates a table), no locking clause (FOR UPDATE / NO KEY UPDATE /
+// SHARE / KEY SHARE) and no call of nextval, setval or pg_notify, which
+// write (or, for pg_notify, take effect only on COMMIT). Words in strings,
+// comments and quoted names do not count; a word anywhere else does, so a
+// misjudged read is at worst a write as before.
+bool ReadsOnly(std::string_view sql);
 
 // The class of a statement by the command tag PostgreSQL reported after
 // running it ("SELECT 3", "INSERT 0 1", "CREATE TABLE"): `type` is the tag
