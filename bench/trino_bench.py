@@ -29,7 +29,7 @@ from trino.auth import JWTAuthentication
 GOVERNED, OPEN, LAKEGATE, DEMO_DIR, TRINO_DIR = sys.argv[1:6]
 ROUNDS = int(os.environ.get("ROUNDS", "30"))
 # C2 compiles a method after thousands of calls: the full JIT needs more.
-WARMUP = int(os.environ.get("WARMUP", "20" if os.environ.get("JIT", "full") == "full" else "3"))
+WARMUP = int(os.environ.get("WARMUP", "40" if os.environ.get("JIT", "full") == "full" else "3"))
 # requests lets these override a session's own CA file.
 for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
     os.environ.pop(var, None)
@@ -221,6 +221,14 @@ def main():
         g = lambda xs: math.exp(sum(xs) / len(xs))
         print(f"RESULT mix client={who} geomean_ratio={g(logs[who]['p50']):.2f} "
               f"geomean_min_ratio={g(logs[who]['min']):.2f}")
+    # Warm enough? The p50 of the first and the second half of the rounds
+    # (geometric mean over the mix): a JIT still compiling shows a drop.
+    half = ROUNDS // 2
+    for who in who_all if half >= 2 else ():
+        g = lambda xs: math.exp(sum(math.log(x) for x in xs) / len(xs))
+        first = g([statistics.median(times[(n, who)][:half]) for n in QUERIES])
+        second = g([statistics.median(times[(n, who)][half:]) for n in QUERIES])
+        print(f"RESULT settle client={who} first_half_p50_ms={first:.1f} second_half_p50_ms={second:.1f}")
     lat = sorted(latencies)
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
     print(f"RESULT decisions n={len(lat)} p50_ms={p(0.5):.3f} p99_ms={p(0.99):.3f}")

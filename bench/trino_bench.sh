@@ -6,7 +6,7 @@
 # endpoint while the mix runs (bench/trino_bench.py).
 #
 # Both clusters run the JIT production Trino runs (JIT=full: tiered C1+C2,
-# `scripts/trino.sh --jit full`) and warm up WARMUP rounds (default 20) before
+# `scripts/trino.sh --jit full`) and warm up WARMUP rounds (default 40) before
 # the measured ones, so that C2 has compiled the planner and the OPA client;
 # JIT=c1 measures the C1-only JVMs of the tests (WARMUP default 3).
 #
@@ -33,7 +33,7 @@ trap 'stop_clusters; cleanup' EXIT
 
 export JIT=${JIT:-full}
 case $JIT in
-full) export WARMUP=${WARMUP:-20} ;;
+full) export WARMUP=${WARMUP:-40} ;;
 c1) export WARMUP=${WARMUP:-3} ;;
 *) echo "JIT must be full or c1, not '$JIT'" >&2; exit 2 ;;
 esac
