@@ -383,6 +383,22 @@ bool IsNonNegativeLiteral(const Node& n) {
          n.literal.i >= 0 && n.literal.i <= std::numeric_limits<int32_t>::max();
 }
 
+// The value of a literal integer, negated or not, within 32 bits.
+std::optional<int64_t> IntLiteral(const Node& n) {
+  if (IsNonNegativeLiteral(n)) return n.literal.i;
+  if (n.kind == Node::Kind::kNegate && IsNonNegativeLiteral(*n.operands[0])) {
+    return -n.operands[0]->literal.i;
+  }
+  return std::nullopt;
+}
+
+// substr's arguments Trino can render with SQLite's value: a literal
+// position of any sign and, if given, a literal length >= 0.
+bool TrinoSubstrRenders(const Node& n) {
+  return n.operands.size() >= 2 && IntLiteral(*n.operands[1]).has_value() &&
+         (n.operands.size() < 3 || IsNonNegativeLiteral(*n.operands[2]));
+}
+
 // The name of one of the grammar's functions (lower case, as parsed) in the
 // dialect. Trino has SQLite's others under the same names and argument order
 // (substr counts a negative start from the end in both).
@@ -471,22 +487,32 @@ void AppendSql(const Node& n, const std::function<std::string(std::string_view)>
       return;
     }
     case Node::Kind::kFunction:
-      if (dialect == SqlDialect::kTrino && n.name == "substr" &&
-          std::all_of(n.operands.begin() + 1, n.operands.end(),
-                      [](const NodePtr& o) { return IsNonNegativeLiteral(*o); })) {
-        // SQLite's substr(X, 0, N) is its first N-1 characters and
-        // substr(X, 0) all of X; TrinoRefusal() admits only literal
-        // positions >= 0 and lengths >= 0 (others render as written).
-        const Value& start = n.operands[1]->literal;
+      if (dialect == SqlDialect::kTrino && n.name == "substr" && TrinoSubstrRenders(n)) {
+        // SQLite's substr (func.c): position 0 is position 1 with one
+        // character less; a position -K counts from the end and, before the
+        // first character, starts there with the length cut by the
+        // overshoot. Trino returns '' for a start outside the string, so a
+        // negative one is computed from the length.
+        const int64_t start = *IntLiteral(*n.operands[1]);
+        const bool has_length = n.operands.size() > 2;
+        const int64_t length = has_length ? n.operands[2]->literal.i : 0;
         out += "substr(";
         operand(0);
-        if (start.i != 0) {
-          out += ", " + std::to_string(start.i);
-          if (n.operands.size() > 2) out += ", " + std::to_string(n.operands[2]->literal.i);
-        } else {
+        if (start > 0) {
+          out += ", " + std::to_string(start);
+          if (has_length) out += ", " + std::to_string(length);
+        } else if (start == 0) {
           out += ", 1";
-          if (n.operands.size() > 2) {
-            out += ", " + std::to_string(std::max<int64_t>(n.operands[2]->literal.i - 1, 0));
+          if (has_length) out += ", " + std::to_string(std::max<int64_t>(length - 1, 0));
+        } else {
+          const std::string k = std::to_string(-start);
+          out += ", greatest(length(";
+          operand(0);
+          out += ") - " + k + " + 1, 1)";
+          if (has_length) {
+            out += ", greatest(" + std::to_string(length) + " - greatest(" + k + " - length(";
+            operand(0);
+            out += "), 0), 0)";
           }
         }
         out += ")";
@@ -1000,10 +1026,8 @@ Result<TrinoKind> TrinoKindOf(
       const std::string& f = n.name;
       if (f == "length" || f == "instr") return TrinoKind::kInteger;
       if (f == "substr") {
-        for (size_t i = 1; i < n.operands.size(); ++i) {
-          if (!IsNonNegativeLiteral(*n.operands[i])) {
-            return TrinoRefused("substr with a computed or negative position or length");
-          }
+        if (!TrinoSubstrRenders(n)) {
+          return TrinoRefused("substr with a computed position or a computed or negative length");
         }
         return TrinoKind::kText;
       }

@@ -681,7 +681,8 @@ std::string RandomMaskExpression(Rng& rng, const RawTable& raw, const RawColumn&
 //   - division and % by zero (SQLite and PostgreSQL: NULL; Trino: an error),
 //     % on reals (SQLite takes the integer part; PostgreSQL refuses);
 //   - substr with a negative position or length (SQLite counts them its own
-//     way; PostgreSQL and Trino refuse them, written as refused constructs);
+//     way; PostgreSQL refuses both and Trino a negative length, written as
+//     refused constructs; Trino renders a negative literal position exactly);
 //   - trim/ltrim/rtrim (Trino trims whitespace other than spaces), comparing
 //     an integer with a real other than an integer literal (PostgreSQL
 //     refuses: it compares in double precision);
@@ -869,17 +870,17 @@ class PortableMaskGen {
 
   // A construct Trino documents as refused on a column of kind `own`
   // (docs/trino.md), and its named reason: a value its cast would change,
-  // or a substr position counted from the end.
+  // or a substr length below zero.
   std::pair<std::string, std::string> TrinoRefused(ValueKind own) {
     const char* column = own == ValueKind::kInteger ? "an integer column"
                          : own == ValueKind::kReal  ? "a real column"
                                                     : "a text column";
     if (own == ValueKind::kText && rng_.Chance(0.4)) {
       std::string text = Leaf(ValueKind::kText, false);
-      std::string start = std::to_string(rng_.Int(1, 9));
-      std::string length = rng_.Chance(0.5) ? ", " + std::to_string(rng_.Int(0, 4)) : "";
-      return {"substr(" + text + ", -" + start + length + ")",
-              "substr with a computed or negative position or length"};
+      std::string start = std::to_string(rng_.Int(-9, 9));
+      std::string length = std::to_string(rng_.Int(1, 4));
+      return {"substr(" + text + ", " + start + ", -" + length + ")",
+              "substr with a computed position or a computed or negative length"};
     }
     if (own != ValueKind::kReal && (own == ValueKind::kText || rng_.Chance(0.5))) {
       return {Value(ValueKind::kReal, 1), std::string("a real number as the value of ") + column};
@@ -1030,7 +1031,8 @@ class PortableMaskGen {
       }
       case 3: {
         std::string value = Value(T, depth + 1);
-        std::string start = std::to_string(rng_.Int(0, 6));
+        // Negative positions on Trino only (PostgreSQL refuses them).
+        std::string start = std::to_string(rng_.Int(postgres_ ? 0 : -6, 6));
         std::string length = rng_.Chance(0.6) ? ", " + std::to_string(rng_.Int(0, 5)) : "";
         return "substr(" + value + ", " + start + length + ")";
       }

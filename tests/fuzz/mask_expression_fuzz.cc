@@ -1,8 +1,10 @@
 // Fuzzes the mask-expression language (policy::ParseMaskExpression): parsing,
-// the columns it reads and the SQL it compiles to (MaskExpression::ToSql).
+// the columns it reads and the SQL it compiles to (MaskExpression::ToSql, and
+// the typed renderings for PostgreSQL and Trino, which may refuse).
 //
 // Input: the expression text.
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -28,6 +30,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(seen.insert(column).second);  // no duplicates
   }
   FUZZ_CHECK(placeholders >= seen.size());
+
+  // The typed renderings: a refusal or SQL, never a crash. Column kinds from
+  // the name's length, so that every kind meets every construct.
+  using lakegate::policy::MaskColumnSql;
+  auto column = [](std::string_view name) -> std::optional<MaskColumnSql> {
+    if (name.size() % 4 == 3) return std::nullopt;
+    return MaskColumnSql{"\"c\"", static_cast<MaskColumnSql::Kind>(name.size() % 4)};
+  };
+  for (int target = 0; target < 4; ++target) {
+    auto trino = mask->ToTrinoSql(
+        column, target == 3
+                    ? std::nullopt
+                    : std::optional<MaskColumnSql::Kind>(static_cast<MaskColumnSql::Kind>(target)));
+    FUZZ_CHECK(!trino.ok() || !trino->empty());
+  }
+  auto postgres = mask->ToPostgreSql(column);
+  FUZZ_CHECK(!postgres.ok() || !postgres->empty());
 
   auto again = lakegate::policy::ParseMaskExpression(text);
   FUZZ_CHECK(again.ok() && again->ToSql([](std::string_view) { return std::string("?"); }) == sql);

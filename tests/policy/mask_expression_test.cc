@@ -861,6 +861,13 @@ TEST(MaskExpressionTrinoTest, SubstrAndReplaceGiveSqlitesValues) {
   EXPECT_EQ(*TrinoSql("substr(t, 0, 2)", kText), "substr(\"t\", 1, 1)");
   EXPECT_EQ(*TrinoSql("substr(t, 0, 0)", kText), "substr(\"t\", 1, 0)");
   EXPECT_EQ(*TrinoSql("substr(t, 0)", kText), "substr(\"t\", 1)");
+  // A negative position counts from the end; before the first character
+  // SQLite starts there and shortens the length by the overshoot, where
+  // Trino would return ''.
+  EXPECT_EQ(*TrinoSql("substr(t, -4)", kText), "substr(\"t\", greatest(length(\"t\") - 4 + 1, 1))");
+  EXPECT_EQ(*TrinoSql("substr(t, -7, 3)", kText),
+            "substr(\"t\", greatest(length(\"t\") - 7 + 1, 1), greatest(3 - greatest(7 - "
+            "length(\"t\"), 0), 0))");
   // An empty pattern leaves the string as it is; a computed one is checked.
   EXPECT_EQ(*TrinoSql("replace(t, 'a', '*')", kText), "replace(\"t\", 'a', '*')");
   EXPECT_EQ(*TrinoSql("replace(t, '', '*')", kText), "\"t\"");
@@ -892,9 +899,12 @@ TEST(MaskExpressionTrinoTest, ExactCastsOnly) {
            {"t", kInteger, "text as the value of an integer column"},
            {"upper(t)", kReal, "text as the value of a real column"},
            {"n = 1", kText, "a comparison's value as the value of a text column"},
-           {"substr(t, -7, 3)", kText, "substr with a computed or negative position or length"},
-           {"substr(t, 1, -1)", kText, "substr with a computed or negative position or length"},
-           {"substr(t, n)", kText, "substr with a computed or negative position or length"},
+           {"substr(t, 1, -1)", kText,
+            "substr with a computed position or a computed or negative length"},
+           {"substr(t, n)", kText,
+            "substr with a computed position or a computed or negative length"},
+           {"substr(t, 1, n)", kText,
+            "substr with a computed position or a computed or negative length"},
            {"CASE WHEN n > 1 THEN t ELSE n END", kText, "CASE mixing text and numbers"},
            {"coalesce(t, n)", kText, "coalesce mixing text and numbers"},
            {"x || t", kText, "column x's type"}}) {

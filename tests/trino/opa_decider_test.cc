@@ -474,9 +474,9 @@ TEST_F(OpaDeciderTest, MasksThatTrinoCannotReproduceFailTheQuery) {
 }
 
 // An expression mask whose Trino value would differ from SQLite's (a real
-// cast to bigint rounds; a negative substr position counts differently)
-// fails the query naming the column and the construct; SQLite's position 0
-// is rendered exactly.
+// cast to bigint rounds; a negative substr length) fails the query naming
+// the column and the construct; SQLite's position 0 and negative positions
+// are rendered exactly.
 TEST_F(OpaDeciderTest, ExpressionMasksGiveSqlitesValueOrFailTheQuery) {
   auto policy = std::make_shared<policy::PolicySnapshot>(*policy_);
   policy->version = 8;
@@ -490,7 +490,8 @@ TEST_F(OpaDeciderTest, ExpressionMasksGiveSqlitesValueOrFailTheQuery) {
   };
   policy->roles["dev"].masks = {mask("member_id", "member_id / 2.0"),
                                 mask("name", "substr(name, 0, 2) || replace(name, '', '*')"),
-                                mask("region", "substr(region, -2)")};
+                                mask("tier", "substr(tier, -2)"),
+                                mask("region", "substr(region, 1, -2)")};
   policy_ = policy;
   std::map<int, std::string> by_index;
   for (const Json& m : ColumnMasks("dev-client")) {
@@ -506,9 +507,12 @@ TEST_F(OpaDeciderTest, ExpressionMasksGiveSqlitesValueOrFailTheQuery) {
   ASSERT_TRUE(by_index.count(3));
   EXPECT_NE(by_index[3].find("fail('lakegate: the expression mask on region (a " + kTypes[3] +
                              " column) is not supported on Trino: mask expression: substr with "
-                             "a computed or negative position or length"),
+                             "a computed position or a computed or negative length"),
             std::string::npos)
       << by_index[3];
+  ASSERT_TRUE(by_index.count(4));
+  EXPECT_EQ(by_index[4],
+            "CAST(substr(\"tier\", greatest(length(\"tier\") - 2 + 1, 1)) AS " + kTypes[4] + ")");
 }
 
 TEST_F(OpaDeciderTest, AnswersAreCachedPerPolicyVersionAndGeneration) {
