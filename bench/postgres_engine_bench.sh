@@ -17,6 +17,7 @@
 # run bounded by -d / -T; servers stopped by PID (and the database by its script).
 # Usage: bench/postgres_engine_bench.sh [OUTDIR]
 #   env: DURATION=15s CONNECTIONS=50 GROUP_CONNECTIONS=4 LAKEGATE=build/src/cli/lakegate
+#        PROCESS_RUNS=200 (one query per psql / curl process)
 #        LAKEGATE_BEFORE= (unset: one binary)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -160,6 +161,29 @@ SQL
       l=$(api_run "$client" "SELECT * FROM members LIMIT 10" 1 "limit-1-$run"); r=$(field "$l" rps)
       printf '| query API, %s | %s | %s µs | %s |\n' "$client" "$r" "$(us "$r")" "$(ratio "$one_direct" "$r")"
     done
+    # One query per process, as a script runs it: psql connecting and running
+    # the prepared statement, against curl posting it to the query API with a
+    # token fetched once (both print the rows).
+    runs_per_process=${PROCESS_RUNS:-200}
+    per_query_ms() {  # per_query_ms CMD...: mean wall time of one run, ms
+      local start end
+      start=$(date +%s%N)
+      for _ in $(seq "$runs_per_process"); do "$@" >/dev/null; done
+      end=$(date +%s%N)
+      awk -v ns=$((end - start)) -v n="$runs_per_process" 'BEGIN { printf "%.2f", ns / n / 1e6 }'
+    }
+    psql_ms=$(per_query_ms "$PG_BIN/psql" "$PG_URL_DIRECT" -qAt -c "PREPARE q AS $LIMIT_SQL" -c "EXECUTE q")
+    TOKEN=$(token_for "$DEMO" reporting-service)
+    curl_ms=$(per_query_ms curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+      -d '{"query": "SELECT * FROM members LIMIT 10"}' "$URL/v1/query")
+    echo
+    echo "One query per process, LIMIT 10, mean of $runs_per_process runs$tag:"
+    echo
+    echo "| path | ms per query | ratio to psql |"
+    echo "|---|---:|---:|"
+    printf '| psql (connect, PREPARE, EXECUTE) | %s | 1.00 |\n' "$psql_ms"
+    printf '| curl to the query API, reporting-service (token fetched once) | %s | %s |\n' "$curl_ms" \
+      "$(ratio "$curl_ms" "$psql_ms")"
   fi
   stop_demo
 done
