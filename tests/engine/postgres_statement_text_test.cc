@@ -56,7 +56,7 @@ TEST(ReadsOnlyTest, ReadsByTheirTextOnly) {
         "SELECT \"update\" FROM t /* delete */", "SELECT $$FOR SHARE$$, E'\\' for'",
         "SELECT * FROM t ORDER BY a FETCH FIRST 3 ROWS ONLY"}) {
     SCOPED_TRACE(sql);
-    EXPECT_TRUE(ReadsOnly(sql));
+    EXPECT_TRUE(ReadsOnly(ClassifyText(sql), sql));
   }
   for (const char* sql :
        {"INSERT INTO t VALUES (1)", "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
@@ -67,7 +67,7 @@ TEST(ReadsOnlyTest, ReadsByTheirTextOnly) {
         "EXPLAIN ANALYZE DELETE FROM t", "SELECT 1; DELETE FROM t", "CREATE TABLE t AS SELECT 1",
         "COPY t TO STDOUT", "", "frobnicate"}) {
     SCOPED_TRACE(sql);
-    EXPECT_FALSE(ReadsOnly(sql));
+    EXPECT_FALSE(ReadsOnly(ClassifyText(sql), sql));
   }
 }
 

@@ -967,8 +967,7 @@ Result<QueryResult> PostgresEngine::Execute(const policy::PolicySnapshot& policy
   // The read path (READ ONLY, one round trip) for the read scope, and for a
   // statement of write scope that reads only by its text; PostgreSQL's 25006
   // sends the latter on to the write path (Run's `writes`).
-  bool read_only = request.max_class == StatementClass::kRead ||
-                   (text.klass == StatementClass::kRead && ReadsOnly(request.sql));
+  bool read_only = request.max_class == StatementClass::kRead || ReadsOnly(text, request.sql);
   const Clock::time_point deadline = Clock::now() + request.limits.timeout;
   // Never relies on the session's defaults: the transaction says READ ONLY
   // itself, and PostgreSQL's own timeout backs up lakegate's cancel.

@@ -146,8 +146,7 @@ TextClass ClassifyText(std::string_view sql) {
   return out;
 }
 
-bool ReadsOnly(std::string_view sql) {
-  const TextClass text = ClassifyText(sql);
+bool ReadsOnly(const TextClass& text, std::string_view sql) {
   if (!text.allowed || text.klass != StatementClass::kRead) return false;
   if (text.type != "SELECT" && text.type != "WITH" && text.type != "VALUES" &&
       text.type != "TABLE" && text.type != "SHOW") {

@@ -45,8 +45,8 @@ TextClass ClassifyText(std::string_view sql);
 // SHARE / KEY SHARE) and no call of nextval, setval or pg_notify, which
 // write (or, for pg_notify, take effect only on COMMIT). Words in strings,
 // comments and quoted names do not count; a word anywhere else does, so a
-// misjudged read is at worst a write as before.
-bool ReadsOnly(std::string_view sql);
+// misjudged read is at worst a write as before. `text` is ClassifyText(sql).
+bool ReadsOnly(const TextClass& text, std::string_view sql);
 
 // The class of a statement by the command tag PostgreSQL reported after
 // running it ("SELECT 3", "INSERT 0 1", "CREATE TABLE"): `type` is the tag
