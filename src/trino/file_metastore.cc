@@ -1,7 +1,6 @@
 #include "trino/file_metastore.h"
 
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "common/strings.h"
@@ -21,13 +20,15 @@ std::vector<std::string> FileMetastoreColumns(const std::string& metastore_dir,
   if (!engine::IsValidDatabaseName(schema) || !engine::IsValidDatabaseName(table)) return {};
   std::ifstream in(
       metastore_dir + "/" + AsciiLower(schema) + "/" + AsciiLower(table) + "/.trinoSchema",
-      std::ios::binary);
+      std::ios::binary | std::ios::ate);
   if (!in) return {};
-  std::string text;
-  text.resize(static_cast<size_t>(kMaxDefinitionBytes) + 1);
-  in.read(text.data(), kMaxDefinitionBytes + 1);
-  if (in.gcount() > kMaxDefinitionBytes) return {};
-  text.resize(static_cast<size_t>(in.gcount()));
+  // Sized by the file: the decision point reads it on every answer it
+  // computes.
+  const std::streamoff size = in.tellg();
+  if (size < 0 || size > kMaxDefinitionBytes) return {};
+  std::string text(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(text.data(), size)) return {};
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) return {};
   std::vector<std::string> columns;

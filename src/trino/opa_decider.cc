@@ -355,7 +355,9 @@ OpaDecider::OpaDecider(Options options, PolicyFn policy, PrincipalFn principal,
       policy_(std::move(policy)),
       principal_(std::move(principal)),
       generation_(std::move(generation)),
-      columns_fn_(std::move(columns)) {}
+      columns_fn_(std::move(columns)),
+      cached_(options_.answers ? options_.answers->WithLabels({"cached"}) : nullptr),
+      computed_(options_.answers ? options_.answers->WithLabels({"computed"}) : nullptr) {}
 
 Result<std::string> OpaDecider::Allow(std::string_view body) { return Answer(Kind::kAllow, body); }
 Result<std::string> OpaDecider::Batch(std::string_view body) { return Answer(Kind::kBatch, body); }
@@ -375,7 +377,16 @@ uint64_t OpaDecider::cache_misses() const {
   return misses_;
 }
 
-void OpaDecider::RememberColumns(const std::string& key, std::vector<std::string> columns) {
+void OpaDecider::RememberColumns(std::string_view schema, std::string_view table,
+                                 std::vector<std::string> columns) {
+  // What the ColumnsFn knows is used first: what Trino listed changes no answer.
+  if (columns_fn_ && !columns_fn_(schema, table).empty()) return;
+  // Trino's hidden columns ($path, $file_size, ...: connector metadata no
+  // grant names) come with the mask requests but not with FilterColumns: they
+  // are not the table's columns, and counting them would make the two
+  // listings disagree and start the cache over for every query.
+  std::erase_if(columns, [](const std::string& c) { return c.starts_with('$'); });
+  const std::string key = TableKey(schema, table);
   MutexLock lock(mu_);
   auto it = columns_.find(key);
   if (it != columns_.end() && it->second == columns) return;
@@ -413,10 +424,12 @@ Result<std::string> OpaDecider::Answer(Kind kind, std::string_view body) {
     auto it = cache_.find(key);
     if (it != cache_.end()) {
       ++hits_;
+      if (cached_) cached_->Inc();
       return it->second;
     }
     ++misses_;
   }
+  if (computed_) computed_->Inc();
   LG_ASSIGN_OR_RETURN(Request request, ParseRequest(body));
   LG_ASSIGN_OR_RETURN(std::string answer, Decide(kind, request, *policy));
   MutexLock lock(mu_);
@@ -564,7 +577,7 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
         }
         TableRef t = TableOf(request.filter_resources[0]);
         if (judge.IsLake(t.catalog) && t.has_columns) {
-          RememberColumns(TableKey(t.schema, t.table), t.columns);
+          RememberColumns(t.schema, t.table, t.columns);
         }
         if (!judge.TableVisible(t.catalog, t.schema, t.table, t.columns)) {
           return Json{{"result", indices}}.dump();
@@ -641,7 +654,7 @@ Result<std::string> OpaDecider::Decide(Kind kind, const Request& request,
       }
       std::vector<std::string> names;
       for (const Col& c : cols) names.push_back(c.name);
-      RememberColumns(TableKey(t.schema, t.table), names);
+      RememberColumns(t.schema, t.table, names);
       policy::TableView view = judge.View(t.schema, t.table, names);
       auto column = [&cols](std::string_view name) -> std::string {
         for (const Col& c : cols) {

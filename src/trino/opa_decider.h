@@ -53,6 +53,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "audit/metrics.h"
 #include "common/secret_string.h"
 #include "common/status.h"
 #include "common/thread_annotations.h"
@@ -98,6 +99,10 @@ class OpaDecider {
     std::string catalog = "lake";  // the Trino catalog that holds the lake
     // The key of hash masks (as the engines': hex HMAC-SHA256 of the value).
     SecretString mask_hash_key;
+    // When set, every answer is counted with label answer="cached" or
+    // "computed" (lakegate_trino_decisions_total): a steady Trino workload
+    // should be answered almost only from the cache.
+    audit::Counter* answers = nullptr;
   };
   using PolicyFn = std::function<std::shared_ptr<const policy::PolicySnapshot>()>;
   // The principal of a Trino user (not an engine principal); PermissionDenied
@@ -132,8 +137,10 @@ class OpaDecider {
   Result<std::string> Answer(Kind kind, std::string_view body) EXCLUDES(mu_);
   Result<std::string> Decide(Kind kind, const Request& request,
                              const policy::PolicySnapshot& policy) EXCLUDES(mu_);
-  // Remembered columns of a lake table (lower-case "schema.table" key).
-  void RememberColumns(const std::string& key, std::vector<std::string> columns) EXCLUDES(mu_);
+  // The columns Trino listed for a lake table, for when the ColumnsFn does
+  // not know them.
+  void RememberColumns(std::string_view schema, std::string_view table,
+                       std::vector<std::string> columns) EXCLUDES(mu_);
   std::vector<std::string> KnownColumns(std::string_view schema, std::string_view table) const
       EXCLUDES(mu_);
 
@@ -150,6 +157,8 @@ class OpaDecider {
   std::unordered_map<std::string, std::vector<std::string>> columns_ GUARDED_BY(mu_);
   uint64_t hits_ GUARDED_BY(mu_) = 0;
   uint64_t misses_ GUARDED_BY(mu_) = 0;
+  audit::Counter::Cell* const cached_ = nullptr;
+  audit::Counter::Cell* const computed_ = nullptr;
 };
 
 }  // namespace lakegate::trino

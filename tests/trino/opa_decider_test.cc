@@ -61,6 +61,7 @@ class OpaDeciderTest : public ::testing::Test {
     policy_ = snapshot;
     OpaDecider::Options options;
     options.mask_hash_key = SecretString("k");
+    options.answers = answers_;
     decider_ = std::make_unique<OpaDecider>(
         options, [this] { return policy_; },
         [](std::string_view user) -> Result<TrinoPrincipal> {
@@ -134,6 +135,8 @@ class OpaDeciderTest : public ::testing::Test {
     return Json::parse(r.value()).at("result");
   }
 
+  audit::Metrics metrics_;
+  audit::Counter* answers_ = &metrics_.AddCounter("answers", "", {"answer"});
   std::shared_ptr<const policy::PolicySnapshot> policy_;
   std::atomic<uint64_t> generation_{1};
   std::unique_ptr<OpaDecider> decider_;
@@ -527,6 +530,50 @@ TEST_F(OpaDeciderTest, AnswersAreCachedPerPolicyVersionAndGeneration) {
   policy->roles.erase("dev");
   policy_ = policy;
   EXPECT_FALSE(Allow("dev-client", "ExecuteQuery"));
+}
+
+// Trino lists the hidden columns ($path, ...) in its mask requests and not in
+// FilterColumns: the two listings of one table must not start the cache over
+// (every query asks both).
+TEST_F(OpaDeciderTest, HiddenColumnsDoNotStartTheCacheOver) {
+  Json filter = Input("analyst-client", "FilterColumns", nullptr);
+  filter["input"]["action"]["filterResources"] =
+      Json::array({Table("analytics", "members", kColumns)});
+  Json masks = Input("analyst-client", "GetColumnMask", nullptr);
+  Json resources = Json::array();
+  std::vector<std::pair<std::string, std::string>> listed;
+  for (size_t i = 0; i < kColumns.size(); ++i) listed.emplace_back(kColumns[i], kTypes[i]);
+  listed.emplace_back("$path", "varchar");
+  listed.emplace_back("$file_size", "bigint");
+  for (const auto& [name, type] : listed) {
+    resources.push_back({{"column",
+                          {{"catalogName", "lake"},
+                           {"schemaName", "analytics"},
+                           {"tableName", "members"},
+                           {"columnName", name},
+                           {"columnType", type}}}});
+  }
+  masks["input"]["action"]["filterResources"] = resources;
+  const std::string filter_body = filter.dump();
+  const std::string masks_body = masks.dump();
+  // With the table's columns from the ColumnsFn (the metastore), and with
+  // only those Trino listed.
+  OpaDecider blind(
+      {}, [this] { return policy_; },
+      [](std::string_view) -> Result<TrinoPrincipal> {
+        return TrinoPrincipal{"analyst", StatementClass::kRead};
+      },
+      {});
+  for (OpaDecider* decider : {decider_.get(), &blind}) {
+    for (int query = 0; query < 3; ++query) {
+      ASSERT_TRUE(decider->Batch(filter_body).ok());
+      ASSERT_TRUE(decider->ColumnMasks(masks_body).ok());
+    }
+    EXPECT_EQ(decider->cache_misses(), 2u);
+    EXPECT_EQ(decider->cache_hits(), 4u);
+  }
+  EXPECT_EQ(answers_->Value({"computed"}), 2);
+  EXPECT_EQ(answers_->Value({"cached"}), 4);
 }
 
 }  // namespace
