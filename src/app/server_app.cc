@@ -398,7 +398,7 @@ Status ServerApp::Impl::StartQuery(const SecretString& hash_key) {
   if (on_trino) {
     LG_ASSIGN_OR_RETURN(trino, TrinoLink::Open(
                                    stack.query.engine(), issuer, gateway_options,
-                                   [this] { return catalog->Current(); }, mask_key));
+                                   [this] { return catalog->Current(); }, mask_key, &metrics));
     state->Subscribe([link = trino.get()](const std::shared_ptr<const store::StateSnapshot>& s) {
       link->OnState(s);
     });

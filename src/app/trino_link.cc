@@ -105,7 +105,8 @@ TrinoLink::TrinoLink(std::string dir, std::string issuer, const gateway::Gateway
 Result<std::unique_ptr<TrinoLink>> TrinoLink::Open(std::string_view url, std::string issuer,
                                                    const gateway::GatewayOptions& options,
                                                    trino::OpaDecider::PolicyFn policy,
-                                                   SecretString mask_hash_key) {
+                                                   SecretString mask_hash_key,
+                                                   audit::Metrics* metrics) {
   std::string_view query = url.substr(std::min(url.size(), url.find('?')));
   if (!query.empty()) query.remove_prefix(1);
   std::string dir = QueryValue(query, "dir");
@@ -127,6 +128,12 @@ Result<std::unique_ptr<TrinoLink>> TrinoLink::Open(std::string_view url, std::st
   trino::OpaDecider::Options decider_options;
   decider_options.catalog = catalog;
   decider_options.mask_hash_key = std::move(mask_hash_key);
+  if (metrics != nullptr) {
+    decider_options.answers = &metrics->AddCounter(
+        "lakegate_trino_decisions_total",
+        "Decisions answered to Trino's OPA access-control plugin, from the cache or computed",
+        {"answer"});
+  }
   TrinoLink* self = link.get();
   const std::string metastore = dir + "/lake/metastore";
   link->decider_ = std::make_unique<trino::OpaDecider>(
@@ -173,12 +180,17 @@ Result<trino::TrinoPrincipal> TrinoLink::Resolve(std::string_view user) const {
 
 void TrinoLink::OnState(const std::shared_ptr<const store::StateSnapshot>& state) {
   std::shared_ptr<const jose::Signer> signer = CurrentSigner(state->signing_keys);
+  bool clients_changed = true;
   {
     MutexLock lock(mu_);
+    clients_changed = state_ == nullptr || state_->clients != state->clients;
     state_ = state;
     if (signer) signer_ = std::move(signer);
   }
-  generation_.fetch_add(1);
+  // Decisions depend on the clients (who is whom, enabled, scopes), not on
+  // the tokens, revocations and keys that make up most new snapshots: the
+  // decision cache starts over only when the clients changed.
+  if (clients_changed) generation_.fetch_add(1);
   WriteKeys(*state);
 }
 

@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "audit/metrics.h"
 #include "common/secret_string.h"
 #include "common/status.h"
 #include "common/thread_annotations.h"
@@ -53,13 +54,15 @@ Result<std::function<Result<SecretString>(std::string_view principal)>> TrinoLoa
 
 class TrinoLink {
  public:
-  // `url` is the engine URL; `policy` gives the current policy snapshot.
+  // `url` is the engine URL; `policy` gives the current policy snapshot;
+  // `metrics` (may be null) receives lakegate_trino_decisions_total.
   // FailedPrecondition naming the file when DIR/opa-secret cannot be read
   // (Trino was not started with scripts/trino.sh for DIR).
   static Result<std::unique_ptr<TrinoLink>> Open(std::string_view url, std::string issuer,
                                                  const gateway::GatewayOptions& options,
                                                  trino::OpaDecider::PolicyFn policy,
-                                                 SecretString mask_hash_key);
+                                                 SecretString mask_hash_key,
+                                                 audit::Metrics* metrics);
 
   // A new state snapshot: keys written for Trino, the signer and the client
   // directory replaced (call from StateCache::Subscribe).
