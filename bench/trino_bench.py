@@ -8,7 +8,8 @@ lakegate's /trino/opa endpoints over one kept-alive connection (as Trino's
 OPA client does) and records their latency.
 
 Prints RESULT lines: per query and client the decisions Trino asked lakegate
-for (counted by lakegate, /metrics) and lakegate's mean time per decision;
+for (counted by lakegate, /metrics), how many lakegate computed rather than
+answered from its cache, and lakegate's mean time per decision;
 per query and client the p50 and the fastest run on each cluster and their
 ratios, per client the geometric mean of the ratios over the mix, and the
 decision latency p50/p99 (ms) while the mix ran.
@@ -116,18 +117,21 @@ def analyst_masks(key, body):
 
 
 def decision_metrics():
-    """lakegate's request count and summed seconds over its /trino/opa routes."""
+    """lakegate's request count and summed seconds over its /trino/opa routes,
+    and the answers it computed (not from its cache)."""
     with urllib.request.urlopen(LAKEGATE + "/metrics", timeout=10) as r:
         text = r.read().decode()
-    count = seconds = 0.0
+    count = seconds = computed = 0.0
     for line in text.splitlines():
+        if line.startswith("lakegate_trino_decisions_total{") and 'answer="computed"' in line:
+            computed += float(line.rsplit(" ", 1)[1])
         if 'route="/trino/opa/' not in line:
             continue
         if line.startswith("lakegate_http_request_duration_seconds_count"):
             count += float(line.rsplit(" ", 1)[1])
         elif line.startswith("lakegate_http_request_duration_seconds_sum"):
             seconds += float(line.rsplit(" ", 1)[1])
-    return count, seconds
+    return count, seconds, computed
 
 
 def explain(conn, sql):
@@ -180,17 +184,18 @@ def main():
     # Decisions per query, counted by lakegate (nothing else asks meanwhile).
     for name, sql in QUERIES.items():
         for c, conn in governed.items():
-            n0, s0 = decision_metrics()
+            n0, s0, c0 = decision_metrics()
             for _ in range(3):
                 run(conn, sql)
-            n1, s1 = decision_metrics()
+            n1, s1, c1 = decision_metrics()
             n = n1 - n0
             print(f"RESULT decisions_per_query query={name} client={c} per_query={n / 3:.1f} "
-                  f"lakegate_mean_us={(s1 - s0) / n * 1e6 if n else 0:.0f}")
+                  f"computed={c1 - c0:.0f} lakegate_mean_us={(s1 - s0) / n * 1e6 if n else 0:.0f}")
     for line in explain(governed["analytics-service"], QUERIES["scan_filter"]):
         print("EXPLAIN " + line)
     who_all = ("open", "open-inline-masks") + CLIENTS
     times = {(name, who): [] for name in QUERIES for who in who_all}
+    n0, _, c0 = decision_metrics()
     thread = threading.Thread(target=decide, daemon=True)
     thread.start()
     for _ in range(ROUNDS):
@@ -201,6 +206,10 @@ def main():
                 times[(name, c)].append(run(conn, sql))
     stop.set()
     thread.join()
+    n1, _, c1 = decision_metrics()
+    # Trino asks the same questions for every query: a steady mix is answered
+    # from lakegate's cache.
+    print(f"RESULT decision_cache decisions={n1 - n0:.0f} computed={c1 - c0:.0f}")
     # Per query: p50 and the fastest run (the least disturbed by the other
     # work on the machine) on each side; per client: the geometric mean of the
     # ratios over the mix.

@@ -221,13 +221,20 @@ class TrinoGovernanceTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(body["rowCount"], 1000)
 
-    def decisions(self):
-        """Decision requests lakegate answered so far (its /metrics)."""
+    def decisions(self, computed=False):
+        """Decision requests lakegate answered so far (its /metrics); with
+        computed=True, those it did not answer from its cache."""
         status, text, _ = request(self.server.url + "/metrics")
         self.assertEqual(status, 200)
         total = 0
         for line in text.decode().splitlines():
-            if line.startswith("lakegate_http_requests_total") and 'route="/trino/opa/' in line:
+            if computed:
+                counted = (line.startswith("lakegate_trino_decisions_total{")
+                           and 'answer="computed"' in line)
+            else:
+                counted = (line.startswith("lakegate_http_requests_total")
+                           and 'route="/trino/opa/' in line)
+            if counted:
                 total += int(float(line.rsplit(" ", 1)[1]))
         return total
 
@@ -242,6 +249,17 @@ class TrinoGovernanceTest(unittest.TestCase):
             before = self.decisions()
             self.sql(client, "SELECT count(*) FROM members")
             self.assertEqual(self.decisions() - before, expected, client)
+
+    def test_a_repeated_query_is_answered_from_the_cache(self):
+        # A SELECT * asks FilterColumns (the table's columns) and the mask
+        # batch (those and Trino's hidden $path, $file_size, ...): the two
+        # listings of one table must not start the cache over.
+        sql = "SELECT * FROM members WHERE member_id = 7"
+        self.sql("analytics-service", sql)
+        asked, computed = self.decisions(), self.decisions(computed=True)
+        self.sql("analytics-service", sql)
+        self.assertEqual(self.decisions() - asked, 12)
+        self.assertEqual(self.decisions(computed=True) - computed, 0)
 
     def test_decisions_need_the_cluster_key(self):
         body = json.dumps({"input": {"context": {"identity": {"user": "x"}},
