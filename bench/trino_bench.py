@@ -118,13 +118,15 @@ def analyst_masks(key, body):
 
 def decision_metrics():
     """lakegate's request count and summed seconds over its /trino/opa routes,
-    and the answers it computed (not from its cache)."""
+    and the answers it computed (not from its cache; None when it does not
+    count them)."""
     with urllib.request.urlopen(LAKEGATE + "/metrics", timeout=10) as r:
         text = r.read().decode()
-    count = seconds = computed = 0.0
+    count = seconds = 0.0
+    computed = None  # a lakegate without the counter (LAKEGATE=older build)
     for line in text.splitlines():
         if line.startswith("lakegate_trino_decisions_total{") and 'answer="computed"' in line:
-            computed += float(line.rsplit(" ", 1)[1])
+            computed = (computed or 0.0) + float(line.rsplit(" ", 1)[1])
         if 'route="/trino/opa/' not in line:
             continue
         if line.startswith("lakegate_http_request_duration_seconds_count"):
@@ -132,6 +134,10 @@ def decision_metrics():
         elif line.startswith("lakegate_http_request_duration_seconds_sum"):
             seconds += float(line.rsplit(" ", 1)[1])
     return count, seconds, computed
+
+
+def difference(after, before):
+    return "n/a" if after is None else f"{after - (before or 0):.0f}"
 
 
 def explain(conn, sql):
@@ -190,7 +196,8 @@ def main():
             n1, s1, c1 = decision_metrics()
             n = n1 - n0
             print(f"RESULT decisions_per_query query={name} client={c} per_query={n / 3:.1f} "
-                  f"computed={c1 - c0:.0f} lakegate_mean_us={(s1 - s0) / n * 1e6 if n else 0:.0f}")
+                  f"computed={difference(c1, c0)} "
+                  f"lakegate_mean_us={(s1 - s0) / n * 1e6 if n else 0:.0f}")
     for line in explain(governed["analytics-service"], QUERIES["scan_filter"]):
         print("EXPLAIN " + line)
     who_all = ("open", "open-inline-masks") + CLIENTS
@@ -209,7 +216,7 @@ def main():
     n1, _, c1 = decision_metrics()
     # Trino asks the same questions for every query: a steady mix is answered
     # from lakegate's cache.
-    print(f"RESULT decision_cache decisions={n1 - n0:.0f} computed={c1 - c0:.0f}")
+    print(f"RESULT decision_cache decisions={n1 - n0:.0f} computed={difference(c1, c0)}")
     # Per query: p50 and the fastest run (the least disturbed by the other
     # work on the machine) on each side; per client: the geometric mean of the
     # ratios over the mix.
