@@ -12,7 +12,8 @@ for (counted by lakegate, /metrics), how many lakegate computed rather than
 answered from its cache, and lakegate's mean time per decision;
 per query and client the p50 and the fastest run on each cluster and their
 ratios, per client the geometric mean of the ratios over the mix, and the
-decision latency p50/p99 (ms) while the mix ran.
+decision latency p50/p99 (ms) while the mix ran: as this script's client
+saw it, and as lakegate timed all decisions (its latency histogram).
 """
 import http.client
 import json
@@ -136,6 +137,31 @@ def decision_metrics():
     return count, seconds, computed
 
 
+def decision_buckets():
+    """lakegate's cumulative latency buckets (le -> count) over its /trino/opa
+    routes: every decision, Trino's and the benchmark's own."""
+    with urllib.request.urlopen(LAKEGATE + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    buckets = {}
+    for line in text.splitlines():
+        if (line.startswith("lakegate_http_request_duration_seconds_bucket{")
+                and 'route="/trino/opa/' in line):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[le] = buckets.get(le, 0) + float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def bucket_quantile(before, after, q):
+    """The upper bound (ms) of the bucket holding quantile q of the requests
+    between two decision_buckets() readings."""
+    bounds = sorted((float(le), after[le] - before.get(le, 0)) for le in after if le != "+Inf")
+    total = after.get("+Inf", 0) - before.get("+Inf", 0)
+    for bound, count in bounds:
+        if total and count >= q * total:
+            return f"{bound * 1000:g}"
+    return ">" + f"{bounds[-1][0] * 1000:g}" if bounds else "n/a"
+
+
 def difference(after, before):
     return "n/a" if after is None else f"{after - (before or 0):.0f}"
 
@@ -203,6 +229,7 @@ def main():
     who_all = ("open", "open-inline-masks") + CLIENTS
     times = {(name, who): [] for name in QUERIES for who in who_all}
     n0, _, c0 = decision_metrics()
+    b0 = decision_buckets()
     thread = threading.Thread(target=decide, daemon=True)
     thread.start()
     for _ in range(ROUNDS):
@@ -214,9 +241,14 @@ def main():
     stop.set()
     thread.join()
     n1, _, c1 = decision_metrics()
+    b1 = decision_buckets()
     # Trino asks the same questions for every query: a steady mix is answered
     # from lakegate's cache.
     print(f"RESULT decision_cache decisions={n1 - n0:.0f} computed={difference(c1, c0)}")
+    # Every decision of the mix (Trino's and this script's) as lakegate timed
+    # it, request read to answer written: the bucket bounds holding p50, p99.
+    print(f"RESULT decisions_in_lakegate p50_ms_at_most={bucket_quantile(b0, b1, 0.5)} "
+          f"p99_ms_at_most={bucket_quantile(b0, b1, 0.99)}")
     # Per query: p50 and the fastest run (the least disturbed by the other
     # work on the machine) on each side; per client: the geometric mean of the
     # ratios over the mix.
