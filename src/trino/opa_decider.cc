@@ -24,7 +24,8 @@ static_assert(std::size(kInfos) == static_cast<size_t>(OpaFailure::kMalformed) +
               "one ReasonInfo per OpaFailure");
 constexpr ReasonDomain kDomain("trino_opa", kInfos, static_cast<int>(std::size(kInfos)));
 
-// Answers kept per policy version before the cache starts over.
+// Answers kept per policy version before the cache starts over (also when
+// they hold more than Options::max_cached_bytes).
 constexpr size_t kMaxCachedAnswers = 20000;
 constexpr std::string_view kEnginePrefix = "lakegate:";
 
@@ -377,6 +378,11 @@ uint64_t OpaDecider::cache_misses() const {
   return misses_;
 }
 
+void OpaDecider::ClearCache() {
+  cache_.clear();
+  cached_bytes_ = 0;
+}
+
 void OpaDecider::RememberColumns(std::string_view schema, std::string_view table,
                                  std::vector<std::string> columns) {
   // What the ColumnsFn knows is used first: what Trino listed changes no answer.
@@ -393,7 +399,7 @@ void OpaDecider::RememberColumns(std::string_view schema, std::string_view table
   if (columns_.size() > kMaxCachedAnswers) columns_.clear();
   columns_[key] = std::move(columns);
   // Answers about this table may have been decided without its columns.
-  cache_.clear();
+  ClearCache();
 }
 
 std::vector<std::string> OpaDecider::KnownColumns(std::string_view schema,
@@ -417,7 +423,7 @@ Result<std::string> OpaDecider::Answer(Kind kind, std::string_view body) {
   {
     MutexLock lock(mu_);
     if (cached_version_ != policy->version || cached_generation_ != generation) {
-      cache_.clear();
+      ClearCache();
       cached_version_ = policy->version;
       cached_generation_ = generation;
     }
@@ -435,8 +441,13 @@ Result<std::string> OpaDecider::Answer(Kind kind, std::string_view body) {
   MutexLock lock(mu_);
   // A decision made under an older policy is not kept for the newer one.
   if (cached_version_ == policy->version && cached_generation_ == generation) {
-    if (cache_.size() >= kMaxCachedAnswers) cache_.clear();
-    cache_.emplace(std::move(key), answer);
+    const size_t bytes = key.size() + answer.size();
+    if (cache_.size() >= kMaxCachedAnswers || cached_bytes_ + bytes > options_.max_cached_bytes) {
+      ClearCache();
+    }
+    if (bytes <= options_.max_cached_bytes && cache_.emplace(std::move(key), answer).second) {
+      cached_bytes_ += bytes;
+    }
   }
   return answer;
 }

@@ -34,9 +34,9 @@
 //     ones, procedures, schema DDL and unknown operations are denied unless
 //     the role is unrestricted (fail closed).
 //
-// Answers are cached per (policy version, principal generation, request):
-// Trino asks the same questions for every query and the plugin caches
-// nothing. Row filters and writes depend on a table's columns (a source that
+// Answers are cached per (policy version, principal generation, request),
+// bounded in count and bytes: Trino asks the same questions for every query
+// and the plugin caches nothing. Row filters and writes depend on a table's columns (a source that
 // covers no column exposes no row; writes need the whole table), which Trino
 // does not send with them: they come from the ColumnsFn, else from the
 // requests that listed them; when neither knows, a filtered role's query fails
@@ -103,6 +103,9 @@ class OpaDecider {
     // "computed" (lakegate_trino_decisions_total): a steady Trino workload
     // should be answered almost only from the cache.
     audit::Counter* answers = nullptr;
+    // The answers cached (their requests and replies) hold at most this many
+    // bytes: Trino's requests grow with a table's columns.
+    size_t max_cached_bytes = 64 << 20;
   };
   using PolicyFn = std::function<std::shared_ptr<const policy::PolicySnapshot>()>;
   // The principal of a Trino user (not an engine principal); PermissionDenied
@@ -137,6 +140,7 @@ class OpaDecider {
   Result<std::string> Answer(Kind kind, std::string_view body) EXCLUDES(mu_);
   Result<std::string> Decide(Kind kind, const Request& request,
                              const policy::PolicySnapshot& policy) EXCLUDES(mu_);
+  void ClearCache() REQUIRES(mu_);
   // The columns Trino listed for a lake table, for when the ColumnsFn does
   // not know them.
   void RememberColumns(std::string_view schema, std::string_view table,
@@ -154,6 +158,7 @@ class OpaDecider {
   uint64_t cached_version_ GUARDED_BY(mu_) = 0;
   uint64_t cached_generation_ GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, std::string> cache_ GUARDED_BY(mu_);
+  size_t cached_bytes_ GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, std::vector<std::string>> columns_ GUARDED_BY(mu_);
   uint64_t hits_ GUARDED_BY(mu_) = 0;
   uint64_t misses_ GUARDED_BY(mu_) = 0;

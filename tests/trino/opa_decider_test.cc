@@ -532,6 +532,34 @@ TEST_F(OpaDeciderTest, AnswersAreCachedPerPolicyVersionAndGeneration) {
   EXPECT_FALSE(Allow("dev-client", "ExecuteQuery"));
 }
 
+TEST_F(OpaDeciderTest, TheCacheHoldsAtMostMaxCachedBytes) {
+  const std::string a = Input("dev-client", "ExecuteQuery", nullptr).dump();
+  const std::string b = Input("analyst-client", "ExecuteQuery", nullptr).dump();
+  OpaDecider::Options options;
+  // Room for either question with its answer (~20 bytes), not for both.
+  options.max_cached_bytes = b.size() + 40;
+  OpaDecider small(
+      options, [this] { return policy_; },
+      [](std::string_view) -> Result<TrinoPrincipal> {
+        return TrinoPrincipal{"dev", StatementClass::kRead};
+      },
+      {});
+  ASSERT_TRUE(small.Allow(a).ok());
+  ASSERT_TRUE(small.Allow(a).ok());
+  EXPECT_EQ(small.cache_hits(), 1u);
+  ASSERT_TRUE(small.Allow(b).ok());  // makes room: a is gone
+  ASSERT_TRUE(small.Allow(b).ok());
+  ASSERT_TRUE(small.Allow(a).ok());
+  EXPECT_EQ(small.cache_hits(), 2u);
+  EXPECT_EQ(small.cache_misses(), 3u);
+  // A question larger than the whole budget is answered, never kept.
+  Json big = Input("dev-client", "ExecuteQuery", nullptr);
+  big["input"]["context"]["padding"] = std::string(1000, 'x');
+  ASSERT_TRUE(small.Allow(big.dump()).ok());
+  ASSERT_TRUE(small.Allow(big.dump()).ok());
+  EXPECT_EQ(small.cache_misses(), 5u);
+}
+
 // Trino lists the hidden columns ($path, ...) in its mask requests and not in
 // FilterColumns: the two listings of one table must not start the cache over
 // (every query asks both).
