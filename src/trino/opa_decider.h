@@ -36,11 +36,11 @@
 //
 // Answers are cached per (policy version, principal generation, request),
 // bounded in count and bytes: Trino asks the same questions for every query
-// and the plugin caches nothing. Row filters and writes depend on a table's columns (a source that
-// covers no column exposes no row; writes need the whole table), which Trino
-// does not send with them: they come from the ColumnsFn, else from the
-// requests that listed them; when neither knows, a filtered role's query fails
-// and a write is denied (fail closed).
+// and the plugin caches nothing. Row filters and writes depend on a table's
+// columns (a source that covers no column exposes no row; writes need the
+// whole table), which Trino does not send with them: they come from the
+// ColumnsFn, else from the requests that listed them; when neither knows, a
+// filtered role's query fails and a write is denied (fail closed).
 //
 // Thread-safe.
 #pragma once
