@@ -357,8 +357,11 @@ OpaDecider::OpaDecider(Options options, PolicyFn policy, PrincipalFn principal,
       principal_(std::move(principal)),
       generation_(std::move(generation)),
       columns_fn_(std::move(columns)),
-      cached_(options_.answers ? options_.answers->WithLabels({"cached"}) : nullptr),
-      computed_(options_.answers ? options_.answers->WithLabels({"computed"}) : nullptr) {}
+      answers_(options_.answers != nullptr
+                   ? *options_.answers
+                   : own_metrics_.AddCounter("lakegate_trino_decisions_total", "", {"answer"})),
+      cached_(answers_.WithLabels({"cached"})),
+      computed_(answers_.WithLabels({"computed"})) {}
 
 Result<std::string> OpaDecider::Allow(std::string_view body) { return Answer(Kind::kAllow, body); }
 Result<std::string> OpaDecider::Batch(std::string_view body) { return Answer(Kind::kBatch, body); }
@@ -369,14 +372,8 @@ Result<std::string> OpaDecider::ColumnMasks(std::string_view body) {
   return Answer(Kind::kColumnMasks, body);
 }
 
-uint64_t OpaDecider::cache_hits() const {
-  MutexLock lock(mu_);
-  return hits_;
-}
-uint64_t OpaDecider::cache_misses() const {
-  MutexLock lock(mu_);
-  return misses_;
-}
+uint64_t OpaDecider::cache_hits() const { return static_cast<uint64_t>(cached_->value()); }
+uint64_t OpaDecider::cache_misses() const { return static_cast<uint64_t>(computed_->value()); }
 
 void OpaDecider::ClearCache() {
   cache_.clear();
@@ -429,13 +426,11 @@ Result<std::string> OpaDecider::Answer(Kind kind, std::string_view body) {
     }
     auto it = cache_.find(key);
     if (it != cache_.end()) {
-      ++hits_;
-      if (cached_) cached_->Inc();
+      cached_->Inc();
       return it->second;
     }
-    ++misses_;
   }
-  if (computed_) computed_->Inc();
+  computed_->Inc();
   LG_ASSIGN_OR_RETURN(Request request, ParseRequest(body));
   LG_ASSIGN_OR_RETURN(std::string answer, Decide(kind, request, *policy));
   MutexLock lock(mu_);

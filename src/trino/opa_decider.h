@@ -99,9 +99,10 @@ class OpaDecider {
     std::string catalog = "lake";  // the Trino catalog that holds the lake
     // The key of hash masks (as the engines': hex HMAC-SHA256 of the value).
     SecretString mask_hash_key;
-    // When set, every answer is counted with label answer="cached" or
-    // "computed" (lakegate_trino_decisions_total): a steady Trino workload
-    // should be answered almost only from the cache.
+    // When set (a counter whose one label is "answer"), every answer is
+    // counted in it with answer="cached" or "computed"
+    // (lakegate_trino_decisions_total): a steady Trino workload should be
+    // answered almost only from the cache.
     audit::Counter* answers = nullptr;
     // The answers cached (their requests and replies) hold at most this many
     // bytes: Trino's requests grow with a table's columns.
@@ -130,8 +131,8 @@ class OpaDecider {
   Result<std::string> ColumnMasks(std::string_view body) EXCLUDES(mu_);
 
   // Answers served from the cache, and computed (tests, benchmarks).
-  uint64_t cache_hits() const EXCLUDES(mu_);
-  uint64_t cache_misses() const EXCLUDES(mu_);
+  uint64_t cache_hits() const;
+  uint64_t cache_misses() const;
 
   enum class Kind { kAllow, kBatch, kRowFilters, kColumnMasks };
   struct Request;
@@ -160,10 +161,11 @@ class OpaDecider {
   std::unordered_map<std::string, std::string> cache_ GUARDED_BY(mu_);
   size_t cached_bytes_ GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, std::vector<std::string>> columns_ GUARDED_BY(mu_);
-  uint64_t hits_ GUARDED_BY(mu_) = 0;
-  uint64_t misses_ GUARDED_BY(mu_) = 0;
-  audit::Counter::Cell* const cached_ = nullptr;
-  audit::Counter::Cell* const computed_ = nullptr;
+  // Answers counted in Options::answers, else in a counter of our own.
+  audit::Metrics own_metrics_;
+  audit::Counter& answers_;
+  audit::Counter::Cell* const cached_;
+  audit::Counter::Cell* const computed_;
 };
 
 }  // namespace lakegate::trino
