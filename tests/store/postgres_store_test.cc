@@ -451,6 +451,19 @@ TEST(PostgresUrlTest, RedactsPasswordsWhereverLibpqFindsThem) {
   // A password value runs to the next '&', '?' included.
   EXPECT_EQ(RedactPostgresUrl("postgresql://db/lg?password=a?b&user=x"),
             "postgresql://db/lg?password=***&user=x");
+  // Without a userinfo, the '/' that ends libpq's look-ahead for one may lie
+  // in a password value: a later '@' must not start a userinfo once it is gone.
+  EXPECT_EQ(RedactPostgresUrl("postgresql://h?password=x/y&application_name=p:q@r"),
+            "postgresql://h?password=***&application_name=p:q%40r");
+  EXPECT_EQ(RedactPostgresUrl("postgresql://h/db?application_name=p:q@r"),
+            "postgresql://h/db?application_name=p:q@r");
+  // The hidden part of a password with a raw '@' ends with the host: the
+  // query after it (here the user) is kept.
+  EXPECT_EQ(RedactPostgresUrl("postgres://:pw@?user=@app"), "postgres://:***@?user=@app");
+  // Nor when that would hide a '[' or start the host shown with one (libpq
+  // reads such a host to its ']').
+  EXPECT_EQ(RedactPostgresUrl("postgres://u:pw@a@[b/c]"), "postgres://u:***@a@[b/c]");
+  EXPECT_EQ(RedactPostgresUrl("postgres://u:pw@[a@b]/db"), "postgres://u:***@[a@b]/db");
   // Not a URI for libpq (no postgresql:// or postgres:// prefix): key/value.
   EXPECT_EQ(RedactPostgresUrl("sqlite:/tmp/state.db"), "sqlite:/tmp/state.db");
 }

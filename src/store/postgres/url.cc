@@ -105,7 +105,10 @@ std::string RedactPostgresUrl(std::string_view url) {
   std::string out(url.substr(0, authority));
   // libpq: user[:password] ends at the first '@' before the first '/' (a '?'
   // there is still part of the user). With a password, everything up to the
-  // last '@' is hidden, so that a password with a raw '@' is hidden whole.
+  // last '@' before the host ends ('/' or '?') is hidden, so that a password
+  // with a raw '@' is hidden whole; the query stays as libpq reads it. Not
+  // when a '[' is hidden or would start the host shown: libpq reads a host
+  // that starts with '[' up to its ']', '/' and '?' included.
   size_t slash = url.find('/', authority);
   if (slash == std::string_view::npos) slash = url.size();
   const size_t first_at = url.substr(0, slash).find('@', authority);
@@ -118,7 +121,12 @@ std::string RedactPostgresUrl(std::string_view url) {
       rest = first_at + 1;
     } else {
       out += ":***";
-      rest = url.rfind('@', slash - 1) + 1;
+      size_t host_end = url.find_first_of("/?", first_at + 1);
+      if (host_end == std::string_view::npos) host_end = url.size();
+      const size_t last_at = url.rfind('@', host_end - 1);
+      const bool bracket = url.substr(first_at + 1, last_at + 2 - (first_at + 1)).find('[') !=
+                           std::string_view::npos;
+      rest = bracket ? first_at + 1 : last_at + 1;
     }
     out += '@';
   }
@@ -128,7 +136,21 @@ std::string RedactPostgresUrl(std::string_view url) {
     return out;
   }
   out.append(url.substr(rest, query + 1 - rest));
-  out += RedactQuery(url.substr(query + 1));
+  const std::string shown_query = RedactQuery(url.substr(query + 1));
+  if (first_at != std::string_view::npos || slash < query) {
+    out += shown_query;
+    return out;
+  }
+  // No userinfo, and the '/' that ended libpq's look-ahead for one lies in the
+  // query: in a password value it is gone now, and a later '@' would turn the
+  // text shown into a URI with a userinfo. libpq decodes %40 back to '@'.
+  for (char c : shown_query) {
+    if (c == '@') {
+      out += "%40";
+    } else {
+      out += c;
+    }
+  }
   return out;
 }
 
