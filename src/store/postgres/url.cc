@@ -124,8 +124,9 @@ std::string RedactPostgresUrl(std::string_view url) {
       size_t host_end = url.find_first_of("/?", first_at + 1);
       if (host_end == std::string_view::npos) host_end = url.size();
       const size_t last_at = url.rfind('@', host_end - 1);
-      const bool bracket = url.substr(first_at + 1, last_at + 2 - (first_at + 1)).find('[') !=
-                           std::string_view::npos;
+      // Hidden: (first_at, last_at]; shown first: last_at + 1.
+      const bool bracket =
+          url.substr(first_at + 1, last_at + 1 - first_at).find('[') != std::string_view::npos;
       rest = bracket ? first_at + 1 : last_at + 1;
     }
     out += '@';
