@@ -468,5 +468,22 @@ TEST(PostgresUrlTest, RedactsPasswordsWhereverLibpqFindsThem) {
   EXPECT_EQ(RedactPostgresUrl("sqlite:/tmp/state.db"), "sqlite:/tmp/state.db");
 }
 
+// Where hiding the password in the text would change what libpq reads from
+// the rest, the options libpq reads from the original are shown instead.
+TEST(PostgresUrlTest, ShowsWhatLibpqReadsWhereTheTextCannotBeKept) {
+  // libpq's IPv6 host runs to its ']', '?' and '&' included; a password value
+  // in the text runs to the next '&' and would take the ']' and the database.
+  EXPECT_EQ(RedactPostgresUrl("postgres://u:a@[h?password=x]/db&y]/other"),
+            "dbname='db&y]/other' host='h?password=x' password=*** user='u'");
+  // Quotes and backslashes are escaped; a host with an '@' is hidden.
+  EXPECT_EQ(RedactPostgresUrl("postgres://it's:a@[h?password=x\\]/db&y]/o"),
+            "dbname='db&y]/o' host='h?password=x\\\\' password=*** user='it\\'s'");
+  EXPECT_EQ(RedactPostgresUrl("postgres://u:a@[h?password=x]/db&y]/o?host=p@q"),
+            "dbname='db&y]/o' host=*** password=*** user='u'");
+  // What libpq is handed ends at a NUL, and so does what is shown.
+  EXPECT_EQ(RedactPostgresUrl(std::string_view("postgres://u:pw@db/lg\0?password=x", 33)),
+            "postgres://u:***@db/lg");
+}
+
 }  // namespace
 }  // namespace lakegate::store

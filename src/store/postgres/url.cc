@@ -1,6 +1,12 @@
 #include "store/postgres/url.h"
 
+#include <libpq-fe.h>
+
 #include <cctype>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "common/percent_encoding.h"
 
@@ -93,9 +99,9 @@ std::string RedactQuery(std::string_view query) {
   }
 }
 
-}  // namespace
-
-std::string RedactPostgresUrl(std::string_view url) {
+// The text of `url` with its passwords hidden, following libpq's parsing
+// rules; RedactPostgresUrl checks the result with libpq itself.
+std::string RedactText(std::string_view url) {
   size_t authority = std::string_view::npos;
   for (std::string_view prefix : {"postgresql://", "postgres://"}) {
     if (url.substr(0, prefix.size()) == prefix) authority = prefix.size();
@@ -153,6 +159,81 @@ std::string RedactPostgresUrl(std::string_view url) {
     }
   }
   return out;
+}
+
+using Options = std::map<std::string, std::string>;
+
+// The options libpq reads from `conninfo` (only those given), or nullopt when
+// it refuses the text.
+std::optional<Options> LibpqReads(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  if (parsed == nullptr) return std::nullopt;
+  Options options;
+  for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr) options[o->keyword] = o->val;
+  }
+  PQconninfoFree(parsed);
+  return options;
+}
+
+// Whether libpq reads from `shown` what it reads from the original, but no
+// password other than "***". The host may differ: the text hides the whole
+// of a password with a raw '@', though libpq ends it at the first and reads
+// the rest as part of the host.
+bool ShowsTheSame(const Options& original, const std::string& shown) {
+  std::optional<Options> read = LibpqReads(shown);
+  if (!read) return false;
+  auto password = read->find("password");
+  if (password != read->end() && password->second != "***") return false;
+  auto without_secrets = [](Options options) {
+    options.erase("password");
+    options.erase("host");
+    return options;
+  };
+  return without_secrets(original) == without_secrets(*std::move(read));
+}
+
+// The options as a key/value connection string, every value quoted, the
+// password "***" and a host with an '@' (most likely the rest of a password
+// with a raw '@') "***" too.
+std::string KeyValueText(const Options& options) {
+  std::string out;
+  for (const auto& [key, value] : options) {
+    if (!out.empty()) out += ' ';
+    out += key;
+    out += '=';
+    if (key == "password" || (key == "host" && value.find('@') != std::string::npos)) {
+      out += "***";
+      continue;
+    }
+    out += '\'';
+    for (char c : value) {
+      if (c == '\'' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '\'';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RedactPostgresUrl(std::string_view url) {
+  // libpq is handed the URL as a C string: it reads up to a NUL, and so
+  // does what is shown.
+  const std::string conninfo(url.substr(0, url.find('\0')));
+  std::string text = RedactText(conninfo);
+  const std::optional<Options> original = LibpqReads(conninfo);
+  // Text libpq refuses never connects: the text redaction, best effort.
+  if (!original || ShowsTheSame(*original, text)) return text;
+  // The text redaction changed what libpq reads (URIs no one writes on
+  // purpose, found by tests/fuzz/postgres_url_fuzz.cc): show what libpq reads
+  // from the original instead.
+  std::string options = KeyValueText(*original);
+  if (ShowsTheSame(*original, options)) return options;
+  return "(a PostgreSQL connection string libpq reads, not shown)";
 }
 
 }  // namespace lakegate::store
