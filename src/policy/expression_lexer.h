@@ -17,9 +17,8 @@
 
 namespace lakegate::policy::internal {
 
-// Both languages accept at most this many characters and nesting levels.
+// Both languages accept at most this many characters.
 inline constexpr size_t kMaxExpressionLength = 2048;
-inline constexpr int kMaxDepth = 64;
 
 struct Token {
   enum class Type { kEnd, kWord, kQuotedIdent, kString, kNumber, kSymbol };
@@ -45,6 +44,8 @@ struct Dialect {
   std::string_view name;      // "row filter": the prefix of every error
   std::string_view end_name;  // how the end of the text is described in errors
   bool arithmetic = false;
+  // At most this many nesting levels (CheckDepth in expression_parser.h).
+  int max_depth = 64;
 
   // InvalidArgument "<name>: <what> at position <pos>".
   Status ErrorAt(size_t pos, std::string_view what) const;
@@ -54,9 +55,21 @@ struct Dialect {
   std::string Describe(const Token& token) const;
 };
 
-inline constexpr Dialect kRowFilterDialect{"row filter", "the end of the filter", false};
+// A row filter's nesting is its SQL's: every engine must parse the filter
+// where the compiled view puts it (in a cell filter's CASE WHEN, OR-ed with
+// the role's other filters), and SQLite's parser refuses 28 levels there
+// ("parser stack overflow"); GovernanceTest.DeepestFiltersRun runs the
+// deepest shapes at this limit.
+inline constexpr Dialect kRowFilterDialect{"row filter", "the end of the filter", false, 20};
+// Stored policy versions (ParseStoredRowFilter, ParseStoredMaskExpression):
+// the limit they were written with.
+inline constexpr Dialect kStoredRowFilterDialect{"row filter", "the end of the filter", false, 64};
+// A mask's likewise, where the view puts it (in the THEN of a cell filter's
+// CASE): SQLite refuses 15 nested CASEs there; GovernanceTest.DeepestMasksRun.
 inline constexpr Dialect kMaskExpressionDialect{"mask expression", "the end of the expression",
-                                                true};
+                                                true, 12};
+inline constexpr Dialect kStoredMaskExpressionDialect{"mask expression",
+                                                      "the end of the expression", true, 64};
 
 bool IsIdentStart(char c);
 bool IsIdentChar(char c);

@@ -21,7 +21,7 @@
 //
 // Limits: the text's length and NUL bytes are checked by CheckText()
 // (expression_lexer.h); nesting (NOT, parentheses, and whatever else a
-// language nests) by CheckDepth(), at most kMaxDepth levels. Every error is
+// language nests) by CheckDepth(), at most the dialect's max_depth levels. Every error is
 // InvalidArgument "<language>: <what> at position <pos>", the position being
 // the 1-based offset of the offending token.
 //
@@ -238,10 +238,10 @@ class ExpressionParser : protected TokenCursor {
   std::string Describe(const Token& t) const { return dialect_.Describe(t); }
   const Dialect& dialect() const { return dialect_; }
 
-  // An error at `pos` when `depth` is more than kMaxDepth.
+  // An error at `pos` when `depth` is more than the dialect's max_depth.
   Status CheckDepth(int depth, size_t pos) const {
-    if (depth > kMaxDepth) {
-      return ErrorAt(pos, "nested more than " + std::to_string(kMaxDepth) + " levels");
+    if (depth > dialect_.max_depth) {
+      return ErrorAt(pos, "nested more than " + std::to_string(dialect_.max_depth) + " levels");
     }
     return Status::Ok();
   }

@@ -156,7 +156,8 @@ bool IsReserved(std::string_view word) {
 // CASE below the predicates, whose right-hand sides are expressions too.
 class Parser : public internal::ExpressionParser<Parser, NodePtr, NodePtr> {
  public:
-  explicit Parser(std::vector<Token> tokens) : ExpressionParser(kDialect, std::move(tokens)) {}
+  Parser(const internal::Dialect& dialect, std::vector<Token> tokens)
+      : ExpressionParser(dialect, std::move(tokens)) {}
 
   Result<NodePtr> Parse() { return ParseExpression(); }
 
@@ -178,7 +179,7 @@ class Parser : public internal::ExpressionParser<Parser, NodePtr, NodePtr> {
   }
 
   // A node over `operands`; an error at `pos` when it would nest deeper than
-  // kMaxDepth (which bounds the recursion of ToSql() and the depth of the
+  // the dialect's max_depth (which bounds the recursion of ToSql() and the depth of the
   // expression tree SQLite builds from the output).
   Result<NodePtr> Make(size_t pos, std::shared_ptr<Node> n, std::vector<NodePtr> operands) const {
     int height = 0;
@@ -397,6 +398,19 @@ std::optional<int64_t> IntLiteral(const Node& n) {
 bool TrinoSubstrRenders(const Node& n) {
   return n.operands.size() >= 2 && IntLiteral(*n.operands[1]).has_value() &&
          (n.operands.size() < 3 || IsNonNegativeLiteral(*n.operands[2]));
+}
+
+// How many times AppendSql() renders operand `i` of `n` for Trino: more than
+// once for the string of a substr with a negative position (its length is
+// computed from it) and the string and pattern of a replace with a computed
+// pattern (the CASE for an empty one).
+int TrinoRenderings(const Node& n, size_t i) {
+  if (n.kind != Node::Kind::kFunction) return 1;
+  if (n.name == "substr" && i == 0 && TrinoSubstrRenders(n) && *IntLiteral(*n.operands[1]) < 0) {
+    return n.operands.size() > 2 ? 3 : 2;
+  }
+  if (n.name == "replace" && i < 2 && n.operands[1]->kind != Node::Kind::kLiteral) return 2;
+  return 1;
 }
 
 // The name of one of the grammar's functions (lower case, as parsed) in the
@@ -1045,6 +1059,23 @@ Result<TrinoKind> TrinoKindOf(
   return TrinoRefused("this expression");
 }
 
+// Refuses an operand rendered more than once for Trino inside another such
+// operand: every level would multiply the SQL's length (3^depth for nested
+// substr with negative positions); so every node renders at most 3 times.
+Status CheckTrinoRenderings(const Node& n, bool repeated) {
+  for (size_t i = 0; i < n.operands.size(); ++i) {
+    const bool again = TrinoRenderings(n, i) > 1;
+    if (again && repeated) {
+      return Status(StatusCode::kFailedPrecondition,
+                    std::string(kDialect.name) +
+                        ": on Trino, a substr with a negative position or a replace with a "
+                        "computed pattern cannot take its string from another");
+    }
+    LG_RETURN_IF_ERROR(CheckTrinoRenderings(*n.operands[i], repeated || again));
+  }
+  return Status::Ok();
+}
+
 const char* TrinoKindName(TrinoKind k) {
   switch (k) {
     case TrinoKind::kInteger:
@@ -1074,15 +1105,27 @@ void CollectColumns(const Node& n, std::vector<std::string>& out) {
 
 }  // namespace
 
-Result<MaskExpression> ParseMaskExpression(std::string_view text) {
-  LG_RETURN_IF_ERROR(internal::CheckText(kDialect, text));
-  LG_ASSIGN_OR_RETURN(std::vector<Token> tokens, internal::Lex(kDialect, text));
-  Parser parser(std::move(tokens));
+namespace {
+
+Result<MaskExpression> ParseWith(std::string_view text, const internal::Dialect& dialect) {
+  LG_RETURN_IF_ERROR(internal::CheckText(dialect, text));
+  LG_ASSIGN_OR_RETURN(std::vector<Token> tokens, internal::Lex(dialect, text));
+  Parser parser(dialect, std::move(tokens));
   LG_ASSIGN_OR_RETURN(NodePtr root, parser.Parse());
   MaskExpression expression;
   expression.root = std::move(root);
   expression.text = std::string(text);
   return expression;
+}
+
+}  // namespace
+
+Result<MaskExpression> ParseMaskExpression(std::string_view text) {
+  return ParseWith(text, internal::kMaskExpressionDialect);
+}
+
+Result<MaskExpression> ParseStoredMaskExpression(std::string_view text) {
+  return ParseWith(text, internal::kStoredMaskExpressionDialect);
 }
 
 std::vector<std::string> MaskExpression::Columns() const {
@@ -1105,6 +1148,7 @@ Result<std::string> MaskExpression::ToTrinoSql(
     std::optional<MaskColumnSql::Kind> target) const {
   if (!root) return std::string("NULL");  // not parsed: fail closed
   LG_ASSIGN_OR_RETURN(TrinoKind kind, TrinoKindOf(*root, column));
+  LG_RETURN_IF_ERROR(CheckTrinoRenderings(*root, false));
   // Exact casts only: a value of the column's kind, NULL, or an integer (a
   // comparison's 1/0) on a real column or, as its decimal text, on a text
   // column. Trino prints reals differently from SQLite ("5.0E0"), rounds

@@ -166,6 +166,11 @@ struct RowFilter {
 // InvalidArgument "row filter: <what was expected, what was found> at
 // position N" (N 1-based). Empty or blank text, and plain TRUE, give all rows.
 Result<RowFilter> ParseRowFilter(std::string_view text);
+// A filter read back from a stored policy version: nested up to 64 levels,
+// the limit versions were once written with, so that such a version stays
+// readable (an engine that cannot parse the compiled filter fails the
+// role's queries on the table, closed); ParseRowFilter's 20 for new ones.
+Result<RowFilter> ParseStoredRowFilter(std::string_view text);
 
 // A data-cell filter (Lake Formation DataCellsFilter): rows and columns of one
 // table. Roles are granted SELECT on filters by name.
@@ -254,6 +259,11 @@ struct MaskExpression {
 // InvalidArgument "mask expression: <what was expected, what was found> at
 // position N" (N 1-based); empty text is an error.
 Result<MaskExpression> ParseMaskExpression(std::string_view text);
+// An expression read back from a stored policy version: nested up to 64
+// levels, the limit versions were once written with, so that such a version
+// stays readable; ParseMaskExpression's 12 for new ones (the engines parse
+// with it: a deeper stored mask reads NULL, closed).
+Result<MaskExpression> ParseStoredMaskExpression(std::string_view text);
 
 // A column mask (beyond Lake Formation: Ranger, Unity Catalog, Trino).
 enum class MaskKind {
@@ -278,8 +288,9 @@ struct ColumnMask {
 // (kInvalidMaskExpression), or kShowLastN with n outside
 // [0, kMaxMaskShowLastN] (kMaskLengthOutOfRange). ValidatePolicy() calls it,
 // so such a policy is refused when it is read or written, not silently masked
-// to NULL (engines still read NULL for an invalid mask: fail closed).
-Status ValidateColumnMask(const ColumnMask& mask);
+// to NULL (engines still read NULL for an invalid mask: fail closed). `stored`:
+// the expression is read with ParseStoredMaskExpression().
+Status ValidateColumnMask(const ColumnMask& mask, bool stored = false);
 
 // LF-tags. A key has a set of allowed values; resources carry at most one
 // value per key; a column inherits from its table, a table from its

@@ -221,7 +221,7 @@ Result<ColumnSpec> ReadColumns(const ObjectReader& parent, const char* name) {
 
 Result<RowFilter> ReadRows(std::string_view text, const std::string& path) {
   if (TrimWhitespace(text).empty()) return RowFilter{};
-  Result<RowFilter> parsed = ParseRowFilter(text);
+  Result<RowFilter> parsed = ParseStoredRowFilter(text);
   if (!parsed.ok()) return parsed.status().WithPrefix(path);
   return parsed;
 }
@@ -432,7 +432,7 @@ Result<PolicySnapshot> ReadPolicy(const json& root) {
     LG_ASSIGN_OR_RETURN(t.value, a.String("value", true, true));
     p.tag_assignments.push_back(std::move(t));
   }
-  if (std::optional<PolicyViolation> violation = FindPolicyViolation(p)) {
+  if (std::optional<PolicyViolation> violation = FindPolicyViolation(p, /*stored=*/true)) {
     return DocumentError(*violation, role_names);
   }
   return p;

@@ -50,7 +50,10 @@ std::string PolicyToJson(const PolicySnapshot& policy);
 // Parses and validates (ValidatePolicy) a document. InvalidArgument with the
 // JSON path and what is wrong, e.g.
 //   roles[0].grants[1]: unknown member "tabel"
-// The returned snapshot has version 0; the caller sets it.
+// The returned snapshot has version 0; the caller sets it. The document is a
+// stored version: its filters and mask expressions may nest as deep as
+// versions were once written with (ParseStoredRowFilter,
+// ParseStoredMaskExpression), so that no such version becomes unreadable.
 Result<PolicySnapshot> PolicyFromJson(std::string_view json);
 
 // A grant or revoke request of the admin API (Lake Formation's

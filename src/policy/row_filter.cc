@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/strings.h"
 #include "policy/expression_lexer.h"
@@ -46,8 +47,8 @@ constexpr std::array<Node::Kind, Predicate::kKindCount> kPredicateKinds = {
 
 class Parser : public internal::ExpressionParser<Parser, NodePtr, Value> {
  public:
-  explicit Parser(std::vector<Token> tokens)
-      : ExpressionParser(internal::kRowFilterDialect, std::move(tokens)) {}
+  Parser(const internal::Dialect& dialect, std::vector<Token> tokens)
+      : ExpressionParser(dialect, std::move(tokens)) {}
 
   Result<NodePtr> Parse() { return ParseExpression(); }
 
@@ -185,14 +186,37 @@ void AppendSql(const Node& n, const std::function<std::string(std::string_view)>
       out += ConstSql(dialect, n.value);
       return;
     case Node::Kind::kAnd:
-    case Node::Kind::kOr:
+    case Node::Kind::kOr: {
+      // A chain of one connective reads flat, "(a OR b OR c)": AND and OR
+      // are associative (in three-valued logic too), and nested parentheses
+      // would cost SQLite's parser a stack entry per link (it refuses a few
+      // dozen with "parser stack overflow").
+      std::vector<const Node*> operands;
+      std::vector<const Node*> pending = {n.right.get(), n.left.get()};
+      while (!pending.empty()) {
+        const Node* o = pending.back();
+        pending.pop_back();
+        if (o->kind == n.kind) {
+          pending.push_back(o->right.get());
+          pending.push_back(o->left.get());
+        } else {
+          operands.push_back(o);
+        }
+      }
       out += "(";
-      AppendSql(*n.left, column_sql, dialect, out);
-      out += n.kind == Node::Kind::kAnd ? " AND " : " OR ";
-      AppendSql(*n.right, column_sql, dialect, out);
+      for (size_t i = 0; i < operands.size(); ++i) {
+        if (i > 0) out += n.kind == Node::Kind::kAnd ? " AND " : " OR ";
+        AppendSql(*operands[i], column_sql, dialect, out);
+      }
       out += ")";
       return;
+    }
     case Node::Kind::kNot:
+      // NOT NOT x is x (in three-valued logic too).
+      if (n.left->kind == Node::Kind::kNot) {
+        AppendSql(*n.left->left, column_sql, dialect, out);
+        return;
+      }
       out += "(NOT ";
       AppendSql(*n.left, column_sql, dialect, out);
       out += ")";
@@ -392,17 +416,29 @@ Tri Eval(const Node& n, const std::function<Value(std::string_view)>& value) {
 
 }  // namespace
 
-Result<RowFilter> ParseRowFilter(std::string_view text) {
-  LG_RETURN_IF_ERROR(internal::CheckText(internal::kRowFilterDialect, text));
+namespace {
+
+Result<RowFilter> ParseWith(std::string_view text, const internal::Dialect& dialect) {
+  LG_RETURN_IF_ERROR(internal::CheckText(dialect, text));
   RowFilter filter;
   filter.text = std::string(text);
   if (TrimWhitespace(text).empty()) return filter;  // all rows
-  LG_ASSIGN_OR_RETURN(std::vector<Token> tokens, internal::Lex(internal::kRowFilterDialect, text));
-  Parser parser(std::move(tokens));
+  LG_ASSIGN_OR_RETURN(std::vector<Token> tokens, internal::Lex(dialect, text));
+  Parser parser(dialect, std::move(tokens));
   LG_ASSIGN_OR_RETURN(NodePtr root, parser.Parse());
   // A filter that is just TRUE is all rows.
   if (!(root->kind == Node::Kind::kConst && root->value)) filter.root = std::move(root);
   return filter;
+}
+
+}  // namespace
+
+Result<RowFilter> ParseRowFilter(std::string_view text) {
+  return ParseWith(text, internal::kRowFilterDialect);
+}
+
+Result<RowFilter> ParseStoredRowFilter(std::string_view text) {
+  return ParseWith(text, internal::kStoredRowFilterDialect);
 }
 
 std::vector<std::string> RowFilter::Columns() const {

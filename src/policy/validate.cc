@@ -49,7 +49,7 @@ std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 // Checks one snapshot front to back and keeps the first violation.
 class Checker {
  public:
-  explicit Checker(const PolicySnapshot& policy) : policy_(policy) {}
+  Checker(const PolicySnapshot& policy, bool stored) : policy_(policy), stored_(stored) {}
 
   std::optional<PolicyViolation> Run() {
     if (CheckTagKeys() && CheckTagAssignments() && CheckFilters() && CheckRoles()) {
@@ -231,7 +231,8 @@ class Checker {
         return Fail(path, Invalid(PolicyFailure::kInvalidMaskExpression,
                                   where + ": mask on " + resource + " has no expression"));
       }
-      if (Status s = ValidateColumnMask(m); !s.ok()) return Fail(path, s.WithPrefix(where));
+      if (Status s = ValidateColumnMask(m, stored_); !s.ok())
+        return Fail(path, s.WithPrefix(where));
       auto [first, inserted] = masked.emplace(AsciiLower(resource), i);
       if (!inserted) {
         path.first = first->second;
@@ -272,6 +273,7 @@ class Checker {
   }
 
   const PolicySnapshot& policy_;
+  bool stored_ = false;
   std::map<std::string, size_t> keys_;  // declared tag key -> index in tag_keys
   std::optional<PolicyViolation> violation_;
 };
@@ -306,7 +308,7 @@ Status ValidateGrant(const Grant& grant) {
   return Status::Ok();
 }
 
-Status ValidateColumnMask(const ColumnMask& mask) {
+Status ValidateColumnMask(const ColumnMask& mask, bool stored) {
   std::string where = mask.database + "." + mask.table + "." + mask.column;
   switch (mask.kind) {
     case MaskKind::kNull:
@@ -322,7 +324,9 @@ Status ValidateColumnMask(const ColumnMask& mask) {
       }
       return Status::Ok();
     case MaskKind::kExpression:
-      if (Result<MaskExpression> parsed = ParseMaskExpression(mask.expression); !parsed.ok()) {
+      if (Result<MaskExpression> parsed = stored ? ParseStoredMaskExpression(mask.expression)
+                                                 : ParseMaskExpression(mask.expression);
+          !parsed.ok()) {
         return Invalid(PolicyFailure::kInvalidMaskExpression,
                        "mask on " + where + ": " + parsed.status().message());
       }
@@ -331,8 +335,8 @@ Status ValidateColumnMask(const ColumnMask& mask) {
   return Invalid(PolicyFailure::kInconsistentSnapshot, "mask on " + where + ": unknown kind");
 }
 
-std::optional<PolicyViolation> FindPolicyViolation(const PolicySnapshot& policy) {
-  return Checker(policy).Run();
+std::optional<PolicyViolation> FindPolicyViolation(const PolicySnapshot& policy, bool stored) {
+  return Checker(policy, stored).Run();
 }
 
 Status ValidatePolicy(const PolicySnapshot& policy) {

@@ -96,7 +96,10 @@ struct PolicyViolation {
 // distinct non-empty values; tag assignments and tag grants use declared keys
 // and values; a tag assignment on a column names its table; a resource
 // carries at most one value per key (resources compare case-insensitively).
-std::optional<PolicyViolation> FindPolicyViolation(const PolicySnapshot& policy);
+// `stored`: a stored version read back, its masks read with
+// ParseStoredMaskExpression() (ValidateColumnMask's `stored`).
+std::optional<PolicyViolation> FindPolicyViolation(const PolicySnapshot& policy,
+                                                   bool stored = false);
 
 // OK, or the status of FindPolicyViolation().
 Status ValidatePolicy(const PolicySnapshot& policy);

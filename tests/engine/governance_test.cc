@@ -157,6 +157,101 @@ TEST_F(GovernanceTest, SeveralFiltersGiveTheUnionOfCells) {
   EXPECT_EQ(As(r, "SELECT email FROM people").status.message(), "no such column: email");
 }
 
+// The deepest filters the language accepts (kRowFilterDialect's max_depth),
+// in the shapes that cost SQLite's parser most, run where the compiled view
+// puts them: OR-ed with the role's other filter, and in the CASE WHEN of the
+// columns only some filters cover, with a pushed comparison on such a column.
+// A long chain of ORs reads flat. Every shape means region = 'eu' (or, for
+// the chain, one of its terms), so the rows are exact.
+TEST_F(GovernanceTest, DeepestFiltersRun) {
+  const int depth = 20;
+  auto nest = [](int levels, const std::string& open, const std::string& close,
+                 const std::string& inner) {
+    std::string text = inner;
+    for (int i = 0; i < levels; ++i) text = open + text + close;
+    return text;
+  };
+  std::string alternating = "region = 'eu'";
+  for (int i = 0; i < depth; ++i) {
+    alternating = i % 2 ? "(region = 'eu' OR " + alternating + ")"
+                        : "(region = 'eu' AND " + alternating + ")";
+  }
+  std::string chain = "region = 'x0'";
+  for (int i = 1; chain.size() < 1900; ++i) chain += " OR region = 'x" + std::to_string(i) + "'";
+  chain += " OR region = 'eu'";
+  const std::string shapes[] = {
+      alternating,
+      nest(depth / 2, "NOT (id > 99 OR ", ")", "region LIKE 'E%'"),
+      nest(depth, "(", ")", "region IN ('eu', 'xx') AND name NOT LIKE 'b%'"),
+      nest(depth, "NOT ", "", "region = 'eu'"),
+      chain,
+  };
+  for (const std::string& rows : shapes) {
+    SCOPED_TRACE(rows.substr(0, 80));
+    ASSERT_TRUE(policy::ParseRowFilter(rows).ok());
+    lake_.policy().filters.clear();
+    AddFilter("deep", rows, {ColumnSpec::Kind::kInclude, {"id", "name", "region"}});
+    AddFilter("big", "salary >= 400", {ColumnSpec::Kind::kInclude, {"id", "salary"}});
+    Bump();
+    policy::Role r = FilterRole("deep-reader", {"deep", "big"});
+    auto o = As(r, "SELECT id, name, salary FROM people ORDER BY id");
+    ASSERT_TRUE(o.status.ok()) << o.status.ToString();
+    EXPECT_EQ(Rows(o), "1|Ann|NULL\n3|Cy|NULL\n4|NULL|400\n");
+    EXPECT_EQ(Rows(As(r, "SELECT id FROM people WHERE name = 'Cy'")), "3\n");
+  }
+  // One level more is refused when the filter is parsed.
+  EXPECT_FALSE(policy::ParseRowFilter(nest(depth + 1, "(", ")", "id = 1")).ok());
+}
+
+// The deepest mask expressions the language accepts, in the shapes that
+// cost SQLite's parser most, run where the compiled view puts them: in the
+// CASE WHEN of a column only some filters cover, with a pushed comparison on
+// it. Every shape gives the name itself, so the rows are exact.
+TEST_F(GovernanceTest, DeepestMasksRun) {
+  AddFilter("eu", "region = 'eu'", {ColumnSpec::Kind::kInclude, {"id", "name", "region"}});
+  AddFilter("big", "salary >= 400", {ColumnSpec::Kind::kInclude, {"id", "salary"}});
+  struct Shape {
+    const char* open;
+    const char* close;
+  };
+  const Shape shapes[] = {
+      {"CASE WHEN id > 0 THEN ", " END"},
+      {"CASE WHEN id < 0 THEN NULL ELSE ", " END"},
+      {"coalesce(NULL, ", ")"},
+      {"substr(", ", 1)"},
+      {"trim(", ")"},
+      {"('' || ", ")"},
+      {"ifnull(", ", 'x')"},
+      {"nullif(", ", 'zz')"},
+      {"replace(", ", 'Q', 'Q')"},
+      {"CASE ", " WHEN 'zz' THEN NULL ELSE name END"},
+      {"CASE WHEN (", ") IS NULL THEN NULL ELSE name END"},
+  };
+  int deepest = 0;
+  for (const Shape& shape : shapes) {
+    // Nested as deep as the language accepts.
+    std::string text = "name";
+    int levels = 0;
+    for (std::string deeper;
+         policy::ParseMaskExpression(deeper = std::string(shape.open) + text + shape.close).ok();
+         ++levels) {
+      text = std::move(deeper);
+    }
+    deepest = std::max(deepest, levels);
+    SCOPED_TRACE(std::to_string(levels) + " levels: " + text.substr(0, 80));
+    policy::ColumnMask mask = Mask("name", policy::MaskKind::kExpression);
+    mask.expression = text;
+    policy::Role r = FilterRole("deep-masked", {"eu", "big"});
+    r.masks = {mask};
+    Bump();
+    auto o = As(r, "SELECT id, name, salary FROM people ORDER BY id");
+    EXPECT_TRUE(o.status.ok()) << o.status.ToString();
+    EXPECT_EQ(Rows(o), "1|Ann|NULL\n3|Cy|NULL\n4|NULL|400\n");
+    EXPECT_EQ(Rows(As(r, "SELECT id FROM people WHERE name = 'Cy'")), "3\n");
+  }
+  EXPECT_GE(deepest, 8) << "the shapes nest";
+}
+
 TEST_F(GovernanceTest, PlainGrantAndFilterCombine) {
   // name on every row through a grant; salary only in eu rows.
   AddFilter("eu", "region = 'eu'", {ColumnSpec::Kind::kInclude, {"salary"}});

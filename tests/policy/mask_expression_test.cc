@@ -463,51 +463,54 @@ TEST(MaskExpressionErrorTest, NulAndLength) {
   EXPECT_EQ(Error(longest + " "), "mask expression: longer than 2048 characters");
 }
 
+// At most 12 levels: where the compiled view puts a mask, SQLite's parser
+// refuses 15 nested CASEs ("parser stack overflow"); GovernanceTest.
+// DeepestMasksRun runs the deepest shapes at this limit through the engine.
 TEST(MaskExpressionErrorTest, NestingIsBounded) {
-  std::string ok = std::string(64, '(') + "a" + std::string(64, ')');
+  std::string ok = std::string(12, '(') + "a" + std::string(12, ')');
   EXPECT_EQ(Sql(ok), C("a"));
-  EXPECT_EQ(Error(std::string(65, '(') + "a" + std::string(65, ')')),
-            "mask expression: nested more than 64 levels at position 65");
+  EXPECT_EQ(Error(std::string(13, '(') + "a" + std::string(13, ')')),
+            "mask expression: nested more than 12 levels at position 13");
 
   std::string minus;
-  for (int i = 0; i < 64; ++i) minus += "- ";
+  for (int i = 0; i < 12; ++i) minus += "- ";
   EXPECT_TRUE(ParseMaskExpression(minus + "a").ok());
-  EXPECT_EQ(Error(minus + "- a"), "mask expression: nested more than 64 levels at position 129");
+  EXPECT_EQ(Error(minus + "- a"), "mask expression: nested more than 12 levels at position 25");
 
   std::string nots;
-  for (int i = 0; i < 64; ++i) nots += "NOT ";
+  for (int i = 0; i < 12; ++i) nots += "NOT ";
   EXPECT_TRUE(ParseMaskExpression(nots + "a").ok());
-  EXPECT_EQ(Error(nots + "NOT a"), "mask expression: nested more than 64 levels at position 257");
+  EXPECT_EQ(Error(nots + "NOT a"), "mask expression: nested more than 12 levels at position 49");
 
   // A chain of operators nests too (it compiles to nested parentheses).
   std::string chain = "a";
-  for (int i = 0; i < 64; ++i) chain += "+a";
+  for (int i = 0; i < 12; ++i) chain += "+a";
   EXPECT_TRUE(ParseMaskExpression(chain).ok());
-  EXPECT_EQ(Error(chain + "+a"), "mask expression: nested more than 64 levels at position 130");
+  EXPECT_EQ(Error(chain + "+a"), "mask expression: nested more than 12 levels at position 26");
   std::string ors = "a";
-  for (int i = 0; i < 65; ++i) ors += " OR a";
-  EXPECT_EQ(Error(ors), "mask expression: nested more than 64 levels at position 323");
+  for (int i = 0; i < 13; ++i) ors += " OR a";
+  EXPECT_EQ(Error(ors), "mask expression: nested more than 12 levels at position 63");
 
   std::string calls;
-  for (int i = 0; i < 64; ++i) calls += "lower(";
-  EXPECT_TRUE(ParseMaskExpression(calls + "a" + std::string(64, ')')).ok());
-  EXPECT_EQ(Error(calls + "lower(a" + std::string(65, ')')),
-            "mask expression: nested more than 64 levels at position 390");
+  for (int i = 0; i < 12; ++i) calls += "lower(";
+  EXPECT_TRUE(ParseMaskExpression(calls + "a" + std::string(12, ')')).ok());
+  EXPECT_EQ(Error(calls + "lower(a" + std::string(13, ')')),
+            "mask expression: nested more than 12 levels at position 78");
 
   std::string cases;
-  for (int i = 0; i < 64; ++i) cases += "CASE WHEN a THEN ";
+  for (int i = 0; i < 12; ++i) cases += "CASE WHEN a THEN ";
   std::string ends;
-  for (int i = 0; i < 64; ++i) ends += " END";
+  for (int i = 0; i < 12; ++i) ends += " END";
   EXPECT_TRUE(ParseMaskExpression(cases + "1" + ends).ok());
   EXPECT_EQ(Error(cases + "CASE WHEN a THEN 1 END" + ends),
-            "mask expression: nested more than 64 levels at position 1089");
+            "mask expression: nested more than 12 levels at position 205");
 
   // Unary minus and parentheses both count.
   std::string mixed;
-  for (int i = 0; i < 32; ++i) mixed += "-(";
-  EXPECT_TRUE(ParseMaskExpression(mixed + "a" + std::string(32, ')')).ok());
-  EXPECT_EQ(Error(mixed + "-(a" + std::string(33, ')')),
-            "mask expression: nested more than 64 levels at position 65");
+  for (int i = 0; i < 6; ++i) mixed += "-(";
+  EXPECT_TRUE(ParseMaskExpression(mixed + "a" + std::string(6, ')')).ok());
+  EXPECT_EQ(Error(mixed + "-(a" + std::string(7, ')')),
+            "mask expression: nested more than 12 levels at position 13");
 }
 
 // The lexer is shared with row filters, which keep their signed numbers and
@@ -873,6 +876,46 @@ TEST(MaskExpressionTrinoTest, SubstrAndReplaceGiveSqlitesValues) {
   EXPECT_EQ(*TrinoSql("replace(t, '', '*')", kText), "\"t\"");
   EXPECT_EQ(*TrinoSql("replace(t, lower(t), 'x')", kText),
             "(CASE WHEN lower(\"t\") = '' THEN \"t\" ELSE replace(\"t\", lower(\"t\"), 'x') END)");
+}
+
+// substr with a negative position renders its string up to three times and
+// replace with a computed pattern twice; nested in each other's string, the
+// SQL would grow as 3^depth (gigabytes at depth 20, within the language's
+// limits), so that is refused and every node renders at most three times.
+TEST(MaskExpressionTrinoTest, RepeatedOperandsDoNotNest) {
+  constexpr auto kText = MaskColumnSql::Kind::kText;
+  for (const char* refused : {"substr(substr(t, -2), -1)", "substr(lower(substr(t, -3, 2)), -1, 1)",
+                              "replace(substr(t, -2), t, 'x')", "replace(t, replace(t, t, ''), '')",
+                              "substr(replace(t, lower(t), '*'), -1)"}) {
+    SCOPED_TRACE(refused);
+    Result<std::string> sql = TrinoSql(refused, kText);
+    ASSERT_FALSE(sql.ok()) << *sql;
+    EXPECT_EQ(sql.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(sql.status().message(),
+              "mask expression: on Trino, a substr with a negative position or a replace with a "
+              "computed pattern cannot take its string from another");
+  }
+  // Beside each other, below a positive position, or in replace's
+  // replacement: fine.
+  EXPECT_TRUE(TrinoSql("substr(t, -2) || substr(t, -3)", kText).ok());
+  EXPECT_TRUE(TrinoSql("substr(substr(t, 2), -1)", kText).ok());
+  EXPECT_TRUE(TrinoSql("replace(t, 'a', substr(t, -1))", kText).ok());
+  // The deepest nesting the language accepts is refused (3^levels
+  // renderings of the string otherwise) ...
+  std::string deep = "t";
+  int levels = 0;
+  for (std::string deeper; ParseMaskExpression(deeper = "substr(" + deep + ", -1, 1)").ok();
+       ++levels) {
+    deep = std::move(deeper);
+  }
+  EXPECT_GE(levels, 10);
+  EXPECT_FALSE(TrinoSql(deep, kText).ok());
+  // ... and one such substr over the deepest string stays linear in size.
+  std::string wide = "t";
+  for (int i = 0; i < 11; ++i) wide = "lower(" + wide + ")";
+  wide = "substr(" + wide + ", -1, 1)";
+  ASSERT_TRUE(TrinoSql(wide, kText).ok());
+  EXPECT_LT(TrinoSql(wide, kText)->size(), 3 * wide.size() + 200);
 }
 
 TEST(MaskExpressionTrinoTest, ExactCastsOnly) {

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "policy/validate.h"
 #include "testing/status_matchers.h"
 
 namespace lakegate::policy {
@@ -187,6 +188,27 @@ TEST(PolicyJsonErrorTest, GrantOptionAndExpressionMasks) {
   EXPECT_THAT(ErrorOf(R"j({"roles": [{"name": "r", "masks": [{"database": "a", "table": "t",
                          "column": "c", "mask": "expression", "expression": "hex(c)"}]}]})j"),
               HasSubstr("mask on a.t.c: mask expression: unknown function 'hex'"));
+}
+
+// Versions written when filters and masks could nest 64 levels stay
+// readable; new ones are held to what every engine parses (20 and 12).
+TEST(PolicyJsonTest, StoredVersionsMayNestDeeperThanNewPolicies) {
+  const std::string rows = std::string(30, '(') + "a = 1" + std::string(30, ')');
+  std::string expression = "c";
+  for (int i = 0; i < 30; ++i) expression = "lower(" + expression + ")";
+  const std::string json =
+      R"j({"filters": [{"name": "f", "database": "a", "table": "t", "rows": ")j" + rows +
+      R"j("}], "roles": [{"name": "r", "filters": ["f"],
+                           "masks": [{"database": "a", "table": "t", "column": "c",
+                           "mask": "expression", "expression": ")j" +
+      expression + R"j("}]}]})j";
+  Result<PolicySnapshot> stored = PolicyFromJson(json);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(stored->filters.at("f").rows.text, rows);
+  EXPECT_FALSE(ParseRowFilter(rows).ok());
+  // A change to such a version is refused until the mask is fixed.
+  EXPECT_THAT(ValidatePolicy(*stored).message(),
+              HasSubstr("mask expression: nested more than 12 levels"));
 }
 
 TEST(GrantRequestTest, ReadsGrantsAndRevokes) {
