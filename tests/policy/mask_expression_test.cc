@@ -880,8 +880,9 @@ TEST(MaskExpressionTrinoTest, SubstrAndReplaceGiveSqlitesValues) {
 
 // substr with a negative position renders its string up to three times and
 // replace with a computed pattern twice; nested in each other's string, the
-// SQL would grow as 3^depth (gigabytes at depth 20, within the language's
-// limits), so that is refused and every node renders at most three times.
+// SQL would grow as 3^depth (megabytes within the language's limits, gigabytes
+// within those of stored versions), so that is refused and every node renders
+// at most three times.
 TEST(MaskExpressionTrinoTest, RepeatedOperandsDoNotNest) {
   constexpr auto kText = MaskColumnSql::Kind::kText;
   for (const char* refused : {"substr(substr(t, -2), -1)", "substr(lower(substr(t, -3, 2)), -1, 1)",
